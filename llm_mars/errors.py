@@ -1,0 +1,120 @@
+"""Every exception llm_mars raises on purpose, in one place.
+
+Callers branch on the exception type (and its structured fields), never on message text.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class LlmMarsError(Exception):
+    """Base class of all deliberate llm_mars errors."""
+
+
+# --- behavior trees -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a plan document, with where it is and what might fix it."""
+
+    message: str
+    path: str = ""  # node path, e.g. "robot1/Sequence[0]/PickCake[2]"
+    line: int | None = None
+    column: int | None = None
+    suggestion: str | None = None  # "did you mean ...?" target, if any
+    code: str = "invalid"  # machine-readable kind: unknown_tag, unknown_port, missing_port, ...
+
+    def __str__(self) -> str:
+        where = f"line {self.line}" if self.line is not None else "line ?"
+        if self.column is not None:
+            where += f", col {self.column}"
+        text = f"{where}: {self.path + ': ' if self.path else ''}{self.message}"
+        if self.suggestion:
+            text += f" (did you mean {self.suggestion}?)"
+        return text
+
+
+class PlanValidationError(LlmMarsError):
+    """A plan document is malformed or does not validate against the skill registry.
+
+    Carries *all* problems found in the document, not only the first.
+    """
+
+    def __init__(self, problems: list[Problem] | tuple[Problem, ...]):
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        super().__init__("\n".join(str(p) for p in self.problems) or "invalid plan")
+
+
+class RegistryError(LlmMarsError):
+    """The skill registry itself is inconsistent (a programming error, caught at import)."""
+
+
+# --- world / robots -------------------------------------------------------------------------
+
+
+class WorldError(LlmMarsError):
+    """A request to the world that names something that does not exist."""
+
+
+class UnknownRobotError(WorldError):
+    def __init__(self, name: str, known: list[str] | tuple[str, ...]):
+        self.name, self.known = name, tuple(known)
+        super().__init__(f"unknown robot {name!r}; known robots: {', '.join(self.known)}")
+
+
+class UnknownPlaceError(WorldError):
+    def __init__(self, name: str, known: list[str] | tuple[str, ...]):
+        self.name, self.known = name, tuple(known)
+        super().__init__(f"unknown place {name!r}; known places: {', '.join(self.known)}")
+
+
+# --- model / LLM ----------------------------------------------------------------------------
+
+
+class ModelError(LlmMarsError):
+    """The model cannot be found, verified, converted or loaded."""
+
+
+class ModelFileError(ModelError):
+    """A model file is missing, truncated or does not match its checksum."""
+
+    def __init__(self, path: str, problem: str, fix: str):
+        self.path, self.problem, self.fix = str(path), problem, fix
+        super().__init__(f"{path}: {problem}. Fix: {fix}")
+
+
+class UnknownAdapterError(ModelError):
+    def __init__(self, name: str, loaded: list[str] | tuple[str, ...]):
+        self.name, self.loaded = name, tuple(loaded)
+        super().__init__(
+            f"unknown adapter {name!r}; loaded adapters: {', '.join(self.loaded) or '(none)'}"
+        )
+
+
+class AdapterLoadError(ModelError):
+    """An adapter folder is missing, corrupt or does not fit the base model."""
+
+
+class ConstraintError(LlmMarsError):
+    """Constrained decoding could not produce an output the grammar accepts."""
+
+
+class GenerationTimeout(LlmMarsError):
+    """A request passed its deadline before it finished."""
+
+
+class BackendError(LlmMarsError):
+    """A serving backend (remote server, vLLM) failed or is unreachable."""
+
+
+# --- ROS payloads / bags --------------------------------------------------------------------
+
+
+class PayloadError(LlmMarsError):
+    """A JSON/XML payload received on a topic or service does not match its schema."""
+
+
+class BagError(LlmMarsError):
+    """A recorded session (bag) is missing, corrupt or truncated."""
+
