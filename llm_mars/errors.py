@@ -118,3 +118,16 @@ class PayloadError(LlmMarsError):
 class BagError(LlmMarsError):
     """A recorded session (bag) is missing, corrupt or truncated."""
 
+
+# --- evaluation -----------------------------------------------------------------------------
+
+
+class ExpectationError(LlmMarsError):
+    """An evaluation case, predicate or answer fact is malformed (a bug in the data set).
+
+    ``where`` locates it, e.g. ``c012.expect[2].any[0]`` or ``q007.answer_facts[1]``.
+    """
+
+    def __init__(self, where: str, problem: str):
+        self.where, self.problem = where, problem
+        super().__init__(f"{where}: {problem}" if where else problem)
