@@ -1,0 +1,30 @@
+"""``llm-mars model ...``: inspect (and if needed rebuild) the base model."""
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    model = subparsers.add_parser("model", help="the base language model")
+    model_sub = model.add_subparsers(dest="model_command", metavar="ACTION", required=True)
+    info = model_sub.add_parser(
+        "info", help="print the model path, parameter count, dtype and load time")
+    info.add_argument("--rebuild", action="store_true",
+                      help="convert the bundled GGUF again (repairs a corrupt cache)")
+    info.add_argument("--model", metavar="PATH", default=None,
+                      help="a Hugging Face model folder (default: $LLM_MARS_MODEL or the bundled "
+                           "SmolLM2-135M-Instruct)")
+    info.add_argument("--dtype", choices=("bfloat16", "float32", "float16"), default=None,
+                      help="compute dtype (default: $LLM_MARS_DTYPE or chosen for this machine)")
+    info.set_defaults(handler=_info)
+
+
+def _info(args: argparse.Namespace) -> int:
+    from llm_mars.llm.model_store import load_model
+
+    loaded = load_model(args.model, dtype=args.dtype, rebuild=args.rebuild)
+    print(f"path:        {loaded.path}")
+    print(f"parameters:  {loaded.num_parameters:,}")
+    print(f"dtype:       {str(loaded.dtype).removeprefix('torch.')}")
+    print(f"load time:   {loaded.load_seconds:.2f} s")
+    return 0
