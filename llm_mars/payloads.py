@@ -1,0 +1,318 @@
+"""Typed payloads of the ROS interfaces (DESIGN.md section 4), validated on receipt.
+
+Every structured message travels as JSON inside ``std_msgs/String``. Each payload here is a
+frozen dataclass with ``to_json()`` and a ``from_json()`` that raises
+:class:`~llm_mars.errors.PayloadError` naming the offending field, so a node answers a bad
+message with an error instead of crashing. The schemas are documented in docs/interfaces.md.
+"""
+from __future__ import annotations
+
+import json
+import unicodedata
+import uuid
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar
+
+from llm_mars import vocabulary as V
+from llm_mars.errors import PayloadError
+
+MAX_PAYLOAD_CHARS = 256 * 1024
+MAX_UTTERANCE_CHARS = 1000
+
+def new_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def clean_text(text: str, what: str, max_chars: int = MAX_UTTERANCE_CHARS) -> str:
+    """Whitespace-normalised text; control characters, binary and oversize text are rejected."""
+    if len(text) > max_chars:
+        raise PayloadError(f"{what}: {len(text)} characters, at most {max_chars} allowed")
+    for ch in text:
+        if ch not in "\n\t" and unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn"):
+            raise PayloadError(f"{what}: contains a control or binary character {ch!r}")
+    cleaned = " ".join(text.split())
+    if not cleaned:
+        raise PayloadError(f"{what}: empty")
+    return cleaned
+
+
+def _load_object(data: str, what: str) -> dict[str, Any]:
+    if len(data) > MAX_PAYLOAD_CHARS:
+        raise PayloadError(f"{what}: payload of {len(data)} characters is too large")
+    try:
+        obj = json.loads(data)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise PayloadError(f"{what}: not valid JSON ({exc})") from None
+    if not isinstance(obj, dict):
+        raise PayloadError(f"{what}: expected a JSON object, got {type(obj).__name__}")
+    return obj
+
+
+def _get(obj: dict[str, Any], what: str, key: str, kind: type | tuple[type, ...],
+         required: bool = True, default: Any = None) -> Any:
+    if key not in obj or obj[key] is None:
+        if required:
+            raise PayloadError(f"{what}: missing field {key!r}")
+        return default
+    value = obj[key]
+    if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+        raise PayloadError(f"{what}.{key}: expected {_names(kind)}, got bool")
+    if not isinstance(value, kind):
+        raise PayloadError(f"{what}.{key}: expected {_names(kind)}, got {type(value).__name__}")
+    return value
+
+
+def _names(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join(k.__name__ for k in kinds)
+
+
+def _choice(value: str, what: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise PayloadError(f"{what}: {value!r} is not one of {', '.join(choices)}")
+    return value
+
+
+@dataclass(frozen=True)
+class Payload:
+    """Base: JSON encoding of the dataclass fields, ``None`` fields left out."""
+
+    NAME: ClassVar[str] = "payload"
+
+    def to_json(self) -> str:
+        return json.dumps({k: v for k, v in asdict(self).items() if v is not None})
+
+
+@dataclass(frozen=True)
+class Utterance(Payload):
+    """``/operator/command``: plain text, or JSON ``{"text", "id"?, "confidence"?, "source"?}``."""
+
+    NAME: ClassVar[str] = "utterance"
+    SOURCES: ClassVar[tuple[str, ...]] = ("typed", "speech", "replay")
+
+    text: str
+    id: str = field(default_factory=new_id)
+    confidence: float | None = None
+    source: str = "typed"
+
+    @classmethod
+    def from_json(cls, data: str) -> Utterance:
+        if not data.lstrip().startswith("{"):
+            return cls(text=clean_text(data, cls.NAME))
+        obj = _load_object(data, cls.NAME)
+        text = clean_text(_get(obj, cls.NAME, "text", str), f"{cls.NAME}.text")
+        utterance_id = _get(obj, cls.NAME, "id", str, required=False) or new_id()
+        confidence = _get(obj, cls.NAME, "confidence", (int, float), required=False)
+        if confidence is not None and not 0.0 <= confidence <= 1.0:
+            raise PayloadError(f"{cls.NAME}.confidence: {confidence} is not within 0..1")
+        source = _choice(_get(obj, cls.NAME, "source", str, required=False, default="typed"),
+                         f"{cls.NAME}.source", cls.SOURCES)
+        return cls(text, clean_text(utterance_id, f"{cls.NAME}.id", 64),
+                   None if confidence is None else float(confidence), source)
+
+
+@dataclass(frozen=True)
+class OperatorResponse(Payload):
+    """``/operator/response``: exactly one per utterance (``final``), plus progress reports.
+
+    ``kind``: plan (trees dispatched), answer (qa), reply (the command cannot be expressed),
+    stopped, error (with ``code``), or progress (robot status changes, ``final`` false).
+    """
+
+    NAME: ClassVar[str] = "operator_response"
+    KINDS: ClassVar[tuple[str, ...]] = ("plan", "answer", "reply", "stopped", "error", "progress")
+
+    id: str
+    kind: str
+    text: str
+    final: bool = True
+    robots: list[str] | None = None
+    plan: str | None = None
+    code: str | None = None
+
+    @classmethod
+    def from_json(cls, data: str) -> OperatorResponse:
+        obj = _load_object(data, cls.NAME)
+        robots = _get(obj, cls.NAME, "robots", list, required=False)
+        if robots is not None:
+            for robot in robots:
+                _choice(robot, f"{cls.NAME}.robots", V.ROBOTS)
+        return cls(
+            id=_get(obj, cls.NAME, "id", str),
+            kind=_choice(_get(obj, cls.NAME, "kind", str), f"{cls.NAME}.kind", cls.KINDS),
+            text=_get(obj, cls.NAME, "text", str),
+            final=_get(obj, cls.NAME, "final", bool, required=False, default=True),
+            robots=robots,
+            plan=_get(obj, cls.NAME, "plan", str, required=False),
+            code=_get(obj, cls.NAME, "code", str, required=False),
+        )
+
+
+@dataclass(frozen=True)
+class PlanDispatch(Payload):
+    """``/<robot>/plan``: a plan document for one robot; ``mode`` replace or queue."""
+
+    NAME: ClassVar[str] = "plan_dispatch"
+    MODES: ClassVar[tuple[str, ...]] = ("replace", "queue")
+
+    id: str
+    xml: str
+    mode: str = "replace"
+
+    @classmethod
+    def from_json(cls, data: str) -> PlanDispatch:
+        obj = _load_object(data, cls.NAME)
+        return cls(
+            id=_get(obj, cls.NAME, "id", str),
+            xml=_get(obj, cls.NAME, "xml", str),
+            mode=_choice(_get(obj, cls.NAME, "mode", str, required=False, default="replace"),
+                         f"{cls.NAME}.mode", cls.MODES),
+        )
+
+
+@dataclass(frozen=True)
+class SkillGoal(Payload):
+    """``/<robot>/skill/goal``: start a skill on the robot (the simulator or a real driver)."""
+
+    NAME: ClassVar[str] = "skill_goal"
+
+    goal_id: int
+    skill: str
+    args: dict[str, Any]
+
+    @classmethod
+    def from_json(cls, data: str) -> SkillGoal:
+        from llm_mars.bt.registry import REGISTRY, Category
+
+        obj = _load_object(data, cls.NAME)
+        skill = _get(obj, cls.NAME, "skill", str)
+        kind = REGISTRY.get(skill)
+        if kind is None or kind.category is not Category.ACTION:
+            raise PayloadError(f"{cls.NAME}.skill: {skill!r} is not a skill")
+        args = _get(obj, cls.NAME, "args", dict, required=False, default={})
+        for name, value in args.items():
+            port = kind.port(name)
+            if port is None:
+                raise PayloadError(f"{cls.NAME}.args: {skill} has no port {name!r}")
+            try:
+                port.parse(port.format(value))
+            except (ValueError, TypeError) as exc:
+                raise PayloadError(f"{cls.NAME}.args.{name}: {exc}") from None
+        return cls(_get(obj, cls.NAME, "goal_id", int), skill, args)
+
+
+@dataclass(frozen=True)
+class GoalRef(Payload):
+    """``/<robot>/skill/cancel``: the goal to cancel."""
+
+    NAME: ClassVar[str] = "goal_ref"
+
+    goal_id: int
+
+    @classmethod
+    def from_json(cls, data: str) -> GoalRef:
+        return cls(_get(_load_object(data, cls.NAME), cls.NAME, "goal_id", int))
+
+
+@dataclass(frozen=True)
+class SkillFeedback(Payload):
+    """``/<robot>/skill/outcome``: where a goal stands (RUNNING, SUCCESS, FAILURE, CANCELLED)."""
+
+    NAME: ClassVar[str] = "skill_feedback"
+    STATES: ClassVar[tuple[str, ...]] = ("RUNNING", "SUCCESS", "FAILURE", "CANCELLED")
+
+    goal_id: int
+    state: str
+    reason: str | None = None
+
+    @classmethod
+    def from_json(cls, data: str) -> SkillFeedback:
+        obj = _load_object(data, cls.NAME)
+        return cls(
+            goal_id=_get(obj, cls.NAME, "goal_id", int),
+            state=_choice(_get(obj, cls.NAME, "state", str), f"{cls.NAME}.state", cls.STATES),
+            reason=_get(obj, cls.NAME, "reason", str, required=False),
+        )
+
+
+@dataclass(frozen=True)
+class LlmRequest(Payload):
+    """``/llm/request``: ``task`` plan (``text`` is a command) or answer (a question + state)."""
+
+    NAME: ClassVar[str] = "llm_request"
+    TASKS: ClassVar[tuple[str, ...]] = ("plan", "answer")
+
+    id: str
+    task: str
+    text: str
+    state: dict[str, Any] | None = None
+
+    @classmethod
+    def from_json(cls, data: str) -> LlmRequest:
+        obj = _load_object(data, cls.NAME)
+        task = _choice(_get(obj, cls.NAME, "task", str), f"{cls.NAME}.task", cls.TASKS)
+        state = _get(obj, cls.NAME, "state", dict, required=task == "answer")
+        return cls(
+            id=clean_text(_get(obj, cls.NAME, "id", str), f"{cls.NAME}.id", 64),
+            task=task,
+            text=clean_text(_get(obj, cls.NAME, "text", str), f"{cls.NAME}.text"),
+            state=state,
+        )
+
+
+@dataclass(frozen=True)
+class LlmResult(Payload):
+    """``/llm/result``: ``kind`` plan (``xml``), reply or answer (``text``), or error (``code``)."""
+
+    NAME: ClassVar[str] = "llm_result"
+    KINDS: ClassVar[tuple[str, ...]] = ("plan", "reply", "answer", "error")
+
+    id: str
+    kind: str
+    text: str = ""
+    xml: str | None = None
+    code: str | None = None
+    latency_s: float | None = None
+
+    @classmethod
+    def from_json(cls, data: str) -> LlmResult:
+        obj = _load_object(data, cls.NAME)
+        latency = _get(obj, cls.NAME, "latency_s", (int, float), required=False)
+        return cls(
+            id=_get(obj, cls.NAME, "id", str),
+            kind=_choice(_get(obj, cls.NAME, "kind", str), f"{cls.NAME}.kind", cls.KINDS),
+            text=_get(obj, cls.NAME, "text", str, required=False, default=""),
+            xml=_get(obj, cls.NAME, "xml", str, required=False),
+            code=_get(obj, cls.NAME, "code", str, required=False),
+            latency_s=None if latency is None else float(latency),
+        )
+
+
+@dataclass(frozen=True)
+class ExecutorStatus(Payload):
+    """``/<robot>/bt_status``: the executor's plan, tree status, active skill and snapshot."""
+
+    NAME: ClassVar[str] = "executor_status"
+
+    robot: str
+    status: str
+    plan_id: str | None = None
+    active: str | None = None
+    reason: str | None = None
+    tree: str | None = None
+    queued: int = 0
+
+    @classmethod
+    def from_json(cls, data: str) -> ExecutorStatus:
+        obj = _load_object(data, cls.NAME)
+        return cls(
+            robot=_choice(_get(obj, cls.NAME, "robot", str), f"{cls.NAME}.robot", V.ROBOTS),
+            status=_choice(_get(obj, cls.NAME, "status", str), f"{cls.NAME}.status",
+                           V.TREE_STATUSES),
+            plan_id=_get(obj, cls.NAME, "plan_id", str, required=False),
+            active=_get(obj, cls.NAME, "active", str, required=False),
+            reason=_get(obj, cls.NAME, "reason", str, required=False),
+            tree=_get(obj, cls.NAME, "tree", str, required=False),
+            queued=_get(obj, cls.NAME, "queued", int, required=False, default=0),
+        )
+
