@@ -131,3 +131,45 @@ class ExpectationError(LlmMarsError):
     def __init__(self, where: str, problem: str):
         self.where, self.problem = where, problem
         super().__init__(f"{where}: {problem}" if where else problem)
+
+
+# --- behavior-tree library and rendering (added by the bt core) ------------------------------
+
+
+class SubtreeLibraryError(PlanValidationError):
+    """Files of the subtree library (``trees/subtrees/*.xml``) do not validate.
+
+    ``by_file`` maps each offending file name to its problems; ``problems`` holds them all.
+    """
+
+    def __init__(self, by_file: dict[str, tuple[Problem, ...]]):
+        self.by_file: dict[str, tuple[Problem, ...]] = {k: tuple(v) for k, v in by_file.items()}
+        super().__init__([p for problems in self.by_file.values() for p in problems])
+        self.args = ("\n".join(f"{name}: {p}" for name, problems in self.by_file.items()
+                               for p in problems),)
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
+class TreesNotFoundError(LlmMarsError):
+    """Neither a source checkout's ``trees/`` nor an installed package share holds the trees."""
+
+
+class GraphvizError(LlmMarsError):
+    """Graphviz ``dot`` could not draw a tree picture."""
+
+
+class GraphvizMissingError(GraphvizError):
+    """The Graphviz ``dot`` program, needed to draw a tree as PNG, is not installed."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Graphviz 'dot' was not found on PATH; install it with "
+            "'sudo apt-get install graphviz' (scripts/bootstrap.sh does this) "
+            "or use 'llm-mars tree show FILE' without --png"
+        )
+
+
+class BehaviourSetupError(LlmMarsError):
+    """A behavior-tree skill was ticked or set up without a robot to act on."""

@@ -1,0 +1,102 @@
+"""The typed plan structure: what the parser produces, the serializer writes and the builder runs.
+
+A :class:`Node` holds port values already converted by the registry's ``Port.parse`` (ints,
+floats, bools, strings), exactly as written in the document: optional ports that were left
+out stay out, so serialising gives back the same document. Defaults are applied by the
+builder. Inside subtree definitions a port value may be a :class:`PortRef` (``{quadrant}``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class PortRef:
+    """A reference ``{name}`` to a port of the enclosing subtree definition."""
+
+    name: str
+
+    def __str__(self) -> str:
+        return "{" + self.name + "}"
+
+
+def format_value(value: Any) -> str:
+    """Canonical text of a port value (the inverse of ``Port.parse`` for every port type)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Node:
+    """One node of a behavior tree: a registry tag, its typed ports and its children.
+
+    ``line``/``column`` (1-based) say where the node was written; they do not take part in
+    equality, so a parsed and a hand-built tree compare equal.
+    """
+
+    tag: str
+    ports: tuple[tuple[str, Any], ...] = ()
+    children: tuple[Node, ...] = ()
+    line: int | None = field(default=None, compare=False)
+    column: int | None = field(default=None, compare=False)
+
+    def port(self, name: str, default: Any = None) -> Any:
+        for key, value in self.ports:
+            if key == name:
+                return value
+        return default
+
+    @property
+    def label(self) -> str:
+        """Short one-line text, e.g. ``PickCake color=brown quadrant=2``."""
+        ports = self.ports
+        head = self.tag
+        if self.tag == "SubTree":
+            head = f"SubTree {self.port('ID')}"
+            ports = tuple(p for p in ports if p[0] != "ID")
+        parts = [head]
+        for key, value in ports:
+            text = format_value(value)
+            if len(text) > 40:
+                text = text[:37] + "..."
+            parts.append(f"{key}={text}")
+        return " ".join(parts)
+
+    def walk(self):
+        """This node and all its descendants, depth first, parents before children."""
+        stack = [self]
+        while stack:
+            node = stack.pop()
+            yield node
+            stack.extend(reversed(node.children))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One validated plan document: one tree per addressed robot, in robot order."""
+
+    trees: tuple[tuple[str, Node], ...]
+
+    @property
+    def robots(self) -> tuple[str, ...]:
+        return tuple(robot for robot, _ in self.trees)
+
+    def tree(self, robot: str) -> Node | None:
+        for name, root in self.trees:
+            if name == robot:
+                return root
+        return None
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An answer to the operator instead of a plan (the command cannot be expressed by skills).
+
+    A reply is shown to the operator and never executed.
+    """
+
+    text: str
