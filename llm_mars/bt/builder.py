@@ -1,0 +1,151 @@
+"""Turning typed plan trees into py_trees behaviour trees bound to robots.
+
+Node kinds map to behaviours like this (see ``controls`` and ``decorators`` for why some are
+ours and not py_trees' stock ones):
+
+=====================  ==================================================================
+Sequence               ``py_trees.composites.Sequence(memory=True)``
+ReactiveSequence       ``py_trees.composites.Sequence(memory=False)``
+Fallback               ``py_trees.composites.Selector(memory=True)``
+ReactiveFallback       ``py_trees.composites.Selector(memory=False)``
+Parallel               :class:`llm_mars.bt.controls.Parallel` (BT.CPP thresholds)
+Inverter               ``py_trees.decorators.Inverter``
+ForceSuccess           ``py_trees.decorators.FailureIsSuccess``
+RetryUntilSuccessful   :class:`llm_mars.bt.decorators.RetryUntilSuccessful`
+Repeat                 :class:`llm_mars.bt.decorators.Repeat`
+Timeout                :class:`llm_mars.bt.decorators.Timeout` (injectable clock)
+SubTree                :class:`llm_mars.bt.decorators.SubTree` around the expanded body
+skills, conditions     ``llm_mars.bt.skills.BEHAVIOUR_CLASSES[tag]``
+=====================  ==================================================================
+
+Subtree bodies are expanded with ``{port}`` references replaced by the values given at the
+``<SubTree>`` use (or the declared defaults). Registry defaults of omitted optional ports
+are filled in by the skill behaviours.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import py_trees
+from py_trees.behaviour import Behaviour
+
+from llm_mars.bt import controls, decorators
+from llm_mars.bt.library import SubtreeLibrary, load_library
+from llm_mars.bt.model import Node, Plan, PortRef, format_value
+from llm_mars.bt.registry import REGISTRY, Port
+from llm_mars.bt.skills import BEHAVIOUR_CLASSES
+from llm_mars.errors import PlanValidationError, Problem, UnknownRobotError
+from llm_mars.robots.interface import RobotInterface
+
+Clock = Callable[[], float]
+
+
+class _Builder:
+    def __init__(self, robot: RobotInterface, library: SubtreeLibrary, clock: Clock):
+        self.robot = robot
+        self.library = library
+        self.clock = clock
+
+    def fail(self, node: Node, message: str, code: str) -> PlanValidationError:
+        return PlanValidationError([Problem(message, node.tag, node.line, node.column,
+                                            None, code)])
+
+    def build(self, node: Node, env: Mapping[str, Any]) -> Behaviour:
+        values = {name: self.resolve(node, name, value, env) for name, value in node.ports}
+        if node.tag == "SubTree":
+            return self.subtree(node, values)
+        if node.tag not in REGISTRY:
+            raise self.fail(node, f"unknown node kind <{node.tag}>", "unknown_tag")
+        children = [self.build(child, env) for child in node.children]
+        name = Node(node.tag, tuple(values.items())).label
+        tag = node.tag
+        if tag in BEHAVIOUR_CLASSES:
+            return BEHAVIOUR_CLASSES[tag](values, self.robot, name)
+        if tag in ("Sequence", "ReactiveSequence"):
+            return py_trees.composites.Sequence(name, memory=tag == "Sequence",
+                                                children=children)
+        if tag in ("Fallback", "ReactiveFallback"):
+            return py_trees.composites.Selector(name, memory=tag == "Fallback",
+                                                children=children)
+        if tag == "Parallel":
+            kind = REGISTRY[tag]
+            return controls.Parallel(
+                name, children,
+                values.get("success_count", kind.port("success_count").default),
+                values.get("failure_count", kind.port("failure_count").default))
+        if len(children) != 1:
+            raise self.fail(node, f"{tag} needs exactly 1 child, has {len(children)}",
+                            "child_count")
+        child = children[0]
+        if tag == "Inverter":
+            return py_trees.decorators.Inverter(name, child)
+        if tag == "ForceSuccess":
+            return py_trees.decorators.FailureIsSuccess(name, child)
+        if tag == "RetryUntilSuccessful":
+            return decorators.RetryUntilSuccessful(name, child, values["num_attempts"])
+        if tag == "Repeat":
+            return decorators.Repeat(name, child, values["num_cycles"])
+        if tag == "Timeout":
+            return decorators.Timeout(name, child, values["msec"], self.clock)
+        raise self.fail(node, f"no behaviour for <{tag}>", "unknown_tag")
+
+    def resolve(self, node: Node, name: str, value: Any, env: Mapping[str, Any]) -> Any:
+        if not isinstance(value, PortRef):
+            return value
+        if value.name not in env:
+            raise self.fail(node, f"{node.tag}.{name}: {value} is not bound", "port_reference")
+        bound = env[value.name]
+        target = self.target_port(node, name)
+        # the library checked that the declared port fits the target; this converts e.g.
+        # an int subtree port into a float skill port
+        return target.parse(format_value(bound)) if target is not None else bound
+
+    def target_port(self, node: Node, name: str) -> Port | None:
+        if node.tag == "SubTree":
+            definition = self.library.get(node.port("ID"))
+            return definition.port(name) if definition is not None else None
+        kind = REGISTRY.get(node.tag)
+        return kind.port(name) if kind is not None else None
+
+    def subtree(self, node: Node, values: dict[str, Any]) -> Behaviour:
+        subtree_id = values.pop("ID", None)
+        definition = self.library.get(subtree_id) if subtree_id is not None else None
+        if definition is None:
+            raise self.fail(node, f"unknown subtree {subtree_id!r}", "unknown_subtree")
+        env = {}
+        for port in definition.ports:
+            if port.name in values:
+                env[port.name] = values[port.name]
+            elif port.default is not None:
+                env[port.name] = port.default
+        body = self.build(definition.root, env)
+        return decorators.SubTree(Node("SubTree", (("ID", subtree_id), *values.items())).label,
+                                  body, subtree_id)
+
+
+def build_tree(root: Node, robot: RobotInterface, library: SubtreeLibrary | None = None,
+               name: str | None = None, clock: Clock = time.monotonic) -> Behaviour:
+    """The py_trees tree of one robot's plan tree, its skills bound to ``robot``.
+
+    ``clock`` (seconds) drives ``Timeout``; pass the simulator's match clock when the world
+    runs faster than real time. ``name``, if given, names the root behaviour.
+    """
+    library = load_library() if library is None else library
+    behaviour = _Builder(robot, library, clock).build(root, {})
+    if name is not None:
+        behaviour.name = name
+    return behaviour
+
+
+def build_plan(plan: Plan, robots: Mapping[str, RobotInterface],
+               library: SubtreeLibrary | None = None,
+               clock: Clock = time.monotonic) -> dict[str, Behaviour]:
+    """One py_trees tree per robot addressed by ``plan`` (robot name -> root behaviour)."""
+    for robot in plan.robots:
+        if robot not in robots:
+            raise UnknownRobotError(robot, list(robots))
+    library = load_library() if library is None else library
+    return {robot: build_tree(root, robots[robot], library, clock=clock)
+            for robot, root in plan.trees}

@@ -1,0 +1,125 @@
+"""Decorators with BehaviorTree.CPP v4 semantics where py_trees' stock ones differ.
+
+* :class:`RetryUntilSuccessful`: py_trees ``Retry`` has no ``-1`` (forever) and ticks the
+  child even for zero attempts; BT.CPP fails at once for ``num_attempts=0``.
+* :class:`Repeat`: py_trees ``Repeat`` cannot do ``num_cycles=0`` (BT.CPP: SUCCESS without
+  ticking the child) and counts ``-1`` wrongly.
+* :class:`Timeout`: py_trees ``Timeout`` reads ``time.monotonic``; ours takes the clock as an
+  argument so the simulator's faster-than-real-time match clock drives it.
+* :class:`SubTree`: a transparent wrapper that shows where a library subtree was expanded.
+
+One deliberate difference from BT.CPP: after a failed attempt (Retry) or a finished cycle
+(Repeat) the child restarts on the *next* tick, never in a loop inside one tick. BT.CPP does
+this for asynchronous children; doing it always means ``num_attempts=-1`` around a condition
+that keeps failing cannot hang the tick. ``Inverter`` and ``ForceSuccess`` use py_trees'
+``Inverter`` and ``FailureIsSuccess``, which match BT.CPP exactly.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from py_trees.behaviour import Behaviour
+from py_trees.common import Status
+from py_trees.decorators import Decorator
+
+
+class _CountingDecorator(Decorator):
+    """Runs the child up to ``limit`` times (-1: forever), one run per tick at most."""
+
+    done_status: Status  # what the decorator returns once the limit is reached
+
+    def __init__(self, name: str, child: Behaviour, limit: int):
+        super().__init__(name=name, child=child)
+        self.limit = limit
+        self.count = 0
+
+    def initialise(self) -> None:
+        self.count = 0
+
+    def tick(self) -> Iterator[Behaviour]:
+        if self.limit == 0:  # BT.CPP: nothing to do, the child is not ticked
+            self.stop(self.done_status)
+            yield self
+            return
+        yield from super().tick()
+
+    def _counted(self) -> Status:
+        self.count += 1
+        if self.limit != -1 and self.count >= self.limit:
+            return self.done_status
+        return Status.RUNNING
+
+
+class RetryUntilSuccessful(_CountingDecorator):
+    """Re-run the child after each failure; fail after ``num_attempts`` failed attempts."""
+
+    done_status = Status.FAILURE
+
+    def update(self) -> Status:
+        status = self.decorated.status
+        if status is Status.FAILURE:
+            result = self._counted()
+            self.feedback_message = f"attempt {self.count} failed"
+            return result
+        self.feedback_message = self.decorated.feedback_message
+        return status
+
+
+class Repeat(_CountingDecorator):
+    """Re-run the child after each success; succeed after ``num_cycles`` successes."""
+
+    done_status = Status.SUCCESS
+
+    def update(self) -> Status:
+        status = self.decorated.status
+        if status is Status.SUCCESS:
+            result = self._counted()
+            self.feedback_message = f"cycle {self.count} done"
+            return result
+        self.feedback_message = self.decorated.feedback_message
+        return status
+
+
+class Timeout(Decorator):
+    """Fail and halt the child once it has run ``msec`` milliseconds of ``clock`` time.
+
+    Like BT.CPP, the time is checked when the decorator is ticked: a child that finishes in
+    the same tick its time runs out keeps its result.
+    """
+
+    def __init__(self, name: str, child: Behaviour, msec: int,
+                 clock: Callable[[], float]):
+        super().__init__(name=name, child=child)
+        self.msec = msec
+        self.clock = clock
+        self.started_at = 0.0
+
+    def initialise(self) -> None:
+        self.started_at = self.clock()
+
+    def tick(self) -> Iterator[Behaviour]:
+        if self.status is Status.RUNNING and self.expired():
+            self.feedback_message = f"timed out after {self.msec} ms"
+            self.stop(Status.FAILURE)  # Decorator.stop halts the running child
+            yield self
+            return
+        yield from super().tick()
+
+    def expired(self) -> bool:
+        return (self.clock() - self.started_at) * 1000.0 >= self.msec
+
+    def update(self) -> Status:
+        self.feedback_message = self.decorated.feedback_message
+        return self.decorated.status
+
+
+class SubTree(Decorator):
+    """An expanded library subtree: reports exactly its body's status."""
+
+    def __init__(self, name: str, child: Behaviour, subtree_id: str):
+        super().__init__(name=name, child=child)
+        self.subtree_id = subtree_id
+
+    def update(self) -> Status:
+        self.feedback_message = self.decorated.feedback_message
+        return self.decorated.status
