@@ -1,0 +1,133 @@
+"""One robot's plan executor: validate, build, tick, queue, preempt and cancel, without ROS.
+
+The ``bt_executor`` node wraps this; tests drive it directly. Rules:
+
+* every plan is parsed and validated again on receipt (``PlanValidationError`` otherwise), and a
+  plan that does not address this robot is rejected; nothing moves on an invalid plan;
+* ``replace`` halts the running tree (its skill is cancelled) and starts the new one at once;
+  ``queue`` appends it, to start when the current tree finishes (whatever its outcome);
+* ``cancel`` halts the running tree and drops the queue: status ``CANCELLED``;
+* ``tick`` ticks the tree once and never blocks (skills only poll the robot).
+"""
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from py_trees.behaviour import Behaviour
+from py_trees.common import Status
+
+from llm_mars.bt.builder import build_tree
+from llm_mars.bt.library import SubtreeLibrary
+from llm_mars.bt.parser import parse_plan
+from llm_mars.bt.render import render_unicode
+from llm_mars.errors import PlanValidationError, Problem
+from llm_mars.payloads import ExecutorStatus, PlanDispatch
+from llm_mars.robots.interface import RobotInterface
+
+MAX_QUEUED_PLANS = 8
+
+
+@dataclass
+class _Job:
+    plan_id: str
+    root: Behaviour
+
+
+class PlanExecutor:
+    def __init__(self, robot_name: str, robot: RobotInterface,
+                 library: SubtreeLibrary | None = None,
+                 clock: Callable[[], float] = time.monotonic):
+        self.robot_name = robot_name
+        self.robot = robot
+        self.library = library
+        self.clock = clock
+        self.current: _Job | None = None
+        self.queue: deque[_Job] = deque()
+        self.status = "IDLE"
+        self.plan_id: str | None = None
+        self.reason: str | None = None
+
+    def submit(self, dispatch: PlanDispatch) -> None:
+        """Validate and accept a plan (replace or queue); raises PlanValidationError."""
+        plan = parse_plan(dispatch.xml, self.library)
+        root_node = plan.tree(self.robot_name)
+        if root_node is None:
+            raise PlanValidationError([Problem(
+                f"the plan has no tree for {self.robot_name} (it addresses "
+                f"{', '.join(plan.robots)})", path=self.robot_name, code="wrong_robot")])
+        job = _Job(dispatch.id, build_tree(root_node, self.robot, self.library,
+                                           clock=self.clock))
+        job.root.setup_with_descendants()
+        if dispatch.mode == "queue" and self.current is not None:
+            if len(self.queue) >= MAX_QUEUED_PLANS:
+                raise PlanValidationError([Problem(
+                    f"{self.robot_name} already has {MAX_QUEUED_PLANS} plans queued",
+                    path=self.robot_name, code="queue_full")])
+            self.queue.append(job)
+            return
+        self._halt("CANCELLED", "replaced by a new plan")
+        self.queue.clear()
+        self._start(job)
+
+    def cancel(self, reason: str = "cancelled by the operator") -> bool:
+        """Halt the running tree and drop queued plans; True if anything was running."""
+        was_running = self.current is not None
+        self.queue.clear()
+        self._halt("CANCELLED", reason)
+        return was_running
+
+    def tick(self) -> None:
+        """Tick the running tree once; start the next queued plan when it finishes."""
+        if self.current is None:
+            return
+        root = self.current.root
+        root.tick_once()
+        if root.status in (Status.SUCCESS, Status.FAILURE):
+            self.status = root.status.value
+            self.reason = self._failure_reason(root) if root.status is Status.FAILURE else None
+            self.current = None
+            if self.queue:
+                self._start(self.queue.popleft())
+
+    @property
+    def running(self) -> bool:
+        return self.current is not None
+
+    def active_skill(self) -> str | None:
+        """Label of the deepest running leaf, e.g. ``PickCake color=brown quadrant=2``."""
+        node = self.current.root if self.current else None
+        while node is not None and node.status is Status.RUNNING and node.children:
+            node = next((c for c in node.children if c.status is Status.RUNNING), None)
+        return node.name if node is not None and node.status is Status.RUNNING else None
+
+    def snapshot(self) -> ExecutorStatus:
+        tree = render_unicode(self.current.root) if self.current else None
+        return ExecutorStatus(self.robot_name, self.status, self.plan_id, self.active_skill(),
+                              self.reason, tree, len(self.queue))
+
+    def _start(self, job: _Job) -> None:
+        self.current = job
+        self.plan_id = job.plan_id
+        self.status = "RUNNING"
+        self.reason = None
+
+    def _halt(self, status: str, reason: str) -> None:
+        if self.current is None:
+            return
+        self.current.root.stop(Status.INVALID)
+        self.current = None
+        self.status = status
+        self.reason = reason
+
+    @staticmethod
+    def _failure_reason(root: Behaviour) -> str | None:
+        """The feedback of the failed leaf that made the tree fail (last one ticked)."""
+        reason = None
+        for behaviour in root.iterate():
+            if behaviour.status is Status.FAILURE and not behaviour.children \
+                    and behaviour.feedback_message:
+                reason = f"{behaviour.name}: {behaviour.feedback_message}"
+        return reason

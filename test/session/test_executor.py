@@ -1,0 +1,120 @@
+"""The plan executor on the simulated world: validation, preemption, queueing, cancel."""
+from __future__ import annotations
+
+import pytest
+
+from llm_mars.errors import PlanValidationError
+from llm_mars.payloads import PlanDispatch
+from llm_mars.robots.sim_robot import SimRobot
+from llm_mars.session.executor import MAX_QUEUED_PLANS, PlanExecutor
+from llm_mars.world.simulator import Simulator
+
+DT = 0.1
+
+
+def plan(body: str, robot: str = "robot1") -> str:
+    return (f'<root BTCPP_format="4"><BehaviorTree ID="{robot}">{body}</BehaviorTree></root>')
+
+
+@pytest.fixture
+def world():
+    return Simulator(seed=0)
+
+
+@pytest.fixture
+def executor(world):
+    return PlanExecutor("robot1", SimRobot(world, "robot1"), clock=world.clock)
+
+
+def run(executor, world, max_ticks=2000):
+    for _ in range(max_ticks):
+        if not executor.running:
+            return
+        executor.tick()
+        world.step(DT)
+    raise AssertionError("plan did not finish")
+
+
+def test_runs_a_plan_to_success(executor, world):
+    executor.submit(PlanDispatch("p1", plan('<MoveTo target="plate_3"/>')))
+    assert executor.snapshot().status == "RUNNING"
+    executor.tick()
+    assert executor.snapshot().active == "MoveTo target=plate_3"
+    run(executor, world)
+    snap = executor.snapshot()
+    assert (snap.status, snap.plan_id, snap.active) == ("SUCCESS", "p1", None)
+    assert world.state_dict()["robots"]["robot1"]["location"] == "plate_3"
+
+
+def test_failure_reason_is_reported(executor, world):
+    executor.submit(PlanDispatch("p1", plan('<PlaceCakes plate="2"/>')))
+    run(executor, world)
+    snap = executor.snapshot()
+    assert snap.status == "FAILURE"
+    assert "PlaceCakes" in snap.reason
+
+
+@pytest.mark.parametrize("xml", [
+    plan('<PickCake color="purple" quadrant="2"/>'),
+    plan('<Fly/>'),
+    "<root>",
+    plan('<MoveTo target="home"/>', robot="robot2"),
+])
+def test_invalid_or_foreign_plan_is_rejected_and_nothing_moves(executor, world, xml):
+    with pytest.raises(PlanValidationError):
+        executor.submit(PlanDispatch("bad", xml))
+    assert not executor.running
+    assert executor.snapshot().status == "IDLE"
+    world.step(1.0)
+    assert world.state_dict()["robots"]["robot1"]["location"] == "home"
+
+
+def test_replace_preempts_the_running_plan(executor, world):
+    executor.submit(PlanDispatch("p1", plan('<MoveTo target="plate_5"/>')))
+    for _ in range(5):
+        executor.tick()
+        world.step(DT)
+    executor.submit(PlanDispatch("p2", plan('<MoveTo target="basket"/>')))
+    run(executor, world)
+    state = world.state_dict()["robots"]["robot1"]
+    assert executor.snapshot().plan_id == "p2"
+    assert state["location"] == "basket"
+    assert any("MoveTo plate_5" in h and "CANCELLED" in h for h in state["history"])
+
+
+def test_queue_runs_after_the_current_plan(executor, world):
+    executor.submit(PlanDispatch("p1", plan('<MoveTo target="plate_1"/>')))
+    executor.submit(PlanDispatch("p2", plan('<MoveTo target="plate_2"/>'), "queue"))
+    assert executor.snapshot().queued == 1
+    run(executor, world)
+    history = world.state_dict()["robots"]["robot1"]["history"]
+    assert history == ["MoveTo plate_1: SUCCESS", "MoveTo plate_2: SUCCESS"]
+
+
+def test_queue_on_idle_robot_starts_at_once(executor):
+    executor.submit(PlanDispatch("p1", plan('<MoveTo target="plate_1"/>'), "queue"))
+    assert executor.running and executor.snapshot().queued == 0
+
+
+def test_queue_is_bounded(executor):
+    executor.submit(PlanDispatch("p0", plan('<Wait seconds="50"/>')))
+    for i in range(MAX_QUEUED_PLANS):
+        executor.submit(PlanDispatch(f"q{i}", plan('<Wait seconds="1"/>'), "queue"))
+    with pytest.raises(PlanValidationError):
+        executor.submit(PlanDispatch("one-too-many", plan('<Wait seconds="1"/>'), "queue"))
+
+
+def test_cancel_halts_within_one_tick_and_drops_queue(executor, world):
+    executor.submit(PlanDispatch("p1", plan('<MoveTo target="plate_5"/>')))
+    executor.submit(PlanDispatch("p2", plan('<MoveTo target="home"/>'), "queue"))
+    for _ in range(5):
+        executor.tick()
+        world.step(DT)
+    assert executor.cancel("operator said stop")
+    where = world.state_dict()["robots"]["robot1"]
+    world.step(1.0)
+    after = world.state_dict()["robots"]["robot1"]
+    assert (after["x_mm"], after["y_mm"]) == (where["x_mm"], where["y_mm"])
+    snap = executor.snapshot()
+    assert (snap.status, snap.reason, snap.queued) == ("CANCELLED", "operator said stop", 0)
+    assert not executor.cancel()
