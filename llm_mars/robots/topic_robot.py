@@ -1,0 +1,101 @@
+"""A robot reached over ROS topics: skill goals out, outcomes and state in.
+
+``TopicRobot`` is the :class:`RobotInterface` the ``bt_executor`` node uses when the robot
+lives in another process: the simulator node, or a real robot's driver that speaks the same
+topics (docs/interfaces.md). It holds no ROS objects: the node passes a ``publish`` function
+and feeds received messages to :meth:`on_outcome` and :meth:`on_state`, so it is tested
+without ROS.
+
+* ``/<robot>/skill/goal``  (out) :class:`SkillGoal`
+* ``/<robot>/skill/cancel`` (out) :class:`GoalRef`
+* ``/<robot>/skill/outcome`` (in) :class:`SkillFeedback`
+* ``/world/state`` or ``/<robot>/state`` (in): the state JSON, for conditions
+
+The robot side repeats a running goal's outcome (RUNNING) at least every second; a goal that
+hears nothing for ``silence_timeout_s`` fails with "robot offline", so a dead robot or
+simulator fails the tree instead of hanging it.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from llm_mars import vocabulary as V
+from llm_mars.payloads import GoalRef, SkillFeedback, SkillGoal
+from llm_mars.robots.interface import RobotInterface, SkillOutcome, SkillState
+
+Publish = Callable[[str, str], None]  # (topic suffix "skill/goal" | "skill/cancel", json)
+
+
+class TopicRobot(RobotInterface):
+    def __init__(self, name: str, publish: Publish, silence_timeout_s: float = 3.0,
+                 clock: Callable[[], float] = time.monotonic):
+        self.name = name
+        self._publish = publish
+        self._timeout = silence_timeout_s
+        self._clock = clock
+        self._next_id = int(clock() * 1000) % 1_000_000 * 1000  # distinct across restarts
+        self._outcomes: dict[int, SkillOutcome] = {}
+        self._heard_at: dict[int, float] = {}
+        self.state: dict[str, Any] | None = None  # the latest world state JSON
+
+    def start_skill(self, skill: str, args: Mapping[str, Any]) -> int:
+        self._next_id += 1
+        goal_id = self._next_id
+        self._outcomes[goal_id] = SkillOutcome(SkillState.RUNNING)
+        self._heard_at[goal_id] = self._clock()
+        self._publish("skill/goal", SkillGoal(goal_id, skill, dict(args)).to_json())
+        return goal_id
+
+    def skill_outcome(self, goal_id: int) -> SkillOutcome:
+        outcome = self._outcomes.get(goal_id, SkillOutcome(SkillState.FAILURE, "unknown goal"))
+        heard = self._heard_at.get(goal_id)
+        if heard is not None and self._clock() - heard > self._timeout:
+            outcome = SkillOutcome(SkillState.FAILURE,
+                                   f"robot offline: no word for {self._timeout:g} s")
+            self._finish(goal_id, outcome)
+        return outcome
+
+    def cancel_skill(self, goal_id: int) -> None:
+        if self._outcomes.get(goal_id, SkillOutcome(SkillState.SUCCESS)).done:
+            return
+        self._publish("skill/cancel", GoalRef(goal_id).to_json())
+        self._finish(goal_id, SkillOutcome(SkillState.CANCELLED, "cancelled"))
+
+    def check_condition(self, condition: str, args: Mapping[str, Any]) -> bool:
+        if self.state is None:
+            return False
+        robot = self.state["robots"][self.name]
+        if condition == "IsAt":
+            return robot["location"] == args["target"]
+        if condition == "IsCarrying":
+            carrying = robot["carrying"]
+            return bool(carrying["stacks"] if args["item"] == "cake" else carrying["cherries"])
+        if condition == "TimeLeft":
+            left = V.MATCH_DURATION_S - self.state["time_s"]
+            return left >= args["seconds"]
+        return False
+
+    def on_outcome(self, feedback: SkillFeedback) -> None:
+        """An outcome message arrived; outcomes of unknown or finished goals are ignored."""
+        current = self._outcomes.get(feedback.goal_id)
+        if current is None or current.done:
+            return
+        self._heard_at[feedback.goal_id] = self._clock()
+        outcome = SkillOutcome(SkillState(feedback.state), feedback.reason)
+        if outcome.done:
+            self._finish(feedback.goal_id, outcome)
+        else:
+            self._outcomes[feedback.goal_id] = outcome
+
+    def on_state(self, state: Mapping[str, Any]) -> None:
+        self.state = dict(state)
+
+    def _finish(self, goal_id: int, outcome: SkillOutcome) -> None:
+        self._outcomes[goal_id] = outcome
+        self._heard_at.pop(goal_id, None)
+        # keep finished outcomes bounded: a long session starts thousands of goals
+        if len(self._outcomes) > 1000:
+            for old in [g for g, o in self._outcomes.items() if o.done][:500]:
+                del self._outcomes[old]
