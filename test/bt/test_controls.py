@@ -1,0 +1,114 @@
+"""Control nodes against expected-status tables (BehaviorTree.CPP v4 semantics)."""
+from __future__ import annotations
+
+import pytest
+
+from llm_mars.bt.controls import threshold
+from llm_mars.robots.interface import SkillState
+
+from .scripted_robot import FAIL, Run, ScriptedRobot
+from .tables import build, run_table, starts
+
+
+def test_sequence_resumes_the_running_child_and_restarts_after_failure():
+    robot = ScriptedRobot({"Say text=c": [FAIL]}, default_ticks=1)
+    root = build('<Sequence><Say text="a"/><Say text="b"/><Say text="c"/></Sequence>', robot)
+    run_table(root, [
+        ("R", {"a": "R", "b": "-", "c": "-"}),
+        ("R", {"a": "S", "b": "R", "c": "-"}),
+        ("F", {"a": "S", "b": "S", "c": "F"}),
+    ])
+    assert starts(robot, "a") == 1  # with memory: a is not re-ticked while b runs
+    run_table(root, [("R", {"a": "R", "b": "-", "c": "-"})])  # a failure restarts from a
+    assert starts(robot, "a") == 2
+
+
+def test_reactive_sequence_rechecks_earlier_children_and_halts_the_running_one():
+    robot = ScriptedRobot({"Say text=a": [Run(5)]}, {"IsAt": [True, True, False]})
+    root = build('<ReactiveSequence><IsAt target="home"/><Say text="a"/></ReactiveSequence>',
+                 robot)
+    run_table(root, [
+        ("R", {"home": "S", "a": "R"}),
+        ("R", {"home": "S", "a": "R"}),
+        ("F", {"home": "F", "a": "-"}),
+    ])
+    assert len(robot.checks) == 3
+    assert starts(robot, "a") == 1  # still the same goal on tick 2
+    assert robot.cancelled == ["Say"]
+
+
+def test_fallback_resumes_the_running_child_and_stops_at_the_first_success():
+    robot = ScriptedRobot({"Say text=a": [Run(1, SkillState.FAILURE)]}, default_ticks=1)
+    root = build('<Fallback><Say text="a"/><Say text="b"/><Say text="c"/></Fallback>', robot)
+    run_table(root, [
+        ("R", {"a": "R", "b": "-", "c": "-"}),
+        ("R", {"a": "F", "b": "R", "c": "-"}),
+        ("S", {"b": "S", "c": "-"}),
+    ])
+    assert (starts(robot, "a"), starts(robot, "c")) == (1, 0)
+
+
+def test_fallback_fails_when_every_child_fails():
+    robot = ScriptedRobot({"Say": [FAIL, FAIL]})
+    root = build('<Fallback><Say text="a"/><Say text="b"/></Fallback>', robot)
+    run_table(root, [("F", {"a": "F", "b": "F"})])
+
+
+def test_reactive_fallback_rechecks_the_condition_and_halts_the_running_action():
+    robot = ScriptedRobot({"Say text=a": [Run(5)]}, {"IsAt": [False, False, True]})
+    root = build('<ReactiveFallback><IsAt target="home"/><Say text="a"/></ReactiveFallback>',
+                 robot)
+    run_table(root, [
+        ("R", {"home": "F", "a": "R"}),
+        ("R", {"home": "F", "a": "R"}),
+        ("S", {"home": "S", "a": "-"}),
+    ])
+    assert starts(robot, "a") == 1
+    assert robot.cancelled == ["Say"]
+
+
+def test_parallel_defaults_need_all_successes_and_do_not_retick_finished_children():
+    robot = ScriptedRobot({"Say text=a": [Run(1)], "Say text=b": [Run(2)]})
+    root = build('<Parallel><Say text="a"/><Say text="b"/></Parallel>', robot)
+    run_table(root, [
+        ("R", {"a": "R", "b": "R"}),
+        ("R", {"a": "S", "b": "R"}),
+        ("S", {"a": "S", "b": "S"}),
+    ])
+    assert starts(robot, "a") == 1
+
+
+def test_parallel_first_failure_fails_and_halts_the_others():
+    robot = ScriptedRobot({"Say text=a": [Run(1, SkillState.FAILURE)], "Say text=b": [Run(5)]})
+    root = build('<Parallel><Say text="a"/><Say text="b"/></Parallel>', robot)
+    run_table(root, [("R", {"a": "R", "b": "R"}), ("F", {"a": "F", "b": "-"})])
+    assert robot.cancelled == ["Say"]
+
+
+def test_parallel_success_threshold_is_checked_after_each_child():
+    robot = ScriptedRobot({"Say text=a": [Run(0)], "Say text=b": [Run(5)]})
+    root = build('<Parallel success_count="1"><Say text="a"/><Say text="b"/></Parallel>', robot)
+    run_table(root, [("S", {"a": "S", "b": "-"})])
+    assert starts(robot, "b") == 0  # BT.CPP returns before ticking b
+
+
+def test_parallel_failure_threshold_counts_failures():
+    robot = ScriptedRobot({"Say text=a": [FAIL], "Say text=b": [Run(1, SkillState.FAILURE)],
+                           "Say text=c": [Run(5)]})
+    root = build('<Parallel success_count="1" failure_count="2">'
+                 '<Say text="a"/><Say text="b"/><Say text="c"/></Parallel>', robot)
+    run_table(root, [("R", {"a": "F", "b": "R", "c": "R"}),
+                     ("F", {"a": "F", "b": "F", "c": "-"})])
+
+
+def test_parallel_fails_as_soon_as_success_is_impossible():
+    robot = ScriptedRobot({"Say text=a": [FAIL], "Say text=b": [Run(5)]})
+    root = build('<Parallel success_count="2" failure_count="-1">'
+                 '<Say text="a"/><Say text="b"/></Parallel>', robot)
+    run_table(root, [("F", {"a": "F", "b": "-"})])
+
+
+@pytest.mark.parametrize("count, n, expected", [(-1, 3, 3), (-2, 3, 2), (0, 3, 0), (2, 3, 2),
+                                                (-5, 3, 0)])
+def test_threshold_follows_btcpp(count, n, expected):
+    assert threshold(count, n) == expected

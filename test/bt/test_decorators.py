@@ -1,0 +1,112 @@
+"""Decorators against expected-status tables (BehaviorTree.CPP v4 semantics)."""
+from __future__ import annotations
+
+import pytest
+
+from llm_mars.robots.interface import SkillState
+
+from .scripted_robot import FAIL, SUCCEED, Run, ScriptedRobot
+from .tables import build, run_table, starts
+
+
+@pytest.mark.parametrize("run, rows", [
+    (Run(1), [("R", {"a": "R"}), ("F", {"a": "S"})]),
+    (Run(1, SkillState.FAILURE), [("R", {"a": "R"}), ("S", {"a": "F"})]),
+])
+def test_inverter_swaps_success_and_failure(run, rows):
+    root = build('<Inverter><Say text="a"/></Inverter>', ScriptedRobot({"Say": [run]}))
+    run_table(root, rows)
+
+
+@pytest.mark.parametrize("run, rows", [
+    (Run(1), [("R", {"a": "R"}), ("S", {"a": "S"})]),
+    (Run(1, SkillState.FAILURE), [("R", {"a": "R"}), ("S", {"a": "F"})]),
+])
+def test_force_success_turns_failure_into_success(run, rows):
+    root = build('<ForceSuccess><Say text="a"/></ForceSuccess>', ScriptedRobot({"Say": [run]}))
+    run_table(root, rows)
+
+
+def test_retry_reruns_after_failure_one_attempt_per_tick():
+    robot = ScriptedRobot({"Say": [FAIL, FAIL, SUCCEED]})
+    root = build('<RetryUntilSuccessful num_attempts="3"><Say text="a"/></RetryUntilSuccessful>',
+                 robot)
+    run_table(root, [("R", {"a": "F"}), ("R", {"a": "F"}), ("S", {"a": "S"})])
+    assert starts(robot, "a") == 3
+
+
+def test_retry_fails_after_the_last_attempt():
+    robot = ScriptedRobot({"Say": [FAIL, FAIL, SUCCEED]})
+    root = build('<RetryUntilSuccessful num_attempts="2"><Say text="a"/></RetryUntilSuccessful>',
+                 robot)
+    run_table(root, [("R", {"a": "F"}), ("F", {"a": "F"})])
+    assert starts(robot, "a") == 2
+
+
+def test_retry_forever_and_zero_attempts():
+    robot = ScriptedRobot({"Say": [FAIL] * 6})
+    root = build('<RetryUntilSuccessful num_attempts="-1"><Say text="a"/></RetryUntilSuccessful>',
+                 robot)
+    run_table(root, [("R", {"a": "F"})] * 6 + [("S", {"a": "S"})])
+    robot = ScriptedRobot()
+    root = build('<RetryUntilSuccessful num_attempts="0"><Say text="a"/></RetryUntilSuccessful>',
+                 robot)
+    run_table(root, [("F", {"a": "-"})])
+    assert robot.started == []
+
+
+def test_retry_around_an_always_false_condition_never_hangs_a_tick():
+    robot = ScriptedRobot(conditions={"IsAt": False})
+    root = build('<RetryUntilSuccessful num_attempts="-1"><IsAt target="home"/>'
+                 '</RetryUntilSuccessful>', robot)
+    run_table(root, [("R", {"home": "F"})] * 3)
+    assert len(robot.checks) == 3
+
+
+def test_repeat_counts_successes_one_cycle_per_tick():
+    robot = ScriptedRobot()
+    root = build('<Repeat num_cycles="3"><Say text="a"/></Repeat>', robot)
+    run_table(root, [("R", {"a": "S"}), ("R", {"a": "S"}), ("S", {"a": "S"})])
+    assert starts(robot, "a") == 3
+
+
+def test_repeat_stops_on_failure_and_handles_zero_and_forever():
+    robot = ScriptedRobot({"Say": [Run(1), FAIL]})
+    root = build('<Repeat num_cycles="5"><Say text="a"/></Repeat>', robot)
+    run_table(root, [("R", {"a": "R"}), ("R", {"a": "S"}), ("F", {"a": "F"})])
+    robot = ScriptedRobot()
+    run_table(build('<Repeat num_cycles="0"><Say text="a"/></Repeat>', robot), [("S", {})])
+    assert robot.started == []
+    root = build('<Repeat num_cycles="-1"><Say text="a"/></Repeat>', robot)
+    run_table(root, [("R", {"a": "S"})] * 10)
+    assert starts(robot, "a") == 10
+
+
+def test_timeout_halts_the_child_when_the_injected_clock_passes_the_limit():
+    now = [100.0]
+    robot = ScriptedRobot({"Say": [Run(10), Run(10)]})
+    root = build('<Timeout msec="1000"><Say text="a"/></Timeout>', robot, clock=lambda: now[0])
+    times = [100.0, 100.5, 100.999, 101.0]
+    run_table(root, [("R", {"a": "R"})] * 3 + [("F", {"a": "-"})],
+              before_tick=lambda tick: now.__setitem__(0, times[tick - 1]))
+    assert robot.cancelled == ["Say"]
+    assert "timed out" in root.feedback_message
+    # ticked again, the timer starts afresh with a new goal
+    run_table(root, [("R", {"a": "R"})])
+    assert starts(robot, "a") == 2
+
+
+def test_timeout_passes_on_a_result_within_the_limit():
+    now = [0.0]
+    root = build('<Timeout msec="500"><Say text="a"/></Timeout>',
+                 ScriptedRobot({"Say": [Run(1, SkillState.FAILURE)]}), clock=lambda: now[0])
+    run_table(root, [("R", {"a": "R"}), ("F", {"a": "F"})],
+              before_tick=lambda tick: now.__setitem__(0, 0.2 * tick))
+
+
+def test_subtree_reports_its_body_status():
+    robot = ScriptedRobot({"CollectCherries": [Run(1)], "DropCherries": [FAIL]})
+    root = build('<SubTree ID="CherriesToBasket" holder="2"/>', robot)
+    run_table(root, [("R", {"CollectCherries holder=2": "R"}),
+                     ("F", {"CollectCherries holder=2": "S", "DropCherries": "F"})])
+    assert root.name == "SubTree CherriesToBasket holder=2"
