@@ -173,3 +173,34 @@ class GraphvizMissingError(GraphvizError):
 
 class BehaviourSetupError(LlmMarsError):
     """A behavior-tree skill was ticked or set up without a robot to act on."""
+
+
+# --- world simulator (appended) -------------------------------------------------------------
+
+
+class WorldConfigError(WorldError):
+    """Simulator settings (time step, faults) are out of range."""
+
+
+class UnknownSkillError(WorldError):
+    """A robot was asked to run a skill or check a condition the world does not know."""
+
+    def __init__(self, tag: str, known: list[str] | tuple[str, ...]):
+        self.tag, self.known = tag, tuple(known)
+        super().__init__(f"unknown skill or condition {tag!r}; known: {', '.join(self.known)}")
+
+
+class UnknownGoalError(WorldError):
+    """A goal id that this robot never started."""
+
+    def __init__(self, goal_id: int, robot: str):
+        self.goal_id, self.robot = goal_id, robot
+        super().__init__(f"{robot} has no goal {goal_id}")
+
+
+class SkillArgumentError(WorldError):
+    """A skill was started with arguments its registry ports do not accept."""
+
+    def __init__(self, skill: str, port: str, problem: str):
+        self.skill, self.port, self.problem = skill, port, problem
+        super().__init__(f"{skill}.{port}: {problem}")
