@@ -1,0 +1,120 @@
+"""``bt_executor``: runs one robot's behavior trees (one node per robot namespace).
+
+Parameters (launch/config/bt_executor.yaml):
+  robot (str, "robot1")            the robot this executor drives; also its namespace
+  tick_rate_hz (float, 10.0)       tree ticks per second
+  status_rate_hz (float, 2.0)      status heartbeats per second (status changes go out at once)
+  silence_timeout_s (float, 3.0)   a skill goal with no word from the robot for this long fails
+
+Subscribes (relative to the robot namespace, e.g. /robot1/...):
+  plan (String, PlanDispatch JSON)       validated again; replace or queue
+  cancel (String, reason text)           halt the tree and drop the queue
+  skill/outcome (String, SkillFeedback)  from the simulator or the robot's driver
+  /world/state (String, state JSON)      for conditions (IsAt, IsCarrying, TimeLeft)
+Publishes:
+  bt_status (String, ExecutorStatus JSON) on every change and as a heartbeat
+  skill/goal, skill/cancel (String)        goals for the robot
+  /operator/response (String)              rejected plans (kind error, not final)
+
+Ticking only polls the robot; nothing on the tick path blocks.
+"""
+from __future__ import annotations
+
+import json
+import threading
+
+from rclpy.node import Node
+
+from llm_mars.errors import LlmMarsError, PayloadError, PlanValidationError
+from llm_mars.nodes.common import LATEST, declare, run_node, string_publisher, string_subscription
+from llm_mars.payloads import OperatorResponse, PlanDispatch, SkillFeedback
+from llm_mars.robots.topic_robot import TopicRobot
+from llm_mars.session.executor import PlanExecutor
+
+
+class BtExecutorNode(Node):
+    def __init__(self, **kwargs):
+        super().__init__("bt_executor", **kwargs)
+        self.robot_name = declare(self, "robot", "robot1", "robot this executor drives")
+        tick_rate = declare(self, "tick_rate_hz", 10.0, "tree ticks per second")
+        status_rate = declare(self, "status_rate_hz", 2.0, "status heartbeats per second")
+        silence = declare(self, "silence_timeout_s", 3.0,
+                          "a goal with no word from the robot for this long fails")
+        publishers = {"skill/goal": string_publisher(self, "skill/goal"),
+                      "skill/cancel": string_publisher(self, "skill/cancel")}
+        self.robot = TopicRobot(self.robot_name, lambda topic, data: publishers[topic](data),
+                                silence_timeout_s=silence)
+        self.plans = PlanExecutor(self.robot_name, self.robot)
+        self._lock = threading.Lock()  # plan/cancel callbacks vs the tick timer
+        self._publish_status = string_publisher(self, "bt_status")
+        self._respond = string_publisher(self, "/operator/response")
+        self._last_status: str | None = None
+        string_subscription(self, "plan", self._on_plan)
+        string_subscription(self, "cancel", self._on_cancel)
+        string_subscription(self, "skill/outcome", self._on_outcome)
+        string_subscription(self, "/world/state", self._on_state, LATEST)
+        self.create_timer(1.0 / tick_rate, self._tick)
+        self.create_timer(1.0 / status_rate, lambda: self._status(force=True))
+        self.get_logger().info(f"executor for {self.robot_name} ticking at {tick_rate:g} Hz")
+
+    def _on_plan(self, data: str) -> None:
+        try:
+            dispatch = PlanDispatch.from_json(data)
+            with self._lock:
+                self.plans.submit(dispatch)
+        except (PayloadError, PlanValidationError) as exc:
+            self.get_logger().warning(f"plan rejected: {exc}")
+            plan_id = dispatch.id if isinstance(exc, PlanValidationError) else "invalid"
+            self._respond(OperatorResponse(
+                plan_id, "error", f"{self.robot_name} rejected the plan: {exc}", final=False,
+                robots=[self.robot_name], code="plan_rejected").to_json())
+            return
+        self._status()
+
+    def _on_cancel(self, data: str) -> None:
+        with self._lock:
+            self.plans.cancel(data.strip()[:200] or "cancelled")
+        self._status()
+
+    def _on_outcome(self, data: str) -> None:
+        try:
+            feedback = SkillFeedback.from_json(data)
+        except PayloadError as exc:
+            self.get_logger().warning(f"bad skill outcome: {exc}")
+            return
+        with self._lock:
+            self.robot.on_outcome(feedback)
+
+    def _on_state(self, data: str) -> None:
+        try:
+            state = json.loads(data)
+            state["robots"][self.robot_name]["location"]
+        except (ValueError, KeyError, TypeError) as exc:
+            self.get_logger().warning(f"bad world state: {exc!r}")
+            return
+        with self._lock:
+            self.robot.on_state(state)
+
+    def _tick(self) -> None:
+        with self._lock:
+            try:
+                self.plans.tick()
+            except LlmMarsError as exc:  # a robot refused something mid-tree: stop that plan
+                self.get_logger().error(f"tick failed: {exc}")
+                self.plans.cancel(f"executor error: {exc}")
+        self._status()
+
+    def _status(self, force: bool = False) -> None:
+        with self._lock:
+            data = self.plans.snapshot().to_json()
+        if force or data != self._last_status:
+            self._last_status = data
+            self._publish_status(data)
+
+
+def main(args: list[str] | None = None) -> None:
+    run_node(BtExecutorNode, args)
+
+
+if __name__ == "__main__":
+    main()

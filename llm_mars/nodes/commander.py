@@ -1,0 +1,92 @@
+"""``commander``: operator utterances in, plans to robots and answers out.
+
+Parameters (launch/config/commander.yaml):
+  robots (string[], ["robot1", "robot2"])  robot namespaces it commands
+  llm_timeout_s (float, 30.0)              an LLM request unanswered this long is an error
+  min_confidence (float, 0.5)              recognised speech below this is not executed
+  executor_silence_s (float, 3.0)          an executor silent this long is reported offline
+
+Subscribes: /operator/command (String: text or Utterance JSON), /llm/result (LlmResult JSON),
+  /world/state (state JSON), /<robot>/bt_status (ExecutorStatus JSON)
+Publishes: /operator/response (OperatorResponse JSON; exactly one final per utterance),
+  /llm/request (LlmRequest JSON), /<robot>/plan (PlanDispatch JSON), /<robot>/cancel (String)
+
+The rules (stop, questions, commands, queueing) are in llm_mars.session.commander and
+llm_mars.session.intent; this node only wires them to topics.
+"""
+from __future__ import annotations
+
+import json
+import threading
+
+from rclpy.node import Node
+
+from llm_mars import vocabulary as V
+from llm_mars.errors import PayloadError
+from llm_mars.nodes.common import LATEST, declare, run_node, string_publisher, string_subscription
+from llm_mars.payloads import ExecutorStatus
+from llm_mars.session.commander import Commander, CommanderPorts
+
+
+class CommanderNode(Node):
+    def __init__(self, **kwargs):
+        super().__init__("commander", **kwargs)
+        robots = declare(self, "robots", list(V.ROBOTS), "robot namespaces to command")
+        llm_timeout = declare(self, "llm_timeout_s", 30.0, "seconds to wait for the LLM")
+        min_confidence = declare(self, "min_confidence", 0.5,
+                                 "recognised speech below this confidence is not executed")
+        silence = declare(self, "executor_silence_s", 3.0,
+                          "an executor silent this long is reported offline")
+        request = string_publisher(self, "/llm/request")
+        respond = string_publisher(self, "/operator/response")
+        plan = {r: string_publisher(self, f"/{r}/plan") for r in robots}
+        cancel = {r: string_publisher(self, f"/{r}/cancel") for r in robots}
+        self._lock = threading.Lock()
+        self.core = Commander(
+            CommanderPorts(
+                request_llm=lambda req: request(req.to_json()),
+                dispatch=lambda robot, dispatch: plan[robot](dispatch.to_json()),
+                cancel=lambda robot, reason: cancel[robot](reason),
+                respond=lambda response: respond(response.to_json()),
+            ),
+            llm_timeout_s=llm_timeout, min_confidence=min_confidence,
+            executor_silence_s=silence)
+        string_subscription(self, "/operator/command", self._locked(self.core.on_utterance))
+        string_subscription(self, "/llm/result", self._locked(self.core.on_llm_result))
+        string_subscription(self, "/world/state", self._on_state, LATEST)
+        for robot in robots:
+            string_subscription(self, f"/{robot}/bt_status", self._on_status)
+        self.create_timer(0.2, self._locked(self.core.poll))
+
+    def _locked(self, handler):
+        def call(*args):
+            with self._lock:
+                handler(*args)
+        return call
+
+    def _on_state(self, data: str) -> None:
+        try:
+            state = json.loads(data)
+        except ValueError:
+            self.get_logger().warning("world state is not JSON")
+            return
+        if isinstance(state, dict) and isinstance(state.get("robots"), dict):
+            with self._lock:
+                self.core.on_world_state(state)
+
+    def _on_status(self, data: str) -> None:
+        try:
+            status = ExecutorStatus.from_json(data)
+        except PayloadError as exc:
+            self.get_logger().warning(f"bad executor status: {exc}")
+            return
+        with self._lock:
+            self.core.on_executor_status(status)
+
+
+def main(args: list[str] | None = None) -> None:
+    run_node(CommanderNode, args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""What every llm_mars ROS node shares: parameter declaration, String topics, spinning.
+
+Nodes are thin: they declare parameters (with descriptors, loaded from launch/config/*.yaml),
+wire topics to a core object, and never let one bad message take them down.
+"""
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+import rclpy
+from rcl_interfaces.msg import ParameterDescriptor
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from std_msgs.msg import String
+
+# Reliable, a deep queue: operator utterances and plans must not be dropped under load.
+RELIABLE = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE,
+                      durability=DurabilityPolicy.VOLATILE)
+# Latest-only streams (state, odometry): a late subscriber wants the newest sample.
+LATEST = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
+                    durability=DurabilityPolicy.VOLATILE)
+
+
+def declare(node: Node, name: str, default: Any, description: str) -> Any:
+    """Declare a parameter with a descriptor and return its value."""
+    node.declare_parameter(name, default, ParameterDescriptor(description=description))
+    return node.get_parameter(name).value
+
+
+def string_publisher(node: Node, topic: str, qos: QoSProfile = RELIABLE):
+    publisher = node.create_publisher(String, topic, qos)
+    return lambda data: publisher.publish(String(data=data))
+
+
+def string_subscription(node: Node, topic: str, handler: Callable[[str], None],
+                        qos: QoSProfile = RELIABLE):
+    """Subscribe ``handler(text)``; an exception in it is logged, never fatal to the node."""
+
+    def callback(msg: String) -> None:
+        try:
+            handler(msg.data)
+        except Exception:  # a bad message must not kill the node: log it and go on
+            node.get_logger().error(f"{topic}: handler failed:\n{traceback.format_exc()}")
+
+    return node.create_subscription(String, topic, callback, qos)
+
+
+def run_node(make_node: Callable[[], Node], args: list[str] | None = None,
+             threads: int = 2) -> None:
+    """Entry-point body: init, spin until Ctrl-C or shutdown, clean up."""
+    rclpy.init(args=args if args is not None else sys.argv)
+    node = make_node()
+    executor = MultiThreadedExecutor(num_threads=threads)
+    executor.add_node(node)
+    try:
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        close = getattr(node, "close", None)
+        if close is not None:
+            close()
+        executor.shutdown()
+        node.destroy_node()
+        rclpy.try_shutdown()
