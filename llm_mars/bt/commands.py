@@ -70,14 +70,11 @@ def _ports_text(ports) -> str:
 
 
 def _read(path: Path) -> str:
+    """The file's text (at most one byte over the document limit); raises OSError."""
     from llm_mars.bt.safe_xml import MAX_DOCUMENT_BYTES
-    from llm_mars.errors import LlmMarsError
 
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_DOCUMENT_BYTES + 1)
-    except OSError as exc:
-        raise LlmMarsError(f"cannot read {path}: {exc.strerror}") from None
+    with path.open("rb") as handle:
+        data = handle.read(MAX_DOCUMENT_BYTES + 1)
     # undecodable bytes are left to the XML reader, which reports them with a location
     return data.decode("utf-8", errors="surrogateescape")
 
@@ -101,7 +98,12 @@ def _validate(args: argparse.Namespace) -> int:
     library = load_library()
     failed = 0
     for path in args.files:
-        text = _read(path)
+        try:
+            text = _read(path)
+        except OSError as exc:
+            failed += 1
+            print(f"{path}: cannot read: {exc.strerror}")
+            continue
         try:
             if _is_subtree_document(text):
                 library.with_document(path.name, text)  # raises unless it validates
@@ -135,7 +137,13 @@ def _show(args: argparse.Namespace) -> int:
     from llm_mars.bt.parser import parse_plan
     from llm_mars.bt.render import render_unicode, write_png
 
-    plan = parse_plan(_read(args.file))
+    from llm_mars.errors import LlmMarsError
+
+    try:
+        text = _read(args.file)
+    except OSError as exc:
+        raise LlmMarsError(f"cannot read {args.file}: {exc.strerror}") from None
+    plan = parse_plan(text)
     print(render_unicode(plan, statuses=False))
     if args.png is not None:
         write_png(plan, args.png, statuses=False)

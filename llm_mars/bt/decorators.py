@@ -83,8 +83,8 @@ class Repeat(_CountingDecorator):
 class Timeout(Decorator):
     """Fail and halt the child once it has run ``msec`` milliseconds of ``clock`` time.
 
-    Like BT.CPP, the time is checked when the decorator is ticked: a child that finishes in
-    the same tick its time runs out keeps its result.
+    The time is checked each tick before the child is ticked; once ``msec`` have passed the
+    child is halted (its goal cancelled) and the decorator fails, as BT.CPP's timer does.
     """
 
     def __init__(self, name: str, child: Behaviour, msec: int,

@@ -306,7 +306,8 @@ class _Loader:
         try:
             port_type = PortType(attributes.get("type", ""))
         except ValueError:
-            raise ValueError(f"type must be one of {', '.join(t.value for t in PortType)}") from None
+            types = ", ".join(t.value for t in PortType)
+            raise ValueError(f"type must be one of {types}") from None
         numeric = port_type in (PortType.INT, PortType.FLOAT)
         allowed = {"name", "type", "default"}
         allowed |= {"min", "max"} if numeric else set()

@@ -22,14 +22,16 @@ from llm_mars.errors import PlanValidationError, Problem
 MAX_REPLY_CHARS = 2000
 
 
-def parse_plan(xml: str, library: SubtreeLibrary | None = None) -> Plan:
-    """The typed plan of ``xml``; raises PlanValidationError carrying every problem found."""
+def parse_plan(xml: str | bytes, library: SubtreeLibrary | None = None) -> Plan:
+    """The typed plan of ``xml`` (bytes are read as UTF-8); raises PlanValidationError
+    carrying every problem found. ``library`` defaults to :func:`load_library`."""
     library = load_library() if library is None else library
     return check_plan(read_xml(xml), library.ports)
 
 
-def parse_bt_output(text: str, library: SubtreeLibrary | None = None) -> Plan | Reply:
-    """A plan document or a ``<reply>``; raises PlanValidationError for anything else."""
+def parse_bt_output(text: str | bytes, library: SubtreeLibrary | None = None) -> Plan | Reply:
+    """A plan document or a ``<reply>`` (its text stripped of surrounding whitespace);
+    raises PlanValidationError for anything else."""
     element = read_xml(text)
     if element.tag != "reply":
         library = load_library() if library is None else library

@@ -74,8 +74,8 @@ def _text_lines(view: _View, prefix: str, connector: str, lines: list[str]) -> N
     lines.append(prefix + connector + text)
     child_prefix = prefix + ("    " if connector == "└── " else "│   " if connector else "")
     for i, child in enumerate(view.children):
-        _text_lines(child, child_prefix, "└── " if i == len(view.children) - 1 else "├── ",
-                    lines)
+        last = i == len(view.children) - 1
+        _text_lines(child, child_prefix, "└── " if last else "├── ", lines)
 
 
 def render_unicode(tree: Renderable, statuses: bool = True) -> str:

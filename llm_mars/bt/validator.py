@@ -116,18 +116,17 @@ class NodeChecker:
                     for i, child in enumerate(element.children)]
         if kind is None:
             if element.tag in self.subtrees:
-                self.report(element, path,
-                            f"subtree {element.tag} must be used as <SubTree ID=\"{element.tag}\" .../>",
-                            "unknown_tag", f'SubTree ID="{element.tag}"')
+                use = f'SubTree ID="{element.tag}"'
+                self.report(element, path, f"subtree {element.tag} must be used as <{use} .../>",
+                            "unknown_tag", use)
             else:
                 self.report(element, path, f"unknown node kind <{element.tag}>", "unknown_tag",
                             closest(element.tag, [*REGISTRY.tags, *self.subtrees]))
             return None
         n = len(element.children)
         if n < kind.min_children or (kind.max_children is not None and n > kind.max_children):
-            self.report(element, path,
-                        f"{_children_rule(kind.tag, kind.min_children, kind.max_children)}, has {n}",
-                        "child_count")
+            rule = _children_rule(kind.tag, kind.min_children, kind.max_children)
+            self.report(element, path, f"{rule}, has {n}", "child_count")
         if kind.category is Category.SUBTREE:
             ports = self._subtree_ports(element, path)
         else:
@@ -274,5 +273,5 @@ def check_plan(element: Element, subtrees: Mapping[str, tuple[Port, ...]]) -> Pl
                                 "<BehaviorTree ID=\"robot2\">", "", element.line, element.column,
                                 None, "no_tree"))
     if problems:
-        raise PlanValidationError(problems)
+        raise PlanValidationError(sorted(problems, key=lambda p: (p.line or 0, p.column or 0)))
     return Plan(tuple((robot, trees[robot]) for robot in V.ROBOTS if robot in trees))

@@ -55,7 +55,8 @@ def test_validate_reports_three_mistakes_with_lines_and_suggestions(llm_mars):
     assert lines[0].endswith("three_mistakes.xml: 3 problems")
     assert lines[1].startswith("  line 4, col 7: robot1/Sequence[0]/PickCake[0]")
     assert lines[1].endswith("(did you mean brown?)")
-    assert lines[2].startswith("  line 5, col 7:") and lines[2].endswith("(did you mean PlaceCakes?)")
+    assert lines[2].startswith("  line 5, col 7:")
+    assert lines[2].endswith("(did you mean PlaceCakes?)")
     assert lines[3].startswith("  line 9, col 5:") and lines[3].endswith("(did you mean count?)")
 
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from llm_mars.bt.library import load_library
 from llm_mars.bt.model import Node, Plan, Reply
@@ -12,7 +13,6 @@ from llm_mars.bt.parser import parse_bt_output, parse_plan
 from llm_mars.bt.serializer import serialize_node, serialize_plan, serialize_reply
 
 from .strategies import XML_CHARACTERS, plans
-from hypothesis import strategies as st
 
 MISSIONS = sorted((Path(__file__).resolve().parents[2] / "trees" / "missions").glob("*.xml"))
 

@@ -74,10 +74,9 @@ class SkillBehaviour(RobotBehaviour):
         self.feedback_message = ""
         self._start_error = None
         self.goal_id = None
+        robot = self._robot()
         try:
-            self.goal_id = self._robot().start_skill(self.tag, self.args)
-        except BehaviourSetupError:
-            raise
+            self.goal_id = robot.start_skill(self.tag, self.args)
         except LlmMarsError as exc:  # the robot refused the goal: the skill fails, the tree goes on
             self._start_error = str(exc)
 
@@ -107,8 +106,11 @@ class ConditionBehaviour(RobotBehaviour):
     """A condition: SUCCESS when the robot says it holds, FAILURE otherwise; never RUNNING."""
 
     def update(self) -> Status:
-        if self._robot().check_condition(self.tag, self.args):
-            self.feedback_message = ""
-            return Status.SUCCESS
-        self.feedback_message = "condition is false"
-        return Status.FAILURE
+        robot = self._robot()
+        try:
+            holds = robot.check_condition(self.tag, self.args)
+        except LlmMarsError as exc:  # the robot cannot answer: the condition does not hold
+            self.feedback_message = str(exc)
+            return Status.FAILURE
+        self.feedback_message = "" if holds else "condition is false"
+        return Status.SUCCESS if holds else Status.FAILURE

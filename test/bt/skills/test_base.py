@@ -74,6 +74,16 @@ def test_a_goal_the_robot_refuses_fails_the_skill_with_the_reason():
     assert skill.status is Status.FAILURE and "moon" in skill.feedback_message
 
 
+def test_a_condition_the_robot_cannot_answer_is_false_with_the_reason():
+    class ConfusedRobot(ScriptedRobot):
+        def check_condition(self, condition, args):
+            raise UnknownPlaceError("moon", ["home"])
+
+    condition = IsAt({"target": "home"}, ConfusedRobot())
+    condition.tick_once()
+    assert condition.status is Status.FAILURE and "moon" in condition.feedback_message
+
+
 def test_robot_can_come_through_setup_and_is_required():
     skill = PlaceCakes({"plate": 1})
     with pytest.raises(BehaviourSetupError):
