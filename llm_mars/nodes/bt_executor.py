@@ -26,24 +26,30 @@ import threading
 from rclpy.node import Node
 
 from llm_mars.errors import LlmMarsError, PayloadError, PlanValidationError
-from llm_mars.nodes.common import LATEST, declare, run_node, string_publisher, string_subscription
+from llm_mars.nodes.common import (LATEST, ParamSpec, declare_all, run_node, string_publisher,
+                                   string_subscription)
 from llm_mars.payloads import OperatorResponse, PlanDispatch, SkillFeedback
 from llm_mars.robots.topic_robot import TopicRobot
 from llm_mars.session.executor import PlanExecutor
 
 
+PARAMETERS = (
+    ParamSpec("robot", "robot1", "robot this executor drives"),
+    ParamSpec("tick_rate_hz", 10.0, "tree ticks per second"),
+    ParamSpec("status_rate_hz", 2.0, "status heartbeats per second"),
+    ParamSpec("silence_timeout_s", 3.0, "a goal with no word from the robot for this long fails"),
+)
+
+
 class BtExecutorNode(Node):
     def __init__(self, **kwargs):
         super().__init__("bt_executor", **kwargs)
-        self.robot_name = declare(self, "robot", "robot1", "robot this executor drives")
-        tick_rate = declare(self, "tick_rate_hz", 10.0, "tree ticks per second")
-        status_rate = declare(self, "status_rate_hz", 2.0, "status heartbeats per second")
-        silence = declare(self, "silence_timeout_s", 3.0,
-                          "a goal with no word from the robot for this long fails")
+        p = declare_all(self, PARAMETERS)
+        self.robot_name = p.robot
         publishers = {"skill/goal": string_publisher(self, "skill/goal"),
                       "skill/cancel": string_publisher(self, "skill/cancel")}
         self.robot = TopicRobot(self.robot_name, lambda topic, data: publishers[topic](data),
-                                silence_timeout_s=silence)
+                                silence_timeout_s=p.silence_timeout_s)
         self.plans = PlanExecutor(self.robot_name, self.robot)
         self._lock = threading.Lock()  # plan/cancel callbacks vs the tick timer
         self._publish_status = string_publisher(self, "bt_status")
@@ -53,9 +59,9 @@ class BtExecutorNode(Node):
         string_subscription(self, "cancel", self._on_cancel)
         string_subscription(self, "skill/outcome", self._on_outcome)
         string_subscription(self, "/world/state", self._on_state, LATEST)
-        self.create_timer(1.0 / tick_rate, self._tick)
-        self.create_timer(1.0 / status_rate, lambda: self._status(force=True))
-        self.get_logger().info(f"executor for {self.robot_name} ticking at {tick_rate:g} Hz")
+        self.create_timer(1.0 / p.tick_rate_hz, self._tick)
+        self.create_timer(1.0 / p.status_rate_hz, lambda: self._status(force=True))
+        self.get_logger().info(f"executor for {self.robot_name} ticking at {p.tick_rate_hz:g} Hz")
 
     def _on_plan(self, data: str) -> None:
         try:

@@ -23,20 +23,25 @@ from rclpy.node import Node
 
 from llm_mars import vocabulary as V
 from llm_mars.errors import PayloadError
-from llm_mars.nodes.common import LATEST, declare, run_node, string_publisher, string_subscription
+from llm_mars.nodes.common import (LATEST, ParamSpec, declare_all, run_node, string_publisher,
+                                   string_subscription)
 from llm_mars.payloads import ExecutorStatus
 from llm_mars.session.commander import Commander, CommanderPorts
+
+
+PARAMETERS = (
+    ParamSpec("robots", list(V.ROBOTS), "robot namespaces to command"),
+    ParamSpec("llm_timeout_s", 30.0, "an LLM request unanswered this long is an error"),
+    ParamSpec("min_confidence", 0.5, "recognised speech below this confidence is not executed"),
+    ParamSpec("executor_silence_s", 3.0, "an executor silent this long is reported offline"),
+)
 
 
 class CommanderNode(Node):
     def __init__(self, **kwargs):
         super().__init__("commander", **kwargs)
-        robots = declare(self, "robots", list(V.ROBOTS), "robot namespaces to command")
-        llm_timeout = declare(self, "llm_timeout_s", 30.0, "seconds to wait for the LLM")
-        min_confidence = declare(self, "min_confidence", 0.5,
-                                 "recognised speech below this confidence is not executed")
-        silence = declare(self, "executor_silence_s", 3.0,
-                          "an executor silent this long is reported offline")
+        p = declare_all(self, PARAMETERS)
+        robots = p.robots
         request = string_publisher(self, "/llm/request")
         respond = string_publisher(self, "/operator/response")
         plan = {r: string_publisher(self, f"/{r}/plan") for r in robots}
@@ -49,8 +54,8 @@ class CommanderNode(Node):
                 cancel=lambda robot, reason: cancel[robot](reason),
                 respond=lambda response: respond(response.to_json()),
             ),
-            llm_timeout_s=llm_timeout, min_confidence=min_confidence,
-            executor_silence_s=silence)
+            llm_timeout_s=p.llm_timeout_s, min_confidence=p.min_confidence,
+            executor_silence_s=p.executor_silence_s)
         string_subscription(self, "/operator/command", self._locked(self.core.on_utterance))
         string_subscription(self, "/llm/result", self._locked(self.core.on_llm_result))
         string_subscription(self, "/world/state", self._on_state, LATEST)

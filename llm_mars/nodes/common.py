@@ -8,6 +8,8 @@ from __future__ import annotations
 import sys
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import rclpy
@@ -25,10 +27,24 @@ LATEST = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                     durability=DurabilityPolicy.VOLATILE)
 
 
-def declare(node: Node, name: str, default: Any, description: str) -> Any:
-    """Declare a parameter with a descriptor and return its value."""
-    node.declare_parameter(name, default, ParameterDescriptor(description=description))
-    return node.get_parameter(name).value
+@dataclass(frozen=True)
+class ParamSpec:
+    """One node parameter: each node module lists its own in ``PARAMETERS``; the node declares
+    exactly these, and the launch tests check launch/config/*.yaml against them."""
+
+    name: str
+    default: Any
+    description: str
+
+
+def declare_all(node: Node, specs: tuple[ParamSpec, ...]) -> SimpleNamespace:
+    """Declare every parameter with a descriptor; their values as attributes."""
+    values = {}
+    for spec in specs:
+        node.declare_parameter(spec.name, spec.default,
+                               ParameterDescriptor(description=spec.description))
+        values[spec.name] = node.get_parameter(spec.name).value
+    return SimpleNamespace(**values)
 
 
 def string_publisher(node: Node, topic: str, qos: QoSProfile = RELIABLE):

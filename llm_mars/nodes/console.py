@@ -20,17 +20,21 @@ import rclpy
 from rclpy.node import Node
 
 from llm_mars.errors import PayloadError
-from llm_mars.nodes.common import LATEST, declare, run_node, string_publisher, string_subscription
+from llm_mars.nodes.common import (LATEST, ParamSpec, declare_all, run_node, string_publisher,
+                                   string_subscription)
 from llm_mars.payloads import OperatorResponse, Utterance
 
 _MARK = {"plan": "PLAN", "answer": "ANSWER", "reply": "REPLY", "stopped": "STOP",
          "error": "ERROR", "progress": "status"}
 
 
+PARAMETERS = (ParamSpec("show_status", True, "print robot status changes"),)
+
+
 class ConsoleNode(Node):
     def __init__(self, stdin=sys.stdin, stdout=sys.stdout, **kwargs):
         super().__init__("console", **kwargs)
-        self.show_status = declare(self, "show_status", True, "print robot status changes")
+        self.show_status = declare_all(self, PARAMETERS).show_status
         self.stdin, self.stdout = stdin, stdout
         self._send = string_publisher(self, "/operator/command")
         self.state: dict | None = None

@@ -30,7 +30,8 @@ from rclpy.node import Node
 
 from llm_mars import vocabulary as V
 from llm_mars.errors import LlmMarsError, PayloadError
-from llm_mars.nodes.common import LATEST, declare, run_node, string_publisher, string_subscription
+from llm_mars.nodes.common import (LATEST, ParamSpec, declare_all, run_node, string_publisher,
+                                   string_subscription)
 from llm_mars.payloads import ExecutorStatus, GoalRef, SkillFeedback, SkillGoal
 from llm_mars.robots.interface import SkillState
 from llm_mars.world.faults import Faults
@@ -38,16 +39,20 @@ from llm_mars.world.simulator import Simulator
 
 HEARTBEAT_S = 1.0
 
+PARAMETERS = (
+    ParamSpec("seed", 0, "random seed (manipulation times, injected faults)"),
+    ParamSpec("time_scale", 1.0, "simulated seconds per wall second"),
+    ParamSpec("step_hz", 20.0, "simulation steps per wall second"),
+    ParamSpec("state_rate_hz", 5.0, "/world/state and odometry publications per second"),
+    ParamSpec("fail_probability", 0.0, "chance that a body skill fails (fault injection)"),
+)
+
 
 class SimulatorNode(Node):
     def __init__(self, **kwargs):
         super().__init__("simulator", **kwargs)
-        self.seed = declare(self, "seed", 0, "random seed")
-        self.time_scale = declare(self, "time_scale", 1.0, "simulated seconds per wall second")
-        step_hz = declare(self, "step_hz", 20.0, "simulation steps per wall second")
-        state_hz = declare(self, "state_rate_hz", 5.0, "state publications per second")
-        self.fail_probability = declare(self, "fail_probability", 0.0,
-                                        "chance that a body skill fails (fault injection)")
+        p = declare_all(self, PARAMETERS)
+        self.seed, self.time_scale, self.fail_probability = p.seed, p.time_scale, p.fail_probability
         self._lock = threading.Lock()
         self._reset()
         self._publish_state = string_publisher(self, "/world/state", LATEST)
@@ -62,8 +67,8 @@ class SimulatorNode(Node):
                                 lambda data, r=robot: self._on_status(r, data))
         string_subscription(self, "/world/reset", lambda _data: self._reset())
         self._last_wall = time.monotonic()
-        self.create_timer(1.0 / step_hz, self._step)
-        self.create_timer(1.0 / state_hz, self._publish)
+        self.create_timer(1.0 / p.step_hz, self._step)
+        self.create_timer(1.0 / p.state_rate_hz, self._publish)
         self.get_logger().info(f"simulating at {self.time_scale:g}x real time, seed {self.seed}")
 
     def _reset(self) -> None:
