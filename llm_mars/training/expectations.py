@@ -255,7 +255,7 @@ def _check_leaf(predicate: Mapping[str, Any], state: Any) -> str | None:
         elif isinstance(value, str):
             held = isinstance(expected, str) and expected in value
         elif isinstance(value, Mapping):
-            held = expected in value
+            held = isinstance(expected, str) and expected in value
         else:
             return f"{subject} is {_show(value)}, which cannot contain anything"
     else:  # "in"

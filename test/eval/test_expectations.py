@@ -167,6 +167,7 @@ def test_a_helper_that_does_not_apply_is_a_failure():
 def test_wrong_types_in_the_state_are_failures():
     assert failures_of({"path": "robots.robot1.location", "gt": 1})
     assert failures_of({"path": "basket", "contains": 0})
+    assert failures_of({"path": "quadrants", "contains": ["quadrant_1"]})  # keys are strings
 
 
 def test_all_reports_each_failing_member_and_any_reports_every_reason():
