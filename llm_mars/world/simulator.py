@@ -36,8 +36,7 @@ from llm_mars.robots.interface import SkillOutcome, SkillState
 from llm_mars.world import motion
 from llm_mars.world import skills as S
 from llm_mars.world.faults import NO_FAULTS, Faults
-from llm_mars.world.field import (CLEARANCE_MM, HOME_SLOTS, PLACE_XY, Point, check_robot, distance,
-                                  path_length)
+from llm_mars.world.field import CLEARANCE_MM, HOME_SLOTS, PLACE_XY, Point, check_robot, distance
 from llm_mars.world.state import WorldState
 
 CONDITIONS: tuple[str, ...] = ("IsAt", "IsCarrying", "TimeLeft")
@@ -144,10 +143,6 @@ class Simulator:
     def clock(self) -> float:
         """Simulated seconds since the start of the match (for behaviour timeouts)."""
         return self.state.time_s
-
-    def busy(self, robot: str) -> bool:
-        """Whether ``robot`` has any skill running."""
-        return bool(self._running[check_robot(robot)])
 
     def step(self, dt: float) -> None:
         """Advance simulated time by ``dt`` seconds (less if the match ends within it)."""
@@ -359,7 +354,7 @@ class Simulator:
             robot.location = None
             if goal.fault:
                 goal.fault = False
-                nav.fault_at_mm = path_length([robot.position, nav.target]) / 2.0
+                nav.fault_at_mm = distance(robot.position, nav.target) / 2.0
         robot.waiting_for = None
         if robot.stalled or budget <= 0.0:
             return budget, False
@@ -439,9 +434,16 @@ class Simulator:
         return motion.blocks(position, nxt, self.state.robots[other].position)
 
     def _stop_driving(self, robot: str) -> None:
-        """Stop where the robot is (a finished, failed or cancelled body skill)."""
+        """Stop where the robot is (a failed or cancelled drive); it may still be at a place."""
         self._nav[robot] = None
-        self.state.robots[robot].waiting_for = None
+        body = self.state.robots[robot]
+        body.waiting_for = None
+        if body.location is None:
+            stands = [slot for slot in HOME_SLOTS if distance(slot, body.position) < 1.0]
+            body.location = V.HOME if stands else next(
+                (p for p, xy in PLACE_XY.items() if distance(xy, body.position) < 1.0), None)
+            if body.location == self._leaving[robot]:
+                self._leaving[robot] = None
 
     # --- observing ----------------------------------------------------------------------
 

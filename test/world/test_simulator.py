@@ -310,3 +310,14 @@ def test_goals_belong_to_their_robot():
 def test_time_steps_must_be_positive(dt):
     with pytest.raises(WorldConfigError):
         Simulator().step(dt)
+
+
+def test_a_drive_cancelled_before_the_robot_moved_leaves_it_at_its_place():
+    sim = Simulator(seed=0, faults=Faults(stalls=(Stall("robot1", 0.0, 10.0),)))
+    sim.step(DT)  # the stall begins
+    goal = sim.start_skill("robot1", "MoveTo", {"target": "plate_2"})
+    sim.step(DT)
+    assert sim.state.robots["robot1"].location is None  # leaving, but frozen
+    sim.cancel_skill("robot1", goal)
+    assert sim.state.robots["robot1"].location == "home"
+    assert sim.check_condition("robot1", "IsAt", {"target": "home"})
