@@ -6,8 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from llm_mars.cli import main
 
 from .sim_helpers import plan

@@ -13,6 +13,7 @@ import pytest
 
 from llm_mars import vocabulary as V
 from llm_mars.errors import PlanValidationError, WorldConfigError
+from llm_mars.world.faults import Faults
 from llm_mars.world.field import ROBOT_RADIUS_MM
 from llm_mars.world.match import Match, run_plan
 
@@ -214,3 +215,14 @@ def test_invalid_plans_and_settings_are_refused():
         run_plan(plan(robot1='<PickCake color="purple" quadrant="1"/>'))
     with pytest.raises(WorldConfigError):
         Match(dt=0.0)
+
+
+def test_a_retry_recovers_from_injected_faults():
+    result = run_plan(plan(robot1='<RetryUntilSuccessful num_attempts="20"><PickCake color="pink" '
+                                  'quadrant="4"/></RetryUntilSuccessful>'),
+                      seed=4, faults=Faults(fail_probability=0.6))
+    robot1 = result.state["robots"]["robot1"]
+    assert robot1["tree_status"] == "SUCCESS"
+    assert "PickCake pink 4: FAILURE (injected fault)" in robot1["history"]
+    assert robot1["history"][-1] == "PickCake pink 4: SUCCESS"
+    assert robot1["carrying"]["stacks"] == ["pink"]

@@ -10,7 +10,7 @@ import pytest
 
 from llm_mars import vocabulary as V
 from llm_mars.errors import UnknownGoalError, UnknownRobotError, WorldConfigError
-from llm_mars.robots.interface import SkillState
+from llm_mars.robots.interface import SkillOutcome, SkillState
 from llm_mars.world import skills as S
 from llm_mars.world.faults import Blockage, Faults, Stall
 from llm_mars.world.field import CLEARANCE_MM, PLACE_XY, ROBOT_RADIUS_MM, START_POSITIONS
@@ -255,8 +255,7 @@ def test_a_second_body_skill_is_refused_while_one_runs():
     sim = Simulator(seed=0)
     first = sim.start_skill("robot1", "MoveTo", {"target": "plate_2"})
     second = sim.start_skill("robot1", "PickCake", {"color": "brown", "quadrant": 1})
-    assert sim.skill_outcome("robot1", second) == type(sim.skill_outcome("robot1", second))(
-        FAILURE, S.ROBOT_BUSY)
+    assert sim.skill_outcome("robot1", second) == SkillOutcome(FAILURE, S.ROBOT_BUSY)
     talk = sim.start_skill("robot1", "Say", {"text": "on my way"})
     assert sim.skill_outcome("robot1", talk).state is SUCCESS  # passive skills run alongside
     while sim.skill_outcome("robot1", first).state is RUNNING:
