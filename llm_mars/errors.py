@@ -204,3 +204,11 @@ class SkillArgumentError(WorldError):
     def __init__(self, skill: str, port: str, problem: str):
         self.skill, self.port, self.problem = skill, port, problem
         super().__init__(f"{skill}.{port}: {problem}")
+
+
+# --- LLM engine requests ----------------------------------------------------------------------
+
+
+class RequestError(LlmMarsError):
+    """A generation request the engine cannot serve as asked (prompt longer than the context,
+    unknown output constraint, engine closed)."""
