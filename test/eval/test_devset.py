@@ -12,9 +12,6 @@ from pathlib import Path
 import pytest
 
 from llm_mars import vocabulary as V
-from llm_mars.world.field import HOME_SLOTS, PLACE_XY
-from llm_mars.world.scoring import score
-from llm_mars.world.state import Cake, RobotState, WorldState
 from llm_mars.training.expectations import (
     CommandCase,
     QuestionCase,
@@ -22,6 +19,9 @@ from llm_mars.training.expectations import (
     load_command_cases,
     load_question_cases,
 )
+from llm_mars.world.field import HOME_SLOTS, PLACE_XY
+from llm_mars.world.scoring import score
+from llm_mars.world.state import Cake, RobotState, WorldState
 
 EVAL_DIR = Path(__file__).parent
 COMMANDS = load_command_cases(EVAL_DIR / "commands.jsonl")
