@@ -1,0 +1,170 @@
+"""The operator's assistant: command -> validated plan (or reply), question + state -> answer.
+
+One place turns the two tasks into engine requests, so the llm_server node, the
+``llm-mars command`` / ``ask`` commands, the evaluation and the demo all ask the model the same
+way. Plans always go through the ``plan`` output constraint: the grammar admits only plan
+documents and replies, and the engine parses and validates the result (a failure is an error,
+never a repaired plan). Questions go to the ``qa`` adapter with a summary of the state.
+
+Each adapter folder may carry the system prompt it was trained with
+(``llm_mars_adapter.json``); requests to that adapter use exactly that prompt.
+"""
+from __future__ import annotations
+
+import json
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from llm_mars.bt.model import Plan, Reply
+from llm_mars.errors import ConstraintError
+from llm_mars.llm.requests import GenerationRequest, GenerationResult, SamplingParams
+
+ADAPTER_META = "llm_mars_adapter.json"
+PLAN_MAX_TOKENS = 384
+ANSWER_MAX_TOKENS = 64
+
+
+def default_adapters_dir() -> Path:
+    """``models/adapters`` of the checkout, else of the installed package's share folder."""
+    here = Path(__file__).resolve().parent.parent / "models" / "adapters"
+    if here.is_dir():
+        return here
+    try:
+        from ament_index_python.packages import get_package_share_directory
+
+        return Path(get_package_share_directory("llm_mars")) / "models" / "adapters"
+    except (ImportError, LookupError, ValueError, OSError):  # not an installed ROS package
+        return here
+
+
+class Submitter(Protocol):
+    """What the assistant needs of an engine or a serving backend."""
+
+    adapters: tuple[str, ...]
+
+    def submit(self, request: GenerationRequest) -> Future: ...
+
+
+@dataclass(frozen=True)
+class PlanOutcome:
+    """What the bt adapter made of a command: a validated plan or a reply, and how long it took."""
+
+    result: Plan | Reply
+    text: str  # the generated document, exactly as the model wrote it
+    latency_s: float
+
+
+@dataclass(frozen=True)
+class AnswerOutcome:
+    text: str
+    latency_s: float
+
+
+def _system_prompt(adapter_dir: Path | None) -> str | None:
+    if adapter_dir is None:
+        return None
+    meta = adapter_dir / ADAPTER_META
+    if not meta.is_file():
+        return None
+    return json.loads(meta.read_text()).get("system_prompt")
+
+
+class Assistant:
+    def __init__(self, engine: Submitter, adapter_dirs: dict[str, Path] | None = None,
+                 timeout_s: float = 60.0):
+        self.engine = engine
+        self.timeout_s = timeout_s
+        dirs = adapter_dirs or {}
+        self._system = {name: _system_prompt(dirs.get(name)) for name in ("bt", "qa")}
+
+    @classmethod
+    def load(cls, model: str | None = None, adapters_dir: str | Path | None = None,
+             dtype: str | None = None, **engine_kwargs: Any) -> Assistant:
+        """The assistant over an in-process engine with the ``bt`` and ``qa`` adapters found in
+        ``adapters_dir`` (default: the shipped ones); an adapter that is absent is not served."""
+        from llm_mars.llm.engine import Engine
+
+        root = Path(adapters_dir) if adapters_dir is not None else default_adapters_dir()
+        dirs = {name: root / name for name in ("bt", "qa") if (root / name).is_dir()}
+        engine = Engine.load(model, dtype, adapters=dirs, **engine_kwargs)
+        return cls(engine, dirs)
+
+    def _adapter(self, name: str) -> str | None:
+        return name if name in self.engine.adapters else None
+
+    def bt_messages(self, command: str) -> list[dict[str, str]]:
+        from llm_mars.llm.prompts import bt_messages
+
+        messages = bt_messages(command)
+        if self._system["bt"] is not None:
+            messages[0] = {"role": "system", "content": self._system["bt"]}
+        return messages
+
+    def qa_messages(self, question: str, state: dict[str, Any]) -> list[dict[str, str]]:
+        from llm_mars.llm.prompts import qa_messages
+        from llm_mars.qa.summary import summarize
+
+        messages = qa_messages(question, summarize(state))
+        if self._system["qa"] is not None:
+            messages[0] = {"role": "system", "content": self._system["qa"]}
+        return messages
+
+    def plan_async(self, command: str) -> Future:
+        """Future of a :class:`PlanOutcome`; fails with ConstraintError / GenerationTimeout."""
+        request = GenerationRequest.chat(
+            self.bt_messages(command), self._adapter("bt"),
+            SamplingParams(max_new_tokens=PLAN_MAX_TOKENS), constraint="plan",
+            timeout_s=self.timeout_s)
+        return _then(self.engine.submit(request), _plan_outcome)
+
+    def answer_async(self, question: str, state: dict[str, Any]) -> Future:
+        """Future of an :class:`AnswerOutcome`."""
+        request = GenerationRequest.chat(
+            self.qa_messages(question, state), self._adapter("qa"),
+            SamplingParams(max_new_tokens=ANSWER_MAX_TOKENS), timeout_s=self.timeout_s)
+        return _then(self.engine.submit(request),
+                     lambda r: AnswerOutcome(r.text.strip(), r.total_s))
+
+    def plan(self, command: str) -> PlanOutcome:
+        return self.plan_async(command).result()
+
+    def answer(self, question: str, state: dict[str, Any]) -> AnswerOutcome:
+        return self.answer_async(question, state).result()
+
+    def close(self) -> None:
+        close = getattr(self.engine, "close", None)
+        if close is not None:
+            close()
+
+
+def _plan_outcome(result: GenerationResult) -> PlanOutcome:
+    if not isinstance(result.parsed, (Plan, Reply)):
+        raise ConstraintError(f"the plan output ended unfinished ({result.finish_reason}): "
+                              f"{result.text[-200:]!r}")
+    return PlanOutcome(result.parsed, result.text, result.total_s)
+
+
+def _then(future: Future, convert) -> Future:
+    """A future of ``convert(result)``; errors (of either) pass through."""
+    out: Future = Future()
+
+    def done(f: Future) -> None:
+        if f.cancelled():
+            out.cancel()
+            return
+        error = f.exception()
+        if error is None:
+            try:
+                value = convert(f.result())
+            except Exception as exc:  # noqa: BLE001 - the caller's future carries it
+                out.set_exception(exc)
+                return
+            out.set_result(value)
+        else:
+            out.set_exception(error)
+
+    future.add_done_callback(done)
+    return out
+

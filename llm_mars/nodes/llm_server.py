@@ -1,0 +1,156 @@
+"""``llm_server``: hosts the LLM (base model + bt and qa adapters) for any number of callers.
+
+Requests from every caller are batched together by the engine (both adapters, both robots, one
+forward pass per step). The model loads in the background after start-up; requests that arrive
+meanwhile wait for it (their callers have their own timeouts).
+
+Parameters (launch/config/llm_server.yaml):
+  model (str, "")          Hugging Face model folder; "" = the bundled SmolLM2-135M-Instruct
+  adapters_dir (str, "")   folder with bt/ and qa/ PEFT adapters; "" = the shipped ones
+  dtype (str, "")          bfloat16 | float32 | float16; "" = the best for this machine
+  max_batch (int, 16)      most requests decoded together
+  request_timeout_s (float, 60.0)  a request unfinished this long fails (code llm_timeout)
+
+Subscribes: /llm/request (String, LlmRequest JSON)
+Publishes:  /llm/result (String, LlmResult JSON): exactly one per well-formed request; a
+  malformed request with a readable id gets an error result, others are logged.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from concurrent.futures import Future
+
+from rclpy.node import Node
+
+from llm_mars.bt.model import Reply
+from llm_mars.bt.serializer import serialize_plan
+from llm_mars.errors import (ConstraintError, GenerationTimeout, LlmMarsError, PayloadError,
+                             UnknownAdapterError)
+from llm_mars.nodes.common import ParamSpec, declare_all, run_node, string_publisher, string_subscription
+from llm_mars.payloads import LlmRequest, LlmResult
+
+PARAMETERS = (
+    ParamSpec("model", "", "Hugging Face model folder; empty: the bundled model"),
+    ParamSpec("adapters_dir", "", "folder with bt/ and qa/ adapters; empty: the shipped ones"),
+    ParamSpec("dtype", "", "bfloat16 | float32 | float16; empty: the best for this machine"),
+    ParamSpec("max_batch", 16, "most requests decoded together"),
+    ParamSpec("request_timeout_s", 60.0, "a request unfinished this long fails"),
+)
+
+_ERROR_CODES = ((GenerationTimeout, "llm_timeout"), (ConstraintError, "constraint_failed"),
+                (UnknownAdapterError, "unknown_adapter"), (LlmMarsError, "llm_error"))
+
+
+def error_code(exc: BaseException) -> str:
+    for kind, code in _ERROR_CODES:
+        if isinstance(exc, kind):
+            return code
+    return "internal"
+
+
+class LlmServerNode(Node):
+    def __init__(self, assistant=None, **kwargs):
+        """``assistant`` may be given (tests); otherwise it is loaded from the parameters."""
+        super().__init__("llm_server", **kwargs)
+        self.params = declare_all(self, PARAMETERS)
+        self._publish = string_publisher(self, "/llm/result")
+        self._ready = threading.Event()
+        self._waiting: list[LlmRequest] = []
+        self._lock = threading.Lock()
+        self.assistant = assistant
+        self.load_error: BaseException | None = None
+        string_subscription(self, "/llm/request", self._on_request)
+        if assistant is not None:
+            self._ready.set()
+        else:
+            threading.Thread(target=self._load, name="llm-load", daemon=True).start()
+
+    def _load(self) -> None:
+        from llm_mars.assistant import Assistant
+
+        p = self.params
+        try:
+            assistant = Assistant.load(p.model or None, p.adapters_dir or None, p.dtype or None,
+                                       max_batch=p.max_batch)
+            assistant.timeout_s = p.request_timeout_s
+        except LlmMarsError as exc:
+            self.get_logger().error(f"cannot load the model: {exc}")
+            self.load_error = exc
+        else:
+            self.get_logger().info(f"model ready; adapters: {', '.join(assistant.engine.adapters)}")
+            self.assistant = assistant
+        with self._lock:
+            self._ready.set()
+            waiting, self._waiting = self._waiting, []
+        for request in waiting:
+            self._serve(request)
+
+    def _on_request(self, data: str) -> None:
+        try:
+            request = LlmRequest.from_json(data)
+        except PayloadError as exc:
+            self.get_logger().warning(f"bad request: {exc}")
+            request_id = _id_of(data)
+            if request_id is not None:
+                self._reply(LlmResult(request_id, "error", str(exc), code="bad_request"))
+            return
+        with self._lock:
+            if not self._ready.is_set():
+                self._waiting.append(request)
+                return
+        self._serve(request)
+
+    def _serve(self, request: LlmRequest) -> None:
+        if self.assistant is None:
+            self._reply(LlmResult(request.id, "error", f"the model is not loaded: "
+                                  f"{self.load_error}", code="model_unavailable"))
+            return
+        try:
+            if request.task == "plan":
+                future = self.assistant.plan_async(request.text)
+            else:
+                future = self.assistant.answer_async(request.text, request.state)
+        except LlmMarsError as exc:
+            self._reply(LlmResult(request.id, "error", str(exc), code=error_code(exc)))
+            return
+        future.add_done_callback(lambda f: self._finish(request, f))
+
+    def _finish(self, request: LlmRequest, future: Future) -> None:
+        error = future.exception()
+        if error is not None:
+            self._reply(LlmResult(request.id, "error", str(error), code=error_code(error)))
+            return
+        outcome = future.result()
+        if request.task == "answer":
+            self._reply(LlmResult(request.id, "answer", outcome.text,
+                                  latency_s=outcome.latency_s))
+        elif isinstance(outcome.result, Reply):
+            self._reply(LlmResult(request.id, "reply", outcome.result.text,
+                                  latency_s=outcome.latency_s))
+        else:
+            self._reply(LlmResult(request.id, "plan", xml=serialize_plan(outcome.result),
+                                  latency_s=outcome.latency_s))
+
+    def _reply(self, result: LlmResult) -> None:
+        self._publish(result.to_json())
+
+    def close(self) -> None:
+        if self.assistant is not None:
+            self.assistant.close()
+
+
+def _id_of(data: str) -> str | None:
+    try:
+        value = json.loads(data).get("id")
+    except (ValueError, AttributeError, RecursionError):
+        return None
+    return value if isinstance(value, str) and 0 < len(value) <= 64 else None
+
+
+def main(args: list[str] | None = None) -> None:
+    run_node(LlmServerNode, args)
+
+
+if __name__ == "__main__":
+    main()
