@@ -1,50 +1,87 @@
-"""``llm-mars demo``: the bundled model answers a sample operator command, with timings.
+"""``llm-mars demo``: the whole system on the simulated field, driven by the bundled model.
 
-This is the first stage of the demo (issue 2): it proves the model store, the offline load and
-generation on this machine. The full two-robot ROS demo replaces it once the nodes exist.
+Starts the simulator, an executor per robot, the commander and the LLM server (with the
+shipped bt and qa adapters) in one process and in a ROS domain of its own, then plays a
+scripted operator session in the style of recognised speech: commands for one robot and for
+both, with questions in between. It prints each plan as a tree, the robots' progress and the
+answers, writes a picture of the field and records the session as a rosbag2 (MCAP) bag that
+``llm-mars replay`` can reproduce.
 """
 from __future__ import annotations
 
 import argparse
+import time
+from pathlib import Path
 
-SAMPLE_COMMAND = ("Robot 1, bring the brown cake from quadrant 2 to plate 3; "
-                  "robot 2, fill the basket with cherries.")
+SESSION: tuple[str, ...] = (
+    "robot one take the brown yellow and pink cakes from quadrant one and put them sorted on plate one",
+    "where is robot one",
+    "robot two collect cherries from holder two and drop them in the basket",
+    "how many cherries are in the basket",
+    "robot 1 put a cherry on plate one",
+    "both robots go home and do the funny action",
+    "what is the score",
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("demo", help="run the bundled model on a sample operator command")
-    parser.add_argument("--command", default=SAMPLE_COMMAND, help="operator command to send")
-    parser.add_argument("--max-new-tokens", type=int, default=48)
-    parser.add_argument("--model", default=None, help="Hugging Face model folder (default: bundled)")
+    parser = subparsers.add_parser("demo", help="run the two-robot system on a scripted session")
+    parser.add_argument("--out", type=Path, default=Path("out/demo"),
+                        help="folder for the bag and the field picture (default: out/demo)")
+    parser.add_argument("--time-scale", type=float, default=4.0,
+                        help="simulated seconds per wall second (default 4)")
+    parser.add_argument("--model", help="Hugging Face model folder (default: the bundled model)")
+    parser.add_argument("--adapters", type=Path, help="folder with bt/ and qa/ adapters")
     parser.set_defaults(handler=_demo)
 
 
+def _print_response(text: str, response) -> None:
+    print(f"\noperator> {text}")
+    label = {"plan": "plan", "answer": "answer", "reply": "reply", "stopped": "stopped",
+             "error": "ERROR"}[response.kind]
+    body = response.text.replace("\n", "\n    ")
+    print(f"  [{label}] {body}")
+
+
 def _demo(args: argparse.Namespace) -> int:
-    import time
+    from llm_mars.nodes.system import isolate_ros_domain
 
-    import torch
+    isolate_ros_domain()
+    from llm_mars.assistant import Assistant
+    from llm_mars.nodes.system import Operator, System, SystemConfig
+    from llm_mars.world.picture import save_png
 
-    from llm_mars.llm.model_store import load_model
-
-    loaded = load_model(args.model)
-    print(f"model: {loaded.path}")
-    print(f"  {loaded.num_parameters / 1e6:.1f} M parameters, {loaded.dtype}, "
-          f"loaded in {loaded.load_seconds:.2f} s")
-    messages = [
-        {"role": "system", "content": "You coordinate two Eurobot robots. Reply briefly."},
-        {"role": "user", "content": args.command},
-    ]
-    tokenizer = loaded.tokenizer
-    input_ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True,
-                                              return_tensors="pt", return_dict=True)["input_ids"]
-    print(f"operator: {args.command}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    bag = args.out / f"session_{time.strftime('%Y%m%d_%H%M%S')}"
     start = time.perf_counter()
-    with torch.inference_mode():
-        output = loaded.model.generate(input_ids, max_new_tokens=args.max_new_tokens,
-                                       do_sample=False, pad_token_id=tokenizer.eos_token_id)
-    seconds = time.perf_counter() - start
-    new_tokens = output[0, input_ids.shape[1]:]
-    print(f"model: {tokenizer.decode(new_tokens, skip_special_tokens=True).strip()}")
-    print(f"  generated {len(new_tokens)} tokens in {seconds:.2f} s "
-          f"({len(new_tokens) / seconds:.1f} tokens/s, prompt {input_ids.shape[1]} tokens)")
+    assistant = Assistant.load(args.model, args.adapters)
+    print(f"model and adapters loaded in {time.perf_counter() - start:.1f} s "
+          f"(adapters: {', '.join(assistant.engine.adapters) or 'none'})")
+    system = System(assistant, SystemConfig(time_scale=args.time_scale))
+    operator = Operator(system, bag)
+    try:
+        operator.wait_for_state()
+        seen = 0
+        for i, text in enumerate(SESSION):
+            operator.play([(f"demo{i + 1}", text)], _print_response)
+            for response in operator.responses[seen:]:
+                if response.kind == "progress":
+                    print(f"  [robots] {response.text}")
+            seen = len(operator.responses)
+        state = operator.state
+        paths = system.simulator.world.paths()
+    finally:
+        operator.close_bag()
+        system.close()
+        assistant.close()
+    picture = save_png(state, args.out / "field.png", paths, title="llm-mars demo")
+    print("\nfinal state:")
+    for name, robot in state["robots"].items():
+        print(f"  {name}: {robot['tree_status']} at {robot['location']}; "
+              f"{'; '.join(robot['history']) or 'did nothing'}")
+    score = state["score"]
+    print(f"  score {score['total']} (cakes {score['cakes']}, basket {score['basket']}, "
+          f"end zone {score['end_zone']}, funny {score['funny']})")
+    print(f"field picture: {picture}")
+    print(f"session bag:   {bag}  (replay: llm-mars replay {bag})")
     return 0
