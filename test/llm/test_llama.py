@@ -1,0 +1,134 @@
+"""The compact Llama forward equals transformers' (and PEFT's, per adapter) in fp32."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from llm_mars.llm.adapters import load_lora_adapter
+from llm_mars.llm.llama import CompactLlama, RowSpec, StepInput
+from tiny_models import peft_logits
+
+F32 = torch.float32
+
+
+@pytest.fixture
+def compact(tiny_llama, adapter_dirs):
+    model = CompactLlama.from_hf(tiny_llama, F32)
+    model.set_adapters([(n, load_lora_adapter(d)) for n, d in adapter_dirs.items()])
+    return model
+
+
+def sequences(seed: int, lengths, prefix: list[int] = ()) -> list[list[int]]:
+    g = torch.Generator().manual_seed(seed)
+    return [list(prefix) + torch.randint(3, 300, (n,), generator=g).tolist() for n in lengths]
+
+
+def hf_logits(model, ids: list[int]) -> torch.Tensor:
+    with torch.no_grad():
+        return model(torch.tensor([ids])).logits[0]
+
+
+def test_prefill_chunks_and_decode_rows_equal_hf(compact, tiny_llama):
+    seqs = sequences(0, (5, 11, 2))
+    cache = compact.new_cache(4, 64)
+    # all prompts as chunks of one step, in slots 3, 0, 2
+    slots = [3, 0, 2]
+    logits = compact.forward(StepInput.build(
+        [RowSpec(s, 0, slot) for s, slot in zip(seqs, slots)], 0, F32), cache)
+    for i, s in enumerate(seqs):
+        torch.testing.assert_close(logits[i], hf_logits(tiny_llama, s)[-1], atol=1e-5, rtol=1e-5)
+    # two decode steps with every row at its own position
+    for step in range(2):
+        nxt = [7 + step, 9, 30 + step]
+        logits = compact.forward(StepInput.build(
+            [RowSpec([t], len(s), slot) for s, t, slot in zip(seqs, nxt, slots)], 3, F32), cache)
+        for i, (s, t) in enumerate(zip(seqs, nxt)):
+            s.append(t)
+            torch.testing.assert_close(logits[i], hf_logits(tiny_llama, s)[-1], atol=1e-5, rtol=1e-5)
+
+
+def test_prefill_in_pieces_equals_one_piece(compact, tiny_llama):
+    (seq,) = sequences(1, (20,))
+    cache = compact.new_cache(1, 64)
+    compact.forward(StepInput.build([RowSpec(seq[:7], 0, 0, logits=False)], 0, F32), cache)
+    compact.forward(StepInput.build([RowSpec(seq[7:12], 7, 0, logits=False)], 0, F32), cache)
+    logits = compact.forward(StepInput.build([RowSpec(seq[12:], 12, 0)], 0, F32), cache)
+    torch.testing.assert_close(logits[0], hf_logits(tiny_llama, seq)[-1], atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("share", [True, False])
+def test_shared_prefix_attention_equals_private_copies(compact, tiny_llama, share):
+    prefix = sequences(2, (9,))[0]
+    seqs = sequences(3, (3, 6, 1, 4), prefix)
+    cache = compact.new_cache(6, 64)
+    prefix_slot = 5
+    compact.forward(StepInput.build([RowSpec(prefix, 0, prefix_slot, logits=False)], 0, F32), cache)
+    slots = [1, 0, 3, 2]
+    for slot in slots:
+        cache.move(prefix_slot, slot, len(prefix))
+    compact.forward(StepInput.build(
+        [RowSpec(s[len(prefix):], len(prefix), slot) for s, slot in zip(seqs, slots)], 0, F32), cache)
+    rows = [RowSpec([11], len(s), slot, prefix_slot=prefix_slot, prefix_len=len(prefix))
+            for s, slot in zip(seqs, slots)]
+    # the last row has no shared prefix (reads its own copy)
+    rows[-1] = RowSpec([11], len(seqs[-1]), slots[-1])
+    step = StepInput.build(rows, len(rows), F32, share_prefixes=share)
+    assert bool(step.decode.groups) == share
+    logits = compact.forward(step, cache)
+    for i, s in enumerate(seqs):
+        torch.testing.assert_close(logits[i], hf_logits(tiny_llama, s + [11])[-1], atol=1e-5, rtol=1e-5)
+
+
+def test_mixed_adapter_batch_rows_equal_peft_single_adapter_runs(compact, peft_model):
+    """PEFT's TestMixedAdapterBatches, for the whole model: every row of one batch mixing both
+    adapters and the base model equals PEFT run on that row alone with only its adapter."""
+    names = list(compact.adapter_names)
+    plan = [("bt", 6), (None, 4), ("qa", 9), ("bt", 3), ("qa", 1), (None, 7)]
+    seqs = sequences(4, [n for _, n in plan])
+    cache = compact.new_cache(len(plan), 64)
+    index = {None: -1, **{n: i for i, n in enumerate(names)}}
+    logits = compact.forward(StepInput.build(
+        [RowSpec(s, 0, i, index[a]) for i, ((a, _), s) in enumerate(zip(plan, seqs))], 0, F32), cache)
+    for i, ((adapter, _), s) in enumerate(zip(plan, seqs)):
+        torch.testing.assert_close(logits[i], peft_logits(peft_model, adapter, s)[-1],
+                                   atol=1e-5, rtol=1e-5)
+    # and one decode step of the mixed batch
+    logits = compact.forward(StepInput.build(
+        [RowSpec([5], len(s), i, index[a]) for i, ((a, _), s) in enumerate(zip(plan, seqs))],
+        len(plan), F32), cache)
+    for i, ((adapter, _), s) in enumerate(zip(plan, seqs)):
+        torch.testing.assert_close(logits[i], peft_logits(peft_model, adapter, s + [5])[-1],
+                                   atol=1e-5, rtol=1e-5)
+
+
+def test_adapters_change_the_output(compact):
+    (seq,) = sequences(5, (8,))
+    cache = compact.new_cache(3, 16)
+    logits = compact.forward(StepInput.build(
+        [RowSpec(seq, 0, 0, -1), RowSpec(seq, 0, 1, 0), RowSpec(seq, 0, 2, 1)], 0, F32), cache)
+    assert (logits[0] - logits[1]).abs().max() > 1e-2
+    assert (logits[1] - logits[2]).abs().max() > 1e-2
+
+
+def test_packed_model_matches(compact, tiny_llama):
+    (seq,) = sequences(6, (10,))
+    compact.pack_for_cpu()
+    logits = compact.forward(StepInput.build([RowSpec(seq, 0, 0)], 0, F32), compact.new_cache(1, 16))
+    torch.testing.assert_close(logits[0], hf_logits(tiny_llama, seq)[-1], atol=1e-4, rtol=1e-4)
+
+
+def test_bf16_stays_close_to_fp32(tiny_llama):
+    (seq,) = sequences(7, (12,))
+    fp32 = CompactLlama.from_hf(tiny_llama, F32)
+    bf16 = CompactLlama.from_hf(tiny_llama, torch.bfloat16)
+    a = fp32.forward(StepInput.build([RowSpec(seq, 0, 0)], 0, F32), fp32.new_cache(1, 16))
+    b = bf16.forward(StepInput.build([RowSpec(seq, 0, 0)], 0, torch.bfloat16), bf16.new_cache(1, 16))
+    assert b.dtype == torch.float32
+    assert (a - b).abs().max() / a.abs().max() < 0.05
+    assert a.argmax() == b.argmax()
+
+
+def test_weight_bytes_counts_every_matrix_once(tiny_llama):
+    model = CompactLlama.from_hf(tiny_llama, torch.bfloat16)
+    params = sum(p.numel() for p in tiny_llama.parameters())  # embedding tied: counted once
+    assert model.weight_bytes == 2 * params
