@@ -67,6 +67,10 @@ PLACE_XY: Mapping[str, Point] = MappingProxyType({
 HOME_SLOTS: tuple[Point, Point] = ((300.0, 1250.0), (300.0, 750.0))
 """The two parking slots inside the home zone."""
 
+STAND_POINTS: tuple[Point, ...] = (
+    *(xy for place, xy in PLACE_XY.items() if place != V.HOME), *HOME_SLOTS)
+"""Every point a robot stands at to use a place (for ``home``: its two slots)."""
+
 START_POSITIONS: Mapping[str, Point] = MappingProxyType(dict(zip(V.ROBOTS, HOME_SLOTS)))
 """Where each robot stands when the match starts (its home slot)."""
 

@@ -7,7 +7,9 @@ still running after that is halted and reported as ``FAILURE``.
 
 A :class:`Match` keeps one field across several plans: ``execute(plan)`` runs a plan to
 completion from wherever the previous one left the world (a session of operator commands).
-A robot that a plan does not address keeps its previous tree status (``IDLE`` at first).
+A robot that a plan does not address keeps its previous tree status (``IDLE`` at first) and
+stays where it is, except that, idle, it drives aside when the other robot waits for it (e.g.
+for the plate it stands at; see :mod:`llm_mars.world.simulator`).
 ``load`` + ``tick`` do the same one step at a time, for callers that interleave other work.
 """
 from __future__ import annotations

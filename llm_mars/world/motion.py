@@ -12,17 +12,20 @@ robot always sees where the first one has just moved):
   around it ahead of time;
 * a blocked robot *waits* while the other robot is driving and not blocked by it (the other
   is getting out of the way), and detours around a robot that stands still (or waits, if it
-  cannot). When both drive and block each other, the first of these that is possible
-  happens, the other robot waiting: the robot first in ``vocabulary.ROBOTS`` detours; the
+  cannot; if that robot is idle it then drives aside, to a point from :func:`make_way`).
+  When both drive and block each other, the first of these that is possible happens, the
+  other robot waiting: the robot first in ``vocabulary.ROBOTS`` detours; the
   second detours; the second steps aside (:func:`retreat`) to let the first pass; the first
   steps aside. Only if none is possible do both wait.
 
 Places are exclusive on top of that (see ``simulator``): a robot only drives to a place that
-the other robot neither stands at, has reserved, nor is still leaving.
+the other robot neither stands at, has reserved, nor is still leaving. A busy robot keeps its
+place; an idle one that the other waits for gives way (:func:`make_way`).
 """
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 from llm_mars.world.field import CLEARANCE_MM, Point, distance, on_table, path_length, segment_distance
 
@@ -130,6 +133,52 @@ def retreat(position: Point, obstacle: Point, obstacle_route: list[Point],
                 best, best_distance = point, reach
         if best is not None:
             return best
+    return None
+
+
+ASIDE_REACH_MM: tuple[float, ...] = (450.0, 500.0, 600.0, 750.0, 900.0, 350.0, 250.0)
+"""How far :func:`make_way` looks for a point aside, in order of preference (the short reaches
+only help a robot hemmed in between the waiting robot's route and the table edge)."""
+_ASIDE_DIRECTIONS = 24
+
+
+def make_way(position: Point, route: list[Point], leaving: Point | None = None,
+             stand_points: Iterable[Point] = (),
+             clearance: float = CLEARANCE_MM) -> list[Point] | None:
+    """The waypoints along which a robot standing idle at ``position`` drives aside so that the
+    robot at ``route[0]`` can drive along ``route`` (its position, then its waypoints).
+
+    The point aside (the last waypoint) is one of 24 directions at the ``ASIDE_REACH_MM``
+    distances. It counts only if it is on the table, more than the clearance away from every
+    segment of ``route`` (its end too) and from ``leaving`` (the place the robot gives up), and
+    reachable without approaching the waiting robot: straight, or else along a :func:`detour`
+    around it. Of those, the one farthest from the nearest of ``stand_points`` (up to the
+    clearance: points that block no place come first) wins, then the one whose reach comes
+    first in ``ASIDE_REACH_MM``, then the one farthest from the route. ``None`` if none counts.
+    """
+    floor = clearance + 1.0
+    stands = tuple(stand_points)
+    waiter = route[0]
+    segments = list(zip(route, route[1:])) or [(waiter, waiter)]
+    candidates: list[tuple[tuple[float, int, float, int], Point]] = []
+    for rank, reach in enumerate(ASIDE_REACH_MM):
+        for k in range(_ASIDE_DIRECTIONS):
+            angle = 2 * math.pi * k / _ASIDE_DIRECTIONS
+            point = (position[0] + reach * math.cos(angle), position[1] + reach * math.sin(angle))
+            if not on_table(point) or (leaving is not None and distance(point, leaving) < floor):
+                continue
+            off_route = min(segment_distance(point, a, b) for a, b in segments)
+            if off_route < floor:
+                continue
+            off_stands = min((distance(point, s) for s in stands), default=floor)
+            key = (-min(off_stands, floor), rank, -off_route, len(candidates))
+            candidates.append((key, point))
+    for _, point in sorted(candidates):
+        if path_clear([position, point], waiter, clearance):
+            return [point]
+        around = detour(position, [point], waiter, clearance)
+        if around is not None:
+            return around
     return None
 
 

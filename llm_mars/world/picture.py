@@ -231,6 +231,8 @@ def _side_panel(ax: Any, state: Mapping[str, Any]) -> None:
             write(f"  doing {_shorten(info['active'], 40)}", 9)
         if info.get("waiting_for"):
             write(f"  waiting for {info['waiting_for']}", 9)
+        if info.get("giving_way_to"):
+            write(f"  giving way to {info['giving_way_to']}", 9)
         for entry in info["history"][-7:]:
             ok = entry.endswith(": SUCCESS")
             write(f"  {_shorten(entry, 44)}", 8, "#1f7a1f" if ok else "#b00020")

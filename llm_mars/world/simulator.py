@@ -9,17 +9,30 @@ spends simulated time on its phases:
   its own slot) belongs to at most one robot at a time: the one standing at it, the one that
   reserved it, or the one still leaving it (until it is ``CLEARANCE_MM`` away). A robot whose
   target belongs to the other robot waits where it is, with ``waiting_for`` naming the other
-  robot. If the other robot is itself waiting for a place this robot holds, the drive fails
-  with reason ``"deadlock"`` instead of waiting forever. Then the robot drives at
-  ``ROBOT_SPEED_MM_S`` along straight lines under the rules in :mod:`llm_mars.world.motion`.
+  robot (until that robot, if idle, has given way: below). If the other robot is itself
+  waiting for a place this robot holds, the drive fails with reason ``"deadlock"`` instead of
+  waiting forever. Then the robot drives at ``ROBOT_SPEED_MM_S`` along straight lines under
+  the rules in :mod:`llm_mars.world.motion`.
+* *Giving way*: only a busy robot (one running a body skill: driving or manipulating) keeps
+  the other waiting until it is done. An *idle* robot (no body skill running since the last
+  tick, e.g. its tree has finished) that the other robot waits for (for a place it stands at
+  or is still leaving, or because it stands in the way with no detour) drives aside, straight
+  or around the waiting robot, to a point from :func:`motion.make_way`: 450-900 mm away
+  (nearer only where it is hemmed in), on the table, more than ``CLEARANCE_MM`` off the
+  waiting robot's route and off the place it leaves, and where the table allows off every
+  place's stand point too. While it drives aside its ``location`` is ``None``,
+  ``giving_way_to`` names the other robot and it still holds the place it left; once it is
+  aside the place is free and the waiting robot goes on. Giving way is not a skill: it adds no
+  history entry (:attr:`Simulator.give_ways` lists them). A body skill started meanwhile stops
+  it where it is.
 * ``Manipulate``: about ``MANIPULATION_S`` seconds, scaled by a factor drawn from the seeded
   random generator within ``1 +/- jitter``.
 * ``Sleep`` and ``AwaitSignal``: wait for simulated time or a raised signal.
 
 At ``MATCH_DURATION_S`` both robots stop: running goals fail with ``"match over"`` and new
-ones fail at once. A body skill started while another body skill of the same robot is running
-fails with ``"robot busy"``. Everything random comes from ``random.Random(seed)``, so a seed
-fixes the whole run.
+ones fail at once (a robot giving way stops where it is). A body skill started while another
+body skill of the same robot is running fails with ``"robot busy"``. Everything random comes
+from ``random.Random(seed)``, so a seed fixes the whole run.
 """
 from __future__ import annotations
 
@@ -36,7 +49,8 @@ from llm_mars.robots.interface import SkillOutcome, SkillState
 from llm_mars.world import motion
 from llm_mars.world import skills as S
 from llm_mars.world.faults import NO_FAULTS, Faults
-from llm_mars.world.field import CLEARANCE_MM, HOME_SLOTS, PLACE_XY, Point, check_robot, distance
+from llm_mars.world.field import (
+    CLEARANCE_MM, HOME_SLOTS, PLACE_XY, STAND_POINTS, Point, check_robot, distance)
 from llm_mars.world.state import WorldState
 
 CONDITIONS: tuple[str, ...] = ("IsAt", "IsCarrying", "TimeLeft")
@@ -75,6 +89,17 @@ class SkillRecord:
         return text
 
 
+@dataclass(frozen=True)
+class GiveWay:
+    """One time an idle robot drove aside for the other: when, from which place, to where."""
+
+    robot: str
+    to: str  # the robot it made way for
+    time_s: float
+    place: str | None  # the place it held (None: it only stood in the way)
+    aside: Point
+
+
 @dataclass
 class _Goal:
     id: int
@@ -96,10 +121,14 @@ class _Goal:
 
 @dataclass
 class _Navigation:
-    """A drive in progress: the place, whether it is reserved yet, the waypoints left."""
+    """A drive in progress: the place, whether it is reserved yet, the waypoints left.
 
-    goal_id: int
-    place: str
+    A robot giving way drives with ``goal_id`` ``None``: ``place`` is the place it holds until
+    it is aside (``None`` if it held none), ``target`` the point aside.
+    """
+
+    goal_id: int | None
+    place: str | None
     target: Point
     reserved: bool = False
     waypoints: list[Point] = field(default_factory=list)
@@ -118,12 +147,14 @@ class Simulator:
         self.state = WorldState.initial()
         self.records: list[SkillRecord] = []
         self.samples: list[tuple[float, dict[str, Point]]] = []
+        self.give_ways: list[GiveWay] = []  # idle robots driving aside (no history entries)
         self._rng = random.Random(seed)
         self._ids = itertools.count(1)
         self._goals: dict[int, _Goal] = {}
         self._running: dict[str, list[_Goal]] = {r: [] for r in V.ROBOTS}
         self._nav: dict[str, _Navigation | None] = {r: None for r in V.ROBOTS}
         self._leaving: dict[str, str | None] = {r: None for r in V.ROBOTS}
+        self._no_way: tuple[Any, ...] | None = None  # the last situation make_way found hemmed
         self._record_sample()
 
     # --- clock ----------------------------------------------------------------------------
@@ -155,8 +186,11 @@ class Simulator:
         for name, robot in self.state.robots.items():
             robot.stalled = self.faults.stalled(name, t0)
         for name in V.ROBOTS:
+            idle = not any(goal.body for goal in self._running[name])
             for goal in list(self._running[name]):
                 self._advance(goal, t0, dt, dt)
+            if idle:
+                self._step_aside(name, t0, dt)
         self.state.time_s = round(t0 + dt, 9)
         if self.time_left_s <= _TIME_EPS:
             self.state.time_s = self.config.match_duration_s
@@ -242,7 +276,9 @@ class Simulator:
             goal.remaining_s = self.config.manipulation_s * scale
         elif isinstance(phase, S.Sleep):
             goal.remaining_s = phase.seconds
-        elif isinstance(phase, S.Drive):
+        if isinstance(phase, (S.Manipulate, S.Drive)) and self._aside(goal.robot):
+            self._stop_driving(goal.robot)  # busy again: stop giving way where it is
+        if isinstance(phase, S.Drive):
             target = self._stand_point(phase.place, goal.robot)
             self._nav[goal.robot] = _Navigation(goal.id, phase.place, target, waypoints=[target])
 
@@ -295,6 +331,8 @@ class Simulator:
         for name in V.ROBOTS:
             for goal in list(self._running[name]):
                 self._finish(goal, SkillState.FAILURE, S.MATCH_OVER)
+            if self._aside(name):
+                self._stop_driving(name)
 
     # --- driving --------------------------------------------------------------------------
 
@@ -358,7 +396,26 @@ class Simulator:
         robot.waiting_for = None
         if robot.stalled or budget <= 0.0:
             return budget, False
+        moved = self._move(name, nav, dt, budget)
+        if moved is None:
+            return budget, False
+        used = moved / self.config.speed_mm_s
+        if not nav.waypoints:
+            robot.location = nav.place
+            self._nav[name] = None
+            return used, True
+        if nav.fault_at_mm is not None and nav.travelled_mm >= nav.fault_at_mm - 1e-6:
+            self._finish(goal, SkillState.FAILURE, S.INJECTED_FAULT, now + used)
+            return used, True
+        return budget, False
 
+    def _move(self, name: str, nav: _Navigation, dt: float, budget: float) -> float | None:
+        """Drive ``name`` along ``nav`` for up to ``budget`` s under the rules of ``motion``.
+
+        Returns the distance driven, or ``None`` when the other robot holds it up this step.
+        """
+        robot = self.state.robots[name]
+        other = self._other(name)
         other_position = self.state.robots[other].position
         if not self._driving(other) and not motion.path_clear(
                 [robot.position, *nav.waypoints], other_position):
@@ -371,27 +428,19 @@ class Simulator:
         if motion.blocks(robot.position, new_position, other_position):
             self._give_way(name, other, dt)
             if robot.waiting_for is not None:
-                return budget, False
+                return None
             new_position, reached, moved = motion.advance(robot.position, nav.waypoints, step_mm)
             if motion.blocks(robot.position, new_position, other_position):
                 robot.waiting_for = other
-                return budget, False
+                return None
 
         robot.position = new_position
         del nav.waypoints[:reached]
         nav.travelled_mm += moved
-        used = moved / self.config.speed_mm_s
         left = self._leaving[name]
         if left is not None and distance(new_position, PLACE_XY[left]) >= CLEARANCE_MM:
             self._leaving[name] = None
-        if not nav.waypoints:
-            robot.location = nav.place
-            self._nav[name] = None
-            return used, True
-        if nav.fault_at_mm is not None and nav.travelled_mm >= nav.fault_at_mm - 1e-6:
-            self._finish(goal, SkillState.FAILURE, S.INJECTED_FAULT, now + used)
-            return used, True
-        return budget, False
+        return moved
 
     def _give_way(self, name: str, other: str, dt: float) -> None:
         """``name`` is blocked by ``other``: wait, detour or step aside (see ``motion``)."""
@@ -437,13 +486,65 @@ class Simulator:
         """Stop where the robot is (a failed or cancelled drive); it may still be at a place."""
         self._nav[robot] = None
         body = self.state.robots[robot]
-        body.waiting_for = None
+        body.waiting_for = body.giving_way_to = None
         if body.location is None:
             stands = [slot for slot in HOME_SLOTS if distance(slot, body.position) < 1.0]
             body.location = V.HOME if stands else next(
                 (p for p, xy in PLACE_XY.items() if distance(xy, body.position) < 1.0), None)
             if body.location == self._leaving[robot]:
                 self._leaving[robot] = None
+
+    # --- giving way -----------------------------------------------------------------------
+
+    def _aside(self, robot: str) -> bool:
+        """Whether ``robot`` is driving aside to make way for the other robot."""
+        nav = self._nav[robot]
+        return nav is not None and nav.goal_id is None
+
+    def _step_aside(self, name: str, t0: float, dt: float) -> None:
+        """The turn of ``name``, idle since the last tick: give way if the other robot waits
+        for it, or go on driving aside."""
+        robot = self.state.robots[name]
+        other = self._other(name)
+        if not self._aside(name):
+            if self.state.robots[other].waiting_for != name or not self._start_aside(name, t0):
+                return
+        nav = self._nav[name]
+        robot.waiting_for = None
+        if robot.stalled:
+            return
+        if self._move(name, nav, dt, dt) is None:
+            if not self._driving(other):
+                self._stop_driving(name)  # hemmed in: plan again from here next step
+            return
+        if not nav.waypoints:
+            self._nav[name] = None
+            robot.giving_way_to = robot.waiting_for = None
+
+    def _start_aside(self, name: str, now: float) -> bool:
+        """Plan ``name``'s drive aside from the route of the robot waiting for it."""
+        robot = self.state.robots[name]
+        other = self._other(name)
+        waiter = self.state.robots[other]
+        other_nav = self._nav[other]
+        route = [waiter.position, *(other_nav.waypoints if other_nav is not None else [])]
+        held = robot.location if robot.location not in (None, V.HOME) else self._leaving[name]
+        situation = (name, robot.position, tuple(route), held)
+        if situation == self._no_way:
+            return False  # nothing has moved since the last try
+        waypoints = motion.make_way(robot.position, route,
+                                    None if held is None else PLACE_XY[held], STAND_POINTS)
+        if waypoints is None:
+            self._no_way = situation
+            return False
+        self._nav[name] = _Navigation(None, held, waypoints[-1], reserved=True,
+                                      waypoints=waypoints)
+        if held is not None:
+            self._leaving[name] = held
+        robot.location = None
+        robot.giving_way_to = other
+        self.give_ways.append(GiveWay(name, other, now, held, waypoints[-1]))
+        return True
 
     # --- observing ----------------------------------------------------------------------
 

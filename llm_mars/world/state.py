@@ -44,6 +44,7 @@ class RobotState:
     tree_status: str = "IDLE"
     active: str | None = None  # label of the running skill, e.g. "PickCake brown 2"
     waiting_for: str | None = None  # the other robot, while this one waits for it
+    giving_way_to: str | None = None  # the other robot, while this idle one drives aside for it
     stalled: bool = False
 
     def to_dict(self) -> dict[str, Any]:
@@ -58,6 +59,7 @@ class RobotState:
             "history": list(self.history),
             # extra keys (allowed by the contract)
             "waiting_for": self.waiting_for,
+            "giving_way_to": self.giving_way_to,
             "stalled": self.stalled,
             "said": list(self.said),
         }

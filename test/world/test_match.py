@@ -6,6 +6,7 @@ cherries), not copied from a run.
 """
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import pytest
 from llm_mars import vocabulary as V
 from llm_mars.errors import PlanValidationError, WorldConfigError
 from llm_mars.world.faults import Faults
-from llm_mars.world.field import ROBOT_RADIUS_MM
+from llm_mars.world.field import CLEARANCE_MM, PLACE_XY, ROBOT_RADIUS_MM, START_POSITIONS
 from llm_mars.world.match import Match, run_plan
 
 from .sim_helpers import plan, separations
@@ -226,3 +227,65 @@ def test_a_retry_recovers_from_injected_faults():
     assert "PickCake pink 4: FAILURE (injected fault)" in robot1["history"]
     assert robot1["history"][-1] == "PickCake pink 4: SUCCESS"
     assert robot1["carrying"]["stacks"] == ["pink"]
+
+
+LEGENDARY_TO_PLATE_3 = plan(robot1=(
+    '<Sequence><PickCake color="brown" quadrant="3"/><PickCake color="yellow" quadrant="3"/>'
+    '<PickCake color="pink" quadrant="3"/><PlaceCakes plate="3" sort="true"/></Sequence>'))
+CHERRY_ON_PLATE_3 = plan(robot2=(
+    '<Sequence><CollectCherries holder="3"/><PutCherry plate="3"/></Sequence>'))
+
+
+def cherry_session(seed: int = 0) -> tuple[Match, list[dict]]:
+    """Command 1: robot1 brings the legendary cakes to plate 3 (and stays there, idle).
+    Command 2: robot2 puts a cherry on the cakes on plate 3. Returns the match and robot1's
+    state after every tick of command 2."""
+    match = Match(seed=seed)
+    match.execute(LEGENDARY_TO_PLATE_3)
+    assert match.state_dict()["robots"]["robot1"]["location"] == "plate_3"
+    match.load(CHERRY_ON_PLATE_3)
+    seen = []
+    while match.running:
+        match.tick()
+        state = match.state_dict()
+        seen.append(state["robots"]["robot1"])
+        locations = [r["location"] for r in state["robots"].values()]
+        assert locations[0] != locations[1] or locations[0] in (None, V.HOME)
+    return match, seen
+
+
+def test_an_idle_robot_on_a_plate_gives_way_to_the_next_command():
+    match, seen = cherry_session()
+    state = match.state_dict()
+    robot1, robot2 = state["robots"]["robot1"], state["robots"]["robot2"]
+    assert [robot1["tree_status"], robot2["tree_status"]] == ["SUCCESS", "SUCCESS"]
+    assert robot2["history"] == ["CollectCherries 3: SUCCESS", "PutCherry 3: SUCCESS"]
+    assert robot2["location"] == "plate_3"
+    assert state["plates"]["plate_3"] == [CROWNED, LEGENDARY, LEGENDARY]
+    assert not state["match_over"]
+    # robot1 drove aside, showing it, without a history entry, and ended off every place
+    assert any(r["giving_way_to"] == "robot2" and r["location"] is None for r in seen)
+    assert robot1["giving_way_to"] is None and robot1["location"] is None
+    assert len(robot1["history"]) == 4
+    aside = (robot1["x_mm"], robot1["y_mm"])
+    assert 440 <= math.dist(aside, PLACE_XY["plate_3"]) <= 1000
+    [give_way] = match.world.give_ways
+    assert (give_way.robot, give_way.to, give_way.place) == ("robot1", "robot2", "plate_3")
+    assert min(separations(match.world)) >= CLEARANCE_MM - 1e-6
+    assert cherry_session()[0].state_dict() == state  # deterministic for a seed
+
+
+@pytest.mark.parametrize("mover", V.ROBOTS)
+def test_a_robot_idle_at_home_lets_the_other_come_home_without_moving(mover):
+    idle = next(r for r in V.ROBOTS if r != mover)
+    match = Match(seed=0)
+    match.execute(plan(**{mover: '<Sequence><MoveTo target="plate_2"/><MoveTo target="basket"/>'
+                                 '</Sequence>'}))
+    match.execute(plan(**{mover: '<MoveTo target="home"/>'}))
+    state = match.state_dict()
+    assert [r["location"] for r in state["robots"].values()] == ["home", "home"]
+    assert state["robots"][mover]["tree_status"] == "SUCCESS"
+    assert state["score"]["end_zone"] == 30
+    assert match.world.give_ways == []
+    assert match.world.state.robots[idle].position == START_POSITIONS[idle]
+    assert min(separations(match.world)) >= CLEARANCE_MM - 1e-6

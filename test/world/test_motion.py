@@ -5,8 +5,9 @@ import math
 
 import pytest
 
-from llm_mars.world.field import CLEARANCE_MM, on_table, segment_distance
-from llm_mars.world.motion import advance, blocks, detour, path_clear, retreat
+from llm_mars.world.field import CLEARANCE_MM, PLACE_XY, STAND_POINTS, on_table, segment_distance
+from llm_mars.world.motion import (
+    ASIDE_REACH_MM, advance, blocks, detour, make_way, path_clear, retreat)
 
 
 def test_advance_moves_along_waypoints_and_reports_what_it_reached():
@@ -59,3 +60,31 @@ def test_retreat_steps_out_of_the_other_robots_route():
     assert aside is not None and on_table(aside)
     assert segment_distance(aside, other, other_route[0]) >= CLEARANCE_MM
     assert math.dist(me, aside) <= 1.5 * CLEARANCE_MM
+
+
+def test_make_way_leaves_the_route_and_the_place_and_prefers_free_ground():
+    place = PLACE_XY["plate_3"]
+    route = [(1500.0, 1000.0), place]  # the waiting robot comes from the centre
+    waypoints = make_way(place, route, place, STAND_POINTS)
+    assert waypoints is not None and len(waypoints) == 1  # straight there
+    aside = waypoints[0]
+    assert on_table(aside)
+    assert round(math.dist(place, aside)) == ASIDE_REACH_MM[0]
+    assert segment_distance(aside, *route) > CLEARANCE_MM
+    assert all(math.dist(aside, s) > CLEARANCE_MM for s in STAND_POINTS)
+    assert make_way(place, route, place, STAND_POINTS) == [aside]  # deterministic
+
+
+def test_make_way_drives_around_the_waiting_robot_when_it_cannot_go_straight():
+    # robot1 idle at plate_5 in the corner; robot2 waits for plate_5 just up the table
+    place, waiter = PLACE_XY["plate_5"], (2450.0, 613.0)
+    waypoints = make_way(place, [waiter, place], place, STAND_POINTS)
+    assert waypoints is not None and len(waypoints) > 1
+    assert path_clear([place, *waypoints], waiter)
+    assert all(on_table(p) for p in waypoints)
+    assert segment_distance(waypoints[-1], waiter, place) > CLEARANCE_MM
+
+
+def test_make_way_finds_nothing_when_the_robot_is_hemmed_in():
+    # a waiting robot this close: no point on the table is far enough from it
+    assert make_way((1500.0, 1000.0), [(1500.0, 1300.0)], clearance=1500.0) is None

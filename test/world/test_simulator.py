@@ -320,3 +320,129 @@ def test_a_drive_cancelled_before_the_robot_moved_leaves_it_at_its_place():
     sim.cancel_skill("robot1", goal)
     assert sim.state.robots["robot1"].location == "home"
     assert sim.check_condition("robot1", "IsAt", {"target": "home"})
+
+
+# --- giving way -----------------------------------------------------------------------------
+
+
+def test_a_busy_robot_keeps_its_place_and_an_idle_one_gives_way():
+    sim = Simulator(seed=0)
+    run_skill(sim, "robot1", "MoveTo", {"target": "plate_3"})
+    busy = sim.start_skill("robot1", "FunnyAction", {})
+    wanting = sim.start_skill("robot2", "MoveTo", {"target": "plate_3"})
+    while sim.skill_outcome("robot1", busy).state is RUNNING:
+        sim.step(DT)
+        robots = sim.state_dict()["robots"]
+        assert robots["robot2"]["waiting_for"] == "robot1"  # it waits at home
+        assert (robots["robot2"]["x_mm"], robots["robot2"]["y_mm"]) == (300, 750)
+        assert robots["robot1"]["location"] == "plate_3"
+        assert robots["robot1"]["giving_way_to"] is None
+    saw_giving_way = False
+    while sim.skill_outcome("robot2", wanting).state is RUNNING:
+        sim.step(DT)
+        robot1 = sim.state_dict()["robots"]["robot1"]
+        if robot1["giving_way_to"] == "robot2":
+            saw_giving_way = True
+            assert robot1["location"] is None
+        a, b = sim.state.robots.values()
+        assert a.location != b.location or a.location is None
+    assert saw_giving_way
+    assert sim.skill_outcome("robot2", wanting).state is SUCCESS
+    robot1 = sim.state.robots["robot1"]
+    assert robot1.location is None and robot1.giving_way_to is None
+    assert math.dist(robot1.position, PLACE_XY["plate_3"]) >= CLEARANCE_MM
+    assert robot1.history == ["MoveTo plate_3: SUCCESS", "FunnyAction: SUCCESS"]  # no entry
+    [give_way] = sim.give_ways
+    assert (give_way.robot, give_way.to, give_way.place) == ("robot1", "robot2", "plate_3")
+    assert give_way.time_s >= record(sim, "robot1", "FunnyAction").end_s
+    assert min(separations(sim)) >= CLEARANCE_MM - 1e-6
+
+
+def test_an_idle_robot_standing_in_the_way_moves_aside():
+    sim = Simulator(seed=0)
+    robot1 = sim.state.robots["robot1"]
+    robot1.position, robot1.location = (2550.0, 1700.0), None  # 300 mm above plate_3
+    outcome = run_skill(sim, "robot2", "MoveTo", {"target": "plate_3"})
+    assert outcome.state is SUCCESS
+    [give_way] = sim.give_ways
+    assert (give_way.robot, give_way.place) == ("robot1", None)
+    assert math.dist(robot1.position, (2550.0, 1700.0)) > 100
+    assert min(separations(sim)) >= CLEARANCE_MM - 1e-6
+
+
+def test_a_robot_hemmed_in_a_corner_gives_way_around_the_waiting_one():
+    sim = Simulator(seed=0)
+    run_skill(sim, "robot1", "MoveTo", {"target": "plate_5"})
+    robot2 = sim.state.robots["robot2"]
+    robot2.position, robot2.location = (2450.0, 613.0), None  # too close to leave straight
+    assert run_skill(sim, "robot2", "MoveTo", {"target": "plate_5"}).state is SUCCESS
+    [give_way] = sim.give_ways
+    assert (give_way.robot, give_way.place) == ("robot1", "plate_5")
+    assert min(separations(sim)) >= CLEARANCE_MM - 1e-6
+
+
+def test_a_body_skill_stops_the_robot_giving_way_where_it_is():
+    sim = Simulator(seed=0)
+    run_skill(sim, "robot1", "MoveTo", {"target": "plate_3"})
+    wanting = sim.start_skill("robot2", "MoveTo", {"target": "plate_3"})
+    while sim.state.robots["robot1"].position == PLACE_XY["plate_3"]:
+        sim.step(DT)
+    assert sim.state.robots["robot1"].giving_way_to == "robot2"
+    home = sim.start_skill("robot1", "MoveTo", {"target": "home"})
+    assert sim.state.robots["robot1"].giving_way_to is None
+    while RUNNING in (sim.skill_outcome("robot1", home).state,
+                      sim.skill_outcome("robot2", wanting).state):
+        sim.step(DT)
+    assert [r.location for r in sim.state.robots.values()] == ["home", "plate_3"]
+    assert sim.state.robots["robot1"].history == ["MoveTo plate_3: SUCCESS", "MoveTo home: SUCCESS"]
+    assert len(sim.give_ways) == 1
+    assert min(separations(sim)) >= CLEARANCE_MM - 1e-6
+
+
+def test_the_match_end_stops_a_robot_giving_way():
+    sim = Simulator(seed=0)
+    run_skill(sim, "robot1", "MoveTo", {"target": "plate_3"})
+    run_skill(sim, "robot2", "Wait", {"seconds": 99.5 - sim.time_s})
+    wanting = sim.start_skill("robot2", "MoveTo", {"target": "plate_3"})
+    while not sim.match_over:
+        sim.step(DT)
+    assert sim.skill_outcome("robot2", wanting).reason == S.MATCH_OVER
+    assert len(sim.give_ways) == 1
+    robot1 = sim.state_dict()["robots"]["robot1"]
+    assert robot1["giving_way_to"] is None and robot1["location"] is None
+    stopped = sim.state.robots["robot1"].position
+    sim.step(1.0)
+    assert sim.state.robots["robot1"].position == stopped
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_random_errands_with_idle_spells_never_wait_long_for_an_idle_robot(seed):
+    """Errands with idle spells between them: an idle robot in the way soon gives way, and the
+    robots still never touch nor share a place."""
+    rng = random.Random(seed)
+    sim = Simulator(seed=seed)
+    goals = {name: None for name in V.ROBOTS}
+    idle_until = {name: 0.0 for name in V.ROBOTS}
+    waited_for_idle = {name: 0.0 for name in V.ROBOTS}
+    finished = 0
+    while not sim.match_over:
+        for name in V.ROBOTS:
+            goal = goals[name]
+            if goal is not None and sim.skill_outcome(name, goal).state is RUNNING:
+                continue
+            if goal is not None:
+                finished += 1
+                goals[name] = None
+                idle_until[name] = sim.time_s + rng.choice([0.0, 0.0, 3.0, 10.0, 30.0])
+            if sim.time_s >= idle_until[name]:
+                goals[name] = sim.start_skill(name, "MoveTo", {"target": rng.choice(V.PLACES)})
+        sim.step(DT)
+        a, b = sim.state.robots.values()
+        assert a.location != b.location or a.location is None or a.location == V.HOME
+        for robot in (a, b):
+            other = b if robot is a else a
+            waiting = robot.waiting_for is not None and other.active is None
+            waited_for_idle[robot.name] = waited_for_idle[robot.name] + DT if waiting else 0.0
+            assert waited_for_idle[robot.name] <= 3.0, (robot.name, sim.time_s)
+    assert min(separations(sim)) >= CLEARANCE_MM - 1e-6
+    assert finished >= 10
