@@ -1,0 +1,321 @@
+"""The LLM engine: one base model, switchable LoRA adapters, a background thread, futures.
+
+Callers (ROS node callbacks, the CLI, benchmarks) never run model code themselves: ``submit``
+queues a :class:`~llm_mars.llm.requests.GenerationRequest` and returns a
+``concurrent.futures.Future``; the engine thread runs the continuous-batching
+:class:`~llm_mars.llm.scheduler.Scheduler` and resolves futures as requests finish. Tokens can
+be streamed with a callback (``on_token``) or by iterating :meth:`Engine.stream`.
+
+Adapters are PEFT LoRA folders, loaded and unloaded at run time; the swap happens on the engine
+thread between steps, after the running requests of that adapter have finished (new ones wait).
+"""
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from llm_mars.errors import BackendError, LlmMarsError, RequestError, UnknownAdapterError
+from llm_mars.llm.adapters import LoraAdapter, load_lora_adapter
+from llm_mars.llm.llama import CompactLlama
+from llm_mars.llm.requests import GenerationRequest, GenerationResult, TokenEvent
+from llm_mars.llm.scheduler import RowConstraintLike, Scheduler, Sequence, tokenize_request
+
+
+@dataclass(frozen=True)
+class OutputConstraint:
+    """One kind of constrained output: a fresh grammar state per row, and the final check
+    (its return value becomes ``GenerationResult.parsed``; an LlmMarsError fails the request)."""
+
+    new_row: Callable[[], RowConstraintLike]
+    check: Callable[[str], Any] | None = None
+
+
+def plan_constraint(tokenizer: Any) -> OutputConstraint:
+    """``constraint="plan"``: the registry-generated plan grammar, then parse and validate."""
+    from llm_mars.bt.parser import parse_bt_output
+    from llm_mars.llm.constraint import RowConstraint
+    from llm_mars.llm.grammar import compiled_plan_grammar
+
+    compiled = compiled_plan_grammar(tokenizer)
+    return OutputConstraint(lambda: RowConstraint(compiled), parse_bt_output)
+
+
+DEFAULT_CONSTRAINTS: dict[str, Callable[[Any], OutputConstraint]] = {"plan": plan_constraint}
+
+
+class TokenStream:
+    """Iterate the :class:`TokenEvent` of one request as they are generated; ``result()`` at the end.
+
+    Iteration ends when the request does; if it failed, the error is raised then.
+    """
+
+    _END = object()
+
+    def __init__(self):
+        self._queue: queue.Queue = queue.Queue()
+        self.future: Future | None = None
+
+    def _put(self, event: TokenEvent) -> None:
+        self._queue.put(event)
+
+    def _end(self, _future: Future) -> None:
+        self._queue.put(self._END)
+
+    def __iter__(self) -> Iterator[TokenEvent]:
+        while (item := self._queue.get()) is not self._END:
+            yield item
+        if self.future.exception() is not None:
+            raise self.future.exception()
+
+    def result(self, timeout: float | None = None) -> GenerationResult:
+        return self.future.result(timeout)
+
+
+class Engine:
+    """Serves generation requests for the base model and its adapters from a background thread."""
+
+    def __init__(self, model: CompactLlama, tokenizer: Any, *,
+                 adapters: Mapping[str, str | Path] | None = None,
+                 constraints: Mapping[str, Callable[[Any], OutputConstraint]] | None = None,
+                 max_batch: int = 16, max_seq_len: int = 2048, prefix_slots: int = 4,
+                 chunk_tokens: int = 256, eos_token_ids: tuple[int, ...] | None = None,
+                 share_prefixes: bool = True):
+        self.model, self.tokenizer = model, tokenizer
+        if eos_token_ids is None:
+            eos_token_ids = _eos_ids(model, tokenizer)
+        self._scheduler = Scheduler(model, tokenizer, max_batch=max_batch, max_seq_len=max_seq_len,
+                                    prefix_slots=prefix_slots, chunk_tokens=chunk_tokens,
+                                    eos_token_ids=eos_token_ids, share_prefixes=share_prefixes)
+        self._constraint_factories = dict(DEFAULT_CONSTRAINTS if constraints is None else constraints)
+        self._constraints: dict[str, OutputConstraint] = {}
+        self._adapters: dict[str, LoraAdapter] = {}
+        for name, folder in (adapters or {}).items():
+            self._adapters[name] = load_lora_adapter(folder)
+        self.model.set_adapters(list(self._adapters.items()))
+        self._served = frozenset(self._adapters)  # what submit() accepts
+        self._cond = threading.Condition()
+        self._incoming: list[Sequence] = []
+        # adapter swaps waiting for the adapter's running requests: (action, future, adapter)
+        self._commands: list[tuple[Callable[[], bool], Future, str]] = []
+        self._closing = False
+        self._thread = threading.Thread(target=self._run, name="llm-engine", daemon=True)
+        self._thread.start()
+
+    @classmethod
+    def load(cls, model: str | Path | None = None, dtype: str | None = None, **kwargs) -> "Engine":
+        """The engine over a model folder (default: the bundled model, converted on first use)."""
+        from llm_mars.llm.model_store import load_tokenizer, resolve_model_dir, torch_dtype
+
+        folder = resolve_model_dir(model)
+        compact = CompactLlama.from_folder(folder, torch_dtype(dtype))
+        compact.pack_for_cpu()
+        return cls(compact, load_tokenizer(folder), **kwargs)
+
+    # --- requests --------------------------------------------------------------------------
+
+    @property
+    def adapters(self) -> tuple[str, ...]:
+        """Names of the adapters requests may use now."""
+        return tuple(sorted(self._served))
+
+    def submit(self, request: GenerationRequest,
+               on_token: Callable[[TokenEvent], None] | None = None) -> Future:
+        """Queue ``request``; the future resolves to a GenerationResult (or its error).
+
+        ``on_token`` is called on the engine thread for every new token: keep it short.
+        Cancelling the future drops the request at the next step.
+        """
+        if request.adapter is not None and request.adapter not in self._served:
+            raise UnknownAdapterError(request.adapter, self.adapters)
+        if request.constraint is not None and request.constraint not in self._constraint_factories:
+            raise RequestError(f"unknown output constraint {request.constraint!r}; known: "
+                               f"{', '.join(sorted(self._constraint_factories)) or '(none)'}")
+        future: Future = Future()
+        seq = Sequence(request, prompt=[], prefix_len=0, submitted=time.monotonic(),
+                       on_token=on_token, cancelled=future.cancelled)
+        seq.on_done = lambda s: _resolve(future, s)
+        with self._cond:
+            if self._closing:
+                raise RequestError("the engine is closed")
+            self._incoming.append(seq)
+            self._cond.notify()
+        return future
+
+    def stream(self, request: GenerationRequest) -> TokenStream:
+        stream = TokenStream()
+        stream.future = self.submit(request, on_token=stream._put)
+        stream.future.add_done_callback(stream._end)
+        return stream
+
+    def generate(self, request: GenerationRequest, timeout: float | None = None) -> GenerationResult:
+        """Blocking convenience: submit and wait."""
+        return self.submit(request).result(timeout)
+
+    # --- adapters --------------------------------------------------------------------------
+
+    def load_adapter(self, name: str, folder: str | Path, timeout: float | None = None) -> None:
+        """Serve the PEFT adapter in ``folder`` as ``name`` (replacing one of that name once its
+        running requests finish). Raises AdapterLoadError if the folder does not fit the model."""
+        adapter = load_lora_adapter(folder)
+
+        def install() -> bool:
+            if self._scheduler.adapter_running(name):
+                return False
+            adapters = dict(self._adapters)
+            adapters[name] = adapter
+            self.model.set_adapters(list(adapters.items()))
+            self._adapters = adapters
+            self._scheduler.forget_prefixes(name)
+            self._served = frozenset(adapters)
+            return True
+
+        self._command(install, name).result(timeout)
+
+    def unload_adapter(self, name: str, timeout: float | None = None) -> None:
+        """Stop serving ``name`` once its running requests finish; new requests for it are refused."""
+        if name not in self._served:
+            raise UnknownAdapterError(name, self.adapters)
+        self._served = self._served - {name}
+
+        def remove() -> bool:
+            if self._scheduler.adapter_running(name):
+                return False
+            adapters = {k: v for k, v in self._adapters.items() if k != name}
+            self.model.set_adapters(list(adapters.items()))
+            self._adapters = adapters
+            self._scheduler.forget_prefixes(name)
+            return True
+
+        self._command(remove, name).result(timeout)
+
+    def _command(self, action: Callable[[], bool], adapter: str) -> Future:
+        future: Future = Future()
+        with self._cond:
+            if self._closing:
+                raise RequestError("the engine is closed")
+            self._commands.append((action, future, adapter))
+            self._cond.notify()
+        return future
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def stats(self) -> dict[str, float]:
+        return {"steps": self._scheduler.steps, "forward_seconds": self._scheduler.forward_seconds}
+
+    def close(self, timeout: float | None = 10.0) -> None:
+        """Stop the engine thread; queued and running requests fail with RequestError."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify()
+        self._thread.join(timeout)
+
+    def __enter__(self) -> "Engine":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # --- the engine thread -----------------------------------------------------------------
+
+    def _run(self) -> None:
+        scheduler = self._scheduler
+        while True:
+            with self._cond:
+                while not (self._incoming or self._commands or self._closing or not scheduler.idle):
+                    self._cond.wait()
+                incoming, self._incoming = self._incoming, []
+                if self._closing:
+                    self._fail_all(incoming, RequestError("the engine was closed"))
+                    for _, future, _ in self._commands:
+                        future.set_exception(RequestError("the engine was closed"))
+                    return
+                self._commands = [c for c in self._commands if not self._try(c)]
+                scheduler.held_adapters = {adapter for _, _, adapter in self._commands}
+            for seq in incoming:
+                self._prepare(seq)
+            try:
+                finished = scheduler.step()
+            except Exception as exc:  # a bug or an out-of-memory: fail what is in flight, go on
+                error = BackendError(f"engine step failed: {exc!r}")
+                error.__cause__ = exc
+                self._fail_all([], error)
+                continue
+            for seq in finished:
+                seq.on_done(seq)
+            if not scheduler.last_step_ran and not finished:
+                with self._cond:  # only held or waiting requests: do not spin
+                    self._cond.wait(0.01)
+
+    @staticmethod
+    def _try(command) -> bool:
+        action, future, _ = command
+        try:
+            done = action()
+        except Exception as exc:
+            future.set_exception(exc)
+            return True
+        if done:
+            future.set_result(None)
+        return done
+
+    def _prepare(self, seq: Sequence) -> None:
+        """Tokenise (on this thread: the tokenizer is not shared across threads) and queue."""
+        request = seq.request
+        try:
+            seq.prompt, seq.prefix_len = tokenize_request(self.tokenizer, request)
+            if len(seq.prompt) >= self._scheduler.max_seq_len:
+                raise RequestError(f"the prompt has {len(seq.prompt)} tokens; the context holds "
+                                   f"{self._scheduler.max_seq_len}")
+            if request.constraint is not None:
+                constraint = self._constraints.get(request.constraint)
+                if constraint is None:
+                    constraint = self._constraint_factories[request.constraint](self.tokenizer)
+                    self._constraints[request.constraint] = constraint
+                seq.constraint, seq.check = constraint.new_row(), constraint.check
+            if not request.sampling.greedy and request.sampling.seed is not None:
+                seq.generator = torch.Generator().manual_seed(request.sampling.seed)
+        except LlmMarsError as exc:
+            seq.error = exc
+            seq.on_done(seq)
+            return
+        self._scheduler.add(seq)
+
+    def _fail_all(self, extra: list[Sequence], error: BaseException) -> None:
+        scheduler = self._scheduler
+        for seq in [*extra, *scheduler.waiting, *scheduler.running]:
+            seq.error = error
+            seq.on_done(seq)
+        scheduler.reset()
+
+
+def _resolve(future: Future, seq: Sequence) -> None:
+    if not future.set_running_or_notify_cancel():
+        return  # cancelled by the caller
+    if seq.error is not None:
+        future.set_exception(seq.error)
+    elif seq.result is not None:
+        future.set_result(seq.result)
+    else:
+        future.set_exception(RequestError("the request was dropped"))
+
+
+def _eos_ids(model: CompactLlama, tokenizer: Any) -> tuple[int, ...]:
+    """End-of-turn tokens: the tokenizer's EOS plus the model config's eos_token_id(s)."""
+    ids = set()
+    if tokenizer.eos_token_id is not None:
+        ids.add(int(tokenizer.eos_token_id))
+    configured = getattr(model.config, "eos_token_id", None)
+    if isinstance(configured, int):
+        ids.add(configured)
+    elif configured:
+        ids.update(int(i) for i in configured)
+    return tuple(sorted(ids))

@@ -1,0 +1,90 @@
+"""What a caller asks the engine for, and what it gets back.
+
+Requests are frozen values: safe to hand to the engine thread, to log and to replay.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+ADAPTERS = ("bt", "qa")
+"""The adapters the system serves (a request may also name None: the base model)."""
+
+FinishReason = Literal["stop", "length", "constraint"]
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    """Greedy by default; ``temperature > 0`` samples (nucleus ``top_p``, reproducible with ``seed``)."""
+
+    temperature: float = 0.0
+    top_p: float = 1.0
+    seed: int | None = None
+    max_new_tokens: int = 256
+    stop: tuple[str, ...] = ()  # the output ends before the first of these strings
+
+    def __post_init__(self):
+        if self.temperature < 0 or not 0 < self.top_p <= 1 or self.max_new_tokens < 1:
+            raise ValueError(f"invalid sampling parameters: {self}")
+        object.__setattr__(self, "stop", tuple(self.stop))
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature == 0.0
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """One generation: chat ``messages`` for ``adapter`` (None: the base model).
+
+    ``constraint`` names an output constraint the engine knows (``"plan"``: a plan document or
+    reply accepted by the plan grammar, then parsed and validated). ``deadline`` is a
+    ``time.monotonic()`` instant after which the request fails with GenerationTimeout.
+    """
+
+    messages: tuple[tuple[tuple[str, str], ...], ...]
+    adapter: str | None = None
+    sampling: SamplingParams = field(default_factory=SamplingParams)
+    constraint: str | None = None
+    deadline: float | None = None
+
+    @classmethod
+    def chat(cls, messages: list[dict[str, str]], adapter: str | None = None,
+             sampling: SamplingParams | None = None, constraint: str | None = None,
+             timeout_s: float | None = None) -> "GenerationRequest":
+        """From the usual ``[{"role": ..., "content": ...}]`` list; ``timeout_s`` sets the deadline."""
+        frozen = tuple(tuple(sorted(m.items())) for m in messages)
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        return cls(frozen, adapter, sampling or SamplingParams(), constraint, deadline)
+
+    def message_dicts(self) -> list[dict[str, str]]:
+        return [dict(m) for m in self.messages]
+
+
+@dataclass(frozen=True)
+class TokenEvent:
+    """One step of a streamed generation: the new token ids (several after a jump-forward)
+    and the text they complete (may be empty while a multi-byte character is incomplete)."""
+
+    token_ids: tuple[int, ...]
+    text: str
+    forced: bool = False  # appended by jump-forward, not sampled
+
+
+@dataclass(frozen=True)
+class GenerationResult:
+    text: str
+    token_ids: tuple[int, ...]
+    finish_reason: FinishReason
+    prompt_tokens: int
+    cached_prompt_tokens: int  # prompt tokens whose keys/values came from the prefix cache
+    jump_forward_tokens: int  # output tokens appended by jump-forward without sampling
+    queued_s: float  # submit -> admitted to the running batch
+    first_token_s: float  # submit -> first output token
+    total_s: float  # submit -> finished
+    parsed: Any = None  # what the constraint's check returned (e.g. the Plan), if any
+
+    @property
+    def output_tokens(self) -> int:
+        return len(self.token_ids)

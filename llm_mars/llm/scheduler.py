@@ -1,0 +1,425 @@
+"""Continuous batching: every step runs one ragged batch of all running sequences, whatever their adapter.
+
+A sequence joins the running batch at the next step after it arrives (as a prefill chunk) and
+leaves it the step it finishes; between those it contributes one decode row per step. Its keys
+and values live in its own slot of the KV cache. The chat prefix (every message but the last,
+e.g. the system prompt with the skill catalogue) is computed once per adapter (LoRA on k/v
+changes the keys and values) into a prefix slot, copied into each new sequence's slot, and read
+once per step for all decode rows that share it.
+
+The scheduler is single-threaded and knows nothing of futures or threads: the engine drives
+:meth:`Scheduler.step` from its own thread and receives finished sequences back.
+"""
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import torch
+
+from llm_mars.errors import ConstraintError, GenerationTimeout, LlmMarsError, RequestError
+from llm_mars.llm.llama import CompactLlama, RowSpec, StepInput
+from llm_mars.llm.requests import FinishReason, GenerationRequest, GenerationResult, TokenEvent
+
+
+class RowConstraintLike(Protocol):
+    """What a constrained row needs (llm_mars.llm.constraint.RowConstraint provides it)."""
+
+    vocab_size: int
+
+    def fill_mask(self, bitmask: torch.Tensor, row: int) -> None: ...
+    def accept(self, token_id: int) -> None: ...
+    def jump_forward_tokens(self, tokenizer: Any) -> list[int]: ...
+    def is_finished(self) -> bool: ...
+
+
+def chat_token_ids(tokenizer: Any, messages: list[dict[str, str]], generation_prompt: bool) -> list[int]:
+    return list(tokenizer.apply_chat_template(messages, add_generation_prompt=generation_prompt,
+                                              tokenize=True, return_dict=False))
+
+
+def tokenize_request(tokenizer: Any, request: GenerationRequest) -> tuple[list[int], int]:
+    """The prompt's token ids and how many of them form the shareable prefix: the chat
+    template applied to every message but the last (0 if that is not a token prefix)."""
+    messages = request.message_dicts()
+    prompt = chat_token_ids(tokenizer, messages, generation_prompt=True)
+    if len(messages) < 2:
+        return prompt, 0
+    prefix = chat_token_ids(tokenizer, messages[:-1], generation_prompt=False)
+    if len(prefix) < len(prompt) and prompt[: len(prefix)] == prefix:
+        return prompt, len(prefix)
+    return prompt, 0
+
+
+@dataclass
+class PrefixEntry:
+    """A shared prompt prefix whose keys/values sit in cache slot ``slot`` (once ``ready``)."""
+
+    key: tuple
+    tokens: list[int]
+    adapter: str | None
+    slot: int
+    fed: int = 0  # tokens computed so far
+    valid: bool = True  # False once evicted: the slot may hold something else
+
+    @property
+    def ready(self) -> bool:
+        return self.fed == len(self.tokens)
+
+
+@dataclass(eq=False)
+class Sequence:
+    """One request on its way through the batch."""
+
+    request: GenerationRequest
+    prompt: list[int]
+    prefix_len: int  # leading prompt tokens that form the shareable prefix (0: none)
+    submitted: float
+    on_token: Callable[[TokenEvent], None] | None = None
+    on_done: Callable[["Sequence"], None] | None = None
+    constraint: RowConstraintLike | None = None
+    check: Callable[[str], Any] | None = None
+    generator: torch.Generator | None = None
+    cancelled: Callable[[], bool] = lambda: False
+    # state
+    slot: int = -1
+    prefix: PrefixEntry | None = None
+    cached: int = 0  # positions with keys/values in the sequence's slot
+    cached_prompt: int = 0  # of which came from the prefix cache
+    pending: list[int] = field(default_factory=list)  # tokens to feed next
+    output: list[int] = field(default_factory=list)
+    jumped: int = 0
+    admitted_at: float | None = None
+    first_token_at: float | None = None
+    emitted_text: str = ""
+    result: GenerationResult | None = None
+    error: BaseException | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.slot >= 0
+
+
+class Scheduler:
+    """Owns the model's KV cache and the running batch; :meth:`step` advances every sequence."""
+
+    def __init__(self, model: CompactLlama, tokenizer: Any, *, max_batch: int = 16,
+                 max_seq_len: int = 2048, prefix_slots: int = 4, chunk_tokens: int = 256,
+                 eos_token_ids: tuple[int, ...] = (), share_prefixes: bool = True):
+        self.model, self.tokenizer = model, tokenizer
+        self.max_batch, self.max_seq_len = max_batch, max_seq_len
+        self.chunk_tokens = chunk_tokens
+        self.eos_token_ids = frozenset(eos_token_ids)
+        self.share_prefixes = share_prefixes and prefix_slots > 0
+        self.held_adapters: set[str | None] = set()  # not admitted until an adapter swap is done
+        self.cache = model.new_cache(max_batch + prefix_slots, max_seq_len)
+        self._free_slots = list(range(max_batch))
+        self._free_prefix_slots = list(range(max_batch, max_batch + prefix_slots))
+        self.waiting: list[Sequence] = []
+        self.running: list[Sequence] = []
+        self.prefixes: OrderedDict[tuple, PrefixEntry] = OrderedDict()  # LRU order
+        self.steps = 0
+        self.forward_seconds = 0.0
+        self.last_step_ran = False  # whether the last step() ran the model
+
+    def reset(self) -> None:
+        """Forget every sequence and cached prefix (after a failed step)."""
+        self.waiting, self.running = [], []
+        self._free_slots = list(range(self.max_batch))
+        for key in list(self.prefixes):
+            self._evict(key)
+
+    # --- queue -----------------------------------------------------------------------------
+
+    def add(self, seq: Sequence) -> None:
+        self.waiting.append(seq)
+
+    @property
+    def idle(self) -> bool:
+        return not self.waiting and not self.running
+
+    def adapter_running(self, name: str) -> bool:
+        return any(s.request.adapter == name for s in self.running)
+
+    def forget_prefixes(self, adapter: str | None) -> None:
+        """Drop cached prefixes of ``adapter`` (its weights changed)."""
+        for key, entry in list(self.prefixes.items()):
+            if entry.adapter == adapter:
+                self._evict(key)
+
+    # --- one step --------------------------------------------------------------------------
+
+    def step(self) -> list[Sequence]:
+        """Admit, run one forward pass, sample; return the sequences that finished (with
+        ``result`` or ``error`` set). Does nothing when idle."""
+        finished: list[Sequence] = []
+        now = time.monotonic()
+        for seq in [*self.waiting, *self.running]:
+            if seq.cancelled():
+                self._finish(seq, finished, error=None)
+            elif seq.request.deadline is not None and now > seq.request.deadline:
+                self._finish(seq, finished, error=GenerationTimeout(
+                    f"request passed its deadline after {len(seq.output)} output tokens"))
+        self._admit()
+        rows, owners = self._plan_rows()
+        self.last_step_ran = bool(rows)
+        if not rows:
+            return finished
+        n_decode = sum(1 for r in rows if r.kind == "decode")
+        start = time.perf_counter()
+        step = StepInput.build([r.spec for r in rows], n_decode, self.model.dtype,
+                               self.model.device, self.share_prefixes)
+        logits = self.model.forward(step, self.cache)
+        self.forward_seconds += time.perf_counter() - start
+        self.steps += 1
+        sampled = [r for r in rows if r.spec.logits]
+        tokens = self._sample(logits, [owners[id(r)] for r in sampled])
+        for r in rows:
+            r.advance()
+        for r, token in zip(sampled, tokens):
+            seq = owners[id(r)]
+            try:
+                self._take_token(seq, token, finished)
+            except LlmMarsError as exc:
+                self._finish(seq, finished, error=exc)
+        return finished
+
+    # --- admission -------------------------------------------------------------------------
+
+    def _admit(self) -> None:
+        still_waiting = []
+        for seq in self.waiting:
+            if seq.request.adapter in self.held_adapters:
+                still_waiting.append(seq)
+                continue
+            if seq.prefix is not None and not seq.prefix.valid:
+                seq.prefix = None  # evicted before it was ready: look it up again
+            if seq.prefix is not None and not seq.prefix.ready:
+                still_waiting.append(seq)  # its prefix is being computed
+                continue
+            if seq.prefix is None and seq.prefix_len and self.share_prefixes:
+                entry = self._prefix_for(seq)
+                if entry is None or not entry.ready:
+                    seq.prefix = entry
+                    still_waiting.append(seq)
+                    continue
+                seq.prefix = entry
+            if not self._free_slots:
+                still_waiting.append(seq)
+                continue
+            seq.slot = self._free_slots.pop(0)
+            seq.admitted_at = time.monotonic()
+            entry = seq.prefix
+            if entry is not None and entry.valid and entry.ready:
+                self.cache.move(entry.slot, seq.slot, len(entry.tokens))
+                self.prefixes.move_to_end(entry.key)
+                seq.cached = seq.cached_prompt = len(entry.tokens)
+            else:
+                seq.prefix = None
+            seq.pending = seq.prompt[seq.cached:]
+            self.running.append(seq)
+        self.waiting = still_waiting
+
+    def _prefix_for(self, seq: Sequence) -> PrefixEntry | None:
+        """The cache entry of ``seq``'s prefix, started if new; None if no prefix slot is free."""
+        tokens = seq.prompt[: seq.prefix_len]
+        key = (seq.request.adapter, tuple(tokens))
+        entry = self.prefixes.get(key)
+        if entry is not None:
+            return entry
+        if not self._free_prefix_slots:
+            for old_key, old in self.prefixes.items():  # least recently used first
+                if old.ready:
+                    self._evict(old_key)
+                    break
+        if not self._free_prefix_slots:
+            return None
+        entry = PrefixEntry(key, tokens, seq.request.adapter, self._free_prefix_slots.pop(0))
+        self.prefixes[key] = entry
+        return entry
+
+    def _evict(self, key: tuple) -> None:
+        entry = self.prefixes.pop(key)
+        entry.valid = False
+        self._free_prefix_slots.append(entry.slot)
+
+    # --- building a step -------------------------------------------------------------------
+
+    def _plan_rows(self) -> tuple[list["_Row"], dict[int, Sequence]]:
+        adapter_index = {name: i for i, name in enumerate(self.model.adapter_names)}
+        decode, chunks, owners = [], [], {}
+        for seq in self.running:
+            if len(seq.pending) == 1:
+                entry = seq.prefix if seq.prefix is not None and seq.prefix.valid else None
+                row = _Row("decode", seq, RowSpec(
+                    seq.pending, seq.cached, seq.slot, adapter_index.get(seq.request.adapter, -1),
+                    entry.slot if entry else -1, len(entry.tokens) if entry else 0))
+                decode.append(row)
+                owners[id(row)] = seq
+        # decode rows sharing a prefix next to each other, in slot order
+        decode.sort(key=lambda r: (r.spec.prefix_slot, r.spec.slot))
+        budget = self.chunk_tokens
+        for entry in list(self.prefixes.values()):
+            if not entry.ready and budget > 0:
+                take = entry.tokens[entry.fed: entry.fed + budget]
+                budget -= len(take)
+                chunks.append(_PrefixRow(entry, RowSpec(
+                    take, entry.fed, entry.slot, adapter_index.get(entry.adapter, -1), logits=False)))
+        for seq in self.running:
+            if len(seq.pending) > 1 and budget > 0:
+                take = seq.pending[:budget]
+                budget -= len(take)
+                row = _Row("chunk", seq, RowSpec(
+                    take, seq.cached, seq.slot, adapter_index.get(seq.request.adapter, -1),
+                    logits=len(take) == len(seq.pending)))
+                chunks.append(row)
+                owners[id(row)] = seq
+        return decode + chunks, owners
+
+    # --- sampling --------------------------------------------------------------------------
+
+    @torch.inference_mode()
+    def _sample(self, logits: torch.Tensor, seqs: list[Sequence]) -> list[int]:
+        constrained = [i for i, s in enumerate(seqs) if s.constraint is not None]
+        if constrained:
+            import xgrammar as xgr
+
+            vocab = seqs[constrained[0]].constraint.vocab_size
+            bitmask = xgr.allocate_token_bitmask(len(constrained), vocab)
+            for j, i in enumerate(constrained):
+                seqs[i].constraint.fill_mask(bitmask, j)
+            rows = logits[constrained]
+            if rows.shape[1] > vocab:
+                rows[:, vocab:] = float("-inf")
+            xgr.apply_token_bitmask_inplace(rows, bitmask, vocab_size=min(vocab, rows.shape[1]))
+            logits[constrained] = rows
+        tokens = logits.argmax(dim=-1).tolist()
+        for i, seq in enumerate(seqs):
+            params = seq.request.sampling
+            if params.greedy:
+                continue
+            probs = torch.softmax(logits[i] / params.temperature, dim=-1)
+            if params.top_p < 1.0:
+                sorted_probs, order = probs.sort(descending=True)
+                keep = sorted_probs.cumsum(0) - sorted_probs < params.top_p
+                probs = torch.zeros_like(probs).scatter_(0, order[keep], sorted_probs[keep])
+            tokens[i] = int(torch.multinomial(probs, 1, generator=seq.generator))
+        return tokens
+
+    # --- after sampling --------------------------------------------------------------------
+
+    def _take_token(self, seq: Sequence, token: int, finished: list[Sequence]) -> None:
+        now = time.monotonic()
+        if seq.first_token_at is None:
+            seq.first_token_at = now
+        params = seq.request.sampling
+        if seq.constraint is not None:
+            seq.constraint.accept(token)
+            if seq.constraint.is_finished():
+                if token not in self.eos_token_ids:
+                    self._append(seq, [token], forced=False)
+                return self._finish(seq, finished, reason="constraint")
+        elif token in self.eos_token_ids:
+            return self._finish(seq, finished, reason="stop")
+        self._append(seq, [token], forced=False)
+        seq.pending = [token]
+        if self._stop_string_hit(seq):
+            return self._finish(seq, finished, reason="stop")
+        if seq.constraint is not None:
+            forced = seq.constraint.jump_forward_tokens(self.tokenizer)
+            forced = forced[: max(params.max_new_tokens - len(seq.output), 0)]
+            if forced:
+                seq.jumped += len(forced)
+                self._append(seq, forced, forced=True)
+                seq.pending = [token, *forced]
+            if seq.constraint.is_finished():
+                return self._finish(seq, finished, reason="constraint")
+        full = seq.cached + len(seq.pending) > self.max_seq_len
+        if len(seq.output) >= params.max_new_tokens or full:
+            if seq.constraint is not None:
+                return self._finish(seq, finished, error=ConstraintError(
+                    f"the constrained output was not finished after {len(seq.output)} tokens "
+                    f"(max_new_tokens={params.max_new_tokens}, context {self.max_seq_len})"))
+            return self._finish(seq, finished, reason="length")
+
+    def _append(self, seq: Sequence, tokens: list[int], forced: bool) -> None:
+        seq.output.extend(tokens)
+        if seq.on_token is None:
+            return
+        text = self.tokenizer.decode(seq.output, skip_special_tokens=True)
+        if text.endswith("\ufffd"):  # an incomplete multi-byte character: wait for the rest
+            delta = ""
+        else:
+            delta, seq.emitted_text = text[len(seq.emitted_text):], text
+        try:
+            seq.on_token(TokenEvent(tuple(tokens), delta, forced))
+        except Exception as exc:
+            raise RequestError(f"the on_token callback failed: {exc!r}") from exc
+
+    def _stop_string_hit(self, seq: Sequence) -> bool:
+        stops = seq.request.sampling.stop
+        if not stops:
+            return False
+        tail = self.tokenizer.decode(seq.output[-16:], skip_special_tokens=True)
+        return any(stop in tail for stop in stops)
+
+    def _finish(self, seq: Sequence, finished: list[Sequence], reason: FinishReason | None = None,
+                error: BaseException | None = None) -> None:
+        if seq in self.running:
+            self.running.remove(seq)
+            self._free_slots.append(seq.slot)
+            self._free_slots.sort()
+            seq.slot = -1
+        elif seq in self.waiting:
+            self.waiting.remove(seq)
+        finished.append(seq)
+        if reason is None or error is not None:
+            seq.error = error
+            return
+        text = self.tokenizer.decode(seq.output, skip_special_tokens=True)
+        for stop in seq.request.sampling.stop:
+            cut = text.find(stop)
+            if cut >= 0:
+                text = text[:cut]
+        parsed = None
+        if seq.check is not None:
+            try:
+                parsed = seq.check(text)
+            except LlmMarsError as exc:  # a grammar-accepted output that does not validate
+                seq.error = exc
+                return
+        now = time.monotonic()
+        seq.result = GenerationResult(
+            text=text, token_ids=tuple(seq.output), finish_reason=reason,
+            prompt_tokens=len(seq.prompt), cached_prompt_tokens=seq.cached_prompt,
+            jump_forward_tokens=seq.jumped,
+            queued_s=(seq.admitted_at or now) - seq.submitted,
+            first_token_s=(seq.first_token_at or now) - seq.submitted,
+            total_s=now - seq.submitted, parsed=parsed)
+
+
+@dataclass(eq=False)
+class _Row:
+    """A sequence's share of one step; ``advance`` records what the step computed."""
+
+    kind: str  # "decode" | "chunk"
+    seq: Sequence
+    spec: RowSpec
+
+    def advance(self) -> None:
+        n = len(self.spec.tokens)
+        self.seq.cached += n
+        self.seq.pending = self.seq.pending[n:]
+
+
+@dataclass(eq=False)
+class _PrefixRow:
+    kind = "prefix"
+    entry: PrefixEntry
+    spec: RowSpec
+
+    def advance(self) -> None:
+        self.entry.fed += len(self.spec.tokens)

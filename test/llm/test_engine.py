@@ -1,0 +1,180 @@
+"""The engine API: futures, streams, adapters at run time, errors; the engine's own thread."""
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import torch
+
+from llm_mars.errors import (AdapterLoadError, BackendError, ConstraintError, GenerationTimeout,
+                             RequestError, UnknownAdapterError)
+from llm_mars.llm.engine import Engine, OutputConstraint
+from llm_mars.llm.llama import CompactLlama
+from llm_mars.llm.requests import GenerationRequest, SamplingParams
+from llm_mars.llm.scheduler import tokenize_request
+from tiny_models import make_peft_adapter, peft_greedy
+
+
+def chat(adapter, text, max_new_tokens=8, **kwargs):
+    return GenerationRequest.chat(
+        [{"role": "system", "content": f"You are the {adapter} robot helper."},
+         {"role": "user", "content": text}], adapter, SamplingParams(max_new_tokens=max_new_tokens),
+        **kwargs)
+
+
+@pytest.fixture
+def engine(tiny_llama, tiny_tokenizer, adapter_dirs):
+    with Engine(CompactLlama.from_hf(tiny_llama, torch.float32), tiny_tokenizer,
+                adapters=adapter_dirs, max_batch=4, max_seq_len=128, chunk_tokens=64) as engine:
+        yield engine
+
+
+def expected(peft_model, tokenizer, request):
+    prompt, _ = tokenize_request(tokenizer, request)
+    return peft_greedy(peft_model, request.adapter, prompt, request.sampling.max_new_tokens)
+
+
+def test_futures_resolve_with_the_same_outputs_as_peft(engine, tiny_tokenizer, peft_model):
+    requests = [chat("bt", "robot 1 go home"), chat("qa", "where is robot 2?", 5),
+                chat(None, "hello", 6), chat("bt", "robot 2 collect cherries", 7)]
+    futures = [engine.submit(r) for r in requests]
+    for request, future in zip(requests, futures):
+        result = future.result(timeout=60)
+        assert list(result.token_ids) == expected(peft_model, tiny_tokenizer, request)
+        assert result.text == tiny_tokenizer.decode(result.token_ids, skip_special_tokens=True)
+        assert result.prompt_tokens > result.cached_prompt_tokens >= 0
+        assert 0 <= result.queued_s <= result.first_token_s <= result.total_s
+
+
+def test_work_runs_on_the_engine_thread(engine):
+    seen = []
+    engine.submit(chat("qa", "x", 2), on_token=lambda e: seen.append(threading.current_thread().name)
+                  ).result(timeout=60)
+    assert set(seen) == {"llm-engine"}
+
+
+def test_unknown_adapter_lists_the_loaded_ones(engine):
+    with pytest.raises(UnknownAdapterError) as err:
+        engine.submit(chat("nav", "go"))
+    assert err.value.loaded == ("bt", "qa")
+
+
+def test_unknown_constraint_and_too_long_prompt(engine):
+    with pytest.raises(RequestError):
+        engine.submit(chat("bt", "go", constraint="yaml"))
+    with pytest.raises(RequestError, match="context"):
+        engine.submit(chat("bt", "go " * 200)).result(timeout=60)
+
+
+def test_stream_yields_the_text_piece_by_piece(engine):
+    stream = engine.stream(chat("bt", "robot 1 build cakes", 10))
+    events = list(stream)
+    result = stream.result()
+    assert "".join(e.text for e in events) == result.text
+    assert [t for e in events for t in e.token_ids] == list(result.token_ids)
+
+
+def test_cancel_and_deadline(engine):
+    slow = engine.submit(chat("bt", "long", 120))
+    late = engine.submit(chat("qa", "late", 120, timeout_s=0.05))
+    with pytest.raises(GenerationTimeout):
+        late.result(timeout=60)
+    assert slow.cancel() or slow.done()
+    # the engine goes on serving
+    assert engine.submit(chat("qa", "still there?", 3)).result(timeout=60).output_tokens == 3
+
+
+def test_adapters_load_and_unload_at_run_time(engine, tiny_llama, tiny_tokenizer, tmp_path):
+    engine.unload_adapter("qa")
+    assert engine.adapters == ("bt",)
+    with pytest.raises(UnknownAdapterError):
+        engine.submit(chat("qa", "where?"))
+    folder = make_peft_adapter(tiny_llama, tmp_path / "nav", seed=42, r=2, lora_alpha=4,
+                               target_modules=["k_proj", "up_proj"])
+    engine.load_adapter("nav", folder)
+    assert engine.adapters == ("bt", "nav")
+    request = chat("nav", "go to plate 3")
+    from peft import PeftModel
+    import copy
+
+    reference = PeftModel.from_pretrained(copy.deepcopy(tiny_llama), folder, adapter_name="nav")
+    assert list(engine.generate(request, timeout=60).token_ids) == expected(
+        reference, tiny_tokenizer, request)
+    with pytest.raises(AdapterLoadError):
+        engine.load_adapter("broken", tmp_path / "missing")
+
+
+def test_replacing_an_adapter_waits_for_its_running_requests(engine, tiny_llama, tmp_path,
+                                                             tiny_tokenizer, peft_model):
+    running = chat("bt", "robot 1 go home", 40)
+    future = engine.submit(running)
+    time.sleep(0.05)
+    other = make_peft_adapter(tiny_llama, tmp_path / "bt2", seed=9, r=4, lora_alpha=8,
+                              target_modules="all-linear")
+    engine.load_adapter("bt", other, timeout=60)
+    assert future.done()  # the swap happened only after it finished, with the old weights
+    assert list(future.result().token_ids) == expected(peft_model, tiny_tokenizer, running)
+
+
+def test_a_failing_step_fails_the_requests_in_flight_not_the_engine(engine, monkeypatch):
+    real_forward = engine.model.forward
+    calls = {"n": 0}
+
+    def flaky(step, cache):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("simulated kernel failure")
+        return real_forward(step, cache)
+
+    monkeypatch.setattr(engine.model, "forward", flaky)
+    with pytest.raises(BackendError) as err:
+        engine.generate(chat("bt", "go"), timeout=60)
+    assert isinstance(err.value.__cause__, RuntimeError)
+    assert engine.generate(chat("bt", "go", 3), timeout=60).output_tokens == 3
+
+
+def test_a_failing_token_callback_fails_only_its_request(engine):
+    def explode(event):
+        raise ValueError("consumer bug")
+
+    bad = engine.submit(chat("bt", "x", 5), on_token=explode)
+    good = engine.submit(chat("qa", "y", 5))
+    with pytest.raises(RequestError):
+        bad.result(timeout=60)
+    assert good.result(timeout=60).output_tokens == 5
+
+
+def test_constraint_check_result_and_failure(tiny_llama, tiny_tokenizer):
+    """The constraint factory's check parses the output; a check error fails the request."""
+    from test_scheduler import ForcedTextConstraint
+
+    target = tiny_tokenizer.encode("<ok/>")
+    constraints = {
+        "ok": lambda tok: OutputConstraint(lambda: ForcedTextConstraint(target, len(tok)),
+                                           check=lambda text: ("parsed", text)),
+        "reject": lambda tok: OutputConstraint(lambda: ForcedTextConstraint(target, len(tok)),
+                                               check=_reject),
+    }
+    with Engine(CompactLlama.from_hf(tiny_llama, torch.float32), tiny_tokenizer,
+                constraints=constraints, max_batch=2, max_seq_len=128) as engine:
+        result = engine.generate(chat(None, "x", 20, constraint="ok"), timeout=60)
+        assert result.parsed == ("parsed", "<ok/>") and result.finish_reason == "constraint"
+        with pytest.raises(ConstraintError, match="rejected"):
+            engine.generate(chat(None, "x", 20, constraint="reject"), timeout=60)
+
+
+def _reject(text):
+    raise ConstraintError(f"{text!r} rejected")
+
+
+def test_close_fails_what_is_queued(tiny_llama, tiny_tokenizer):
+    engine = Engine(CompactLlama.from_hf(tiny_llama, torch.float32), tiny_tokenizer,
+                    max_batch=1, max_seq_len=256)
+    futures = [engine.submit(chat(None, f"{i}", 200)) for i in range(3)]
+    engine.close()
+    for future in futures:
+        with pytest.raises(RequestError):
+            future.result(timeout=10)
+    with pytest.raises(RequestError):
+        engine.submit(chat(None, "after"))

@@ -1,0 +1,223 @@
+"""Continuous batching, driven step by step (no engine thread)."""
+from __future__ import annotations
+
+import time
+
+import pytest
+import torch
+
+from llm_mars.errors import ConstraintError, GenerationTimeout
+from llm_mars.llm.adapters import load_lora_adapter
+from llm_mars.llm.llama import CompactLlama
+from llm_mars.llm.requests import GenerationRequest, SamplingParams
+from llm_mars.llm.scheduler import Scheduler, Sequence, tokenize_request
+from tiny_models import peft_greedy
+
+SYSTEM = {"bt": "You are a robot planner. Write the plan for robot 1 and robot 2.",
+          "qa": "Answer the question about robot 2 and the cherries.",
+          None: "You are a robot."}
+
+
+def messages(adapter, text):
+    return [{"role": "system", "content": SYSTEM[adapter]}, {"role": "user", "content": text}]
+
+
+@pytest.fixture
+def scheduler(tiny_llama, adapter_dirs, tiny_tokenizer):
+    model = CompactLlama.from_hf(tiny_llama, torch.float32)
+    model.set_adapters([(n, load_lora_adapter(d)) for n, d in adapter_dirs.items()])
+    return Scheduler(model, tiny_tokenizer, max_batch=4, max_seq_len=256, prefix_slots=2,
+                     chunk_tokens=64, eos_token_ids=(tiny_tokenizer.eos_token_id,))
+
+
+def sequence(tokenizer, adapter, text, max_new_tokens=12, **request):
+    req = GenerationRequest.chat(messages(adapter, text), adapter,
+                                 SamplingParams(max_new_tokens=max_new_tokens), **request)
+    prompt, prefix_len = tokenize_request(tokenizer, req)
+    return Sequence(req, prompt, prefix_len, time.monotonic())
+
+
+def run_to_end(scheduler, limit=200):
+    done = []
+    for _ in range(limit):
+        if scheduler.idle:
+            return done
+        done += scheduler.step()
+    raise AssertionError("scheduler did not finish")
+
+
+def test_prefix_is_a_token_prefix_of_the_prompt(tiny_tokenizer):
+    seq = sequence(tiny_tokenizer, "bt", "robot 1, go home")
+    system_only = tiny_tokenizer.apply_chat_template(messages("bt", "x")[:1], tokenize=True,
+                                                     return_dict=False)
+    assert seq.prefix_len == len(system_only) > 0
+    assert seq.prompt[: seq.prefix_len] == list(system_only)
+    single = GenerationRequest.chat([{"role": "user", "content": "hi"}])
+    assert tokenize_request(tiny_tokenizer, single)[1] == 0
+
+
+def test_requests_join_and_leave_at_every_step_and_match_peft(scheduler, tiny_tokenizer, peft_model):
+    a = sequence(tiny_tokenizer, "bt", "robot 1, build cakes on plate 3", max_new_tokens=14)
+    scheduler.add(a)
+    for _ in range(4):  # prefix chunk, prompt chunk, then decode steps
+        scheduler.step()
+    produced_before = len(a.output)
+    assert produced_before >= 1
+    b = sequence(tiny_tokenizer, "qa", "how many cherries does robot 2 carry?", max_new_tokens=5)
+    c = sequence(tiny_tokenizer, None, "hello", max_new_tokens=9)
+    scheduler.add(b)
+    scheduler.add(c)
+    running_counts, finished_at = [], {}
+    for step in range(100):
+        if scheduler.idle:
+            break
+        for seq in scheduler.step():
+            finished_at[id(seq)] = step
+        running_counts.append(len(scheduler.running))
+    # a kept decoding while b and c were admitted and prefilled
+    assert len(a.output) > produced_before
+    assert max(running_counts) == 3
+    # b (5 tokens) left the batch before a and c, which went on without it
+    assert finished_at[id(b)] < finished_at[id(a)] and finished_at[id(b)] < finished_at[id(c)]
+    for seq in (a, b, c):
+        assert seq.error is None
+        expected = peft_greedy(peft_model, seq.request.adapter, seq.prompt,
+                               seq.request.sampling.max_new_tokens)
+        assert list(seq.result.token_ids) == expected
+
+
+def test_prefix_computed_once_per_adapter_and_reused(scheduler, tiny_tokenizer, peft_model):
+    first = [sequence(tiny_tokenizer, "bt", f"command {i}") for i in range(2)]
+    other_adapter = sequence(tiny_tokenizer, "qa", "command 0")
+    for seq in first:
+        scheduler.add(seq)
+    run_to_end(scheduler)
+    entries = list(scheduler.prefixes.values())
+    assert len(entries) == 1 and entries[0].fed == first[0].prefix_len
+    late = sequence(tiny_tokenizer, "bt", "command 9")
+    scheduler.add(late)
+    scheduler.add(other_adapter)
+    run_to_end(scheduler)
+    assert {e.adapter for e in scheduler.prefixes.values()} == {"bt", "qa"}
+    for seq in (*first, late, other_adapter):
+        assert seq.result.cached_prompt_tokens == seq.prefix_len > 0
+        assert list(seq.result.token_ids) == peft_greedy(
+            peft_model, seq.request.adapter, seq.prompt, seq.request.sampling.max_new_tokens)
+
+
+def test_prefix_slots_are_recycled_least_recently_used_first(scheduler, tiny_tokenizer):
+    for adapter in ("bt", "qa", None):  # three prefixes, two prefix slots
+        scheduler.add(sequence(tiny_tokenizer, adapter, "x", max_new_tokens=2))
+        run_to_end(scheduler)
+    assert [e.adapter for e in scheduler.prefixes.values()] == ["qa", None]
+
+
+def test_more_requests_than_slots_wait_their_turn(scheduler, tiny_tokenizer, peft_model):
+    seqs = [sequence(tiny_tokenizer, ("bt", "qa", None)[i % 3], f"go {i}", max_new_tokens=4)
+            for i in range(7)]
+    for seq in seqs:
+        scheduler.add(seq)
+    peak = 0
+    while not scheduler.idle:
+        scheduler.step()
+        peak = max(peak, len(scheduler.running))
+    assert peak == scheduler.max_batch
+    for seq in seqs:
+        assert list(seq.result.token_ids) == peft_greedy(peft_model, seq.request.adapter,
+                                                         seq.prompt, 4)
+
+
+def test_max_new_tokens_and_stop_strings(scheduler, tiny_tokenizer):
+    long = sequence(tiny_tokenizer, "bt", "hello", max_new_tokens=6)
+    scheduler.add(long)
+    run_to_end(scheduler)
+    assert long.result.finish_reason == "length" and len(long.result.token_ids) == 6
+    text = long.result.text
+    stop = text[len(tiny_tokenizer.decode(long.result.token_ids[:3])):][:2]
+    assert stop
+    stopped = sequence(tiny_tokenizer, "bt", "hello", max_new_tokens=6)
+    stopped.request = GenerationRequest.chat(
+        messages("bt", "hello"), "bt", SamplingParams(max_new_tokens=6, stop=(stop,)))
+    scheduler.add(stopped)
+    run_to_end(scheduler)
+    assert stopped.result.finish_reason == "stop"
+    assert stopped.result.text == text[: text.index(stop)]
+
+
+def test_seeded_sampling_is_reproducible(scheduler, tiny_tokenizer):
+    outputs = []
+    for _ in range(2):
+        seq = sequence(tiny_tokenizer, "qa", "where?", max_new_tokens=8)
+        seq.request = GenerationRequest.chat(messages("qa", "where?"), "qa",
+                                             SamplingParams(temperature=1.5, top_p=0.9, seed=7,
+                                                            max_new_tokens=8))
+        seq.generator = torch.Generator().manual_seed(7)
+        scheduler.add(seq)
+        run_to_end(scheduler)
+        outputs.append(seq.result.token_ids)
+    assert outputs[0] == outputs[1]
+
+
+def test_deadline_and_cancellation_free_the_slot(scheduler, tiny_tokenizer):
+    late = sequence(tiny_tokenizer, "bt", "x", max_new_tokens=50, timeout_s=0.0)
+    cancelled = sequence(tiny_tokenizer, "qa", "y", max_new_tokens=50)
+    flag = {"cancel": False}
+    cancelled.cancelled = lambda: flag["cancel"]
+    scheduler.add(late)
+    scheduler.add(cancelled)
+    finished = scheduler.step()
+    assert finished == [late] and isinstance(late.error, GenerationTimeout)
+    scheduler.step()
+    flag["cancel"] = True
+    assert scheduler.step() == [cancelled] and cancelled.error is None and cancelled.result is None
+    assert scheduler.idle and len(scheduler._free_slots) == scheduler.max_batch
+
+
+class ForcedTextConstraint:
+    """A toy constraint: the output must be exactly ``tokens`` (all forced, as jump-forward)."""
+
+    vocab_size = 0
+
+    def __init__(self, tokens, vocab_size):
+        self.tokens, self.pos, self.vocab_size = list(tokens), 0, vocab_size
+
+    def fill_mask(self, bitmask, row):
+        bitmask[row] = 0
+        token = self.tokens[self.pos]
+        bitmask[row, token // 32] = torch.tensor(1 << (token % 32), dtype=torch.int64).to(torch.int32)
+
+    def accept(self, token_id):
+        if token_id != self.tokens[self.pos]:
+            raise ConstraintError(f"token {token_id} not allowed")
+        self.pos += 1
+
+    def jump_forward_tokens(self, tokenizer):
+        forced = self.tokens[self.pos: len(self.tokens) - 1]  # all but the last
+        self.pos += len(forced)
+        return forced
+
+    def is_finished(self):
+        return self.pos == len(self.tokens)
+
+
+def test_constrained_row_with_jump_forward_next_to_free_rows(scheduler, tiny_tokenizer, peft_model):
+    target = tiny_tokenizer.encode("<root>plan</root>")
+    constrained = sequence(tiny_tokenizer, "bt", "plan it", max_new_tokens=30)
+    constrained.constraint = ForcedTextConstraint(target, len(tiny_tokenizer))
+    free = sequence(tiny_tokenizer, "qa", "answer", max_new_tokens=6)
+    scheduler.add(constrained)
+    scheduler.add(free)
+    run_to_end(scheduler)
+    assert list(constrained.result.token_ids) == target
+    assert constrained.result.finish_reason == "constraint"
+    assert constrained.result.jump_forward_tokens == len(target) - 2  # first sampled, last too
+    assert list(free.result.token_ids) == peft_greedy(peft_model, "qa", free.prompt, 6)
+
+
+def test_unfinished_constrained_output_is_an_error(scheduler, tiny_tokenizer):
+    seq = sequence(tiny_tokenizer, "bt", "plan it", max_new_tokens=1)
+    seq.constraint = ForcedTextConstraint(tiny_tokenizer.encode("<root>plan</root>"),
+                                          len(tiny_tokenizer))
+    scheduler.add(seq)
+    run_to_end(scheduler)
+    assert isinstance(seq.error, ConstraintError) and seq.result is None
