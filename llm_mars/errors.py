@@ -212,3 +212,63 @@ class SkillArgumentError(WorldError):
 class RequestError(LlmMarsError):
     """A generation request the engine cannot serve as asked (prompt longer than the context,
     unknown output constraint, engine closed)."""
+
+
+# --- serving: the OpenAI-compatible server, remote and vLLM backends --------------------------
+
+
+class PromptTooLongError(RequestError):
+    """A prompt longer than the model's context or a server's limit (HTTP 413)."""
+
+
+class EngineClosedError(RequestError):
+    """The engine or backend was closed, so the request cannot run (HTTP 503)."""
+
+
+class ServerUnavailableError(BackendError):
+    """A remote server refused or dropped the connection, or answered with a server error
+    (5xx, 429): retrying later may help."""
+
+
+class BackendConfigError(LlmMarsError):
+    """The backend configuration names an unknown backend or lacks a setting it needs."""
+
+
+class ApiError(LlmMarsError):
+    """A request the OpenAI-compatible server answers with an HTTP error.
+
+    ``status`` is the HTTP status, ``code`` the machine-readable OpenAI-style error code
+    (``model_not_found``, ``invalid_api_key``, ...), ``param`` the request field at fault.
+    """
+
+    def __init__(self, status: int, code: str, message: str, param: str | None = None):
+        self.status, self.code, self.message, self.param = status, code, message, param
+        super().__init__(message)
+
+
+# --- speech (recognition and synthesis) --------------------------------------------------------
+
+
+class SpeechError(LlmMarsError):
+    """Speech input or output cannot work as configured."""
+
+
+class SpeechModelError(SpeechError):
+    """The offline recogniser (faster-whisper and its Whisper weights) is not installed or
+    cannot be loaded; ``fix`` says what to install."""
+
+    def __init__(self, problem: str, fix: str):
+        self.problem, self.fix = problem, fix
+        super().__init__(f"{problem}. Fix: {fix}")
+
+
+class AudioFormatError(SpeechError):
+    """An audio file or stream is not audio the recogniser can read."""
+
+    def __init__(self, source: str, problem: str):
+        self.source, self.problem = str(source), problem
+        super().__init__(f"{source}: {problem}")
+
+
+class SynthesisError(SpeechError):
+    """espeak-ng is missing or failed to turn text into speech."""
