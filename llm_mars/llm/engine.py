@@ -38,17 +38,21 @@ class OutputConstraint:
     check: Callable[[str], Any] | None = None
 
 
-def plan_constraint(tokenizer: Any) -> OutputConstraint:
+def plan_constraint(tokenizer: Any, vocab_size: int) -> OutputConstraint:
     """``constraint="plan"``: the registry-generated plan grammar, then parse and validate."""
     from llm_mars.bt.parser import parse_bt_output
     from llm_mars.llm.constraint import RowConstraint
     from llm_mars.llm.grammar import compiled_plan_grammar
 
-    compiled = compiled_plan_grammar(tokenizer)
+    padded = vocab_size if vocab_size > len(tokenizer) else None
+    compiled = compiled_plan_grammar(tokenizer, vocab_size=padded)
     return OutputConstraint(lambda: RowConstraint(compiled), parse_bt_output)
 
 
-DEFAULT_CONSTRAINTS: dict[str, Callable[[Any], OutputConstraint]] = {"plan": plan_constraint}
+ConstraintFactory = Callable[[Any, int], OutputConstraint]
+"""(tokenizer, model vocabulary size) -> the constraint, built once on first use."""
+
+DEFAULT_CONSTRAINTS: dict[str, ConstraintFactory] = {"plan": plan_constraint}
 
 
 class TokenStream:
@@ -84,7 +88,7 @@ class Engine:
 
     def __init__(self, model: CompactLlama, tokenizer: Any, *,
                  adapters: Mapping[str, str | Path] | None = None,
-                 constraints: Mapping[str, Callable[[Any], OutputConstraint]] | None = None,
+                 constraints: Mapping[str, ConstraintFactory] | None = None,
                  max_batch: int = 16, max_seq_len: int = 2048, prefix_slots: int = 4,
                  chunk_tokens: int = 256, eos_token_ids: tuple[int, ...] | None = None,
                  share_prefixes: bool = True):
@@ -278,7 +282,8 @@ class Engine:
             if request.constraint is not None:
                 constraint = self._constraints.get(request.constraint)
                 if constraint is None:
-                    constraint = self._constraint_factories[request.constraint](self.tokenizer)
+                    constraint = self._constraint_factories[request.constraint](
+                        self.tokenizer, self.model.shape.vocab)
                     self._constraints[request.constraint] = constraint
                 seq.constraint, seq.check = constraint.new_row(), constraint.check
             if not request.sampling.greedy and request.sampling.seed is not None:

@@ -151,10 +151,10 @@ def test_constraint_check_result_and_failure(tiny_llama, tiny_tokenizer):
 
     target = tiny_tokenizer.encode("<ok/>")
     constraints = {
-        "ok": lambda tok: OutputConstraint(lambda: ForcedTextConstraint(target, len(tok)),
-                                           check=lambda text: ("parsed", text)),
-        "reject": lambda tok: OutputConstraint(lambda: ForcedTextConstraint(target, len(tok)),
-                                               check=_reject),
+        "ok": lambda tok, vocab: OutputConstraint(lambda: ForcedTextConstraint(target, vocab),
+                                                  check=lambda text: ("parsed", text)),
+        "reject": lambda tok, vocab: OutputConstraint(lambda: ForcedTextConstraint(target, vocab),
+                                                      check=_reject),
     }
     with Engine(CompactLlama.from_hf(tiny_llama, torch.float32), tiny_tokenizer,
                 constraints=constraints, max_batch=2, max_seq_len=128) as engine:
@@ -178,3 +178,29 @@ def test_close_fails_what_is_queued(tiny_llama, tiny_tokenizer):
             future.result(timeout=10)
     with pytest.raises(RequestError):
         engine.submit(chat(None, "after"))
+
+
+@pytest.mark.slow
+def test_bundled_model_plans_parse_and_validate():
+    """Constrained bt rows and a free qa row in one batch on the real model (bf16); every plan
+    returned parses and validates, and jump-forward supplies most of the markup."""
+    from llm_mars.bt.model import Plan, Reply
+    from llm_mars.bt.parser import parse_bt_output
+    from llm_mars.llm.prompts import bt_messages, qa_messages
+
+    commands = ["Robot 1, bring the brown cake from quadrant 2 to plate 3.",
+                "Robot 2, fill the basket with cherries from holder 1.",
+                "Both robots go home."]
+    with Engine.load(dtype="bfloat16", max_batch=4, max_seq_len=1024) as engine:
+        plans = [engine.submit(GenerationRequest.chat(
+            bt_messages(c), None, SamplingParams(max_new_tokens=200), constraint="plan"))
+            for c in commands]
+        answer = engine.submit(GenerationRequest.chat(
+            qa_messages("Where is robot 2?", "robot2 is at holder_4 carrying 6 cherries."), None,
+            SamplingParams(max_new_tokens=20)))
+        for future in plans:
+            result = future.result(timeout=300)
+            assert isinstance(result.parsed, (Plan, Reply))
+            assert parse_bt_output(result.text) == result.parsed
+            assert result.jump_forward_tokens > result.output_tokens / 2
+        assert answer.result(timeout=300).output_tokens > 0

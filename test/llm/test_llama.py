@@ -132,3 +132,25 @@ def test_weight_bytes_counts_every_matrix_once(tiny_llama):
     model = CompactLlama.from_hf(tiny_llama, torch.bfloat16)
     params = sum(p.numel() for p in tiny_llama.parameters())  # embedding tied: counted once
     assert model.weight_bytes == 2 * params
+
+
+@pytest.mark.slow
+def test_bundled_model_logits_equal_hf_in_fp32():
+    from llm_mars.llm.model_store import load_model
+
+    loaded = load_model(dtype="float32")
+    ids = loaded.tokenizer.apply_chat_template(
+        [{"role": "user", "content": "Robot 1, bring the brown cake to plate 3."}],
+        add_generation_prompt=True, tokenize=True, return_dict=False)
+    compact = CompactLlama.from_folder(loaded.path, F32)
+    cache = compact.new_cache(1, 128)
+    logits = compact.forward(StepInput.build([RowSpec(list(ids[:-3]), 0, 0, logits=False)], 0, F32),
+                             cache)
+    logits = compact.forward(StepInput.build([RowSpec(list(ids[-3:]), len(ids) - 3, 0)], 0, F32), cache)
+    reference = hf_logits(loaded.model, list(ids))[-1]
+    torch.testing.assert_close(logits[0], reference, atol=2e-4, rtol=1e-4)
+    step = StepInput.build([RowSpec([int(reference.argmax())], len(ids), 0)], 1, F32)
+    decoded = compact.forward(step, cache)[0]
+    torch.testing.assert_close(
+        decoded, hf_logits(loaded.model, list(ids) + [int(reference.argmax())])[-1],
+        atol=2e-4, rtol=1e-4)
