@@ -60,7 +60,7 @@ def _demo(args: argparse.Namespace) -> int:
     system = System(assistant, SystemConfig(time_scale=args.time_scale))
     operator = Operator(system, bag)
     try:
-        operator.wait_for_state()
+        operator.wait_ready()
         seen = 0
         for i, text in enumerate(SESSION):
             operator.play([(f"demo{i + 1}", text)], _print_response)

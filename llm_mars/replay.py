@@ -110,7 +110,7 @@ def replay(bag: Path, assistant, time_scale: float = 4.0) -> ReplayReport:
     system = System(assistant, SystemConfig(time_scale=time_scale))
     operator = Operator(system)
     try:
-        operator.wait_for_state()
+        operator.wait_ready()
         operator.play(list(recorded.utterances))
         operator.wait_until(lambda: False, 1.0)  # one more state after the last plan ended
         finals = {r.id: r for r in operator.responses if r.final}

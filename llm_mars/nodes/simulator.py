@@ -9,6 +9,8 @@ Parameters (launch/config/simulator.yaml):
   step_hz (float, 20.0)                simulation steps per wall second
   state_rate_hz (float, 5.0)           /world/state and odometry publications per second
   fail_probability (float, 0.0)        fault injection: chance that a body skill fails
+  executor_silence_s (float, 3.0)      a robot whose executor has been silent this long stops:
+                                       its running skills are cancelled (dead man's switch)
 
 Subscribes, for each robot R in /robot1, /robot2:
   R/skill/goal (String, SkillGoal JSON), R/skill/cancel (String, GoalRef JSON)
@@ -45,6 +47,8 @@ PARAMETERS = (
     ParamSpec("step_hz", 20.0, "simulation steps per wall second"),
     ParamSpec("state_rate_hz", 5.0, "/world/state and odometry publications per second"),
     ParamSpec("fail_probability", 0.0, "chance that a body skill fails (fault injection)"),
+    ParamSpec("executor_silence_s", 3.0,
+              "a robot whose executor is silent this long has its running skills cancelled"),
 )
 
 
@@ -53,6 +57,8 @@ class SimulatorNode(Node):
         super().__init__("simulator", **kwargs)
         p = declare_all(self, PARAMETERS)
         self.seed, self.time_scale, self.fail_probability = p.seed, p.time_scale, p.fail_probability
+        self.executor_silence_s = p.executor_silence_s
+        self._heard: dict[str, float] = {}  # robot -> last executor status (monotonic)
         self._lock = threading.Lock()
         self._reset()
         self._publish_state = string_publisher(self, "/world/state", LATEST)
@@ -114,14 +120,27 @@ class SimulatorNode(Node):
             self.get_logger().warning(f"{robot}: bad executor status: {exc}")
             return
         with self._lock:
+            self._heard[robot] = time.monotonic()
             self.world.set_tree_status(robot, status.status)
+
+    def _stop_orphans(self, now: float) -> None:
+        """Cancel the goals of robots whose executor went silent: a dead executor cannot
+        steer or stop its robot, so the robot stops itself."""
+        for robot, goals in self._goals.items():
+            heard = self._heard.get(robot)
+            if goals and heard is not None and now - heard > self.executor_silence_s:
+                self.get_logger().warning(f"{robot}: executor silent, stopping the robot")
+                for sim_id in goals.values():
+                    self.world.cancel_skill(robot, sim_id)
+                self._heard.pop(robot)
 
     def _step(self) -> None:
         now = time.monotonic()
         dt = (now - self._last_wall) * self.time_scale
         self._last_wall = now
-        if dt > 0:
-            with self._lock:
+        with self._lock:
+            self._stop_orphans(now)
+            if dt > 0:
                 self.world.step(min(dt, 1.0))
         self._report()
 

@@ -153,8 +153,12 @@ class Operator:
                        and s.status != "RUNNING" for r in robots)
         return self.wait_until(done, timeout)
 
-    def wait_for_state(self, timeout: float = 30.0) -> bool:
-        return self.wait_until(lambda: self.state is not None, timeout)
+    def wait_ready(self, timeout: float = 60.0) -> bool:
+        """Wait for the first world state and for the commander to hear our utterances."""
+        deadline = time.monotonic() + timeout
+        while self._publisher.get_subscription_count() < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.wait_until(lambda: self.state is not None, max(0.0, deadline - time.monotonic()))
 
     def play(self, utterances: list[tuple[str, str]], on_response=None,
              timeout: float = 180.0) -> list[OperatorResponse]:

@@ -43,8 +43,11 @@ class Graph:
         self.probe.create_subscription(String, topic, lambda m: box.append(m.data), 100)
         return box
 
-    def publisher(self, topic: str) -> Callable[[str], None]:
+    def publisher(self, topic: str, subscribers: int = 0,
+                  timeout: float = 30.0) -> Callable[[str], None]:
+        """A publish function; first waits until ``subscribers`` are matched (discovery)."""
         pub = self.probe.create_publisher(String, topic, 100)
+        self.wait_for(lambda: pub.get_subscription_count() >= subscribers, timeout)
         return lambda data: pub.publish(String(data=data))
 
     def wait_for(self, predicate: Callable[[], bool], timeout: float = 20.0) -> bool:

@@ -36,7 +36,7 @@ def graph():
     for robot in ("robot1", "robot2"):
         g.make(BtExecutorNode, namespace=robot, parameter_overrides=params(robot=robot))
     g.make(CommanderNode, parameter_overrides=params(llm_timeout_s=5.0))
-    result = g.publisher("/llm/result")
+    result = g.publisher("/llm/result", subscribers=1)
 
     def respond(data: str) -> None:  # scripted LLM: canned plans, answers from the state
         request = LlmRequest.from_json(data)
@@ -66,7 +66,7 @@ def location(graph, robot):
 
 
 def test_command_moves_robot_and_question_sees_real_state(graph):
-    say = graph.publisher("/operator/command")
+    say = graph.publisher("/operator/command", subscribers=1)
     assert graph.wait_for(lambda: graph.latest_state() is not None)
     say(json.dumps({"id": "c1", "text": "robot 1 go to plate 3"}))
     assert graph.wait_for(lambda: location(graph, "robot1") == "plate_3", 30)
@@ -79,7 +79,7 @@ def test_command_moves_robot_and_question_sees_real_state(graph):
 
 
 def test_preempt_and_stop_through_ros(graph):
-    say = graph.publisher("/operator/command")
+    say = graph.publisher("/operator/command", subscribers=1)
     assert graph.wait_for(lambda: graph.latest_state() is not None)
     say(json.dumps({"id": "a", "text": "robot 1 go to plate 5"}))
     assert graph.wait_for(lambda: graph.latest_state()["robots"]["robot1"]["active"] is not None)
@@ -103,17 +103,17 @@ def test_preempt_and_stop_through_ros(graph):
     "/robot1/skill/goal", "/robot1/skill/cancel", "/robot1/skill/outcome", "/robot1/bt_status",
 ])
 def test_malformed_payloads_do_not_kill_nodes(graph, topic):
-    bad = graph.publisher(topic)
+    bad = graph.publisher(topic, subscribers=1)
     for data in ["", "{", "[1,2]", '{"id": 5}', "\x00\xff" * 10, "x" * 100_000]:
         bad(data)
     graph.wait_for(lambda: False, 0.5)
-    say = graph.publisher("/operator/command")
+    say = graph.publisher("/operator/command", subscribers=1)
     say(json.dumps({"id": "alive", "text": "robot 1 go to plate 3"}))
     assert graph.wait_for(lambda: location(graph, "robot1") == "plate_3", 30)
 
 
 def test_invalid_plan_on_topic_is_rejected_with_error(graph):
-    plan = graph.publisher("/robot1/plan")
+    plan = graph.publisher("/robot1/plan", subscribers=1)
     graph.wait_for(lambda: graph.latest_state() is not None)
     plan(PlanDispatch("bad1", '<root BTCPP_format="4"><BehaviorTree ID="robot1">'
                               '<MoveTo target="moon"/></BehaviorTree></root>').to_json())
