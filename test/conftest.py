@@ -13,3 +13,16 @@ os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
 os.environ["ROS_LOG_DIR"] = tempfile.mkdtemp(prefix="llm_mars_roslog_")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def assistant():
+    """The real model with the shipped adapters, loaded once per test session."""
+    from llm_mars.assistant import Assistant
+
+    loaded = Assistant.load()
+    yield loaded
+    loaded.close()

@@ -104,6 +104,7 @@ class Operator:
         self.responses: list[OperatorResponse] = []
         self.state: dict[str, Any] | None = None
         self.executors: dict[str, ExecutorStatus] = {}
+        self.final_at: dict[str, float] = {}  # utterance id -> when its first final arrived
         self._cond = threading.Condition()
         self._recorder = BagRecorder(bag, RECORDED_TOPICS) if bag else None
         self._record_lock = threading.Lock()
@@ -120,7 +121,10 @@ class Operator:
                     self._recorder.write(topic, data, time.time_ns())
         with self._cond:
             if topic == "/operator/response":
-                self.responses.append(OperatorResponse.from_json(data))
+                response = OperatorResponse.from_json(data)
+                self.responses.append(response)
+                if response.final:
+                    self.final_at.setdefault(response.id, time.monotonic())
             elif topic == "/world/state":
                 self.state = json.loads(data)
             elif topic.endswith("/bt_status"):
@@ -132,11 +136,14 @@ class Operator:
         with self._cond:
             return self._cond.wait_for(predicate, timeout)
 
-    def say(self, text: str, uid: str, timeout: float = 180.0) -> OperatorResponse:
-        """Publish an utterance and return its final response (TimeoutError if none comes)."""
+    def send(self, text: str, uid: str) -> None:
         from std_msgs.msg import String
 
         self._publisher.publish(String(data=Utterance(text, uid).to_json()))
+
+    def say(self, text: str, uid: str, timeout: float = 180.0) -> OperatorResponse:
+        """Publish an utterance and return its final response (TimeoutError if none comes)."""
+        self.send(text, uid)
         if not self.wait_until(lambda: self.final(uid) is not None, timeout):
             raise TimeoutError(f"no response to {text!r} within {timeout:g} s")
         return self.final(uid)
