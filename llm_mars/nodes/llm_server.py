@@ -111,7 +111,9 @@ class LlmServerNode(Node):
                 future = self.assistant.plan_async(request.text)
             else:
                 future = self.assistant.answer_async(request.text, request.state)
-        except LlmMarsError as exc:
+        except Exception as exc:  # noqa: BLE001 - every request gets its one answer
+            if not isinstance(exc, LlmMarsError):
+                self.get_logger().error(f"request {request.id} failed: {exc!r}")
             self._reply(LlmResult(request.id, "error", str(exc), code=error_code(exc)))
             return
         future.add_done_callback(lambda f: self._finish(request, f))
