@@ -114,13 +114,16 @@ class Engine:
         self._thread.start()
 
     @classmethod
-    def load(cls, model: str | Path | None = None, dtype: str | None = None, **kwargs) -> "Engine":
-        """The engine over a model folder (default: the bundled model, converted on first use)."""
+    def load(cls, model: str | Path | None = None, dtype: str | None = None,
+             device: str | None = None, **kwargs) -> "Engine":
+        """The engine over a model folder (default: the bundled model, converted on first use),
+        on ``device`` (default: the GPU if there is one, else the CPU)."""
         from llm_mars.llm.model_store import load_tokenizer, resolve_model_dir, torch_dtype
 
         folder = resolve_model_dir(model)
-        compact = CompactLlama.from_folder(folder, torch_dtype(dtype))
-        compact.pack_for_cpu()
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        compact = CompactLlama.from_folder(folder, torch_dtype(dtype), device)
+        compact.pack_for_cpu()  # no-op off the CPU
         return cls(compact, load_tokenizer(folder), **kwargs)
 
     # --- requests --------------------------------------------------------------------------

@@ -111,17 +111,17 @@ class Chunk:
 class _DecodePlan:
     """How the decode rows attend, prepared once per step and shared by every layer.
 
-    Rows of a group share a prefix held in one cache slot: its keys are read once for the whole
-    group (one matrix product) instead of once per row; each row then attends to its own keys in
-    the window ``[lo, hi)`` of its slot, masked to ``[prefix_len, length)``. Without groups the
-    window starts at 0 and this is plain attention over each row's own slot.
+    Rows that share a prefix (held in a prefix slot) form a group: the group's queries meet the
+    prefix keys in one matrix product, so the prefix is read once per step, not once per row.
+    Each row then attends to its own keys after its prefix: the window ``[start, start + width)``
+    of its own slot (one common slice when all rows start alike, else gathered per row), masked
+    to the positions it has. A row without a shared prefix starts at 0 (plain attention).
     """
 
     n: int
     own_slots: torch.Tensor | slice  # slice when the rows' slots are consecutive
-    lo: int
-    hi: int
-    own_bias: torch.Tensor  # (n, 1, 1, hi - lo) additive mask, fp32
+    own_positions: slice | torch.Tensor  # common slice, or (n, width) positions to gather
+    own_bias: torch.Tensor  # (n, 1, 1, width) additive mask, fp32
     groups: list[tuple[slice | torch.Tensor, int, int, int]]  # (rows, n_rows, prefix slot, prefix len)
     prefix_width: int  # longest group prefix
 
@@ -140,8 +140,8 @@ class StepInput:
     decode: _DecodePlan | None = None
 
     @classmethod
-    def build(cls, rows: list[RowSpec], n_decode: int, dtype: torch.dtype,
-              device: torch.device | str = "cpu", share_prefixes: bool = True) -> "StepInput":
+    def build(cls, rows: list[RowSpec], n_decode: int, device: torch.device | str = "cpu",
+              share_prefixes: bool = True) -> "StepInput":
         """The first ``n_decode`` rows carry exactly one token each; logits come back, in row
         order, for the last token of every row with ``logits``."""
         tokens, positions, slots, adapter_ids, logit_rows, chunks = [], [], [], [], [], []
@@ -163,7 +163,7 @@ class StepInput:
 
         decode = _plan_decode(rows[:n_decode], device, share_prefixes) if n_decode else None
         return cls(as_long(tokens), as_long(positions), as_long(slots),
-                   RowAdapters(adapter_ids, dtype, device), as_long(logit_rows), n_decode, chunks,
+                   RowAdapters(adapter_ids, device), as_long(logit_rows), n_decode, chunks,
                    decode)
 
 
@@ -175,23 +175,25 @@ def _rows_index(rows: list[int], device) -> slice | torch.Tensor:
 
 def _plan_decode(rows: list[RowSpec], device, share_prefixes: bool) -> _DecodePlan:
     by_prefix: dict[tuple[int, int], list[int]] = {}
-    if share_prefixes:
+    if share_prefixes and len(rows) > 1:
         for i, row in enumerate(rows):
             if row.prefix_slot >= 0 and row.prefix_len > 0:
                 by_prefix.setdefault((row.prefix_slot, row.prefix_len), []).append(i)
     groups, starts = [], [0] * len(rows)
     for (pslot, plen), members in by_prefix.items():
-        if len(members) < 2:  # nothing to share: the row reads its own copy of the prefix
-            continue
         groups.append((_rows_index(members, device), len(members), pslot, plen))
         for i in members:
             starts[i] = plen
     lengths = [row.position + 1 for row in rows]
-    lo, hi = min(starts), max(lengths)
-    window = torch.arange(lo, hi)[None, :]
-    allowed = (window >= torch.tensor(starts)[:, None]) & (window < torch.tensor(lengths)[:, None])
+    width = max(end - start for start, end in zip(starts, lengths))
+    offsets = torch.tensor(starts)[:, None] + torch.arange(width)[None, :]  # (n, width)
+    allowed = offsets < torch.tensor(lengths)[:, None]
     own_bias = torch.zeros(allowed.shape, dtype=torch.float32).masked_fill_(~allowed, float("-inf"))
-    return _DecodePlan(len(rows), _rows_index([row.slot for row in rows], device), lo, hi,
+    if len(set(starts)) == 1:
+        positions: slice | torch.Tensor = slice(starts[0], starts[0] + width)
+    else:  # padded positions point at the row's last real one (masked anyway)
+        positions = torch.minimum(offsets, torch.tensor(lengths)[:, None] - 1).to(device)
+    return _DecodePlan(len(rows), _rows_index([row.slot for row in rows], device), positions,
                        own_bias[:, None, None, :].to(device), groups,
                        max((g[3] for g in groups), default=0))
 
@@ -370,7 +372,7 @@ class CompactLlama:
         for layer in self.layers:
             for lin in (layer.qkv, layer.o, layer.gate_up, layer.down):
                 if lin.a is not None and adapter < lin.n_adapters:
-                    total += lin.block * (lin.in_features + sum(lin.out_features)) * lin.dtype.itemsize
+                    total += lin.block * (lin.in_features + sum(lin.out_features)) * lin.a.element_size()
         return total
 
     def _attend_decode(self, q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor,
@@ -379,8 +381,13 @@ class CompactLlama:
         s = self.shape
         n, group = plan.n, s.heads // s.kv_heads
         qg = q.reshape(n, s.kv_heads, group, s.head_dim)
-        own_k = k_cache[plan.own_slots, :, plan.lo: plan.hi]
-        own_v = v_cache[plan.own_slots, :, plan.lo: plan.hi]
+        if isinstance(plan.own_positions, slice):
+            own_k = k_cache[plan.own_slots, :, plan.own_positions]
+            own_v = v_cache[plan.own_slots, :, plan.own_positions]
+        else:  # per-row windows: gather (n, width, kv, d) and put heads first
+            slots = torch.arange(k_cache.shape[0], device=q.device)[plan.own_slots][:, None]
+            own_k = k_cache[slots, :, plan.own_positions].transpose(1, 2)
+            own_v = v_cache[slots, :, plan.own_positions].transpose(1, 2)
         own_scores = torch.matmul(qg, own_k.transpose(-1, -2)).float().mul_(self._softmax_scale)
         own_scores.add_(plan.own_bias)
         if not plan.groups:
@@ -453,4 +460,4 @@ class CompactLlama:
         return self._lm_head(h, _NO_ADAPTERS).float()
 
 
-_NO_ADAPTERS = RowAdapters([], torch.float32)
+_NO_ADAPTERS = RowAdapters([])

@@ -108,13 +108,15 @@ class Scheduler:
 
     def __init__(self, model: CompactLlama, tokenizer: Any, *, max_batch: int = 16,
                  max_seq_len: int = 2048, prefix_slots: int = 4, chunk_tokens: int = 256,
-                 eos_token_ids: tuple[int, ...] = (), share_prefixes: bool = True):
+                 eos_token_ids: tuple[int, ...] = (), share_prefixes: bool = True,
+                 jump_forward: bool = True):
         self.model, self.tokenizer = model, tokenizer
         self.max_batch, self.max_seq_len = max_batch, max_seq_len
         self.chunk_tokens = chunk_tokens
         self.eos_token_ids = frozenset(eos_token_ids)
         self.share_prefixes = share_prefixes and prefix_slots > 0
         self.held_adapters: set[str | None] = set()  # not admitted until an adapter swap is done
+        self.jump_forward = jump_forward  # append grammar-forced tokens without sampling
         self.cache = model.new_cache(max_batch + prefix_slots, max_seq_len)
         self._free_slots = list(range(max_batch))
         self._free_prefix_slots = list(range(max_batch, max_batch + prefix_slots))
@@ -170,8 +172,8 @@ class Scheduler:
             return finished
         n_decode = sum(1 for r in rows if r.kind == "decode")
         start = time.perf_counter()
-        step = StepInput.build([r.spec for r in rows], n_decode, self.model.dtype,
-                               self.model.device, self.share_prefixes)
+        step = StepInput.build([r.spec for r in rows], n_decode, self.model.device,
+                               self.share_prefixes)
         logits = self.model.forward(step, self.cache)
         self.forward_seconds += time.perf_counter() - start
         self.steps += 1
@@ -294,7 +296,8 @@ class Scheduler:
             rows = logits[constrained]
             if rows.shape[1] > vocab:
                 rows[:, vocab:] = float("-inf")
-            xgr.apply_token_bitmask_inplace(rows, bitmask, vocab_size=min(vocab, rows.shape[1]))
+            xgr.apply_token_bitmask_inplace(rows, bitmask.to(rows.device),
+                                            vocab_size=min(vocab, rows.shape[1]))
             logits[constrained] = rows
         tokens = logits.argmax(dim=-1).tolist()
         for i, seq in enumerate(seqs):
@@ -328,7 +331,7 @@ class Scheduler:
         seq.pending = [token]
         if self._stop_string_hit(seq):
             return self._finish(seq, finished, reason="stop")
-        if seq.constraint is not None:
+        if seq.constraint is not None and self.jump_forward:
             forced = seq.constraint.jump_forward_tokens(self.tokenizer)
             forced = forced[: max(params.max_new_tokens - len(seq.output), 0)]
             if forced:

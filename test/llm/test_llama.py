@@ -34,14 +34,14 @@ def test_prefill_chunks_and_decode_rows_equal_hf(compact, tiny_llama):
     # all prompts as chunks of one step, in slots 3, 0, 2
     slots = [3, 0, 2]
     logits = compact.forward(StepInput.build(
-        [RowSpec(s, 0, slot) for s, slot in zip(seqs, slots)], 0, F32), cache)
+        [RowSpec(s, 0, slot) for s, slot in zip(seqs, slots)], 0), cache)
     for i, s in enumerate(seqs):
         torch.testing.assert_close(logits[i], hf_logits(tiny_llama, s)[-1], atol=1e-5, rtol=1e-5)
     # two decode steps with every row at its own position
     for step in range(2):
         nxt = [7 + step, 9, 30 + step]
         logits = compact.forward(StepInput.build(
-            [RowSpec([t], len(s), slot) for s, t, slot in zip(seqs, nxt, slots)], 3, F32), cache)
+            [RowSpec([t], len(s), slot) for s, t, slot in zip(seqs, nxt, slots)], 3), cache)
         for i, (s, t) in enumerate(zip(seqs, nxt)):
             s.append(t)
             torch.testing.assert_close(logits[i], hf_logits(tiny_llama, s)[-1], atol=1e-5, rtol=1e-5)
@@ -50,33 +50,46 @@ def test_prefill_chunks_and_decode_rows_equal_hf(compact, tiny_llama):
 def test_prefill_in_pieces_equals_one_piece(compact, tiny_llama):
     (seq,) = sequences(1, (20,))
     cache = compact.new_cache(1, 64)
-    compact.forward(StepInput.build([RowSpec(seq[:7], 0, 0, logits=False)], 0, F32), cache)
-    compact.forward(StepInput.build([RowSpec(seq[7:12], 7, 0, logits=False)], 0, F32), cache)
-    logits = compact.forward(StepInput.build([RowSpec(seq[12:], 12, 0)], 0, F32), cache)
+    compact.forward(StepInput.build([RowSpec(seq[:7], 0, 0, logits=False)], 0), cache)
+    compact.forward(StepInput.build([RowSpec(seq[7:12], 7, 0, logits=False)], 0), cache)
+    logits = compact.forward(StepInput.build([RowSpec(seq[12:], 12, 0)], 0), cache)
     torch.testing.assert_close(logits[0], hf_logits(tiny_llama, seq)[-1], atol=1e-5, rtol=1e-5)
 
 
 @pytest.mark.parametrize("share", [True, False])
 def test_shared_prefix_attention_equals_private_copies(compact, tiny_llama, share):
-    prefix = sequences(2, (9,))[0]
-    seqs = sequences(3, (3, 6, 1, 4), prefix)
-    cache = compact.new_cache(6, 64)
-    prefix_slot = 5
-    compact.forward(StepInput.build([RowSpec(prefix, 0, prefix_slot, logits=False)], 0, F32), cache)
-    slots = [1, 0, 3, 2]
-    for slot in slots:
-        cache.move(prefix_slot, slot, len(prefix))
+    """Two prefixes of different lengths in two prefix slots, rows of each in scattered slots,
+    and a row with no shared prefix: every row still sees exactly its own sequence."""
+    long_prefix, short_prefix = sequences(2, (9, 4))
+    seqs = (sequences(3, (3, 6, 1), long_prefix) + sequences(4, (2, 5), short_prefix)
+            + sequences(5, (7,)))
+    prefixes = [long_prefix] * 3 + [short_prefix] * 2 + [[]]
+    cache = compact.new_cache(8, 64)
+    prefix_slots = {len(long_prefix): 6, len(short_prefix): 7}
+    for p in (long_prefix, short_prefix):
+        compact.forward(StepInput.build([RowSpec(p, 0, prefix_slots[len(p)], logits=False)], 0), cache)
+    slots = [1, 0, 4, 3, 5, 2]
+    for prefix, slot in zip(prefixes, slots):
+        if prefix:
+            cache.move(prefix_slots[len(prefix)], slot, len(prefix))
     compact.forward(StepInput.build(
-        [RowSpec(s[len(prefix):], len(prefix), slot) for s, slot in zip(seqs, slots)], 0, F32), cache)
-    rows = [RowSpec([11], len(s), slot, prefix_slot=prefix_slot, prefix_len=len(prefix))
-            for s, slot in zip(seqs, slots)]
-    # the last row has no shared prefix (reads its own copy)
-    rows[-1] = RowSpec([11], len(seqs[-1]), slots[-1])
-    step = StepInput.build(rows, len(rows), F32, share_prefixes=share)
-    assert bool(step.decode.groups) == share
+        [RowSpec(s[len(p):], len(p), slot) for s, p, slot in zip(seqs, prefixes, slots)], 0), cache)
+    rows = [RowSpec([11], len(s), slot, prefix_slot=prefix_slots.get(len(p), -1), prefix_len=len(p))
+            for s, p, slot in zip(seqs, prefixes, slots)]
+    step = StepInput.build(rows, len(rows), share_prefixes=share)
+    assert len(step.decode.groups) == (2 if share else 0)
     logits = compact.forward(step, cache)
     for i, s in enumerate(seqs):
         torch.testing.assert_close(logits[i], hf_logits(tiny_llama, s + [11])[-1], atol=1e-5, rtol=1e-5)
+    # one group only, rows in consecutive slots: the common-window (no gather) path
+    rows = [RowSpec([12], len(s) + 1, slot, prefix_slot=6, prefix_len=len(long_prefix))
+            for s, slot in zip(seqs[:2], slots[:2])]
+    step = StepInput.build(rows, 2, share_prefixes=share)
+    assert isinstance(step.decode.own_positions, slice)
+    logits = compact.forward(step, cache)
+    for i, s in enumerate(seqs[:2]):
+        torch.testing.assert_close(logits[i], hf_logits(tiny_llama, s + [11, 12])[-1],
+                                   atol=1e-5, rtol=1e-5)
 
 
 def test_mixed_adapter_batch_rows_equal_peft_single_adapter_runs(compact, peft_model):
@@ -88,14 +101,14 @@ def test_mixed_adapter_batch_rows_equal_peft_single_adapter_runs(compact, peft_m
     cache = compact.new_cache(len(plan), 64)
     index = {None: -1, **{n: i for i, n in enumerate(names)}}
     logits = compact.forward(StepInput.build(
-        [RowSpec(s, 0, i, index[a]) for i, ((a, _), s) in enumerate(zip(plan, seqs))], 0, F32), cache)
+        [RowSpec(s, 0, i, index[a]) for i, ((a, _), s) in enumerate(zip(plan, seqs))], 0), cache)
     for i, ((adapter, _), s) in enumerate(zip(plan, seqs)):
         torch.testing.assert_close(logits[i], peft_logits(peft_model, adapter, s)[-1],
                                    atol=1e-5, rtol=1e-5)
     # and one decode step of the mixed batch
     logits = compact.forward(StepInput.build(
         [RowSpec([5], len(s), i, index[a]) for i, ((a, _), s) in enumerate(zip(plan, seqs))],
-        len(plan), F32), cache)
+        len(plan)), cache)
     for i, ((adapter, _), s) in enumerate(zip(plan, seqs)):
         torch.testing.assert_close(logits[i], peft_logits(peft_model, adapter, s + [5])[-1],
                                    atol=1e-5, rtol=1e-5)
@@ -105,7 +118,7 @@ def test_adapters_change_the_output(compact):
     (seq,) = sequences(5, (8,))
     cache = compact.new_cache(3, 16)
     logits = compact.forward(StepInput.build(
-        [RowSpec(seq, 0, 0, -1), RowSpec(seq, 0, 1, 0), RowSpec(seq, 0, 2, 1)], 0, F32), cache)
+        [RowSpec(seq, 0, 0, -1), RowSpec(seq, 0, 1, 0), RowSpec(seq, 0, 2, 1)], 0), cache)
     assert (logits[0] - logits[1]).abs().max() > 1e-2
     assert (logits[1] - logits[2]).abs().max() > 1e-2
 
@@ -113,7 +126,7 @@ def test_adapters_change_the_output(compact):
 def test_packed_model_matches(compact, tiny_llama):
     (seq,) = sequences(6, (10,))
     compact.pack_for_cpu()
-    logits = compact.forward(StepInput.build([RowSpec(seq, 0, 0)], 0, F32), compact.new_cache(1, 16))
+    logits = compact.forward(StepInput.build([RowSpec(seq, 0, 0)], 0), compact.new_cache(1, 16))
     torch.testing.assert_close(logits[0], hf_logits(tiny_llama, seq)[-1], atol=1e-4, rtol=1e-4)
 
 
@@ -121,8 +134,8 @@ def test_bf16_stays_close_to_fp32(tiny_llama):
     (seq,) = sequences(7, (12,))
     fp32 = CompactLlama.from_hf(tiny_llama, F32)
     bf16 = CompactLlama.from_hf(tiny_llama, torch.bfloat16)
-    a = fp32.forward(StepInput.build([RowSpec(seq, 0, 0)], 0, F32), fp32.new_cache(1, 16))
-    b = bf16.forward(StepInput.build([RowSpec(seq, 0, 0)], 0, torch.bfloat16), bf16.new_cache(1, 16))
+    a = fp32.forward(StepInput.build([RowSpec(seq, 0, 0)], 0), fp32.new_cache(1, 16))
+    b = bf16.forward(StepInput.build([RowSpec(seq, 0, 0)], 0), bf16.new_cache(1, 16))
     assert b.dtype == torch.float32
     assert (a - b).abs().max() / a.abs().max() < 0.05
     assert a.argmax() == b.argmax()
@@ -144,12 +157,12 @@ def test_bundled_model_logits_equal_hf_in_fp32():
         add_generation_prompt=True, tokenize=True, return_dict=False)
     compact = CompactLlama.from_folder(loaded.path, F32)
     cache = compact.new_cache(1, 128)
-    logits = compact.forward(StepInput.build([RowSpec(list(ids[:-3]), 0, 0, logits=False)], 0, F32),
+    logits = compact.forward(StepInput.build([RowSpec(list(ids[:-3]), 0, 0, logits=False)], 0),
                              cache)
-    logits = compact.forward(StepInput.build([RowSpec(list(ids[-3:]), len(ids) - 3, 0)], 0, F32), cache)
+    logits = compact.forward(StepInput.build([RowSpec(list(ids[-3:]), len(ids) - 3, 0)], 0), cache)
     reference = hf_logits(loaded.model, list(ids))[-1]
     torch.testing.assert_close(logits[0], reference, atol=2e-4, rtol=1e-4)
-    step = StepInput.build([RowSpec([int(reference.argmax())], len(ids), 0)], 1, F32)
+    step = StepInput.build([RowSpec([int(reference.argmax())], len(ids), 0)], 1)
     decoded = compact.forward(step, cache)[0]
     torch.testing.assert_close(
         decoded, hf_logits(loaded.model, list(ids) + [int(reference.argmax())])[-1],

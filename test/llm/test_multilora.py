@@ -37,14 +37,14 @@ def test_fast_path_equals_reference(layer_and_adapters, ids):
     layer, weight, bias, adapters = layer_and_adapters
     x = torch.randn(len(ids), IN)
     expected = multi_lora_linear_reference(x, weight, bias, ids, adapters)
-    got = layer(x, RowAdapters(ids, torch.float32))
+    got = layer(x, RowAdapters(ids))
     torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
 
 
 def test_each_row_gets_only_its_own_adapter(layer_and_adapters):
     layer, weight, bias, adapters = layer_and_adapters
     x = torch.randn(1, IN).repeat(4, 1)
-    y = layer(x, RowAdapters([BASE, 0, 1, 2], torch.float32))
+    y = layer(x, RowAdapters([BASE, 0, 1, 2]))
     base = x[0] @ weight.T + bias
     torch.testing.assert_close(y[0], base)
     torch.testing.assert_close(y[2], base)  # adapter 1 has no LoRA on this layer
@@ -53,9 +53,9 @@ def test_each_row_gets_only_its_own_adapter(layer_and_adapters):
 
 
 def test_row_adapters_mask_only_when_rows_differ():
-    assert RowAdapters([2, 2, 2], torch.float32).mask(4) is None
-    assert not RowAdapters([BASE, BASE], torch.float32).active
-    rows = RowAdapters([1, BASE, 3], torch.float32)
+    assert RowAdapters([2, 2, 2]).mask(4) is None
+    assert not RowAdapters([BASE, BASE]).active
+    rows = RowAdapters([1, BASE, 3])
     assert rows.span == (1, 4)
     mask = rows.mask(2)
     assert mask.shape == (3, 6)
@@ -78,14 +78,14 @@ def test_fused_parts_equal_separate_layers():
     expected = torch.cat([
         multi_lora_linear_reference(x, w, None, ids, [per_adapter[k][p] for k in range(2)])
         for p, w in enumerate(weights)], dim=1)
-    torch.testing.assert_close(fused(x, RowAdapters(ids, torch.float32)), expected,
+    torch.testing.assert_close(fused(x, RowAdapters(ids)), expected,
                                atol=1e-5, rtol=1e-5)
 
 
 def test_packed_weights_compute_the_same(layer_and_adapters):
     layer, weight, bias, adapters = layer_and_adapters
     x = torch.randn(len(MIXED), IN)
-    rows = RowAdapters(MIXED, torch.float32)
+    rows = RowAdapters(MIXED)
     before = layer(x, rows)
     layer.pack_for_cpu()
     torch.testing.assert_close(layer(x, rows), before, atol=1e-4, rtol=1e-5)
@@ -121,7 +121,7 @@ def test_mixed_batch_rows_equal_peft_with_each_adapter_alone():
                                     lora_layer.scaling[n])] for n in names])
     ids = [0, 2, BASE, 1, 1, 0, BASE, 2]
     x = torch.randn(len(ids), IN)
-    got = ours(x, RowAdapters(ids, torch.float32))
+    got = ours(x, RowAdapters(ids))
     with torch.no_grad():
         for i, a in enumerate(ids):
             if a == BASE:
