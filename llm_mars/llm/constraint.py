@@ -21,8 +21,6 @@ MAX_BOUNDARY_PROBES = 256
 """Most continuations tokenised to decide where a forced run may safely end (see below)."""
 
 
-
-
 class _Vocab:
     """The decoded vocabulary of a tokenizer, indexed for picking boundary probes."""
 

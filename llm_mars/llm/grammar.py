@@ -37,8 +37,8 @@ about two seconds of compilation per tokenizer.
 
 Texts never contain characters the serializer would escape: that costs little (say "and",
 not "&") and keeps every text a plain repeated character class, which xgrammar matches from
-precomputed masks; a class-or-entity repetition is checked token by token at run time, about
-a second per decode step on a two-core CPU. Without ``{`` no text can look like a subtree port
+precomputed masks; a class-or-entity repetition is checked token by token at run time, a
+quarter of a second or more per decode step on a two-core CPU. Without ``{`` no text can look like a subtree port
 reference (``{name}``), which plans may not use. Newlines and tabs would be normalised away in
 attributes and are kept out of replies.
 
@@ -51,13 +51,17 @@ from __future__ import annotations
 import sys
 import weakref
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llm_mars import vocabulary as V
 from llm_mars.bt.library import SubtreeLibrary, load_library
 from llm_mars.bt.parser import MAX_REPLY_CHARS
 from llm_mars.bt.registry import REGISTRY, Category, NodeKind, Port, PortType, Registry
+from llm_mars.bt.validator import BTCPP_FORMAT
 from llm_mars.errors import RegistryError
+
+if TYPE_CHECKING:
+    import xgrammar as xgr
 
 MAX_DEPTH = 6
 """Node levels below ``<BehaviorTree>`` (its child is level 1)."""
@@ -188,12 +192,21 @@ class _Rules:
 
 
 def _is_child_threshold(kind: NodeKind, port: Port) -> bool:
+    """An int port without a maximum on a node with any number of children: a threshold that
+    the validator bounds by the number of children (``Parallel``'s success/failure counts)."""
     return (port.type is PortType.INT and port.maximum is None
             and kind.min_children >= 1 and kind.max_children is None)
 
 
 def _sequence(*parts: str) -> str:
     return " ".join(p for p in parts if p)
+
+
+def _lowest(port: Port) -> int:
+    """The smallest value of an int port the grammar admits."""
+    if port.minimum is None:
+        return -(10**UNBOUNDED_INT_DIGITS - 1)
+    return int(port.minimum)
 
 
 class _PlanGrammar:
@@ -213,12 +226,10 @@ class _PlanGrammar:
         if kind is PortType.BOOL:
             return '("true" | "false")'
         if kind is PortType.INT:
-            lo = port.minimum if port.minimum is not None else -(10**UNBOUNDED_INT_DIGITS - 1)
             hi = port.maximum if port.maximum is not None else 10**UNBOUNDED_INT_DIGITS - 1
-            if lo != int(lo) or hi != int(hi):
+            if (port.minimum is not None and port.minimum != int(port.minimum)) or hi != int(hi):
                 raise RegistryError(f"{owner}.{port.name}: integer bounds must be integers")
-            name = f"int_{int(lo)}_{int(hi)}".replace("-", "m")
-            return self.rules.add(name, int_range(int(lo), int(hi)))
+            return self.int_rule(_lowest(port), int(hi))
         if kind is PortType.FLOAT:
             lo, hi = port.minimum, port.maximum
             if lo is None or hi is None or lo != int(lo) or hi != int(hi):
@@ -229,6 +240,9 @@ class _PlanGrammar:
             raise RegistryError(f"{owner}.{port.name}: string ports need a max_length")
         # inline, not a rule of its own: xgrammar then compiles it in milliseconds, not seconds
         return f"{_char_class_excluding(_NOT_IN_ATTRIBUTE)}{{1,{port.max_length}}}"
+
+    def int_rule(self, lo: int, hi: int) -> str:
+        return self.rules.add(f"int_{lo}_{hi}".replace("-", "m"), int_range(lo, hi))
 
     def attribute(self, port: Port, owner: str) -> str:
         return _sequence(literal(f' {port.name}="'), self.value(port, owner), '"\\""')
@@ -270,21 +284,22 @@ class _PlanGrammar:
                             level: int) -> str | None:
         """The attribute (or its absence) for a threshold whose need is below / at / up to
         ``level``; ``None`` if no value has that need."""
-        absent_need = max(1, port.default) if isinstance(port.default, int) else 1
-        absent = not port.required and {
-            "below": absent_need < level, "at": absent_need == level,
-            "upto": absent_need <= level}[relation]
-        lo = int(port.minimum) if port.minimum is not None else -(10**UNBOUNDED_INT_DIGITS - 1)
-        lo, hi = {"below": (lo, level - 1 if level > 1 else lo - 1),
-                  "at": (lo, 1) if level == 1 else (level, level),
-                  "upto": (lo, level)}[relation]
-        present = None
-        if lo <= hi:
-            name = f"int_{lo}_{hi}".replace("-", "m")
-            present = _sequence(literal(f' {port.name}="'),
-                                self.rules.add(name, int_range(lo, hi)), '"\\""')
-        if present is None:
+        def fits(need: int) -> bool:
+            return {"below": need < level, "at": need == level, "upto": need <= level}[relation]
+
+        absent = not port.required and fits(max(1, port.default)
+                                            if isinstance(port.default, int) else 1)
+        # a value v needs max(1, v) children, so every v <= 1 needs one
+        lo = _lowest(port)
+        if relation == "upto":
+            hi = level
+        elif relation == "below":
+            hi = level - 1 if level > 1 else lo - 1  # nothing needs fewer than one
+        else:
+            lo, hi = (lo, 1) if level == 1 else (level, level)
+        if lo > hi:
             return "" if absent else None
+        present = _sequence(literal(f' {port.name}="'), self.int_rule(lo, hi), '"\\""')
         return f"({present})?" if absent else present
 
     # nodes
@@ -303,7 +318,7 @@ class _PlanGrammar:
 
     def composite(self, kind: NodeKind, depth: int) -> str:
         indent = INDENT * (depth + 1)
-        child = f"{literal(chr(10) + indent + INDENT)} node_{depth + 1}"
+        child = _sequence(literal("\n" + indent + INDENT), f"node_{depth + 1}")
         close = literal(f"\n{indent}</{kind.tag}>")
         lo, hi = kind.min_children, kind.max_children
         if lo < 1:
@@ -346,10 +361,10 @@ class _PlanGrammar:
                   for mask in range(1, 2 ** len(trees))]
         reply_char = _char_class_excluding(_NOT_IN_TEXT)
         reply_edge = _char_class_excluding(_NOT_IN_TEXT | _WHITESPACE)
+        start, end = literal(f'<root BTCPP_format="{BTCPP_FORMAT}">'), literal("\n</root>\n")
         head = (
             "root ::= plan | reply\n"
-            f"plan ::= {literal(chr(60) + 'root BTCPP_format=' + chr(34) + '4' + chr(34) + '>')} "
-            f"{_alternatives(orders)} {literal(chr(10) + '</root>' + chr(10))}\n"
+            f"plan ::= {start} {_alternatives(orders)} {end}\n"
             f'reply ::= "<reply>" {reply_edge} {reply_char}{{0,{REPLY_MAX_CHARS - 1}}} "</reply>"\n'
         )
         return head + nodes.text() + self.rules.text()
@@ -357,7 +372,8 @@ class _PlanGrammar:
 
 def plan_grammar_ebnf(registry: Registry = REGISTRY, library: SubtreeLibrary | None = None,
                       *, max_depth: int = MAX_DEPTH) -> str:
-    """The EBNF (xgrammar dialect) admitting exactly the canonical valid ``bt`` outputs.
+    """The EBNF (xgrammar dialect) of the canonical valid ``bt`` outputs (see the module
+    docstring for the few valid outputs it leaves out).
 
     ``library`` is the subtree library (``None``: :func:`llm_mars.bt.library.load_library`).
     """
@@ -370,7 +386,7 @@ def plan_grammar_ebnf(registry: Registry = REGISTRY, library: SubtreeLibrary | N
 _COMPILED: weakref.WeakKeyDictionary[Any, dict[int | None, Any]] = weakref.WeakKeyDictionary()
 
 
-def compiled_plan_grammar(tokenizer: Any, *, vocab_size: int | None = None):
+def compiled_plan_grammar(tokenizer: Any, *, vocab_size: int | None = None) -> xgr.CompiledGrammar:
     """The default plan grammar compiled for ``tokenizer`` (a Hugging Face tokenizer), cached.
 
     ``vocab_size`` is the model's vocabulary size where it exceeds the tokenizer's (padded
