@@ -75,12 +75,12 @@ def _serve(args: argparse.Namespace) -> int:
         http = OpenAIServer(engine, name, host=args.host, port=args.port, api_key=api_key,
                             max_body_bytes=args.max_body_bytes,
                             request_timeout_s=args.request_timeout)
-        signal.signal(signal.SIGTERM, _interrupt)
-        print(f"llm-mars serve: listening on {http.url} (model {name}; adapters "
-              f"{', '.join(engine.adapters) or 'none'})", flush=True)
         try:
+            signal.signal(signal.SIGTERM, _interrupt)
+            print(f"llm-mars serve: listening on {http.url} (model {name}; adapters "
+                  f"{', '.join(engine.adapters) or 'none'})", flush=True)
             http.serve_forever()
-        except KeyboardInterrupt:
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: a normal stop
             pass
         finally:
             http.close()
