@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -81,15 +81,22 @@ class Assistant:
 
     @classmethod
     def load(cls, model: str | None = None, adapters_dir: str | Path | None = None,
-             dtype: str | None = None, **engine_kwargs: Any) -> Assistant:
-        """The assistant over an in-process engine with the ``bt`` and ``qa`` adapters found in
-        ``adapters_dir`` (default: the shipped ones); an adapter that is absent is not served."""
-        from llm_mars.llm.engine import Engine
+             dtype: str | None = None, backend: str | None = None, url: str | None = None,
+             **engine_kwargs: Any) -> Assistant:
+        """The assistant over the configured backend (``backend``/``url`` or the environment,
+        see :mod:`llm_mars.llm.backends`; default: the in-process engine) with the ``bt`` and
+        ``qa`` adapters found in ``adapters_dir`` (default: the shipped ones). An adapter that
+        is absent is not used; the adapter folders also carry the prompts they were trained
+        with, so they are read even when a remote server serves the adapters."""
+        from llm_mars.llm.backends import BackendConfig, make_backend
 
         root = Path(adapters_dir) if adapters_dir is not None else default_adapters_dir()
         dirs = {name: root / name for name in ("bt", "qa") if (root / name).is_dir()}
-        engine = Engine.load(model, dtype, adapters=dirs, **engine_kwargs)
-        return cls(engine, dirs)
+        config = BackendConfig.from_env(kind=backend, url=url, model=model, dtype=dtype,
+                                        adapter_dirs=dirs)
+        if config.kind == "hf" and engine_kwargs:
+            config = replace(config, options={**config.options, **engine_kwargs})
+        return cls(make_backend(config), dirs)
 
     def _adapter(self, name: str) -> str | None:
         return name if name in self.engine.adapters else None

@@ -17,6 +17,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "llm_mars.bt.commands",
     "llm_mars.world.commands",
     "llm_mars.llm.commands",
+    "llm_mars.llm.serve_commands",
     "llm_mars.session.commands",
     "llm_mars.demo",
     "llm_mars.replay",

@@ -5,10 +5,13 @@ forward pass per step). The model loads in the background after start-up; reques
 meanwhile wait for it (their callers have their own timeouts).
 
 Parameters (launch/config/llm_server.yaml):
+  backend (str, "")        hf | openai | vllm; "" = $LLM_MARS_BACKEND, else hf (in-process)
+  openai_url (str, "")     the remote server for the openai backend; "" = $LLM_MARS_OPENAI_URL
+                           (the API key is read from $LLM_MARS_API_KEY only)
   model (str, "")          Hugging Face model folder; "" = the bundled SmolLM2-135M-Instruct
   adapters_dir (str, "")   folder with bt/ and qa/ PEFT adapters; "" = the shipped ones
   dtype (str, "")          bfloat16 | float32 | float16; "" = the best for this machine
-  max_batch (int, 16)      most requests decoded together
+  max_batch (int, 16)      most requests decoded together (hf backend)
   request_timeout_s (float, 60.0)  a request unfinished this long fails (code llm_timeout)
 
 Subscribes: /llm/request (String, LlmRequest JSON)
@@ -31,6 +34,10 @@ from llm_mars.nodes.common import ParamSpec, declare_all, run_node, string_publi
 from llm_mars.payloads import LlmRequest, LlmResult
 
 PARAMETERS = (
+    ParamSpec("backend", "", "hf (in-process) | openai (remote server) | vllm (GPU); "
+                             "empty: $LLM_MARS_BACKEND, else hf"),
+    ParamSpec("openai_url", "", "OpenAI-compatible server URL for the openai backend; "
+                                "empty: $LLM_MARS_OPENAI_URL (API key: $LLM_MARS_API_KEY)"),
     ParamSpec("model", "", "Hugging Face model folder; empty: the bundled model"),
     ParamSpec("adapters_dir", "", "folder with bt/ and qa/ adapters; empty: the shipped ones"),
     ParamSpec("dtype", "", "bfloat16 | float32 | float16; empty: the best for this machine"),
@@ -72,6 +79,7 @@ class LlmServerNode(Node):
         p = self.params
         try:
             assistant = Assistant.load(p.model or None, p.adapters_dir or None, p.dtype or None,
+                                       backend=p.backend or None, url=p.openai_url or None,
                                        max_batch=p.max_batch)
             assistant.timeout_s = p.request_timeout_s
         except LlmMarsError as exc:
