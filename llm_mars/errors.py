@@ -272,3 +272,19 @@ class AudioFormatError(SpeechError):
 
 class SynthesisError(SpeechError):
     """espeak-ng is missing or failed to turn text into speech."""
+
+
+# --- training and evaluation of the adapters (added by training) -----------------------------
+
+
+class TrainingConfigError(LlmMarsError):
+    """A training configuration file is missing, malformed or out of range; ``where`` names
+    the file and key."""
+
+    def __init__(self, where: str, problem: str):
+        self.where, self.problem = where, problem
+        super().__init__(f"{where}: {problem}")
+
+
+class AdapterTooLargeError(LlmMarsError):
+    """A trained adapter's weights exceed the size the repository ships (10 MB)."""
