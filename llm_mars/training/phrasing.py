@@ -1,0 +1,213 @@
+"""How operators say things: names of robots, places, colours and numbers, and the noise of
+real input (politeness, fillers, typos, speech-recognition text).
+
+The training generators draw every surface form from one :class:`Style` per example, so a
+command is consistent within itself (a speech-style command is lower case and unpunctuated
+throughout; a command that spells numbers as words does so everywhere). Everything random
+comes from the ``random.Random`` passed in, so a seed fixes the text.
+"""
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass
+
+NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+                "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen",
+                "seventeen", "eighteen", "nineteen", "twenty")
+_TENS_WORDS = {30: "thirty", 40: "forty", 50: "fifty", 60: "sixty", 70: "seventy",
+               80: "eighty", 90: "ninety"}
+ORDINALS = ("zeroth", "first", "second", "third", "fourth", "fifth", "sixth", "seventh",
+            "eighth", "ninth")
+
+
+def number_word(n: int) -> str:
+    """``7`` -> ``seven``, ``25`` -> ``twenty five`` (0..99)."""
+    if n <= 20:
+        return NUMBER_WORDS[n]
+    tens, unit = divmod(n, 10)
+    head = NUMBER_WORDS[20] if tens == 2 else _TENS_WORDS[tens * 10]
+    return head if unit == 0 else f"{head} {NUMBER_WORDS[unit]}"
+
+
+def third_person(verb: str) -> str:
+    """``bring`` -> ``brings``, ``fetch`` -> ``fetches``, ``carry`` -> ``carries``, ``do`` -> ``does``."""
+    if verb in ("do", "go"):
+        return verb + "es"
+    if verb.endswith(("ch", "sh", "s", "x", "z")):
+        return verb + "es"
+    if verb.endswith("y") and verb[-2:-1] not in "aeiou":
+        return verb[:-1] + "ies"
+    return verb + "s"
+
+
+_KEYBOARD_NEIGHBOURS = {
+    "a": "sq", "b": "vn", "c": "xv", "d": "sf", "e": "wr", "f": "dg", "g": "fh", "h": "gj",
+    "i": "uo", "k": "jl", "l": "k", "m": "n", "n": "bm", "o": "ip", "p": "o", "r": "et",
+    "s": "ad", "t": "ry", "u": "yi", "v": "cb", "w": "qe", "y": "tu",
+}
+
+
+def typo(word: str, rng: random.Random) -> str:
+    """One plausible typing slip in a word of 4+ letters: a dropped, doubled, swapped or
+    neighbouring letter (never the first letter, so the word stays recognisable)."""
+    if len(word) < 4 or not word.isalpha():
+        return word
+    i = rng.randrange(1, len(word) - 1)
+    kind = rng.randrange(4)
+    if kind == 0:
+        return word[:i] + word[i + 1:]
+    if kind == 1:
+        return word[:i] + word[i] + word[i:]
+    if kind == 2:
+        return word[:i] + word[i + 1] + word[i] + word[i + 2:]
+    near = _KEYBOARD_NEIGHBOURS.get(word[i].lower())
+    return word if not near else word[:i] + rng.choice(near) + word[i + 1:]
+
+
+# Words that may get a typo: content words whose meaning survives one slip. Colours and
+# numbers are left alone except for the colours (a slip there is still guessable).
+TYPO_WORDS = frozenset("""
+bring take carry deliver quadrant plate cherries cherry basket holder dispenser collect
+please robot stack cake cakes layers brown yellow pink place home legendary decorate
+""".split())
+
+_PUNCTUATION = re.compile(r"[\"“”,.;:!?()]")
+
+
+def speech_text(text: str) -> str:
+    """What speech recognition makes of a typed command: lower case, no punctuation, digits
+    kept (recognisers write "plate 3")."""
+    text = _PUNCTUATION.sub(" ", text.lower())
+    return " ".join(text.replace("#", " ").split())
+
+
+@dataclass
+class Style:
+    """The surface choices of one example, drawn once and applied throughout."""
+
+    rng: random.Random
+    words: bool = False  # numbers as words ("plate three")
+    speech: bool = False  # lower case, no punctuation
+    typos: float = 0.0  # per eligible word
+    ordinals: bool = False  # "the second robot", "the third plate" allowed
+
+    @classmethod
+    def draw(cls, rng: random.Random) -> Style:
+        speech = rng.random() < 0.45
+        return cls(
+            rng=rng,
+            words=rng.random() < (0.35 if speech else 0.15),
+            speech=speech,
+            typos=0.12 if rng.random() < 0.12 else 0.0,
+            ordinals=rng.random() < 0.15,
+        )
+
+    # --- numbers and names ------------------------------------------------------------------
+
+    def number(self, n: int) -> str:
+        return number_word(n) if self.words and n <= 99 else str(n)
+
+    def choice(self, options):
+        return self.rng.choice(options)
+
+    def robot(self, robot: str, start: bool = False) -> str:
+        """``robot1`` as the operator names it: robot 1, robot one, R1, the first robot, ..."""
+        n = int(robot[-1])
+        rng = self.rng
+        forms = [f"robot {self.number(n)}"] * 6 + [f"Robot {n}" if not self.words else
+                                                    f"robot {number_word(n)}"]
+        forms += [f"robot{n}", f"bot {self.number(n)}", f"R{n}", f"r{n}", f"robot number {self.number(n)}"]
+        if self.ordinals or rng.random() < 0.1:
+            forms += [f"the {ORDINALS[n]} robot"] * 4 + [f"{ORDINALS[n]} robot"]
+        text = rng.choice(forms)
+        if start and text.startswith("the "):
+            text = text[4:] if rng.random() < 0.3 else text
+        return text
+
+    def plate(self, n: int) -> str:
+        rng = self.rng
+        if self.ordinals and rng.random() < 0.3:
+            return f"the {ORDINALS[n]} plate"
+        noun = rng.choice(("plate", "plate", "plate", "tray", "serving plate"))
+        if rng.random() < 0.08:
+            return f"{noun} number {self.number(n)}"
+        return f"{noun} {self.number(n)}"
+
+    def quadrant(self, n: int) -> str:
+        rng = self.rng
+        if self.ordinals and rng.random() < 0.3:
+            return f"the {ORDINALS[n]} quadrant"
+        noun = rng.choice(("quadrant", "quadrant", "quadrant", "quadrant", "quad", "cake quadrant"))
+        return f"{noun} {self.number(n)}"
+
+    def holder(self, n: int) -> str:
+        rng = self.rng
+        if self.ordinals and rng.random() < 0.3:
+            return f"the {ORDINALS[n]} {rng.choice(('holder', 'dispenser'))}"
+        noun = rng.choice(("holder", "holder", "holder", "dispenser", "dispenser",
+                           "cherry holder", "cherry dispenser", "distributor"))
+        return f"{noun} {self.number(n)}"
+
+    def basket(self) -> str:
+        return self.rng.choice(("the basket", "the basket", "the cherry basket", "our basket",
+                                "basket"))
+
+    def home(self) -> str:
+        """A noun phrase for the home zone (after "to" / "at")."""
+        return self.rng.choice(("home", "home", "the home zone", "the start zone", "home base",
+                                "base", "the starting area", "the start area"))
+
+    def cake(self, plural: bool = False) -> tuple[str, str]:
+        """A noun for a cake stack and the pronoun that refers back to it."""
+        if plural:
+            noun = self.rng.choice(("cakes", "stacks", "cake stacks", "layers", "stacks"))
+            return noun, "them"
+        noun = self.rng.choice(("cake", "cake", "stack", "stack", "cake stack", "layers",
+                                "one", "cake layers"))
+        return noun, ("them" if noun.endswith("layers") else "it")
+
+    def cherries(self, count: int | None) -> str:
+        if count is None:
+            return self.rng.choice(("cherries", "cherries", "some cherries", "the cherries",
+                                    "all the cherries"))
+        if count == 1:
+            return self.rng.choice(("one cherry", "a cherry", f"{self.number(1)} cherry"))
+        return f"{self.number(count)} cherries"
+
+    def seconds(self, s: int) -> str:
+        unit = self.rng.choice(("seconds", "seconds", "s", "secs")) if s != 1 else "second"
+        if unit == "s" and (self.words or self.speech):
+            unit = "seconds"
+        return f"{self.number(s)} {unit}"
+
+    # --- decoration -------------------------------------------------------------------------
+
+    def finish(self, text: str) -> str:
+        """Apply politeness, fillers, typos and the speech transform to a whole command."""
+        rng = self.rng
+        if rng.random() < 0.18:
+            text = rng.choice(("please ", "could you ", "can you ", "would you kindly ",
+                               "kindly ", "I need you to ", "go ahead and ")) + _lower_first(text)
+        if rng.random() < 0.12:
+            text = rng.choice(("ok ", "okay, ", "uh ", "um, ", "so ", "right, ", "alright, ",
+                               "hey, ", "now ", "listen, ", "next: ")) + _lower_first(text)
+        text = text.rstrip(" .")
+        if rng.random() < 0.12:
+            text += rng.choice((", please", " please", ", thanks", ". Thank you", " asap",
+                                ", quickly", " right away", ", thank you"))
+        if self.typos:
+            text = " ".join(typo(w, rng) if w.lower() in TYPO_WORDS and rng.random() < self.typos
+                            else w for w in text.split(" "))
+        if self.speech:
+            return speech_text(text)
+        text = text[0].upper() + text[1:]
+        return text if text.endswith((".", "!", "?")) or rng.random() < 0.2 else text + "."
+
+
+def _lower_first(text: str) -> str:
+    # keep "R1", "I" and names as written
+    head = text.split(" ", 1)[0]
+    if head in ("I",) or (len(head) > 1 and head[1:2].isdigit()) or head.startswith("Robot"):
+        return text
+    return text[:1].lower() + text[1:]

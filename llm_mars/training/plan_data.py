@@ -1,0 +1,1259 @@
+"""Training pairs for the ``bt`` adapter: an operator command and the plan (or reply) it means.
+
+A seeded generator composes commands from *tasks* (one operator intent each: deliver a cake,
+fill the basket, go home, ...), gives them to one robot, to both, to nobody in particular
+(then ``robot1`` does it) or to both with a hand-over (Signal / WaitForSignal), and words them
+through a :class:`~llm_mars.training.phrasing.Style`. The target is the canonical document
+``serialize_plan`` writes, so the same intent always has the same shape:
+
+* the steps of one robot are one flat ``Sequence`` (a single step stands alone);
+* "bring the brown cake from quadrant 2 to plate 3" is ``PickCake brown 2, PlaceCakes 3``;
+* one-verb intents that a library subtree does exactly use the subtree ("fill the basket from
+  holder 3" -> ``CherriesToBasket``; "legendary cakes from quadrant 1 on plate 2" ->
+  ``BuildLegendaryCakes``; "finish the match" -> ``FinishMatch``); spelled-out steps stay steps;
+* "if X is gone take Y" is a ``Fallback``; a time condition guards with ``TimeLeft``;
+* a hand-over is ``Signal name="robotN_done"`` after the first robot's steps and
+  ``WaitForSignal`` at the matching point of the other's;
+* an unstated holder is holder 2 (next to the basket), an unstated quadrant quadrant 1.
+
+A ledger of what the command has used (stacks, cherries, cakes on plates, places) keeps every
+generated plan executable from the initial field, except examples tagged ``continuation``
+("now put them on plate 2"), which only make sense after an earlier command. Commands that the
+skills cannot express (robot 3, quadrant 7, a green cake, flying, 15 cherries, four stacks at
+once, the kitchen) get ``<reply>what is wrong</reply>``; if any part of a command is impossible
+the whole command gets the reply.
+"""
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from llm_mars import vocabulary as V
+from llm_mars.bt.model import Node, Plan, Reply
+from llm_mars.bt.registry import REGISTRY
+from llm_mars.bt.serializer import serialize_plan, serialize_reply
+from llm_mars.training.phrasing import ORDINALS, Style, number_word, third_person
+
+DEFAULT_HOLDER = 2
+DEFAULT_QUADRANT = 1
+SIGNAL_SUFFIX = "_done"
+UNKNOWN_COLOURS = ("green", "blue", "purple", "black", "white", "red", "orange", "grey",
+                   "violet", "turquoise")
+UNKNOWN_PLACES = ("the kitchen", "the garage", "the parking lot", "the charging station",
+                  "the opponent's basket", "the other team's plate", "the moon", "the bar",
+                  "the control room", "the pit", "the workshop", "the exit door")
+IMPOSSIBLE_ACTIONS = (  # (imperative, what the reply says the robots cannot do)
+    ("fly to {plate}", "fly"),
+    ("fly over the field", "fly"),
+    ("jump over the cakes", "jump"),
+    ("jump to {quadrant}", "jump"),
+    ("swim to {holder}", "swim"),
+    ("teleport to {plate}", "teleport"),
+    ("teleport home", "teleport"),
+    ("throw the {color} cake at {plate}", "throw things"),
+    ("throw cherries at the other team", "throw things"),
+    ("make me a coffee", "make coffee"),
+    ("bake a new cake", "bake cakes"),
+    ("eat the cherries", "eat"),
+    ("climb onto {plate}", "climb"),
+    ("paint the {color} cake green", "paint"),
+    ("open the door", "open doors"),
+    ("push the other team's robot", "push other robots"),
+    ("sing a song", "sing"),
+    ("cook dinner", "cook"),
+)
+CHITCHAT = ("tell me a joke", "what is the capital of France", "how are you today",
+            "write me a poem", "what's the weather like", "order a pizza")
+SAY_TEXTS = ("hello", "ready", "done", "cake delivered", "basket filled", "on my way",
+             "mission complete", "good luck", "starting now", "all set", "task finished",
+             "hello team", "cherries collected", "going home")
+
+
+# --- plan pieces ----------------------------------------------------------------------------
+
+
+def skill(tag: str, **ports: Any) -> Node:
+    """A leaf with its ports in registry declaration order (the canonical order)."""
+    kind = REGISTRY[tag]
+    unknown = set(ports) - set(kind.port_names)
+    if unknown:
+        raise ValueError(f"{tag} has no ports {sorted(unknown)}")
+    return Node(tag, tuple((p.name, ports[p.name]) for p in kind.ports if p.name in ports))
+
+
+def subtree(subtree_id: str, **ports: Any) -> Node:
+    """A ``<SubTree>`` use; ports in the order given (the library declaration order)."""
+    return Node("SubTree", (("ID", subtree_id), *ports.items()))
+
+
+def control(tag: str, *children: Node, **ports: Any) -> Node:
+    kind = REGISTRY[tag]
+    return Node(tag, tuple((p.name, ports[p.name]) for p in kind.ports if p.name in ports),
+                tuple(children))
+
+
+def sequence_of(nodes: list[Node]) -> Node:
+    """One node alone, several in a flat Sequence."""
+    return nodes[0] if len(nodes) == 1 else control("Sequence", *nodes)
+
+
+# --- examples -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanExample:
+    """One training pair: the command and the exact text the adapter must write."""
+
+    command: str
+    output: str  # serialize_plan(...) or serialize_reply(...)
+    kind: str  # "plan" | "reply"
+    tasks: int
+    tags: tuple[str, ...] = ()
+
+    @property
+    def executable(self) -> bool:
+        """Whether the plan should run from the initial field without a failed step."""
+        return self.kind == "plan" and "continuation" not in self.tags
+
+    def to_json(self) -> dict[str, Any]:
+        return {"command": self.command, "output": self.output, "kind": self.kind,
+                "tasks": self.tasks, "tags": list(self.tags)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PlanExample:
+        return cls(data["command"], data["output"], data["kind"], int(data["tasks"]),
+                   tuple(data.get("tags", ())))
+
+
+@dataclass
+class Task:
+    """One operator intent for one robot: its steps and how it is said (imperative, verb first)."""
+
+    nodes: list[Node]
+    text: str
+    inflect: bool = True  # the text starts with its verb, so "robot 2 brings ..." can be made
+    tags: tuple[str, ...] = ()
+    count: int = 1  # tasks as the operator states them
+
+    def third_person(self) -> str:
+        verb, _, rest = self.text.partition(" ")
+        return f"{third_person(verb)} {rest}".strip()
+
+
+class Impossible(Exception):
+    """Raised inside a maker when the poisoned slot was used: the command gets this reply."""
+
+
+@dataclass
+class Ledger:
+    """What the command has used so far, so its plan runs from the initial field."""
+
+    stacks: set[tuple[str, int]] = field(
+        default_factory=lambda: {(c, q) for c in V.COLORS for q in range(1, V.N_QUADRANTS + 1)})
+    holders: dict[int, int] = field(
+        default_factory=lambda: {h: V.CHERRIES_PER_HOLDER for h in range(1, V.N_HOLDERS + 1)})
+    bare_cakes: dict[int, int] = field(default_factory=dict)  # plate -> cakes without cherry
+    plate_owner: dict[int, str] = field(default_factory=dict)
+    carrying: dict[str, list[str]] = field(default_factory=lambda: {r: [] for r in V.ROBOTS})
+    cherries: dict[str, int] = field(default_factory=lambda: {r: 0 for r in V.ROBOTS})
+    places: dict[str, set[str]] = field(default_factory=lambda: {r: set() for r in V.ROBOTS})
+
+    def other(self, robot: str) -> str:
+        return next(r for r in V.ROBOTS if r != robot)
+
+    def free(self, robot: str, place: str) -> bool:
+        """A place the other robot does not use in this command (home is always free)."""
+        return place == V.HOME or place not in self.places[self.other(robot)]
+
+    def use(self, robot: str, place: str) -> None:
+        if place != V.HOME:
+            self.places[robot].add(place)
+
+
+# --- the generator --------------------------------------------------------------------------
+
+
+class _Command:
+    """Builds one command: draws values (through the ledger), tasks and their wording."""
+
+    def __init__(self, rng: random.Random, poison: str | None = None):
+        self.rng = rng
+        self.style = Style.draw(rng)
+        self.ledger = Ledger()
+        self.poison = poison  # the slot that gets an impossible value, if any
+        self.reply: str | None = None
+        self.continuation = False
+
+    # values ---------------------------------------------------------------------------------
+
+    def _poisoned(self, slot: str) -> bool:
+        return self.poison == slot and self.reply is None
+
+    def quadrant(self, robot: str, color: str | None = None) -> int:
+        """A quadrant number this robot may use (with ``color`` still there, if given)."""
+        if self._poisoned("quadrant"):
+            n = self.rng.choice((5, 6, 7, 8, 9, 0))
+            self.reply = f"There is no quadrant {n}: quadrants are numbered 1 to 4."
+            return n
+        options = [q for q in range(1, V.N_QUADRANTS + 1)
+                   if self.ledger.free(robot, f"quadrant_{q}")
+                   and (color is None or (color, q) in self.ledger.stacks)]
+        if not options:
+            raise _NoRoom
+        return self.rng.choice(options)
+
+    def plate(self, robot: str) -> int:
+        if self._poisoned("plate"):
+            n = self.rng.choice((6, 7, 8, 9, 0, 6, 7))
+            self.reply = f"There is no plate {n}: plates are numbered 1 to 5."
+            return n
+        options = [p for p in range(1, V.N_PLATES + 1) if self.ledger.free(robot, f"plate_{p}")]
+        if not options:
+            raise _NoRoom
+        return self.rng.choice(options)
+
+    def holder(self, robot: str, wanted: int = 1) -> int:
+        if self._poisoned("holder"):
+            n = self.rng.choice((5, 6, 0, 5, 7, 8))
+            self.reply = f"There is no holder {n}: holders are numbered 1 to 4."
+            return n
+        options = [h for h in range(1, V.N_HOLDERS + 1)
+                   if self.ledger.free(robot, f"holder_{h}") and self.ledger.holders[h] >= wanted]
+        if not options:
+            raise _NoRoom
+        return self.rng.choice(options)
+
+    def color(self, robot: str) -> str:
+        if self._poisoned("colour"):
+            c = self.rng.choice(UNKNOWN_COLOURS)
+            self.reply = f"There is no {c} cake: stacks are brown, yellow or pink."
+            return c
+        return self.rng.choice(V.COLORS)
+
+    def stack(self, robot: str) -> tuple[str, int]:
+        """A colour and quadrant still available to this robot."""
+        color = self.color(robot)
+        if self.reply is not None and self.poison == "colour":
+            return color, self.quadrant(robot)
+        return color, self.quadrant(robot, color)
+
+    def take_stack(self, robot: str, color: str, q: int) -> None:
+        self.ledger.stacks.discard((color, q))
+        self.ledger.carrying[robot].append(color)
+        self.ledger.use(robot, f"quadrant_{q}")
+
+    def room(self, robot: str) -> int:
+        return V.MAX_STACKS_CARRIED - len(self.ledger.carrying[robot])
+
+    # words ------------------------------------------------------------------------------------
+
+    def say_robot(self, robot: str, start: bool = False) -> str:
+        if self._poisoned("robot"):
+            n = self.rng.choice((3, 3, 4, 5))
+            form = self.rng.choice((f"robot {self.style.number(n)}", f"robot {n}",
+                                    f"the {ORDINALS[n]} robot", f"R{n}", f"bot {n}"))
+            self.reply = (f"There is no {form.removeprefix('the ')}: I can only command robot 1 "
+                          "and robot 2.")
+            return form
+        return self.style.robot(robot, start)
+
+
+class _NoRoom(Exception):
+    """The ledger has nothing left for this maker; try another."""
+
+
+Maker = Callable[[_Command, str], Task]
+
+
+def _cake_words(c: _Command, color: str) -> tuple[str, str]:
+    noun, pronoun = c.style.cake()
+    return f"the {color} {noun}", pronoun
+
+
+def _deliver(c: _Command, robot: str) -> Task:
+    if c.room(robot) < 1:
+        raise _NoRoom
+    color, q = c.stack(robot)
+    p = c.plate(robot)
+    s = c.style
+    cake, it = _cake_words(c, color)
+    qt, pt = s.quadrant(q), s.plate(p)
+    templates = [
+        (f"bring {cake} from {qt} to {pt}", True),
+        (f"take {cake} from {qt} to {pt}", True),
+        (f"take {cake} from {qt} and put {it} on {pt}", True),
+        (f"carry {cake} from {qt} to {pt}", True),
+        (f"move {cake} from {qt} to {pt}", True),
+        (f"deliver {cake} from {qt} to {pt}", True),
+        (f"fetch {cake} at {qt} and bring {it} to {pt}", True),
+        (f"pick up {cake} in {qt} and place {it} on {pt}", True),
+        (f"grab {cake} from {qt} and drop {it} on {pt}", True),
+        (f"get {cake} from {qt} onto {pt}", True),
+        (f"put {cake} from {qt} on {pt}", True),
+        (f"bring {pt} {cake} from {qt}", True),
+        (f"from {qt}, bring {cake} to {pt}", False),
+        (f"to {pt}, bring {cake} from {qt}", False),
+        (f"{cake} from {qt} goes to {pt}", False),
+    ]
+    text, inflect = c.rng.choice(templates)
+    c.take_stack(robot, color, q)
+    c.ledger.carrying[robot].clear()
+    _placed(c, robot, p, 1)
+    return Task([skill("PickCake", color=color, quadrant=q), skill("PlaceCakes", plate=p)],
+                text, inflect, ("deliver",))
+
+
+def _placed(c: _Command, robot: str, plate: int, cakes: int) -> None:
+    c.ledger.bare_cakes[plate] = c.ledger.bare_cakes.get(plate, 0) + cakes
+    c.ledger.plate_owner[plate] = robot
+    c.ledger.use(robot, f"plate_{plate}")
+
+
+def _colour_list(colors: list[str], style: Style) -> str:
+    if len(colors) == 3 and style.rng.random() < 0.3:
+        return style.rng.choice(("all three", "all the", "the three"))
+    joined = " and ".join(colors) if len(colors) == 2 else \
+        style.rng.choice((f"{colors[0]}, {colors[1]} and {colors[2]}",
+                          f"{colors[0]}, {colors[1]}, and {colors[2]}"))
+    return "the " + joined
+
+
+def _deliver_several(c: _Command, robot: str) -> Task:
+    """Two or three colours from one quadrant to one plate (sorted on request)."""
+    n = c.rng.choice((2, 2, 3))
+    if c.room(robot) < n:
+        raise _NoRoom
+    q = c.quadrant(robot)
+    available = [col for col in V.COLORS if (col, q) in c.ledger.stacks]
+    if c.poison == "colour" and c.reply is None:
+        colors = [c.color(robot), c.rng.choice(V.COLORS)]
+        c.rng.shuffle(colors)
+    else:
+        if len(available) < n:
+            raise _NoRoom
+        colors = c.rng.sample(available, n)
+    p = c.plate(robot)
+    s = c.style
+    sort = c.rng.random() < 0.3
+    if len(colors) == 3 and c.rng.random() < 0.4:
+        colors = list(V.COLORS)
+    words = _colour_list(colors, s)
+    if words.startswith(("all", "the three")):
+        colors = list(V.COLORS)
+    noun, _ = s.cake(plural=True)
+    qt, pt = s.quadrant(q), s.plate(p)
+    text = c.rng.choice([
+        f"bring {words} {noun} from {qt} to {pt}",
+        f"take {words} {noun} from {qt} and put them on {pt}",
+        f"carry {words} {noun} in {qt} over to {pt}",
+        f"pick up {words} {noun} at {qt} and place them on {pt}",
+        f"move {words} {noun} from {qt} to {pt}",
+        f"get {words} {noun} from {qt} onto {pt}",
+    ])
+    if sort:
+        text += c.rng.choice((" in legendary order", " and sort them", ", sorted",
+                              " sorted into legendary cakes", " in order"))
+    for col in colors:
+        c.take_stack(robot, col, q)
+    c.ledger.carrying[robot].clear()
+    cakes = 3 if sort else len(colors)
+    _placed(c, robot, p, cakes)
+    if sort and len(colors) == 3:
+        nodes = [subtree("BuildLegendaryCakes", quadrant=q, plate=p)]
+    else:
+        nodes = [*(skill("PickCake", color=col, quadrant=q) for col in colors),
+                 skill("PlaceCakes", plate=p, sort=True) if sort else skill("PlaceCakes", plate=p)]
+    return Task(nodes, text, True, ("deliver", "several"))
+
+
+def _gather(c: _Command, robot: str) -> Task:
+    """A list of stacks, each from its own quadrant ("brown from quadrant 1, yellow from
+    quadrant 2"), usually then placed on one plate (sorted when legendary cakes are asked for)."""
+    n = c.rng.choice((2, 2, 3))
+    if c.room(robot) < n:
+        raise _NoRoom
+    colors = list(V.COLORS) if n == 3 and c.rng.random() < 0.6 else c.rng.sample(V.COLORS, n)
+    picks = []
+    for col in colors:
+        q = c.quadrant(robot, col)
+        if any(q == x for _, x in picks) and c.rng.random() < 0.7:
+            raise _NoRoom
+        picks.append((col, q))
+        c.take_stack(robot, col, q)
+    s = c.style
+    parts = [c.rng.choice((f"{col} from {s.quadrant(q)}", f"the {col} {s.cake()[0]} from "
+                           f"{s.quadrant(q)}", f"the {col} one in {s.quadrant(q)}"))
+             for col, q in picks]
+    listed = ", ".join(parts[:-1]) + c.rng.choice((" and ", ", and ")) + parts[-1]
+    text = c.rng.choice(("take ", "pick up ", "grab ", "collect ", "get ")) + listed
+    nodes = [skill("PickCake", color=col, quadrant=q) for col, q in picks]
+    count = n
+    if c.rng.random() < 0.75:
+        p = c.plate(robot)
+        sort = n == 3 and colors == list(V.COLORS) and c.rng.random() < 0.5
+        pt = s.plate(p)
+        if sort:
+            text += c.rng.choice((f" and build legendary cakes on {pt}",
+                                  f", then make legendary cakes with them on {pt}",
+                                  f" and put them on {pt} in legendary order"))
+        else:
+            text += c.rng.choice((f" and put them on {pt}", f", then bring them to {pt}",
+                                  f" and deliver them all to {pt}", f" to {pt}"))
+        c.ledger.carrying[robot].clear()
+        _placed(c, robot, p, 3 if sort else n)
+        nodes.append(skill("PlaceCakes", plate=p, sort=True) if sort else skill("PlaceCakes", plate=p))
+        count += 1
+    return Task(nodes, text, True, ("gather",), count=min(count, 4))
+
+
+def _legendary(c: _Command, robot: str) -> Task:
+    if c.room(robot) < 3:
+        raise _NoRoom
+    q = c.quadrant(robot)
+    if any((col, q) not in c.ledger.stacks for col in V.COLORS) and c.reply is None:
+        raise _NoRoom
+    p = c.plate(robot)
+    s = c.style
+    qt, pt = s.quadrant(q), s.plate(p)
+    text = c.rng.choice([
+        f"build legendary cakes from {qt} on {pt}",
+        f"make legendary cakes on {pt} from {qt}",
+        f"make three legendary cakes on {pt} using the stacks in {qt}",
+        f"build the legendary cakes on {pt} with the stacks of {qt}",
+        f"assemble legendary cakes on {pt} from {qt}",
+        f"use {qt} to build legendary cakes on {pt}",
+        f"make legendary cakes from {qt} and put them on {pt}",
+    ])
+    for col in V.COLORS:
+        c.take_stack(robot, col, q)
+    c.ledger.carrying[robot].clear()
+    _placed(c, robot, p, 3)
+    return Task([subtree("BuildLegendaryCakes", quadrant=q, plate=p)], text, True, ("legendary",))
+
+
+def _pick(c: _Command, robot: str) -> Task:
+    n = 1 if c.rng.random() < 0.75 else 2
+    if c.room(robot) < n:
+        raise _NoRoom
+    s = c.style
+    if n == 1:
+        color, q = c.stack(robot)
+        cake, _ = _cake_words(c, color)
+        colors = [color]
+    else:
+        q = c.quadrant(robot)
+        colors = [col for col in V.COLORS if (col, q) in c.ledger.stacks]
+        if len(colors) < 2:
+            raise _NoRoom
+        colors = c.rng.sample(colors, 2)
+        cake = f"{_colour_list(colors, s)} {s.cake(plural=True)[0]}"
+    qt = s.quadrant(q)
+    text = c.rng.choice([f"pick up {cake} in {qt}", f"grab {cake} from {qt}",
+                         f"take {cake} at {qt}", f"collect {cake} from {qt}",
+                         f"get {cake} in {qt}", f"load {cake} from {qt}",
+                         f"go to {qt} and pick up {cake}"])
+    for col in colors:
+        c.take_stack(robot, col, q)
+    return Task([skill("PickCake", color=col, quadrant=q) for col in colors], text, True,
+                ("pick",))
+
+
+def _place(c: _Command, robot: str) -> Task:
+    if not c.ledger.carrying[robot] and not c.continuation:
+        raise _NoRoom
+    p = c.plate(robot)
+    s = c.style
+    pt = s.plate(p)
+    sort = c.rng.random() < 0.2
+    what = c.rng.choice(("it", "them", "the cakes", "the stacks", "what you carry",
+                         "everything you carry", "your stacks", "the layers"))
+    text = c.rng.choice([f"put {what} on {pt}", f"place {what} on {pt}",
+                         f"drop {what} on {pt}", f"deliver {what} to {pt}",
+                         f"unload on {pt}", f"bring {what} to {pt}"])
+    if sort:
+        text += c.rng.choice((" in legendary order", " sorted", " and sort them"))
+    carried = len(c.ledger.carrying[robot])
+    c.ledger.carrying[robot].clear()
+    _placed(c, robot, p, 3 if sort else max(carried, 1))
+    node = skill("PlaceCakes", plate=p, sort=True) if sort else skill("PlaceCakes", plate=p)
+    return Task([node], text, True, ("place",))
+
+
+def _cherry_count(c: _Command, robot: str) -> int | None:
+    if c._poisoned("cherries"):
+        n = c.rng.choice((11, 12, 15, 20, 14, 25))
+        c.reply = f"A robot can carry at most 10 cherries, so it cannot take {n}."
+        return n
+    room = V.MAX_CHERRIES_CARRIED - c.ledger.cherries[robot]
+    if room <= 0:
+        raise _NoRoom
+    return None if c.rng.random() < 0.55 else c.rng.randint(1, room)
+
+
+def _collect(c: _Command, robot: str) -> Task:
+    count = _cherry_count(c, robot)
+    h = c.holder(robot, 1 if count is None else min(count, 10))
+    s = c.style
+    implicit = c.reply is None and h == DEFAULT_HOLDER and c.rng.random() < 0.15
+    ht = s.holder(h)
+    what = s.cherries(count)
+    if implicit:
+        text = c.rng.choice([f"collect {what}", f"grab {what}", f"get {what}",
+                             f"pick up {what}", f"go get {what}"])
+    else:
+        text = c.rng.choice([f"collect {what} from {ht}", f"grab {what} at {ht}",
+                             f"take {what} from {ht}", f"pick up {what} from {ht}",
+                             f"get {what} from {ht}", f"load {what} at {ht}",
+                             f"go to {ht} and collect {what}"])
+    if c.reply is None:
+        room = V.MAX_CHERRIES_CARRIED - c.ledger.cherries[robot]
+        taken = min(room, c.ledger.holders[h], room if count is None else count)
+        c.ledger.holders[h] -= taken
+        c.ledger.cherries[robot] += taken
+        c.ledger.use(robot, f"holder_{h}")
+    node = skill("CollectCherries", holder=h) if count is None else \
+        skill("CollectCherries", holder=h, count=count)
+    return Task([node], text, True, ("cherries",))
+
+
+def _fill_basket(c: _Command, robot: str) -> Task:
+    if not c.ledger.free(robot, V.BASKET):
+        raise _NoRoom
+    count = _cherry_count(c, robot) if c.rng.random() < 0.25 or c.poison == "cherries" else None
+    h = c.holder(robot, 1 if count is None else min(count, 10))
+    s = c.style
+    basket, ht = s.basket(), s.holder(h)
+    implicit = c.reply is None and count is None and h == DEFAULT_HOLDER and c.rng.random() < 0.3
+    if count is not None:
+        what = s.cherries(count)
+        text = c.rng.choice([f"put {what} from {ht} in {basket}",
+                             f"bring {what} from {ht} to {basket}",
+                             f"take {what} from {ht} to {basket}"])
+    elif implicit:
+        text = c.rng.choice([f"fill {basket} with cherries", f"fill {basket}",
+                             f"put some cherries in {basket}", f"bring cherries to {basket}"])
+    else:
+        text = c.rng.choice([f"fill {basket} with cherries from {ht}",
+                             f"fill {basket} from {ht}",
+                             f"bring the cherries from {ht} to {basket}",
+                             f"empty {ht} into {basket}",
+                             f"put the cherries of {ht} in {basket}",
+                             f"use {ht} to fill {basket}"])
+    if c.reply is None:
+        room = V.MAX_CHERRIES_CARRIED - c.ledger.cherries[robot]
+        if room <= 0:
+            raise _NoRoom
+        taken = min(room, c.ledger.holders[h], room if count is None else count)
+        c.ledger.holders[h] -= taken
+        c.ledger.use(robot, f"holder_{h}")
+        c.ledger.use(robot, V.BASKET)
+        c.ledger.cherries[robot] = 0
+    if count is None:
+        nodes = [subtree("CherriesToBasket", holder=h)]
+    else:
+        nodes = [skill("CollectCherries", holder=h, count=count), skill("DropCherries")]
+    return Task(nodes, text, True, ("basket",))
+
+
+def _drop(c: _Command, robot: str) -> Task:
+    if (not c.ledger.cherries[robot] and not c.continuation) or not c.ledger.free(robot, V.BASKET):
+        raise _NoRoom
+    basket = c.style.basket()
+    text = c.rng.choice([f"drop the cherries in {basket}", f"put your cherries in {basket}",
+                         f"unload the cherries into {basket}", f"empty your cherries into {basket}",
+                         f"dump them in {basket}", f"put them in {basket}",
+                         f"drop them into {basket}"])
+    c.ledger.cherries[robot] = 0
+    c.ledger.use(robot, V.BASKET)
+    return Task([skill("DropCherries")], text, True, ("basket",))
+
+
+def _put_cherry(c: _Command, robot: str) -> Task:
+    plates = [p for p, n in c.ledger.bare_cakes.items()
+              if n > 0 and c.ledger.plate_owner.get(p) == robot]
+    have = c.ledger.cherries[robot]
+    if c.continuation:
+        plates, have = plates or [c.plate(robot)], max(have, 3)
+    if not plates or have <= 0:
+        raise _NoRoom
+    p = c.rng.choice(plates)
+    n = min(have, c.ledger.bare_cakes.get(p, 3) or 3, c.rng.choice((1, 1, 1, 2, 3)))
+    s = c.style
+    pt = s.plate(p)
+    if n == 1:
+        text = c.rng.choice([f"put a cherry on the cake on {pt}", f"put a cherry on {pt}",
+                             f"place a cherry on top of the cake on {pt}",
+                             f"add a cherry to the cake on {pt}",
+                             f"crown the cake on {pt} with a cherry",
+                             f"top the cake on {pt} with a cherry"])
+    else:
+        text = c.rng.choice([f"put {s.number(n)} cherries on the cakes on {pt}",
+                             f"put a cherry on {s.number(n)} cakes on {pt}",
+                             f"add cherries to {s.number(n)} of the cakes on {pt}"])
+    c.ledger.bare_cakes[p] = max(0, c.ledger.bare_cakes.get(p, 0) - n)
+    c.ledger.cherries[robot] = max(0, c.ledger.cherries[robot] - n)
+    return Task([skill("PutCherry", plate=p)] * n, text, True, ("cherry-on-cake",))
+
+
+def _decorate(c: _Command, robot: str) -> Task:
+    plates = [p for p, n in c.ledger.bare_cakes.items()
+              if n >= 3 and c.ledger.plate_owner.get(p) == robot]
+    if not plates or c.ledger.cherries[robot] > V.MAX_CHERRIES_CARRIED - 3:
+        raise _NoRoom
+    p = c.rng.choice(plates)
+    h = c.holder(robot, 3)
+    s = c.style
+    pt, ht = s.plate(p), s.holder(h)
+    text = c.rng.choice([f"decorate the cakes on {pt} with cherries from {ht}",
+                         f"decorate {pt} with cherries from {ht}",
+                         f"put cherries from {ht} on the three cakes on {pt}",
+                         f"use cherries from {ht} to decorate the cakes on {pt}"])
+    c.ledger.holders[h] -= 3
+    c.ledger.use(robot, f"holder_{h}")
+    c.ledger.bare_cakes[p] -= 3
+    return Task([subtree("DecorateCakes", holder=h, plate=p)], text, True, ("decorate",))
+
+
+def _move(c: _Command, robot: str) -> Task:
+    s = c.style
+    if c._poisoned("place"):
+        name = c.rng.choice(UNKNOWN_PLACES)
+        c.reply = (f"I can only use our own basket, not {name.removeprefix('the ')}."
+                   if "basket" in name else f"There is no {name.removeprefix('the ')} on the "
+                   "field: the robots can only go to home, the plates, quadrants, holders and "
+                   "the basket.")
+        place_text, place = name, V.HOME
+    else:
+        kind = c.rng.choice(("plate", "quadrant", "holder", "basket", "plate", "quadrant"))
+        if kind == "basket":
+            if not c.ledger.free(robot, V.BASKET):
+                raise _NoRoom
+            place, place_text = V.BASKET, s.basket()
+        elif kind == "plate":
+            n = c.plate(robot)
+            place, place_text = f"plate_{n}", s.plate(n)
+        elif kind == "quadrant":
+            n = c.quadrant(robot)
+            place, place_text = f"quadrant_{n}", s.quadrant(n)
+        else:
+            n = c.holder(robot, 0)
+            place, place_text = f"holder_{n}", s.holder(n)
+    verb = c.rng.choice(("go", "drive", "move", "head", "go over", "navigate", "get over"))
+    text = f"{verb} to {place_text}"
+    c.ledger.use(robot, place)
+    return Task([skill("MoveTo", target=place)], text, True, ("move",))
+
+
+def _home(c: _Command, robot: str) -> Task:
+    text = c.rng.choice(["go home", "go home", "return home", "go back home", "drive home",
+                         "head back home", "come back home", "go back to base",
+                         f"return to {c.style.home()}", f"go to {c.style.home()}",
+                         f"drive back to {c.style.home()}", "park at home",
+                         "head home"])
+    return Task([skill("MoveTo", target=V.HOME)], text, True, ("home",))
+
+
+def _funny(c: _Command, robot: str) -> Task:
+    text = c.rng.choice(["do the funny action", "do your funny action", "put on the disguise",
+                         "do the disguise", "perform the funny action",
+                         "do the end of match disguise", "show your disguise",
+                         "put on your disguise", "do the funny thing"])
+    return Task([skill("FunnyAction")], text, True, ("funny",))
+
+
+def _finish(c: _Command, robot: str) -> Task:
+    text = c.rng.choice(["finish the match", "wrap up the match", "end the match",
+                         "do the end of match routine", "finish up the game",
+                         "wrap up the game"])
+    return Task([subtree("FinishMatch")], text, True, ("finish",))
+
+
+def _wait(c: _Command, robot: str) -> Task:
+    seconds = c.rng.choice((1, 2, 3, 5, 5, 10, 4, 8))
+    s = c.style
+    text = c.rng.choice([f"wait {s.seconds(seconds)}", f"pause for {s.seconds(seconds)}",
+                         f"wait for {s.seconds(seconds)}", f"hold on for {s.seconds(seconds)}",
+                         f"stay put for {s.seconds(seconds)}"])
+    return Task([skill("Wait", seconds=float(seconds))], text, True, ("wait",))
+
+
+def _say(c: _Command, robot: str) -> Task:
+    said = c.rng.choice(SAY_TEXTS)
+    quoted = said if c.style.speech else f'"{said}"'
+    text = c.rng.choice([f"say {quoted}", f"announce {quoted}", f"tell the operator {quoted}",
+                         f"report {quoted}", f"say {quoted} to me"])
+    return Task([skill("Say", text=said)], text, True, ("say",))
+
+
+def _fallback_pick(c: _Command, robot: str) -> Task:
+    """"take the pink from quadrant 1, if it is gone the yellow" (the first is there)."""
+    if c.room(robot) < 1:
+        raise _NoRoom
+    first, q = c.stack(robot)
+    s = c.style
+    if c.rng.random() < 0.7:
+        second, q2 = c.rng.choice([col for col in V.COLORS if col != first]), q
+    else:
+        second = first
+        q2 = c.rng.choice([x for x in range(1, V.N_QUADRANTS + 1)
+                           if x != q and c.ledger.free(robot, f"quadrant_{x}")] or [q])
+        if q2 == q:
+            raise _NoRoom
+    noun, it = s.cake()
+    qt = s.quadrant(q)
+    alt = f"the {second} one" if q2 == q else f"the {second} {noun} from {s.quadrant(q2)}"
+    alt_short = f"the {second}" if q2 == q else f"the one in {s.quadrant(q2)}"
+    text = c.rng.choice([
+        f"take the {first} {noun} from {qt}, or {alt} if {it} is gone",
+        f"take the {first} {noun} from {qt}; if {it} is gone take {alt}",
+        f"pick up the {first} {noun} in {qt}, if {it}'s not there {alt_short}",
+        f"grab the {first} {noun} at {qt}, otherwise {alt}",
+        f"try the {first} {noun} in {qt} and fall back to {alt}",
+        f"get the {first} {noun} from {qt} and if that fails {alt_short}",
+    ])
+    nodes = [control("Fallback", skill("PickCake", color=first, quadrant=q),
+                     skill("PickCake", color=second, quadrant=q2))]
+    c.take_stack(robot, first, q)
+    c.ledger.stacks.discard((second, q2))
+    c.ledger.use(robot, f"quadrant_{q2}")
+    tags = ("condition", "fallback")
+    if c.rng.random() < 0.7:
+        p = c.plate(robot)
+        text += c.rng.choice((f", and bring it to {s.plate(p)}", f", then put it on {s.plate(p)}",
+                              f" and deliver it to {s.plate(p)}"))
+        c.ledger.carrying[robot].clear()
+        _placed(c, robot, p, 1)
+        nodes.append(skill("PlaceCakes", plate=p))
+    return Task(nodes, text, True, tags)
+
+
+def _fallback_collect(c: _Command, robot: str) -> Task:
+    if c.ledger.cherries[robot] >= V.MAX_CHERRIES_CARRIED:
+        raise _NoRoom
+    h1 = c.holder(robot, 1)
+    h2 = c.rng.choice([h for h in range(1, V.N_HOLDERS + 1)
+                       if h != h1 and c.ledger.free(robot, f"holder_{h}")] or [h1])
+    if h2 == h1:
+        raise _NoRoom
+    s = c.style
+    t1, t2 = s.holder(h1), s.holder(h2)
+    text = c.rng.choice([f"collect cherries at {t1}, or at {t2} if it is empty",
+                         f"take cherries from {t1}; if it's empty use {t2}",
+                         f"get cherries from {t1}, otherwise from {t2}",
+                         f"grab cherries at {t1} and if that fails at {t2}"])
+    room = V.MAX_CHERRIES_CARRIED - c.ledger.cherries[robot]
+    taken = min(room, c.ledger.holders[h1])
+    c.ledger.holders[h1] -= taken
+    c.ledger.cherries[robot] += taken
+    c.ledger.use(robot, f"holder_{h1}")
+    c.ledger.use(robot, f"holder_{h2}")
+    return Task([control("Fallback", skill("CollectCherries", holder=h1),
+                         skill("CollectCherries", holder=h2))], text, True, ("condition", "fallback"))
+
+
+def _if_carrying(c: _Command, robot: str) -> Task:
+    """"if you carry cherries, drop them in the basket" / "if you have a cake, put it on plate
+    2": ``Fallback[Inverter[IsCarrying], step]`` (nothing to do is not a failure)."""
+    item = "cake" if c.ledger.carrying[robot] else "cherries"
+    if item == "cherries" and not c.ledger.cherries[robot] and not c.continuation:
+        raise _NoRoom
+    inner = _place(c, robot) if item == "cake" else _drop(c, robot)
+    have = c.rng.choice(("carry", "have", "are carrying", "still have", "hold"))
+    what = c.rng.choice(("a cake", "any stacks", "a stack", "cakes")) if item == "cake" else \
+        c.rng.choice(("cherries", "any cherries", "some cherries"))
+    text = c.rng.choice((f"if you {have} {what}, {inner.text}", f"{inner.text} if you {have} {what}"))
+    node = control("Fallback", control("Inverter", skill("IsCarrying", item=item)), *inner.nodes)
+    return Task([node], text, False, ("condition", "if-carrying"))
+
+
+def _unless_there(c: _Command, robot: str) -> Task:
+    """"go to the basket unless you are already there": ``Fallback[IsAt, MoveTo]``."""
+    inner = c.rng.choice((_move, _home))(c, robot)
+    target = inner.nodes[0].port("target")
+    text = c.rng.choice((f"{inner.text} unless you are already there",
+                         f"{inner.text} if you are not there yet",
+                         f"{inner.text}, unless you're already there"))
+    node = control("Fallback", skill("IsAt", target=target), *inner.nodes)
+    return Task([node], text, inner.inflect, ("condition", "if-at"))
+
+
+_GUARDABLE: tuple[Maker, ...] = ()  # filled below (makers a condition or decorator can wrap)
+
+
+def _time_guard(c: _Command, robot: str) -> Task:
+    inner = c.rng.choice(_GUARDABLE)(c, robot)
+    seconds = c.rng.choice((10, 15, 20, 30, 40, 50))
+    s = c.style
+    body = inner.nodes
+    if c.rng.random() < 0.5:
+        text = c.rng.choice([
+            f"if at least {s.seconds(seconds)} are left, {inner.text}, otherwise go home",
+            f"if there are {s.seconds(seconds)} left {inner.text}, else go home",
+            f"{inner.text} if {s.seconds(seconds)} remain, otherwise return home",
+        ])
+        nodes = [control("Fallback", sequence_of([skill("TimeLeft", seconds=float(seconds)),
+                                                  *body]), skill("MoveTo", target=V.HOME))]
+        if nodes[0].children[0].tag != "Sequence":
+            raise _NoRoom
+    else:
+        text = c.rng.choice([
+            f"only if at least {s.seconds(seconds)} are left, {inner.text}",
+            f"if {s.seconds(seconds)} or more remain, {inner.text}",
+            f"{inner.text}, but only if there are still {s.seconds(seconds)} left",
+        ])
+        nodes = [skill("TimeLeft", seconds=float(seconds)), *body]
+    return Task(nodes, text, False, ("condition", "time"))
+
+
+def _retry(c: _Command, robot: str) -> Task:
+    inner = c.rng.choice(_GUARDABLE)(c, robot)
+    n = c.rng.choice((2, 3, 3, 5))
+    s = c.style
+    text = c.rng.choice([f"try up to {s.number(n)} times to {inner.text}",
+                         f"{inner.text}, retrying up to {s.number(n)} times if it fails",
+                         f"{inner.text} and retry {s.number(n)} times if needed"])
+    return Task([control("RetryUntilSuccessful", sequence_of(inner.nodes), num_attempts=n)],
+                text, text.startswith("try"), ("retry",))
+
+
+def _timeout(c: _Command, robot: str) -> Task:
+    inner = c.rng.choice(_GUARDABLE)(c, robot)
+    seconds = c.rng.choice((20, 30, 40, 60))
+    s = c.style
+    text = c.rng.choice([f"{inner.text} within {s.seconds(seconds)}",
+                         f"{inner.text}, but give up after {s.seconds(seconds)}",
+                         f"{inner.text} in at most {s.seconds(seconds)}"])
+    return Task([control("Timeout", sequence_of(inner.nodes), msec=seconds * 1000)], text,
+                inner.inflect, ("timeout",))
+
+
+_GUARDABLE = (_deliver, _deliver, _collect, _fill_basket, _move, _legendary)
+
+# (maker, weight) for the first task of a robot; follow-ups depend on what it carries
+_MAKERS: tuple[tuple[Maker, float], ...] = (
+    (_deliver, 14), (_deliver_several, 5), (_legendary, 5), (_gather, 3), (_pick, 5), (_collect, 6),
+    (_fill_basket, 7), (_move, 7), (_home, 5), (_funny, 3), (_finish, 2), (_wait, 2),
+    (_say, 2), (_fallback_pick, 3.5), (_fallback_collect, 1.5), (_time_guard, 2), (_retry, 1.2),
+    (_timeout, 0.8), (_unless_there, 0.6),
+)
+_CARRY_FOLLOW_UPS: tuple[tuple[Maker, float], ...] = ((_place, 6), (_if_carrying, 0.5))
+_CHERRY_FOLLOW_UPS: tuple[tuple[Maker, float], ...] = ((_drop, 4), (_put_cherry, 3),
+                                                       (_if_carrying, 0.5))
+_POISON_MAKERS: dict[str, tuple[Maker, ...]] = {
+    "quadrant": (_deliver, _pick, _legendary, _deliver_several, _fallback_pick, _gather),
+    "plate": (_deliver, _legendary, _deliver_several),
+    "holder": (_collect, _fill_basket),
+    "colour": (_deliver, _pick, _deliver_several, _fallback_pick),
+    "cherries": (_collect, _fill_basket),
+    "place": (_move,),
+    "robot": (),
+    "action": (),
+    "stacks": (),
+    "chitchat": (),
+}
+
+
+def _weighted(rng: random.Random, table: tuple[tuple[Maker, float], ...]) -> Maker:
+    makers, weights = zip(*table)
+    return rng.choices(makers, weights)[0]
+
+
+def _next_task(c: _Command, robot: str, previous: Task | None, budget: int = 4) -> Task:
+    """A task for ``robot``, favouring the natural follow-up of what it carries."""
+    ledger = c.ledger
+    for _ in range(30):
+        if ledger.carrying[robot] and c.rng.random() < 0.75:
+            maker = _weighted(c.rng, _CARRY_FOLLOW_UPS)
+        elif ledger.cherries[robot] and c.rng.random() < 0.6:
+            bare = [p for p, n in ledger.bare_cakes.items()
+                    if n >= 3 and ledger.plate_owner.get(p) == robot]
+            maker = _decorate if bare and c.rng.random() < 0.3 else \
+                _weighted(c.rng, _CHERRY_FOLLOW_UPS)
+        else:
+            maker = _weighted(c.rng, _MAKERS)
+        if previous is not None and maker in (_home, _finish) and c.rng.random() < 0.3:
+            continue
+        snapshot = _snapshot(c)
+        try:
+            task = maker(c, robot)
+        except _NoRoom:
+            _restore(c, snapshot)
+            continue
+        if task.count <= budget:
+            return task
+        _restore(c, snapshot)
+    raise _NoRoom
+
+
+def _snapshot(c: _Command) -> tuple:
+    led = c.ledger
+    return (set(led.stacks), dict(led.holders), dict(led.bare_cakes), dict(led.plate_owner),
+            {r: list(v) for r, v in led.carrying.items()}, dict(led.cherries),
+            {r: set(v) for r, v in led.places.items()}, c.reply)
+
+
+def _restore(c: _Command, snap: tuple) -> None:
+    led = c.ledger
+    (led.stacks, led.holders, led.bare_cakes, led.plate_owner, led.carrying, led.cherries,
+     led.places, c.reply) = snap
+
+
+# --- joining tasks into a command -----------------------------------------------------------
+
+_THEN = (", then ", " then ", " and then ", ", and then ", ", after that ", ". After that, ",
+         "; then ", " and ", ", next ", ". Then ", ", afterwards ")
+_LAST = (", and finally ", " and finally ", ", then finally ", ". Finally, ")
+
+
+def _join(c: _Command, tasks: list[Task], third: bool = False) -> str:
+    texts = [t.third_person() if third and t.inflect else t.text for t in tasks]
+    rng = c.rng
+    if len(texts) == 1:
+        return texts[0]
+    if len(texts) == 2 and not third and rng.random() < 0.15:
+        a, b = texts
+        return rng.choice((f"{b}, but first {a}", f"{b} after you {a}", f"first {a}, then {b}",
+                           f"before you {b}, {a}"))
+    out = ("first " if rng.random() < 0.1 and not third else "") + texts[0]
+    for i, text in enumerate(texts[1:], 1):
+        sep = rng.choice(_LAST) if i == len(texts) - 1 and i >= 2 and rng.random() < 0.4 \
+            else rng.choice(_THEN)
+        out += sep + text
+    return out
+
+
+def _address(c: _Command, robot: str, tasks: list[Task]) -> str:
+    """"Robot 1, bring ...", "have R1 bring ...", "robot one should bring ...", "R1 brings ..."."""
+    name = c.say_robot(robot, start=True)
+    rng = c.rng
+    style = rng.random()
+    if style < 0.4:
+        return f"{name}, {_join(c, tasks)}"
+    if style < 0.55:
+        return f"{name} {_join(c, tasks)}"
+    if style < 0.62:
+        return f"{name}: {_join(c, tasks)}"
+    if style < 0.85:
+        lead = rng.choice(("{r} should ", "I want {r} to ", "tell {r} to ", "have {r} ",
+                           "let {r} ", "{r} needs to ", "{r} will ", "use {r} to ", "{r} please ",
+                           "{r} you have to ", "{r} go and "))
+        return lead.format(r=name) + _join(c, tasks)
+    if all(t.inflect for t in tasks):
+        return f"{name} {_join(c, tasks, third=True)}"
+    return f"{name}, {_join(c, tasks)}"
+
+
+def _tasks_for(c: _Command, robot: str, n: int) -> list[Task]:
+    tasks: list[Task] = []
+    while sum(t.count for t in tasks) < n:
+        tasks.append(_next_task(c, robot, tasks[-1] if tasks else None,
+                                n - sum(t.count for t in tasks)))
+    return tasks
+
+
+def _nodes(tasks: list[Task]) -> list[Node]:
+    return [node for t in tasks for node in t.nodes]
+
+
+@dataclass
+class _Draft:
+    trees: dict[str, list[Node]]
+    text: str
+    tasks: int
+    tags: set[str]
+
+
+def _single(c: _Command, n: int, addressed: bool) -> _Draft:
+    robot = "robot1" if not addressed else c.rng.choice(V.ROBOTS)
+    tasks = _tasks_for(c, robot, n)
+    if addressed:
+        text = _address(c, robot, tasks)
+        tags = {"one-robot"}
+    else:
+        lead = c.rng.choice(("", "", "", "", "someone ", "one of you ", "somebody ",
+                             "one robot should ", "can someone "))
+        text = lead + _join(c, tasks)
+        tags = {"unaddressed"}
+    return _Draft({robot: _nodes(tasks)}, text, n, tags | _task_tags(tasks))
+
+
+def _task_tags(tasks: list[Task]) -> set[str]:
+    return {tag for t in tasks for tag in t.tags}
+
+
+def _two(c: _Command, n: int) -> _Draft:
+    rng = c.rng
+    shared_end = n >= 3 and rng.random() < 0.2
+    k = n - 1 if shared_end else n
+    a = rng.randint(1, k - 1)
+    first, second = ("robot1", "robot2") if rng.random() < 0.7 else ("robot2", "robot1")
+    ta = _tasks_for(c, first, a)
+    tb = _tasks_for(c, second, k - a)
+    text_a = _address(c, first, ta)
+    if rng.random() < 0.15:
+        other = rng.choice(("the other robot", "the other one", "the other bot"))
+        text_b = f"{other} {_join(c, tb, third=all(t.inflect for t in tb))}" \
+            if rng.random() < 0.5 else f"{other} should {_join(c, tb)}"
+    else:
+        text_b = _address(c, second, tb)
+    sep = rng.choice(("; ", ". ", ", and ", " and ", ", meanwhile ", ". Meanwhile, ",
+                      " while ", ", at the same time ", "; at the same time ", " - "))
+    text = text_a + sep + text_b
+    trees = {first: _nodes(ta), second: _nodes(tb)}
+    if shared_end:
+        end = rng.choice((_home, _home, _funny, _finish))(c, first)
+        both = rng.choice(("then both of you ", "then both robots ", "after that both ",
+                           "and then you both ", "finally both robots "))
+        text += ", " + both + end.text
+        for robot in V.ROBOTS:
+            trees[robot] = trees[robot] + end.nodes
+    tags = {"both-robots"} | _task_tags(ta + tb)
+    if "meanwhile" in sep.lower() or "same time" in sep or "while" in sep:
+        tags.add("meanwhile")
+    return _Draft(trees, text, n, tags)
+
+
+def _both_same(c: _Command) -> _Draft:
+    rng = c.rng
+    task = rng.choice((_home, _home, _funny, _finish, _wait, _say))(c, "robot1")
+    who = rng.choice(("both robots", "both of you", "you two", "both bots", "the two robots",
+                      "everyone", "robots", "both"))
+    text = rng.choice((f"{who}, {task.text}", f"{who} {task.text}", f"{who} should {task.text}",
+                       f"{task.text}, both of you", f"I want both robots to {task.text}"))
+    return _Draft({r: list(task.nodes) for r in V.ROBOTS}, text, 1, {"both-robots"} | set(task.tags))
+
+
+def _handover(c: _Command, n: int) -> _Draft:
+    """One robot waits for the other: Signal after the first's steps, WaitForSignal before the
+    second's dependent steps."""
+    rng = c.rng
+    first, second = ("robot1", "robot2") if rng.random() < 0.7 else ("robot2", "robot1")
+    signal = first + SIGNAL_SUFFIX
+    a = max(1, n - 1 - (rng.random() < 0.4 and n >= 3))
+    ta = _tasks_for(c, first, a)
+    # the second robot may need the first robot's places: the first goes home afterwards
+    goes_home = rng.random() < 0.5
+    if goes_home:
+        home = _home(c, first)
+        ta.append(home)
+        c.ledger.places[first] = set()
+    pre: list[Task] = []
+    if n - a >= 2 and rng.random() < 0.5:
+        pre = _tasks_for(c, second, 1)
+    post_count = max(1, n - a - len(pre))
+    if goes_home and rng.random() < 0.5 and c.ledger.bare_cakes:
+        plates = [p for p, k in c.ledger.bare_cakes.items() if k > 0]
+        if plates and not c.ledger.cherries[second] and not pre:
+            c.ledger.plate_owner.update({p: second for p in plates})
+            pre = [_collect(c, second)] if rng.random() < 0.5 else []
+            if pre:
+                post = [_put_cherry(c, second)]
+            else:
+                post = _tasks_for(c, second, post_count)
+        else:
+            post = _tasks_for(c, second, post_count)
+    else:
+        post = _tasks_for(c, second, post_count)
+    name_a, name_b = c.say_robot(first), c.say_robot(second)
+    text_a = f"{name_a}, {_join(c, ta)}"
+    done = rng.choice(("is done", "has finished", "is finished", "is back", "has delivered",
+                       "finishes"))
+    post_text = _join(c, post)
+    if pre:
+        pre_text = _join(c, pre)
+        text_b = rng.choice((
+            f"{name_b}, {pre_text}, then wait for {name_a} and {post_text}",
+            f"{name_b}, {pre_text}; once {name_a} {done}, {post_text}",
+        ))
+    else:
+        text_b = rng.choice((
+            f"when {name_a} {done}, {name_b} should {post_text}",
+            f"once {name_a} {done}, {name_b}, {post_text}",
+            f"{name_b}, wait until {name_a} {done}, then {post_text}",
+            f"{name_b}, wait for {name_a} to finish before you {post_text}",
+            f"after {name_a} {done}, {name_b} {_join(c, post, third=True)}"
+            if all(t.inflect for t in post) else f"after that, {name_b}, {post_text}",
+        ))
+    text = text_a + rng.choice(("; ", ". ", ", and ")) + text_b
+    trees = {
+        first: _nodes(ta) + [skill("Signal", name=signal)],
+        second: _nodes(pre) + [skill("WaitForSignal", name=signal)] + _nodes(post),
+    }
+    tags = {"both-robots", "coordination"} | _task_tags(ta + pre + post)
+    return _Draft(trees, text, min(V_MAX_TASKS, len(ta) + len(pre) + len(post)), tags)
+
+
+V_MAX_TASKS = 4
+
+
+def _continuation(c: _Command) -> _Draft:
+    """A follow-up that only makes sense after an earlier command ("now put them on plate 2")."""
+    c.continuation = True
+    robot = c.rng.choice(V.ROBOTS)
+    task = c.rng.choice((_place, _place, _drop, _put_cherry))(c, robot)
+    lead = c.rng.choice(("now ", "next ", "", "ok now ", "and now "))
+    if c.rng.random() < 0.6:
+        text = _address(c, robot, [task])
+        text = lead + text if lead and c.rng.random() < 0.3 else text
+    else:
+        robot = "robot1"
+        text = lead + task.text
+    return _Draft({robot: list(task.nodes)}, text, 1, {"continuation"} | set(task.tags))
+
+
+def _impossible_task(c: _Command, kind: str, robot: str) -> Task:
+    s = c.style
+    if kind == "action":
+        template, cannot = c.rng.choice(IMPOSSIBLE_ACTIONS)
+        text = template.format(plate=s.plate(c.rng.randint(1, 5)),
+                               quadrant=s.quadrant(c.rng.randint(1, 4)),
+                               holder=s.holder(c.rng.randint(1, 4)),
+                               color=c.rng.choice(V.COLORS))
+        c.reply = f"The robots cannot {cannot}: no skill does that."
+        return Task([], text, True)
+    if kind == "stacks":
+        n = c.rng.choice((4, 4, 5, 6))
+        color = c.rng.choice(V.COLORS)
+        text = c.rng.choice((f"pick up all four {color} stacks at once",
+                             f"carry {s.number(n)} stacks at the same time",
+                             f"take {s.number(n)} cakes at once to {s.plate(c.rng.randint(1, 5))}",
+                             f"grab all the {color} stacks in one go"))
+        c.reply = "A robot can carry at most 3 stacks at once."
+        return Task([], text, True)
+    c.reply = "I can only turn commands for robot 1 and robot 2 into plans."
+    return Task([], c.rng.choice(CHITCHAT), False)
+
+
+POISONS: tuple[tuple[str, float], ...] = (
+    ("robot", 3), ("quadrant", 2), ("plate", 2), ("holder", 1.5), ("colour", 2.5),
+    ("place", 1.5), ("action", 3), ("cherries", 1.5), ("stacks", 1), ("chitchat", 0.5),
+)
+
+
+def _impossible(c: _Command) -> _Draft:
+    """A command with one impossible part (sometimes beside possible ones)."""
+    rng = c.rng
+    kind = c.poison
+    robot = rng.choice(V.ROBOTS)
+    if kind == "robot":
+        others = _tasks_for(c, "robot1", rng.choice((1, 1, 2)))
+        text = _address(c, robot, others)
+        if rng.random() < 0.25:
+            text = rng.choice(("all three robots ", "the three robots ")) + _join(c, others)
+            c.reply = "There are only two robots: robot 1 and robot 2."
+        return _Draft({}, text, len(others), {"impossible"})
+    if kind in ("action", "stacks", "chitchat"):
+        bad = _impossible_task(c, kind, robot)
+        tasks = [bad]
+        if kind != "chitchat" and rng.random() < 0.35:
+            tasks.insert(rng.randrange(2), _next_task(c, robot, None))
+        text = _address(c, robot, tasks) if kind != "chitchat" and rng.random() < 0.6 \
+            else _join(c, tasks)
+        return _Draft({}, text, len(tasks), {"impossible"})
+    maker = rng.choice(_POISON_MAKERS[kind])
+    bad = maker(c, robot)
+    tasks = [bad]
+    if rng.random() < 0.35:
+        tasks.insert(rng.randrange(2), _next_task(c, robot, None))
+    if rng.random() < 0.5:
+        text = _address(c, robot, tasks)
+    else:
+        text = _join(c, tasks)
+    if rng.random() < 0.2:
+        other = c.ledger.other(robot)
+        text += rng.choice(("; ", ". ", " and ")) + _address(c, other, _tasks_for(c, other, 1))
+    return _Draft({}, text, len(tasks), {"impossible"})
+
+
+_TASK_COUNTS = ((1, 0.36), (2, 0.30), (3, 0.21), (4, 0.13))
+
+
+def _draft(rng: random.Random, reply_share: float) -> tuple[_Command, _Draft]:
+    if rng.random() < reply_share:
+        kinds, weights = zip(*POISONS)
+        c = _Command(rng, poison=rng.choices(kinds, weights)[0])
+        return c, _impossible(c)
+    c = _Command(rng)
+    counts, weights = zip(*_TASK_COUNTS)
+    n = rng.choices(counts, weights)[0]
+    mode = rng.random()
+    if mode < 0.05:
+        return c, _continuation(c)
+    if mode < 0.10:
+        return c, _both_same(c)
+    if n >= 2 and mode < 0.18:
+        return c, _handover(c, n)
+    if n >= 2 and mode < 0.52:
+        return c, _two(c, n)
+    return c, _single(c, n, addressed=mode > 0.62 or rng.random() < 0.5)
+
+
+def make_example(rng: random.Random, reply_share: float = 0.12) -> PlanExample:
+    """One example; retries drafts that ran out of resources."""
+    for _ in range(100):
+        try:
+            c, draft = _draft(rng, reply_share)
+        except _NoRoom:
+            continue
+        command = c.style.finish(draft.text)
+        tags = set(draft.tags)
+        if c.style.speech:
+            tags.add("speech")
+        if c.style.words:
+            tags.add("number-words")
+        if c.style.typos:
+            tags.add("typos")
+        if c.poison is not None:
+            if c.reply is None:
+                continue  # the poisoned slot was never drawn
+            return PlanExample(command, serialize_reply(Reply(c.reply)), "reply",
+                               max(1, min(draft.tasks, V_MAX_TASKS)), tuple(sorted(tags)))
+        plan = Plan(tuple((r, sequence_of(draft.trees[r])) for r in V.ROBOTS if draft.trees.get(r)))
+        return PlanExample(command, serialize_plan(plan), "plan",
+                           max(1, min(draft.tasks, V_MAX_TASKS)), tuple(sorted(tags)))
+    raise RuntimeError("the generator could not make an example in 100 drafts")
+
+
+def generate_plan_examples(count: int, seed: int, reply_share: float = 0.12,
+                           exclude: set[str] | None = None) -> list[PlanExample]:
+    """``count`` distinct examples (by command text), the same for the same seed.
+
+    ``exclude``: command texts that must not appear (e.g. a held-out set).
+    """
+    rng = random.Random(seed)
+    seen = set(exclude or ())
+    out: list[PlanExample] = []
+    attempts = 0
+    while len(out) < count:
+        attempts += 1
+        if attempts > count * 20:
+            raise RuntimeError(f"only {len(out)} distinct examples after {attempts} attempts")
+        example = make_example(rng, reply_share)
+        key = example.command.lower()
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(example)
+    return out
+
+
+def iter_jsonl(path: str | Path) -> Iterator[dict[str, Any]]:
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                yield json.loads(line)
+
+
+def write_jsonl(rows, path: str | Path) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row.to_json() if hasattr(row, "to_json") else row) + "\n")
+
+
+__all__ = ["PlanExample", "generate_plan_examples", "make_example", "skill", "subtree",
+           "control", "sequence_of", "number_word", "write_jsonl", "iter_jsonl"]

@@ -1,0 +1,47 @@
+import random
+
+import pytest
+
+from llm_mars.training.phrasing import (Style, number_word, speech_text, third_person, typo)
+
+
+@pytest.mark.parametrize("n, words", [(0, "zero"), (7, "seven"), (20, "twenty"),
+                                      (25, "twenty five"), (40, "forty"), (99, "ninety nine")])
+def test_number_word(n, words):
+    assert number_word(n) == words
+
+
+@pytest.mark.parametrize("verb, third", [("bring", "brings"), ("fetch", "fetches"),
+                                         ("carry", "carries"), ("do", "does"), ("go", "goes"),
+                                         ("play", "plays"), ("push", "pushes")])
+def test_third_person(verb, third):
+    assert third_person(verb) == third
+
+
+def test_typo_changes_one_slip_and_keeps_the_first_letter():
+    rng = random.Random(0)
+    for word in ("quadrant", "cherries", "basket", "legendary"):
+        for _ in range(20):
+            slipped = typo(word, rng)
+            assert slipped[0] == word[0]
+            assert abs(len(slipped) - len(word)) <= 1
+    assert typo("go", rng) == "go"  # too short to slip
+    assert typo("R1", rng) == "R1"
+
+
+def test_speech_text_is_lower_case_without_punctuation():
+    assert speech_text('Robot 1, say "Hello"; then go home!') == "robot 1 say hello then go home"
+
+
+def test_style_draw_is_seeded():
+    a, b = Style.draw(random.Random(5)), Style.draw(random.Random(5))
+    assert (a.words, a.speech, a.typos, a.ordinals) == (b.words, b.speech, b.typos, b.ordinals)
+
+
+def test_style_numbers_and_finish():
+    style = Style(random.Random(1), words=True, speech=True)
+    assert style.number(3) == "three"
+    text = style.finish("Robot 1, bring the cake.")
+    assert text == text.lower() and "," not in text and "." not in text
+    typed = Style(random.Random(1)).finish("robot 1 go home")
+    assert typed[0].isupper()

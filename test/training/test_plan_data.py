@@ -1,0 +1,138 @@
+import random
+from collections import Counter
+
+import pytest
+
+from llm_mars import vocabulary as V
+from llm_mars.bt.model import Plan, Reply
+from llm_mars.bt.parser import parse_bt_output
+from llm_mars.bt.registry import REGISTRY, Category
+from llm_mars.bt.serializer import serialize_plan
+from llm_mars.training.expectations import normalize_text
+from llm_mars.training.phrasing import ORDINALS
+from llm_mars.training.plan_data import (PlanExample, generate_plan_examples, make_example,
+                                         skill)
+from llm_mars.world.match import Match
+
+N = 1500
+
+
+@pytest.fixture(scope="module")
+def examples():
+    return generate_plan_examples(N, seed=11)
+
+
+@pytest.fixture(scope="module")
+def parsed(examples):
+    return [(e, parse_bt_output(e.output)) for e in examples]
+
+
+def test_same_seed_same_examples_other_seed_other_examples():
+    a = generate_plan_examples(200, seed=3)
+    assert a == generate_plan_examples(200, seed=3)
+    assert [e.command for e in a] != [e.command for e in generate_plan_examples(200, seed=4)]
+
+
+def test_commands_are_distinct_and_exclusion_is_honoured(examples):
+    commands = [e.command.lower() for e in examples]
+    assert len(set(commands)) == len(commands)
+    held_out = generate_plan_examples(100, seed=12, exclude=set(commands[:800]))
+    assert not {e.command.lower() for e in held_out} & set(commands[:800])
+
+
+def test_every_output_parses_and_is_canonical(parsed):
+    for example, result in parsed:
+        assert isinstance(result, Plan if example.kind == "plan" else Reply), example
+        if isinstance(result, Plan):
+            assert serialize_plan(result) == example.output
+
+
+def test_every_skill_and_condition_appears(parsed):
+    tags = Counter(node.tag for _, r in parsed if isinstance(r, Plan)
+                   for _, root in r.trees for node in root.walk())
+    for kind in REGISTRY.of(Category.ACTION) + REGISTRY.of(Category.CONDITION):
+        assert tags[kind.tag] > 0, kind.tag
+    for tag in ("Sequence", "Fallback", "RetryUntilSuccessful", "Timeout", "SubTree"):
+        assert tags[tag] > 0, tag
+
+
+def test_spread_of_tasks_robots_and_phrasing(examples, parsed):
+    tasks = Counter(e.tasks for e in examples)
+    assert all(tasks[n] >= 0.08 * N for n in (1, 2, 3, 4)), tasks
+    robots = Counter(r.robots for _, r in parsed if isinstance(r, Plan))
+    assert robots[("robot1",)] and robots[("robot2",)] and robots[("robot1", "robot2")]
+    tags = Counter(t for e in examples for t in e.tags)
+    for tag in ("speech", "number-words", "typos", "condition", "coordination", "meanwhile",
+                "unaddressed", "continuation", "impossible", "legendary", "basket"):
+        assert tags[tag] > 0, tag
+    replies = sum(e.kind == "reply" for e in examples)
+    assert 0.08 * N < replies < 0.2 * N
+    text = " ".join(e.command.lower() for e in examples)
+    for phrase in (" dispenser ", " tray ", " layers ", " r1", "bot 2", "the first robot",
+                   " then ", " after that ", " meanwhile ", " please", " three "):
+        assert phrase in text, phrase
+
+
+def test_straightforward_delivery_is_pick_then_place():
+    # the generator's single-robot delivery is exactly PickCake + PlaceCakes
+    rng = random.Random(0)
+    seen = 0
+    for _ in range(1500):
+        e = make_example(rng, reply_share=0.0)
+        if e.tags == ("deliver", "one-robot") and e.tasks == 1:
+            plan = parse_bt_output(e.output)
+            (_, root), = plan.trees
+            assert [n.tag for n in root.children] == ["PickCake", "PlaceCakes"]
+            color, q = root.children[0].port("color"), root.children[0].port("quadrant")
+            assert color in e.command.lower()
+            seen += 1
+    assert seen > 5
+
+
+def test_replies_say_what_is_wrong(examples):
+    replies = [e for e in examples if e.kind == "reply"]
+    by_reason = Counter()
+    for e in replies:
+        text = parse_bt_output(e.output).text
+        assert 10 < len(text) < 200
+        command = f" {normalize_text(e.command)} "
+        words = text.split()
+        if text.startswith(("There is no quadrant", "There is no plate", "There is no holder")):
+            number = words[4].rstrip(":")
+            named = (f" {number} ", f" {ORDINALS[int(number)]} ")
+            assert any(n in command for n in named), (command, text)  # the bad number is named
+            by_reason[words[3]] += 1
+        elif " cake: stacks are" in text:
+            assert f" {words[3]} " in command, (command, text)  # the bad colour is named
+            by_reason["colour"] += 1
+        elif "robot 1 and robot 2" in text or "two robots" in text:
+            by_reason["robot"] += 1
+        elif "cannot" in text:
+            by_reason["action or limit"] += 1
+    assert set(by_reason) == {"quadrant", "plate", "holder", "colour", "robot",
+                              "action or limit"}, by_reason
+
+
+def test_a_sample_of_plans_executes_from_the_initial_field(examples):
+    sample = [e for e in examples if e.executable][:40]
+    for e in sample:
+        match = Match(seed=1)
+        match.execute(e.output)
+        state = match.state_dict()
+        assert state["time_s"] < V.MATCH_DURATION_S, e.command
+        for name, robot in state["robots"].items():
+            assert robot["tree_status"] in ("SUCCESS", "IDLE"), (e.command, name, robot)
+            if "fallback" not in e.tags:
+                assert not [h for h in robot["history"] if "FAILURE" in h], (e.command, robot)
+
+
+def test_example_json_round_trip(examples):
+    for e in examples[:20]:
+        assert PlanExample.from_json(e.to_json()) == e
+
+
+def test_skill_puts_ports_in_registry_order():
+    node = skill("PlaceCakes", sort=True, plate=3)
+    assert node.ports == (("plate", 3), ("sort", True))
+    with pytest.raises(ValueError):
+        skill("PlaceCakes", colour="brown")
