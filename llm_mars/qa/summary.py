@@ -1,0 +1,324 @@
+"""A short, factual text of the world state for the ``qa`` adapter.
+
+The qa adapter answers from this text alone, so it says in plain words what an operator asks
+about (where each robot is or is going, what it is doing, what it carries, what it has done
+and what failed and why, the basket, the plates, the score, the time) and nothing else: every
+token of it is paid for on each question. The same describing functions produce the training
+answers (:mod:`llm_mars.training.qa_data`), so answers and summaries always agree.
+
+Input is the state JSON of DESIGN.md section 3 (extra keys are used when present:
+``waiting_for``, ``stalled``). Skill labels (``PickCake brown 2``, ``CollectCherries 4 6``)
+and history entries (``PlaceCakes 5: CANCELLED``, ``PickCake pink 1: FAILURE (stack already
+taken)``) are read by their documented form; anything unrecognised is shown as written.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from llm_mars import vocabulary as V
+
+HISTORY_SHOWN = 4
+"""History entries shown per robot (the latest; earlier failures are kept as well)."""
+
+_ENTRY = re.compile(r"^(?P<label>.*?): (?P<status>SUCCESS|FAILURE|CANCELLED|RUNNING)"
+                    r"(?: \((?P<reason>.*)\))?$", re.S)
+
+
+def robot_name(robot: str) -> str:
+    """``robot1`` -> ``Robot 1``."""
+    return f"Robot {robot.removeprefix('robot')}" if robot.startswith("robot") else robot
+
+
+def place_name(place: str | None) -> str:
+    """``plate_3`` -> ``plate 3``; ``basket`` -> ``the basket``; ``home`` -> ``home``."""
+    if place is None:
+        return "between places"
+    if place == V.BASKET:
+        return "the basket"
+    return place.replace("_", " ")
+
+
+@dataclass(frozen=True)
+class Step:
+    """A skill label split into what it does: ``CollectCherries 4 6`` -> verb phrases."""
+
+    tag: str
+    args: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, label: str) -> Step:
+        tag, _, rest = label.partition(" ")
+        if tag == "Say":
+            return cls(tag, (rest,))
+        return cls(tag, tuple(rest.split()))
+
+    def _arg(self, i: int, default: str = "?") -> str:
+        return self.args[i] if len(self.args) > i else default
+
+    @property
+    def destination(self) -> str | None:
+        """The place this step drives to, if it drives."""
+        if self.tag == "MoveTo":
+            return self._arg(0)
+        if self.tag == "PickCake":
+            return f"quadrant_{self._arg(1)}"
+        if self.tag in ("PlaceCakes", "PutCherry"):
+            return f"plate_{self._arg(0)}"
+        if self.tag == "CollectCherries":
+            return f"holder_{self._arg(0)}"
+        if self.tag == "DropCherries":
+            return V.BASKET
+        return None
+
+    def doing(self) -> str:
+        """Present participle phrase: ``picking the brown stack at quadrant 2``."""
+        a = self._arg
+        match self.tag:
+            case "MoveTo":
+                return f"driving to {place_name(a(0))}"
+            case "PickCake":
+                return f"picking the {a(0)} stack at quadrant {a(1)}"
+            case "PlaceCakes":
+                return f"placing cakes on plate {a(0)}"
+            case "CollectCherries":
+                many = f"{a(1)} cherries" if len(self.args) > 1 else "cherries"
+                return f"collecting {many} at holder {a(0)}"
+            case "DropCherries":
+                return "dropping cherries in the basket"
+            case "PutCherry":
+                return f"putting a cherry on a cake on plate {a(0)}"
+            case "FunnyAction":
+                return "doing the funny action"
+            case "Wait":
+                return f"waiting {a(0)} seconds"
+            case "WaitForSignal":
+                return f"waiting for the signal {a(0)}"
+            case "Signal":
+                return f"signalling {a(0)}"
+            case "Say":
+                return f"saying \"{a(0)}\""
+        return " ".join((self.tag, *self.args))
+
+    def done(self) -> str:
+        """Past tense phrase: ``picked the brown stack at quadrant 2``."""
+        a = self._arg
+        match self.tag:
+            case "MoveTo":
+                return f"drove to {place_name(a(0))}"
+            case "PickCake":
+                return f"picked the {a(0)} stack at quadrant {a(1)}"
+            case "PlaceCakes":
+                return f"placed cakes on plate {a(0)}"
+            case "CollectCherries":
+                many = f"{a(1)} cherries" if len(self.args) > 1 else "cherries"
+                return f"collected {many} at holder {a(0)}"
+            case "DropCherries":
+                return "dropped cherries in the basket"
+            case "PutCherry":
+                return f"put a cherry on a cake on plate {a(0)}"
+            case "FunnyAction":
+                return "did the funny action"
+            case "Wait":
+                return f"waited {a(0)} seconds"
+            case "WaitForSignal":
+                return f"got the signal {a(0)}"
+            case "Signal":
+                return f"signalled {a(0)}"
+            case "Say":
+                return f"said \"{a(0)}\""
+        return " ".join((self.tag, *self.args))
+
+    def attempt(self) -> str:
+        """Infinitive phrase for failures: ``pick the brown stack at quadrant 2``."""
+        a = self._arg
+        match self.tag:
+            case "MoveTo":
+                return f"drive to {place_name(a(0))}"
+            case "PickCake":
+                return f"pick the {a(0)} stack at quadrant {a(1)}"
+            case "PlaceCakes":
+                return f"place cakes on plate {a(0)}"
+            case "CollectCherries":
+                return f"collect cherries at holder {a(0)}"
+            case "DropCherries":
+                return "drop cherries in the basket"
+            case "PutCherry":
+                return f"put a cherry on plate {a(0)}"
+            case "FunnyAction":
+                return "do the funny action"
+            case "Wait":
+                return f"wait {a(0)} seconds"
+            case "WaitForSignal":
+                return f"wait for the signal {a(0)}"
+        return " ".join((self.tag, *self.args)).strip()
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    step: Step
+    status: str  # SUCCESS | FAILURE | CANCELLED | RUNNING
+    reason: str | None
+    raw: str
+
+    @classmethod
+    def parse(cls, entry: str) -> HistoryEntry:
+        match = _ENTRY.match(entry)
+        if match is None:
+            return cls(Step(entry, ()), "SUCCESS", None, entry)
+        return cls(Step.parse(match["label"]), match["status"], match["reason"], entry)
+
+    def describe(self) -> str:
+        if self.status == "SUCCESS":
+            return self.step.done()
+        if self.status == "CANCELLED":
+            return f"was stopped before it could {self.step.attempt()} (cancelled)"
+        why = f" ({self.reason})" if self.reason else ""
+        return f"failed to {self.step.attempt()}{why}"
+
+
+def history(robot: Mapping[str, Any]) -> list[HistoryEntry]:
+    return [HistoryEntry.parse(str(e)) for e in robot.get("history") or []]
+
+
+def failures(robot: Mapping[str, Any]) -> list[HistoryEntry]:
+    return [h for h in history(robot) if h.status in ("FAILURE", "CANCELLED")]
+
+
+def shown_history(robot: Mapping[str, Any], limit: int = HISTORY_SHOWN) -> list[HistoryEntry]:
+    """The last ``limit`` entries, plus earlier failures (the operator asks about those)."""
+    entries = history(robot)
+    recent = entries[-limit:]
+    early_failures = [h for h in entries[:-limit] if h.status != "SUCCESS"][-2:]
+    return early_failures + recent
+
+
+def where(robot: Mapping[str, Any]) -> str:
+    """``at plate 3`` / ``driving to holder 4`` / ``between places``."""
+    location = robot.get("location")
+    if location is not None:
+        return f"at {place_name(location)}"
+    active = robot.get("active")
+    if active:
+        destination = Step.parse(active).destination
+        if destination is not None:
+            return f"driving to {place_name(destination)}"
+    return f"between places (x {robot.get('x_mm')} mm, y {robot.get('y_mm')} mm)"
+
+
+def activity(robot: Mapping[str, Any]) -> str:
+    """Where the robot is and what it is doing, in words:
+    ``driving to quadrant 2 to pick the brown stack`` / ``at holder 4, collecting cherries`` /
+    ``at plate 3, idle (plan succeeded)``."""
+    active = robot.get("active")
+    location = robot.get("location")
+    stalled = "stalled (not moving), " if robot.get("stalled") else ""
+    if active:
+        step = Step.parse(active)
+        destination = step.destination
+        if location is None and destination is not None:
+            text = f"driving to {place_name(destination)}"
+            if step.tag != "MoveTo":
+                text += f" to {step.attempt()}"
+        elif destination is not None and location == destination:
+            text = step.doing()
+        else:
+            text = f"{where(robot)}, {step.doing()}"
+        waiting = robot.get("waiting_for")
+        if waiting:
+            text += f", waiting for {robot_name(waiting).lower()} to clear the way"
+        return stalled + text
+    return f"{stalled}{where(robot)}, {'running its plan' if robot.get('tree_status') == 'RUNNING' else 'idle'} ({plan_status(robot)})"
+
+
+def plan_status(robot: Mapping[str, Any]) -> str:
+    return {"IDLE": "no plan yet", "RUNNING": "plan running", "SUCCESS": "plan succeeded",
+            "FAILURE": "plan failed", "CANCELLED": "plan cancelled"}.get(
+        robot.get("tree_status"), str(robot.get("tree_status")))
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else ("es" if noun.endswith("ch") else "s"))
+
+
+def carrying(robot: Mapping[str, Any]) -> str:
+    """``2 stacks (brown, yellow) and 6 cherries`` / ``nothing``."""
+    carried = robot.get("carrying") or {}
+    stacks = list(carried.get("stacks") or [])
+    cherries = int(carried.get("cherries") or 0)
+    parts = []
+    if stacks:
+        parts.append(f"{_count(len(stacks), 'stack')} ({', '.join(stacks)})")
+    if cherries:
+        parts.append(_count(cherries, "cherry").replace("cherrys", "cherries"))
+    return " and ".join(parts) if parts else "nothing"
+
+
+def _cake_kind(cake: Mapping[str, Any]) -> str:
+    layers = list(cake.get("layers") or [])
+    if layers == list(V.COLORS):
+        kind = "legendary"
+    elif layers and len(set(layers)) == 1:
+        kind = layers[0]
+    else:
+        kind = "-".join(layers) or "empty"
+    return kind + (" with cherry" if cake.get("cherry") else "")
+
+
+def plate_text(cakes: list[Mapping[str, Any]]) -> str:
+    """``3 cakes (2 legendary with cherry, 1 brown)``."""
+    kinds = Counter(_cake_kind(c) for c in cakes)
+    inner = ", ".join(f"{n} {kind}" for kind, n in kinds.items())
+    return f"{len(cakes)} cake{'s' if len(cakes) != 1 else ''} ({inner})"
+
+
+def _number(x: Any) -> str:
+    value = float(x)
+    return f"{value:g}" if value == int(value) else f"{value:.1f}"
+
+
+def time_left(state: Mapping[str, Any]) -> float:
+    return max(0.0, V.MATCH_DURATION_S - float(state.get("time_s", 0.0)))
+
+
+def robot_line(name: str, robot: Mapping[str, Any]) -> str:
+    parts = [f"{robot_name(name)}: {activity(robot)}", f"carries {carrying(robot)}"]
+    if robot.get("funny_action"):
+        parts.append("did the funny action")
+    shown = shown_history(robot)
+    total = len(robot.get("history") or [])
+    if shown:
+        head = "done" if total == len(shown) else f"last {len(shown)} of {total} steps"
+        parts.append(f"{head}: " + ", ".join(h.describe() for h in shown))
+    else:
+        parts.append("nothing done yet")
+    return "; ".join(parts) + "."
+
+
+def summarize(state: Mapping[str, Any]) -> str:
+    """The state as a few short lines of plain text (see the module docstring)."""
+    t = float(state.get("time_s", 0.0))
+    left = time_left(state)
+    lines = [f"Time: {_number(t)} s played, {_number(left)} s left"
+             + (" (match over)." if left <= 0 else ".")]
+    for name, robot in (state.get("robots") or {}).items():
+        lines.append(robot_line(name, robot))
+    lines.append(f"Basket: {_count(int(state.get('basket', 0)), 'cherry').replace('cherrys', 'cherries')}.")
+    plates = [(p, cakes) for p, cakes in (state.get("plates") or {}).items() if cakes]
+    if plates:
+        lines.append("Plates: " + "; ".join(f"{place_name(p)} {plate_text(c)}"
+                                            for p, c in plates) + "; others empty.")
+    else:
+        lines.append("Plates: all empty.")
+    used = [f"{place_name(h)} {n} left" for h, n in (state.get("holders") or {}).items()
+            if n != V.CHERRIES_PER_HOLDER]
+    if used:
+        lines.append("Holders: " + ", ".join(used) + ", others full.")
+    score = state.get("score") or {}
+    lines.append(f"Score: {score.get('total', 0)} (cakes {score.get('cakes', 0)}, basket "
+                 f"{score.get('basket', 0)}, end zone {score.get('end_zone', 0)}, funny "
+                 f"{score.get('funny', 0)}).")
+    return "\n".join(lines)

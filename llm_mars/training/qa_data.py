@@ -1,0 +1,338 @@
+"""Training triples for the ``qa`` adapter: a state summary, an operator's question, the answer.
+
+States come from the simulator: plans from the command generator (they succeed) and random
+skill sequences (they fail in the ways real plans fail: a stack already taken, a robot full,
+no cake to put a cherry on, an empty holder), sometimes with injected faults, sometimes a
+second plan that cancels the first, sometimes run past the end of the match. Each run is
+sampled mid-task (robots between places, skills active) and at its end.
+
+Answers are computed from the state with the same describing functions that write the
+summary (:mod:`llm_mars.qa.summary`), so an answer never says what the summary does not. They
+are short and name places and numbers the way the evaluation reads them ("plate 3", "6
+cherries", "62.5 seconds").
+"""
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from llm_mars import vocabulary as V
+from llm_mars.bt.model import Node, Plan
+from llm_mars.qa.summary import (Step, activity, carrying, failures, place_name, robot_name,
+                                 shown_history, summarize, time_left)
+from llm_mars.training.phrasing import ORDINALS, number_word, speech_text, typo
+from llm_mars.training.plan_data import generate_plan_examples, sequence_of, skill
+from llm_mars.world.faults import Blockage, Faults, Stall
+from llm_mars.world.match import Match
+
+
+@dataclass(frozen=True)
+class QaExample:
+    question: str
+    summary: str
+    answer: str
+    kind: str  # where | doing | carries | done | failed | basket | score | time | plates | holder
+    robots: tuple[str, ...]  # the robots the question is about (empty: about the field)
+    state: Mapping[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"question": self.question, "summary": self.summary, "answer": self.answer,
+                "kind": self.kind, "robots": list(self.robots)}
+
+
+# --- states ---------------------------------------------------------------------------------
+
+_RANDOM_SKILLS = ("PickCake", "PickCake", "PickCake", "PlaceCakes", "PlaceCakes",
+                  "CollectCherries", "CollectCherries", "DropCherries", "PutCherry", "PutCherry",
+                  "MoveTo", "MoveTo", "FunnyAction", "Wait")
+
+
+def _random_skill(rng: random.Random) -> Node:
+    tag = rng.choice(_RANDOM_SKILLS)
+    if tag == "PickCake":
+        return skill(tag, color=rng.choice(V.COLORS), quadrant=rng.randint(1, V.N_QUADRANTS))
+    if tag == "PlaceCakes":
+        return skill(tag, plate=rng.randint(1, V.N_PLATES)) if rng.random() < 0.7 else \
+            skill(tag, plate=rng.randint(1, V.N_PLATES), sort=True)
+    if tag == "CollectCherries":
+        return skill(tag, holder=rng.randint(1, V.N_HOLDERS)) if rng.random() < 0.5 else \
+            skill(tag, holder=rng.randint(1, V.N_HOLDERS), count=rng.randint(1, 10))
+    if tag == "PutCherry":
+        return skill(tag, plate=rng.randint(1, V.N_PLATES))
+    if tag == "MoveTo":
+        return skill(tag, target=rng.choice(V.PLACES))
+    if tag == "Wait":
+        return skill(tag, seconds=float(rng.randint(1, 8)))
+    return skill(tag)
+
+
+def random_plan(rng: random.Random) -> Plan:
+    """One or both robots with 1-6 random skills each (many fail, which is the point)."""
+    robots = [r for r in V.ROBOTS if rng.random() < 0.75] or [rng.choice(V.ROBOTS)]
+    trees = []
+    for robot in robots:
+        nodes = [_random_skill(rng) for _ in range(rng.randint(1, 6))]
+        if rng.random() < 0.15:
+            nodes.insert(0, skill("Wait", seconds=float(rng.randint(80, 95))))
+        trees.append((robot, sequence_of(nodes)))
+    return Plan(tuple(trees))
+
+
+def _faults(rng: random.Random) -> Faults | None:
+    roll = rng.random()
+    if roll < 0.12:
+        return Faults(fail_probability=rng.choice((0.2, 0.3, 0.5)))
+    if roll < 0.18:
+        return Faults(stalls=(Stall(rng.choice(V.ROBOTS), rng.uniform(0, 20), rng.uniform(3, 30)),))
+    if roll < 0.24:
+        return Faults(blocked=(Blockage(rng.choice(V.PLACES[1:])),))
+    return None
+
+
+def simulated_states(rng: random.Random, plan_pool: list[str]) -> list[dict[str, Any]]:
+    """States from one simulated session: mid-task snapshots and the end."""
+    match = Match(seed=rng.randrange(1 << 30), faults=_faults(rng))
+    states: list[dict[str, Any]] = []
+    plans = 2 if rng.random() < 0.3 else 1
+    for i in range(plans):
+        plan = rng.choice(plan_pool) if rng.random() < 0.55 else random_plan(rng)
+        match.load(plan)
+        cut = rng.random() < 0.25 and i < plans - 1  # the next plan cancels this one
+        stop_at = match.world.time_s + rng.uniform(1.0, 25.0)
+        snapshot_at = match.world.time_s + rng.uniform(0.5, 30.0)
+        while match.running:
+            match.tick()
+            if snapshot_at is not None and match.world.time_s >= snapshot_at:
+                states.append(match.state_dict())
+                snapshot_at = None
+            if cut and match.world.time_s >= stop_at:
+                break
+        if not cut:
+            states.append(match.state_dict())
+    return states
+
+
+def initial_state() -> dict[str, Any]:
+    return Match().state_dict()
+
+
+# --- questions ------------------------------------------------------------------------------
+
+def _robot_mention(robot: str, rng: random.Random) -> str:
+    n = int(robot[-1])
+    return rng.choice((f"robot {n}", f"robot {n}", f"robot {number_word(n)}", f"R{n}",
+                       f"the {ORDINALS[n]} robot", f"bot {n}", f"robot{n}", f"Robot {n}"))
+
+
+QUESTIONS: dict[str, tuple[str, ...]] = {
+    "where": ("where is {r}", "where is {r} now", "where's {r}", "{r}, where are you",
+              "where is {r} right now", "what is the position of {r}", "where is {r} going",
+              "where is {r} headed", "location of {r}", "where did {r} go",
+              "where can I find {r}", "is {r} at home"),
+    "doing": ("what is {r} doing", "what's {r} doing", "{r}, what are you doing",
+              "what is {r} working on", "what is {r} up to", "status of {r}",
+              "what is {r} doing and why", "why is {r} not moving", "is {r} busy",
+              "what task is {r} on", "is {r} done", "has {r} finished"),
+    "carries": ("what does {r} carry", "what is {r} carrying", "is {r} carrying anything",
+                "what is {r} holding", "how many cherries does {r} have",
+                "does {r} have any cakes", "{r}, what are you carrying", "what has {r} loaded",
+                "how many stacks does {r} carry", "what's on {r}"),
+    "done": ("what has {r} done", "what did {r} do", "what has {r} done so far",
+             "{r}, what have you done", "list what {r} did", "what did {r} do so far",
+             "which steps has {r} completed", "what has {r} finished", "tell me what {r} did"),
+    "failed": ("did anything fail for {r}", "what went wrong with {r}", "why did {r} fail",
+               "did {r} have a problem", "what failed for {r} and why", "any failures on {r}",
+               "why did {r} stop", "did {r} fail", "what was the problem with {r}"),
+    "basket": ("how many cherries are in the basket", "what's in the basket",
+               "how full is the basket", "basket count", "how many cherries did we score in the basket",
+               "is there anything in the basket", "cherries in the basket"),
+    "score": ("what's the score", "what is the score", "how many points do we have",
+              "current score", "what is our score right now", "how are we doing on points",
+              "score please", "how many points so far", "tell me the score"),
+    "time": ("how much time is left", "how many seconds are left", "time left",
+             "how long until the match ends", "how much time do we have", "how many seconds remain",
+             "what's the remaining time", "is the match over", "how long is left in the match"),
+    "plates": ("what is on plate {p}", "how many cakes are on plate {p}", "what's on tray {p}",
+               "which cakes are on plate {p}", "is there a cake on plate {p}"),
+    "holder": ("how many cherries are left in holder {h}", "how full is dispenser {h}",
+               "how many cherries does holder {h} have"),
+}
+BOTH_QUESTIONS: dict[str, tuple[str, ...]] = {
+    "where": ("where are the robots", "where are both robots", "where is everyone",
+              "where are robot 1 and robot 2"),
+    "doing": ("what are the robots doing", "what are both robots doing", "status report",
+              "what is everyone doing", "what are robot 1 and robot 2 doing"),
+    "carries": ("what are the robots carrying", "what do both robots carry"),
+    "done": ("what have the robots done", "what has been done so far", "what did both robots do"),
+    "failed": ("did anything fail", "what went wrong", "any failures", "what failed and why",
+               "were there any problems"),
+}
+KIND_WEIGHTS: tuple[tuple[str, float], ...] = (
+    ("where", 18), ("doing", 14), ("carries", 14), ("done", 15), ("failed", 15), ("basket", 6),
+    ("score", 11), ("time", 8), ("plates", 3), ("holder", 2),
+)
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _number(x: float) -> str:
+    return f"{x:g}" if x == int(x) else f"{x:.1f}"
+
+
+def _where_answer(name: str, robot: Mapping[str, Any]) -> str:
+    location = robot.get("location")
+    r = robot_name(name)
+    if location is not None:
+        return f"{r} is at {place_name(location)}."
+    active = robot.get("active")
+    destination = Step.parse(active).destination if active else None
+    if destination is not None:
+        return f"{r} is driving to {place_name(destination)}."
+    return f"{r} is between places: it stopped on the way."
+
+
+def _doing_answer(name: str, robot: Mapping[str, Any]) -> str:
+    r = robot_name(name)
+    status = robot.get("tree_status")
+    if robot.get("active"):
+        return f"{r} is {activity(robot)}."
+    place = place_name(robot.get("location")) if robot.get("location") else "between places"
+    at = f"at {place}" if robot.get("location") else place
+    if status == "IDLE":
+        return f"{r} is idle {at}: it has no plan yet."
+    if status == "SUCCESS":
+        return f"{r} has finished its plan and is idle {at}."
+    if status == "CANCELLED":
+        return f"{r} is idle {at}: its plan was cancelled."
+    if status == "FAILURE":
+        failed = failures(robot)
+        why = f"; it {failed[-1].describe()}" if failed else ""
+        return f"{r} stopped {at}: its plan failed{why}."
+    return f"{r} is running its plan {at}."
+
+
+def _carries_answer(name: str, robot: Mapping[str, Any]) -> str:
+    return f"{robot_name(name)} carries {carrying(robot)}."
+
+
+def _done_answer(name: str, robot: Mapping[str, Any]) -> str:
+    shown = shown_history(robot)
+    r = robot_name(name)
+    if not shown:
+        return f"{r} has done nothing yet."
+    items = [h.describe() for h in shown]
+    listed = items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+    return f"{r} {listed}."
+
+
+def _failed_answer(name: str, robot: Mapping[str, Any]) -> str:
+    r = robot_name(name)
+    failed = failures(robot)[-2:]
+    if not failed:
+        return f"Nothing has failed for {r.lower()}."
+    parts = []
+    for h in failed:
+        if h.status == "CANCELLED":
+            parts.append(f"its step to {h.step.attempt()} was cancelled")
+        else:
+            why = f" because of: {h.reason}" if h.reason else ""
+            parts.append(f"it failed to {h.step.attempt()}{why}")
+    return f"{r}: " + "; ".join(parts) + "."
+
+
+_ROBOT_ANSWERS = {"where": _where_answer, "doing": _doing_answer, "carries": _carries_answer,
+                  "done": _done_answer, "failed": _failed_answer}
+
+
+def _field_answer(kind: str, state: Mapping[str, Any], rng: random.Random,
+                  question_plate: int, question_holder: int) -> str:
+    if kind == "basket":
+        n = int(state.get("basket", 0))
+        return "The basket is empty (0 cherries)." if n == 0 else \
+            f"The basket holds {n} cherr{'y' if n == 1 else 'ies'}."
+    if kind == "score":
+        s = state.get("score") or {}
+        return (f"The score is {s.get('total', 0)} points (cakes {s.get('cakes', 0)}, basket "
+                f"{s.get('basket', 0)}, end zone {s.get('end_zone', 0)}, funny "
+                f"{s.get('funny', 0)}).") if rng.random() < 0.3 else \
+            f"The score is {s.get('total', 0)} points."
+    if kind == "time":
+        left = time_left(state)
+        if left <= 0:
+            return "No time is left: the match is over (0 seconds)."
+        return f"{_number(left)} seconds are left."
+    if kind == "plates":
+        from llm_mars.qa.summary import plate_text
+
+        cakes = (state.get("plates") or {}).get(f"plate_{question_plate}") or []
+        return f"Plate {question_plate} is empty." if not cakes else \
+            f"Plate {question_plate} has {plate_text(cakes)}."
+    n = int((state.get("holders") or {}).get(f"holder_{question_holder}", 0))
+    return f"Holder {question_holder} has {n} cherr{'y' if n == 1 else 'ies'} left."
+
+
+def make_question(state: Mapping[str, Any], rng: random.Random) -> QaExample:
+    """One question about ``state`` with its answer."""
+    kinds, weights = zip(*KIND_WEIGHTS)
+    kind = rng.choices(kinds, weights)[0]
+    plate, holder = rng.randint(1, V.N_PLATES), rng.randint(1, V.N_HOLDERS)
+    robots_state = state.get("robots") or {}
+    if kind in _ROBOT_ANSWERS:
+        if rng.random() < 0.15:
+            question = rng.choice(BOTH_QUESTIONS[kind])
+            answer = " ".join(_ROBOT_ANSWERS[kind](r, robots_state[r]) for r in V.ROBOTS)
+            about: tuple[str, ...] = V.ROBOTS
+        else:
+            robot = rng.choice(V.ROBOTS)
+            question = rng.choice(QUESTIONS[kind]).format(r=_robot_mention(robot, rng))
+            answer = _ROBOT_ANSWERS[kind](robot, robots_state[robot])
+            about = (robot,)
+    else:
+        question = rng.choice(QUESTIONS[kind]).format(p=plate, h=holder)
+        answer = _field_answer(kind, state, rng, plate, holder)
+        about = ()
+    question = _style_question(question, rng)
+    return QaExample(question, summarize(state), answer, kind, about, state)
+
+
+def _style_question(question: str, rng: random.Random) -> str:
+    roll = rng.random()
+    if roll < 0.35:
+        return speech_text(rng.choice(("", "", "hey ", "ok ", "so ")) + question)
+    if rng.random() < 0.1:
+        question = rng.choice(("please tell me ", "quick question: ", "can you tell me ")) + question
+    if rng.random() < 0.05:
+        words = question.split()
+        i = rng.randrange(len(words))
+        words[i] = typo(words[i], rng)
+        question = " ".join(words)
+    return _sentence(question) + ("?" if rng.random() < 0.85 else "")
+
+
+def generate_qa_examples(count: int, seed: int, questions_per_state: int = 2) -> list[QaExample]:
+    """``count`` examples over simulated states, the same for the same seed."""
+    rng = random.Random(seed)
+    pool = [e.output for e in generate_plan_examples(300, seed) if e.executable]
+    out: list[QaExample] = []
+    seen: set[tuple[str, str]] = set()
+    states: list[dict[str, Any]] = [initial_state()]
+    while len(out) < count:
+        if not states:
+            states = simulated_states(rng, pool)
+            rng.shuffle(states)
+            continue
+        state = states.pop()
+        for _ in range(questions_per_state):
+            example = make_question(state, rng)
+            key = (example.summary, example.question)
+            if key in seen:
+                continue
+            seen.add(key)
+            out.append(example)
+            if len(out) == count:
+                break
+    return out

@@ -1,0 +1,91 @@
+import copy
+
+import pytest
+
+from llm_mars.qa.summary import (HistoryEntry, Step, activity, carrying, shown_history,
+                                 summarize, where)
+from llm_mars.world.match import Match
+
+
+@pytest.fixture(scope="module")
+def initial():
+    return Match().state_dict()
+
+
+def _state(initial, **robot1):
+    state = copy.deepcopy(initial)
+    state["robots"]["robot1"].update(robot1)
+    return state
+
+
+def test_initial_field(initial):
+    text = summarize(initial)
+    assert "0 s played, 100 s left" in text
+    assert "Robot 1: at home, idle (no plan yet)" in text
+    assert "Robot 2: at home" in text and "nothing done yet" in text
+    assert "Basket: 0 cherries." in text and "Plates: all empty." in text
+    assert "Score: 30 (cakes 0, basket 0, end zone 30, funny 0)." in text
+    assert len(text) < 500
+
+
+def test_mid_task_robot_driving_with_failure_and_cargo(initial):
+    state = _state(initial, location=None, active="CollectCherries 4 6", tree_status="RUNNING",
+                   carrying={"stacks": ["brown", "pink"], "cherries": 3},
+                   history=["PickCake brown 2: SUCCESS", "PickCake pink 1: FAILURE (stack already taken)",
+                            "PickCake pink 3: SUCCESS"])
+    state.update(time_s=37.5, basket=4)
+    state["plates"]["plate_3"] = [{"layers": ["brown", "yellow", "pink"], "cherry": True},
+                                  {"layers": ["brown"] * 3, "cherry": False}]
+    text = summarize(state)
+    assert "37.5 s played, 62.5 s left" in text
+    assert "Robot 1: driving to holder 4 to collect cherries at holder 4" in text
+    assert "carries 2 stacks (brown, pink) and 3 cherries" in text
+    assert "failed to pick the pink stack at quadrant 1 (stack already taken)" in text
+    assert "Basket: 4 cherries." in text
+    assert "plate 3 2 cakes (1 legendary with cherry, 1 brown)" in text
+
+
+def test_labels_written_by_hand_are_read(initial):
+    state = _state(initial, location="home", active="WaitForSignal cake_on_plate_3",
+                   tree_status="RUNNING", history=["PlaceCakes 5: CANCELLED",
+                                                   "Say hello there: SUCCESS"])
+    text = summarize(state)
+    assert "at home, waiting for the signal cake_on_plate_3" in text
+    assert "was stopped before it could place cakes on plate 5 (cancelled)" in text
+    assert 'said "hello there"' in text
+    assert Step.parse("Teleport 9").doing() == "Teleport 9"  # unknown skills pass through
+
+
+def test_history_keeps_recent_entries_and_earlier_failures(initial):
+    entries = ["PickCake pink 1: FAILURE (stack already taken)"] + \
+        [f"MoveTo plate_{i}: SUCCESS" for i in range(1, 6)]
+    shown = shown_history({"history": entries})
+    assert shown[0].status == "FAILURE" and len(shown) == 5
+    assert "last 5 of 6 steps" in summarize(_state(initial, history=entries))
+
+
+@pytest.mark.parametrize("entry, status, reason", [
+    ("PickCake pink 1: FAILURE (stack already taken)", "FAILURE", "stack already taken"),
+    ("PlaceCakes 5: CANCELLED", "CANCELLED", None),
+    ("Say a: b: SUCCESS", "SUCCESS", None),
+])
+def test_history_entries_parse(entry, status, reason):
+    parsed = HistoryEntry.parse(entry)
+    assert (parsed.status, parsed.reason) == (status, reason)
+
+
+def test_where_activity_and_carrying_words():
+    robot = {"location": None, "active": "MoveTo basket", "tree_status": "RUNNING",
+             "x_mm": 500, "y_mm": 1200, "carrying": {"stacks": [], "cherries": 1}}
+    assert where(robot) == "driving to the basket"
+    assert activity(robot) == "driving to the basket"
+    assert carrying(robot) == "1 cherry"
+    stopped = dict(robot, active=None, tree_status="FAILURE")
+    assert where(stopped).startswith("between places")
+    assert activity(stopped).endswith("(plan failed)")
+    assert carrying({"carrying": {"stacks": [], "cherries": 0}}) == "nothing"
+
+
+def test_match_over(initial):
+    state = dict(initial, time_s=100.0)
+    assert "0 s left (match over)" in summarize(state)
