@@ -1,0 +1,95 @@
+"""``llm-mars train bt|qa`` and ``llm-mars eval plans|qa``: the adapters' training and evaluation."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    train = subparsers.add_parser("train", help="train the bt or qa LoRA adapter on this CPU")
+    train.add_argument("adapter", choices=("bt", "qa"))
+    train.add_argument("--config", metavar="FILE", default=None,
+                       help="training YAML (default: llm_mars/training/configs/ADAPTER.yaml)")
+    train.add_argument("--out", metavar="DIR", default=None,
+                       help="adapter folder to write (default: models/adapters/ADAPTER)")
+    train.add_argument("--model", metavar="PATH", default=None,
+                       help="base model folder (default: $LLM_MARS_MODEL or the bundled model)")
+    train.set_defaults(handler=_train)
+    register_eval(subparsers)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from llm_mars.training.train import default_config_path, load_config, train_adapter
+
+    config = load_config(args.config or default_config_path(args.adapter))
+    if config.adapter != args.adapter:
+        from llm_mars.errors import TrainingConfigError
+
+        raise TrainingConfigError(config.source, f"trains the {config.adapter!r} adapter, "
+                                                 f"not {args.adapter!r}")
+    out = Path(args.out) if args.out else _adapters_dir() / args.adapter
+    stats = train_adapter(config, out, model=args.model, log=lambda m: print(m, flush=True))
+    print(f"{args.adapter}: {stats.steps_done}/{stats.steps_planned} steps, "
+          f"{stats.seconds / 60:.1f} min, {stats.tokens_per_second:.0f} tokens/s, "
+          f"final loss {stats.final_loss}" + (" (stopped at the time budget)"
+                                              if stats.stopped_early else ""))
+    return 0
+
+
+def _adapters_dir() -> Path:
+    from llm_mars.assistant import default_adapters_dir
+
+    return default_adapters_dir()
+
+
+def register_eval(subparsers: argparse._SubParsersAction) -> None:
+    evaluation = subparsers.add_parser(
+        "eval", help="evaluate the adapters on case files (docs/evaluation.md)")
+    kinds = evaluation.add_subparsers(dest="eval_kind", metavar="KIND", required=True)
+    for kind, help_text in (("plans", "command cases: execution accuracy, validity, replies, "
+                                      "latency"),
+                            ("qa", "question cases: factual accuracy, latency")):
+        sub = kinds.add_parser(kind, help=help_text)
+        sub.add_argument("file", type=Path, metavar="FILE.jsonl")
+        sub.add_argument("--model", help="base model folder (default: the bundled model)")
+        sub.add_argument("--adapters", type=Path, help="folder with bt/ and qa/ adapters "
+                                                       "(default: the shipped ones)")
+        sub.add_argument("--limit", type=int, default=None, help="only the first N cases")
+        sub.add_argument("--json", type=Path, metavar="OUT", help="also write the full report")
+        sub.add_argument("--quiet", action="store_true", help="do not list failed cases")
+        sub.add_argument("--progress", action="store_true", help="print each case as it is done")
+        sub.set_defaults(handler=_eval)
+
+
+def _eval(args: argparse.Namespace) -> int:
+    import json
+    import sys
+
+    from llm_mars.assistant import Assistant
+    from llm_mars.training import evaluate as E
+    from llm_mars.training.expectations import load_command_cases, load_question_cases
+
+    if args.eval_kind == "plans":
+        cases = load_command_cases(args.file)[:args.limit]
+    else:
+        cases = load_question_cases(args.file)[:args.limit]
+
+    def progress(result) -> None:
+        if args.progress:
+            print(f"{'ok  ' if result.passed else 'FAIL'} {result.id}", file=sys.stderr,
+                  flush=True)
+
+    assistant = Assistant.load(args.model, args.adapters)
+    try:
+        if args.eval_kind == "plans":
+            report = E.evaluate_plans(assistant, cases, progress=progress)
+            print(E.format_plan_report(report, show_failures=not args.quiet))
+        else:
+            report = E.evaluate_questions(assistant, cases, progress=progress)
+            print(E.format_qa_report(report, show_failures=not args.quiet))
+    finally:
+        assistant.close()
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(E.report_json(report), indent=1) + "\n")
+    return 0

@@ -1,0 +1,392 @@
+"""LoRA training of the ``bt`` and ``qa`` adapters on the bundled base model, on a small CPU.
+
+Reproducible: every random choice (data, LoRA initialisation, dropout, batch order) follows
+the config's seeds, and the config is a YAML file committed beside the code
+(``llm_mars/training/configs/``) and copied into the adapter folder as ``train.yaml``.
+
+What is trained: each example is the chat ``[system, user, assistant]`` rendered with the
+model's chat template, exactly as inference builds it (the adapter's own short system prompt,
+the user text of :mod:`llm_mars.llm.prompts`), and the loss covers the assistant tokens only
+(the answer and the ``<|im_end|>`` that stops generation). Prompt and answer are tokenised
+separately and concatenated, which is how the model sees them when it generates.
+
+Cost: on two shared CPU cores a training step is the whole budget, so sequences are kept
+short (a one-line system prompt instead of the catalogue), batches hold examples of similar
+length (little padding), and ``max_minutes`` stops training at a deadline and saves what was
+learnt, recording that it stopped early. Throughput is logged as it goes.
+"""
+from __future__ import annotations
+
+import json
+import math
+import random
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from llm_mars.errors import AdapterTooLargeError, TrainingConfigError
+
+MAX_ADAPTER_BYTES = 10_000_000
+TRAIN_CONFIG_FILE = "train.yaml"
+STATS_FILE = "train_stats.json"
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+TARGET_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+
+
+@dataclass(frozen=True)
+class LoraSettings:
+    r: int = 16
+    alpha: int = 32
+    dropout: float = 0.05
+    target_modules: tuple[str, ...] = TARGET_MODULES
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    epochs: float = 1.0
+    batch_size: int = 8
+    learning_rate: float = 1e-3
+    warmup_steps: int = 20
+    weight_decay: float = 0.0
+    max_length: int = 384
+    dtype: str = "float32"  # "float32" or "bfloat16" (autocast, fp32 master weights)
+    threads: int = 2
+    max_minutes: float = 45.0
+    save_dtype: str = "bfloat16"
+    log_every: int = 10
+    save_every: int = 50
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    adapter: str  # "bt" | "qa"
+    seed: int
+    system_prompt: str
+    data: dict[str, Any]
+    lora: LoraSettings = field(default_factory=LoraSettings)
+    train: TrainSettings = field(default_factory=TrainSettings)
+    source: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("source")
+        data["lora"]["target_modules"] = list(self.lora.target_modules)
+        return data
+
+
+def _settings(cls, raw: Any, where: str):
+    if raw is None:
+        return cls()
+    if not isinstance(raw, dict):
+        raise TrainingConfigError(where, "must be a mapping")
+    known = {f for f in cls.__dataclass_fields__}
+    unknown = set(raw) - known
+    if unknown:
+        raise TrainingConfigError(where, f"unknown keys {sorted(unknown)}")
+    values = {}
+    for key, value in raw.items():
+        default = getattr(cls(), key)
+        if isinstance(default, tuple):
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise TrainingConfigError(f"{where}.{key}", "must be a list of names")
+            value = tuple(value)
+        elif isinstance(default, bool) or not isinstance(value, type(default)) and not (
+                isinstance(default, float) and isinstance(value, int)):
+            raise TrainingConfigError(f"{where}.{key}",
+                                      f"must be {type(default).__name__}, got {value!r}")
+        values[key] = value
+    return cls(**values)
+
+
+def load_config(path: str | Path) -> TrainConfig:
+    """Read and check a training YAML; raise :class:`TrainingConfigError` naming the key."""
+    import yaml
+
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise TrainingConfigError(str(path), f"cannot be read ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        raise TrainingConfigError(str(path), f"is not YAML ({exc})") from None
+    if not isinstance(raw, dict):
+        raise TrainingConfigError(str(path), "must hold a mapping")
+    known = {"adapter", "seed", "system_prompt", "data", "lora", "train"}
+    if set(raw) - known:
+        raise TrainingConfigError(str(path), f"unknown keys {sorted(set(raw) - known)}")
+    if raw.get("adapter") not in ("bt", "qa"):
+        raise TrainingConfigError(f"{path}:adapter", "must be 'bt' or 'qa'")
+    if not isinstance(raw.get("seed"), int):
+        raise TrainingConfigError(f"{path}:seed", "must be an integer")
+    if not isinstance(raw.get("system_prompt"), str) or not raw["system_prompt"].strip():
+        raise TrainingConfigError(f"{path}:system_prompt", "must be a non-empty string")
+    if not isinstance(raw.get("data"), dict):
+        raise TrainingConfigError(f"{path}:data", "must be a mapping")
+    config = TrainConfig(raw["adapter"], raw["seed"], raw["system_prompt"].strip(), raw["data"],
+                         _settings(LoraSettings, raw.get("lora"), f"{path}:lora"),
+                         _settings(TrainSettings, raw.get("train"), f"{path}:train"), str(path))
+    t = config.train
+    checks = [
+        (config.lora.r >= 1, "lora.r", "must be >= 1"),
+        (t.batch_size >= 1, "train.batch_size", "must be >= 1"),
+        (t.epochs > 0, "train.epochs", "must be > 0"),
+        (t.learning_rate > 0, "train.learning_rate", "must be > 0"),
+        (t.dtype in ("float32", "bfloat16"), "train.dtype", "must be float32 or bfloat16"),
+        (t.save_dtype in ("float32", "bfloat16"), "train.save_dtype",
+         "must be float32 or bfloat16"),
+        (t.max_minutes > 0, "train.max_minutes", "must be > 0"),
+        (t.threads >= 1, "train.threads", "must be >= 1"),
+    ]
+    for ok, key, problem in checks:
+        if not ok:
+            raise TrainingConfigError(f"{path}:{key}", problem)
+    return config
+
+
+def default_config_path(adapter: str) -> Path:
+    return CONFIG_DIR / f"{adapter}.yaml"
+
+
+# --- data -----------------------------------------------------------------------------------
+
+
+def training_pairs(config: TrainConfig) -> list[tuple[str, str]]:
+    """(user text, assistant text) pairs of the config's data section."""
+    from llm_mars.llm.prompts import bt_messages, qa_messages
+
+    data = dict(config.data)
+    if config.adapter == "bt":
+        from llm_mars.training.plan_data import generate_plan_examples
+
+        examples = generate_plan_examples(int(data["examples"]), int(data["seed"]),
+                                          float(data.get("reply_share", 0.12)))
+        return [(bt_messages(e.command)[-1]["content"], e.output) for e in examples]
+    from llm_mars.training.qa_data import generate_qa_examples
+
+    examples = generate_qa_examples(int(data["examples"]), int(data["seed"]))
+    return [(qa_messages(e.question, e.summary)[-1]["content"], e.answer) for e in examples]
+
+
+@dataclass(frozen=True)
+class Encoded:
+    ids: list[int]
+    prompt_len: int  # tokens before the assistant's answer (no loss on them)
+
+
+def encode_pair(tokenizer, system_prompt: str, user_text: str, answer: str) -> Encoded:
+    """Prompt (chat template up to the assistant header) + answer + end-of-turn token."""
+    from llm_mars.training.adapter_meta import chat_messages
+
+    prompt = tokenizer.apply_chat_template(chat_messages(system_prompt, user_text),
+                                           tokenize=False, add_generation_prompt=True)
+    prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    answer_ids = tokenizer(answer, add_special_tokens=False)["input_ids"]
+    return Encoded(prompt_ids + answer_ids + [tokenizer.eos_token_id], len(prompt_ids))
+
+
+def length_batches(lengths: list[int], batch_size: int, rng: random.Random) -> list[list[int]]:
+    """Index batches of similar length (little padding), in a seeded random order.
+
+    Examples are shuffled, sorted by length within windows of 50 batches, cut into batches,
+    and the batches shuffled, so each batch is homogeneous but the order is not by length.
+    """
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    window = batch_size * 50
+    batches: list[list[int]] = []
+    for start in range(0, len(order), window):
+        chunk = sorted(order[start:start + window], key=lambda i: lengths[i])
+        batches += [chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def collate(batch: list[Encoded], pad_id: int):
+    import torch
+
+    width = max(len(e.ids) for e in batch)
+    ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(batch), width), -100, dtype=torch.long)
+    mask = torch.zeros((len(batch), width), dtype=torch.long)
+    for row, e in enumerate(batch):
+        n = len(e.ids)
+        ids[row, :n] = torch.tensor(e.ids)
+        mask[row, :n] = 1
+        labels[row, e.prompt_len:n] = torch.tensor(e.ids[e.prompt_len:])
+    return ids, mask, labels
+
+
+# --- training -------------------------------------------------------------------------------
+
+
+@dataclass
+class TrainStats:
+    examples: int
+    dropped_too_long: int
+    steps_planned: int
+    steps_done: int = 0
+    seconds: float = 0.0
+    tokens: int = 0
+    answer_tokens: int = 0
+    stopped_early: bool = False
+    first_loss: float | None = None
+    final_loss: float | None = None  # mean of the last log window
+    mean_tokens_per_example: float = 0.0
+
+    @property
+    def tokens_per_second(self) -> float:
+        return self.tokens / self.seconds if self.seconds else 0.0
+
+
+def _lr_at(step: int, total: int, warmup: int, peak: float) -> float:
+    """Linear warm-up, then cosine decay to 10 % of the peak."""
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+def base_model_sha256(model_dir: Path) -> str | None:
+    from llm_mars.llm.model_store import MANIFEST, read_manifest
+
+    if (Path(model_dir) / MANIFEST).exists():
+        return read_manifest(model_dir).get("source", {}).get("sha256")
+    return None
+
+
+def train_adapter(config: TrainConfig, out_dir: str | Path, model: str | None = None,
+                  log: Callable[[str], None] = print) -> TrainStats:
+    """Train the adapter described by ``config`` and save it (PEFT folder + metadata) to
+    ``out_dir``; returns what happened. Saves a checkpoint every ``save_every`` steps."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    from llm_mars.llm.model_store import load_model
+    from llm_mars.training.adapter_meta import AdapterMeta, write_adapter_meta
+
+    t = config.train
+    torch.set_num_threads(t.threads)
+    torch.manual_seed(config.seed)
+    rng = random.Random(config.seed)
+    out = Path(out_dir)
+
+    start = time.perf_counter()
+    pairs = training_pairs(config)
+    log(f"data: {len(pairs)} pairs in {time.perf_counter() - start:.1f} s")
+    loaded = load_model(model, dtype="float32")
+    tokenizer = loaded.tokenizer
+    encoded = [encode_pair(tokenizer, config.system_prompt, u, a) for u, a in pairs]
+    kept = [e for e in encoded if len(e.ids) <= t.max_length]
+    lengths = [len(e.ids) for e in kept]
+    mean_len = sum(lengths) / max(1, len(lengths))
+    log(f"tokens: mean {mean_len:.0f}, max {max(lengths)}, dropped {len(encoded) - len(kept)} "
+        f"longer than {t.max_length}")
+
+    lora = LoraConfig(r=config.lora.r, lora_alpha=config.lora.alpha,
+                      lora_dropout=config.lora.dropout,
+                      target_modules=list(config.lora.target_modules), bias="none",
+                      task_type="CAUSAL_LM")
+    net = get_peft_model(loaded.model, lora)
+    net.config.use_cache = False
+    net.train()
+    params = [p for p in net.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=t.learning_rate, weight_decay=t.weight_decay)
+
+    epochs_full = math.ceil(t.epochs)
+    plan: list[list[int]] = []
+    for _ in range(epochs_full):
+        plan += length_batches(lengths, t.batch_size, rng)
+    total = max(1, round(len(plan) * t.epochs / epochs_full))
+    plan = plan[:total]
+    stats = TrainStats(len(kept), len(encoded) - len(kept), total,
+                       mean_tokens_per_example=round(mean_len, 1))
+    meta = AdapterMeta(config.adapter, config.system_prompt, base_model_sha256(loaded.path))
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    deadline = start + t.max_minutes * 60
+    window: list[float] = []
+    train_start = time.perf_counter()
+    for step, indices in enumerate(plan):
+        ids, mask, labels = collate([kept[i] for i in indices], pad)
+        for group in optimizer.param_groups:
+            group["lr"] = _lr_at(step, total, t.warmup_steps, t.learning_rate)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=t.dtype == "bfloat16"):
+            loss = net(input_ids=ids, attention_mask=mask, labels=labels).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        value = float(loss.detach())
+        stats.first_loss = value if stats.first_loss is None else stats.first_loss
+        window.append(value)
+        stats.steps_done = step + 1
+        stats.tokens += int(mask.sum())
+        stats.answer_tokens += int((labels != -100).sum())
+        stats.seconds = time.perf_counter() - train_start
+        if (step + 1) % t.log_every == 0 or step + 1 == total:
+            stats.final_loss = round(sum(window) / len(window), 4)
+            window = []
+            log(f"step {step + 1}/{total} loss {stats.final_loss:.4f} "
+                f"lr {optimizer.param_groups[0]['lr']:.2e} "
+                f"{stats.tokens_per_second:.0f} tok/s elapsed {stats.seconds / 60:.1f} min")
+        if (step + 1) % t.save_every == 0 and step + 1 < total:
+            save_adapter(net, out, config, meta, stats)
+        if time.perf_counter() > deadline and step + 1 < total:
+            stats.stopped_early = True
+            log(f"stopping at the {t.max_minutes:g}-minute budget after {step + 1} steps")
+            break
+    if window:
+        stats.final_loss = round(sum(window) / len(window), 4)
+    save_adapter(net, out, config, meta, stats)
+    log(f"saved {out} ({adapter_bytes(out) / 1e6:.2f} MB) after {stats.seconds / 60:.1f} min")
+    return stats
+
+
+def adapter_bytes(folder: Path) -> int:
+    from llm_mars.llm.adapters import WEIGHTS_FILE
+
+    return (Path(folder) / WEIGHTS_FILE).stat().st_size
+
+
+def save_adapter(net, out: Path, config: TrainConfig, meta, stats: TrainStats) -> None:
+    """Write the PEFT folder (weights cast to ``save_dtype``), metadata, config and stats,
+    via a temporary folder renamed into place (a reader never sees half an adapter)."""
+    import torch
+    import yaml
+    from safetensors.torch import load_file, save_file
+
+    from llm_mars.llm.adapters import WEIGHTS_FILE
+    from llm_mars.training.adapter_meta import write_adapter_meta
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / f".tmp-{out.name}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    net.save_pretrained(tmp)
+    if config.train.save_dtype == "bfloat16":
+        weights = tmp / WEIGHTS_FILE
+        tensors = {k: v.to(torch.bfloat16).contiguous() for k, v in load_file(weights).items()}
+        save_file(tensors, weights, metadata={"format": "pt"})
+    size = adapter_bytes(tmp)
+    if size > MAX_ADAPTER_BYTES:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise AdapterTooLargeError(f"adapter weights are {size / 1e6:.2f} MB, over "
+                                   f"{MAX_ADAPTER_BYTES / 1e6:g} MB: lower lora.r or save in "
+                                   "bfloat16")
+    (tmp / "README.md").unlink(missing_ok=True)  # PEFT's template card; ours is written apart
+    write_adapter_meta(tmp, meta)
+    (tmp / TRAIN_CONFIG_FILE).write_text(yaml.safe_dump(config.to_json(), sort_keys=False),
+                                         encoding="utf-8")
+    (tmp / STATS_FILE).write_text(json.dumps({**asdict(stats),
+                                              "tokens_per_second": round(stats.tokens_per_second,
+                                                                         1)}, indent=2) + "\n")
+    card = out / "README.md"
+    if card.exists():
+        shutil.copy2(card, tmp / "README.md")
+    old = out.parent / f".old-{out.name}"
+    shutil.rmtree(old, ignore_errors=True)
+    if out.exists():
+        out.rename(old)
+    tmp.rename(out)
+    shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,100 @@
+import random
+from pathlib import Path
+
+import pytest
+import yaml
+
+from llm_mars.errors import TrainingConfigError
+from llm_mars.training.train import (Encoded, _lr_at, collate, default_config_path,
+                                     encode_pair, length_batches, load_config)
+
+
+@pytest.mark.parametrize("adapter", ["bt", "qa"])
+def test_committed_configs_load(adapter):
+    config = load_config(default_config_path(adapter))
+    assert config.adapter == adapter
+    assert config.system_prompt and config.train.max_minutes <= 60
+    assert int(config.data["examples"]) > 0
+
+
+def _write(tmp_path: Path, data) -> Path:
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+@pytest.mark.parametrize("change, where", [
+    ({"adapter": "xx"}, "adapter"),
+    ({"seed": "one"}, "seed"),
+    ({"system_prompt": " "}, "system_prompt"),
+    ({"train": {"batch_size": "8"}}, "train.batch_size"),
+    ({"train": {"dtype": "float16"}}, "train.dtype"),
+    ({"lora": {"rank": 8}}, "lora"),
+    ({"extra": 1}, "c.yaml"),
+])
+def test_bad_configs_name_the_key(tmp_path, change, where):
+    data = {"adapter": "bt", "seed": 1, "system_prompt": "p", "data": {"examples": 1, "seed": 1}}
+    data.update(change)
+    with pytest.raises(TrainingConfigError) as info:
+        load_config(_write(tmp_path, data))
+    assert where in info.value.where
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(TrainingConfigError):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_integer_accepted_for_float_settings(tmp_path):
+    data = {"adapter": "qa", "seed": 1, "system_prompt": "p", "data": {"examples": 1, "seed": 1},
+            "train": {"epochs": 2, "learning_rate": 1}}
+    config = load_config(_write(tmp_path, data))
+    assert config.train.epochs == 2 and config.train.learning_rate == 1
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    from llm_mars.llm.model_store import load_tokenizer, resolve_model_dir
+
+    return load_tokenizer(resolve_model_dir())
+
+
+@pytest.mark.slow  # loads the tokenizer (a few seconds on two busy cores)
+def test_encode_pair_puts_the_answer_and_end_of_turn_last(tokenizer):
+    encoded = encode_pair(tokenizer, "Be brief.", "robot 1 go home", "<reply>ok</reply>")
+    prompt = tokenizer.decode(encoded.ids[:encoded.prompt_len])
+    answer = tokenizer.decode(encoded.ids[encoded.prompt_len:])
+    assert prompt.endswith("<|im_start|>assistant\n") and "Be brief." in prompt
+    assert "robot 1 go home" in prompt
+    assert answer == "<reply>ok</reply><|im_end|>"
+    # the prompt is exactly what inference renders for these messages
+    from llm_mars.training.adapter_meta import chat_messages
+
+    rendered = tokenizer.apply_chat_template(chat_messages("Be brief.", "robot 1 go home"),
+                                             tokenize=False, add_generation_prompt=True)
+    assert prompt == rendered
+
+
+def test_collate_masks_prompt_and_padding():
+    batch = [Encoded([5, 6, 7, 8], 2), Encoded([5, 6, 9], 1)]
+    ids, mask, labels = collate(batch, pad_id=0)
+    assert ids.tolist() == [[5, 6, 7, 8], [5, 6, 9, 0]]
+    assert mask.tolist() == [[1, 1, 1, 1], [1, 1, 1, 0]]
+    assert labels.tolist() == [[-100, -100, 7, 8], [-100, 6, 9, -100]]
+
+
+def test_length_batches_cover_every_example_once_with_similar_lengths():
+    rng = random.Random(0)
+    lengths = [rng.randint(20, 300) for _ in range(1000)]
+    batches = length_batches(lengths, 8, random.Random(1))
+    flat = sorted(i for b in batches for i in b)
+    assert flat == list(range(1000))
+    spread = sum(max(lengths[i] for i in b) - min(lengths[i] for i in b) for b in batches)
+    assert spread / len(batches) < 20  # random batches would spread ~200
+    assert batches == length_batches(lengths, 8, random.Random(1))
+
+
+def test_learning_rate_warms_up_then_decays():
+    rates = [_lr_at(s, 100, 10, 1.0) for s in range(100)]
+    assert rates[0] == pytest.approx(0.1) and rates[9] == pytest.approx(1.0)
+    assert rates[10] > rates[50] > rates[99] >= 0.1
