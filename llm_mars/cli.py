@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "llm_mars.llm.commands",
     "llm_mars.llm.serve_commands",
     "llm_mars.session.commands",
+    "llm_mars.training.commands",
     "llm_mars.demo",
     "llm_mars.replay",
 )
