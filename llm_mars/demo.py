@@ -49,6 +49,7 @@ def _demo(args: argparse.Namespace) -> int:
     isolate_ros_domain()
     from llm_mars.assistant import Assistant
     from llm_mars.nodes.system import Operator, System, SystemConfig
+    from llm_mars.world.commands import summary
     from llm_mars.world.picture import save_png
 
     args.out.mkdir(parents=True, exist_ok=True)
@@ -76,12 +77,7 @@ def _demo(args: argparse.Namespace) -> int:
         assistant.close()
     picture = save_png(state, args.out / "field.png", paths, title="llm-mars demo")
     print("\nfinal state:")
-    for name, robot in state["robots"].items():
-        print(f"  {name}: {robot['tree_status']} at {robot['location']}; "
-              f"{'; '.join(robot['history']) or 'did nothing'}")
-    score = state["score"]
-    print(f"  score {score['total']} (cakes {score['cakes']}, basket {score['basket']}, "
-          f"end zone {score['end_zone']}, funny {score['funny']})")
+    print(summary(state))
     print(f"field picture: {picture}")
     print(f"session bag:   {bag}  (replay: llm-mars replay {bag})")
     return 0

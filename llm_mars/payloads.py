@@ -48,6 +48,18 @@ def _load_object(data: str, what: str) -> dict[str, Any]:
     return obj
 
 
+def peek_field(data: str, key: str, kind: type, max_chars: int = 64):
+    """``data[key]`` of a payload that failed validation, if it is JSON with a usable value
+    of type ``kind`` there (to address the error reply); else None."""
+    try:
+        value = json.loads(data).get(key)
+    except (ValueError, AttributeError, RecursionError):
+        return None
+    if not isinstance(value, kind) or isinstance(value, bool):
+        return None
+    return value if not isinstance(value, str) or 0 < len(value) <= max_chars else None
+
+
 def _get(obj: dict[str, Any], what: str, key: str, kind: type | tuple[type, ...],
          required: bool = True, default: Any = None) -> Any:
     if key not in obj or obj[key] is None:

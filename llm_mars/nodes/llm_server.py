@@ -20,7 +20,6 @@ Publishes:  /llm/result (String, LlmResult JSON): exactly one per well-formed re
 """
 from __future__ import annotations
 
-import json
 import threading
 from concurrent.futures import Future
 
@@ -31,7 +30,7 @@ from llm_mars.bt.serializer import serialize_plan
 from llm_mars.errors import (ConstraintError, GenerationTimeout, LlmMarsError, PayloadError,
                              UnknownAdapterError)
 from llm_mars.nodes.common import ParamSpec, declare_all, run_node, string_publisher, string_subscription
-from llm_mars.payloads import LlmRequest, LlmResult
+from llm_mars.payloads import LlmRequest, LlmResult, peek_field
 
 PARAMETERS = (
     ParamSpec("backend", "", "hf (in-process) | openai (remote server) | vllm (GPU); "
@@ -99,7 +98,7 @@ class LlmServerNode(Node):
             request = LlmRequest.from_json(data)
         except PayloadError as exc:
             self.get_logger().warning(f"bad request: {exc}")
-            request_id = _id_of(data)
+            request_id = peek_field(data, "id", str)
             if request_id is not None:
                 self._reply(LlmResult(request_id, "error", str(exc), code="bad_request"))
             return
@@ -148,14 +147,6 @@ class LlmServerNode(Node):
     def close(self) -> None:
         if self.assistant is not None:
             self.assistant.close()
-
-
-def _id_of(data: str) -> str | None:
-    try:
-        value = json.loads(data).get("id")
-    except (ValueError, AttributeError, RecursionError):
-        return None
-    return value if isinstance(value, str) and 0 < len(value) <= 64 else None
 
 
 def main(args: list[str] | None = None) -> None:

@@ -34,7 +34,7 @@ from llm_mars import vocabulary as V
 from llm_mars.errors import LlmMarsError, PayloadError
 from llm_mars.nodes.common import (LATEST, ParamSpec, declare_all, run_node, string_publisher,
                                    string_subscription)
-from llm_mars.payloads import ExecutorStatus, GoalRef, SkillFeedback, SkillGoal
+from llm_mars.payloads import ExecutorStatus, GoalRef, SkillFeedback, SkillGoal, peek_field
 from llm_mars.robots.interface import SkillState
 from llm_mars.world.faults import Faults
 from llm_mars.world.simulator import Simulator
@@ -88,7 +88,7 @@ class SimulatorNode(Node):
             goal = SkillGoal.from_json(data)
         except PayloadError as exc:
             self.get_logger().warning(f"{robot}: bad skill goal: {exc}")
-            goal_id = _goal_id_of(data)
+            goal_id = peek_field(data, "goal_id", int)
             if goal_id is not None:
                 self._send(robot, SkillFeedback(goal_id, "FAILURE", f"bad goal: {exc}"))
             return
@@ -184,14 +184,6 @@ class SimulatorNode(Node):
             odom.pose.pose.position.y = body["y_mm"] / 1000.0
             odom.pose.pose.orientation.w = 1.0
             self._odom[robot].publish(odom)
-
-
-def _goal_id_of(data: str) -> int | None:
-    try:
-        goal_id = json.loads(data).get("goal_id")
-    except (ValueError, AttributeError, RecursionError):
-        return None
-    return goal_id if isinstance(goal_id, int) and not isinstance(goal_id, bool) else None
 
 
 def main(args: list[str] | None = None) -> None:

@@ -16,7 +16,6 @@ came back) is reported as ``progress`` responses, which are never ``final``.
 """
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from llm_mars.bt.parser import parse_plan
 from llm_mars.bt.render import render_unicode
 from llm_mars.errors import PayloadError, PlanValidationError
 from llm_mars.payloads import (ExecutorStatus, LlmRequest, LlmResult, OperatorResponse,
-                               PlanDispatch, Utterance)
+                               PlanDispatch, Utterance, peek_field)
 from llm_mars.session.intent import Intent, classify
 
 
@@ -70,7 +69,7 @@ class Commander:
         try:
             utterance = Utterance.from_json(data)
         except PayloadError as exc:
-            self._respond(_id_of(data), "error", f"I could not read that: {exc}",
+            self._respond(peek_field(data, "id", str) or "invalid", "error", f"I could not read that: {exc}",
                           code="bad_input")
             return
         if utterance.id in self.pending:
@@ -181,16 +180,6 @@ class Commander:
 
     def _progress(self, robot: str, text: str) -> None:
         self._respond(f"{robot}-status", "progress", text, final=False, robots=[robot])
-
-
-def _id_of(data: str) -> str:
-    """The id of a malformed utterance if it has a readable one, else ``invalid``."""
-    try:
-        obj = json.loads(data)
-    except (ValueError, RecursionError):
-        return "invalid"
-    uid = obj.get("id") if isinstance(obj, dict) else None
-    return uid if isinstance(uid, str) and 0 < len(uid) <= 64 else "invalid"
 
 
 def _names(robots) -> str:

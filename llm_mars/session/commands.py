@@ -96,18 +96,15 @@ def _command(args: argparse.Namespace) -> int:
 
 
 def _print_summary(commands: list[str], state: dict) -> None:
+    from llm_mars.world.commands import summary
+
     for text in commands:
         print(f"> {text}")
     for reply in state["replies"]:
         print(f"reply: {reply}")
     for error in state.get("errors", []):
         print(f"error: {error['error']}")
-    for name, robot in state["robots"].items():
-        print(f"{name}: {robot['tree_status']} at {robot['location']}; "
-              f"{'; '.join(robot['history']) or 'did nothing'}")
-    score = state["score"]
-    print(f"score {score['total']} (cakes {score['cakes']}, basket {score['basket']}, "
-          f"end zone {score['end_zone']}, funny {score['funny']})")
+    print(summary(state))
 
 
 def _ask(args: argparse.Namespace) -> int:
