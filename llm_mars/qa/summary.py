@@ -132,6 +132,22 @@ class Step:
                 return f"said \"{a(0)}\""
         return " ".join((self.tag, *self.args))
 
+    def purpose(self) -> str:
+        """What a driving step goes to do once there: ``pick the brown stack``."""
+        a = self._arg
+        match self.tag:
+            case "PickCake":
+                return f"pick the {a(0)} stack"
+            case "PlaceCakes":
+                return "place cakes"
+            case "CollectCherries":
+                return f"collect {a(1)} cherries" if len(self.args) > 1 else "collect cherries"
+            case "DropCherries":
+                return "drop cherries"
+            case "PutCherry":
+                return "put a cherry on a cake"
+        return self.attempt()
+
     def attempt(self) -> str:
         """Infinitive phrase for failures: ``pick the brown stack at quadrant 2``."""
         a = self._arg
@@ -209,7 +225,7 @@ def where(robot: Mapping[str, Any]) -> str:
     return f"between places (x {robot.get('x_mm')} mm, y {robot.get('y_mm')} mm)"
 
 
-def activity(robot: Mapping[str, Any]) -> str:
+def activity(robot: Mapping[str, Any], name: str | None = None) -> str:
     """Where the robot is and what it is doing, in words:
     ``driving to quadrant 2 to pick the brown stack`` / ``at holder 4, collecting cherries`` /
     ``at plate 3, idle (plan succeeded)``."""
@@ -222,11 +238,14 @@ def activity(robot: Mapping[str, Any]) -> str:
         if location is None and destination is not None:
             text = f"driving to {place_name(destination)}"
             if step.tag != "MoveTo":
-                text += f" to {step.attempt()}"
+                text += f" to {step.purpose()}"
         elif destination is not None and location == destination:
             text = step.doing()
         else:
             text = f"{where(robot)}, {step.doing()}"
+        if step.tag == "WaitForSignal" and name in V.ROBOTS:
+            other = next(r for r in V.ROBOTS if r != name)  # only the other robot can signal
+            text += f" from {robot_name(other).lower()}"
         waiting = robot.get("waiting_for")
         if waiting:
             text += f", waiting for {robot_name(waiting).lower()} to clear the way"
@@ -285,7 +304,7 @@ def time_left(state: Mapping[str, Any]) -> float:
 
 
 def robot_line(name: str, robot: Mapping[str, Any]) -> str:
-    parts = [f"{robot_name(name)}: {activity(robot)}", f"carries {carrying(robot)}"]
+    parts = [f"{robot_name(name)}: {activity(robot, name)}", f"carries {carrying(robot)}"]
     if robot.get("funny_action"):
         parts.append("did the funny action")
     shown = shown_history(robot)

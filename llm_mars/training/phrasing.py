@@ -94,7 +94,7 @@ class Style:
 
     @classmethod
     def draw(cls, rng: random.Random) -> Style:
-        speech = rng.random() < 0.45
+        speech = rng.random() < 0.55
         return cls(
             rng=rng,
             words=rng.random() < (0.35 if speech else 0.15),

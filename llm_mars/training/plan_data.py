@@ -71,6 +71,10 @@ CHITCHAT = ("tell me a joke", "what is the capital of France", "how are you toda
 SAY_TEXTS = ("hello", "ready", "done", "cake delivered", "basket filled", "on my way",
              "mission complete", "good luck", "starting now", "all set", "task finished",
              "hello team", "cherries collected", "going home")
+SAY_WORDS = tuple("""hello team ready go done cake cakes delivered basket full cherries on my way
+mission complete good luck start now all set finished here we are nice job watch out coming
+through sorry excuse me thanks the plate is ready bonjour let's win point points score win
+robot one two almost there wait for it yes no maybe great work over and out""".split())
 
 
 # --- plan pieces ----------------------------------------------------------------------------
@@ -316,6 +320,8 @@ def _placed(c: _Command, robot: str, plate: int, cakes: int) -> None:
 def _colour_list(colors: list[str], style: Style) -> str:
     if len(colors) == 3 and style.rng.random() < 0.3:
         return style.rng.choice(("all three", "all the", "the three"))
+    if len(colors) == 2 and style.rng.random() < 0.3:
+        return f"the {colors[0]} and the {colors[1]}"
     joined = " and ".join(colors) if len(colors) == 2 else \
         style.rng.choice((f"{colors[0]}, {colors[1]} and {colors[2]}",
                           f"{colors[0]}, {colors[1]}, and {colors[2]}"))
@@ -673,7 +679,7 @@ def _finish(c: _Command, robot: str) -> Task:
 
 
 def _wait(c: _Command, robot: str) -> Task:
-    seconds = c.rng.choice((1, 2, 3, 5, 5, 10, 4, 8))
+    seconds = c.rng.choice((1, 2, 3, 5, 5, 10, 4, 8, 15, 20, c.rng.randint(1, 30)))
     s = c.style
     text = c.rng.choice([f"wait {s.seconds(seconds)}", f"pause for {s.seconds(seconds)}",
                          f"wait for {s.seconds(seconds)}", f"hold on for {s.seconds(seconds)}",
@@ -682,7 +688,8 @@ def _wait(c: _Command, robot: str) -> Task:
 
 
 def _say(c: _Command, robot: str) -> Task:
-    said = c.rng.choice(SAY_TEXTS)
+    said = c.rng.choice(SAY_TEXTS) if c.rng.random() < 0.4 else \
+        " ".join(c.rng.choice(SAY_WORDS) for _ in range(c.rng.randint(1, 5)))
     quoted = said if c.style.speech else f'"{said}"'
     text = c.rng.choice([f"say {quoted}", f"announce {quoted}", f"tell the operator {quoted}",
                          f"report {quoted}", f"say {quoted} to me"])
@@ -1079,6 +1086,10 @@ def _handover(c: _Command, n: int) -> _Draft:
             if all(t.inflect for t in post) else f"after that, {name_b}, {post_text}",
         ))
     text = text_a + rng.choice(("; ", ". ", ", and ")) + text_b
+    if not pre and rng.random() < 0.4:  # "robot 1 ... and go home, then robot 2 ..."
+        text = text_a + rng.choice((", then ", ". Then ", " and then ", ", after that ",
+                                    "; afterwards ")) + rng.choice(
+            (f"{name_b} {post_text}", f"{name_b}, {post_text}", f"{name_b} should {post_text}"))
     trees = {
         first: _nodes(ta) + [skill("Signal", name=signal)],
         second: _nodes(pre) + [skill("WaitForSignal", name=signal)] + _nodes(post),

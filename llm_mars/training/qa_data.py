@@ -74,7 +74,7 @@ def random_plan(rng: random.Random) -> Plan:
     trees = []
     for robot in robots:
         nodes = [_random_skill(rng) for _ in range(rng.randint(1, 6))]
-        if rng.random() < 0.15:
+        if rng.random() < 0.08:  # runs into the end of the match
             nodes.insert(0, skill("Wait", seconds=float(rng.randint(80, 95))))
         trees.append((robot, sequence_of(nodes)))
     return Plan(tuple(trees))
@@ -199,7 +199,7 @@ def _doing_answer(name: str, robot: Mapping[str, Any]) -> str:
     r = robot_name(name)
     status = robot.get("tree_status")
     if robot.get("active"):
-        return f"{r} is {activity(robot)}."
+        return f"{r} is {activity(robot, name)}."
     place = place_name(robot.get("location")) if robot.get("location") else "between places"
     at = f"at {place}" if robot.get("location") else place
     if status == "IDLE":

@@ -38,7 +38,7 @@ def test_mid_task_robot_driving_with_failure_and_cargo(initial):
                                   {"layers": ["brown"] * 3, "cherry": False}]
     text = summarize(state)
     assert "37.5 s played, 62.5 s left" in text
-    assert "Robot 1: driving to holder 4 to collect cherries at holder 4" in text
+    assert "Robot 1: driving to holder 4 to collect 6 cherries;" in text
     assert "carries 2 stacks (brown, pink) and 3 cherries" in text
     assert "failed to pick the pink stack at quadrant 1 (stack already taken)" in text
     assert "Basket: 4 cherries." in text
@@ -50,7 +50,7 @@ def test_labels_written_by_hand_are_read(initial):
                    tree_status="RUNNING", history=["PlaceCakes 5: CANCELLED",
                                                    "Say hello there: SUCCESS"])
     text = summarize(state)
-    assert "at home, waiting for the signal cake_on_plate_3" in text
+    assert "at home, waiting for the signal cake_on_plate_3 from robot 2" in text
     assert "was stopped before it could place cakes on plate 5 (cancelled)" in text
     assert 'said "hello there"' in text
     assert Step.parse("Teleport 9").doing() == "Teleport 9"  # unknown skills pass through
