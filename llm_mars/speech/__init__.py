@@ -1,0 +1,8 @@
+"""Speech in and out, fully offline.
+
+Audio (16 kHz mono PCM) -> voice activity detection (:mod:`.vad`) -> Whisper tiny.en with a
+vocabulary prompt generated from the skill registry (:mod:`.prompt`, :mod:`.recogniser`) ->
+transcript normalisation (:mod:`.normaliser`) -> an ``Utterance`` for the commander
+(:mod:`.listener`). Answers go back out through espeak-ng (:mod:`.synthesis`,
+:mod:`.speaker`). Heavy packages (faster-whisper) are imported only when a recogniser is made.
+"""
