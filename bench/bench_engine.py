@@ -286,8 +286,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rank", type=int, default=16)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip", default="", help="comma-separated systems to skip: a,b")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch intra-op threads for all three systems (default: torch's)")
     args = parser.parse_args(argv)
     torch.manual_seed(args.seed)
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     loaded = load_model(dtype=args.dtype)
     tokenizer, dtype = loaded.tokenizer, loaded.dtype
@@ -303,7 +307,9 @@ def main(argv: list[str] | None = None) -> int:
     engine = Engine(compact, tokenizer, adapters=folders, max_batch=16, max_seq_len=1024)
     eos = set(engine._scheduler.eos_token_ids)
 
-    print(f"model {loaded.path.name}, {dtype}, torch threads {torch.get_num_threads()}; adapters: {adapter_kind}")
+    load = open("/proc/loadavg").read().split()[0] if Path("/proc/loadavg").exists() else "?"
+    print(f"model {loaded.path.name}, {dtype}, torch threads {torch.get_num_threads()}, "
+          f"load average {load} at start; adapters: {adapter_kind}")
     print(f"workload: {len(items)} requests (bt {sum(i.adapter == 'bt' for i in items)}, "
           f"qa {sum(i.adapter == 'qa' for i in items)}), arrivals over {items[-1].arrival_s:.1f} s, "
           f"prompt tokens bt {len(prompts[0])} / qa {len(prompts[1])}, "

@@ -307,9 +307,14 @@ class CompactLlama:
         self._cos = (emb.cos() * self._rope_scale).to(self.dtype).to(self.device)
         self._sin = (emb.sin() * self._rope_scale * sign).to(self.dtype).to(self.device)
 
-    def new_cache(self, slots: int, capacity: int) -> KVCache:
+    def new_cache(self, slots: int, capacity: int, dtype: torch.dtype | None = None) -> KVCache:
+        """A KV cache; on CPU its default dtype is fp32 whatever the weights' (CPU bf16 batched
+        products copy strided operands, such as a cache slot's first T positions, first; fp32
+        ones read them in place, which is cheaper than the bf16 copies)."""
         self._ensure_rope(capacity)
-        return KVCache(self.shape, slots, capacity, self.dtype, self.device)
+        if dtype is None:
+            dtype = torch.float32 if self.device.type == "cpu" else self.dtype
+        return KVCache(self.shape, slots, capacity, dtype, self.device)
 
     # --- adapters --------------------------------------------------------------------------
 
@@ -380,7 +385,7 @@ class CompactLlama:
         """Attention of the decode rows' queries ``(n, heads, head_dim)``; see :class:`_DecodePlan`."""
         s = self.shape
         n, group = plan.n, s.heads // s.kv_heads
-        qg = q.reshape(n, s.kv_heads, group, s.head_dim)
+        qg = q.reshape(n, s.kv_heads, group, s.head_dim).to(k_cache.dtype)
         if isinstance(plan.own_positions, slice):
             own_k = k_cache[plan.own_slots, :, plan.own_positions]
             own_v = v_cache[plan.own_slots, :, plan.own_positions]
@@ -391,7 +396,7 @@ class CompactLlama:
         own_scores = torch.matmul(qg, own_k.transpose(-1, -2)).float().mul_(self._softmax_scale)
         own_scores.add_(plan.own_bias)
         if not plan.groups:
-            probs = torch.softmax(own_scores, dim=-1).to(q.dtype)
+            probs = torch.softmax(own_scores, dim=-1).to(own_v.dtype)
             return torch.matmul(probs, own_v).view(n, s.heads, s.head_dim)
         width = plan.prefix_width
         scores = torch.full((n, s.kv_heads, group, width + own_scores.shape[-1]), float("-inf"),
@@ -405,7 +410,7 @@ class CompactLlama:
             scores[rows, :, :, :plen] = (prefix_scores.float().mul_(self._softmax_scale)
                                          .view(s.kv_heads, count, group, plen).transpose(0, 1))
             shared.append((rows, count, pslot, plen))
-        probs = torch.softmax(scores, dim=-1).to(q.dtype)
+        probs = torch.softmax(scores, dim=-1).to(own_v.dtype)
         out = torch.matmul(probs[..., width:], own_v)
         for rows, count, pslot, plen in shared:
             ps = probs[rows, :, :, :plen].transpose(0, 1).reshape(s.kv_heads, count * group, plen)
@@ -436,17 +441,17 @@ class CompactLlama:
             q, k = qk[:, : s.heads], qk[:, s.heads:]
             v = qkv[:, self.q_size + self.kv_size:].view(n, s.kv_heads, s.head_dim)
             k_cache, v_cache = cache.data[li]
-            k_cache[step.slots, :, step.positions] = k
-            v_cache[step.slots, :, step.positions] = v
+            k_cache[step.slots, :, step.positions] = k.to(k_cache.dtype)
+            v_cache[step.slots, :, step.positions] = v.to(v_cache.dtype)
             if nd and not step.chunks:
-                out = self._attend_decode(q, k_cache, v_cache, step.decode)
+                out = self._attend_decode(q, k_cache, v_cache, step.decode).to(x.dtype)
             else:
                 out = torch.empty(n, s.heads, s.head_dim, dtype=x.dtype, device=x.device)
                 if nd:
                     out[:nd] = self._attend_decode(q[:nd], k_cache, v_cache, step.decode)
                 for c, mask in zip(step.chunks, chunk_masks):
                     end = c.position + c.length
-                    qc = q[c.start: c.start + c.length].transpose(0, 1)[None]
+                    qc = q[c.start: c.start + c.length].transpose(0, 1)[None].to(k_cache.dtype)
                     oc = F.scaled_dot_product_attention(
                         qc, k_cache[c.slot: c.slot + 1, :, :end], v_cache[c.slot: c.slot + 1, :, :end],
                         attn_mask=mask, enable_gqa=True)
