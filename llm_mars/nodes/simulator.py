@@ -9,6 +9,9 @@ Parameters (launch/config/simulator.yaml):
   step_hz (float, 20.0)                simulation steps per wall second
   state_rate_hz (float, 5.0)           /world/state and odometry publications per second
   fail_probability (float, 0.0)        fault injection: chance that a body skill fails
+  pause_when_idle (bool, false)        the match clock stands still while no robot runs a skill
+                                       (operator sessions in demos and replays, where the
+                                       model's thinking time should not eat the match)
   executor_silence_s (float, 3.0)      a robot whose executor has been silent this long stops:
                                        its running skills are cancelled (dead man's switch)
 
@@ -47,6 +50,8 @@ PARAMETERS = (
     ParamSpec("step_hz", 20.0, "simulation steps per wall second"),
     ParamSpec("state_rate_hz", 5.0, "/world/state and odometry publications per second"),
     ParamSpec("fail_probability", 0.0, "chance that a body skill fails (fault injection)"),
+    ParamSpec("pause_when_idle", False,
+              "stop the match clock while no robot runs a skill (demos, replays)"),
     ParamSpec("executor_silence_s", 3.0,
               "a robot whose executor is silent this long has its running skills cancelled"),
 )
@@ -58,6 +63,7 @@ class SimulatorNode(Node):
         p = declare_all(self, PARAMETERS)
         self.seed, self.time_scale, self.fail_probability = p.seed, p.time_scale, p.fail_probability
         self.executor_silence_s = p.executor_silence_s
+        self.pause_when_idle = p.pause_when_idle
         self._heard: dict[str, float] = {}  # robot -> last executor status (monotonic)
         self._lock = threading.Lock()
         self._reset()
@@ -140,7 +146,8 @@ class SimulatorNode(Node):
         self._last_wall = now
         with self._lock:
             self._stop_orphans(now)
-            if dt > 0:
+            idle = self.pause_when_idle and not any(self.world.busy(r) for r in V.ROBOTS)
+            if dt > 0 and not idle:
                 self.world.step(min(dt, 1.0))
         self._report()
 

@@ -39,6 +39,7 @@ def isolate_ros_domain() -> None:
 class SystemConfig:
     time_scale: float = 4.0
     seed: int = 0
+    pause_when_idle: bool = True
     llm_timeout_s: float = 120.0
 
 
@@ -62,7 +63,8 @@ class System:
         rclpy.init(context=self.context)
         self.executor = MultiThreadedExecutor(num_threads=4, context=self.context)
         self.simulator = SimulatorNode(context=self.context, parameter_overrides=params(
-            time_scale=config.time_scale, seed=config.seed))
+            time_scale=config.time_scale, seed=config.seed,
+            pause_when_idle=config.pause_when_idle))
         self.nodes = [
             self.simulator,
             *(BtExecutorNode(context=self.context, namespace=r, parameter_overrides=params(robot=r))
