@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections import deque
 from pathlib import Path
 
 import numpy as np
@@ -89,10 +88,10 @@ class SpeechNode(Node):
         p = declare_all(self, PARAMETERS)
         self.recogniser = recogniser or Recogniser(p.model_path or None, p.beam_size,
                                                    p.cpu_threads)
+        self.get_logger().info(f"Whisper model: {self.recogniser.model_path}")
         self.vad = VadConfig(threshold_db=p.vad_threshold_db, hangover_ms=p.vad_hangover_ms,
                              max_utterance_s=p.max_utterance_s)
         self.speaker = Speaker(p.speak, p.answers_dir or None, p.voice, p.speech_rate)
-        self.heard: deque[Heard] = deque(maxlen=100)  # the latest, for logs and tests
         self._command = string_publisher(self, "/operator/command")
         self._respond = string_publisher(self, "/operator/response")
         string_subscription(self, "/operator/response", self._on_response)
@@ -171,7 +170,6 @@ class SpeechNode(Node):
                 self.get_logger().error(f"{source}: recognition failed: {exc!r}")
 
     def _publish(self, heard: Heard) -> None:
-        self.heard.append(heard)
         t = heard.transcript
         self.get_logger().info(f"heard {t.raw_text!r} -> {t.text!r} (confidence "
                                f"{t.confidence:.2f}, {t.elapsed_s:.2f} s)")

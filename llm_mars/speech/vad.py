@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from llm_mars.speech.audio import SAMPLE_RATE
+from llm_mars.speech.audio import SAMPLE_RATE, rms_dbfs
 
 SILENCE_DBFS = -100.0  # level given to frames of exact digital silence
 
@@ -60,8 +60,7 @@ class SpeechSegment:
 
 
 def frame_level_dbfs(frame: np.ndarray) -> float:
-    power = float(np.mean(np.square(frame, dtype=np.float64)))
-    return max(10.0 * np.log10(power), SILENCE_DBFS) if power > 0 else SILENCE_DBFS
+    return max(rms_dbfs(frame), SILENCE_DBFS)
 
 
 class VoiceActivityDetector:

@@ -11,7 +11,8 @@ from llm_mars.session.commander import Commander, CommanderPorts
 from llm_mars.speech.audio import SAMPLE_RATE, add_noise, read_wav
 from llm_mars.speech.listener import Listener
 
-PLAN = '<root BTCPP_format="4"><BehaviorTree ID="robot1"><MoveTo target="home"/></BehaviorTree></root>'
+PLAN = ('<root BTCPP_format="4"><BehaviorTree ID="robot1"><MoveTo target="home"/>'
+        '</BehaviorTree></root>')
 
 
 class PlanEverything:

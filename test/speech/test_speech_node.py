@@ -38,8 +38,9 @@ class Graph:
         self.probe = Node("probe", context=self.context)
         self.commands: list[Utterance] = []
         self.responses: list[OperatorResponse] = []
-        self.probe.create_subscription(String, "/operator/command",
-                                       lambda m: self.commands.append(Utterance.from_json(m.data)), 100)
+        self.probe.create_subscription(
+            String, "/operator/command",
+            lambda m: self.commands.append(Utterance.from_json(m.data)), 100)
         self.probe.create_subscription(String, "/operator/response", self._on_response, 100)
         self.respond = self.probe.create_publisher(String, "/operator/response", 100)
         self.audio = self.probe.create_publisher(Int16MultiArray, "/speech/audio", 100)
