@@ -264,15 +264,19 @@ def jump_forward_figures(engine, command: str) -> list[str]:
 
 
 def compare(runs: list[Run], items: list[Item], tokenizer) -> list[str]:
-    lines, reference = [], runs[0]
-    for run in runs[1:]:
-        mismatched = [i for i, (a, b) in enumerate(zip(reference.outputs, run.outputs)) if a != b]
-        lines.append(f"  {run.name[:3]} vs (a): {len(items) - len(mismatched)}/{len(items)} outputs identical")
-        for i in mismatched:
-            a, b = reference.outputs[i], run.outputs[i]
-            at = next((k for k, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
-            lines.append(f"    request {i} ({items[i].adapter}): first difference at output token {at} "
-                         f"of {len(a)}: {tokenizer.decode(a[at:at + 4])!r} vs {tokenizer.decode(b[at:at + 4])!r}")
+    """Every pair of systems, request by request; where outputs differ, where and how."""
+    lines = []
+    for j, run in enumerate(runs):
+        for reference in runs[:j]:
+            differ = [i for i, (a, b) in enumerate(zip(reference.outputs, run.outputs)) if a != b]
+            lines.append(f"  {run.name[:3]} vs {reference.name[:3]}: "
+                         f"{len(items) - len(differ)}/{len(items)} outputs identical")
+            for i in differ:
+                a, b = reference.outputs[i], run.outputs[i]
+                at = next((k for k, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+                lines.append(f"    request {i} ({items[i].adapter}): first difference at output token "
+                             f"{at} of {len(a)}: {tokenizer.decode(a[at:at + 4])!r} vs "
+                             f"{tokenizer.decode(b[at:at + 4])!r}")
     return lines
 
 
@@ -287,7 +291,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip", default="", help="comma-separated systems to skip: a,b")
     parser.add_argument("--threads", type=int, default=None,
-                        help="torch intra-op threads for all three systems (default: torch's)")
+                        help="CPU threads for all three systems (default: torch's for PEFT, "
+                             "'auto' for the engine)")
     args = parser.parse_args(argv)
     torch.manual_seed(args.seed)
     if args.threads:
@@ -304,7 +309,8 @@ def main(argv: list[str] | None = None) -> int:
 
     compact = CompactLlama.from_folder(loaded.path, dtype)
     compact.pack_for_cpu()
-    engine = Engine(compact, tokenizer, adapters=folders, max_batch=16, max_seq_len=1024)
+    engine = Engine(compact, tokenizer, adapters=folders, max_batch=16, max_seq_len=1024,
+                    threads=args.threads or "auto")
     eos = set(engine._scheduler.eos_token_ids)
 
     load = open("/proc/loadavg").read().split()[0] if Path("/proc/loadavg").exists() else "?"
@@ -337,16 +343,23 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  engine throughput: {c / (runs[0].tokens / runs[0].makespan_s):.2f}x (a), "
               f"{c / (runs[1].tokens / runs[1].makespan_s):.2f}x (b)")
 
-    print("\nsingle-request decode step (engine model, context = bt prompt):")
-    bandwidth = copy_bandwidth()
+    print(f"  engine threads: {engine.stats.get('threads', torch.get_num_threads())} at the end "
+          f"({'fixed' if args.threads else 'auto: chosen from measured step times'})")
+
+    print("\nsingle-request decode step (engine model, context = bt prompt), per thread count:")
     context = len(prompts[0])
-    for label, adapter in (("base", -1), ("bt adapter", 0)):
-        step_ms = decode_step_ms(compact, context, adapter)
-        nbytes = compact.weight_bytes + (compact.lora_bytes(adapter) if adapter >= 0 else 0)
-        bound_ms = nbytes / bandwidth * 1e3
-        print(f"  {label:<10}: {step_ms:6.2f} ms/step; {nbytes / 1e6:.1f} MB weights / "
-              f"{bandwidth / 1e9:.1f} GB/s copy bandwidth = {bound_ms:.2f} ms bound; "
-              f"ratio {step_ms / bound_ms:.2f}")
+    default_threads = torch.get_num_threads()
+    for threads in sorted({1, default_threads} if not args.threads else {args.threads}):
+        torch.set_num_threads(threads)
+        bandwidth = copy_bandwidth()
+        for label, adapter in (("base", -1), ("bt adapter", 0)):
+            step_ms = decode_step_ms(compact, context, adapter)
+            nbytes = compact.weight_bytes + (compact.lora_bytes(adapter) if adapter >= 0 else 0)
+            bound_ms = nbytes / bandwidth * 1e3
+            print(f"  {threads} thread{'s' if threads > 1 else ' '} {label:<10}: {step_ms:6.2f} ms/step; "
+                  f"{nbytes / 1e6:.1f} MB weights / {bandwidth / 1e9:.1f} GB/s copy bandwidth = "
+                  f"{bound_ms:.2f} ms bound; ratio {step_ms / bound_ms:.2f}")
+    torch.set_num_threads(default_threads)
 
     print("\njump-forward on a constrained plan (bt adapter, greedy):")
     print(*jump_forward_figures(engine, COMMANDS[2]), sep="\n")

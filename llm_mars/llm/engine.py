@@ -11,6 +11,7 @@ thread between steps, after the running requests of that adapter have finished (
 """
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import time
@@ -27,6 +28,7 @@ from llm_mars.llm.adapters import LoraAdapter, load_lora_adapter
 from llm_mars.llm.llama import CompactLlama
 from llm_mars.llm.requests import GenerationRequest, GenerationResult, TokenEvent
 from llm_mars.llm.scheduler import RowConstraintLike, Scheduler, Sequence, tokenize_request
+from llm_mars.llm.threads import ThreadTuner
 
 
 @dataclass(frozen=True)
@@ -91,13 +93,23 @@ class Engine:
                  constraints: Mapping[str, ConstraintFactory] | None = None,
                  max_batch: int = 16, max_seq_len: int = 2048, prefix_slots: int = 4,
                  chunk_tokens: int = 256, eos_token_ids: tuple[int, ...] | None = None,
-                 share_prefixes: bool = True):
+                 share_prefixes: bool = True, threads: int | str | None = None):
+        """``threads``: CPU threads of the model steps: a number, ``"auto"`` (measure and pick,
+        see llm_mars.llm.threads) or ``"torch"`` (leave torch's setting alone); None means
+        ``$LLM_MARS_THREADS``, else ``"auto"`` on CPU and ``"torch"`` elsewhere."""
         self.model, self.tokenizer = model, tokenizer
         if eos_token_ids is None:
             eos_token_ids = _eos_ids(model, tokenizer)
+        threads = _thread_setting(threads, model)
+        self._threads = threads
+        tuner = None
+        if threads == "auto":
+            most = torch.get_num_threads()
+            tuner = ThreadTuner({1, max(1, most // 2), most}, set_threads=torch.set_num_threads)
         self._scheduler = Scheduler(model, tokenizer, max_batch=max_batch, max_seq_len=max_seq_len,
                                     prefix_slots=prefix_slots, chunk_tokens=chunk_tokens,
-                                    eos_token_ids=eos_token_ids, share_prefixes=share_prefixes)
+                                    eos_token_ids=eos_token_ids, share_prefixes=share_prefixes,
+                                    thread_tuner=tuner)
         self._constraint_factories = dict(DEFAULT_CONSTRAINTS if constraints is None else constraints)
         self._constraints: dict[str, OutputConstraint] = {}
         self._adapters: dict[str, LoraAdapter] = {}
@@ -216,7 +228,11 @@ class Engine:
 
     @property
     def stats(self) -> dict[str, float]:
-        return {"steps": self._scheduler.steps, "forward_seconds": self._scheduler.forward_seconds}
+        scheduler = self._scheduler
+        stats = {"steps": scheduler.steps, "forward_seconds": scheduler.forward_seconds}
+        if scheduler.thread_tuner is not None:
+            stats["threads"] = scheduler.thread_tuner.current
+        return stats
 
     def close(self, timeout: float | None = 10.0) -> None:
         """Stop the engine thread; queued and running requests fail with RequestError."""
@@ -235,6 +251,8 @@ class Engine:
 
     def _run(self) -> None:
         scheduler = self._scheduler
+        if isinstance(self._threads, int):
+            torch.set_num_threads(self._threads)  # OpenMP's setting is per calling thread
         while True:
             with self._cond:
                 while not (self._incoming or self._commands or self._closing or not scheduler.idle):
@@ -303,6 +321,23 @@ class Engine:
             seq.error = error
             seq.on_done(seq)
         scheduler.reset()
+
+
+def _thread_setting(threads: int | str | None, model: CompactLlama) -> int | str:
+    if threads is None:
+        threads = os.environ.get("LLM_MARS_THREADS") or (
+            "auto" if model.device.type == "cpu" else "torch")
+    if threads == "auto" and torch.get_num_threads() == 1:
+        return "torch"  # nothing to choose from
+    if threads in ("auto", "torch"):
+        return threads
+    try:
+        count = int(threads)
+    except ValueError:
+        raise RequestError(f"threads must be a number, 'auto' or 'torch', not {threads!r}") from None
+    if count < 1:
+        raise RequestError(f"threads must be at least 1, not {count}")
+    return count
 
 
 def _resolve(future: Future, seq: Sequence) -> None:

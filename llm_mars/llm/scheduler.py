@@ -23,6 +23,7 @@ import torch
 from llm_mars.errors import ConstraintError, GenerationTimeout, LlmMarsError, RequestError
 from llm_mars.llm.llama import CompactLlama, RowSpec, StepInput
 from llm_mars.llm.requests import FinishReason, GenerationRequest, GenerationResult, TokenEvent
+from llm_mars.llm.threads import ThreadTuner
 
 
 class RowConstraintLike(Protocol):
@@ -109,7 +110,7 @@ class Scheduler:
     def __init__(self, model: CompactLlama, tokenizer: Any, *, max_batch: int = 16,
                  max_seq_len: int = 2048, prefix_slots: int = 4, chunk_tokens: int = 256,
                  eos_token_ids: tuple[int, ...] = (), share_prefixes: bool = True,
-                 jump_forward: bool = True):
+                 jump_forward: bool = True, thread_tuner: ThreadTuner | None = None):
         self.model, self.tokenizer = model, tokenizer
         self.max_batch, self.max_seq_len = max_batch, max_seq_len
         self.chunk_tokens = chunk_tokens
@@ -117,6 +118,7 @@ class Scheduler:
         self.share_prefixes = share_prefixes and prefix_slots > 0
         self.held_adapters: set[str | None] = set()  # not admitted until an adapter swap is done
         self.jump_forward = jump_forward  # append grammar-forced tokens without sampling
+        self.thread_tuner = thread_tuner  # picks CPU threads from decode-step times
         self.cache = model.new_cache(max_batch + prefix_slots, max_seq_len)
         self._free_slots = list(range(max_batch))
         self._free_prefix_slots = list(range(max_batch, max_batch + prefix_slots))
@@ -171,11 +173,16 @@ class Scheduler:
         if not rows:
             return finished
         n_decode = sum(1 for r in rows if r.kind == "decode")
+        tuned = self.thread_tuner is not None and n_decode == len(rows)
+        threads = self.thread_tuner.threads_for_next_step() if tuned else 0
         start = time.perf_counter()
         step = StepInput.build([r.spec for r in rows], n_decode, self.model.device,
                                self.share_prefixes)
         logits = self.model.forward(step, self.cache)
-        self.forward_seconds += time.perf_counter() - start
+        elapsed = time.perf_counter() - start
+        self.forward_seconds += elapsed
+        if tuned:
+            self.thread_tuner.record(threads, elapsed)
         self.steps += 1
         sampled = [r for r in rows if r.spec.logits]
         tokens = self._sample(logits, [owners[id(r)] for r in sampled])
