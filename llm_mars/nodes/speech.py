@@ -143,7 +143,7 @@ class SpeechNode(Node):
         try:
             stream = sounddevice.InputStream(
                 samplerate=SAMPLE_RATE, channels=1, dtype="int16", blocksize=SAMPLE_RATE // 10,
-                device=(int(device) if device.isdigit() else device) or None, callback=on_block)
+                device=int(device) if device.isdigit() else (device or None), callback=on_block)
             stream.start()
         except Exception as exc:  # PortAudioError, ValueError: no such device, no input at all
             self.get_logger().warning(f"no microphone: {exc}")
