@@ -20,7 +20,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _info(args: argparse.Namespace) -> int:
+    from transformers.utils import logging as hf_logging
+
     from llm_mars.llm.model_store import load_model
+
+    hf_logging.disable_progress_bar()  # one line per fact; a bar per load is noise here
 
     loaded = load_model(args.model, dtype=args.dtype, rebuild=args.rebuild)
     print(f"path:        {loaded.path}")

@@ -69,13 +69,6 @@ class KVCache:
         self.data = torch.zeros(shape.layers, 2, slots, shape.kv_heads, capacity, shape.head_dim,
                                 dtype=dtype, device=device)
 
-    def snapshot(self, slot: int, length: int) -> torch.Tensor:
-        """A copy of one slot's first ``length`` positions (for the prefix cache)."""
-        return self.data[:, :, slot, :, :length].clone()
-
-    def restore(self, slot: int, saved: torch.Tensor) -> None:
-        self.data[:, :, slot, :, : saved.shape[3]] = saved
-
     def move(self, src: int, dst: int, length: int) -> None:
         self.data[:, :, dst, :, :length] = self.data[:, :, src, :, :length]
 
