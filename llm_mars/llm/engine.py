@@ -211,6 +211,8 @@ class Engine:
             self.model.set_adapters(list(adapters.items()))
             self._adapters = adapters
             self._scheduler.forget_prefixes(name)
+            for seq in self._scheduler.drop_waiting(name, UnknownAdapterError(name, self.adapters)):
+                seq.on_done(seq)
             return True
 
         self._command(remove, name).result(timeout)
@@ -296,6 +298,8 @@ class Engine:
         """Tokenise (on this thread: the tokenizer is not shared across threads) and queue."""
         request = seq.request
         try:
+            if request.adapter is not None and request.adapter not in self._adapters:
+                raise UnknownAdapterError(request.adapter, self.adapters)  # unloaded meanwhile
             seq.prompt, seq.prefix_len = tokenize_request(self.tokenizer, request)
             if len(seq.prompt) >= self._scheduler.max_seq_len:
                 raise RequestError(f"the prompt has {len(seq.prompt)} tokens; the context holds "

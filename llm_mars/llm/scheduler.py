@@ -148,6 +148,14 @@ class Scheduler:
     def adapter_running(self, name: str) -> bool:
         return any(s.request.adapter == name for s in self.running)
 
+    def drop_waiting(self, adapter: str, error: BaseException) -> list[Sequence]:
+        """Take the queued (not yet admitted) sequences of ``adapter`` out, failed with ``error``."""
+        dropped = [s for s in self.waiting if s.request.adapter == adapter]
+        self.waiting = [s for s in self.waiting if s.request.adapter != adapter]
+        for seq in dropped:
+            seq.error = error
+        return dropped
+
     def forget_prefixes(self, adapter: str | None) -> None:
         """Drop cached prefixes of ``adapter`` (its weights changed)."""
         for key, entry in list(self.prefixes.items()):
@@ -258,13 +266,13 @@ class Scheduler:
     # --- building a step -------------------------------------------------------------------
 
     def _plan_rows(self) -> tuple[list["_Row"], dict[int, Sequence]]:
-        adapter_index = {name: i for i, name in enumerate(self.model.adapter_names)}
+        adapter_index = {None: -1, **{name: i for i, name in enumerate(self.model.adapter_names)}}
         decode, chunks, owners = [], [], {}
         for seq in self.running:
             if len(seq.pending) == 1:
                 entry = seq.prefix if seq.prefix is not None and seq.prefix.valid else None
                 row = _Row("decode", seq, RowSpec(
-                    seq.pending, seq.cached, seq.slot, adapter_index.get(seq.request.adapter, -1),
+                    seq.pending, seq.cached, seq.slot, adapter_index[seq.request.adapter],
                     entry.slot if entry else -1, len(entry.tokens) if entry else 0))
                 decode.append(row)
                 owners[id(row)] = seq
@@ -276,13 +284,13 @@ class Scheduler:
                 take = entry.tokens[entry.fed: entry.fed + budget]
                 budget -= len(take)
                 chunks.append(_PrefixRow(entry, RowSpec(
-                    take, entry.fed, entry.slot, adapter_index.get(entry.adapter, -1), logits=False)))
+                    take, entry.fed, entry.slot, adapter_index[entry.adapter], logits=False)))
         for seq in self.running:
             if len(seq.pending) > 1 and budget > 0:
                 take = seq.pending[:budget]
                 budget -= len(take)
                 row = _Row("chunk", seq, RowSpec(
-                    take, seq.cached, seq.slot, adapter_index.get(seq.request.adapter, -1),
+                    take, seq.cached, seq.slot, adapter_index[seq.request.adapter],
                     logits=len(take) == len(seq.pending)))
                 chunks.append(row)
                 owners[id(row)] = seq

@@ -204,3 +204,17 @@ def test_bundled_model_plans_parse_and_validate():
             assert parse_bt_output(result.text) == result.parsed
             assert result.jump_forward_tokens > result.output_tokens / 2
         assert answer.result(timeout=300).output_tokens > 0
+
+
+def test_unloading_fails_the_queued_requests_of_that_adapter(tiny_llama, tiny_tokenizer, adapter_dirs,
+                                                            monkeypatch):
+    with Engine(CompactLlama.from_hf(tiny_llama, torch.float32), tiny_tokenizer,
+                adapters=adapter_dirs, max_batch=1, max_seq_len=256) as engine:
+        forward = engine.model.forward
+        monkeypatch.setattr(engine.model, "forward", lambda *a: (time.sleep(0.01), forward(*a))[1])
+        running = engine.submit(chat("bt", "first", 100))  # >= 1 s: still running below
+        queued = engine.submit(chat("qa", "second", 30))  # waits: one slot only
+        engine.unload_adapter("qa", timeout=60)
+        with pytest.raises(UnknownAdapterError):
+            queued.result(timeout=60)
+        assert running.result(timeout=60).output_tokens > 0
