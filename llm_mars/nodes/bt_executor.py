@@ -26,8 +26,8 @@ import threading
 from rclpy.node import Node
 
 from llm_mars.errors import LlmMarsError, PayloadError, PlanValidationError
-from llm_mars.nodes.common import (LATEST, ParamSpec, declare_all, run_node, string_publisher,
-                                   string_subscription)
+from llm_mars.nodes.common import (LATEST, declare_all, ParamSpec, run_node, safe_timer,
+                                   string_publisher, string_subscription)
 from llm_mars.payloads import OperatorResponse, PlanDispatch, SkillFeedback
 from llm_mars.robots.topic_robot import TopicRobot
 from llm_mars.session.executor import PlanExecutor
@@ -59,8 +59,8 @@ class BtExecutorNode(Node):
         string_subscription(self, "cancel", self._on_cancel)
         string_subscription(self, "skill/outcome", self._on_outcome)
         string_subscription(self, "/world/state", self._on_state, LATEST)
-        self.create_timer(1.0 / p.tick_rate_hz, self._tick)
-        self.create_timer(1.0 / p.status_rate_hz, lambda: self._status(force=True))
+        safe_timer(self, 1.0 / p.tick_rate_hz, self._tick)
+        safe_timer(self, 1.0 / p.status_rate_hz, lambda: self._status(force=True))
         self.get_logger().info(f"executor for {self.robot_name} ticking at {p.tick_rate_hz:g} Hz")
 
     def _on_plan(self, data: str) -> None:

@@ -23,8 +23,8 @@ from rclpy.node import Node
 
 from llm_mars import vocabulary as V
 from llm_mars.errors import PayloadError
-from llm_mars.nodes.common import (LATEST, ParamSpec, declare_all, run_node, string_publisher,
-                                   string_subscription)
+from llm_mars.nodes.common import (LATEST, declare_all, ParamSpec, run_node, safe_timer,
+                                   string_publisher, string_subscription)
 from llm_mars.payloads import ExecutorStatus
 from llm_mars.session.commander import Commander, CommanderPorts
 
@@ -61,7 +61,7 @@ class CommanderNode(Node):
         string_subscription(self, "/world/state", self._on_state, LATEST)
         for robot in robots:
             string_subscription(self, f"/{robot}/bt_status", self._on_status)
-        self.create_timer(0.2, self._locked(self.core.poll))
+        safe_timer(self, 0.2, self._locked(self.core.poll))
 
     def _locked(self, handler):
         def call(*args):

@@ -65,6 +65,18 @@ def string_subscription(node: Node, topic: str, handler: Callable[[str], None],
     return node.create_subscription(String, topic, callback, qos)
 
 
+def safe_timer(node: Node, period_s: float, callback: Callable[[], None]):
+    """A timer whose callback failing is logged, never fatal to the node or its executor."""
+
+    def tick() -> None:
+        try:
+            callback()
+        except Exception:  # a bug in one tick must not stop every node on the executor
+            node.get_logger().error(f"timer callback failed:\n{traceback.format_exc()}")
+
+    return node.create_timer(period_s, tick)
+
+
 def run_node(make_node: Callable[[], Node], args: list[str] | None = None,
              threads: int = 2) -> None:
     """Entry-point body: init, spin until Ctrl-C or shutdown, clean up."""

@@ -35,8 +35,8 @@ from rclpy.node import Node
 
 from llm_mars import vocabulary as V
 from llm_mars.errors import LlmMarsError, PayloadError
-from llm_mars.nodes.common import (LATEST, ParamSpec, declare_all, run_node, string_publisher,
-                                   string_subscription)
+from llm_mars.nodes.common import (LATEST, declare_all, ParamSpec, run_node, safe_timer,
+                                   string_publisher, string_subscription)
 from llm_mars.payloads import ExecutorStatus, GoalRef, SkillFeedback, SkillGoal, peek_field
 from llm_mars.robots.interface import SkillState
 from llm_mars.world.faults import Faults
@@ -79,8 +79,8 @@ class SimulatorNode(Node):
                                 lambda data, r=robot: self._on_status(r, data))
         string_subscription(self, "/world/reset", lambda _data: self._reset())
         self._last_wall = time.monotonic()
-        self.create_timer(1.0 / p.step_hz, self._step)
-        self.create_timer(1.0 / p.state_rate_hz, self._publish)
+        safe_timer(self, 1.0 / p.step_hz, self._step)
+        safe_timer(self, 1.0 / p.state_rate_hz, self._publish)
         self.get_logger().info(f"simulating at {self.time_scale:g}x real time, seed {self.seed}")
 
     def _reset(self) -> None:
@@ -146,7 +146,7 @@ class SimulatorNode(Node):
         self._last_wall = now
         with self._lock:
             self._stop_orphans(now)
-            idle = self.pause_when_idle and not any(self.world.busy(r) for r in V.ROBOTS)
+            idle = self.pause_when_idle and not any(self._goals.values())
             if dt > 0 and not idle:
                 self.world.step(min(dt, 1.0))
         self._report()
