@@ -7,7 +7,7 @@ from setuptools import find_packages, setup
 PACKAGE = "llm_mars"
 
 # One console script per ROS node (as they appear), plus the CLI.
-NODES: tuple[str, ...] = ("simulator", "bt_executor", "commander", "console", "llm_server")
+NODES: tuple[str, ...] = ("simulator", "bt_executor", "commander", "console", "llm_server", "speech")
 
 setup(
     name=PACKAGE,

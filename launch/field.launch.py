@@ -25,4 +25,6 @@ def generate_launch_description():
              parameters=[yaml("commander")]),
         Node(package="llm_mars", executable="llm_server", name="llm_server",
              parameters=[yaml("llm_server")]),
+        Node(package="llm_mars", executable="speech", name="speech",
+             parameters=[yaml("speech")]),
     ])

@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "llm_mars.llm.serve_commands",
     "llm_mars.session.commands",
     "llm_mars.training.commands",
+    "llm_mars.speech.commands",
     "llm_mars.demo",
     "llm_mars.replay",
 )

