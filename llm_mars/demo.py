@@ -32,6 +32,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="simulated seconds per wall second (default 4)")
     parser.add_argument("--model", help="Hugging Face model folder (default: the bundled model)")
     parser.add_argument("--adapters", type=Path, help="folder with bt/ and qa/ adapters")
+    parser.add_argument("--speech", action="store_true",
+                        help="speak the session with espeak-ng and recognise it offline, then "
+                             "speak the answers (WAV files in OUT/speech)")
     parser.set_defaults(handler=_demo)
 
 
@@ -41,6 +44,39 @@ def _print_response(text: str, response) -> None:
              "error": "ERROR"}[response.kind]
     body = response.text.replace("\n", "\n    ")
     print(f"  [{label}] {body}")
+
+
+def _heard_session(out: Path) -> list[tuple[str, str, float | None]]:
+    """The session spoken by espeak-ng (with faint noise) and recognised offline:
+    (heard text, its confidence) per utterance; what was not caught is said so and skipped."""
+    from llm_mars.speech.corpus import synthesize_all
+    from llm_mars.speech.listener import decide
+    from llm_mars.speech.recogniser import transcribe_file
+
+    heard = []
+    for i, spoken in enumerate(synthesize_all(list(SESSION), out / "speech" / "operator")):
+        start = time.perf_counter()
+        utterance, rejection = decide(transcribe_file(spoken.path), f"demo{i + 1}")
+        took = time.perf_counter() - start
+        if utterance is None:
+            print(f"  [speech] {spoken.voice}: not caught ({rejection.text}), {took:.1f} s")
+            continue
+        print(f"  [speech] {spoken.voice} said {spoken.text!r}\n"
+              f"           heard {utterance.text!r} (confidence {utterance.confidence:.2f}, "
+              f"{took:.1f} s)")
+        heard.append((utterance.id, utterance.text, utterance.confidence))
+    return heard
+
+
+def _speak_answers(responses, folder: Path) -> None:
+    from llm_mars.speech.speaker import spoken_text
+    from llm_mars.speech.synthesis import synthesize
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for response in responses:
+        text = spoken_text(response)
+        if text:
+            synthesize(text, folder / f"{response.id}.wav")
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -63,8 +99,14 @@ def _demo(args: argparse.Namespace) -> int:
     try:
         operator.wait_ready()
         seen = 0
-        for i, text in enumerate(SESSION):
-            operator.play([(f"demo{i + 1}", text)], _print_response)
+        if args.speech:
+            print("recognising the spoken session (Whisper tiny.en, offline)...")
+            session = _heard_session(args.out)
+        else:
+            session = [(f"demo{i + 1}", text, None) for i, text in enumerate(SESSION)]
+        for uid, text, confidence in session:
+            source = {"source": "speech", "confidence": confidence} if args.speech else {}
+            operator.play([(uid, text)], _print_response, **source)
             for response in operator.responses[seen:]:
                 if response.kind == "progress":
                     print(f"  [robots] {response.text}")
@@ -78,6 +120,9 @@ def _demo(args: argparse.Namespace) -> int:
     picture = save_png(state, args.out / "field.png", paths, title="llm-mars demo")
     print("\nfinal state:")
     print(summary(state))
+    if args.speech:
+        _speak_answers(operator.responses, args.out / "speech" / "answers")
+        print(f"spoken answers: {args.out / 'speech' / 'answers'}")
     print(f"field picture: {picture}")
     print(f"session bag:   {bag}  (replay: llm-mars replay {bag})")
     return 0

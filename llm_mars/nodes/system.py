@@ -138,14 +138,15 @@ class Operator:
         with self._cond:
             return self._cond.wait_for(predicate, timeout)
 
-    def send(self, text: str, uid: str) -> None:
+    def send(self, text: str, uid: str, **extra: Any) -> None:
+        """Publish an utterance (``extra``: Utterance fields such as confidence, source)."""
         from std_msgs.msg import String
 
-        self._publisher.publish(String(data=Utterance(text, uid).to_json()))
+        self._publisher.publish(String(data=Utterance(text, uid, **extra).to_json()))
 
-    def say(self, text: str, uid: str, timeout: float = 180.0) -> OperatorResponse:
+    def say(self, text: str, uid: str, timeout: float = 180.0, **extra: Any) -> OperatorResponse:
         """Publish an utterance and return its final response (TimeoutError if none comes)."""
-        self.send(text, uid)
+        self.send(text, uid, **extra)
         if not self.wait_until(lambda: self.final(uid) is not None, timeout):
             raise TimeoutError(f"no response to {text!r} within {timeout:g} s")
         return self.final(uid)
@@ -170,11 +171,11 @@ class Operator:
         return self.wait_until(lambda: self.state is not None, max(0.0, deadline - time.monotonic()))
 
     def play(self, utterances: list[tuple[str, str]], on_response=None,
-             timeout: float = 180.0) -> list[OperatorResponse]:
+             timeout: float = 180.0, **extra: Any) -> list[OperatorResponse]:
         """Say each (id, text) in turn; after a plan, wait until its robots have finished it."""
         finals = []
         for uid, text in utterances:
-            response = self.say(text, uid, timeout)
+            response = self.say(text, uid, timeout, **extra)
             if on_response is not None:
                 on_response(text, response)
             if response.kind == "plan" and response.robots:
