@@ -114,7 +114,7 @@ class _DecodePlan:
     n: int
     own_slots: torch.Tensor | slice  # slice when the rows' slots are consecutive
     own_positions: slice | torch.Tensor  # common slice, or (n, width) positions to gather
-    own_bias: torch.Tensor  # (n, 1, 1, width) additive mask, fp32
+    own_bias: torch.Tensor | None  # (n, 1, 1, width) additive mask, fp32; None: nothing masked
     groups: list[tuple[slice | torch.Tensor, int, int, int]]  # (rows, n_rows, prefix slot, prefix len)
     prefix_width: int  # longest group prefix
 
@@ -187,8 +187,8 @@ def _plan_decode(rows: list[RowSpec], device, share_prefixes: bool) -> _DecodePl
     else:  # padded positions point at the row's last real one (masked anyway)
         positions = torch.minimum(offsets, torch.tensor(lengths)[:, None] - 1).to(device)
     return _DecodePlan(len(rows), _rows_index([row.slot for row in rows], device), positions,
-                       own_bias[:, None, None, :].to(device), groups,
-                       max((g[3] for g in groups), default=0))
+                       None if bool(allowed.all()) else own_bias[:, None, None, :].to(device),
+                       groups, max((g[3] for g in groups), default=0))
 
 
 @dataclass
@@ -378,7 +378,7 @@ class CompactLlama:
         """Attention of the decode rows' queries ``(n, heads, head_dim)``; see :class:`_DecodePlan`."""
         s = self.shape
         n, group = plan.n, s.heads // s.kv_heads
-        qg = q.reshape(n, s.kv_heads, group, s.head_dim).to(k_cache.dtype)
+        qg = q.reshape(n, s.kv_heads, group, s.head_dim).to(k_cache.dtype) * self._softmax_scale
         if isinstance(plan.own_positions, slice):
             own_k = k_cache[plan.own_slots, :, plan.own_positions]
             own_v = v_cache[plan.own_slots, :, plan.own_positions]
@@ -386,8 +386,9 @@ class CompactLlama:
             slots = torch.arange(k_cache.shape[0], device=q.device)[plan.own_slots][:, None]
             own_k = k_cache[slots, :, plan.own_positions].transpose(1, 2)
             own_v = v_cache[slots, :, plan.own_positions].transpose(1, 2)
-        own_scores = torch.matmul(qg, own_k.transpose(-1, -2)).float().mul_(self._softmax_scale)
-        own_scores.add_(plan.own_bias)
+        own_scores = torch.matmul(qg, own_k.transpose(-1, -2)).float()
+        if plan.own_bias is not None:
+            own_scores.add_(plan.own_bias)
         if not plan.groups:
             probs = torch.softmax(own_scores, dim=-1).to(own_v.dtype)
             return torch.matmul(probs, own_v).view(n, s.heads, s.head_dim)
@@ -400,7 +401,7 @@ class CompactLlama:
             # (count, kv, group, d) -> (kv, count * group, d): one product per prefix for all rows
             qs = qg[rows].transpose(0, 1).reshape(s.kv_heads, count * group, s.head_dim)
             prefix_scores = torch.matmul(qs, k_cache[pslot, :, :plen].transpose(-1, -2))
-            scores[rows, :, :, :plen] = (prefix_scores.float().mul_(self._softmax_scale)
+            scores[rows, :, :, :plen] = (prefix_scores.float()
                                          .view(s.kv_heads, count, group, plen).transpose(0, 1))
             shared.append((rows, count, pslot, plen))
         probs = torch.softmax(scores, dim=-1).to(own_v.dtype)
