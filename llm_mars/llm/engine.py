@@ -23,7 +23,8 @@ from typing import Any
 
 import torch
 
-from llm_mars.errors import BackendError, LlmMarsError, RequestError, UnknownAdapterError
+from llm_mars.errors import (BackendError, EngineClosedError, LlmMarsError, PromptTooLongError,
+                             RequestError, UnknownAdapterError)
 from llm_mars.llm.adapters import LoraAdapter, load_lora_adapter
 from llm_mars.llm.llama import CompactLlama
 from llm_mars.llm.requests import GenerationRequest, GenerationResult, TokenEvent
@@ -163,7 +164,7 @@ class Engine:
         seq.on_done = lambda s: _resolve(future, s)
         with self._cond:
             if self._closing:
-                raise RequestError("the engine is closed")
+                raise EngineClosedError("the engine is closed")
             self._incoming.append(seq)
             self._cond.notify()
         return future
@@ -221,7 +222,7 @@ class Engine:
         future: Future = Future()
         with self._cond:
             if self._closing:
-                raise RequestError("the engine is closed")
+                raise EngineClosedError("the engine is closed")
             self._commands.append((action, future, adapter))
             self._cond.notify()
         return future
@@ -237,7 +238,7 @@ class Engine:
         return stats
 
     def close(self, timeout: float | None = 10.0) -> None:
-        """Stop the engine thread; queued and running requests fail with RequestError."""
+        """Stop the engine thread; queued and running requests fail with EngineClosedError."""
         with self._cond:
             self._closing = True
             self._cond.notify()
@@ -261,9 +262,9 @@ class Engine:
                     self._cond.wait()
                 incoming, self._incoming = self._incoming, []
                 if self._closing:
-                    self._fail_all(incoming, RequestError("the engine was closed"))
+                    self._fail_all(incoming, EngineClosedError("the engine was closed"))
                     for _, future, _ in self._commands:
-                        future.set_exception(RequestError("the engine was closed"))
+                        future.set_exception(EngineClosedError("the engine was closed"))
                     return
                 self._commands = [c for c in self._commands if not self._try(c)]
                 scheduler.held_adapters = {adapter for _, _, adapter in self._commands}
@@ -302,7 +303,7 @@ class Engine:
                 raise UnknownAdapterError(request.adapter, self.adapters)  # unloaded meanwhile
             seq.prompt, seq.prefix_len = tokenize_request(self.tokenizer, request)
             if len(seq.prompt) >= self._scheduler.max_seq_len:
-                raise RequestError(f"the prompt has {len(seq.prompt)} tokens; the context holds "
+                raise PromptTooLongError(f"the prompt has {len(seq.prompt)} tokens; the context holds "
                                    f"{self._scheduler.max_seq_len}")
             if request.constraint is not None:
                 constraint = self._constraints.get(request.constraint)

@@ -7,8 +7,9 @@ import time
 import pytest
 import torch
 
-from llm_mars.errors import (AdapterLoadError, BackendError, ConstraintError, GenerationTimeout,
-                             RequestError, UnknownAdapterError)
+from llm_mars.errors import (AdapterLoadError, BackendError, ConstraintError, EngineClosedError,
+                             GenerationTimeout, PromptTooLongError, RequestError,
+                             UnknownAdapterError)
 from llm_mars.llm.engine import Engine, OutputConstraint
 from llm_mars.llm.llama import CompactLlama
 from llm_mars.llm.requests import GenerationRequest, SamplingParams
@@ -63,7 +64,7 @@ def test_unknown_adapter_lists_the_loaded_ones(engine):
 def test_unknown_constraint_and_too_long_prompt(engine):
     with pytest.raises(RequestError):
         engine.submit(chat("bt", "go", constraint="yaml"))
-    with pytest.raises(RequestError, match="context"):
+    with pytest.raises(PromptTooLongError, match="context"):
         engine.submit(chat("bt", "go " * 200)).result(timeout=60)
 
 
@@ -174,9 +175,9 @@ def test_close_fails_what_is_queued(tiny_llama, tiny_tokenizer):
     futures = [engine.submit(chat(None, f"{i}", 200)) for i in range(3)]
     engine.close()
     for future in futures:
-        with pytest.raises(RequestError):
+        with pytest.raises(EngineClosedError):
             future.result(timeout=10)
-    with pytest.raises(RequestError):
+    with pytest.raises(EngineClosedError):
         engine.submit(chat(None, "after"))
 
 
