@@ -13,13 +13,15 @@ appends without sampling on a ~100-token constrained plan.
     .venv/bin/python bench/bench_engine.py                 # default run (bf16, ~5 min)
     .venv/bin/python bench/bench_engine.py --dtype float32 --requests 8   # exact-equality run
 
-Adapters: ``models/adapters/bt`` and ``models/adapters/qa`` when they exist, otherwise random
-LoRA adapters (rank 16 on every linear layer), made reproducibly with PEFT.
+Adapters: ``models/adapters/bt`` and ``models/adapters/qa`` where they exist (with the system
+prompt each was trained with), otherwise random LoRA adapters (rank 16 on every linear layer),
+made reproducibly with PEFT.
 """
 from __future__ import annotations
 
 import argparse
 import copy
+import json
 import random
 import statistics
 import sys
@@ -106,13 +108,17 @@ class Run:
 
 
 def adapter_folders(hf_model, workdir: Path, rank: int) -> tuple[dict[str, Path], str]:
-    trained = {name: ROOT / "models" / "adapters" / name for name in ("bt", "qa")}
-    if all((d / "adapter_model.safetensors").is_file() for d in trained.values()):
-        return trained, "trained (models/adapters)"
+    """``models/adapters/<name>`` where trained, else a random rank-``rank`` LoRA on every linear
+    layer (reproducible: seeded), made with PEFT."""
     from peft import LoraConfig, get_peft_model
 
-    folders = {}
+    folders, kinds = {}, []
     for seed, name in enumerate(("bt", "qa")):
+        trained = ROOT / "models" / "adapters" / name
+        if (trained / "adapter_model.safetensors").is_file():
+            folders[name] = trained
+            kinds.append(f"{name} trained")
+            continue
         torch.manual_seed(1000 + seed)
         peft = get_peft_model(copy.deepcopy(hf_model).float(), LoraConfig(
             r=rank, lora_alpha=2 * rank, target_modules="all-linear", init_lora_weights="gaussian"))
@@ -122,7 +128,18 @@ def adapter_folders(hf_model, workdir: Path, rank: int) -> tuple[dict[str, Path]
                     param.normal_(0, 0.01)
         folders[name] = workdir / name
         peft.save_pretrained(folders[name])
-    return folders, f"random rank-{rank} LoRA on all linear layers"
+        kinds.append(f"{name} random rank-{rank} LoRA on all linear layers")
+    return folders, ", ".join(kinds)
+
+
+def with_adapter_system_prompt(messages: list, folder: Path) -> list:
+    """Use the system prompt an adapter was trained with (``llm_mars_adapter.json``), if any."""
+    meta = folder / "llm_mars_adapter.json"
+    if meta.is_file():
+        prompt = json.loads(meta.read_text()).get("system_prompt")
+        if prompt:
+            return [{"role": "system", "content": prompt}, *messages[1:]]
+    return messages
 
 
 def peft_with(hf_model, folders):
@@ -242,20 +259,23 @@ def decode_step_ms(model: CompactLlama, context: int, adapter: int, steps: int =
     return statistics.median(times[5:]) * 1e3
 
 
-def jump_forward_figures(engine, command: str) -> list[str]:
+def jump_forward_figures(engine, command: str, bt_folder: Path) -> list[str]:
     lines = []
-    request = GenerationRequest.chat(bt_messages(command), "bt", SamplingParams(max_new_tokens=300),
-                                     constraint="plan")
+    request = GenerationRequest.chat(with_adapter_system_prompt(bt_messages(command), bt_folder), "bt",
+                                     SamplingParams(max_new_tokens=300), constraint="plan")
     engine.generate(request)  # compile the grammar and warm the prefix cache
     for jump in (True, False):
-        engine._scheduler.jump_forward = jump
+        engine.jump_forward = jump
         steps0 = engine.stats["steps"]
         result = engine.generate(request)
         steps = engine.stats["steps"] - steps0
         lines.append(f"  jump-forward {'on ' if jump else 'off'}: {result.output_tokens} plan tokens, "
                      f"{result.jump_forward_tokens} appended without sampling, {steps} model steps, "
                      f"{result.total_s:.2f} s, valid plan: {type(result.parsed).__name__}")
-    engine._scheduler.jump_forward = True
+        if jump:
+            plan_text = result.text
+    engine.jump_forward = True
+    lines.append(f"  command: {command}\n  plan:\n" + "\n".join("    " + l for l in plan_text.splitlines()))
     return lines
 
 
@@ -302,7 +322,9 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="bench_engine_"))
     folders, adapter_kind = adapter_folders(loaded.model, workdir, args.rank)
     peft = peft_with(loaded.model, folders)
-    items = workload(args.requests, args.mean_gap, args.seed, args.bt_tokens, args.qa_tokens)
+    items = [Item(it.arrival_s, it.adapter, with_adapter_system_prompt(it.messages, folders[it.adapter]),
+                  it.max_new_tokens)
+             for it in workload(args.requests, args.mean_gap, args.seed, args.bt_tokens, args.qa_tokens)]
     requests = [GenerationRequest.chat(it.messages, it.adapter) for it in items]
     prompts = [tokenize_request(tokenizer, r)[0] for r in requests]
 
@@ -310,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     compact.pack_for_cpu()
     engine = Engine(compact, tokenizer, adapters=folders, max_batch=16, max_seq_len=1024,
                     threads=args.threads or "auto")
-    eos = set(engine._scheduler.eos_token_ids)
+    eos = set(engine.eos_token_ids)
 
     load = open("/proc/loadavg").read().split()[0] if Path("/proc/loadavg").exists() else "?"
     print(f"model {loaded.path.name}, {dtype}, torch threads {torch.get_num_threads()}, "
@@ -361,7 +383,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(default_threads)
 
     print("\njump-forward on a constrained plan (bt adapter, greedy):")
-    print(*jump_forward_figures(engine, COMMANDS[2]), sep="\n")
+    print(*jump_forward_figures(engine, COMMANDS[2], folders["bt"]), sep="\n")
     engine.close()
     return 0
 

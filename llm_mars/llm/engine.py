@@ -101,6 +101,7 @@ class Engine:
         self.model, self.tokenizer = model, tokenizer
         if eos_token_ids is None:
             eos_token_ids = _eos_ids(model, tokenizer)
+        self.eos_token_ids = tuple(eos_token_ids)  # a sampled one of these ends a free output
         threads = _thread_setting(threads, model)
         self._threads = threads
         tuner = None
@@ -228,6 +229,15 @@ class Engine:
         return future
 
     # --- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def jump_forward(self) -> bool:
+        """Whether tokens the grammar forces are appended without sampling (on by default)."""
+        return self._scheduler.jump_forward
+
+    @jump_forward.setter
+    def jump_forward(self, on: bool) -> None:
+        self._scheduler.jump_forward = bool(on)
 
     @property
     def stats(self) -> dict[str, float]:
