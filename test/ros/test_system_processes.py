@@ -19,7 +19,8 @@ pytestmark = [pytest.mark.ros, pytest.mark.slow]
 def system(tmp_path_factory):
     logs = tmp_path_factory.mktemp("node_logs")
     procs = {
-        "simulator": start_node("simulator", "time_scale:=4.0", log_dir=logs),
+        "simulator": start_node("simulator", "time_scale:=4.0", "pause_when_idle:=true",
+                                log_dir=logs),
         "robot1": start_node("bt_executor", "robot:=robot1", namespace="robot1", log_dir=logs),
         "robot2": start_node("bt_executor", "robot:=robot2", namespace="robot2", log_dir=logs),
         "commander": start_node("commander", "llm_timeout_s:=120.0", log_dir=logs),
@@ -65,8 +66,10 @@ def test_command_moves_robot_and_question_is_answered_from_state(system):
 
 
 def test_killed_executor_is_reported_offline_and_recovers(system):
+    system.publisher("/world/reset", subscribers=1)("fresh field for this test")
+    assert system.wait_for(lambda: system.latest_state() is not None
+                           and system.latest_state()["robots"]["robot1"]["history"] == [], 30)
     plan = system.publisher("/robot1/plan", subscribers=1)
-    assert system.wait_for(lambda: system.latest_state() is not None, 60)
     plan(PlanDispatch("long", '<root BTCPP_format="4"><BehaviorTree ID="robot1">'
                               '<Sequence><MoveTo target="holder_3"/><MoveTo target="home"/>'
                               '</Sequence></BehaviorTree></root>').to_json())
