@@ -18,7 +18,7 @@ SESSION: tuple[str, ...] = (
     "where is robot one",
     "robot two collect cherries from holder two and drop them in the basket",
     "how many cherries are in the basket",
-    "robot 1 put a cherry on plate one",
+    "robot one take three cherries from holder one and put one on each cake on plate one",
     "both robots go home and do the funny action",
     "what is the score",
 )
