@@ -165,6 +165,7 @@ class Ledger:
     carrying: dict[str, list[str]] = field(default_factory=lambda: {r: [] for r in V.ROBOTS})
     cherries: dict[str, int] = field(default_factory=lambda: {r: 0 for r in V.ROBOTS})
     places: dict[str, set[str]] = field(default_factory=lambda: {r: set() for r in V.ROBOTS})
+    last_plate: dict[str, int] = field(default_factory=dict)  # robot -> plate it placed on last
 
     def other(self, robot: str) -> str:
         return next(r for r in V.ROBOTS if r != robot)
@@ -314,6 +315,7 @@ def _deliver(c: _Command, robot: str) -> Task:
 def _placed(c: _Command, robot: str, plate: int, cakes: int) -> None:
     c.ledger.bare_cakes[plate] = c.ledger.bare_cakes.get(plate, 0) + cakes
     c.ledger.plate_owner[plate] = robot
+    c.ledger.last_plate[robot] = plate
     c.ledger.use(robot, f"plate_{plate}")
 
 
@@ -590,7 +592,10 @@ def _put_cherry(c: _Command, robot: str) -> Task:
     n = min(have, c.ledger.bare_cakes.get(p, 3) or 3, c.rng.choice((1, 1, 1, 2, 3)))
     s = c.style
     pt = s.plate(p)
-    if n == 1:
+    if n == 1 and c.ledger.last_plate.get(robot) == p and c.rng.random() < 0.4:
+        text = c.rng.choice(["put a cherry on it", "put a cherry on top of it",
+                             "add a cherry on top", "crown it with a cherry"])
+    elif n == 1:
         text = c.rng.choice([f"put a cherry on the cake on {pt}", f"put a cherry on {pt}",
                              f"place a cherry on top of the cake on {pt}",
                              f"add a cherry to the cake on {pt}",
@@ -603,6 +608,47 @@ def _put_cherry(c: _Command, robot: str) -> Task:
     c.ledger.bare_cakes[p] = max(0, c.ledger.bare_cakes.get(p, 0) - n)
     c.ledger.cherries[robot] = max(0, c.ledger.cherries[robot] - n)
     return Task([skill("PutCherry", plate=p)] * n, text, True, ("cherry-on-cake",))
+
+
+def _cherry_on_cake(c: _Command, robot: str) -> Task:
+    """"put a cherry from holder 1 on the cake on plate 3": collect exactly as many cherries as
+    go on cakes, then put them (the cake is this robot's, or from an earlier command)."""
+    plates = [p for p, n in c.ledger.bare_cakes.items()
+              if n > 0 and c.ledger.plate_owner.get(p) == robot]
+    if not plates:
+        if c.rng.random() < 0.5:
+            raise _NoRoom
+        c.continuation = True  # the cake was placed by an earlier command
+        plates = [c.plate(robot)]
+    p = c.rng.choice(plates)
+    n = min(c.ledger.bare_cakes.get(p, 3) or 3, c.rng.choice((1, 1, 1, 1, 2, 3)))
+    if c.ledger.cherries[robot] + n > V.MAX_CHERRIES_CARRIED:
+        raise _NoRoom
+    h = c.holder(robot, n)
+    s = c.style
+    pt, ht = s.plate(p), s.holder(h)
+    on_it = c.ledger.last_plate.get(robot) == p and c.rng.random() < 0.4
+    if n == 1:
+        cherry = c.rng.choice(("a cherry", "one cherry", f"{s.number(1)} cherry"))
+        target = c.rng.choice(("on it", "on top of it")) if on_it else \
+            c.rng.choice((f"on the cake on {pt}", f"on {pt}", f"on top of the cake on {pt}"))
+        text = c.rng.choice([f"put {cherry} from {ht} {target}",
+                             f"take {cherry} from {ht} and put it {target}",
+                             f"get {cherry} at {ht} and place it {target}",
+                             f"grab {cherry} from {ht}, then put it {target}",
+                             f"crown the cake on {pt} with a cherry from {ht}",
+                             f"decorate the cake on {pt} with a cherry from {ht}"])
+    else:
+        target = "on them" if on_it else f"on the cakes on {pt}"
+        text = c.rng.choice([f"put {s.number(n)} cherries from {ht} {target}",
+                             f"take {s.number(n)} cherries from {ht} and put them {target}",
+                             f"get {s.number(n)} cherries at {ht} and put one on each of "
+                             f"{s.number(n)} cakes on {pt}"])
+    c.ledger.holders[h] -= n
+    c.ledger.use(robot, f"holder_{h}")
+    c.ledger.bare_cakes[p] = max(0, c.ledger.bare_cakes.get(p, n) - n)
+    return Task([skill("CollectCherries", holder=h, count=n), *[skill("PutCherry", plate=p)] * n],
+                text, True, ("cherry-on-cake",), count=1)
 
 
 def _decorate(c: _Command, robot: str) -> Task:
@@ -846,6 +892,7 @@ _MAKERS: tuple[tuple[Maker, float], ...] = (
     (_fill_basket, 7), (_move, 7), (_home, 5), (_funny, 3), (_finish, 2), (_wait, 2),
     (_say, 2), (_fallback_pick, 3.5), (_fallback_collect, 1.5), (_time_guard, 2), (_retry, 1.2),
     (_timeout, 0.8), (_unless_there, 0.6),
+    (_cherry_on_cake, 3),
 )
 _CARRY_FOLLOW_UPS: tuple[tuple[Maker, float], ...] = ((_place, 6), (_if_carrying, 0.5))
 _CHERRY_FOLLOW_UPS: tuple[tuple[Maker, float], ...] = ((_drop, 4), (_put_cherry, 3),
@@ -873,6 +920,8 @@ def _next_task(c: _Command, robot: str, previous: Task | None, budget: int = 4) 
     """A task for ``robot``, favouring the natural follow-up of what it carries."""
     ledger = c.ledger
     for _ in range(30):
+        own_cakes = any(n > 0 and ledger.plate_owner.get(p) == robot
+                        for p, n in ledger.bare_cakes.items())
         if ledger.carrying[robot] and c.rng.random() < 0.75:
             maker = _weighted(c.rng, _CARRY_FOLLOW_UPS)
         elif ledger.cherries[robot] and c.rng.random() < 0.6:
@@ -880,6 +929,8 @@ def _next_task(c: _Command, robot: str, previous: Task | None, budget: int = 4) 
                     if n >= 3 and ledger.plate_owner.get(p) == robot]
             maker = _decorate if bare and c.rng.random() < 0.3 else \
                 _weighted(c.rng, _CHERRY_FOLLOW_UPS)
+        elif own_cakes and previous is not None and c.rng.random() < 0.3:
+            maker = _cherry_on_cake
         else:
             maker = _weighted(c.rng, _MAKERS)
         if previous is not None and maker in (_home, _finish) and c.rng.random() < 0.3:
@@ -900,13 +951,14 @@ def _snapshot(c: _Command) -> tuple:
     led = c.ledger
     return (set(led.stacks), dict(led.holders), dict(led.bare_cakes), dict(led.plate_owner),
             {r: list(v) for r, v in led.carrying.items()}, dict(led.cherries),
-            {r: set(v) for r, v in led.places.items()}, c.reply)
+            {r: set(v) for r, v in led.places.items()}, dict(led.last_plate), c.reply,
+            c.continuation)
 
 
 def _restore(c: _Command, snap: tuple) -> None:
     led = c.ledger
     (led.stacks, led.holders, led.bare_cakes, led.plate_owner, led.carrying, led.cherries,
-     led.places, c.reply) = snap
+     led.places, led.last_plate, c.reply, c.continuation) = snap
 
 
 # --- joining tasks into a command -----------------------------------------------------------
@@ -1056,9 +1108,11 @@ def _handover(c: _Command, n: int) -> _Draft:
         plates = [p for p, k in c.ledger.bare_cakes.items() if k > 0]
         if plates and not c.ledger.cherries[second] and not pre:
             c.ledger.plate_owner.update({p: second for p in plates})
-            pre = [_collect(c, second)] if rng.random() < 0.5 else []
+            pre = [_collect(c, second)] if rng.random() < 0.4 else []
             if pre:
                 post = [_put_cherry(c, second)]
+            elif rng.random() < 0.6:
+                post = [_cherry_on_cake(c, second)]
             else:
                 post = _tasks_for(c, second, post_count)
         else:
@@ -1196,9 +1250,9 @@ def _draft(rng: random.Random, reply_share: float) -> tuple[_Command, _Draft]:
         return c, _continuation(c)
     if mode < 0.10:
         return c, _both_same(c)
-    if n >= 2 and mode < 0.18:
+    if n >= 2 and mode < 0.21:
         return c, _handover(c, n)
-    if n >= 2 and mode < 0.52:
+    if n >= 2 and mode < 0.60:
         return c, _two(c, n)
     return c, _single(c, n, addressed=mode > 0.62 or rng.random() < 0.5)
 
@@ -1218,6 +1272,8 @@ def make_example(rng: random.Random, reply_share: float = 0.12) -> PlanExample:
             tags.add("number-words")
         if c.style.typos:
             tags.add("typos")
+        if c.continuation:
+            tags.add("continuation")
         if c.poison is not None:
             if c.reply is None:
                 continue  # the poisoned slot was never drawn

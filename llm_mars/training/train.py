@@ -58,6 +58,7 @@ class TrainSettings:
     save_dtype: str = "bfloat16"
     log_every: int = 10
     save_every: int = 50
+    decision_weight: float = 1.0  # loss weight of the token that decides plan vs reply (bt)
 
 
 @dataclass(frozen=True)
@@ -176,6 +177,18 @@ class Encoded:
     prompt_len: int  # tokens before the assistant's answer (no loss on them)
 
 
+def decision_offset(tokenizer) -> int:
+    """Index, within the answer, of the first token where a plan and a reply differ
+    (``<`` is shared; the next token says ``root`` or ``reply``)."""
+    from llm_mars.bt.model import Reply
+    from llm_mars.bt.serializer import serialize_plan, serialize_reply
+    from llm_mars.llm.prompts import EXAMPLE_PLAN
+
+    plan = tokenizer(serialize_plan(EXAMPLE_PLAN), add_special_tokens=False)["input_ids"]
+    reply = tokenizer(serialize_reply(Reply("no")), add_special_tokens=False)["input_ids"]
+    return next(i for i, (a, b) in enumerate(zip(plan, reply)) if a != b)
+
+
 def encode_pair(tokenizer, system_prompt: str, user_text: str, answer: str) -> Encoded:
     """Prompt (chat template up to the assistant header) + answer + end-of-turn token."""
     from llm_mars.training.adapter_meta import chat_messages
@@ -204,19 +217,39 @@ def length_batches(lengths: list[int], batch_size: int, rng: random.Random) -> l
     return batches
 
 
-def collate(batch: list[Encoded], pad_id: int):
+def collate(batch: list[Encoded], pad_id: int, decision: int | None = None,
+            decision_weight: float = 1.0):
+    """Right-padded ids, attention mask, labels (-100 outside the answers) and per-token loss
+    weights (1, or ``decision_weight`` at answer offset ``decision``)."""
     import torch
 
     width = max(len(e.ids) for e in batch)
     ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
     labels = torch.full((len(batch), width), -100, dtype=torch.long)
     mask = torch.zeros((len(batch), width), dtype=torch.long)
+    weights = torch.zeros((len(batch), width), dtype=torch.float32)
     for row, e in enumerate(batch):
         n = len(e.ids)
         ids[row, :n] = torch.tensor(e.ids)
         mask[row, :n] = 1
         labels[row, e.prompt_len:n] = torch.tensor(e.ids[e.prompt_len:])
-    return ids, mask, labels
+        weights[row, e.prompt_len:n] = 1.0
+        if decision is not None and e.prompt_len + decision < n:
+            weights[row, e.prompt_len + decision] = decision_weight
+    return ids, mask, labels, weights
+
+
+def answer_loss(causal_lm, ids, mask, labels, weights):
+    """Weighted cross-entropy over the answer tokens only. The output layer runs on those
+    positions alone (most of a qa sequence is prompt), which saves a fifth of the compute."""
+    import torch.nn.functional as F
+
+    hidden = causal_lm.model(input_ids=ids, attention_mask=mask).last_hidden_state
+    target, w = labels[:, 1:], weights[:, 1:]
+    chosen = target != -100
+    logits = causal_lm.lm_head(hidden[:, :-1][chosen]).float()
+    loss = F.cross_entropy(logits, target[chosen], reduction="none")
+    return (loss * w[chosen]).sum() / w[chosen].sum()
 
 
 # --- training -------------------------------------------------------------------------------
@@ -265,7 +298,7 @@ def train_adapter(config: TrainConfig, out_dir: str | Path, model: str | None = 
     from peft import LoraConfig, get_peft_model
 
     from llm_mars.llm.model_store import load_model
-    from llm_mars.training.adapter_meta import AdapterMeta, write_adapter_meta
+    from llm_mars.training.adapter_meta import AdapterMeta
 
     t = config.train
     torch.set_num_threads(t.threads)
@@ -305,15 +338,18 @@ def train_adapter(config: TrainConfig, out_dir: str | Path, model: str | None = 
                        mean_tokens_per_example=round(mean_len, 1))
     meta = AdapterMeta(config.adapter, config.system_prompt, base_model_sha256(loaded.path))
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    decision = decision_offset(tokenizer) if config.adapter == "bt" else None
+    causal_lm = net.get_base_model()
     deadline = start + t.max_minutes * 60
     window: list[float] = []
     train_start = time.perf_counter()
     for step, indices in enumerate(plan):
-        ids, mask, labels = collate([kept[i] for i in indices], pad)
+        ids, mask, labels, weights = collate([kept[i] for i in indices], pad, decision,
+                                             t.decision_weight)
         for group in optimizer.param_groups:
             group["lr"] = _lr_at(step, total, t.warmup_steps, t.learning_rate)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=t.dtype == "bfloat16"):
-            loss = net(input_ids=ids, attention_mask=mask, labels=labels).loss
+            loss = answer_loss(causal_lm, ids, mask, labels, weights)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         optimizer.step()

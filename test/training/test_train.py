@@ -5,8 +5,9 @@ import pytest
 import yaml
 
 from llm_mars.errors import TrainingConfigError
-from llm_mars.training.train import (Encoded, _lr_at, collate, default_config_path,
-                                     encode_pair, length_batches, load_config)
+from llm_mars.training.train import (Encoded, _lr_at, answer_loss, collate,
+                                     decision_offset, default_config_path, encode_pair,
+                                     length_batches, load_config)
 
 
 @pytest.mark.parametrize("adapter", ["bt", "qa"])
@@ -75,12 +76,53 @@ def test_encode_pair_puts_the_answer_and_end_of_turn_last(tokenizer):
     assert prompt == rendered
 
 
-def test_collate_masks_prompt_and_padding():
+@pytest.mark.slow
+def test_decision_offset_is_where_plan_and_reply_part(tokenizer):
+    offset = decision_offset(tokenizer)
+    plan = tokenizer("<root BTCPP_format", add_special_tokens=False)["input_ids"]
+    reply = tokenizer("<reply>x", add_special_tokens=False)["input_ids"]
+    assert plan[:offset] == reply[:offset] and plan[offset] != reply[offset]
+
+
+def test_collate_masks_prompt_and_padding_and_weights_the_decision():
     batch = [Encoded([5, 6, 7, 8], 2), Encoded([5, 6, 9], 1)]
-    ids, mask, labels = collate(batch, pad_id=0)
+    ids, mask, labels, weights = collate(batch, pad_id=0, decision=1, decision_weight=4.0)
     assert ids.tolist() == [[5, 6, 7, 8], [5, 6, 9, 0]]
     assert mask.tolist() == [[1, 1, 1, 1], [1, 1, 1, 0]]
     assert labels.tolist() == [[-100, -100, 7, 8], [-100, 6, 9, -100]]
+    assert weights.tolist() == [[0, 0, 1, 4], [0, 1, 4, 0]]
+
+
+def test_answer_loss_is_the_weighted_cross_entropy_of_the_answer_tokens():
+    import torch
+    import torch.nn.functional as F
+
+    torch.manual_seed(0)
+
+    class Body(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = torch.nn.Embedding(12, 4)
+
+        def forward(self, input_ids, attention_mask):
+            from types import SimpleNamespace
+
+            return SimpleNamespace(last_hidden_state=self.embed(input_ids))
+
+    class Tiny(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.model, self.lm_head = Body(), torch.nn.Linear(4, 12)
+
+    lm = Tiny()
+    batch = [Encoded([1, 2, 3, 4], 2), Encoded([1, 5, 6], 1)]
+    ids, mask, labels, weights = collate(batch, 0, decision=0, decision_weight=3.0)
+    got = answer_loss(lm, ids, mask, labels, weights)
+    logits = lm.lm_head(lm.model.embed(ids))
+    # by hand: token t is predicted at t-1; answer tokens 3 (w3), 4, 5 (w3), 6
+    terms = [(0, 1, 3, 3.0), (0, 2, 4, 1.0), (1, 0, 5, 3.0), (1, 1, 6, 1.0)]
+    want = sum(w * F.cross_entropy(logits[r, p][None], torch.tensor([t])) for r, p, t, w in terms)
+    assert torch.allclose(got, want / 8.0)
 
 
 def test_length_batches_cover_every_example_once_with_similar_lengths():
