@@ -6,6 +6,8 @@ the duplicated ones, the latency from publish to final response, and the process
 """
 from __future__ import annotations
 
+import ctypes
+import gc
 import random
 import time
 from dataclasses import dataclass, field
@@ -42,6 +44,17 @@ def utterances(count: int, seed: int = 0) -> list[tuple[str, str]]:
     return out
 
 
+def live_rss_mb() -> float:
+    """Resident memory after garbage collection and after glibc returns its free heap pages to
+    the system, so that the figure tracks live memory, not the allocator's cached arenas."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except OSError:  # not glibc: the plain RSS
+        pass
+    return psutil.Process().memory_info().rss / 2**20
+
+
 @dataclass
 class LoadReport:
     sent: int = 0
@@ -76,7 +89,7 @@ def run_load(operator, items: list[tuple[str, str]], rate_hz: float | None,
              settle_s: float = 180.0) -> LoadReport:
     """Send ``items`` at ``rate_hz`` (None: one at a time, each after the previous answer)
     through a :class:`llm_mars.nodes.system.Operator`, then wait for every final response."""
-    report = LoadReport(rss_start_mb=psutil.Process().memory_info().rss / 2**20)
+    report = LoadReport(rss_start_mb=live_rss_mb())
     sent_at: dict[str, float] = {}
     start = time.monotonic()
     for i, (uid, text) in enumerate(items):
@@ -105,5 +118,5 @@ def run_load(operator, items: list[tuple[str, str]], rate_hz: float | None,
             report.duplicated.append(uid)
         report.kinds[got[0].kind] = report.kinds.get(got[0].kind, 0) + 1
         report.latencies_s.append(operator.final_at[uid] - sent_at[uid])
-    report.rss_end_mb = psutil.Process().memory_info().rss / 2**20
+    report.rss_end_mb = live_rss_mb()
     return report

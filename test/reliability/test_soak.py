@@ -11,7 +11,12 @@ pytestmark = [pytest.mark.ros, pytest.mark.reliability, pytest.mark.slow]
 
 UTTERANCES = 200
 RATE_HZ = 1.6  # 200 utterances over ~125 s
-RSS_GROWTH_BOUND_MB = 300.0
+# The engine alone settles after about 90 requests (KV and prefix caches, allocator pools,
+# compiled grammar): 2705 -> 2863 MB over the first 90, then flat within 15 MB. The whole
+# system still grew 164-182 MB over the 200 soak utterances after a 30-100 utterance warm-up
+# (not yet explained; docs/reliability.md): the bound below is that, with margin.
+WARM_UP = 100
+RSS_GROWTH_BOUND_MB = 250.0  # after warm-up, for 200 more utterances
 
 
 def test_soak_every_utterance_answered_once(assistant):
@@ -21,10 +26,12 @@ def test_soak_every_utterance_answered_once(assistant):
     operator = Operator(system)
     try:
         assert operator.wait_ready()
+        warm_up = run_load(operator, utterances(WARM_UP, seed=2), RATE_HZ)
         report = run_load(operator, utterances(UTTERANCES, seed=1), RATE_HZ)
     finally:
         system.close()
-    print(f"\nsoak: {report.summary()}")
+    print(f"\nwarm-up: {warm_up.summary()}\nsoak: {report.summary()}")
+    assert warm_up.lost == [] and warm_up.duplicated == []
     assert report.sent == UTTERANCES
     assert report.lost == [] and report.duplicated == []
     assert report.answered == UTTERANCES
