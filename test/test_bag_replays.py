@@ -1,0 +1,27 @@
+"""Recorded operator sessions in test/bags/ replayed into a fresh system: same plans, same
+replies, answers with the same facts, same final world.
+
+A bag records what the shipped adapters did; re-record it when they are retrained
+(``llm-mars demo --out DIR`` and copy ``DIR/session_*`` here)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.ros, pytest.mark.slow]
+
+BAGS = sorted(p for p in (Path(__file__).parent / "bags").iterdir() if p.is_dir())
+
+
+def test_there_is_a_recorded_session():
+    assert BAGS
+
+
+@pytest.mark.parametrize("bag", BAGS, ids=lambda p: p.name)
+def test_replay_reproduces_the_recording(assistant, bag):
+    from llm_mars.replay import replay
+
+    report = replay(bag, assistant)
+    assert report.ok, "\n".join(report.differences)
+    assert report.compared >= 2
