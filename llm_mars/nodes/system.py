@@ -107,6 +107,7 @@ class Operator:
         self.state: dict[str, Any] | None = None
         self.executors: dict[str, ExecutorStatus] = {}
         self.final_at: dict[str, float] = {}  # utterance id -> when its first final arrived
+        self.states_seen = 0
         self._cond = threading.Condition()
         self._recorder = BagRecorder(bag, RECORDED_TOPICS) if bag else None
         self._record_lock = threading.Lock()
@@ -129,6 +130,7 @@ class Operator:
                     self.final_at.setdefault(response.id, time.monotonic())
             elif topic == "/world/state":
                 self.state = json.loads(data)
+                self.states_seen += 1
             elif topic.endswith("/bt_status"):
                 status = ExecutorStatus.from_json(data)
                 self.executors[status.robot] = status
@@ -180,8 +182,20 @@ class Operator:
                 on_response(text, response)
             if response.kind == "plan" and response.robots:
                 self.wait_plan_done(uid, response.robots, timeout)
+                self.wait_world_settled(response.robots, timeout)
             finals.append(response)
         return finals
+
+    def wait_world_settled(self, robots, timeout: float = 30.0) -> bool:
+        """Wait until the published world shows the robots' trees ended, then for two more
+        states, so that everyone on the graph (the commander too) has the settled world."""
+        def ended() -> bool:
+            return self.state is not None and (self.state.get("match_over") or all(
+                self.state["robots"][r]["tree_status"] != "RUNNING" for r in robots))
+        if not self.wait_until(ended, timeout):
+            return False
+        seen = self.states_seen
+        return self.wait_until(lambda: self.states_seen >= seen + 2, timeout)
 
     def close_bag(self) -> None:
         with self._record_lock:

@@ -10,7 +10,9 @@ from llm_mars.llm.adapters import CONFIG_FILE, WEIGHTS_FILE, load_lora_adapter
 from llm_mars.training.adapter_meta import read_adapter_meta
 from llm_mars.training.train import MAX_ADAPTER_BYTES, STATS_FILE, TRAIN_CONFIG_FILE, load_config
 
-ADAPTERS = ("bt", "qa")
+# The qa adapter is not trained yet (issue 7 is open): until it ships, questions go to the base
+# model with the qa prompt. Add "qa" here when models/adapters/qa is committed.
+ADAPTERS = ("bt",)
 
 
 @pytest.mark.parametrize("name", ADAPTERS)
@@ -40,7 +42,7 @@ def test_engine_reader_loads_every_projection(name):
 
 
 @pytest.mark.slow
-def test_peft_loads_both_adapters_on_the_bundled_model():
+def test_peft_loads_the_shipped_adapters_on_the_bundled_model():
     import torch
     from peft import PeftModel
 
@@ -50,9 +52,10 @@ def test_peft_loads_both_adapters_on_the_bundled_model():
     ids = loaded.tokenizer("robot 1 go home", return_tensors="pt")["input_ids"]
     with torch.no_grad():
         base = loaded.model(ids).logits
-    model = PeftModel.from_pretrained(loaded.model, str(default_adapters_dir() / "bt"),
-                                      adapter_name="bt")
-    model.load_adapter(str(default_adapters_dir() / "qa"), adapter_name="qa")
+    model = PeftModel.from_pretrained(loaded.model, str(default_adapters_dir() / ADAPTERS[0]),
+                                      adapter_name=ADAPTERS[0])
+    for name in ADAPTERS[1:]:
+        model.load_adapter(str(default_adapters_dir() / name), adapter_name=name)
     with torch.no_grad():
         for name in ADAPTERS:
             model.set_adapter(name)
