@@ -154,21 +154,40 @@ def default_config_path(adapter: str) -> Path:
 # --- data -----------------------------------------------------------------------------------
 
 
-def training_pairs(config: TrainConfig) -> list[tuple[str, str]]:
-    """(user text, assistant text) pairs of the config's data section."""
+@dataclass(frozen=True)
+class Pair:
+    """One training conversation: the user text and the assistant text. ``keep`` > 0 trains
+    only on the first ``keep`` answer tokens (no end of turn): the bt data's plan-or-reply
+    decision examples, which teach that first choice at a fraction of the cost of a plan."""
+
+    user: str
+    answer: str
+    keep: int = 0
+
+
+def training_pairs(config: TrainConfig, decision_tokens: int = 2) -> list[Pair]:
+    """The pairs of the config's data section (bt: ``examples`` full plans or replies, plus
+    ``decision_examples`` other commands cut after their first ``decision_tokens`` tokens)."""
     from llm_mars.llm.prompts import bt_messages, qa_messages
 
     data = dict(config.data)
     if config.adapter == "bt":
         from llm_mars.training.plan_data import generate_plan_examples
 
-        examples = generate_plan_examples(int(data["examples"]), int(data["seed"]),
-                                          float(data.get("reply_share", 0.12)))
-        return [(bt_messages(e.command)[-1]["content"], e.output) for e in examples]
+        share = float(data.get("reply_share", 0.12))
+        examples = generate_plan_examples(int(data["examples"]), int(data["seed"]), share)
+        pairs = [Pair(bt_messages(e.command)[-1]["content"], e.output) for e in examples]
+        extra = int(data.get("decision_examples", 0))
+        if extra:
+            seen = {e.command.lower() for e in examples}
+            more = generate_plan_examples(extra, int(data["decision_seed"]), share, exclude=seen)
+            pairs += [Pair(bt_messages(e.command)[-1]["content"], e.output, decision_tokens)
+                      for e in more]
+        return pairs
     from llm_mars.training.qa_data import generate_qa_examples
 
     examples = generate_qa_examples(int(data["examples"]), int(data["seed"]))
-    return [(qa_messages(e.question, e.summary)[-1]["content"], e.answer) for e in examples]
+    return [Pair(qa_messages(e.question, e.summary)[-1]["content"], e.answer) for e in examples]
 
 
 @dataclass(frozen=True)
@@ -189,15 +208,18 @@ def decision_offset(tokenizer) -> int:
     return next(i for i, (a, b) in enumerate(zip(plan, reply)) if a != b)
 
 
-def encode_pair(tokenizer, system_prompt: str, user_text: str, answer: str) -> Encoded:
-    """Prompt (chat template up to the assistant header) + answer + end-of-turn token."""
+def encode_pair(tokenizer, system_prompt: str, user_text: str, answer: str,
+                keep: int = 0) -> Encoded:
+    """Prompt (chat template up to the assistant header) + answer + end-of-turn token; with
+    ``keep`` > 0 only the first ``keep`` answer tokens."""
     from llm_mars.training.adapter_meta import chat_messages
 
     prompt = tokenizer.apply_chat_template(chat_messages(system_prompt, user_text),
                                            tokenize=False, add_generation_prompt=True)
     prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
     answer_ids = tokenizer(answer, add_special_tokens=False)["input_ids"]
-    return Encoded(prompt_ids + answer_ids + [tokenizer.eos_token_id], len(prompt_ids))
+    answer_ids = answer_ids[:keep] if keep else answer_ids + [tokenizer.eos_token_id]
+    return Encoded(prompt_ids + answer_ids, len(prompt_ids))
 
 
 def length_batches(lengths: list[int], batch_size: int, rng: random.Random) -> list[list[int]]:
@@ -307,11 +329,13 @@ def train_adapter(config: TrainConfig, out_dir: str | Path, model: str | None = 
     out = Path(out_dir)
 
     start = time.perf_counter()
-    pairs = training_pairs(config)
-    log(f"data: {len(pairs)} pairs in {time.perf_counter() - start:.1f} s")
     loaded = load_model(model, dtype="float32")
     tokenizer = loaded.tokenizer
-    encoded = [encode_pair(tokenizer, config.system_prompt, u, a) for u, a in pairs]
+    decision = decision_offset(tokenizer) if config.adapter == "bt" else None
+    pairs = training_pairs(config, decision_tokens=(decision or 0) + 1)
+    log(f"data: {len(pairs)} pairs in {time.perf_counter() - start:.1f} s")
+    encoded = [encode_pair(tokenizer, config.system_prompt, p.user, p.answer, p.keep)
+               for p in pairs]
     kept = [e for e in encoded if len(e.ids) <= t.max_length]
     lengths = [len(e.ids) for e in kept]
     mean_len = sum(lengths) / max(1, len(lengths))
@@ -338,7 +362,6 @@ def train_adapter(config: TrainConfig, out_dir: str | Path, model: str | None = 
                        mean_tokens_per_example=round(mean_len, 1))
     meta = AdapterMeta(config.adapter, config.system_prompt, base_model_sha256(loaded.path))
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    decision = decision_offset(tokenizer) if config.adapter == "bt" else None
     causal_lm = net.get_base_model()
     deadline = start + t.max_minutes * 60
     window: list[float] = []

@@ -7,7 +7,7 @@ import yaml
 from llm_mars.errors import TrainingConfigError
 from llm_mars.training.train import (Encoded, _lr_at, answer_loss, collate,
                                      decision_offset, default_config_path, encode_pair,
-                                     length_batches, load_config)
+                                     length_batches, load_config, training_pairs)
 
 
 @pytest.mark.parametrize("adapter", ["bt", "qa"])
@@ -74,6 +74,28 @@ def test_encode_pair_puts_the_answer_and_end_of_turn_last(tokenizer):
     rendered = tokenizer.apply_chat_template(chat_messages("Be brief.", "robot 1 go home"),
                                              tokenize=False, add_generation_prompt=True)
     assert prompt == rendered
+
+
+@pytest.mark.slow
+def test_encode_pair_keeps_only_the_first_answer_tokens_for_decision_examples(tokenizer):
+    full = encode_pair(tokenizer, "p", "robot 3 go home", "<reply>no</reply>")
+    cut = encode_pair(tokenizer, "p", "robot 3 go home", "<reply>no</reply>", keep=2)
+    assert cut.prompt_len == full.prompt_len
+    assert cut.ids == full.ids[:full.prompt_len + 2]
+    assert tokenizer.decode(cut.ids[cut.prompt_len:]) == "<reply"
+
+
+def test_bt_pairs_add_decision_examples_for_other_commands():
+    import dataclasses
+
+    config = load_config(default_config_path("bt"))
+    config = dataclasses.replace(config, data={"examples": 30, "seed": 1, "reply_share": 0.5,
+                                               "decision_examples": 20, "decision_seed": 2})
+    pairs = training_pairs(config, decision_tokens=2)
+    full, cut = pairs[:30], pairs[30:]
+    assert len(cut) == 20 and all(p.keep == 0 for p in full) and all(p.keep == 2 for p in cut)
+    assert not {p.user for p in full} & {p.user for p in cut}
+    assert any(p.answer.startswith("<reply>") for p in cut)
 
 
 @pytest.mark.slow

@@ -1,0 +1,112 @@
+"""The model card (README.md) of a trained adapter, written from what the folder records.
+
+Everything in the card comes from files, never from memory: ``train.yaml`` (data and
+hyperparameters), ``train_stats.json`` (steps, time, throughput, loss) and, when given, the
+JSON reports of ``llm-mars eval ... --json`` (scores on the development set). Rewriting the
+card after a retraining or a new evaluation therefore cannot leave stale numbers behind.
+
+    python -m llm_mars.training.card models/adapters/bt --eval reports/plans.json
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PURPOSE = {
+    "bt": "command -> BehaviorTree.CPP v4 plan (one tree per addressed robot) or "
+          "`<reply>reason</reply>` when the skills cannot do the command",
+    "qa": "operator question + state summary (`llm_mars.qa.summary.summarize`) -> short "
+          "factual answer",
+}
+DATA = {
+    "bt": "`llm_mars.training.plan_data.generate_plan_examples` (seeded generator; not tuned on "
+          "the development set)",
+    "qa": "`llm_mars.training.qa_data.generate_qa_examples` over simulator states (seeded)",
+}
+
+
+def _pct(rate: float | None) -> str:
+    return "n/a" if rate is None else f"{100 * rate:.1f} %"
+
+
+def _score_lines(report: dict[str, Any]) -> list[str]:
+    s = report["summary"]
+    if "factual_accuracy" in s:
+        return [f"- QA factual accuracy: **{_pct(s['factual_accuracy'])}** of {s['questions']} "
+                "questions",
+                f"- latency per answer: p50 {s['latency_p50_s']} s, p95 {s['latency_p95_s']} s"]
+    rows = [f"| {n} | {r['passed']}/{r['total']} | {_pct(r['rate'])} |"
+            for n, r in s["execution_accuracy_by_tasks"].items()]
+    return [
+        "| tasks | passed | execution accuracy |", "|---|---|---|", *rows, "",
+        f"- 1-2 tasks: **{_pct(s['execution_accuracy_1_2_tasks'])}**; all plan cases: "
+        f"**{_pct(s['execution_accuracy'])}**",
+        f"- valid outputs (plan or reply that parse and validate): {s['valid_outputs']}/"
+        f"{s['generations']} ({_pct(s['validity_rate'])})",
+        f"- impossible commands answered with a reply: {s['impossible_with_reply']}/"
+        f"{s['impossible_cases']}; possible commands refused: {s['possible_refused']}",
+        f"- latency per command (to a validated plan): p50 {s['latency_p50_s']} s, p95 "
+        f"{s['latency_p95_s']} s",
+    ]
+
+
+def render_card(adapter_dir: Path, reports: list[tuple[str, dict[str, Any]]] = ()) -> str:
+    adapter_dir = Path(adapter_dir)
+    config = yaml.safe_load((adapter_dir / "train.yaml").read_text())
+    stats = json.loads((adapter_dir / "train_stats.json").read_text())
+    name = config["adapter"]
+    t, lora = config["train"], config["lora"]
+    size = (adapter_dir / "adapter_model.safetensors").stat().st_size
+    data = ", ".join(f"{k}={v}" for k, v in config["data"].items())
+    lines = [
+        f"# `{name}` adapter (LoRA on SmolLM2-135M-Instruct)", "",
+        f"Task: {PURPOSE[name]}.", "",
+        f"System prompt (also in `llm_mars_adapter.json`; inference must use it): "
+        f"`{config['system_prompt']}`", "",
+        "## Data", "",
+        f"{DATA[name]}: {data}. {stats['examples']} sequences, mean "
+        f"{stats['mean_tokens_per_example']} tokens; loss on the assistant tokens only.", "",
+        "## Training", "",
+        f"- LoRA r={lora['r']}, alpha={lora['alpha']}, dropout={lora['dropout']}, on "
+        f"{', '.join(lora['target_modules'])}; weights stored in {t['save_dtype']} "
+        f"({size / 1e6:.2f} MB)",
+        f"- {t['epochs']:g} epoch, batch {t['batch_size']}, AdamW lr {t['learning_rate']:g} "
+        f"(warm-up {t['warmup_steps']} steps, cosine to 10 %), seed {config['seed']}, "
+        f"{t['dtype']} compute, {t['threads']} CPU thread",
+        f"- {stats['steps_done']}/{stats['steps_planned']} steps in "
+        f"{stats['seconds'] / 60:.1f} min on the 2-core development CPU "
+        f"({stats['tokens_per_second']} tokens/s)"
+        + (" - stopped at the time budget" if stats["stopped_early"] else ""),
+        f"- loss: first step {stats['first_loss']:.3f}, last {t['log_every']} steps "
+        f"{stats['final_loss']}",
+        f"- reproduce: `llm-mars train {name}` (config `llm_mars/training/configs/{name}.yaml`, "
+        "identical to `train.yaml` here)", "",
+        "## Scores on the hand-written development set (`test/eval/`)", "",
+    ]
+    if not reports:
+        lines.append("Not evaluated yet: run `llm-mars eval plans|qa`.")
+    for source, report in reports:
+        lines += [f"From `{source}`:", "", *_score_lines(report), ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="write an adapter's README.md card")
+    parser.add_argument("adapter_dir", type=Path)
+    parser.add_argument("--eval", type=Path, action="append", default=[],
+                        help="an `llm-mars eval ... --json` report (repeatable)")
+    parser.add_argument("--command", action="append", default=[],
+                        help="the command that produced each report (same order)")
+    args = parser.parse_args(argv)
+    commands = args.command + [str(p) for p in args.eval[len(args.command):]]
+    reports = [(cmd, json.loads(p.read_text())) for cmd, p in zip(commands, args.eval)]
+    (args.adapter_dir / "README.md").write_text(render_card(args.adapter_dir, reports))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,37 @@
+import json
+
+import yaml
+
+from llm_mars.training.card import render_card
+from llm_mars.training.evaluate import PlanReport, report_json
+from llm_mars.training.train import TrainStats, default_config_path, load_config
+
+
+def _folder(tmp_path):
+    config = load_config(default_config_path("qa"))
+    (tmp_path / "train.yaml").write_text(yaml.safe_dump(config.to_json()))
+    stats = TrainStats(examples=10, dropped_too_long=0, steps_planned=4, steps_done=3,
+                       seconds=120.0, tokens=2000, stopped_early=True, first_loss=2.5,
+                       final_loss=0.25, mean_tokens_per_example=200.0)
+    data = {**stats.__dict__, "tokens_per_second": 16.7}
+    (tmp_path / "train_stats.json").write_text(json.dumps(data))
+    (tmp_path / "adapter_model.safetensors").write_bytes(b"x" * 1000)
+    return config
+
+
+def test_card_states_data_hyperparameters_time_and_scores(tmp_path):
+    config = _folder(tmp_path)
+    report = {"summary": {"factual_accuracy": 0.9, "questions": 111, "latency_p50_s": 0.5,
+                          "latency_p95_s": 0.9}, "results": []}
+    card = render_card(tmp_path, [("llm-mars eval qa q.jsonl", report)])
+    assert config.system_prompt in card
+    assert "3/4 steps in 2.0 min" in card and "stopped at the time budget" in card
+    assert f"lr {config.train.learning_rate:g}" in card and f"r={config.lora.r}" in card
+    assert "**90.0 %** of 111 questions" in card and "llm-mars eval qa q.jsonl" in card
+
+
+def test_card_without_scores_says_so(tmp_path):
+    _folder(tmp_path)
+    assert "Not evaluated yet" in render_card(tmp_path)
+    plan_report = report_json(PlanReport())
+    assert "| tasks | passed |" in render_card(tmp_path, [("x", plan_report)])
