@@ -21,7 +21,7 @@ from typing import Any
 
 from llm_mars import vocabulary as V
 
-HISTORY_SHOWN = 4
+HISTORY_SHOWN = 6
 """History entries shown per robot (the latest; earlier failures are kept as well)."""
 
 _ENTRY = re.compile(r"^(?P<label>.*?): (?P<status>SUCCESS|FAILURE|CANCELLED|RUNNING)"
@@ -294,6 +294,20 @@ def plate_text(cakes: list[Mapping[str, Any]]) -> str:
     return f"{len(cakes)} cake{'s' if len(cakes) != 1 else ''} ({inner})"
 
 
+def cake_totals(cakes: list[Mapping[str, Any]]) -> str:
+    """``3 cakes in all, 2 legendary, 1 with a cherry``."""
+    legendary = sum(list(c.get("layers") or []) == list(V.COLORS) for c in cakes)
+    cherry = sum(bool(c.get("cherry")) for c in cakes)
+    return (f"{len(cakes)} cake{'s' if len(cakes) != 1 else ''} in all, {legendary} legendary, "
+            f"{cherry} with a cherry")
+
+
+def stacks_taken(state: Mapping[str, Any]) -> list[str]:
+    """``brown at quadrant 2`` for every stack no longer in its quadrant."""
+    return [f"{color} at {place_name(q)}" for q, stacks in (state.get("quadrants") or {}).items()
+            for color, left in stacks.items() if not left]
+
+
 def _number(x: Any) -> str:
     value = float(x)
     return f"{value:g}" if value == int(value) else f"{value:.1f}"
@@ -328,14 +342,17 @@ def summarize(state: Mapping[str, Any]) -> str:
     lines.append(f"Basket: {_count(int(state.get('basket', 0)), 'cherry').replace('cherrys', 'cherries')}.")
     plates = [(p, cakes) for p, cakes in (state.get("plates") or {}).items() if cakes]
     if plates:
+        every = [c for _, cakes in plates for c in cakes]
         lines.append("Plates: " + "; ".join(f"{place_name(p)} {plate_text(c)}"
-                                            for p, c in plates) + "; others empty.")
+                                            for p, c in plates)
+                     + f"; others empty; {cake_totals(every)}.")
     else:
         lines.append("Plates: all empty.")
+    gone = stacks_taken(state)
+    lines.append("Stacks taken: " + (", ".join(gone) if gone else "none") + ".")
     used = [f"{place_name(h)} {n} left" for h, n in (state.get("holders") or {}).items()
             if n != V.CHERRIES_PER_HOLDER]
-    if used:
-        lines.append("Holders: " + ", ".join(used) + ", others full.")
+    lines.append("Holders: " + (", ".join(used) + ", others full." if used else "all full."))
     score = state.get("score") or {}
     lines.append(f"Score: {score.get('total', 0)} (cakes {score.get('cakes', 0)}, basket "
                  f"{score.get('basket', 0)}, end zone {score.get('end_zone', 0)}, funny "

@@ -20,8 +20,8 @@ from typing import Any
 
 from llm_mars import vocabulary as V
 from llm_mars.bt.model import Node, Plan
-from llm_mars.qa.summary import (Step, activity, carrying, failures, place_name, robot_name,
-                                 shown_history, summarize, time_left)
+from llm_mars.qa.summary import (Step, activity, cake_totals, carrying, failures, place_name,
+                                 robot_name, shown_history, stacks_taken, summarize, time_left)
 from llm_mars.training.phrasing import ORDINALS, number_word, speech_text, typo
 from llm_mars.training.plan_data import generate_plan_examples, sequence_of, skill
 from llm_mars.world.faults import Blockage, Faults, Stall
@@ -33,7 +33,7 @@ class QaExample:
     question: str
     summary: str
     answer: str
-    kind: str  # where | doing | carries | done | failed | basket | score | time | plates | holder
+    kind: str  # a key of KIND_WEIGHTS
     robots: tuple[str, ...]  # the robots the question is about (empty: about the field)
     state: Mapping[str, Any]
 
@@ -158,6 +158,12 @@ QUESTIONS: dict[str, tuple[str, ...]] = {
                "which cakes are on plate {p}", "is there a cake on plate {p}"),
     "holder": ("how many cherries are left in holder {h}", "how full is dispenser {h}",
                "how many cherries does holder {h} have"),
+    "stacks": ("which stacks are left in quadrant {q}", "what is left in quadrant {q}",
+               "how many stacks are left in quadrant {q}", "which stacks have been taken",
+               "what stacks are gone"),
+    "cakes": ("how many cakes are on the plates", "how many cakes have we made",
+              "how many legendary cakes do we have", "how many cakes have a cherry",
+              "how many cakes are there"),
 }
 BOTH_QUESTIONS: dict[str, tuple[str, ...]] = {
     "where": ("where are the robots", "where are both robots", "where is everyone",
@@ -170,8 +176,9 @@ BOTH_QUESTIONS: dict[str, tuple[str, ...]] = {
                "were there any problems"),
 }
 KIND_WEIGHTS: tuple[tuple[str, float], ...] = (
-    ("where", 18), ("doing", 14), ("carries", 14), ("done", 15), ("failed", 15), ("basket", 6),
-    ("score", 11), ("time", 8), ("plates", 3), ("holder", 2),
+    ("where", 16), ("doing", 13), ("carries", 13), ("done", 15), ("failed", 14), ("basket", 5),
+    ("score", 10), ("time", 7), ("plates", 4), ("holder", 3), ("stacks", 4), ("cakes", 4),
+    ("yes-no", 16),
 )
 
 
@@ -219,19 +226,24 @@ def _carries_answer(name: str, robot: Mapping[str, Any]) -> str:
     return f"{robot_name(name)} carries {carrying(robot)}."
 
 
-def _done_answer(name: str, robot: Mapping[str, Any]) -> str:
+def _done_answer(name: str, robot: Mapping[str, Any], limit: int = 5) -> str:
+    """The robot's steps, the last ``limit`` of them if there are more (answers stay under
+    the assistant's 64-token answer limit)."""
     shown = shown_history(robot)
     r = robot_name(name)
     if not shown:
         return f"{r} has done nothing yet."
-    items = [h.describe() for h in shown]
+    items = [h.describe() for h in shown[-limit:]]
     listed = items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+    total = len(robot.get("history") or [])
+    if total > len(items):
+        return f"{r} did {total} steps; the last {len(items)}: {listed}."
     return f"{r} {listed}."
 
 
-def _failed_answer(name: str, robot: Mapping[str, Any]) -> str:
+def _failed_answer(name: str, robot: Mapping[str, Any], limit: int = 2) -> str:
     r = robot_name(name)
-    failed = failures(robot)[-2:]
+    failed = failures(robot)[-limit:]
     if not failed:
         return f"Nothing has failed for {r.lower()}."
     parts = []
@@ -271,8 +283,121 @@ def _field_answer(kind: str, state: Mapping[str, Any], rng: random.Random,
         cakes = (state.get("plates") or {}).get(f"plate_{question_plate}") or []
         return f"Plate {question_plate} is empty." if not cakes else \
             f"Plate {question_plate} has {plate_text(cakes)}."
-    n = int((state.get("holders") or {}).get(f"holder_{question_holder}", 0))
-    return f"Holder {question_holder} has {n} cherr{'y' if n == 1 else 'ies'} left."
+    if kind == "holder":
+        n = int((state.get("holders") or {}).get(f"holder_{question_holder}", 0))
+        return f"Holder {question_holder} has {n} cherr{'y' if n == 1 else 'ies'} left."
+    raise ValueError(f"no field answer for {kind!r}")
+
+
+def _stacks_answer(state: Mapping[str, Any], question: str, q: int) -> str:
+    if "{q}" not in question:
+        gone = stacks_taken(state)
+        return "Taken so far: " + ", ".join(gone) + "." if gone else \
+            "No stack has been taken yet."
+    left = [c for c, n in ((state.get("quadrants") or {}).get(f"quadrant_{q}") or {}).items() if n]
+    if not left:
+        return f"Quadrant {q} has no stacks left."
+    return f"Quadrant {q} has {len(left)} stack{'s' if len(left) != 1 else ''} left: " \
+        + ", ".join(left) + "."
+
+
+def _cakes_answer(state: Mapping[str, Any]) -> str:
+    cakes = [c for cakes in (state.get("plates") or {}).values() for c in cakes]
+    return "There are no cakes on the plates yet." if not cakes else \
+        f"There are {cake_totals(cakes)}."
+
+
+def _yes_no(state: Mapping[str, Any], rng: random.Random) -> tuple[str, str, tuple[str, ...]]:
+    """A yes/no question with an answer that starts with Yes or No and says the fact."""
+    robots = state.get("robots") or {}
+    name = rng.choice(V.ROBOTS)
+    robot, r, who = robots[name], robot_name(name), _robot_mention(name, rng)
+    form = rng.choice(("at", "at", "carry", "carry", "finished", "moving", "failed", "failed",
+                       "anything-failed", "basket", "over", "plate", "stack", "funny"))
+    if form == "at":
+        place = robot.get("location") if robot.get("location") and rng.random() < 0.5 else \
+            rng.choice(V.PLACES)
+        said = rng.choice((place_name(place), place_name(place).replace("plate", "tray")))
+        q = rng.choice(("is {r} at {x}", "is {r} still at {x}", "{r} are you at {x}"))
+        ok = robot.get("location") == place
+        where_now = _where_answer(name, robot)[len(r) + 1:].rstrip(".")
+        return (q.format(r=who, x=said), f"Yes, {r} is at {place_name(place)}." if ok
+                else f"No, {r} {where_now}.", (name,))
+    if form == "carry":
+        item = rng.choice(("cherries", "cake", "anything"))
+        carried = robot.get("carrying") or {}
+        has = {"cherries": bool(carried.get("cherries")), "cake": bool(carried.get("stacks")),
+               "anything": bool(carried.get("cherries") or carried.get("stacks"))}[item]
+        noun = {"cherries": "cherries", "cake": rng.choice(("a cake", "any stacks", "a stack")),
+                "anything": "anything"}[item]
+        q = rng.choice(("is {r} carrying {x}", "does {r} have {x}", "{r} do you carry {x}"))
+        none = {"cherries": "no cherries", "cake": "no stacks", "anything": "nothing"}[item]
+        return (q.format(r=who, x=noun), f"Yes, {r} carries {carrying(robot)}." if has
+                else f"No, {r} carries {none}.", (name,))
+    if form == "finished":
+        q = rng.choice(("has {r} finished", "is {r} done", "did {r} finish its job",
+                        "is {r} finished"))
+        status = robot.get("tree_status")
+        if status == "SUCCESS":
+            a = f"Yes, {r} has finished its plan."
+        elif status == "RUNNING":
+            a = f"No, {r} is still {activity(robot, name)}."
+        elif status == "FAILURE":
+            failed = failures(robot)
+            a = f"No, {r}'s plan failed" + (f": it {failed[-1].describe()}." if failed else ".")
+        elif status == "CANCELLED":
+            a = f"No, {r}'s plan was cancelled."
+        else:
+            a = f"No, {r} has no plan yet."
+        return q.format(r=who), a, (name,)
+    if form == "moving":
+        q = rng.choice(("is {r} moving", "is {r} driving", "is {r} on the move"))
+        driving = robot.get("location") is None and bool(robot.get("active"))
+        return (q.format(r=who), f"Yes, {r} is {activity(robot, name)}." if driving
+                else f"No, {r} is {activity(robot, name)}.", (name,))
+    if form == "failed":
+        q = rng.choice(("did {r} fail", "did something go wrong with {r}",
+                        "did {r} have any problem"))
+        failed = failures(robot)
+        return (q.format(r=who), f"No, nothing has failed for {r.lower()}." if not failed
+                else "Yes, " + _failed_answer(name, robot), (name,))
+    if form == "anything-failed":
+        q = rng.choice(("did anything fail", "did anything go wrong", "were there any failures"))
+        bad = [n for n in V.ROBOTS if failures(robots[n])]
+        if not bad:
+            return q, "No, nothing has failed.", V.ROBOTS
+        return q, "Yes. " + " ".join(_failed_answer(n, robots[n], 1) for n in bad), V.ROBOTS
+    if form == "basket":
+        n = int(state.get("basket", 0))
+        q = rng.choice(("is the basket empty", "are there cherries in the basket"))
+        if q.startswith("is"):
+            a = "Yes, the basket is empty." if n == 0 else f"No, the basket holds {n} cherries."
+        else:
+            a = f"Yes, the basket holds {n} cherries." if n else "No, the basket is empty."
+        return q, a, ()
+    if form == "over":
+        left = time_left(state)
+        return ("is the match over", "Yes, the match is over." if left <= 0
+                else f"No, {_number(left)} seconds are left.", ())
+    if form == "plate":
+        from llm_mars.qa.summary import plate_text
+
+        p = rng.randint(1, V.N_PLATES)
+        cakes = (state.get("plates") or {}).get(f"plate_{p}") or []
+        return (rng.choice(("is there a cake on plate {p}", "does plate {p} have a cake",
+                            "is plate {p} empty")).format(p=p),
+                f"Yes, plate {p} has {plate_text(cakes)}." if cakes else
+                f"No, plate {p} is empty.", ())
+    if form == "stack":
+        color, q = rng.choice(V.COLORS), rng.randint(1, V.N_QUADRANTS)
+        there = bool(((state.get("quadrants") or {}).get(f"quadrant_{q}") or {}).get(color))
+        return (rng.choice(("is the {c} stack still in quadrant {q}",
+                            "is there still a {c} stack at quadrant {q}")).format(c=color, q=q),
+                f"Yes, the {color} stack is still at quadrant {q}." if there else
+                f"No, the {color} stack at quadrant {q} was taken.", ())
+    q = rng.choice(("did {r} do the funny action", "has {r} done its disguise"))
+    return (q.format(r=who), f"Yes, {r} did the funny action." if robot.get("funny_action")
+            else f"No, {r} has not done the funny action.", (name,))
 
 
 def make_question(state: Mapping[str, Any], rng: random.Random) -> QaExample:
@@ -280,11 +405,23 @@ def make_question(state: Mapping[str, Any], rng: random.Random) -> QaExample:
     kinds, weights = zip(*KIND_WEIGHTS)
     kind = rng.choices(kinds, weights)[0]
     plate, holder = rng.randint(1, V.N_PLATES), rng.randint(1, V.N_HOLDERS)
+    quadrant = rng.randint(1, V.N_QUADRANTS)
     robots_state = state.get("robots") or {}
-    if kind in _ROBOT_ANSWERS:
+    if kind == "yes-no":
+        question, answer, about = _yes_no(state, rng)
+    elif kind == "stacks":
+        template = rng.choice(QUESTIONS[kind])
+        question = template.format(q=quadrant)
+        answer = _stacks_answer(state, template, quadrant)
+        about = ()
+    elif kind == "cakes":
+        question, answer, about = rng.choice(QUESTIONS[kind]), _cakes_answer(state), ()
+    elif kind in _ROBOT_ANSWERS:
         if rng.random() < 0.15:
             question = rng.choice(BOTH_QUESTIONS[kind])
-            answer = " ".join(_ROBOT_ANSWERS[kind](r, robots_state[r]) for r in V.ROBOTS)
+            answer = " ".join(_done_answer(r, robots_state[r], 2) if kind == "done"
+                              else _failed_answer(r, robots_state[r], 1) if kind == "failed"
+                              else _ROBOT_ANSWERS[kind](r, robots_state[r]) for r in V.ROBOTS)
             about: tuple[str, ...] = V.ROBOTS
         else:
             robot = rng.choice(V.ROBOTS)

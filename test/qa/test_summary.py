@@ -2,8 +2,8 @@ import copy
 
 import pytest
 
-from llm_mars.qa.summary import (HistoryEntry, Step, activity, carrying, shown_history,
-                                 summarize, where)
+from llm_mars.qa.summary import (HISTORY_SHOWN, HistoryEntry, Step, activity, carrying,
+                                 shown_history, summarize, where)
 from llm_mars.world.match import Match
 
 
@@ -58,10 +58,11 @@ def test_labels_written_by_hand_are_read(initial):
 
 def test_history_keeps_recent_entries_and_earlier_failures(initial):
     entries = ["PickCake pink 1: FAILURE (stack already taken)"] + \
-        [f"MoveTo plate_{i}: SUCCESS" for i in range(1, 6)]
+        [f"MoveTo plate_{i % 5 + 1}: SUCCESS" for i in range(HISTORY_SHOWN + 1)]
     shown = shown_history({"history": entries})
-    assert shown[0].status == "FAILURE" and len(shown) == 5
-    assert "last 5 of 6 steps" in summarize(_state(initial, history=entries))
+    assert shown[0].status == "FAILURE" and len(shown) == HISTORY_SHOWN + 1
+    assert f"last {HISTORY_SHOWN + 1} of {HISTORY_SHOWN + 2} steps" in \
+        summarize(_state(initial, history=entries))
 
 
 @pytest.mark.parametrize("entry, status, reason", [

@@ -66,16 +66,17 @@ def test_answers_state_the_facts_of_their_state(examples):
         if facts:
             assert check_answer(e.answer, facts) == [], (e.question, e.answer, e.summary)
             checked += 1
-    assert checked > N * 0.6
+    assert checked > N * 0.45
 
 
 def test_questions_cover_every_kind_one_and_both_robots_and_speech(examples):
     kinds = Counter(e.kind for e in examples)
-    for kind in ("where", "doing", "carries", "done", "failed", "basket", "score", "time"):
-        assert kinds[kind] >= 0.03 * N, kinds
+    for kind in ("where", "doing", "carries", "done", "failed", "basket", "score", "time",
+                 "yes-no", "stacks", "cakes"):
+        assert kinds[kind] >= 0.015 * N, kinds
     assert any(len(e.robots) == 2 for e in examples)
     assert any(e.question == e.question.lower() and "?" not in e.question for e in examples)
-    assert all(len(e.answer) < 400 for e in examples)
+    assert all(len(e.answer) < 300 for e in examples)  # well under 64 tokens
 
 
 def test_states_include_mid_task_finished_and_failures():
