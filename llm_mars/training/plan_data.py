@@ -14,7 +14,7 @@ through a :class:`~llm_mars.training.phrasing.Style`. The target is the canonica
 * "if X is gone take Y" is a ``Fallback``; a time condition guards with ``TimeLeft``;
 * a hand-over is ``Signal name="robotN_done"`` after the first robot's steps and
   ``WaitForSignal`` at the matching point of the other's;
-* an unstated holder is holder 2 (next to the basket), an unstated quadrant quadrant 1.
+* an unstated holder is holder 2 (next to the basket).
 
 A ledger of what the command has used (stacks, cherries, cakes on plates, places) keeps every
 generated plan executable from the initial field, except examples tagged ``continuation``
@@ -25,21 +25,19 @@ the whole command gets the reply.
 """
 from __future__ import annotations
 
-import json
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from llm_mars import vocabulary as V
 from llm_mars.bt.model import Node, Plan, Reply
 from llm_mars.bt.registry import REGISTRY
 from llm_mars.bt.serializer import serialize_plan, serialize_reply
-from llm_mars.training.phrasing import ORDINALS, Style, number_word, third_person
+from llm_mars.training.expectations import MAX_TASKS
+from llm_mars.training.phrasing import ORDINALS, Style, third_person
 
 DEFAULT_HOLDER = 2
-DEFAULT_QUADRANT = 1
 SIGNAL_SUFFIX = "_done"
 UNKNOWN_COLOURS = ("green", "blue", "purple", "black", "white", "red", "orange", "grey",
                    "violet", "turquoise")
@@ -146,10 +144,6 @@ class Task:
     def third_person(self) -> str:
         verb, _, rest = self.text.partition(" ")
         return f"{third_person(verb)} {rest}".strip()
-
-
-class Impossible(Exception):
-    """Raised inside a maker when the poisoned slot was used: the command gets this reply."""
 
 
 @dataclass
@@ -834,9 +828,6 @@ def _unless_there(c: _Command, robot: str) -> Task:
     return Task([node], text, inner.inflect, ("condition", "if-at"))
 
 
-_GUARDABLE: tuple[Maker, ...] = ()  # filled below (makers a condition or decorator can wrap)
-
-
 def _time_guard(c: _Command, robot: str) -> Task:
     inner = c.rng.choice(_GUARDABLE)(c, robot)
     seconds = c.rng.choice((10, 15, 20, 30, 40, 50))
@@ -884,7 +875,8 @@ def _timeout(c: _Command, robot: str) -> Task:
                 inner.inflect, ("timeout",))
 
 
-_GUARDABLE = (_deliver, _deliver, _collect, _fill_basket, _move, _legendary)
+# makers a condition or decorator can wrap
+_GUARDABLE: tuple[Maker, ...] = (_deliver, _deliver, _collect, _fill_basket, _move, _legendary)
 
 # (maker, weight) for the first task of a robot; follow-ups depend on what it carries
 _MAKERS: tuple[tuple[Maker, float], ...] = (
@@ -1149,10 +1141,7 @@ def _handover(c: _Command, n: int) -> _Draft:
         second: _nodes(pre) + [skill("WaitForSignal", name=signal)] + _nodes(post),
     }
     tags = {"both-robots", "coordination"} | _task_tags(ta + pre + post)
-    return _Draft(trees, text, min(V_MAX_TASKS, len(ta) + len(pre) + len(post)), tags)
-
-
-V_MAX_TASKS = 4
+    return _Draft(trees, text, min(MAX_TASKS, len(ta) + len(pre) + len(post)), tags)
 
 
 def _continuation(c: _Command) -> _Draft:
@@ -1278,10 +1267,10 @@ def make_example(rng: random.Random, reply_share: float = 0.12) -> PlanExample:
             if c.reply is None:
                 continue  # the poisoned slot was never drawn
             return PlanExample(command, serialize_reply(Reply(c.reply)), "reply",
-                               max(1, min(draft.tasks, V_MAX_TASKS)), tuple(sorted(tags)))
+                               max(1, min(draft.tasks, MAX_TASKS)), tuple(sorted(tags)))
         plan = Plan(tuple((r, sequence_of(draft.trees[r])) for r in V.ROBOTS if draft.trees.get(r)))
         return PlanExample(command, serialize_plan(plan), "plan",
-                           max(1, min(draft.tasks, V_MAX_TASKS)), tuple(sorted(tags)))
+                           max(1, min(draft.tasks, MAX_TASKS)), tuple(sorted(tags)))
     raise RuntimeError("the generator could not make an example in 100 drafts")
 
 
@@ -1306,21 +1295,3 @@ def generate_plan_examples(count: int, seed: int, reply_share: float = 0.12,
         seen.add(key)
         out.append(example)
     return out
-
-
-def iter_jsonl(path: str | Path) -> Iterator[dict[str, Any]]:
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            if line.strip():
-                yield json.loads(line)
-
-
-def write_jsonl(rows, path: str | Path) -> None:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json.dumps(row.to_json() if hasattr(row, "to_json") else row) + "\n")
-
-
-__all__ = ["PlanExample", "generate_plan_examples", "make_example", "skill", "subtree",
-           "control", "sequence_of", "number_word", "write_jsonl", "iter_jsonl"]
