@@ -12,14 +12,18 @@ Each adapter folder may carry the system prompt it was trained with
 from __future__ import annotations
 
 import json
+import time
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
 from llm_mars.bt.model import Plan, Reply
+from llm_mars.bt.serializer import serialize_reply
 from llm_mars.errors import ConstraintError
-from llm_mars.llm.requests import GenerationRequest, GenerationResult, SamplingParams
+from llm_mars.grounding import ground, is_world_reply, out_of_world
+from llm_mars.llm.requests import (GenerationRequest, GenerationResult, SamplingParams,
+                                   plan_constraint_name)
 
 ADAPTER_META = "llm_mars_adapter.json"
 PLAN_MAX_TOKENS = 384
@@ -72,17 +76,22 @@ def _system_prompt(adapter_dir: Path | None) -> str | None:
 
 
 class Assistant:
+    """``grounding`` (default on): commands naming what the world lacks get their reply
+    without the model, and plans may only use the numbers and colours the command mentions
+    (:mod:`llm_mars.grounding`). Off, the bt adapter decides alone (to measure it)."""
+
     def __init__(self, engine: Submitter, adapter_dirs: dict[str, Path] | None = None,
-                 timeout_s: float = 60.0):
+                 timeout_s: float = 60.0, grounding: bool = True):
         self.engine = engine
         self.timeout_s = timeout_s
+        self.grounding = grounding
         dirs = adapter_dirs or {}
         self._system = {name: _system_prompt(dirs.get(name)) for name in ("bt", "qa")}
 
     @classmethod
     def load(cls, model: str | None = None, adapters_dir: str | Path | None = None,
              dtype: str | None = None, backend: str | None = None, url: str | None = None,
-             **engine_kwargs: Any) -> Assistant:
+             grounding: bool = True, **engine_kwargs: Any) -> Assistant:
         """The assistant over the configured backend (``backend``/``url`` or the environment,
         see :mod:`llm_mars.llm.backends`; default: the in-process engine) with the ``bt`` and
         ``qa`` adapters found in ``adapters_dir`` (default: the shipped ones). An adapter that
@@ -96,7 +105,7 @@ class Assistant:
                                         adapter_dirs=dirs)
         if config.kind == "hf" and engine_kwargs:
             config = replace(config, options={**config.options, **engine_kwargs})
-        return cls(make_backend(config), dirs)
+        return cls(make_backend(config), dirs, grounding=grounding)
 
     def _adapter(self, name: str) -> str | None:
         return name if name in self.engine.adapters else None
@@ -120,11 +129,35 @@ class Assistant:
 
     def plan_async(self, command: str) -> Future:
         """Future of a :class:`PlanOutcome`; fails with ConstraintError / GenerationTimeout."""
+        if not self.grounding:
+            return _then(self._submit_plan(command, plan_constraint_name()), _plan_outcome)
+        start = time.perf_counter()
+        reply = out_of_world(command)
+        if reply is not None:
+            done: Future = Future()
+            done.set_result(PlanOutcome(Reply(reply), serialize_reply(Reply(reply)),
+                                        time.perf_counter() - start))
+            return done
+        grounding = ground(command)
+
+        def no_false_world_reply(first: PlanOutcome) -> PlanOutcome | Future:
+            if isinstance(first.result, Reply) and is_world_reply(first.result.text):
+                # the command passed the world check, so this reply is false: ask for the plan
+                again = self._submit_plan(
+                    command, plan_constraint_name(replace(grounding, plan_only=True).key()))
+                return _then(again, lambda r: _plan_outcome(r, before_s=first.latency_s))
+            return first
+
+        first = _then(self._submit_plan(command, plan_constraint_name(grounding.key())),
+                      _plan_outcome)
+        return _then(first, no_false_world_reply)
+
+    def _submit_plan(self, command: str, constraint: str) -> Future:
         request = GenerationRequest.chat(
             self.bt_messages(command), self._adapter("bt"),
-            SamplingParams(max_new_tokens=PLAN_MAX_TOKENS), constraint="plan",
+            SamplingParams(max_new_tokens=PLAN_MAX_TOKENS), constraint=constraint,
             timeout_s=self.timeout_s)
-        return _then(self.engine.submit(request), _plan_outcome)
+        return self.engine.submit(request)
 
     def answer_async(self, question: str, state: dict[str, Any]) -> Future:
         """Future of an :class:`AnswerOutcome`."""
@@ -146,15 +179,16 @@ class Assistant:
             close()
 
 
-def _plan_outcome(result: GenerationResult) -> PlanOutcome:
+def _plan_outcome(result: GenerationResult, before_s: float = 0.0) -> PlanOutcome:
     if not isinstance(result.parsed, (Plan, Reply)):
         raise ConstraintError(f"the plan output ended unfinished ({result.finish_reason}): "
                               f"{result.text[-200:]!r}")
-    return PlanOutcome(result.parsed, result.text, result.total_s)
+    return PlanOutcome(result.parsed, result.text, before_s + result.total_s)
 
 
 def _then(future: Future, convert) -> Future:
-    """A future of ``convert(result)``; errors (of either) pass through."""
+    """A future of ``convert(result)`` (of its result, when that is a future too); errors (of
+    either) pass through."""
     out: Future = Future()
 
     def done(f: Future) -> None:
@@ -162,16 +196,28 @@ def _then(future: Future, convert) -> Future:
             out.cancel()
             return
         error = f.exception()
-        if error is None:
-            try:
-                value = convert(f.result())
-            except Exception as exc:  # noqa: BLE001 - the caller's future carries it
-                out.set_exception(exc)
-                return
-            out.set_result(value)
-        else:
+        if error is not None:
             out.set_exception(error)
+            return
+        try:
+            value = convert(f.result())
+        except Exception as exc:  # noqa: BLE001 - the caller's future carries it
+            out.set_exception(exc)
+            return
+        if isinstance(value, Future):
+            value.add_done_callback(lambda v: _copy(v, out))
+        else:
+            out.set_result(value)
 
     future.add_done_callback(done)
     return out
+
+
+def _copy(source: Future, target: Future) -> None:
+    if source.cancelled():
+        target.cancel()
+    elif source.exception() is not None:
+        target.set_exception(source.exception())
+    else:
+        target.set_result(source.result())
 

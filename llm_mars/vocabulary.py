@@ -22,6 +22,7 @@ BASKET = "basket"
 PLACES: tuple[str, ...] = (HOME, *PLATES, *QUADRANTS, *HOLDERS, BASKET)
 
 CHERRIES_PER_HOLDER = 10
+DEFAULT_HOLDER = 2  # the holder a command means when it names none (next to the basket)
 MAX_STACKS_CARRIED = 3
 MAX_CHERRIES_CARRIED = 10
 

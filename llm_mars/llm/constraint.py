@@ -52,8 +52,10 @@ class _Vocab:
 _VOCABS: dict[int, _Vocab] = {}
 
 
-def _vocab_of(compiled: xgr.CompiledGrammar) -> _Vocab:
-    """Decoding the vocabulary takes ~0.2 s, so do it once per compiled grammar."""
+def vocab_of(compiled: xgr.CompiledGrammar) -> _Vocab:
+    """The decoded vocabulary of a compiled grammar's tokenizer. Decoding takes ~0.2 s, so it
+    is done once per compiled grammar; grammars of one tokenizer can share it
+    (``RowConstraint(compiled, vocab_of(other))``)."""
     key = id(compiled)
     if key not in _VOCABS:
         _VOCABS[key] = _Vocab(compiled.tokenizer_info)
@@ -69,11 +71,17 @@ class RowConstraint:
     grammar cannot go on is an error for the engine to report, never something to repair.
     """
 
-    def __init__(self, compiled: xgr.CompiledGrammar):
+    def __init__(self, compiled: xgr.CompiledGrammar, vocab: _Vocab | None = None):
         self._matcher = xgr.GrammarMatcher(compiled)
         self._compiled = compiled
+        self._vocab = vocab
         self._info = compiled.tokenizer_info
         self._stop_ids = frozenset(self._info.stop_token_ids)
+
+    def _decoded(self) -> _Vocab:
+        if self._vocab is None:
+            self._vocab = vocab_of(self._compiled)
+        return self._vocab
 
     @property
     def vocab_size(self) -> int:
@@ -131,7 +139,7 @@ class RowConstraint:
             return []
         ids = list(tokenizer.encode(forced, add_special_tokens=False))
         ids = ids[: self._stable_prefix(tokenizer, forced, ids)]
-        pieces = _vocab_of(self._compiled).pieces
+        pieces = self._decoded().pieces
         target, offset, taken = forced.encode("utf-8"), 0, []
         for token in ids:
             piece = pieces[token] if 0 <= token < len(pieces) else b""
@@ -161,7 +169,7 @@ class RowConstraint:
         allowed = allowed[~np.isin(allowed, list(self._stop_ids))]
         if allowed.size == 0:  # only a stop token can follow: the run ends the output
             return len(ids)
-        probes = _vocab_of(self._compiled).probes(allowed, MAX_BOUNDARY_PROBES)
+        probes = self._decoded().probes(allowed, MAX_BOUNDARY_PROBES)
         if not probes:  # no continuation is whole text: do not trust the last boundary
             return max(len(ids) - 1, 0)
         keep = len(ids)

@@ -27,7 +27,8 @@ from llm_mars.errors import (BackendError, EngineClosedError, LlmMarsError, Prom
                              RequestError, UnknownAdapterError)
 from llm_mars.llm.adapters import LoraAdapter, load_lora_adapter
 from llm_mars.llm.llama import CompactLlama
-from llm_mars.llm.requests import GenerationRequest, GenerationResult, TokenEvent
+from llm_mars.llm.requests import (GenerationRequest, GenerationResult, TokenEvent,
+                                   split_constraint)
 from llm_mars.llm.scheduler import RowConstraintLike, Scheduler, Sequence, tokenize_request
 from llm_mars.llm.threads import ThreadTuner
 
@@ -41,19 +42,29 @@ class OutputConstraint:
     check: Callable[[str], Any] | None = None
 
 
-def plan_constraint(tokenizer: Any, vocab_size: int) -> OutputConstraint:
-    """``constraint="plan"``: the registry-generated plan grammar, then parse and validate."""
+def plan_constraint(tokenizer: Any, vocab_size: int,
+                    grounding_key: str | None = None) -> OutputConstraint:
+    """``constraint="plan"``: the registry-generated plan grammar, then parse and validate;
+    ``"plan:KEY"`` narrows the grammar to a command's grounding (llm_mars.grounding)."""
     from llm_mars.bt.parser import parse_bt_output
-    from llm_mars.llm.constraint import RowConstraint
+    from llm_mars.grounding import Grounding
+    from llm_mars.llm.constraint import RowConstraint, vocab_of
     from llm_mars.llm.grammar import compiled_plan_grammar
 
+    try:
+        grounding = None if grounding_key is None else Grounding.from_key(grounding_key)
+    except (ValueError, KeyError) as exc:
+        raise RequestError(f"malformed plan grounding {grounding_key!r} ({exc})") from None
     padded = vocab_size if vocab_size > len(tokenizer) else None
-    compiled = compiled_plan_grammar(tokenizer, vocab_size=padded)
-    return OutputConstraint(lambda: RowConstraint(compiled), parse_bt_output)
+    default = compiled_plan_grammar(tokenizer, vocab_size=padded)
+    compiled = compiled_plan_grammar(tokenizer, vocab_size=padded, grounding=grounding)
+    vocab = vocab_of(default)  # the same tokenizer: decode its vocabulary once
+    return OutputConstraint(lambda: RowConstraint(compiled, vocab), parse_bt_output)
 
 
-ConstraintFactory = Callable[[Any, int], OutputConstraint]
-"""(tokenizer, model vocabulary size) -> the constraint, built once on first use."""
+ConstraintFactory = Callable[..., OutputConstraint]
+"""(tokenizer, model vocabulary size[, argument]) -> the constraint; built once on first use
+when the name has no argument, per request when it has one (``"plan:KEY"``)."""
 
 DEFAULT_CONSTRAINTS: dict[str, ConstraintFactory] = {"plan": plan_constraint}
 
@@ -147,6 +158,15 @@ class Engine:
         """Names of the adapters requests may use now."""
         return tuple(sorted(self._served))
 
+    def _constraint(self, name: str) -> OutputConstraint:
+        base, arg = split_constraint(name)
+        factory = self._constraint_factories[base]
+        if arg is not None:
+            return factory(self.tokenizer, self.model.shape.vocab, arg)
+        if name not in self._constraints:
+            self._constraints[name] = factory(self.tokenizer, self.model.shape.vocab)
+        return self._constraints[name]
+
     def submit(self, request: GenerationRequest,
                on_token: Callable[[TokenEvent], None] | None = None) -> Future:
         """Queue ``request``; the future resolves to a GenerationResult (or its error).
@@ -156,7 +176,8 @@ class Engine:
         """
         if request.adapter is not None and request.adapter not in self._served:
             raise UnknownAdapterError(request.adapter, self.adapters)
-        if request.constraint is not None and request.constraint not in self._constraint_factories:
+        if (request.constraint is not None
+                and split_constraint(request.constraint)[0] not in self._constraint_factories):
             raise RequestError(f"unknown output constraint {request.constraint!r}; known: "
                                f"{', '.join(sorted(self._constraint_factories)) or '(none)'}")
         future: Future = Future()
@@ -316,11 +337,7 @@ class Engine:
                 raise PromptTooLongError(f"the prompt has {len(seq.prompt)} tokens; the context holds "
                                    f"{self._scheduler.max_seq_len}")
             if request.constraint is not None:
-                constraint = self._constraints.get(request.constraint)
-                if constraint is None:
-                    constraint = self._constraint_factories[request.constraint](
-                        self.tokenizer, self.model.shape.vocab)
-                    self._constraints[request.constraint] = constraint
+                constraint = self._constraint(request.constraint)
                 seq.constraint, seq.check = constraint.new_row(), constraint.check
             if not request.sampling.greedy and request.sampling.seed is not None:
                 seq.generator = torch.Generator().manual_seed(request.sampling.seed)

@@ -48,8 +48,11 @@ bounded by the grammar; the engine's token limit bounds it.
 """
 from __future__ import annotations
 
+import functools
 import sys
+import threading
 import weakref
+from collections import OrderedDict
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -58,7 +61,9 @@ from llm_mars.bt.library import SubtreeLibrary, load_library
 from llm_mars.bt.parser import MAX_REPLY_CHARS
 from llm_mars.bt.registry import REGISTRY, Category, NodeKind, Port, PortType, Registry
 from llm_mars.bt.validator import BTCPP_FORMAT
-from llm_mars.errors import RegistryError
+from llm_mars.errors import RegistryError, RequestError
+from llm_mars.grounding import Grounding
+from llm_mars.llm.requests import split_constraint
 
 if TYPE_CHECKING:
     import xgrammar as xgr
@@ -72,6 +77,10 @@ FLOAT_DECIMALS = 3
 REPLY_MAX_CHARS = 200
 """Longest reply, in characters: a sentence or two (the parser allows more)."""
 assert REPLY_MAX_CHARS <= MAX_REPLY_CHARS
+
+GROUNDED_GRAMMARS_KEPT = 64
+"""Grounded grammars kept (texts, and compiled ones per tokenizer): commands repeat, and each
+compile costs ~0.06 s."""
 
 _ENUMERATE_UP_TO = 128  # integer ranges this small become a list of literals
 
@@ -211,16 +220,35 @@ def _lowest(port: Port) -> int:
 
 class _PlanGrammar:
     def __init__(self, registry: Registry, subtrees: dict[str, tuple[Port, ...]],
-                 max_depth: int):
+                 max_depth: int, grounding: Grounding | None = None):
         self.registry = registry
         self.subtrees = subtrees
         self.max_depth = max_depth
+        self.grounding = grounding
         self.rules = _Rules()
 
     # values and attributes
 
+    def grounded(self, port: Port) -> list[str] | None:
+        """The values the command's grounding admits for this port; ``None``: no restriction."""
+        g = self.grounding
+        if g is None:
+            return None
+        if port.type is PortType.ENUM and set(port.choices) == set(V.COLORS):
+            return g.allowed_colors()
+        if port.type is PortType.ENUM and set(port.choices) == set(V.PLACES):
+            return g.allowed_places()
+        if (port.type is PortType.INT and port.minimum is not None and port.maximum is not None
+                and port.minimum >= 0):
+            values = g.allowed_ints(port.name, int(port.minimum), int(port.maximum))
+            return None if values is None else [str(v) for v in values]
+        return None
+
     def value(self, port: Port, owner: str) -> str:
         kind = port.type
+        grounded = self.grounded(port)
+        if grounded is not None:
+            return _alternatives(literal(v) for v in grounded)
         if kind is PortType.ENUM:
             return _alternatives(literal(c) for c in port.choices)
         if kind is PortType.BOOL:
@@ -362,8 +390,9 @@ class _PlanGrammar:
         reply_char = _char_class_excluding(_NOT_IN_TEXT)
         reply_edge = _char_class_excluding(_NOT_IN_TEXT | _WHITESPACE)
         start, end = literal(f'<root BTCPP_format="{BTCPP_FORMAT}">'), literal("\n</root>\n")
+        plan_only = self.grounding is not None and self.grounding.plan_only
         head = (
-            "root ::= plan | reply\n"
+            f"root ::= {'plan' if plan_only else 'plan | reply'}\n"
             f"plan ::= {start} {_alternatives(orders)} {end}\n"
             f'reply ::= "<reply>" {reply_edge} {reply_char}{{0,{REPLY_MAX_CHARS - 1}}} "</reply>"\n'
         )
@@ -371,32 +400,98 @@ class _PlanGrammar:
 
 
 def plan_grammar_ebnf(registry: Registry = REGISTRY, library: SubtreeLibrary | None = None,
-                      *, max_depth: int = MAX_DEPTH) -> str:
+                      *, max_depth: int = MAX_DEPTH, grounding: Grounding | None = None) -> str:
     """The EBNF (xgrammar dialect) of the canonical valid ``bt`` outputs (see the module
     docstring for the few valid outputs it leaves out).
 
     ``library`` is the subtree library (``None``: :func:`llm_mars.bt.library.load_library`).
+    ``grounding`` narrows colour, place and small numbered ports to what one command mentions
+    (:mod:`llm_mars.grounding`); the result is still a subset of the valid outputs.
     """
     if max_depth < 1:
         raise RegistryError("max_depth must be at least 1")
     library = load_library() if library is None else library
-    return _PlanGrammar(registry, library.ports, max_depth).text()
+    text = _PlanGrammar(registry, library.ports, max_depth, grounding).text()
+    return text if grounding is None else f"{GROUNDING_HEADER}{grounding.key()}\n{text}"
 
 
-_COMPILED: weakref.WeakKeyDictionary[Any, dict[int | None, Any]] = weakref.WeakKeyDictionary()
+GROUNDING_HEADER = "# llm_mars plan grounding: "
+"""First line (an EBNF comment) of a grounded plan grammar: a server that receives the grammar
+text reads the grounding from it and checks the text is exactly that grammar."""
 
 
-def compiled_plan_grammar(tokenizer: Any, *, vocab_size: int | None = None) -> xgr.CompiledGrammar:
-    """The default plan grammar compiled for ``tokenizer`` (a Hugging Face tokenizer), cached.
+def plan_constraint_of_grammar(text: str) -> str | None:
+    """The constraint name (``plan`` / ``plan:KEY``) of a plan grammar text as
+    :func:`plan_grammar_ebnf` writes it; ``None`` if the text is not one."""
+    grounding = None
+    if text.startswith(GROUNDING_HEADER):
+        key = text[len(GROUNDING_HEADER):].split("\n", 1)[0]
+        try:
+            grounding = Grounding.from_key(key)
+        except (ValueError, KeyError):
+            return None
+    if text.strip() != _plan_grammar_cached(grounding).strip():
+        return None
+    return "plan" if grounding is None else f"plan:{grounding.key()}"
+
+
+def plan_grammar_for(constraint: str) -> str:
+    """The grammar text of a plan constraint name (``plan`` / ``plan:KEY``), for backends that
+    send the grammar elsewhere (a remote server, vLLM)."""
+    base, key = split_constraint(constraint)
+    if base != "plan":
+        raise RequestError(f"unknown output constraint {constraint!r}; known: plan")
+    try:
+        grounding = None if key is None else Grounding.from_key(key)
+    except (ValueError, KeyError) as exc:
+        raise RequestError(f"malformed plan grounding {key!r} ({exc})") from None
+    return _plan_grammar_cached(grounding)
+
+
+@functools.lru_cache(maxsize=GROUNDED_GRAMMARS_KEPT)
+def _plan_grammar_cached(grounding: Grounding | None) -> str:
+    return plan_grammar_ebnf(grounding=grounding)
+
+
+class _Compiler:
+    """One xgrammar compiler for a tokenizer, with the default grammar and recent grounded ones."""
+
+    def __init__(self, tokenizer: Any, vocab_size: int | None):
+        import xgrammar as xgr
+
+        info = xgr.TokenizerInfo.from_huggingface(tokenizer, vocab_size=vocab_size)
+        self.compiler = xgr.GrammarCompiler(info, max_threads=2)
+        self.default = self.compiler.compile_grammar(plan_grammar_ebnf())
+        self.grounded: OrderedDict[Grounding, Any] = OrderedDict()
+
+    def get(self, grounding: Grounding | None) -> xgr.CompiledGrammar:
+        if grounding is None:
+            return self.default
+        if grounding in self.grounded:
+            self.grounded.move_to_end(grounding)
+        else:
+            self.grounded[grounding] = self.compiler.compile_grammar(
+                plan_grammar_ebnf(grounding=grounding))
+            while len(self.grounded) > GROUNDED_GRAMMARS_KEPT:
+                self.grounded.popitem(last=False)
+        return self.grounded[grounding]
+
+
+_COMPILERS: weakref.WeakKeyDictionary[Any, dict[int | None, _Compiler]] = \
+    weakref.WeakKeyDictionary()
+_COMPILE_LOCK = threading.Lock()
+
+
+def compiled_plan_grammar(tokenizer: Any, *, vocab_size: int | None = None,
+                          grounding: Grounding | None = None) -> xgr.CompiledGrammar:
+    """The plan grammar (narrowed by ``grounding``, if given) compiled for ``tokenizer`` (a
+    Hugging Face tokenizer), cached.
 
     ``vocab_size`` is the model's vocabulary size where it exceeds the tokenizer's (padded
     embeddings); the bitmask rows are that wide.
     """
-    import xgrammar as xgr
-
-    per_size = _COMPILED.setdefault(tokenizer, {})
-    if vocab_size not in per_size:
-        info = xgr.TokenizerInfo.from_huggingface(tokenizer, vocab_size=vocab_size)
-        compiler = xgr.GrammarCompiler(info, max_threads=2)
-        per_size[vocab_size] = compiler.compile_grammar(plan_grammar_ebnf())
-    return per_size[vocab_size]
+    with _COMPILE_LOCK:
+        per_size = _COMPILERS.setdefault(tokenizer, {})
+        if vocab_size not in per_size:
+            per_size[vocab_size] = _Compiler(tokenizer, vocab_size)
+        return per_size[vocab_size].get(grounding)

@@ -39,7 +39,9 @@ class GenerationRequest:
     """One generation: chat ``messages`` for ``adapter`` (None: the base model).
 
     ``constraint`` names an output constraint the engine knows (``"plan"``: a plan document or
-    reply accepted by the plan grammar, then parsed and validated). ``deadline`` is a
+    reply accepted by the plan grammar, then parsed and validated), optionally with an argument
+    after a colon (``"plan:n=2,3;c=brown"``: the plan grammar narrowed to one command's
+    grounding, :func:`plan_constraint_name`). ``deadline`` is a
     ``time.monotonic()`` instant after which the request fails with GenerationTimeout.
     """
 
@@ -88,3 +90,18 @@ class GenerationResult:
     @property
     def output_tokens(self) -> int:
         return len(self.token_ids)
+
+
+PLAN_CONSTRAINT = "plan"
+
+
+def split_constraint(name: str) -> tuple[str, str | None]:
+    """``"plan:ARG"`` -> ``("plan", "ARG")``; ``"plan"`` -> ``("plan", None)``."""
+    base, colon, arg = name.partition(":")
+    return base, (arg if colon else None)
+
+
+def plan_constraint_name(grounding_key: str | None = None) -> str:
+    """The constraint name of a plan request, narrowed to a command's grounding if given
+    (:meth:`llm_mars.grounding.Grounding.key`)."""
+    return PLAN_CONSTRAINT if grounding_key is None else f"{PLAN_CONSTRAINT}:{grounding_key}"

@@ -17,8 +17,9 @@ Request fields: ``max_tokens`` (or ``max_completion_tokens``), ``temperature`` (
 OpenAI; 0 is greedy), ``top_p``, ``seed``, ``stop``, ``stream`` (server-sent events
 ``data: {...}`` ending with ``data: [DONE]``; ``stream_options.include_usage``), and vLLM's
 ``return_token_ids``. Structured output is the plan grammar only, asked for in any of vLLM's
-forms with exactly the text of :func:`llm_mars.llm.grammar.plan_grammar_ebnf` (``"guided_grammar":
-EBNF``, ``"structured_outputs": {"grammar": EBNF}``) or as ``"llm_mars_constraint": "plan"``;
+forms with exactly the text of :func:`llm_mars.llm.grammar.plan_grammar_ebnf`, with or without a
+command's grounding (``"guided_grammar": EBNF``, ``"structured_outputs": {"grammar": EBNF}``), or
+as ``"llm_mars_constraint": "plan"`` / ``"plan:GROUNDING"``;
 the engine then parses and validates the plan. Fields the engine cannot honour (penalties,
 logprobs, tools, ``n > 1``, JSON/regex outputs) are refused with 400, never ignored.
 
@@ -57,7 +58,10 @@ from urllib.parse import urlsplit
 from llm_mars.errors import (ApiError, BackendError, ConstraintError, EngineClosedError,
                              GenerationTimeout, LlmMarsError, PlanValidationError,
                              PromptTooLongError, RequestError, UnknownAdapterError)
-from llm_mars.llm.requests import GenerationRequest, GenerationResult, SamplingParams, TokenEvent
+from llm_mars.grounding import Grounding
+from llm_mars.llm.grammar import plan_constraint_of_grammar
+from llm_mars.llm.requests import (GenerationRequest, GenerationResult, SamplingParams,
+                                   TokenEvent, split_constraint)
 
 log = logging.getLogger(__name__)
 
@@ -181,22 +185,12 @@ class OpenAIApi:
 
     def __init__(self, engine: GenerationService, base_model: str, *,
                  max_prompt_chars: int = MAX_PROMPT_CHARS,
-                 request_timeout_s: float = REQUEST_TIMEOUT_S, plan_grammar: str | None = None):
+                 request_timeout_s: float = REQUEST_TIMEOUT_S):
         self.engine = engine
         self.base_model = base_model
         self.max_prompt_chars = max_prompt_chars
         self.request_timeout_s = request_timeout_s
-        self._plan_grammar = plan_grammar
         self._created = int(time.time())
-
-    @property
-    def plan_grammar(self) -> str:
-        """The plan grammar text clients must send to ask for plans (generated on first use)."""
-        if self._plan_grammar is None:
-            from llm_mars.llm.grammar import plan_grammar_ebnf
-
-            self._plan_grammar = plan_grammar_ebnf()
-        return self._plan_grammar
 
     # --- models ----------------------------------------------------------------------------
 
@@ -256,14 +250,22 @@ class OpenAIApi:
                     f"{prefix}-{uuid.uuid4().hex}", int(time.time()))
 
     def _constraint(self, body: dict[str, Any]) -> str | None:
-        """``"plan"`` if the request asks for the plan grammar in any accepted form."""
-        asked: list[str] = []
+        """``"plan"`` (or ``"plan:KEY"``, narrowed to a command's grounding) if the request asks
+        for the plan grammar in any accepted form."""
+        asked: list[tuple[str, str]] = []  # (field, constraint name)
         own = body.get("llm_mars_constraint")
         if own is not None:
-            if own != "plan":
+            base, arg = split_constraint(own) if isinstance(own, str) else (None, None)
+            if base != "plan":
                 raise ApiError(400, "unsupported_grammar", "'llm_mars_constraint' must be "
-                               "\"plan\"", "llm_mars_constraint")
-            asked.append("plan")
+                               "\"plan\" or \"plan:GROUNDING\"", "llm_mars_constraint")
+            if arg is not None:
+                try:
+                    Grounding.from_key(arg)
+                except (ValueError, KeyError):
+                    raise ApiError(400, "unsupported_grammar", f"malformed plan grounding "
+                                   f"{arg!r}", "llm_mars_constraint") from None
+            asked.append(("llm_mars_constraint", own))
         grammars: list[tuple[str, Any]] = []
         if body.get("guided_grammar") is not None:
             grammars.append(("guided_grammar", body["guided_grammar"]))
@@ -280,14 +282,19 @@ class OpenAIApi:
                                    "not supported: only the plan grammar is served",
                                    f"structured_outputs.{key}")
         for field, grammar in grammars:
-            if not isinstance(grammar, str) or grammar.strip() != self.plan_grammar.strip():
+            name = plan_constraint_of_grammar(grammar) if isinstance(grammar, str) else None
+            if name is None:
                 raise ApiError(400, "unsupported_grammar", f"'{field}' is not the plan "
                                "grammar of this server: only the plan grammar "
                                "(llm_mars.llm.grammar.plan_grammar_ebnf() of the same "
-                               "llm_mars version) is served, or send "
-                               "\"llm_mars_constraint\": \"plan\"", field)
-            asked.append("plan")
-        return "plan" if asked else None
+                               "llm_mars version, with or without a grounding) is served, or "
+                               "send \"llm_mars_constraint\": \"plan\"", field)
+            asked.append((field, name))
+        names = {name for _, name in asked}
+        if len(names) > 1:
+            raise ApiError(400, "unsupported_grammar", "the request names different plan "
+                           "grammars: " + ", ".join(sorted(names)), asked[-1][0])
+        return asked[0][1] if asked else None
 
     # --- engine ----------------------------------------------------------------------------
 

@@ -42,6 +42,8 @@ PARAMETERS = (
     ParamSpec("dtype", "", "bfloat16 | float32 | float16; empty: the best for this machine"),
     ParamSpec("max_batch", 16, "most requests decoded together"),
     ParamSpec("request_timeout_s", 60.0, "a request unfinished this long fails"),
+    ParamSpec("grounding", True, "check commands against the world and narrow the plan grammar "
+              "to what each command mentions (llm_mars.grounding); false: the bt adapter alone"),
 )
 
 _ERROR_CODES = ((GenerationTimeout, "llm_timeout"), (ConstraintError, "constraint_failed"),
@@ -79,7 +81,7 @@ class LlmServerNode(Node):
         try:
             assistant = Assistant.load(p.model or None, p.adapters_dir or None, p.dtype or None,
                                        backend=p.backend or None, url=p.openai_url or None,
-                                       max_batch=p.max_batch)
+                                       grounding=p.grounding, max_batch=p.max_batch)
             assistant.timeout_s = p.request_timeout_s
         except LlmMarsError as exc:
             self.get_logger().error(f"cannot load the model: {exc}")

@@ -58,6 +58,10 @@ def register_eval(subparsers: argparse._SubParsersAction) -> None:
         sub.add_argument("--json", type=Path, metavar="OUT", help="also write the full report")
         sub.add_argument("--quiet", action="store_true", help="do not list failed cases")
         sub.add_argument("--progress", action="store_true", help="print each case as it is done")
+        if kind == "plans":
+            sub.add_argument("--no-grounding", dest="grounding", action="store_false",
+                             help="the bt adapter alone: no world check before it, no "
+                                  "grounded grammar (llm_mars.grounding)")
         sub.set_defaults(handler=_eval)
 
 
@@ -79,7 +83,8 @@ def _eval(args: argparse.Namespace) -> int:
             print(f"{'ok  ' if result.passed else 'FAIL'} {result.id}", file=sys.stderr,
                   flush=True)
 
-    assistant = Assistant.load(args.model, args.adapters)
+    assistant = Assistant.load(args.model, args.adapters,
+                               grounding=getattr(args, "grounding", True))
     try:
         if args.eval_kind == "plans":
             report = E.evaluate_plans(assistant, cases, progress=progress)

@@ -34,10 +34,10 @@ from llm_mars import vocabulary as V
 from llm_mars.bt.model import Node, Plan, Reply
 from llm_mars.bt.registry import REGISTRY
 from llm_mars.bt.serializer import serialize_plan, serialize_reply
+from llm_mars.grounding import robot_reply
 from llm_mars.training.expectations import MAX_TASKS
 from llm_mars.training.phrasing import ORDINALS, Style, third_person
 
-DEFAULT_HOLDER = 2
 SIGNAL_SUFFIX = "_done"
 UNKNOWN_COLOURS = ("green", "blue", "purple", "black", "white", "red", "orange", "grey",
                    "violet", "turquoise")
@@ -255,8 +255,8 @@ class _Command:
             n = self.rng.choice((3, 3, 4, 5))
             form = self.rng.choice((f"robot {self.style.number(n)}", f"robot {n}",
                                     f"the {ORDINALS[n]} robot", f"R{n}", f"bot {n}"))
-            self.reply = (f"There is no {form.removeprefix('the ')}: I can only command robot 1 "
-                          "and robot 2.")
+            self.reply = robot_reply(f"{ORDINALS[n]} robot" if ORDINALS[n] in form
+                                     else f"robot {n}")
             return form
         return self.style.robot(robot, start)
 
@@ -500,7 +500,7 @@ def _collect(c: _Command, robot: str) -> Task:
     count = _cherry_count(c, robot)
     h = c.holder(robot, 1 if count is None else min(count, 10))
     s = c.style
-    implicit = c.reply is None and h == DEFAULT_HOLDER and c.rng.random() < 0.15
+    implicit = c.reply is None and h == V.DEFAULT_HOLDER and c.rng.random() < 0.15
     ht = s.holder(h)
     what = s.cherries(count)
     if implicit:
@@ -529,7 +529,7 @@ def _fill_basket(c: _Command, robot: str) -> Task:
     h = c.holder(robot, 1 if count is None else min(count, 10))
     s = c.style
     basket, ht = s.basket(), s.holder(h)
-    implicit = c.reply is None and count is None and h == DEFAULT_HOLDER and c.rng.random() < 0.3
+    implicit = c.reply is None and count is None and h == V.DEFAULT_HOLDER and c.rng.random() < 0.3
     if count is not None:
         what = s.cherries(count)
         text = c.rng.choice([f"put {what} from {ht} in {basket}",

@@ -105,7 +105,9 @@ def test_the_assistant_plans_through_the_backend_unchanged(backend, engine):
     engine.script = lambda r: PLAN
     outcome = Assistant(backend).plan("Robot 1, take the pink cake from quadrant 2")
     assert outcome.result == parse_bt_output(PLAN) and outcome.text == PLAN
-    assert engine.requests[-1].adapter == "bt" and engine.requests[-1].constraint == "plan"
+    # the grammar sent is narrowed to the command's grounding, and the server reads it back
+    assert engine.requests[-1].adapter == "bt"
+    assert engine.requests[-1].constraint == "plan:n=2;c=pink"
 
 
 # --- plans ----------------------------------------------------------------------------------

@@ -343,3 +343,58 @@ def test_every_library_subtree_is_in_the_grammar(plan_grammar):
         text = serialize_plan(Plan((("robot2", Node("SubTree", ports)),)))
         parse_plan(text)
         assert accepts(plan_grammar, text), definition.id
+
+
+# --- grounding ------------------------------------------------------------------------------
+
+GROUNDED_PLAN = canonical("""<root BTCPP_format="4">
+  <BehaviorTree ID="robot2">
+    <Sequence>
+      <PickCake color="pink" quadrant="3"/>
+      <PlaceCakes plate="5"/>
+      <CollectCherries holder="2" count="1"/>
+      <MoveTo target="plate_5"/>
+      <Repeat num_cycles="7">
+        <Wait seconds="12.5"/>
+      </Repeat>
+    </Sequence>
+  </BehaviorTree>
+</root>""")
+
+
+def test_a_grounded_grammar_admits_only_the_values_the_command_mentions():
+    """"the second robot brings the pink stack from quadrant three to plate five": holder 2 and
+    count 1 are implicit, ports that are not small numbered ones stay open."""
+    from llm_mars.grounding import ground
+
+    grounding = ground("the second robot brings the pink stack from quadrant three to plate 5")
+    grammar = compile_bytes(plan_grammar_ebnf(grounding=grounding))
+    assert accepts(grammar, GROUNDED_PLAN)
+    assert accepts(grammar, serialize_reply(Reply("The robots cannot fly.")))
+    for wrong in (('quadrant="3"', 'quadrant="1"'), ('color="pink"', 'color="brown"'),
+                  ('plate="5"/>', 'plate="4"/>'), ('"plate_5"', '"plate_1"'),
+                  ('count="1"', 'count="4"')):
+        assert wrong[0] in GROUNDED_PLAN
+        assert not accepts(grammar, GROUNDED_PLAN.replace(*wrong)), wrong
+    assert accepts(grammar, GROUNDED_PLAN.replace('"plate_5"', '"home"'))
+
+
+def test_a_plan_only_grammar_admits_no_reply():
+    from llm_mars.grounding import Grounding
+
+    grammar = compile_bytes(plan_grammar_ebnf(grounding=Grounding(frozenset(), None, True)))
+    assert accepts(grammar, BASE)
+    assert not accepts(grammar, serialize_reply(Reply("There is no quadrant 4.")))
+
+
+def test_grammar_texts_name_their_constraint():
+    from llm_mars.grounding import Grounding
+    from llm_mars.llm.grammar import plan_constraint_of_grammar, plan_grammar_for
+
+    grounding = Grounding(frozenset({1}), frozenset({"brown"}))
+    text = plan_grammar_ebnf(grounding=grounding)
+    assert plan_constraint_of_grammar(text) == f"plan:{grounding.key()}"
+    assert plan_grammar_for(f"plan:{grounding.key()}") == text
+    assert plan_constraint_of_grammar(plan_grammar_ebnf()) == "plan"
+    assert plan_constraint_of_grammar(text.replace('"brown"', '"pink"')) is None
+    assert plan_constraint_of_grammar("# llm_mars plan grounding: junk\nroot ::= \"x\"") is None

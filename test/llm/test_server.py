@@ -20,6 +20,7 @@ import pytest
 from llm_mars.errors import (BackendError, ConstraintError, EngineClosedError, GenerationTimeout,
                              PlanValidationError, Problem, PromptTooLongError, RequestError,
                              UnknownAdapterError)
+from llm_mars.grounding import Grounding
 from llm_mars.llm.grammar import plan_grammar_ebnf
 from llm_mars.llm.requests import GenerationRequest, GenerationResult, TokenEvent
 from llm_mars.llm.server import OpenAIServer, StreamText
@@ -98,7 +99,7 @@ GRAMMAR = plan_grammar_ebnf()
 
 @pytest.fixture(scope="module")
 def shared_server():
-    with OpenAIServer(FakeEngine(), BASE, port=0, plan_grammar=GRAMMAR).start() as running:
+    with OpenAIServer(FakeEngine(), BASE, port=0).start() as running:
         yield running
 
 
@@ -233,12 +234,31 @@ def test_the_plan_grammar_in_any_form_asks_for_a_plan(fields, server, engine):
     assert status == 200 and engine.requests[-1].constraint == "plan"
 
 
+GROUNDING = Grounding(frozenset({2, 3}), frozenset({"brown"}))
+GROUNDED = plan_grammar_ebnf(grounding=GROUNDING)
+
+
+@pytest.mark.parametrize("fields", [
+    {"guided_grammar": GROUNDED},
+    {"structured_outputs": {"grammar": GROUNDED}},
+    {"llm_mars_constraint": f"plan:{GROUNDING.key()}"},
+])
+def test_a_grounded_plan_grammar_asks_for_the_grounded_plan(fields, server, engine):
+    status, _, _ = call(server, "POST", "/v1/chat/completions", chat(**fields))
+    assert status == 200 and engine.requests[-1].constraint == f"plan:{GROUNDING.key()}"
+
+
 @pytest.mark.parametrize("fields, param", [
     ({"guided_grammar": 'root ::= "yes" | "no"'}, "guided_grammar"),
     ({"structured_outputs": {"grammar": GRAMMAR.replace("PickCake", "EatCake")}},
      "structured_outputs.grammar"),
     ({"structured_outputs": {"regex": "[a-z]+"}}, "structured_outputs.regex"),
     ({"llm_mars_constraint": "json"}, "llm_mars_constraint"),
+    ({"llm_mars_constraint": "plan:n=1;c=green"}, "llm_mars_constraint"),
+    # a grounding header over a grammar that is not that grounding's
+    ({"guided_grammar": GROUNDED.replace("n=2,3", "n=2")}, "guided_grammar"),
+    ({"guided_grammar": GRAMMAR, "llm_mars_constraint": f"plan:{GROUNDING.key()}"},
+     "guided_grammar"),
     ({"guided_grammar": GRAMMAR, "structured_outputs": {"grammar": "root ::= \"x\""}},
      "structured_outputs.grammar"),
 ])

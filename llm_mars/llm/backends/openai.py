@@ -39,7 +39,9 @@ from urllib.parse import urlsplit
 from llm_mars.errors import (BackendConfigError, BackendError, ConstraintError,
                              EngineClosedError, GenerationTimeout, PromptTooLongError,
                              RequestError, ServerUnavailableError, UnknownAdapterError)
-from llm_mars.llm.requests import FinishReason, GenerationRequest, GenerationResult, TokenEvent
+from llm_mars.llm.grammar import plan_grammar_for
+from llm_mars.llm.requests import (FinishReason, GenerationRequest, GenerationResult, TokenEvent,
+                                   split_constraint)
 
 GRAMMAR_FIELDS = ("structured_outputs", "guided_grammar", "llm_mars_constraint", "none")
 DEFAULT_ADAPTERS = ("bt", "qa")
@@ -83,7 +85,6 @@ class OpenAIBackend:
         self.timeout_s, self.connect_timeout_s = timeout_s, connect_timeout_s
         self.retries, self.backoff_s = retries, backoff_s
         self.grammar_field = grammar_field
-        self._grammar: str | None = None
         self.base_model, served = self._served_models()
         missing = [name for name in adapters if name not in served]
         if missing:
@@ -104,7 +105,7 @@ class OpenAIBackend:
             raise UnknownAdapterError(request.adapter, self.adapters)
         if request.adapter is None and self.base_model is None:
             raise RequestError(f"{self.url} lists no base model; name an adapter")
-        if request.constraint not in (None, "plan"):
+        if request.constraint is not None and split_constraint(request.constraint)[0] != "plan":
             raise RequestError(f"unknown output constraint {request.constraint!r}; known: plan")
         return self._pool.submit(self._generate, request, on_token)
 
@@ -158,21 +159,14 @@ class OpenAIBackend:
         if stream:
             body["stream"] = True
             body["stream_options"] = {"include_usage": True}
-        if request.constraint == "plan":
+        if request.constraint is not None:
             if self.grammar_field == "llm_mars_constraint":
-                body["llm_mars_constraint"] = "plan"
+                body["llm_mars_constraint"] = request.constraint
             elif self.grammar_field == "guided_grammar":
-                body["guided_grammar"] = self._plan_grammar()
+                body["guided_grammar"] = plan_grammar_for(request.constraint)
             elif self.grammar_field == "structured_outputs":
-                body["structured_outputs"] = {"grammar": self._plan_grammar()}
+                body["structured_outputs"] = {"grammar": plan_grammar_for(request.constraint)}
         return body
-
-    def _plan_grammar(self) -> str:
-        if self._grammar is None:
-            from llm_mars.llm.grammar import plan_grammar_ebnf
-
-            self._grammar = plan_grammar_ebnf()
-        return self._grammar
 
     def _back_off(self, tries: int, deadline: float | None) -> None:
         delay = self.backoff_s * 2 ** tries
@@ -196,7 +190,7 @@ class OpenAIBackend:
                 raise BackendError(f"{self.url}: malformed chat completion ({exc!r})") from None
         reason: FinishReason = "length" if finish == "length" else "stop"
         parsed = None
-        if request.constraint == "plan":
+        if request.constraint is not None:
             from llm_mars.llm.backends.validation import validated_plan
 
             if reason == "length":

@@ -27,6 +27,7 @@ from typing import Any
 from llm_mars.errors import (AdapterLoadError, BackendError, EngineClosedError,
                              GenerationTimeout, LlmMarsError, PromptTooLongError, RequestError,
                              UnknownAdapterError)
+from llm_mars.llm.grammar import plan_grammar_for
 from llm_mars.llm.requests import GenerationRequest, GenerationResult, SamplingParams, TokenEvent
 
 LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)
@@ -121,7 +122,6 @@ class VllmBackend:
         self._loras = {name: LoRARequest(name, i + 1, str(folder))
                        for i, (name, folder) in enumerate(adapters.items())}
         self.adapters: tuple[str, ...] = tuple(sorted(self._loras))
-        self._grammar: dict[str, Any] | None = None
         self._ids = itertools.count()
         self._cond = threading.Condition()
         self._incoming: list[_Job] = []
@@ -134,8 +134,8 @@ class VllmBackend:
                on_token: Callable[[TokenEvent], None] | None = None) -> Future:
         if request.adapter is not None and request.adapter not in self._loras:
             raise UnknownAdapterError(request.adapter, self.adapters)
-        if request.constraint not in (None, "plan"):
-            raise RequestError(f"unknown output constraint {request.constraint!r}; known: plan")
+        if request.constraint is not None:
+            plan_grammar_for(request.constraint)  # an unknown or malformed one: RequestError
         job = _Job(request, on_token, Future(), str(next(self._ids)), time.monotonic())
         with self._cond:
             if self._closing:
@@ -196,8 +196,8 @@ class VllmBackend:
                 raise PromptTooLongError(f"the prompt has {len(prompt)} tokens; the context "
                                          f"holds {self.max_model_len}")
             kwargs = sampling_kwargs(request.sampling)
-            if request.constraint == "plan":
-                kwargs.update(self._plan_grammar_kwargs())
+            if request.constraint is not None:
+                kwargs.update(_grammar_kwargs(plan_grammar_for(request.constraint)))
             self._engine.add_request(job.id, {"prompt_token_ids": prompt},
                                      VllmSampling(**kwargs),
                                      lora_request=self._loras.get(request.adapter))
@@ -209,13 +209,6 @@ class VllmBackend:
             return
         job.prompt_tokens = len(prompt)
         self._live[job.id] = job
-
-    def _plan_grammar_kwargs(self) -> dict[str, Any]:
-        if self._grammar is None:
-            from llm_mars.llm.grammar import plan_grammar_ebnf
-
-            self._grammar = _grammar_kwargs(plan_grammar_ebnf())
-        return self._grammar
 
     def _expire(self) -> None:
         now = time.monotonic()
@@ -264,7 +257,7 @@ class VllmBackend:
         now = time.monotonic()
         reason = "length" if completion.finish_reason == "length" else "stop"
         parsed = None
-        if job.request.constraint == "plan":
+        if job.request.constraint is not None:
             try:
                 parsed = validated_plan(completion.text, "vLLM")
             except LlmMarsError as exc:

@@ -1,0 +1,184 @@
+"""What a command refers to, checked against the world before and while the bt adapter plans.
+
+A 135M-parameter model copies numbers and colours badly: "quadrant 7" comes out as quadrant 1,
+"the purple cake" as pink, and a command naming quadrant 3 can get a plan for quadrant 4. Two
+checks, both read from :mod:`llm_mars.vocabulary` and the skill registry, take that burden off
+the model:
+
+* :func:`out_of_world` finds references the world does not have (robot 3, the third robot,
+  quadrant 7, plate 0, holder 5, a green cake, 15 cherries, four stacks at once) and returns
+  the reply the operator gets instead of a plan; the model is not asked.
+* :func:`ground` collects the numbers and colours the command mentions. The plan grammar for
+  this command (:func:`llm_mars.llm.grammar.plan_grammar_ebnf` with ``grounding``) admits in
+  the small numbered ports (quadrant, plate, holder, count, numbered places) and the colour
+  ports only values the command mentions, plus each port's implicit value
+  (:data:`IMPLICIT_VALUES`: an unstated holder is holder 2, "a cherry" is one). Where the
+  command mentions none that fit a port, the port keeps its whole range.
+
+Both read the text after :func:`~llm_mars.speech.normaliser.normalise_transcript`, so "robot
+two", "robot2" and "Robot 2," are the same, and spoken homophones after a numbered thing
+("plate to") are numbers. Robot designators ("robot 1", "R2") are not numbers for the ports.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from llm_mars import vocabulary as V
+from llm_mars.speech.normaliser import NUMBER_WORDS, normalise_transcript
+
+COLOUR_TERMS: tuple[str, ...] = (
+    "white", "black", "red", "green", "yellow", "blue", "brown", "purple", "pink", "orange",
+    "grey", "gray", "violet", "turquoise", "cyan", "magenta", "beige", "gold", "silver",
+    "maroon", "navy", "lime", "teal", "indigo")
+"""English colour words: the basic colour terms (Berlin and Kay) and common others. Those not
+in :data:`llm_mars.vocabulary.COLORS` name cakes the field does not have."""
+
+ORDINAL_WORDS: dict[str, int] = {
+    "zeroth": 0, "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
+    "eighth": 8, "ninth": 9, "tenth": 10}
+
+IMPLICIT_VALUES: dict[str, tuple[int, ...]] = {"holder": (V.DEFAULT_HOLDER,), "count": (1,)}
+"""Port name -> values a plan may use without the command saying them."""
+
+GROUNDED_INT_MAX = 10
+"""Int ports whose range ends at or below this are numbered things or small counts; larger ones
+(Repeat's cycles, Timeout's milliseconds) are not restricted."""
+
+_PLACE_NOUNS = {"plate": "plate", "tray": "plate", "quadrant": "quadrant", "quad": "quadrant",
+                "holder": "holder", "dispenser": "holder", "distributor": "holder"}
+_PLACE_COUNT = {"plate": V.N_PLATES, "quadrant": V.N_QUADRANTS, "holder": V.N_HOLDERS}
+_NUMBER = rf"(?:\d+|{'|'.join(NUMBER_WORDS)})"
+_ROBOT_NUMBER = re.compile(rf"\b(?:robot|bot|r)\s*(?:number\s+)?({_NUMBER})\b")
+_ORDINAL_ROBOT = re.compile(rf"\b({'|'.join(ORDINAL_WORDS)})\s+(?:robot|bot)\b")
+_ROBOT_COUNT = re.compile(rf"\b({_NUMBER})\s+(?:robots|bots)\b")
+_NUMBERED_PLACE = re.compile(rf"\b({'|'.join(_PLACE_NOUNS)})\s+(?:number\s+)?({_NUMBER})\b")
+_ORDINAL_PLACE = re.compile(
+    rf"\b({'|'.join(ORDINAL_WORDS)})\s+(?:\w+\s+)?({'|'.join(_PLACE_NOUNS)})\b")
+_CHERRY_COUNT = re.compile(r"\b(\d+)\s+(?:more\s+)?cherries\b")
+_AT_ONCE = re.compile(r"\b(?:at once|at the same time|in one go|together)\b")
+_STACK_COUNT = re.compile(rf"\b({_NUMBER})\s+(?:\w+\s+)?(?:stacks|cakes)\b")
+_UNKNOWN_COLOUR = re.compile(  # "the green stack", "the purple and brown cake stacks"
+    rf"\b({'|'.join(c for c in COLOUR_TERMS if c not in V.COLORS)})(?:\s+\w+){{0,3}}?\s+"
+    r"(?:one|ones|cake|cakes|stack|stacks|layer|layers)\b")
+_ANY_NUMBER = re.compile(rf"\b({_NUMBER}|{'|'.join(ORDINAL_WORDS)})\b")
+_ALL_COLOURS = re.compile(r"\b(?:legendary|all|every|each|everything)\b")
+_COLOUR = re.compile(rf"\b({'|'.join(V.COLORS)})\b")
+
+
+def _value(word: str) -> int:
+    return int(word) if word.isdigit() else NUMBER_WORDS.get(word, ORDINAL_WORDS.get(word, -1))
+
+
+def robot_reply(name: str) -> str:
+    """The reply to a command for a robot that does not exist (``robot 3``, ``third robot``)."""
+    return f"There is no {name}: I can only command robot 1 and robot 2."
+
+
+def out_of_world(command: str) -> str | None:
+    """The reply for a command that names something the world does not have, else ``None``."""
+    text = normalise_transcript(command)
+    for m in _ROBOT_NUMBER.finditer(text):
+        if not 1 <= _value(m.group(1)) <= len(V.ROBOTS):
+            return robot_reply(f"robot {_value(m.group(1))}")
+    for m in _ORDINAL_ROBOT.finditer(text):
+        if _value(m.group(1)) > len(V.ROBOTS):
+            return robot_reply(f"{m.group(1)} robot")
+    for m in _ROBOT_COUNT.finditer(text):
+        if _value(m.group(1)) > len(V.ROBOTS):
+            return "There are only two robots: robot 1 and robot 2."
+    places = [(m.group(1), _value(m.group(2))) for m in _NUMBERED_PLACE.finditer(text)]
+    places += [(m.group(2), _value(m.group(1))) for m in _ORDINAL_PLACE.finditer(text)]
+    for noun, n in places:
+        kind = _PLACE_NOUNS[noun]
+        if not 1 <= n <= _PLACE_COUNT[kind]:
+            return (f"There is no {kind} {n}: {kind}s are numbered 1 to "
+                    f"{_PLACE_COUNT[kind]}.")
+    for m in _UNKNOWN_COLOUR.finditer(text):
+        return (f"There is no {m.group(1)} cake: stacks are "
+                f"{', '.join(V.COLORS[:-1])} or {V.COLORS[-1]}.")
+    for m in _CHERRY_COUNT.finditer(text):
+        if int(m.group(1)) > V.MAX_CHERRIES_CARRIED:
+            return (f"A robot can carry at most {V.MAX_CHERRIES_CARRIED} cherries, so it cannot "
+                    f"take {m.group(1)}.")
+    if _AT_ONCE.search(text):
+        for m in _STACK_COUNT.finditer(text):
+            if _value(m.group(1)) > V.MAX_STACKS_CARRIED:
+                return f"A robot can carry at most {V.MAX_STACKS_CARRIED} stacks at once."
+    return None
+
+
+_WORLD_REPLY = re.compile(
+    r"^(?:There is no (?:robot|quadrant|plate|holder) \d|There is no \w+ robot|"
+    r"There is no \w+ cake|There are only two robots|A robot can carry at most \d+ cherries)")
+
+
+def is_world_reply(reply: str) -> bool:
+    """Whether a reply is of a kind :func:`out_of_world` decides (a robot, numbered place,
+    colour or cherry count the world lacks). For a command that passed that check, such a
+    reply from the model is false: the command gets a plan instead (``plan_only``)."""
+    return _WORLD_REPLY.match(reply) is not None
+
+
+@dataclass(frozen=True)
+class Grounding:
+    """The values a command mentions: numbers (not robot designators) and cake colours
+    (``None``: any colour, when it names none or speaks of all of them). ``plan_only``: the
+    grammar admits a plan and no reply."""
+
+    numbers: frozenset[int]
+    colors: frozenset[str] | None
+    plan_only: bool = False
+
+    def allowed_ints(self, port_name: str, lo: int, hi: int) -> list[int] | None:
+        """The values of an int port in ``[lo, hi]`` this command may use; ``None``: all."""
+        if hi > GROUNDED_INT_MAX:
+            return None
+        said = sorted(n for n in self.numbers if lo <= n <= hi)
+        if not said:
+            return None
+        return sorted({*said, *(n for n in IMPLICIT_VALUES.get(port_name, ()) if lo <= n <= hi)})
+
+    def allowed_colors(self) -> list[str] | None:
+        return None if self.colors is None else [c for c in V.COLORS if c in self.colors]
+
+    def allowed_places(self) -> list[str]:
+        """Places a ``MoveTo``/``IsAt`` may name: home, the basket, and the numbered places
+        whose number the command mentions (all of a kind when it mentions none that fit)."""
+        out = []
+        for place in V.PLACES:
+            kind, _, n = place.partition("_")
+            if not n:
+                out.append(place)
+                continue
+            allowed = self.allowed_ints(kind, 1, _PLACE_COUNT[kind])
+            if allowed is None or int(n) in allowed:
+                out.append(place)
+        return out
+
+    def key(self) -> str:
+        """A stable text naming this grounding (``n=2,3;c=brown``); :meth:`from_key` reads it."""
+        colors = "*" if self.colors is None else ",".join(sorted(self.colors))
+        key = f"n={','.join(map(str, sorted(self.numbers)))};c={colors}"
+        return key + ";p=1" if self.plan_only else key
+
+    @classmethod
+    def from_key(cls, key: str) -> Grounding:
+        fields = dict(part.split("=", 1) for part in key.split(";"))
+        numbers = frozenset(int(n) for n in fields["n"].split(",") if n)
+        colors = None if fields["c"] == "*" else frozenset(c for c in fields["c"].split(",") if c)
+        if colors is not None and not colors <= set(V.COLORS):
+            raise ValueError(f"unknown colours in grounding {key!r}")
+        if fields.get("p", "0") not in ("0", "1"):
+            raise ValueError(f"plan-only flag must be 0 or 1 in grounding {key!r}")
+        return cls(numbers, colors, fields.get("p") == "1")
+
+
+def ground(command: str) -> Grounding:
+    """The numbers and colours ``command`` mentions (see the module docstring)."""
+    text = _ROBOT_NUMBER.sub(" ", normalise_transcript(command))
+    text = _ORDINAL_ROBOT.sub(" ", text)
+    numbers = frozenset(v for v in (_value(m.group(1)) for m in _ANY_NUMBER.finditer(text))
+                        if v >= 0)
+    colors = frozenset(_COLOUR.findall(text))
+    return Grounding(numbers, None if not colors or _ALL_COLOURS.search(text) else colors)

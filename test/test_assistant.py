@@ -1,0 +1,90 @@
+"""The assistant's plan requests: the world check, the grounded grammar and the retry after a
+false world reply (llm_mars.assistant), against a scripted engine."""
+from concurrent.futures import Future
+
+import pytest
+
+from llm_mars.assistant import Assistant
+from llm_mars.bt.model import Plan, Reply
+from llm_mars.bt.parser import parse_bt_output
+from llm_mars.bt.serializer import serialize_reply
+from llm_mars.errors import ConstraintError
+from llm_mars.llm.requests import GenerationResult
+
+PLAN = """<root BTCPP_format="4">
+  <BehaviorTree ID="robot2">
+    <PickCake color="brown" quadrant="4"/>
+  </BehaviorTree>
+</root>
+"""
+FALSE_REPLY = serialize_reply(Reply("There is no quadrant 4: quadrants are numbered 1 to 4."))
+
+
+class ScriptedEngine:
+    """Answers each plan request with the next scripted output, parsed as the engine would."""
+
+    adapters = ("bt", "qa")
+
+    def __init__(self, *outputs: str):
+        self.outputs = list(outputs)
+        self.requests = []
+
+    def submit(self, request):
+        self.requests.append(request)
+        text = self.outputs.pop(0)
+        future = Future()
+        future.set_result(GenerationResult(text, (), "constraint", 10, 0, 0, 0.0, 0.1, 0.5,
+                                           parse_bt_output(text)))
+        return future
+
+
+def test_a_command_naming_what_the_world_lacks_is_replied_without_the_model():
+    engine = ScriptedEngine()
+    outcome = Assistant(engine).plan("robot 3 take the brown cake from quadrant 4")
+    assert outcome.result == Reply("There is no robot 3: I can only command robot 1 and "
+                                   "robot 2.")
+    assert engine.requests == []
+
+
+def test_plans_are_asked_under_the_commands_grounding():
+    engine = ScriptedEngine(PLAN)
+    outcome = Assistant(engine).plan("Robot 2, take the brown cake from quadrant 4")
+    assert isinstance(outcome.result, Plan)
+    assert [r.constraint for r in engine.requests] == ["plan:n=4;c=brown"]
+
+
+def test_a_false_world_reply_is_replaced_by_a_plan():
+    engine = ScriptedEngine(FALSE_REPLY, PLAN)
+    outcome = Assistant(engine).plan("Robot 2, take the brown cake from quadrant 4")
+    assert isinstance(outcome.result, Plan) and outcome.text == PLAN
+    assert [r.constraint for r in engine.requests] == ["plan:n=4;c=brown",
+                                                       "plan:n=4;c=brown;p=1"]
+    assert outcome.latency_s == pytest.approx(1.0)  # both generations count
+
+
+def test_other_replies_stand():
+    reply = serialize_reply(Reply("The robots cannot fly: no skill does that."))
+    engine = ScriptedEngine(reply)
+    assert Assistant(engine).plan("robot 1 fly to plate 2").result == parse_bt_output(reply)
+    assert len(engine.requests) == 1
+
+
+def test_without_grounding_the_model_decides_alone():
+    engine = ScriptedEngine(FALSE_REPLY)
+    outcome = Assistant(engine, grounding=False).plan("robot 3 go to quadrant 4")
+    assert isinstance(outcome.result, Reply)
+    assert [r.constraint for r in engine.requests] == ["plan"]
+
+
+def test_an_unfinished_output_is_an_error():
+    engine = ScriptedEngine(PLAN)
+    engine.submit = lambda request: _done(GenerationResult(PLAN[:20], (), "length", 1, 0, 0, 0,
+                                                           0, 0))
+    with pytest.raises(ConstraintError):
+        Assistant(engine).plan("robot 2 go home")
+
+
+def _done(result):
+    future = Future()
+    future.set_result(result)
+    return future
