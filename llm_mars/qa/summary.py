@@ -302,6 +302,19 @@ def cake_totals(cakes: list[Mapping[str, Any]]) -> str:
             f"{cherry} with a cherry")
 
 
+def stacks_left(state: Mapping[str, Any]) -> str:
+    """``quadrant 1 has pink left (brown, yellow taken); others full``: what is left is stated,
+    not left to be worked out from what was taken."""
+    parts = []
+    for q, stacks in (state.get("quadrants") or {}).items():
+        left = [c for c, n in stacks.items() if n]
+        taken = [c for c, n in stacks.items() if not n]
+        if taken:
+            parts.append(f"{place_name(q)} has {', '.join(left) if left else 'nothing'} left "
+                         f"({', '.join(taken)} taken)")
+    return "; ".join(parts) + "; others full" if parts else "all in place"
+
+
 def stacks_taken(state: Mapping[str, Any]) -> list[str]:
     """``brown at quadrant 2`` for every stack no longer in its quadrant."""
     return [f"{color} at {place_name(q)}" for q, stacks in (state.get("quadrants") or {}).items()
@@ -348,8 +361,7 @@ def summarize(state: Mapping[str, Any]) -> str:
                      + f"; others empty; {cake_totals(every)}.")
     else:
         lines.append("Plates: all empty.")
-    gone = stacks_taken(state)
-    lines.append("Stacks taken: " + (", ".join(gone) if gone else "none") + ".")
+    lines.append(f"Stacks: {stacks_left(state)}.")
     used = [f"{place_name(h)} {n} left" for h, n in (state.get("holders") or {}).items()
             if n != V.CHERRIES_PER_HOLDER]
     lines.append("Holders: " + (", ".join(used) + ", others full." if used else "all full."))

@@ -66,7 +66,7 @@ def test_answers_state_the_facts_of_their_state(examples):
         if facts:
             assert check_answer(e.answer, facts) == [], (e.question, e.answer, e.summary)
             checked += 1
-    assert checked > N * 0.45
+    assert checked > N * 0.4
 
 
 def test_questions_cover_every_kind_one_and_both_robots_and_speech(examples):
