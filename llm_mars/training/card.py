@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import yaml
@@ -33,12 +34,22 @@ def _pct(rate: float | None) -> str:
     return "n/a" if rate is None else f"{100 * rate:.1f} %"
 
 
+def _met(value: Any, ok: Callable[[Any], bool]) -> str:
+    """Whether a figure meets its target; ``n/a`` when there is no figure (nothing measured)."""
+    if value is None:
+        return "n/a"
+    return "met" if ok(value) else "**not met**"
+
+
 def _score_lines(report: dict[str, Any]) -> list[str]:
     s = report["summary"]
     if "factual_accuracy" in s:
         return [f"- QA factual accuracy: **{_pct(s['factual_accuracy'])}** of {s['questions']} "
                 "questions",
-                f"- latency per answer: p50 {s['latency_p50_s']} s, p95 {s['latency_p95_s']} s"]
+                f"- latency per answer: p50 {s['latency_p50_s']} s, p95 {s['latency_p95_s']} s",
+                f"- targets: factual accuracy >= 90 % "
+                f"{_met(s['factual_accuracy'], lambda v: v >= 0.9)}; answer p50 <= 2 s "
+                f"{_met(s['latency_p50_s'], lambda v: v <= 2)}"]
     rows = [f"| {n} | {r['passed']}/{r['total']} | {_pct(r['rate'])} |"
             for n, r in s["execution_accuracy_by_tasks"].items()]
     return [
@@ -51,6 +62,12 @@ def _score_lines(report: dict[str, Any]) -> list[str]:
         f"{s['impossible_cases']}; possible commands refused: {s['possible_refused']}",
         f"- latency per command (to a validated plan): p50 {s['latency_p50_s']} s, p95 "
         f"{s['latency_p95_s']} s",
+        f"- targets: 1-2 tasks >= 95 % "
+        f"{_met(s['execution_accuracy_1_2_tasks'], lambda v: v >= 0.95)}; all >= 90 % "
+        f"{_met(s['execution_accuracy'], lambda v: v >= 0.9)}; every impossible command "
+        f"replied {_met(s['impossible_cases'], lambda n: s['impossible_with_reply'] == n)}; "
+        f"plans valid {_met(s['generations'], lambda n: s['valid_outputs'] == n)}; plan p50 "
+        f"<= 3 s {_met(s['latency_p50_s'], lambda v: v <= 3)}",
     ]
 
 

@@ -10,16 +10,15 @@ from llm_mars.llm.adapters import CONFIG_FILE, WEIGHTS_FILE, load_lora_adapter
 from llm_mars.training.adapter_meta import read_adapter_meta
 from llm_mars.training.train import MAX_ADAPTER_BYTES, STATS_FILE, TRAIN_CONFIG_FILE, load_config
 
-# The qa adapter is not trained yet (issue 7 is open): until it ships, questions go to the base
-# model with the qa prompt. Add "qa" here when models/adapters/qa is committed.
-ADAPTERS = ("bt",)
+ADAPTERS = ("bt", "qa")
+REPORTS = {"bt": ("eval_plans.json", "eval_plans_no_grounding.json"), "qa": ("eval_qa.json",)}
 
 
 @pytest.mark.parametrize("name", ADAPTERS)
 def test_adapter_folder_is_complete_and_small(name):
     folder = default_adapters_dir() / name
     for needed in (CONFIG_FILE, WEIGHTS_FILE, "llm_mars_adapter.json", TRAIN_CONFIG_FILE,
-                   STATS_FILE, "README.md"):
+                   STATS_FILE, "README.md", *REPORTS[name]):
         assert (folder / needed).is_file(), needed
     assert (folder / WEIGHTS_FILE).stat().st_size <= MAX_ADAPTER_BYTES
     config = json.loads((folder / CONFIG_FILE).read_text())
@@ -31,6 +30,19 @@ def test_adapter_folder_is_complete_and_small(name):
     # the committed config is the one the shipped adapter was trained with
     committed = load_config(f"llm_mars/training/configs/{name}.yaml").to_json()
     assert trained == committed
+
+
+@pytest.mark.parametrize("name", ADAPTERS)
+def test_the_card_is_the_one_its_files_write(name):
+    """The card's figures come from the reports beside it (python -m llm_mars.training.card)."""
+    from llm_mars.training.card import render_card
+
+    folder = default_adapters_dir() / name
+    reports = [(f"llm-mars eval ... --json {r}", json.loads((folder / r).read_text()))
+               for r in REPORTS[name]]
+    card = (folder / "README.md").read_text()
+    for _, report in reports:
+        assert render_card(folder, [("x", report)]).split("From `x`:")[1].strip() in card
 
 
 @pytest.mark.parametrize("name", ADAPTERS)

@@ -1,0 +1,42 @@
+"""A fresh run of the evaluation reproduces the figures shipped with the adapters.
+
+Each adapter folder keeps the report its card was written from (``llm-mars eval ... --json``).
+Here the same command runs again, in its own process, on the same development set: per case it
+must reach the same verdict (a few flips allowed for floating-point differences between CPUs)
+and the headline figures must agree within two points.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from llm_mars.assistant import default_adapters_dir
+
+EVAL_DIR = Path(__file__).parent
+SHIPPED = [("plans", "bt", "eval_plans.json", "commands.jsonl", "execution_accuracy"),
+           ("qa", "qa", "eval_qa.json", "questions.jsonl", "factual_accuracy")]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind, adapter, report, cases, headline", SHIPPED,
+                         ids=[s[0] for s in SHIPPED])
+def test_a_fresh_evaluation_reproduces_the_shipped_figures(kind, adapter, report, cases,
+                                                           headline, tmp_path):
+    shipped = json.loads((default_adapters_dir() / adapter / report).read_text())
+    out = tmp_path / "report.json"
+    llm_mars = Path(sys.executable).with_name("llm-mars")
+    subprocess.run([str(llm_mars), "eval", kind, str(EVAL_DIR / cases), "--json", str(out),
+                    "--quiet"], check=True, timeout=1200, env=os.environ.copy(),
+                   stdout=subprocess.DEVNULL)
+    fresh = json.loads(out.read_text())
+    before = {r["id"]: r["passed"] for r in shipped["results"]}
+    after = {r["id"]: r["passed"] for r in fresh["results"]}
+    assert before.keys() == after.keys()
+    flipped = sorted(i for i in before if before[i] != after[i])
+    assert len(flipped) <= max(2, len(before) // 50), flipped
+    assert abs(fresh["summary"][headline] - shipped["summary"][headline]) <= 0.02
