@@ -164,9 +164,14 @@ class Grounding:
 
     @classmethod
     def from_key(cls, key: str) -> Grounding:
-        fields = dict(part.split("=", 1) for part in key.split(";"))
-        numbers = frozenset(int(n) for n in fields["n"].split(",") if n)
-        colors = None if fields["c"] == "*" else frozenset(c for c in fields["c"].split(",") if c)
+        """The grounding a :meth:`key` names; ValueError if the text is not one."""
+        try:
+            fields = dict(part.split("=", 1) for part in key.split(";"))
+            numbers = frozenset(int(n) for n in fields["n"].split(",") if n)
+            colors = None if fields["c"] == "*" else frozenset(
+                c for c in fields["c"].split(",") if c)
+        except (ValueError, KeyError) as exc:
+            raise ValueError(f"malformed grounding {key!r} ({exc!r})") from None
         if colors is not None and not colors <= set(V.COLORS):
             raise ValueError(f"unknown colours in grounding {key!r}")
         if fields.get("p", "0") not in ("0", "1"):

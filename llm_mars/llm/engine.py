@@ -47,14 +47,11 @@ def plan_constraint(tokenizer: Any, vocab_size: int,
     """``constraint="plan"``: the registry-generated plan grammar, then parse and validate;
     ``"plan:KEY"`` narrows the grammar to a command's grounding (llm_mars.grounding)."""
     from llm_mars.bt.parser import parse_bt_output
-    from llm_mars.grounding import Grounding
     from llm_mars.llm.constraint import RowConstraint, vocab_of
-    from llm_mars.llm.grammar import compiled_plan_grammar
+    from llm_mars.llm.grammar import compiled_plan_grammar, plan_grounding
+    from llm_mars.llm.requests import plan_constraint_name
 
-    try:
-        grounding = None if grounding_key is None else Grounding.from_key(grounding_key)
-    except (ValueError, KeyError) as exc:
-        raise RequestError(f"malformed plan grounding {grounding_key!r} ({exc})") from None
+    grounding = plan_grounding(plan_constraint_name(grounding_key))
     padded = vocab_size if vocab_size > len(tokenizer) else None
     default = compiled_plan_grammar(tokenizer, vocab_size=padded)
     compiled = compiled_plan_grammar(tokenizer, vocab_size=padded, grounding=grounding)

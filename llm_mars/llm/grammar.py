@@ -428,24 +428,29 @@ def plan_constraint_of_grammar(text: str) -> str | None:
         key = text[len(GROUNDING_HEADER):].split("\n", 1)[0]
         try:
             grounding = Grounding.from_key(key)
-        except (ValueError, KeyError):
+        except ValueError:
             return None
     if text.strip() != _plan_grammar_cached(grounding).strip():
         return None
     return "plan" if grounding is None else f"plan:{grounding.key()}"
 
 
-def plan_grammar_for(constraint: str) -> str:
-    """The grammar text of a plan constraint name (``plan`` / ``plan:KEY``), for backends that
-    send the grammar elsewhere (a remote server, vLLM)."""
+def plan_grounding(constraint: str) -> Grounding | None:
+    """The grounding a plan constraint name (``plan`` / ``plan:KEY``) carries; RequestError for
+    another constraint or a malformed key."""
     base, key = split_constraint(constraint)
     if base != "plan":
         raise RequestError(f"unknown output constraint {constraint!r}; known: plan")
     try:
-        grounding = None if key is None else Grounding.from_key(key)
-    except (ValueError, KeyError) as exc:
-        raise RequestError(f"malformed plan grounding {key!r} ({exc})") from None
-    return _plan_grammar_cached(grounding)
+        return None if key is None else Grounding.from_key(key)
+    except ValueError as exc:
+        raise RequestError(str(exc)) from None
+
+
+def plan_grammar_for(constraint: str) -> str:
+    """The grammar text of a plan constraint name, for backends that send the grammar elsewhere
+    (a remote server, vLLM)."""
+    return _plan_grammar_cached(plan_grounding(constraint))
 
 
 @functools.lru_cache(maxsize=GROUNDED_GRAMMARS_KEPT)

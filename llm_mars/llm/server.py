@@ -58,10 +58,8 @@ from urllib.parse import urlsplit
 from llm_mars.errors import (ApiError, BackendError, ConstraintError, EngineClosedError,
                              GenerationTimeout, LlmMarsError, PlanValidationError,
                              PromptTooLongError, RequestError, UnknownAdapterError)
-from llm_mars.grounding import Grounding
-from llm_mars.llm.grammar import plan_constraint_of_grammar
-from llm_mars.llm.requests import (GenerationRequest, GenerationResult, SamplingParams,
-                                   TokenEvent, split_constraint)
+from llm_mars.llm.grammar import plan_constraint_of_grammar, plan_grounding
+from llm_mars.llm.requests import GenerationRequest, GenerationResult, SamplingParams, TokenEvent
 
 log = logging.getLogger(__name__)
 
@@ -255,16 +253,12 @@ class OpenAIApi:
         asked: list[tuple[str, str]] = []  # (field, constraint name)
         own = body.get("llm_mars_constraint")
         if own is not None:
-            base, arg = split_constraint(own) if isinstance(own, str) else (None, None)
-            if base != "plan":
+            try:
+                plan_grounding(own if isinstance(own, str) else repr(own))
+            except RequestError as exc:
                 raise ApiError(400, "unsupported_grammar", "'llm_mars_constraint' must be "
-                               "\"plan\" or \"plan:GROUNDING\"", "llm_mars_constraint")
-            if arg is not None:
-                try:
-                    Grounding.from_key(arg)
-                except (ValueError, KeyError):
-                    raise ApiError(400, "unsupported_grammar", f"malformed plan grounding "
-                                   f"{arg!r}", "llm_mars_constraint") from None
+                               f"\"plan\" or \"plan:GROUNDING\" ({exc})",
+                               "llm_mars_constraint") from None
             asked.append(("llm_mars_constraint", own))
         grammars: list[tuple[str, Any]] = []
         if body.get("guided_grammar") is not None:

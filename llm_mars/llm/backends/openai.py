@@ -39,9 +39,8 @@ from urllib.parse import urlsplit
 from llm_mars.errors import (BackendConfigError, BackendError, ConstraintError,
                              EngineClosedError, GenerationTimeout, PromptTooLongError,
                              RequestError, ServerUnavailableError, UnknownAdapterError)
-from llm_mars.llm.grammar import plan_grammar_for
-from llm_mars.llm.requests import (FinishReason, GenerationRequest, GenerationResult, TokenEvent,
-                                   split_constraint)
+from llm_mars.llm.grammar import plan_grammar_for, plan_grounding
+from llm_mars.llm.requests import FinishReason, GenerationRequest, GenerationResult, TokenEvent
 
 GRAMMAR_FIELDS = ("structured_outputs", "guided_grammar", "llm_mars_constraint", "none")
 DEFAULT_ADAPTERS = ("bt", "qa")
@@ -105,8 +104,8 @@ class OpenAIBackend:
             raise UnknownAdapterError(request.adapter, self.adapters)
         if request.adapter is None and self.base_model is None:
             raise RequestError(f"{self.url} lists no base model; name an adapter")
-        if request.constraint is not None and split_constraint(request.constraint)[0] != "plan":
-            raise RequestError(f"unknown output constraint {request.constraint!r}; known: plan")
+        if request.constraint is not None:
+            plan_grounding(request.constraint)  # an unknown or malformed one: RequestError
         return self._pool.submit(self._generate, request, on_token)
 
     def close(self) -> None:

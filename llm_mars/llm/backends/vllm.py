@@ -27,7 +27,7 @@ from typing import Any
 from llm_mars.errors import (AdapterLoadError, BackendError, EngineClosedError,
                              GenerationTimeout, LlmMarsError, PromptTooLongError, RequestError,
                              UnknownAdapterError)
-from llm_mars.llm.grammar import plan_grammar_for
+from llm_mars.llm.grammar import plan_grammar_for, plan_grounding
 from llm_mars.llm.requests import GenerationRequest, GenerationResult, SamplingParams, TokenEvent
 
 LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)
@@ -135,7 +135,7 @@ class VllmBackend:
         if request.adapter is not None and request.adapter not in self._loras:
             raise UnknownAdapterError(request.adapter, self.adapters)
         if request.constraint is not None:
-            plan_grammar_for(request.constraint)  # an unknown or malformed one: RequestError
+            plan_grounding(request.constraint)  # an unknown or malformed one: RequestError
         job = _Job(request, on_token, Future(), str(next(self._ids)), time.monotonic())
         with self._cond:
             if self._closing:
