@@ -23,6 +23,7 @@ SHIPPED = [("plans", "bt", "eval_plans.json", "commands.jsonl", "execution_accur
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1500)  # a full evaluation: about 5 minutes here, more on a loaded machine
 @pytest.mark.parametrize("kind, adapter, report, cases, headline", SHIPPED,
                          ids=[s[0] for s in SHIPPED])
 def test_a_fresh_evaluation_reproduces_the_shipped_figures(kind, adapter, report, cases,
