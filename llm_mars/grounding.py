@@ -35,8 +35,8 @@ COLOUR_TERMS: tuple[str, ...] = (
 in :data:`llm_mars.vocabulary.COLORS` name cakes the field does not have."""
 
 ORDINAL_WORDS: dict[str, int] = {
-    "zeroth": 0, "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
-    "eighth": 8, "ninth": 9, "tenth": 10}
+    "zeroth": 0, "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6,
+    "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10}
 
 IMPLICIT_VALUES: dict[str, tuple[int, ...]] = {"holder": (V.DEFAULT_HOLDER,), "count": (1,)}
 """Port name -> values a plan may use without the command saying them."""
@@ -70,9 +70,36 @@ def _value(word: str) -> int:
     return int(word) if word.isdigit() else NUMBER_WORDS.get(word, ORDINAL_WORDS.get(word, -1))
 
 
+# The replies, one function each: the world check gives them and the bt training data
+# (llm_mars.training.plan_data) teaches them, word for word.
+
+
 def robot_reply(name: str) -> str:
     """The reply to a command for a robot that does not exist (``robot 3``, ``third robot``)."""
     return f"There is no {name}: I can only command robot 1 and robot 2."
+
+
+def robot_count_reply() -> str:
+    return "There are only two robots: robot 1 and robot 2."
+
+
+def place_reply(kind: str, n: int) -> str:
+    """``kind``: plate, quadrant or holder; ``n`` a number the field does not have."""
+    return f"There is no {kind} {n}: {kind}s are numbered 1 to {_PLACE_COUNT[kind]}."
+
+
+def colour_reply(colour: str) -> str:
+    return (f"There is no {colour} cake: stacks are {', '.join(V.COLORS[:-1])} or "
+            f"{V.COLORS[-1]}.")
+
+
+def cherries_reply(n: int) -> str:
+    return (f"A robot can carry at most {V.MAX_CHERRIES_CARRIED} cherries, so it cannot take "
+            f"{n}.")
+
+
+def stacks_reply() -> str:
+    return f"A robot can carry at most {V.MAX_STACKS_CARRIED} stacks at once."
 
 
 def out_of_world(command: str) -> str | None:
@@ -86,25 +113,22 @@ def out_of_world(command: str) -> str | None:
             return robot_reply(f"{m.group(1)} robot")
     for m in _ROBOT_COUNT.finditer(text):
         if _value(m.group(1)) > len(V.ROBOTS):
-            return "There are only two robots: robot 1 and robot 2."
+            return robot_count_reply()
     places = [(m.group(1), _value(m.group(2))) for m in _NUMBERED_PLACE.finditer(text)]
     places += [(m.group(2), _value(m.group(1))) for m in _ORDINAL_PLACE.finditer(text)]
     for noun, n in places:
         kind = _PLACE_NOUNS[noun]
         if not 1 <= n <= _PLACE_COUNT[kind]:
-            return (f"There is no {kind} {n}: {kind}s are numbered 1 to "
-                    f"{_PLACE_COUNT[kind]}.")
+            return place_reply(kind, n)
     for m in _UNKNOWN_COLOUR.finditer(text):
-        return (f"There is no {m.group(1)} cake: stacks are "
-                f"{', '.join(V.COLORS[:-1])} or {V.COLORS[-1]}.")
+        return colour_reply(m.group(1))
     for m in _CHERRY_COUNT.finditer(text):
         if int(m.group(1)) > V.MAX_CHERRIES_CARRIED:
-            return (f"A robot can carry at most {V.MAX_CHERRIES_CARRIED} cherries, so it cannot "
-                    f"take {m.group(1)}.")
+            return cherries_reply(int(m.group(1)))
     if _AT_ONCE.search(text):
         for m in _STACK_COUNT.finditer(text):
             if _value(m.group(1)) > V.MAX_STACKS_CARRIED:
-                return f"A robot can carry at most {V.MAX_STACKS_CARRIED} stacks at once."
+                return stacks_reply()
     return None
 
 

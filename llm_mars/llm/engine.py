@@ -27,8 +27,8 @@ from llm_mars.errors import (BackendError, EngineClosedError, LlmMarsError, Prom
                              RequestError, UnknownAdapterError)
 from llm_mars.llm.adapters import LoraAdapter, load_lora_adapter
 from llm_mars.llm.llama import CompactLlama
-from llm_mars.llm.requests import (GenerationRequest, GenerationResult, TokenEvent,
-                                   split_constraint)
+from llm_mars.llm.requests import (PLAN_CONSTRAINT, GenerationRequest, GenerationResult,
+                                   TokenEvent, split_constraint)
 from llm_mars.llm.scheduler import RowConstraintLike, Scheduler, Sequence, tokenize_request
 from llm_mars.llm.threads import ThreadTuner
 
@@ -48,10 +48,9 @@ def plan_constraint(tokenizer: Any, vocab_size: int,
     ``"plan:KEY"`` narrows the grammar to a command's grounding (llm_mars.grounding)."""
     from llm_mars.bt.parser import parse_bt_output
     from llm_mars.llm.constraint import RowConstraint, vocab_of
-    from llm_mars.llm.grammar import compiled_plan_grammar, plan_grounding
-    from llm_mars.llm.requests import plan_constraint_name
+    from llm_mars.llm.grammar import compiled_plan_grammar, grounding_of_key
 
-    grounding = plan_grounding(plan_constraint_name(grounding_key))
+    grounding = grounding_of_key(grounding_key)
     padded = vocab_size if vocab_size > len(tokenizer) else None
     default = compiled_plan_grammar(tokenizer, vocab_size=padded)
     compiled = compiled_plan_grammar(tokenizer, vocab_size=padded, grounding=grounding)
@@ -63,7 +62,7 @@ ConstraintFactory = Callable[..., OutputConstraint]
 """(tokenizer, model vocabulary size[, argument]) -> the constraint; built once on first use
 when the name has no argument, per request when it has one (``"plan:KEY"``)."""
 
-DEFAULT_CONSTRAINTS: dict[str, ConstraintFactory] = {"plan": plan_constraint}
+DEFAULT_CONSTRAINTS: dict[str, ConstraintFactory] = {PLAN_CONSTRAINT: plan_constraint}
 
 
 class TokenStream:

@@ -63,7 +63,7 @@ from llm_mars.bt.registry import REGISTRY, Category, NodeKind, Port, PortType, R
 from llm_mars.bt.validator import BTCPP_FORMAT
 from llm_mars.errors import RegistryError, RequestError
 from llm_mars.grounding import Grounding
-from llm_mars.llm.requests import split_constraint
+from llm_mars.llm.requests import PLAN_CONSTRAINT, plan_constraint_name, split_constraint
 
 if TYPE_CHECKING:
     import xgrammar as xgr
@@ -425,26 +425,30 @@ def plan_constraint_of_grammar(text: str) -> str | None:
     :func:`plan_grammar_ebnf` writes it; ``None`` if the text is not one."""
     grounding = None
     if text.startswith(GROUNDING_HEADER):
-        key = text[len(GROUNDING_HEADER):].split("\n", 1)[0]
         try:
-            grounding = Grounding.from_key(key)
-        except ValueError:
+            grounding = grounding_of_key(text[len(GROUNDING_HEADER):].split("\n", 1)[0])
+        except RequestError:
             return None
     if text.strip() != _plan_grammar_cached(grounding).strip():
         return None
-    return "plan" if grounding is None else f"plan:{grounding.key()}"
+    return plan_constraint_name(None if grounding is None else grounding.key())
+
+
+def grounding_of_key(key: str | None) -> Grounding | None:
+    """The grounding a key names (``None``: none); RequestError if the key is malformed."""
+    try:
+        return None if key is None else Grounding.from_key(key)
+    except ValueError as exc:
+        raise RequestError(str(exc)) from None
 
 
 def plan_grounding(constraint: str) -> Grounding | None:
     """The grounding a plan constraint name (``plan`` / ``plan:KEY``) carries; RequestError for
     another constraint or a malformed key."""
     base, key = split_constraint(constraint)
-    if base != "plan":
+    if base != PLAN_CONSTRAINT:
         raise RequestError(f"unknown output constraint {constraint!r}; known: plan")
-    try:
-        return None if key is None else Grounding.from_key(key)
-    except ValueError as exc:
-        raise RequestError(str(exc)) from None
+    return grounding_of_key(key)
 
 
 def plan_grammar_for(constraint: str) -> str:
@@ -466,7 +470,7 @@ class _Compiler:
 
         info = xgr.TokenizerInfo.from_huggingface(tokenizer, vocab_size=vocab_size)
         self.compiler = xgr.GrammarCompiler(info, max_threads=2)
-        self.default = self.compiler.compile_grammar(plan_grammar_ebnf())
+        self.default = self.compiler.compile_grammar(_plan_grammar_cached(None))
         self.grounded: OrderedDict[Grounding, Any] = OrderedDict()
 
     def get(self, grounding: Grounding | None) -> xgr.CompiledGrammar:
@@ -476,7 +480,7 @@ class _Compiler:
             self.grounded.move_to_end(grounding)
         else:
             self.grounded[grounding] = self.compiler.compile_grammar(
-                plan_grammar_ebnf(grounding=grounding))
+                _plan_grammar_cached(grounding))
             while len(self.grounded) > GROUNDED_GRAMMARS_KEPT:
                 self.grounded.popitem(last=False)
         return self.grounded[grounding]

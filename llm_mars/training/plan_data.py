@@ -34,7 +34,8 @@ from llm_mars import vocabulary as V
 from llm_mars.bt.model import Node, Plan, Reply
 from llm_mars.bt.registry import REGISTRY
 from llm_mars.bt.serializer import serialize_plan, serialize_reply
-from llm_mars.grounding import robot_reply
+from llm_mars.grounding import (cherries_reply, colour_reply, place_reply, robot_count_reply,
+                                robot_reply, stacks_reply)
 from llm_mars.training.expectations import MAX_TASKS
 from llm_mars.training.phrasing import ORDINALS, Style, third_person
 
@@ -196,7 +197,7 @@ class _Command:
         """A quadrant number this robot may use (with ``color`` still there, if given)."""
         if self._poisoned("quadrant"):
             n = self.rng.choice((5, 6, 7, 8, 9, 0))
-            self.reply = f"There is no quadrant {n}: quadrants are numbered 1 to 4."
+            self.reply = place_reply("quadrant", n)
             return n
         options = [q for q in range(1, V.N_QUADRANTS + 1)
                    if self.ledger.free(robot, f"quadrant_{q}")
@@ -208,7 +209,7 @@ class _Command:
     def plate(self, robot: str) -> int:
         if self._poisoned("plate"):
             n = self.rng.choice((6, 7, 8, 9, 0, 6, 7))
-            self.reply = f"There is no plate {n}: plates are numbered 1 to 5."
+            self.reply = place_reply("plate", n)
             return n
         options = [p for p in range(1, V.N_PLATES + 1) if self.ledger.free(robot, f"plate_{p}")]
         if not options:
@@ -218,7 +219,7 @@ class _Command:
     def holder(self, robot: str, wanted: int = 1) -> int:
         if self._poisoned("holder"):
             n = self.rng.choice((5, 6, 0, 5, 7, 8))
-            self.reply = f"There is no holder {n}: holders are numbered 1 to 4."
+            self.reply = place_reply("holder", n)
             return n
         options = [h for h in range(1, V.N_HOLDERS + 1)
                    if self.ledger.free(robot, f"holder_{h}") and self.ledger.holders[h] >= wanted]
@@ -229,7 +230,7 @@ class _Command:
     def color(self, robot: str) -> str:
         if self._poisoned("colour"):
             c = self.rng.choice(UNKNOWN_COLOURS)
-            self.reply = f"There is no {c} cake: stacks are brown, yellow or pink."
+            self.reply = colour_reply(c)
             return c
         return self.rng.choice(V.COLORS)
 
@@ -488,7 +489,7 @@ def _place(c: _Command, robot: str) -> Task:
 def _cherry_count(c: _Command, robot: str) -> int | None:
     if c._poisoned("cherries"):
         n = c.rng.choice((11, 12, 15, 20, 14, 25))
-        c.reply = f"A robot can carry at most 10 cherries, so it cannot take {n}."
+        c.reply = cherries_reply(n)
         return n
     room = V.MAX_CHERRIES_CARRIED - c.ledger.cherries[robot]
     if room <= 0:
@@ -1176,7 +1177,7 @@ def _impossible_task(c: _Command, kind: str, robot: str) -> Task:
                              f"carry {s.number(n)} stacks at the same time",
                              f"take {s.number(n)} cakes at once to {s.plate(c.rng.randint(1, 5))}",
                              f"grab all the {color} stacks in one go"))
-        c.reply = "A robot can carry at most 3 stacks at once."
+        c.reply = stacks_reply()
         return Task([], text, True)
     c.reply = "I can only turn commands for robot 1 and robot 2 into plans."
     return Task([], c.rng.choice(CHITCHAT), False)
@@ -1198,7 +1199,7 @@ def _impossible(c: _Command) -> _Draft:
         text = _address(c, robot, others)
         if rng.random() < 0.25:
             text = rng.choice(("all three robots ", "the three robots ")) + _join(c, others)
-            c.reply = "There are only two robots: robot 1 and robot 2."
+            c.reply = robot_count_reply()
         return _Draft({}, text, len(others), {"impossible"})
     if kind in ("action", "stacks", "chitchat"):
         bad = _impossible_task(c, kind, robot)

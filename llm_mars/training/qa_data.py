@@ -21,7 +21,8 @@ from typing import Any
 from llm_mars import vocabulary as V
 from llm_mars.bt.model import Node, Plan
 from llm_mars.qa.summary import (Step, activity, cake_totals, carrying, failures, place_name,
-                                 robot_name, shown_history, stacks_taken, summarize, time_left)
+                                 plate_text, robot_name, shown_history, stacks_taken, summarize,
+                                 time_left)
 from llm_mars.training.phrasing import ORDINALS, number_word, speech_text, typo
 from llm_mars.training.plan_data import generate_plan_examples, sequence_of, skill
 from llm_mars.world.faults import Blockage, Faults, Stall
@@ -278,8 +279,6 @@ def _field_answer(kind: str, state: Mapping[str, Any], rng: random.Random,
             return "No time is left: the match is over (0 seconds)."
         return f"{_number(left)} seconds are left."
     if kind == "plates":
-        from llm_mars.qa.summary import plate_text
-
         cakes = (state.get("plates") or {}).get(f"plate_{question_plate}") or []
         return f"Plate {question_plate} is empty." if not cakes else \
             f"Plate {question_plate} has {plate_text(cakes)}."
@@ -380,8 +379,6 @@ def _yes_no(state: Mapping[str, Any], rng: random.Random) -> tuple[str, str, tup
         return ("is the match over", "Yes, the match is over." if left <= 0
                 else f"No, {_number(left)} seconds are left.", ())
     if form == "plate":
-        from llm_mars.qa.summary import plate_text
-
         p = rng.randint(1, V.N_PLATES)
         cakes = (state.get("plates") or {}).get(f"plate_{p}") or []
         return (rng.choice(("is there a cake on plate {p}", "does plate {p} have a cake",
