@@ -34,14 +34,13 @@ from llm_mars import vocabulary as V
 from llm_mars.bt.model import Node, Plan, Reply
 from llm_mars.bt.registry import REGISTRY
 from llm_mars.bt.serializer import serialize_plan, serialize_reply
-from llm_mars.grounding import (cherries_reply, colour_reply, place_reply, robot_count_reply,
-                                robot_reply, stacks_reply)
+from llm_mars.grounding import (COLOUR_TERMS, cherries_reply, colour_reply, place_reply,
+                                robot_count_reply, robot_reply, stacks_reply)
 from llm_mars.training.expectations import MAX_TASKS
 from llm_mars.training.phrasing import ORDINALS, Style, third_person
 
 SIGNAL_SUFFIX = "_done"
-UNKNOWN_COLOURS = ("green", "blue", "purple", "black", "white", "red", "orange", "grey",
-                   "violet", "turquoise")
+UNKNOWN_COLOURS = tuple(c for c in COLOUR_TERMS if c not in V.COLORS)
 UNKNOWN_PLACES = ("the kitchen", "the garage", "the parking lot", "the charging station",
                   "the opponent's basket", "the other team's plate", "the moon", "the bar",
                   "the control room", "the pit", "the workshop", "the exit door")
@@ -226,6 +225,15 @@ class _Command:
         if not options:
             raise _NoRoom
         return self.rng.choice(options)
+
+    def holder_or_unstated(self, robot: str, wanted: int, share: float) -> tuple[int, bool]:
+        """A holder, and whether the command leaves it unstated (then it is holder 2, the
+        plan format's default): ``share`` of the commands that may use holder 2 do."""
+        if not self._poisoned("holder") and self.rng.random() < share \
+                and self.ledger.free(robot, f"holder_{V.DEFAULT_HOLDER}") \
+                and self.ledger.holders[V.DEFAULT_HOLDER] >= wanted:
+            return V.DEFAULT_HOLDER, True
+        return self.holder(robot, wanted), False
 
     def color(self, robot: str) -> str:
         if self._poisoned("colour"):
@@ -499,9 +507,8 @@ def _cherry_count(c: _Command, robot: str) -> int | None:
 
 def _collect(c: _Command, robot: str) -> Task:
     count = _cherry_count(c, robot)
-    h = c.holder(robot, 1 if count is None else min(count, 10))
+    h, implicit = c.holder_or_unstated(robot, 1 if count is None else min(count, 10), 0.2)
     s = c.style
-    implicit = c.reply is None and h == V.DEFAULT_HOLDER and c.rng.random() < 0.15
     ht = s.holder(h)
     what = s.cherries(count)
     if implicit:
@@ -526,16 +533,22 @@ def _collect(c: _Command, robot: str) -> Task:
 def _fill_basket(c: _Command, robot: str) -> Task:
     if not c.ledger.free(robot, V.BASKET):
         raise _NoRoom
-    count = _cherry_count(c, robot) if c.rng.random() < 0.25 or c.poison == "cherries" else None
-    h = c.holder(robot, 1 if count is None else min(count, 10))
+    count = _cherry_count(c, robot) if c.rng.random() < 0.4 or c.poison == "cherries" else None
+    h, implicit = c.holder_or_unstated(robot, 1 if count is None else min(count, 10), 0.3)
     s = c.style
     basket, ht = s.basket(), s.holder(h)
-    implicit = c.reply is None and count is None and h == V.DEFAULT_HOLDER and c.rng.random() < 0.3
-    if count is not None:
+    if count is not None and implicit:  # "put 4 cherries in the basket": from holder 2
+        what = s.cherries(count)
+        text = c.rng.choice([f"put {what} in {basket}", f"bring {what} to {basket}",
+                             f"drop {what} in {basket}", f"get {what} into {basket}",
+                             f"deliver {what} to {basket}", f"load {what} into {basket}"])
+    elif count is not None:
         what = s.cherries(count)
         text = c.rng.choice([f"put {what} from {ht} in {basket}",
                              f"bring {what} from {ht} to {basket}",
-                             f"take {what} from {ht} to {basket}"])
+                             f"take {what} from {ht} to {basket}",
+                             f"collect {what} at {ht} and put them in {basket}",
+                             f"drop {what} from {ht} into {basket}"])
     elif implicit:
         text = c.rng.choice([f"fill {basket} with cherries", f"fill {basket}",
                              f"put some cherries in {basket}", f"bring cherries to {basket}"])
@@ -579,8 +592,6 @@ def _put_cherry(c: _Command, robot: str) -> Task:
     plates = [p for p, n in c.ledger.bare_cakes.items()
               if n > 0 and c.ledger.plate_owner.get(p) == robot]
     have = c.ledger.cherries[robot]
-    if c.continuation:
-        plates, have = plates or [c.plate(robot)], max(have, 3)
     if not plates or have <= 0:
         raise _NoRoom
     p = c.rng.choice(plates)
@@ -619,11 +630,17 @@ def _cherry_on_cake(c: _Command, robot: str) -> Task:
     n = min(c.ledger.bare_cakes.get(p, 3) or 3, c.rng.choice((1, 1, 1, 1, 2, 3)))
     if c.ledger.cherries[robot] + n > V.MAX_CHERRIES_CARRIED:
         raise _NoRoom
-    h = c.holder(robot, n)
+    h, unstated = c.holder_or_unstated(robot, n, 0.35)
     s = c.style
     pt, ht = s.plate(p), s.holder(h)
     on_it = c.ledger.last_plate.get(robot) == p and c.rng.random() < 0.4
-    if n == 1:
+    if unstated:  # "put a cherry on it": from holder 2
+        target = c.rng.choice(("on it", "on top", "on top of it")) if on_it else \
+            c.rng.choice((f"on the cake on {pt}", f"on {pt}", f"on top of the cake on {pt}"))
+        text = c.rng.choice([f"put a cherry {target}", f"add a cherry {target}",
+                             f"place a cherry {target}", f"put one cherry {target}"]) \
+            if n == 1 else f"put {s.number(n)} cherries {'on them' if on_it else 'on ' + pt}"
+    elif n == 1:
         cherry = c.rng.choice(("a cherry", "one cherry", f"{s.number(1)} cherry"))
         target = c.rng.choice(("on it", "on top of it")) if on_it else \
             c.rng.choice((f"on the cake on {pt}", f"on {pt}", f"on top of the cake on {pt}"))
@@ -689,10 +706,20 @@ def _move(c: _Command, robot: str) -> Task:
         else:
             n = c.holder(robot, 0)
             place, place_text = f"holder_{n}", s.holder(n)
-    verb = c.rng.choice(("go", "drive", "move", "head", "go over", "navigate", "get over"))
-    text = f"{verb} to {place_text}"
     c.ledger.use(robot, place)
-    return Task([skill("MoveTo", target=place)], text, True, ("move",))
+    node = skill("MoveTo", target=place)
+    if c.rng.random() < 0.12:  # "R1 to holder 3 now": no verb, so no "robot 1 goes ..."
+        return Task([node], c.rng.choice((f"to {place_text}", f"to {place_text} now",
+                                          f"over to {place_text}")), False, ("move",))
+    text = c.rng.choice((f"{c.rng.choice(_GO)} to {place_text}",
+                         f"{c.rng.choice(_GO)} to {place_text}",
+                         f"{c.rng.choice(_STAND)} {place_text}"))
+    return Task([node], text, True, ("move",))
+
+
+_GO = ("go", "drive", "move", "head", "go over", "navigate", "get over", "roll", "get yourself")
+_STAND = ("park at", "park next to", "go wait at", "go and stand at", "stop at", "wait at",
+          "position yourself at", "go stand next to")
 
 
 def _home(c: _Command, robot: str) -> Task:
@@ -708,7 +735,8 @@ def _funny(c: _Command, robot: str) -> Task:
     text = c.rng.choice(["do the funny action", "do your funny action", "put on the disguise",
                          "do the disguise", "perform the funny action",
                          "do the end of match disguise", "show your disguise",
-                         "put on your disguise", "do the funny thing"])
+                         "put on your disguise", "do the funny thing",
+                         "do the disguise thing", "do your little dance", "do the costume thing"])
     return Task([skill("FunnyAction")], text, True, ("funny",))
 
 
@@ -723,6 +751,8 @@ def _wait(c: _Command, robot: str) -> Task:
     seconds = c.rng.choice((1, 2, 3, 5, 5, 10, 4, 8, 15, 20, c.rng.randint(1, 30)))
     s = c.style
     text = c.rng.choice([f"wait {s.seconds(seconds)}", f"pause for {s.seconds(seconds)}",
+                         f"wait there for {s.seconds(seconds)}", f"wait {s.seconds(seconds)} there",
+                         f"stay there {s.seconds(seconds)}",
                          f"wait for {s.seconds(seconds)}", f"hold on for {s.seconds(seconds)}",
                          f"stay put for {s.seconds(seconds)}"])
     return Task([skill("Wait", seconds=float(seconds))], text, True, ("wait",))
@@ -789,18 +819,23 @@ def _fallback_collect(c: _Command, robot: str) -> Task:
         raise _NoRoom
     s = c.style
     t1, t2 = s.holder(h1), s.holder(h2)
-    text = c.rng.choice([f"collect cherries at {t1}, or at {t2} if it is empty",
-                         f"take cherries from {t1}; if it's empty use {t2}",
-                         f"get cherries from {t1}, otherwise from {t2}",
-                         f"grab cherries at {t1} and if that fails at {t2}"])
     room = V.MAX_CHERRIES_CARRIED - c.ledger.cherries[robot]
-    taken = min(room, c.ledger.holders[h1])
+    count = c.rng.randint(1, room) if c.rng.random() < 0.4 else None
+    what = "cherries" if count is None else s.cherries(count)
+    text = c.rng.choice([f"collect {what} at {t1}, or at {t2} if it is empty",
+                         f"take {what} from {t1}; if it's empty use {t2}",
+                         f"get {what} from {t1}, otherwise from {t2}",
+                         f"grab {what} at {t1} and if that fails at {t2}",
+                         f"collect {what} from {t1}, if it is empty use {t2}"])
+    taken = min(room, c.ledger.holders[h1], room if count is None else count)
     c.ledger.holders[h1] -= taken
     c.ledger.cherries[robot] += taken
     c.ledger.use(robot, f"holder_{h1}")
     c.ledger.use(robot, f"holder_{h2}")
-    return Task([control("Fallback", skill("CollectCherries", holder=h1),
-                         skill("CollectCherries", holder=h2))], text, True, ("condition", "fallback"))
+    ports = {} if count is None else {"count": count}
+    return Task([control("Fallback", skill("CollectCherries", holder=h1, **ports),
+                         skill("CollectCherries", holder=h2, **ports))],
+                text, True, ("condition", "fallback"))
 
 
 def _if_carrying(c: _Command, robot: str) -> Task:
@@ -813,6 +848,14 @@ def _if_carrying(c: _Command, robot: str) -> Task:
     have = c.rng.choice(("carry", "have", "are carrying", "still have", "hold"))
     what = c.rng.choice(("a cake", "any stacks", "a stack", "cakes")) if item == "cake" else \
         c.rng.choice(("cherries", "any cherries", "some cherries"))
+    if c.rng.random() < 0.35:  # "..., otherwise go home": the check guards the step
+        home = _home(c, robot)
+        text = c.rng.choice((f"if you {have} {what}, {inner.text}, otherwise {home.text}",
+                             f"if you {have} {what} {inner.text} otherwise {home.text}",
+                             f"{inner.text} if you {have} {what}, else {home.text}"))
+        node = control("Fallback", sequence_of([skill("IsCarrying", item=item), *inner.nodes]),
+                       *home.nodes)
+        return Task([node], text, False, ("condition", "if-carrying"))
     text = c.rng.choice((f"if you {have} {what}, {inner.text}", f"{inner.text} if you {have} {what}"))
     node = control("Fallback", control("Inverter", skill("IsCarrying", item=item)), *inner.nodes)
     return Task([node], text, False, ("condition", "if-carrying"))
@@ -887,7 +930,7 @@ _MAKERS: tuple[tuple[Maker, float], ...] = (
     (_timeout, 0.8), (_unless_there, 0.6),
     (_cherry_on_cake, 3),
 )
-_CARRY_FOLLOW_UPS: tuple[tuple[Maker, float], ...] = ((_place, 6), (_if_carrying, 0.5))
+_CARRY_FOLLOW_UPS: tuple[tuple[Maker, float], ...] = ((_place, 6), (_if_carrying, 0.5), (_move, 1))
 _CHERRY_FOLLOW_UPS: tuple[tuple[Maker, float], ...] = ((_drop, 4), (_put_cherry, 3),
                                                        (_if_carrying, 0.5))
 _POISON_MAKERS: dict[str, tuple[Maker, ...]] = {
@@ -1039,7 +1082,7 @@ def _task_tags(tasks: list[Task]) -> set[str]:
 
 def _two(c: _Command, n: int) -> _Draft:
     rng = c.rng
-    shared_end = n >= 3 and rng.random() < 0.2
+    shared_end = n >= 3 and rng.random() < 0.3
     k = n - 1 if shared_end else n
     a = rng.randint(1, k - 1)
     first, second = ("robot1", "robot2") if rng.random() < 0.7 else ("robot2", "robot1")
@@ -1055,6 +1098,10 @@ def _two(c: _Command, n: int) -> _Draft:
     sep = rng.choice(("; ", ". ", ", and ", " and ", ", meanwhile ", ". Meanwhile, ",
                       " while ", ", at the same time ", "; at the same time ", " - "))
     text = text_a + sep + text_b
+    if len(ta) >= 2 and rng.random() < 0.25:  # "R1 ..., R2 ..., and R1 then ...": one tree each
+        text = (_address(c, first, ta[:1]) + sep + text_b
+                + rng.choice((", then ", ", and ", ". Then ", "; after that ", " and then "))
+                + _address(c, first, ta[1:]))
     trees = {first: _nodes(ta), second: _nodes(tb)}
     if shared_end:
         end = rng.choice((_home, _home, _funny, _finish))(c, first)
@@ -1115,7 +1162,7 @@ def _handover(c: _Command, n: int) -> _Draft:
     name_a, name_b = c.say_robot(first), c.say_robot(second)
     text_a = f"{name_a}, {_join(c, ta)}"
     done = rng.choice(("is done", "has finished", "is finished", "is back", "has delivered",
-                       "finishes"))
+                       "finishes", "has arrived", "is there", "gets there", "has done that"))
     post_text = _join(c, post)
     if pre:
         pre_text = _join(c, pre)
@@ -1136,7 +1183,9 @@ def _handover(c: _Command, n: int) -> _Draft:
     if not pre and rng.random() < 0.4:  # "robot 1 ... and go home, then robot 2 ..."
         text = text_a + rng.choice((", then ", ". Then ", " and then ", ", after that ",
                                     "; afterwards ")) + rng.choice(
-            (f"{name_b} {post_text}", f"{name_b}, {post_text}", f"{name_b} should {post_text}"))
+            (f"{name_b} {post_text}", f"{name_b}, {post_text}", f"{name_b} should {post_text}",
+             f"{name_b} {_join(c, post, third=True)}" if all(t.inflect for t in post)
+             else f"{name_b} will {post_text}"))
     trees = {
         first: _nodes(ta) + [skill("Signal", name=signal)],
         second: _nodes(pre) + [skill("WaitForSignal", name=signal)] + _nodes(post),
@@ -1146,10 +1195,12 @@ def _handover(c: _Command, n: int) -> _Draft:
 
 
 def _continuation(c: _Command) -> _Draft:
-    """A follow-up that only makes sense after an earlier command ("now put them on plate 2")."""
+    """A follow-up that only makes sense after an earlier command ("now put them on plate 2").
+    "Put a cherry on plate 3" is not one: a cherry the command does not say the robot has
+    comes from holder 2 (``_cherry_on_cake``)."""
     c.continuation = True
     robot = c.rng.choice(V.ROBOTS)
-    task = c.rng.choice((_place, _place, _drop, _put_cherry))(c, robot)
+    task = c.rng.choice((_place, _place, _drop))(c, robot)
     lead = c.rng.choice(("now ", "next ", "", "ok now ", "and now "))
     if c.rng.random() < 0.6:
         text = _address(c, robot, [task])
