@@ -3,8 +3,10 @@
 The qa adapter answers from this text alone, so it says in plain words what an operator asks
 about (where each robot is or is going, what it is doing, what it carries, what it has done
 and what failed and why, the basket, the plates, the score, the time) and nothing else: every
-token of it is paid for on each question. The same describing functions produce the training
-answers (:mod:`llm_mars.training.qa_data`), so answers and summaries always agree.
+token of it is paid for on each question. Facts the small model cannot work out for itself are
+stated outright: where a robot that stopped on the way was going, how many cherries each robot
+collected and dropped in all, which holders are empty. The same describing functions produce
+the training answers (:mod:`llm_mars.training.qa_data`), so answers and summaries always agree.
 
 Input is the state JSON of DESIGN.md section 3 (extra keys are used when present:
 ``waiting_for``, ``stalled``). Skill labels (``PickCake brown 2``, ``CollectCherries 4 6``)
@@ -212,8 +214,19 @@ def shown_history(robot: Mapping[str, Any], limit: int = HISTORY_SHOWN) -> list[
     return early_failures + recent
 
 
+def stopped_on_the_way_to(robot: Mapping[str, Any]) -> str | None:
+    """Where a robot left between places was going: its last step, if that was cut short."""
+    if robot.get("location") is not None or robot.get("active"):
+        return None
+    entries = history(robot)
+    if entries and entries[-1].status in ("FAILURE", "CANCELLED"):
+        return entries[-1].step.destination
+    return None
+
+
 def where(robot: Mapping[str, Any]) -> str:
-    """``at plate 3`` / ``driving to holder 4`` / ``between places``."""
+    """``at plate 3`` / ``driving to holder 4`` / ``between places, stopped on the way to
+    plate 5`` / ``between places (x 1800 mm, y 463 mm)``."""
     location = robot.get("location")
     if location is not None:
         return f"at {place_name(location)}"
@@ -222,6 +235,9 @@ def where(robot: Mapping[str, Any]) -> str:
         destination = Step.parse(active).destination
         if destination is not None:
             return f"driving to {place_name(destination)}"
+    stopped = stopped_on_the_way_to(robot)
+    if stopped is not None:
+        return f"between places, stopped on the way to {place_name(stopped)}"
     return f"between places (x {robot.get('x_mm')} mm, y {robot.get('y_mm')} mm)"
 
 
@@ -263,16 +279,20 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" + ("" if n == 1 else ("es" if noun.endswith("ch") else "s"))
 
 
+def cherries(n: int) -> str:
+    return _count(n, "cherry").replace("cherrys", "cherries")
+
+
 def carrying(robot: Mapping[str, Any]) -> str:
     """``2 stacks (brown, yellow) and 6 cherries`` / ``nothing``."""
     carried = robot.get("carrying") or {}
     stacks = list(carried.get("stacks") or [])
-    cherries = int(carried.get("cherries") or 0)
+    n_cherries = int(carried.get("cherries") or 0)
     parts = []
     if stacks:
         parts.append(f"{_count(len(stacks), 'stack')} ({', '.join(stacks)})")
-    if cherries:
-        parts.append(_count(cherries, "cherry").replace("cherrys", "cherries"))
+    if n_cherries:
+        parts.append(cherries(n_cherries))
     return " and ".join(parts) if parts else "nothing"
 
 
@@ -321,6 +341,44 @@ def stacks_taken(state: Mapping[str, Any]) -> list[str]:
             for color, left in stacks.items() if not left]
 
 
+def cherry_tally(state: Mapping[str, Any]) -> dict[str, tuple[int, int]] | None:
+    """Cherries each robot collected and dropped in the basket, in all, replayed from the
+    histories; ``None`` when the replay disagrees with the holders, the basket or the cargo
+    (both robots emptied one holder, so a count is not known), rather than a wrong number."""
+    robots = state.get("robots") or {}
+    tally: dict[str, tuple[int, int]] = {}
+    taken: Counter[str] = Counter()
+    for name, robot in robots.items():
+        carried = collected = dropped = 0
+        own: Counter[str] = Counter()  # what this robot took from each holder
+        for h in history(robot):
+            if h.status != "SUCCESS":
+                continue
+            if h.step.tag == "CollectCherries" and h.step.args:
+                holder = f"holder_{h.step.args[0]}"
+                room = min(V.MAX_CHERRIES_CARRIED - carried, V.CHERRIES_PER_HOLDER - own[holder])
+                n = room if len(h.step.args) < 2 else min(room, int(h.step.args[1]))
+                carried, collected = carried + n, collected + n
+                own[holder] += n
+            elif h.step.tag == "DropCherries":
+                carried, dropped = 0, dropped + carried
+            elif h.step.tag == "PutCherry":
+                carried -= 1
+        taken += own
+        if carried != int((robot.get("carrying") or {}).get("cherries") or 0):
+            return None
+        tally[name] = (collected, dropped)
+    holders = state.get("holders") or {}
+    if any(V.CHERRIES_PER_HOLDER - n != taken[h] for h, n in holders.items()) or \
+            sum(d for _, d in tally.values()) != int(state.get("basket", 0)):
+        return None
+    return tally
+
+
+def empty_holders(state: Mapping[str, Any]) -> list[str]:
+    return [h for h, n in (state.get("holders") or {}).items() if n <= 0]
+
+
 def _number(x: Any) -> str:
     value = float(x)
     return f"{value:g}" if value == int(value) else f"{value:.1f}"
@@ -330,8 +388,11 @@ def time_left(state: Mapping[str, Any]) -> float:
     return max(0.0, V.MATCH_DURATION_S - float(state.get("time_s", 0.0)))
 
 
-def robot_line(name: str, robot: Mapping[str, Any]) -> str:
+def robot_line(name: str, robot: Mapping[str, Any],
+               tally: tuple[int, int] | None = None) -> str:
     parts = [f"{robot_name(name)}: {activity(robot, name)}", f"carries {carrying(robot)}"]
+    if tally and tally[0]:
+        parts.append(f"collected {cherries(tally[0])} in all, dropped {tally[1]} in the basket")
     if robot.get("funny_action"):
         parts.append("did the funny action")
     shown = shown_history(robot)
@@ -350,9 +411,10 @@ def summarize(state: Mapping[str, Any]) -> str:
     left = time_left(state)
     lines = [f"Time: {_number(t)} s played, {_number(left)} s left"
              + (" (match over)." if left <= 0 else ".")]
+    tally = cherry_tally(state) or {}
     for name, robot in (state.get("robots") or {}).items():
-        lines.append(robot_line(name, robot))
-    lines.append(f"Basket: {_count(int(state.get('basket', 0)), 'cherry').replace('cherrys', 'cherries')}.")
+        lines.append(robot_line(name, robot, tally.get(name)))
+    lines.append(f"Basket: {cherries(int(state.get('basket', 0)))}.")
     plates = [(p, cakes) for p, cakes in (state.get("plates") or {}).items() if cakes]
     if plates:
         every = [c for _, cakes in plates for c in cakes]
@@ -362,8 +424,8 @@ def summarize(state: Mapping[str, Any]) -> str:
     else:
         lines.append("Plates: all empty.")
     lines.append(f"Stacks: {stacks_left(state)}.")
-    used = [f"{place_name(h)} {n} left" for h, n in (state.get("holders") or {}).items()
-            if n != V.CHERRIES_PER_HOLDER]
+    used = [f"{place_name(h)} {n} left" if n > 0 else f"{place_name(h)} empty"
+            for h, n in (state.get("holders") or {}).items() if n != V.CHERRIES_PER_HOLDER]
     lines.append("Holders: " + (", ".join(used) + ", others full." if used else "all full."))
     score = state.get("score") or {}
     lines.append(f"Score: {score.get('total', 0)} (cakes {score.get('cakes', 0)}, basket "

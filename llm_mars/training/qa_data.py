@@ -9,7 +9,8 @@ sampled mid-task (robots between places, skills active) and at its end.
 Answers are computed from the state with the same describing functions that write the
 summary (:mod:`llm_mars.qa.summary`), so an answer never says what the summary does not. They
 are short and name places and numbers the way the evaluation reads them ("plate 3", "6
-cherries", "62.5 seconds").
+cherries", "62.5 seconds"), in digits even when the question spells the number out. A question
+asked as yes/no is answered "Yes, ..." or "No, ...": those phrasings live in the yes-no kind.
 """
 from __future__ import annotations
 
@@ -20,8 +21,9 @@ from typing import Any
 
 from llm_mars import vocabulary as V
 from llm_mars.bt.model import Node, Plan
-from llm_mars.qa.summary import (Step, activity, cake_totals, carrying, failures, place_name,
-                                 plate_text, robot_name, shown_history, stacks_taken, summarize,
+from llm_mars.qa.summary import (Step, activity, cake_totals, carrying, cherries, cherry_tally,
+                                 empty_holders, failures, place_name, plate_text, robot_name,
+                                 shown_history, stacks_taken, stopped_on_the_way_to, summarize,
                                  time_left)
 from llm_mars.training.phrasing import ORDINALS, number_word, speech_text, typo
 from llm_mars.training.plan_data import generate_plan_examples, sequence_of, skill
@@ -131,40 +133,57 @@ QUESTIONS: dict[str, tuple[str, ...]] = {
     "where": ("where is {r}", "where is {r} now", "where's {r}", "{r}, where are you",
               "where is {r} right now", "what is the position of {r}", "where is {r} going",
               "where is {r} headed", "location of {r}", "where did {r} go",
-              "where can I find {r}", "is {r} at home"),
+              "where can I find {r}", "where was {r} going", "where was {r} headed"),
     "doing": ("what is {r} doing", "what's {r} doing", "{r}, what are you doing",
               "what is {r} working on", "what is {r} up to", "status of {r}",
-              "what is {r} doing and why", "why is {r} not moving", "is {r} busy",
-              "what task is {r} on", "is {r} done", "has {r} finished"),
-    "carries": ("what does {r} carry", "what is {r} carrying", "is {r} carrying anything",
+              "what is {r} doing and why", "why is {r} not moving", "what task is {r} on"),
+    "carries": ("what does {r} carry", "what is {r} carrying",
                 "what is {r} holding", "how many cherries does {r} have",
-                "does {r} have any cakes", "{r}, what are you carrying", "what has {r} loaded",
+                "{r}, what are you carrying", "what has {r} loaded",
                 "how many stacks does {r} carry", "what's on {r}"),
     "done": ("what has {r} done", "what did {r} do", "what has {r} done so far",
              "{r}, what have you done", "list what {r} did", "what did {r} do so far",
              "which steps has {r} completed", "what has {r} finished", "tell me what {r} did"),
-    "failed": ("did anything fail for {r}", "what went wrong with {r}", "why did {r} fail",
-               "did {r} have a problem", "what failed for {r} and why", "any failures on {r}",
-               "why did {r} stop", "did {r} fail", "what was the problem with {r}"),
+    "failed": ("what went wrong with {r}", "why did {r} fail", "what failed for {r} and why",
+               "any failures on {r}", "why did {r} stop", "what was the problem with {r}"),
     "basket": ("how many cherries are in the basket", "what's in the basket",
                "how full is the basket", "basket count", "how many cherries did we score in the basket",
-               "is there anything in the basket", "cherries in the basket"),
+               "cherries in the basket"),
     "score": ("what's the score", "what is the score", "how many points do we have",
               "current score", "what is our score right now", "how are we doing on points",
               "score please", "how many points so far", "tell me the score"),
     "time": ("how much time is left", "how many seconds are left", "time left",
              "how long until the match ends", "how much time do we have", "how many seconds remain",
-             "what's the remaining time", "is the match over", "how long is left in the match"),
+             "what's the remaining time", "how long is left in the match"),
     "plates": ("what is on plate {p}", "how many cakes are on plate {p}", "what's on tray {p}",
-               "which cakes are on plate {p}", "is there a cake on plate {p}"),
+               "which cakes are on plate {p}"),
     "holder": ("how many cherries are left in holder {h}", "how full is dispenser {h}",
-               "how many cherries does holder {h} have"),
+               "how many cherries does holder {h} have", "how many cherries are in holder {h}",
+               "which holder is empty", "which dispensers are empty"),
     "stacks": ("which stacks are left in quadrant {q}", "what is left in quadrant {q}",
                "how many stacks are left in quadrant {q}", "which stacks have been taken",
                "what stacks are gone"),
     "cakes": ("how many cakes are on the plates", "how many cakes have we made",
               "how many legendary cakes do we have", "how many cakes have a cherry",
               "how many cakes are there"),
+    "score-part": ("how many points come from the {x}", "how many points did we get for the {x}",
+                   "what did the {x} score", "points from the {x}", "how many points for the {x}"),
+    "source": ("where did {r} get its {x}", "where did {r} get its {x} from",
+               "where did {r} pick up its {x}", "where do {r}'s {x} come from"),
+    "built": ("what did {r} build", "what has {r} built", "which cakes did {r} make",
+              "what did {r} put on the plates", "where did {r} place its cakes"),
+    "next": ("how many cherries is {r} going to collect", "what is {r} about to build",
+             "what is {r} about to build and where", "where is {r} going to place its cakes",
+             "how many cherries will {r} take"),
+    "totals": ("how many cherries did {r} collect in total", "how many cherries has {r} collected",
+               "how many cherries did {r} put in the basket",
+               "how many cherries has {r} dropped in the basket"),
+    "which-plate": ("which plate has the {x} cakes", "where are the {x} cakes",
+                    "which plates have {x} cakes"),
+    "two-part": ("where is {r} and what is it carrying",
+                 "{r}, where are you and what are you carrying",
+                 "what is {r} doing and what does it carry",
+                 "{r} what are you doing and what do you have"),
 }
 BOTH_QUESTIONS: dict[str, tuple[str, ...]] = {
     "where": ("where are the robots", "where are both robots", "where is everyone",
@@ -173,13 +192,13 @@ BOTH_QUESTIONS: dict[str, tuple[str, ...]] = {
               "what is everyone doing", "what are robot 1 and robot 2 doing"),
     "carries": ("what are the robots carrying", "what do both robots carry"),
     "done": ("what have the robots done", "what has been done so far", "what did both robots do"),
-    "failed": ("did anything fail", "what went wrong", "any failures", "what failed and why",
-               "were there any problems"),
+    "failed": ("what went wrong", "any failures", "what failed and why"),
 }
 KIND_WEIGHTS: tuple[tuple[str, float], ...] = (
     ("where", 16), ("doing", 13), ("carries", 13), ("done", 15), ("failed", 14), ("basket", 8),
-    ("score", 10), ("time", 7), ("plates", 7), ("holder", 4), ("stacks", 4), ("cakes", 4),
-    ("yes-no", 16),
+    ("score", 10), ("time", 7), ("plates", 7), ("holder", 4), ("stacks", 5), ("cakes", 4),
+    ("yes-no", 20), ("score-part", 3), ("source", 4), ("built", 4), ("next", 4), ("totals", 4),
+    ("which-plate", 3), ("two-part", 4),
 )
 
 
@@ -200,6 +219,9 @@ def _where_answer(name: str, robot: Mapping[str, Any]) -> str:
     destination = Step.parse(active).destination if active else None
     if destination is not None:
         return f"{r} is driving to {place_name(destination)}."
+    stopped = stopped_on_the_way_to(robot)
+    if stopped is not None:
+        return f"{r} is between places: it stopped on the way to {place_name(stopped)}."
     return f"{r} is between places: it stopped on the way."
 
 
@@ -257,6 +279,61 @@ def _failed_answer(name: str, robot: Mapping[str, Any], limit: int = 2) -> str:
     return f"{r}: " + "; ".join(parts) + "."
 
 
+def _source_answer(name: str, robot: Mapping[str, Any], item: str) -> str:
+    """Where the robot took its cherries or stacks, from the history the summary shows."""
+    r = robot_name(name)
+    done = [h.step for h in shown_history(robot) if h.status == "SUCCESS"]
+    if item == "cherries":
+        holders = list(dict.fromkeys(f"holder {s.args[0]}" for s in done
+                                     if s.tag == "CollectCherries" and s.args))
+        return f"{r} collected its cherries at {' and '.join(holders)}." if holders else \
+            f"{r} has not collected any cherries."
+    picked: dict[str, list[str]] = {}
+    for s in done:
+        if s.tag == "PickCake" and len(s.args) > 1:
+            picked.setdefault(f"quadrant {s.args[1]}", []).append(s.args[0])
+    if not picked:
+        return f"{r} has not picked any stacks."
+    return f"{r} picked its stacks at " + " and ".join(
+        f"{q} ({', '.join(colors)})" for q, colors in picked.items()) + "."
+
+
+def _built_answer(name: str, robot: Mapping[str, Any], plates: Mapping[str, Any]) -> str:
+    r = robot_name(name)
+    placed = list(dict.fromkeys(s.args[0] for s in (h.step for h in shown_history(robot)
+                                                    if h.status == "SUCCESS")
+                                if s.tag == "PlaceCakes" and s.args))
+    if not placed:
+        return f"{r} has not placed any cakes yet."
+    return f"{r} placed cakes on " + "; ".join(
+        f"plate {p}, which now has {plate_text(plates.get(f'plate_{p}') or [])}"
+        for p in placed) + "."
+
+
+def _next_answer(name: str, robot: Mapping[str, Any], question: str) -> str:
+    """The count or plate of the running step: what the robot is about to do."""
+    r = robot_name(name)
+    step = Step.parse(robot["active"]) if robot.get("active") else None
+    if "cherries" in question:
+        if step is None or step.tag != "CollectCherries":
+            return f"{r} is not collecting cherries: it is {activity(robot, name)}."
+        if len(step.args) > 1:
+            count = cherries(int(step.args[1]))
+            return f"{r} is going to collect {count} at holder {step.args[0]}."
+        return f"{r} is going to collect cherries at holder {step.args[0]}; no count was given."
+    if step is None or step.tag != "PlaceCakes":
+        return f"{r} is not about to place cakes: it is {activity(robot, name)}."
+    return f"{r} is going to place {carrying(robot)} on plate {step._arg(0)}."
+
+
+def _totals_answer(name: str, state: Mapping[str, Any]) -> str:
+    r = robot_name(name)
+    tally = (cherry_tally(state) or {}).get(name)
+    if tally is None or not tally[0]:  # no count in the summary: say where, not how many
+        return _source_answer(name, state["robots"][name], "cherries")
+    return f"{r} has collected {cherries(tally[0])} in all and dropped {tally[1]} in the basket."
+
+
 _ROBOT_ANSWERS = {"where": _where_answer, "doing": _doing_answer, "carries": _carries_answer,
                   "done": _done_answer, "failed": _failed_answer}
 
@@ -284,8 +361,39 @@ def _field_answer(kind: str, state: Mapping[str, Any], rng: random.Random,
             f"Plate {question_plate} has {plate_text(cakes)}."
     if kind == "holder":
         n = int((state.get("holders") or {}).get(f"holder_{question_holder}", 0))
-        return f"Holder {question_holder} has {n} cherr{'y' if n == 1 else 'ies'} left."
+        return f"Holder {question_holder} has {cherries(n)} left" + (" (empty)." if n <= 0 else ".")
     raise ValueError(f"no field answer for {kind!r}")
+
+
+def _empty_holders_answer(state: Mapping[str, Any]) -> str:
+    empty = [place_name(h) for h in empty_holders(state)]
+    if not empty:
+        return "No holder is empty."
+    return f"{' and '.join(empty).capitalize()} {'is' if len(empty) == 1 else 'are'} empty."
+
+
+_SCORE_PARTS = {"cakes": "cakes", "basket": "basket", "end zone": "end_zone",
+                "funny action": "funny"}
+
+
+def _score_part_answer(state: Mapping[str, Any], part: str) -> str:
+    points = (state.get("score") or {}).get(_SCORE_PARTS[part], 0)
+    verb = "give" if part == "cakes" else "gives"
+    return f"The {part} {verb} {points} point{'s' if points != 1 else ''}."
+
+
+def _which_plate_answer(state: Mapping[str, Any], what: str) -> str:
+    """Plates holding ``legendary`` cakes or cakes ``with a cherry``, with how many."""
+    def has(cake: Mapping[str, Any]) -> bool:
+        if what == "legendary":
+            return list(cake.get("layers") or []) == list(V.COLORS)
+        return bool(cake.get("cherry"))
+    found = [(place_name(p), sum(map(has, cakes)))
+             for p, cakes in (state.get("plates") or {}).items() if any(map(has, cakes))]
+    label = "legendary cakes" if what == "legendary" else "cakes with a cherry"
+    if not found:
+        return f"There are no {label} yet."
+    return f"The {label} are on " + " and ".join(f"{p} ({n})" for p, n in found) + "."
 
 
 def _stacks_answer(state: Mapping[str, Any], question: str, q: int) -> str:
@@ -311,8 +419,9 @@ def _yes_no(state: Mapping[str, Any], rng: random.Random) -> tuple[str, str, tup
     robots = state.get("robots") or {}
     name = rng.choice(V.ROBOTS)
     robot, r, who = robots[name], robot_name(name), _robot_mention(name, rng)
-    form = rng.choice(("at", "at", "carry", "carry", "finished", "moving", "failed", "failed",
-                       "anything-failed", "basket", "over", "plate", "stack", "funny"))
+    form = rng.choice(("at", "at", "carry", "carry", "carry", "finished", "busy", "moving",
+                       "failed", "failed", "anything-failed", "basket", "over", "over", "plate",
+                       "stack", "funny", "both-busy", "both-at", "plate-cherry", "holder-empty"))
     if form == "at":
         place = robot.get("location") if robot.get("location") and rng.random() < 0.5 else \
             rng.choice(V.PLACES)
@@ -349,6 +458,12 @@ def _yes_no(state: Mapping[str, Any], rng: random.Random) -> tuple[str, str, tup
         else:
             a = f"No, {r} has no plan yet."
         return q.format(r=who), a, (name,)
+    if form == "busy":
+        q = rng.choice(("is {r} busy", "is {r} working", "is {r} idle"))
+        busy = bool(robot.get("active"))
+        yes = busy != q.endswith("idle")
+        return (q.format(r=who), f"{'Yes' if yes else 'No'}, {r} is {activity(robot, name)}.",
+                (name,))
     if form == "moving":
         q = rng.choice(("is {r} moving", "is {r} driving", "is {r} on the move"))
         driving = robot.get("location") is None and bool(robot.get("active"))
@@ -376,14 +491,57 @@ def _yes_no(state: Mapping[str, Any], rng: random.Random) -> tuple[str, str, tup
         return q, a, ()
     if form == "over":
         left = time_left(state)
-        return ("is the match over", "Yes, the match is over." if left <= 0
-                else f"No, {_number(left)} seconds are left.", ())
+        return (rng.choice(("is the match over", "has the match ended", "is the game finished")),
+                "Yes, the match is over: 0 seconds are left." if left <= 0
+                else f"No, the match is not over: {_number(left)} seconds are left.", ())
+    if form == "both-busy":
+        busy = [n for n in V.ROBOTS if robots[n].get("active")]
+        q = rng.choice(("are both robots busy", "are the robots working", "is any robot idle"))
+        said = " ".join(f"{robot_name(n)} is {activity(robots[n], n)}." for n in V.ROBOTS)
+        if q.startswith("is any"):
+            return q, ("No, both robots are busy. " if len(busy) == 2 else "Yes. ") + said, V.ROBOTS
+        if len(busy) == 2:
+            return q, "Yes, both robots are busy. " + said, V.ROBOTS
+        none_busy = "No, neither robot is busy. " if not busy else "No, only one is busy. "
+        return q, none_busy + said, V.ROBOTS
+    if form == "both-at":
+        place = rng.choice((V.PLACES[0],) * 2 + V.PLACES)
+        at = [n for n in V.ROBOTS if robots[n].get("location") == place]
+        q = rng.choice(("are the robots at {x}", "are both robots at {x}",
+                        "is either robot at {x}")).format(x=place_name(place))
+        said = " ".join(_where_answer(n, robots[n]) for n in V.ROBOTS)
+        if q.startswith("is either"):
+            return q, ("Yes. " if at else "No, neither robot is there. ") + said, V.ROBOTS
+        yes = len(at) == 2
+        return q, ("Yes, both robots are at " + place_name(place) + "." if yes
+                   else ("No, neither robot is there. " if not at else "No. ") + said), V.ROBOTS
+    if form == "plate-cherry":
+        p = rng.randint(1, V.N_PLATES)
+        cakes = (state.get("plates") or {}).get(f"plate_{p}") or []
+        crowned = sum(bool(c.get("cherry")) for c in cakes)
+        q = rng.choice(("is there a cherry on the cake on plate {p}",
+                        "does the cake on plate {p} have a cherry",
+                        "are there cherries on plate {p}")).format(p=p)
+        if not cakes:
+            return q, f"No, plate {p} is empty.", ()
+        return q, (f"Yes, plate {p} has {plate_text(cakes)}." if crowned
+                   else f"No, plate {p} has {plate_text(cakes)}."), ()
+    if form == "holder-empty":
+        h = rng.randint(1, V.N_HOLDERS)
+        n = int((state.get("holders") or {}).get(f"holder_{h}", 0))
+        q = rng.choice(("is holder {h} empty", "is dispenser {h} empty")).format(
+            h=_number_mention(h, rng))
+        return q, (f"Yes, holder {h} is empty." if n <= 0 else
+                   f"No, holder {h} has {cherries(n)} left."), ()
     if form == "plate":
         p = rng.randint(1, V.N_PLATES)
         cakes = (state.get("plates") or {}).get(f"plate_{p}") or []
-        return (rng.choice(("is there a cake on plate {p}", "does plate {p} have a cake",
-                            "is plate {p} empty")).format(p=p),
-                f"Yes, plate {p} has {plate_text(cakes)}." if cakes else
+        q = rng.choice(("is there a cake on plate {p}", "does plate {p} have a cake",
+                        "is plate {p} empty"))
+        if q.endswith("empty"):  # asked the other way round: yes means no cakes
+            return (q.format(p=p), f"No, plate {p} has {plate_text(cakes)}." if cakes else
+                    f"Yes, plate {p} is empty.", ())
+        return (q.format(p=p), f"Yes, plate {p} has {plate_text(cakes)}." if cakes else
                 f"No, plate {p} is empty.", ())
     if form == "stack":
         color, q = rng.choice(V.COLORS), rng.randint(1, V.N_QUADRANTS)
@@ -397,6 +555,11 @@ def _yes_no(state: Mapping[str, Any], rng: random.Random) -> tuple[str, str, tup
             else f"No, {r} has not done the funny action.", (name,))
 
 
+def _number_mention(n: int, rng: random.Random) -> str:
+    """A place number as asked: mostly digits, sometimes spelled out (answers keep digits)."""
+    return number_word(n) if rng.random() < 0.2 else str(n)
+
+
 def _pick(rng: random.Random, numbers: range, changed: Callable[[int], bool]) -> int:
     """A place number to ask about: mostly one whose content changed during the match, so the
     answer has to be read from the summary rather than guessed ("plate 3 is empty")."""
@@ -405,10 +568,34 @@ def _pick(rng: random.Random, numbers: range, changed: Callable[[int], bool]) ->
 
 
 _UNCHANGED_ANSWERS = ("is empty", "(0 cherries)", "carries nothing", "nothing done yet",
-                      "no stack has been taken", "has 10 cherries left")
+                      "no stack has been taken", "has 10 cherries left", "has not", "are no",
+                      "no holder is empty", "gives 0 points",
+                      "is not about to", "is not collecting")
 UNCHANGED_KEPT = 0.35
 """Share of answers of the 'nothing happened here' kind that are kept: simulated states are
 mostly early in a match, and a model trained on all of them learns to guess 'empty'."""
+
+
+def _history_answer(kind: str, name: str, state: Mapping[str, Any], item: str,
+                    template: str) -> str:
+    robot = state["robots"][name]
+    if kind == "source":
+        return _source_answer(name, robot, item)
+    if kind == "built":
+        return _built_answer(name, robot, state.get("plates") or {})
+    if kind == "next":
+        return _next_answer(name, robot, template)
+    if kind == "totals":
+        return _totals_answer(name, state)
+    first = _where_answer if "where" in template else _doing_answer
+    return f"{first(name, robot)} {_carries_answer(name, robot)}"
+
+
+def _pick_robot(rng: random.Random, answers: Mapping[str, str]) -> str:
+    """Mostly a robot for which the answer is not "it has not ...", as :func:`_pick` does for
+    places: otherwise early-match states teach the model to deny."""
+    informative = [n for n, a in answers.items() if " not " not in a]
+    return rng.choice(informative if informative and rng.random() < 0.75 else list(answers))
 
 
 def make_question(state: Mapping[str, Any], rng: random.Random) -> QaExample:
@@ -427,11 +614,26 @@ def make_question(state: Mapping[str, Any], rng: random.Random) -> QaExample:
         question, answer, about = _yes_no(state, rng)
     elif kind == "stacks":
         template = rng.choice(QUESTIONS[kind])
-        question = template.format(q=quadrant)
+        question = template.format(q=_number_mention(quadrant, rng))
         answer = _stacks_answer(state, template, quadrant)
         about = ()
     elif kind == "cakes":
         question, answer, about = rng.choice(QUESTIONS[kind]), _cakes_answer(state), ()
+    elif kind == "score-part":
+        part = rng.choice(tuple(_SCORE_PARTS))
+        question = rng.choice(QUESTIONS[kind]).format(x=part)
+        answer, about = _score_part_answer(state, part), ()
+    elif kind == "which-plate":
+        what = rng.choice(("legendary", "cherry"))
+        question = rng.choice(QUESTIONS[kind]).format(
+            x="legendary" if what == "legendary" else "cherry-topped")
+        answer, about = _which_plate_answer(state, what), ()
+    elif kind in ("source", "built", "next", "totals", "two-part"):
+        item, template = rng.choice(("cherries", "cakes")), rng.choice(QUESTIONS[kind])
+        answers = {n: _history_answer(kind, n, state, item, template) for n in V.ROBOTS}
+        name = _pick_robot(rng, answers)
+        question = template.format(r=_robot_mention(name, rng), x=item)
+        answer, about = answers[name], (name,)
     elif kind in _ROBOT_ANSWERS:
         if rng.random() < 0.15:
             question = rng.choice(BOTH_QUESTIONS[kind])
@@ -445,8 +647,10 @@ def make_question(state: Mapping[str, Any], rng: random.Random) -> QaExample:
             answer = _ROBOT_ANSWERS[kind](robot, robots_state[robot])
             about = (robot,)
     else:
-        question = rng.choice(QUESTIONS[kind]).format(p=plate, h=holder)
-        answer = _field_answer(kind, state, rng, plate, holder)
+        template = rng.choice(QUESTIONS[kind])
+        question = template.format(p=_number_mention(plate, rng), h=_number_mention(holder, rng))
+        answer = _empty_holders_answer(state) if "{h}" not in template and kind == "holder" \
+            else _field_answer(kind, state, rng, plate, holder)
         about = ()
     question = _style_question(question, rng)
     return QaExample(question, summarize(state), answer, kind, about, state)

@@ -3,7 +3,7 @@ import copy
 import pytest
 
 from llm_mars.qa.summary import (HISTORY_SHOWN, HistoryEntry, Step, activity, carrying,
-                                 shown_history, summarize, where)
+                                 cherry_tally, shown_history, summarize, where)
 from llm_mars.world.match import Match
 
 
@@ -90,3 +90,35 @@ def test_where_activity_and_carrying_words():
 def test_match_over(initial):
     state = dict(initial, time_s=100.0)
     assert "0 s left (match over)" in summarize(state)
+
+
+def _cherry_run(initial):
+    state = _state(initial)
+    state["robots"]["robot2"].update(history=["CollectCherries 4 8: SUCCESS", "DropCherries: SUCCESS",
+                                              "CollectCherries 4: SUCCESS", "DropCherries: SUCCESS"])
+    state.update(basket=10)
+    state["holders"]["holder_4"] = 0
+    return state
+
+
+def test_cherry_totals_and_empty_holders_are_stated(initial):
+    text = summarize(_cherry_run(initial))
+    assert "collected 10 cherries in all, dropped 10 in the basket" in text
+    assert "Holders: holder 4 empty, others full." in text
+    assert "Robot 1: at home, idle (no plan yet); carries nothing; nothing done yet." in text
+
+
+def test_cherry_totals_are_left_out_when_the_replay_disagrees(initial):
+    short = _cherry_run(initial)
+    short["holders"]["holder_4"] = 3  # the holder gave fewer than the history implies
+    assert cherry_tally(short) is None
+    assert "in all" not in summarize(short)
+
+
+def test_robot_stopped_on_the_way_says_where_it_was_going(initial):
+    state = _state(initial, location=None, active=None, tree_status="CANCELLED",
+                   x_mm=1800, y_mm=463, history=["PickCake yellow 1: SUCCESS",
+                                                 "PlaceCakes 5: CANCELLED"])
+    assert "Robot 1: between places, stopped on the way to plate 5, idle" in summarize(state)
+    done = dict(state["robots"]["robot1"], history=["PickCake yellow 1: SUCCESS"])
+    assert where(done) == "between places (x 1800 mm, y 463 mm)"

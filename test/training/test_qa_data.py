@@ -1,12 +1,16 @@
+import copy
 import random
+import re
 from collections import Counter
 
 import pytest
 
-from llm_mars.qa.summary import failures, place_name, summarize, time_left
+from llm_mars.qa.summary import cherry_tally, failures, place_name, summarize, time_left
 from llm_mars.training.expectations import check_answer
-from llm_mars.training.qa_data import (QaExample, generate_qa_examples, random_plan,
-                                       simulated_states)
+from llm_mars.training.qa_data import (BOTH_QUESTIONS, QUESTIONS, QaExample, _SCORE_PARTS,
+                                       _empty_holders_answer, _next_answer, _source_answer,
+                                       _totals_answer, _where_answer, generate_qa_examples,
+                                       initial_state, random_plan, simulated_states)
 from llm_mars.training.plan_data import generate_plan_examples
 
 N = 400
@@ -38,12 +42,19 @@ def _facts(e: QaExample) -> list[dict]:
         return [{"number": state["score"]["total"]}]
     if e.kind == "time":
         return [{"number": time_left(state), "tolerance": 0.5}]
+    if e.kind == "score-part":
+        part = next(p for p in _SCORE_PARTS if f"the {p} give" in e.answer.lower())
+        return [{"number": state["score"][_SCORE_PARTS[part]]}]
     facts = []
     for name in e.robots:
         robot = state["robots"][name]
-        if e.kind == "where" and robot["location"] is not None:
+        tally = (cherry_tally(state) or {}).get(name)
+        if e.kind == "totals" and tally and tally[0]:
+            facts += [{"number": tally[0]}, {"number": tally[1]}]
+        if e.kind in ("where", "two-part") and "where" in e.question.lower() \
+                and robot["location"] is not None:
             facts.append({"any_of": [place_name(robot["location"]).removeprefix("the ")]})
-        if e.kind == "carries":
+        if e.kind in ("carries", "two-part"):
             carried = robot["carrying"]
             if carried["cherries"]:
                 facts.append({"number": carried["cherries"]})
@@ -74,6 +85,8 @@ def test_questions_cover_every_kind_one_and_both_robots_and_speech(examples):
     for kind in ("where", "doing", "carries", "done", "failed", "basket", "score", "time",
                  "yes-no", "stacks", "cakes"):
         assert kinds[kind] >= 0.015 * N, kinds
+    for kind in ("score-part", "source", "built", "next", "totals", "which-plate", "two-part"):
+        assert kinds[kind] >= 0.005 * N, kinds
     assert any(len(e.robots) == 2 for e in examples)
     assert any(e.question == e.question.lower() and "?" not in e.question for e in examples)
     assert all(len(e.answer) < 300 for e in examples)  # well under 64 tokens
@@ -98,3 +111,55 @@ def test_random_plans_are_valid_documents():
     for _ in range(30):
         plan = random_plan(rng)
         assert parse_plan(serialize_plan(plan)) == plan
+
+
+def test_yes_no_questions_get_yes_no_answers(examples):
+    """Asked "is/are/does ..." the answer starts Yes or No: an open kind must not hold such
+    phrasings (the model then answers "Is robot 1 carrying anything?" with a description)."""
+    asks_yes_no = re.compile(r"^(is|are|does|did|has|have|was|were) ")
+    for template in [t for ts in (*QUESTIONS.values(), *BOTH_QUESTIONS.values()) for t in ts]:
+        assert not asks_yes_no.match(template), template
+    yes_no = [e for e in examples if e.kind == "yes-no"]
+    assert all(re.match(r"(Yes|No)\b", e.answer) for e in yes_no)
+
+
+def test_numbers_in_answers_are_digits(examples):
+    spelled = re.compile(r"\b(plate|holder|quadrant|dispenser|tray) (one|two|three|four|five)\b")
+    assert any(spelled.search(e.question.lower()) for e in examples)
+    assert not any(spelled.search(e.answer.lower()) for e in examples)
+
+
+@pytest.fixture
+def played():
+    """Robot 2 collected twice and emptied holder 4; robot 1 stopped on the way to plate 5."""
+    state = copy.deepcopy(initial_state())
+    state["robots"]["robot2"].update(
+        location=None, active="CollectCherries 1 6", tree_status="RUNNING",
+        history=["CollectCherries 4 8: SUCCESS", "DropCherries: SUCCESS",
+                 "CollectCherries 4: SUCCESS", "DropCherries: SUCCESS"])
+    state["robots"]["robot1"].update(
+        location=None, active=None, tree_status="CANCELLED", carrying={"stacks": ["yellow"],
+                                                                       "cherries": 0},
+        history=["PickCake yellow 1: SUCCESS", "PlaceCakes 5: CANCELLED"])
+    state["holders"]["holder_4"] = 0
+    state["quadrants"]["quadrant_1"]["yellow"] = 0
+    state.update(basket=10)
+    return state
+
+
+def test_history_kinds_answer_from_the_summarised_history(played):
+    r1, r2 = played["robots"]["robot1"], played["robots"]["robot2"]
+    assert _totals_answer("robot2", played) == \
+        "Robot 2 has collected 10 cherries in all and dropped 10 in the basket."
+    assert _source_answer("robot2", r2, "cherries") == "Robot 2 collected its cherries at holder 4."
+    assert _source_answer("robot1", r1, "cakes") == "Robot 1 picked its stacks at quadrant 1 (yellow)."
+    assert _where_answer("robot1", r1) == \
+        "Robot 1 is between places: it stopped on the way to plate 5."
+    assert _next_answer("robot2", r2, "how many cherries will {r} take") == \
+        "Robot 2 is going to collect 6 cherries at holder 1."
+    assert _next_answer("robot1", r1, "what is {r} about to build").startswith(
+        "Robot 1 is not about to place cakes")
+    assert _empty_holders_answer(played) == "Holder 4 is empty."
+    text = summarize(played)
+    for fact in ("10 cherries in all", "stopped on the way to plate 5", "holder 4 empty"):
+        assert fact in text
