@@ -12,14 +12,16 @@ Each adapter folder may carry the system prompt it was trained with
 from __future__ import annotations
 
 import json
+import threading
 import time
-from concurrent.futures import Future
+from concurrent.futures import CancelledError, Future
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
 from llm_mars.bt.model import Plan, Reply
 from llm_mars.bt.serializer import serialize_reply
+from llm_mars.coverage import missing_mentions
 from llm_mars.errors import ConstraintError
 from llm_mars.grounding import ground, is_world_reply, out_of_world
 from llm_mars.llm.requests import (GenerationRequest, GenerationResult, SamplingParams,
@@ -28,6 +30,9 @@ from llm_mars.llm.requests import (GenerationRequest, GenerationResult, Sampling
 ADAPTER_META = "llm_mars_adapter.json"
 PLAN_MAX_TOKENS = 384
 ANSWER_MAX_TOKENS = 64
+ALTERNATIVES = 3
+"""Plans sampled when the greedy plan leaves out something the command mentions."""
+ALTERNATIVE_TEMPERATURE = 0.7
 
 
 def default_adapters_dir() -> Path:
@@ -58,6 +63,7 @@ class PlanOutcome:
     result: Plan | Reply
     text: str  # the generated document, exactly as the model wrote it
     latency_s: float
+    candidates: int = 1  # plans the choice was made from (llm_mars.coverage)
 
 
 @dataclass(frozen=True)
@@ -78,20 +84,30 @@ def _system_prompt(adapter_dir: Path | None) -> str | None:
 class Assistant:
     """``grounding`` (default on): commands naming what the world lacks get their reply
     without the model, and plans may only use the numbers and colours the command mentions
-    (:mod:`llm_mars.grounding`). Off, the bt adapter decides alone (to measure it)."""
+    (:mod:`llm_mars.grounding`). Off, the bt adapter decides alone (to measure it).
+
+    ``alternatives``: when the greedy plan leaves out something the command mentions (a
+    number, colour, robot, home, the basket, the funny action; :mod:`llm_mars.coverage`), this
+    many plans are sampled (seeded, in one batch) and the first plan that leaves out least is
+    kept. 0: the greedy plan always."""
 
     def __init__(self, engine: Submitter, adapter_dirs: dict[str, Path] | None = None,
-                 timeout_s: float = 60.0, grounding: bool = True):
+                 timeout_s: float = 60.0, grounding: bool = True,
+                 alternatives: int = ALTERNATIVES):
+        if alternatives < 0:
+            raise ValueError(f"alternatives must be >= 0, not {alternatives}")
         self.engine = engine
         self.timeout_s = timeout_s
         self.grounding = grounding
+        self.alternatives = alternatives
         dirs = adapter_dirs or {}
         self._system = {name: _system_prompt(dirs.get(name)) for name in ("bt", "qa")}
 
     @classmethod
     def load(cls, model: str | None = None, adapters_dir: str | Path | None = None,
              dtype: str | None = None, backend: str | None = None, url: str | None = None,
-             grounding: bool = True, **engine_kwargs: Any) -> Assistant:
+             grounding: bool = True, alternatives: int = ALTERNATIVES,
+             **engine_kwargs: Any) -> Assistant:
         """The assistant over the configured backend (``backend``/``url`` or the environment,
         see :mod:`llm_mars.llm.backends`; default: the in-process engine) with the ``bt`` and
         ``qa`` adapters found in ``adapters_dir`` (default: the shipped ones). An adapter that
@@ -105,7 +121,7 @@ class Assistant:
                                         adapter_dirs=dirs)
         if config.kind == "hf" and engine_kwargs:
             config = replace(config, options={**config.options, **engine_kwargs})
-        return cls(make_backend(config), dirs, grounding=grounding)
+        return cls(make_backend(config), dirs, grounding=grounding, alternatives=alternatives)
 
     def _adapter(self, name: str) -> str | None:
         return name if name in self.engine.adapters else None
@@ -130,7 +146,9 @@ class Assistant:
     def plan_async(self, command: str) -> Future:
         """Future of a :class:`PlanOutcome`; fails with ConstraintError / GenerationTimeout."""
         if not self.grounding:
-            return _then(self._submit_plan(command, plan_constraint_name()), _plan_outcome)
+            plain = plan_constraint_name()
+            return _then(_then(self._submit_plan(command, plain), _plan_outcome),
+                         lambda first: self._covering(command, plain, first))
         start = time.perf_counter()
         reply = out_of_world(command)
         if reply is not None:
@@ -150,12 +168,41 @@ class Assistant:
 
         first = _then(self._submit_plan(command, plan_constraint_name(grounding.key())),
                       _plan_outcome)
-        return _then(first, no_false_world_reply)
+        plan_only = plan_constraint_name(replace(grounding, plan_only=True).key())
+        return _then(_then(first, no_false_world_reply),
+                     lambda outcome: self._covering(command, plan_only, outcome))
 
-    def _submit_plan(self, command: str, constraint: str) -> Future:
+    def _covering(self, command: str, constraint: str,
+                  first: PlanOutcome) -> PlanOutcome | Future:
+        """``first``, or a sampled plan that leaves out less of what the command mentions."""
+        if not self.alternatives or not isinstance(first.result, Plan) \
+                or not missing_mentions(command, first.result):
+            return first
+        samples = [self._submit_plan(command, constraint, SamplingParams(
+            temperature=ALTERNATIVE_TEMPERATURE, seed=seed, max_new_tokens=PLAN_MAX_TOKENS))
+            for seed in range(1, self.alternatives + 1)]
+
+        def choose(results: list[GenerationResult | BaseException]) -> PlanOutcome:
+            best, least = first, len(missing_mentions(command, first.result))
+            slowest = 0.0
+            for result in results:
+                if isinstance(result, BaseException):
+                    continue  # a failed sample costs nothing: the greedy plan stands
+                slowest = max(slowest, result.total_s)
+                if isinstance(result.parsed, Plan):
+                    missing = len(missing_mentions(command, result.parsed))
+                    if missing < least:
+                        best, least = PlanOutcome(result.parsed, result.text, 0.0), missing
+            return replace(best, latency_s=first.latency_s + slowest,
+                           candidates=1 + len(samples))
+
+        return _then(_settled(samples), choose)
+
+    def _submit_plan(self, command: str, constraint: str,
+                     sampling: SamplingParams | None = None) -> Future:
         request = GenerationRequest.chat(
             self.bt_messages(command), self._adapter("bt"),
-            SamplingParams(max_new_tokens=PLAN_MAX_TOKENS), constraint=constraint,
+            sampling or SamplingParams(max_new_tokens=PLAN_MAX_TOKENS), constraint=constraint,
             timeout_s=self.timeout_s)
         return self.engine.submit(request)
 
@@ -210,6 +257,29 @@ def _then(future: Future, convert) -> Future:
             out.set_result(value)
 
     future.add_done_callback(done)
+    return out
+
+
+def _settled(futures: list[Future]) -> Future:
+    """A future of every result in order, an exception standing in for a failed one."""
+    out: Future = Future()
+    results: list[Any] = [None] * len(futures)
+    left = [len(futures)]
+    lock = threading.Lock()
+
+    def done(i: int, f: Future) -> None:
+        if f.cancelled():
+            results[i] = CancelledError()
+        else:
+            results[i] = f.exception() or f.result()
+        with lock:
+            left[0] -= 1
+            last = left[0] == 0
+        if last:
+            out.set_result(results)
+
+    for i, future in enumerate(futures):
+        future.add_done_callback(lambda f, i=i: done(i, f))
     return out
 
 

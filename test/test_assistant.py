@@ -88,3 +88,60 @@ def _done(result):
     future = Future()
     future.set_result(result)
     return future
+
+
+HOME_PLAN = """<root BTCPP_format="4">
+  <BehaviorTree ID="robot2">
+    <Sequence>
+      <PickCake color="brown" quadrant="4"/>
+      <MoveTo target="home"/>
+    </Sequence>
+  </BehaviorTree>
+</root>
+"""
+COMMAND_WITH_HOME = "Robot 2, take the brown cake from quadrant 4 and go home"
+
+
+def test_a_plan_leaving_out_a_mention_is_replaced_by_a_sampled_plan_that_covers_it():
+    engine = ScriptedEngine(PLAN, PLAN, HOME_PLAN, PLAN)
+    outcome = Assistant(engine).plan(COMMAND_WITH_HOME)
+    assert outcome.text == HOME_PLAN and outcome.candidates == 4
+    greedy, *samples = engine.requests
+    assert greedy.sampling.greedy and greedy.constraint == "plan:n=4;c=brown"
+    assert [s.sampling.seed for s in samples] == [1, 2, 3]
+    assert all(not s.sampling.greedy and s.constraint == "plan:n=4;c=brown;p=1" for s in samples)
+    assert outcome.latency_s == pytest.approx(1.0)  # the greedy plan, then one batch
+
+
+def test_the_greedy_plan_stands_when_no_sample_covers_more():
+    engine = ScriptedEngine(PLAN, PLAN, PLAN)
+    outcome = Assistant(engine, alternatives=2).plan(COMMAND_WITH_HOME)
+    assert outcome.text == PLAN and outcome.candidates == 3
+
+
+def test_a_failed_sample_leaves_the_greedy_plan():
+    engine = ScriptedEngine(PLAN)
+    results = iter([_done(GenerationResult(PLAN, (), "constraint", 10, 0, 0, 0.0, 0.1, 0.5,
+                                           parse_bt_output(PLAN)))])
+
+    def submit(request):
+        engine.requests.append(request)
+        if request.sampling.greedy:
+            return next(results)
+        failed = Future()
+        failed.set_exception(ConstraintError("unfinished"))
+        return failed
+
+    engine.submit = submit
+    outcome = Assistant(engine, alternatives=2).plan(COMMAND_WITH_HOME)
+    assert outcome.text == PLAN and len(engine.requests) == 3
+
+
+def test_a_covering_plan_or_no_alternatives_asks_once():
+    engine = ScriptedEngine(HOME_PLAN)
+    assert Assistant(engine).plan(COMMAND_WITH_HOME).candidates == 1
+    engine = ScriptedEngine(PLAN)
+    assert Assistant(engine, alternatives=0).plan(COMMAND_WITH_HOME).text == PLAN
+    assert len(engine.requests) == 1
+    with pytest.raises(ValueError):
+        Assistant(engine, alternatives=-1)

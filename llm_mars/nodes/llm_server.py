@@ -44,6 +44,8 @@ PARAMETERS = (
     ParamSpec("request_timeout_s", 60.0, "a request unfinished this long fails"),
     ParamSpec("grounding", True, "check commands against the world and narrow the plan grammar "
               "to what each command mentions (llm_mars.grounding); false: the bt adapter alone"),
+    ParamSpec("plan_alternatives", 3, "plans sampled when the greedy plan leaves out something "
+              "the command mentions (llm_mars.coverage); 0: always the greedy plan"),
 )
 
 _ERROR_CODES = ((GenerationTimeout, "llm_timeout"), (ConstraintError, "constraint_failed"),
@@ -81,7 +83,8 @@ class LlmServerNode(Node):
         try:
             assistant = Assistant.load(p.model or None, p.adapters_dir or None, p.dtype or None,
                                        backend=p.backend or None, url=p.openai_url or None,
-                                       grounding=p.grounding, max_batch=p.max_batch)
+                                       grounding=p.grounding,
+                                       alternatives=p.plan_alternatives, max_batch=p.max_batch)
             assistant.timeout_s = p.request_timeout_s
         except LlmMarsError as exc:
             self.get_logger().error(f"cannot load the model: {exc}")

@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from llm_mars.assistant import ALTERNATIVES
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     train = subparsers.add_parser("train", help="train the bt or qa LoRA adapter on this CPU")
@@ -60,8 +62,12 @@ def register_eval(subparsers: argparse._SubParsersAction) -> None:
         sub.add_argument("--progress", action="store_true", help="print each case as it is done")
         if kind == "plans":
             sub.add_argument("--no-grounding", dest="grounding", action="store_false",
-                             help="the bt adapter alone: no world check before it, no "
-                                  "grounded grammar (llm_mars.grounding)")
+                             help="no world check before the bt adapter, no grounded "
+                                  "grammar (llm_mars.grounding)")
+            sub.add_argument("--alternatives", type=int, default=ALTERNATIVES, metavar="N",
+                             help="plans sampled when the greedy plan leaves out something "
+                                  f"the command mentions (default {ALTERNATIVES}; 0: the "
+                                  "greedy plan, with --no-grounding the bt adapter alone)")
         sub.set_defaults(handler=_eval)
 
 
@@ -84,7 +90,8 @@ def _eval(args: argparse.Namespace) -> int:
                   flush=True)
 
     assistant = Assistant.load(args.model, args.adapters,
-                               grounding=getattr(args, "grounding", True))
+                               grounding=getattr(args, "grounding", True),
+                               alternatives=getattr(args, "alternatives", ALTERNATIVES))
     try:
         if args.eval_kind == "plans":
             report = E.evaluate_plans(assistant, cases, progress=progress)

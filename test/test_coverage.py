@@ -1,0 +1,42 @@
+"""What a plan leaves out of its command (llm_mars.coverage)."""
+import pytest
+
+from llm_mars.bt.parser import parse_bt_output
+from llm_mars.coverage import missing_mentions
+
+
+def plan(*trees: str):
+    body = "".join(f'<BehaviorTree ID="{robot}">{steps}</BehaviorTree>' for robot, steps in
+                   (t.split(":", 1) for t in trees))
+    return parse_bt_output(f'<root BTCPP_format="4">{body}</root>')
+
+
+@pytest.mark.parametrize("command, trees, missing", [
+    ("robot 2 go to quadrant 2 and wait 3 seconds there",
+     ['robot2:<Wait seconds="3.0"/>'], {"2"}),
+    ("robot 2 go to quadrant 2 and wait 3 seconds there",
+     ['robot2:<Sequence><MoveTo target="quadrant_2"/><Wait seconds="3.0"/></Sequence>'], set()),
+    ("R2 put four cherries in the basket",
+     ['robot2:<SubTree ID="CherriesToBasket" holder="2"/>'], {"4"}),
+    ("R2 put four cherries in the basket",
+     ['robot2:<Sequence><CollectCherries holder="2" count="4"/><DropCherries/></Sequence>'],
+     set()),
+    ("robot one bring the yellow cake from quadrant 3 to tray 2 and do the disguise thing",
+     ['robot1:<Sequence><PickCake color="yellow" quadrant="3"/><PlaceCakes plate="2"/>'
+      '</Sequence>'], {"funny action"}),
+    ("robot 1 go to plate 2 then robot 2 finish the match",  # the subtree goes home, does it
+     ['robot1:<MoveTo target="plate_2"/>', 'robot2:<SubTree ID="FinishMatch"/>'], set()),
+    ("both robots go home", ['robot1:<MoveTo target="home"/>'], {"robot2"}),
+    ("the second robot picks the pink stack in quadrant 1 and the brown one",
+     ['robot2:<PickCake color="pink" quadrant="1"/>'], {"brown"}),
+    ("robot 1 take two stacks from quadrant 3",  # a count of steps covers a number
+     ['robot1:<Sequence><PickCake color="pink" quadrant="3"/>'
+      '<PickCake color="brown" quadrant="3"/></Sequence>'], set()),
+    ("robot 1 go home within 30 seconds",
+     ['robot1:<Timeout msec="30000"><MoveTo target="home"/></Timeout>'], set()),
+    ("robot 1 put a cherry on plate 4 and drop both in the basket",  # "one" and "both ..."
+     ['robot1:<Sequence><CollectCherries holder="2" count="1"/><PutCherry plate="4"/>'
+      '<DropCherries/></Sequence>'], set()),
+])
+def test_missing_mentions(command, trees, missing):
+    assert missing_mentions(command, plan(*trees)) == missing
