@@ -36,7 +36,7 @@ class FakeAssistant:
             raise result
         if isinstance(result, Reply):
             return PlanOutcome(result, f"<reply>{result.text}</reply>", 0.5)
-        return PlanOutcome(parse_plan(result), result, 2.0)
+        return PlanOutcome(parse_plan(result), result, 2.0, 4 if result == HOME else 1)
 
     def answer(self, question, state):
         return AnswerOutcome(self.answers[question], 1.0)
@@ -76,6 +76,7 @@ def test_plan_report_counts_passes_failures_replies_and_errors():
     assert (s["generations"], s["valid_outputs"], s["plans_emitted"]) == (6, 5, 3)
     assert (s["impossible_with_reply"], s["impossible_cases"], s["possible_refused"]) == (1, 2, 1)
     assert (s["latency_p50_s"], s["latency_p95_s"]) == (0.5, 2.0)  # an error costs ~0 s
+    assert s["resampled"] == 2  # the two HOME plans were chosen among sampled alternatives
     text = format_plan_report(report)
     assert "FAIL err" in text and "error: unfinished" in text
     assert report_json(report)["summary"] == s
