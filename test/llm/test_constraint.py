@@ -15,6 +15,8 @@ from llm_mars.bt.serializer import serialize_plan, serialize_reply
 from llm_mars.errors import ConstraintError
 from llm_mars.llm import model_store
 from llm_mars.llm.constraint import RowConstraint
+from llm_mars.grounding import Grounding
+from llm_mars.llm import grammar
 from llm_mars.llm.grammar import compiled_plan_grammar
 
 MISSIONS = sorted((trees_dir() / "missions").glob("*.xml"))
@@ -61,6 +63,20 @@ def decode_with_jump_forward(constraint: RowConstraint, tokenizer, document: str
 def test_compiled_grammar_is_cached_per_tokenizer(tokenizer, compiled):
     assert compiled_plan_grammar(tokenizer) is compiled
     assert compiled.tokenizer_info.vocab_size == len(tokenizer)
+
+
+def test_only_the_recent_grounded_grammars_are_kept(tokenizer, compiled, monkeypatch):
+    monkeypatch.setattr(grammar, "GROUNDED_GRAMMARS_KEPT", 2)
+    first = Grounding(frozenset({3}), frozenset({"pink"}))
+    kept = compiled_plan_grammar(tokenizer, grounding=first)
+    assert compiled_plan_grammar(tokenizer, grounding=first) is kept
+    for n in (4, 5, 6):
+        compiled_plan_grammar(tokenizer, grounding=Grounding(frozenset({n}), None))
+    compiler = grammar._COMPILERS[tokenizer][None]
+    assert list(compiler.grounded) == [Grounding(frozenset({5}), None),
+                                       Grounding(frozenset({6}), None)]
+    assert compiler.compiler.get_cache_size_bytes() == 0  # nothing kept behind our back
+    assert compiled_plan_grammar(tokenizer, grounding=first) is not kept  # compiled anew
 
 
 @pytest.mark.parametrize("path", MISSIONS, ids=lambda p: p.stem)
