@@ -145,11 +145,11 @@ class Assistant:
 
     def plan_async(self, command: str) -> Future:
         """Future of a :class:`PlanOutcome`; fails with ConstraintError / GenerationTimeout."""
+        start = time.perf_counter()
         if not self.grounding:
             plain = plan_constraint_name()
-            return _then(_then(self._submit_plan(command, plain), _plan_outcome),
-                         lambda first: self._covering(command, plain, first))
-        start = time.perf_counter()
+            return _then(_caught(_then(self._submit_plan(command, plain), _plan_outcome)),
+                         lambda first: self._covering(command, plain, first, start))
         reply = out_of_world(command)
         if reply is not None:
             done: Future = Future()
@@ -169,13 +169,18 @@ class Assistant:
         first = _then(self._submit_plan(command, plan_constraint_name(grounding.key())),
                       _plan_outcome)
         plan_only = plan_constraint_name(replace(grounding, plan_only=True).key())
-        return _then(_then(first, no_false_world_reply),
-                     lambda outcome: self._covering(command, plan_only, outcome))
+        return _then(_caught(_then(first, no_false_world_reply)),
+                     lambda outcome: self._covering(command, plan_only, outcome, start))
 
-    def _covering(self, command: str, constraint: str,
-                  first: PlanOutcome) -> PlanOutcome | Future:
-        """``first``, or a sampled plan that leaves out less of what the command mentions."""
-        if not self.alternatives or not isinstance(first.result, Plan) \
+    def _covering(self, command: str, constraint: str, first: PlanOutcome | ConstraintError,
+                  start: float) -> PlanOutcome | Future:
+        """``first``, or a sampled plan that leaves out less of what the command mentions.
+        A greedy output that did not finish (it looped to the token limit) is replaced by
+        the best finished sample; when none finishes, its error stands."""
+        if isinstance(first, ConstraintError):
+            if not self.alternatives:
+                raise first
+        elif not self.alternatives or not isinstance(first.result, Plan) \
                 or not missing_mentions(command, first.result):
             return first
         samples = [self._submit_plan(command, constraint, SamplingParams(
@@ -183,18 +188,24 @@ class Assistant:
             for seed in range(1, self.alternatives + 1)]
 
         def choose(results: list[GenerationResult | BaseException]) -> PlanOutcome:
-            best, least = first, len(missing_mentions(command, first.result))
+            if isinstance(first, ConstraintError):
+                best, least = None, float("inf")
+            else:
+                best, least = first, len(missing_mentions(command, first.result))
             slowest = 0.0
             for result in results:
-                if isinstance(result, BaseException):
-                    continue  # a failed sample costs nothing: the greedy plan stands
+                if isinstance(result, BaseException) or not isinstance(result.parsed, Plan):
+                    continue  # a failed sample costs nothing: the greedy outcome stands
                 slowest = max(slowest, result.total_s)
-                if isinstance(result.parsed, Plan):
-                    missing = len(missing_mentions(command, result.parsed))
-                    if missing < least:
-                        best, least = PlanOutcome(result.parsed, result.text, 0.0), missing
-            return replace(best, latency_s=first.latency_s + slowest,
-                           candidates=1 + len(samples))
+                missing = len(missing_mentions(command, result.parsed))
+                if missing < least:
+                    best, least = PlanOutcome(result.parsed, result.text, 0.0), missing
+            if best is None:
+                raise first
+            # the greedy generation, then one batch (an unfinished one: the wall time)
+            latency = time.perf_counter() - start if isinstance(first, ConstraintError) \
+                else first.latency_s + slowest
+            return replace(best, latency_s=latency, candidates=1 + len(samples))
 
         return _then(_settled(samples), choose)
 
@@ -255,6 +266,25 @@ def _then(future: Future, convert) -> Future:
             value.add_done_callback(lambda v: _copy(v, out))
         else:
             out.set_result(value)
+
+    future.add_done_callback(done)
+    return out
+
+
+def _caught(future: Future) -> Future:
+    """A future of the result, or of the ConstraintError the future failed with (other
+    errors pass through)."""
+    out: Future = Future()
+
+    def done(f: Future) -> None:
+        if f.cancelled():
+            out.cancel()
+        elif isinstance(f.exception(), ConstraintError):
+            out.set_result(f.exception())
+        elif f.exception() is not None:
+            out.set_exception(f.exception())
+        else:
+            out.set_result(f.result())
 
     future.add_done_callback(done)
     return out

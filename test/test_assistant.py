@@ -145,3 +145,16 @@ def test_a_covering_plan_or_no_alternatives_asks_once():
     assert len(engine.requests) == 1
     with pytest.raises(ValueError):
         Assistant(engine, alternatives=-1)
+
+
+def test_an_unfinished_greedy_output_is_replaced_by_a_finished_sample():
+    engine = ScriptedEngine(HOME_PLAN)
+    unfinished = _done(GenerationResult(PLAN[:20], (), "length", 1, 0, 0, 0, 0, 0))
+    greedy_submit = engine.submit
+    engine.submit = lambda request: unfinished if request.sampling.greedy \
+        else greedy_submit(request)
+    outcome = Assistant(engine, alternatives=1).plan(COMMAND_WITH_HOME)
+    assert outcome.text == HOME_PLAN and outcome.candidates == 2
+    with pytest.raises(ConstraintError):  # no sample finishes either: the error stands
+        engine.submit = lambda request: unfinished
+        Assistant(engine, alternatives=2).plan(COMMAND_WITH_HOME)
