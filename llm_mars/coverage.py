@@ -3,8 +3,8 @@
 The bt adapter's commonest mistake on long commands is a dropped step: "go to quadrant 2 and
 wait 3 seconds there" planned as the wait alone, "put 4 cherries in the basket" as the whole
 fill-the-basket subtree. Such a plan leaves out something the command names: a number, a cake
-colour, a robot, home, the basket, the funny action. :func:`missing_mentions` lists those; the
-assistant (:class:`llm_mars.assistant.Assistant`) samples a few more plans when the greedy one
+colour, a robot, home, the basket, the funny action, collecting cherries.
+:func:`missing_mentions` lists those; the assistant (:class:`llm_mars.assistant.Assistant`) samples a few more plans when the greedy one
 misses something, and keeps the first plan that misses least.
 
 A mention counts as covered when a step of the plan, with library subtrees expanded, uses it.
@@ -32,6 +32,10 @@ _CONCEPTS: dict[str, tuple[re.Pattern[str], frozenset[str]]] = {
     "home": (re.compile(r"\bhome\b"), frozenset({"home"})),
     "basket": (re.compile(r"\bbasket\b"), frozenset({"basket", "DropCherries"})),
     "funny action": (re.compile(r"\b(?:funny|disguise|costume)\b"), frozenset({"FunnyAction"})),
+    # "collect cherries from holder 2 and drop them": a verb of taking, then cherries
+    "collecting cherries": (re.compile(r"\b(?:collect|grab|get|take|pick up|fetch|load)\s+"
+                                       r"(?:\w+\s+){0,3}cherr"),
+                            frozenset({"CollectCherries"})),
 }
 
 
