@@ -87,7 +87,7 @@ class Assistant:
     (:mod:`llm_mars.grounding`). Off, the bt adapter decides alone (to measure it).
 
     ``alternatives``: when the greedy plan leaves out something the command mentions (a
-    number, colour, robot, home, the basket, the funny action; :mod:`llm_mars.coverage`), this
+    number, colour, robot, place or action; :mod:`llm_mars.coverage`) or does not finish, this
     many plans are sampled (seeded, in one batch) and the first plan that leaves out least is
     kept. 0: the greedy plan always."""
 
@@ -148,8 +148,8 @@ class Assistant:
         start = time.perf_counter()
         if not self.grounding:
             plain = plan_constraint_name()
-            return _then(_caught(_then(self._submit_plan(command, plain), _plan_outcome)),
-                         lambda first: self._covering(command, plain, first, start))
+            return _then(_settled([_then(self._submit_plan(command, plain), _plan_outcome)]),
+                         lambda first: self._covering(command, plain, first[0], start))
         reply = out_of_world(command)
         if reply is not None:
             done: Future = Future()
@@ -169,16 +169,16 @@ class Assistant:
         first = _then(self._submit_plan(command, plan_constraint_name(grounding.key())),
                       _plan_outcome)
         plan_only = plan_constraint_name(replace(grounding, plan_only=True).key())
-        return _then(_caught(_then(first, no_false_world_reply)),
-                     lambda outcome: self._covering(command, plan_only, outcome, start))
+        return _then(_settled([_then(first, no_false_world_reply)]),
+                     lambda outcome: self._covering(command, plan_only, outcome[0], start))
 
-    def _covering(self, command: str, constraint: str, first: PlanOutcome | ConstraintError,
+    def _covering(self, command: str, constraint: str, first: PlanOutcome | BaseException,
                   start: float) -> PlanOutcome | Future:
         """``first``, or a sampled plan that leaves out less of what the command mentions.
         A greedy output that did not finish (it looped to the token limit) is replaced by
-        the best finished sample; when none finishes, its error stands."""
-        if isinstance(first, ConstraintError):
-            if not self.alternatives:
+        the best finished sample; when none finishes, its error stands, as do other errors."""
+        if isinstance(first, BaseException):
+            if not isinstance(first, ConstraintError) or not self.alternatives:
                 raise first
         elif not self.alternatives or not isinstance(first.result, Plan) \
                 or not missing_mentions(command, first.result):
@@ -266,25 +266,6 @@ def _then(future: Future, convert) -> Future:
             value.add_done_callback(lambda v: _copy(v, out))
         else:
             out.set_result(value)
-
-    future.add_done_callback(done)
-    return out
-
-
-def _caught(future: Future) -> Future:
-    """A future of the result, or of the ConstraintError the future failed with (other
-    errors pass through)."""
-    out: Future = Future()
-
-    def done(f: Future) -> None:
-        if f.cancelled():
-            out.cancel()
-        elif isinstance(f.exception(), ConstraintError):
-            out.set_result(f.exception())
-        elif f.exception() is not None:
-            out.set_exception(f.exception())
-        else:
-            out.set_result(f.result())
 
     future.add_done_callback(done)
     return out

@@ -158,3 +158,21 @@ def test_an_unfinished_greedy_output_is_replaced_by_a_finished_sample():
     with pytest.raises(ConstraintError):  # no sample finishes either: the error stands
         engine.submit = lambda request: unfinished
         Assistant(engine, alternatives=2).plan(COMMAND_WITH_HOME)
+
+
+def test_a_timeout_is_not_answered_with_samples():
+    from llm_mars.errors import GenerationTimeout
+
+    requests = []
+
+    def submit(request):
+        requests.append(request)
+        late = Future()
+        late.set_exception(GenerationTimeout("too slow"))
+        return late
+
+    engine = ScriptedEngine()
+    engine.submit = submit
+    with pytest.raises(GenerationTimeout):
+        Assistant(engine).plan(COMMAND_WITH_HOME)
+    assert len(requests) == 1
