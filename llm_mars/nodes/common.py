@@ -6,6 +6,7 @@ wire topics to a core object, and never let one bad message take them down.
 from __future__ import annotations
 
 import sys
+import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -77,6 +78,23 @@ def safe_timer(node: Node, period_s: float, callback: Callable[[], None]):
     return node.create_timer(period_s, tick)
 
 
+def stop_executor(executor: MultiThreadedExecutor, spin_thread: threading.Thread | None = None,
+                  timeout_s: float = 10.0) -> None:
+    """Stop ``executor`` and wait for the callbacks it is still running, so that its nodes can
+    be destroyed. rclpy's ``Executor.shutdown`` (Jazzy) does not wait for callbacks in flight
+    and MultiThreadedExecutor never stops its worker pool: a node destroyed under a running
+    callback makes that callback fail ("cannot use Destroyable because destruction was
+    requested", reported later as an exception never retrieved)."""
+    executor.shutdown()
+    if spin_thread is not None:
+        spin_thread.join(timeout=timeout_s)
+    pool = getattr(executor, "_executor", None)  # MultiThreadedExecutor's ThreadPoolExecutor
+    if pool is not None:
+        waiter = threading.Thread(target=pool.shutdown, kwargs={"wait": True}, daemon=True)
+        waiter.start()
+        waiter.join(timeout=timeout_s)
+
+
 def run_node(make_node: Callable[[], Node], args: list[str] | None = None,
              threads: int = 2) -> None:
     """Entry-point body: init, spin until Ctrl-C or shutdown, clean up."""
@@ -92,6 +110,6 @@ def run_node(make_node: Callable[[], Node], args: list[str] | None = None,
         close = getattr(node, "close", None)
         if close is not None:
             close()
-        executor.shutdown()
+        stop_executor(executor)
         node.destroy_node()
         rclpy.try_shutdown()

@@ -85,8 +85,9 @@ class System:
     def close(self) -> None:
         import rclpy
 
-        self.executor.shutdown()
-        self._thread.join(timeout=10)
+        from llm_mars.nodes.common import stop_executor
+
+        stop_executor(self.executor, self._thread)
         for node in self.nodes:
             node.destroy_node()
         rclpy.try_shutdown(context=self.context)

@@ -12,6 +12,8 @@ from rclpy.node import Node
 from rclpy.parameter import Parameter
 from std_msgs.msg import String
 
+from llm_mars.nodes.common import stop_executor
+
 
 def params(**values) -> list[Parameter]:
     return [Parameter(k, value=v) for k, v in values.items()]
@@ -63,8 +65,7 @@ class Graph:
         return json.loads(states[-1]) if states else None
 
     def close(self) -> None:
-        self.executor.shutdown()
-        self._thread.join(timeout=10)
+        stop_executor(self.executor, self._thread)
         for node in self.nodes:
             node.destroy_node()
         rclpy.shutdown(context=self.context)
