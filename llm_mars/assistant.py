@@ -180,32 +180,33 @@ class Assistant:
         if isinstance(first, BaseException):
             if not isinstance(first, ConstraintError) or not self.alternatives:
                 raise first
-        elif not self.alternatives or not isinstance(first.result, Plan) \
-                or not missing_mentions(command, first.result):
-            return first
+            best, least = None, float("inf")
+        else:
+            if not self.alternatives or not isinstance(first.result, Plan):
+                return first
+            best, least = first, len(missing_mentions(command, first.result))
+            if not least:
+                return first
         samples = [self._submit_plan(command, constraint, SamplingParams(
             temperature=ALTERNATIVE_TEMPERATURE, seed=seed, max_new_tokens=PLAN_MAX_TOKENS))
             for seed in range(1, self.alternatives + 1)]
 
         def choose(results: list[GenerationResult | BaseException]) -> PlanOutcome:
-            if isinstance(first, ConstraintError):
-                best, least = None, float("inf")
-            else:
-                best, least = first, len(missing_mentions(command, first.result))
+            chosen, fewest = best, least
             slowest = 0.0
             for result in results:
                 if isinstance(result, BaseException) or not isinstance(result.parsed, Plan):
                     continue  # a failed sample costs nothing: the greedy outcome stands
                 slowest = max(slowest, result.total_s)
                 missing = len(missing_mentions(command, result.parsed))
-                if missing < least:
-                    best, least = PlanOutcome(result.parsed, result.text, 0.0), missing
-            if best is None:
+                if missing < fewest:
+                    chosen, fewest = PlanOutcome(result.parsed, result.text, 0.0), missing
+            if chosen is None:
                 raise first
             # the greedy generation, then one batch (an unfinished one: the wall time)
             latency = time.perf_counter() - start if isinstance(first, ConstraintError) \
                 else first.latency_s + slowest
-            return replace(best, latency_s=latency, candidates=1 + len(samples))
+            return replace(chosen, latency_s=latency, candidates=1 + len(samples))
 
         return _then(_settled(samples), choose)
 

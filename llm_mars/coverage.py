@@ -20,11 +20,9 @@ from typing import Any
 from llm_mars import vocabulary as V
 from llm_mars.bt.library import SubtreeLibrary, load_library
 from llm_mars.bt.model import Node, Plan, PortRef
-from llm_mars.grounding import ground
+from llm_mars.grounding import ground, robots_named
 from llm_mars.speech.normaliser import normalise_transcript
 
-_ROBOT = re.compile(r"\b(?:robot|bot|r)\s*(?:number\s+)?([12])\b")  # after normalising
-_ORDINAL_ROBOT = re.compile(r"\b(first|second)\s+(?:robot|bot)\b")
 _BOTH = re.compile(r"\b(?:both (?:robots|bots|of you)|you both|you two|two robots|each of you"
                    r"|everyone|(?:then|and) both (?:go|drive|head|return|come|park|do|finish))\b")
 _CONCEPTS: dict[str, tuple[re.Pattern[str], frozenset[str]]] = {
@@ -89,8 +87,7 @@ def missing_mentions(command: str, plan: Plan, library: SubtreeLibrary | None = 
         used.update(counts.values())  # "take two stacks", "put cherries on three cakes"
     missing = {str(n) for n in mentioned.numbers if n != 1 and n not in used}
     missing |= {c for c in mentioned.colors or () if c not in used}
-    robots = {V.ROBOTS[0] if m in ("1", "first") else V.ROBOTS[1]
-              for m in _ROBOT.findall(text) + _ORDINAL_ROBOT.findall(text)}
+    robots = robots_named(command)
     if _BOTH.search(text):
         robots |= set(V.ROBOTS)
     missing |= robots - set(plan.robots)

@@ -132,6 +132,15 @@ def out_of_world(command: str) -> str | None:
     return None
 
 
+def robots_named(command: str) -> set[str]:
+    """The robots of this world that ``command`` names by designator ("robot 2", "R1", "the
+    first robot"); designators of robots the world lacks are :func:`out_of_world`'s."""
+    text = normalise_transcript(command)
+    numbers = [_value(m.group(1)) for m in _ROBOT_NUMBER.finditer(text)]
+    numbers += [_value(m.group(1)) for m in _ORDINAL_ROBOT.finditer(text)]
+    return {V.ROBOTS[n - 1] for n in numbers if 1 <= n <= len(V.ROBOTS)}
+
+
 _WORLD_REPLY = re.compile(
     r"^(?:There is no (?:robot|quadrant|plate|holder) \d|There is no \w+ robot|"
     r"There is no \w+ cake|There are only two robots|A robot can carry at most \d+ cherries)")

@@ -2,7 +2,7 @@
 import pytest
 
 from llm_mars import vocabulary as V
-from llm_mars.grounding import Grounding, ground, is_world_reply, out_of_world
+from llm_mars.grounding import Grounding, ground, is_world_reply, out_of_world, robots_named
 
 
 @pytest.mark.parametrize("command, reply", [
@@ -107,3 +107,14 @@ def test_the_check_agrees_with_the_training_data():
             assert found in (None, reply), example.command
             agreed += found == reply
     assert owned > 200 and agreed / owned >= 0.95
+
+
+@pytest.mark.parametrize("command, robots", [
+    ("Robot 2, take the brown cake", {"robot2"}),
+    ("R1 to holder 3 and bot two home", {"robot1", "robot2"}),
+    ("the first robot goes home, the second robot waits", {"robot1", "robot2"}),
+    ("robot 3 go home", set()),  # a robot the world lacks is out_of_world's
+    ("go to plate 2", set()),
+])
+def test_robots_named(command, robots):
+    assert robots_named(command) == robots
