@@ -323,7 +323,7 @@ def _next_answer(name: str, robot: Mapping[str, Any], question: str) -> str:
         return f"{r} is going to collect cherries at holder {step.args[0]}; no count was given."
     if step is None or step.tag != "PlaceCakes":
         return f"{r} is not about to place cakes: it is {activity(robot, name)}."
-    return f"{r} is going to place {carrying(robot)} on plate {step._arg(0)}."
+    return f"{r} is going to place {carrying(robot)} on {place_name(step.destination)}."
 
 
 def _totals_answer(name: str, state: Mapping[str, Any]) -> str:
