@@ -63,6 +63,18 @@ IMPOSSIBLE_ACTIONS = (  # (imperative, what the reply says the robots cannot do)
     ("push the other team's robot", "push other robots"),
     ("sing a song", "sing"),
     ("cook dinner", "cook"),
+    ("bring me a coffee", "make coffee"),
+    ("wash the floor", "clean"),
+    ("clean the table", "clean"),
+    ("take a photo of {plate}", "take photos"),
+    ("play some music", "play music"),
+    ("turn on the lights", "switch lights"),
+    ("call my phone", "make calls"),
+    ("water the plants", "water plants"),
+    ("fetch my keys", "fetch things off the field"),
+    ("build a new robot", "build robots"),
+    ("pour me a drink", "pour drinks"),
+    ("steal the other team's cherries", "take the other team's things"),
 )
 CHITCHAT = ("tell me a joke", "what is the capital of France", "how are you today",
             "write me a poem", "what's the weather like", "order a pizza")
@@ -466,7 +478,8 @@ def _pick(c: _Command, robot: str) -> Task:
     text = c.rng.choice([f"pick up {cake} in {qt}", f"grab {cake} from {qt}",
                          f"take {cake} at {qt}", f"collect {cake} from {qt}",
                          f"get {cake} in {qt}", f"load {cake} from {qt}",
-                         f"go to {qt} and pick up {cake}"])
+                         f"go to {qt} and pick up {cake}", f"go get {cake} from {qt}",
+                         f"fetch {cake} from {qt}"])
     for col in colors:
         c.take_stack(robot, col, q)
     return Task([skill("PickCake", color=col, quadrant=q) for col in colors], text, True,
@@ -533,8 +546,8 @@ def _collect(c: _Command, robot: str) -> Task:
 def _fill_basket(c: _Command, robot: str) -> Task:
     if not c.ledger.free(robot, V.BASKET):
         raise _NoRoom
-    count = _cherry_count(c, robot) if c.rng.random() < 0.4 or c.poison == "cherries" else None
-    h, implicit = c.holder_or_unstated(robot, 1 if count is None else min(count, 10), 0.3)
+    count = _cherry_count(c, robot) if c.rng.random() < 0.55 or c.poison == "cherries" else None
+    h, implicit = c.holder_or_unstated(robot, 1 if count is None else min(count, 10), 0.4)
     s = c.style
     basket, ht = s.basket(), s.holder(h)
     if count is not None and implicit:  # "put 4 cherries in the basket": from holder 2
@@ -548,7 +561,10 @@ def _fill_basket(c: _Command, robot: str) -> Task:
                              f"bring {what} from {ht} to {basket}",
                              f"take {what} from {ht} to {basket}",
                              f"collect {what} at {ht} and put them in {basket}",
-                             f"drop {what} from {ht} into {basket}"])
+                             f"drop {what} from {ht} into {basket}",
+                             f"collect {what} from {ht} and drop them in {basket}",
+                             f"grab {what} at {ht} then put them in {basket}",
+                             f"get {what} from {ht} and dump them into {basket}"])
     elif implicit:
         text = c.rng.choice([f"fill {basket} with cherries", f"fill {basket}",
                              f"put some cherries in {basket}", f"bring cherries to {basket}"])
@@ -930,8 +946,8 @@ _MAKERS: tuple[tuple[Maker, float], ...] = (
     (_timeout, 0.8), (_unless_there, 0.6),
     (_cherry_on_cake, 3),
 )
-_CARRY_FOLLOW_UPS: tuple[tuple[Maker, float], ...] = ((_place, 6), (_if_carrying, 0.5), (_move, 1))
-_CHERRY_FOLLOW_UPS: tuple[tuple[Maker, float], ...] = ((_drop, 4), (_put_cherry, 3),
+_CARRY_FOLLOW_UPS: tuple[tuple[Maker, float], ...] = ((_place, 6), (_if_carrying, 0.5), (_move, 2))
+_CHERRY_FOLLOW_UPS: tuple[tuple[Maker, float], ...] = ((_drop, 6), (_put_cherry, 3),
                                                        (_if_carrying, 0.5))
 _POISON_MAKERS: dict[str, tuple[Maker, ...]] = {
     "quadrant": (_deliver, _pick, _legendary, _deliver_several, _fallback_pick, _gather),
@@ -960,13 +976,15 @@ def _next_task(c: _Command, robot: str, previous: Task | None, budget: int = 4) 
                         for p, n in ledger.bare_cakes.items())
         if ledger.carrying[robot] and c.rng.random() < 0.75:
             maker = _weighted(c.rng, _CARRY_FOLLOW_UPS)
-        elif ledger.cherries[robot] and c.rng.random() < 0.6:
+        elif ledger.cherries[robot] and c.rng.random() < 0.7:
             bare = [p for p, n in ledger.bare_cakes.items()
                     if n >= 3 and ledger.plate_owner.get(p) == robot]
             maker = _decorate if bare and c.rng.random() < 0.3 else \
                 _weighted(c.rng, _CHERRY_FOLLOW_UPS)
         elif own_cakes and previous is not None and c.rng.random() < 0.3:
             maker = _cherry_on_cake
+        elif previous is not None and "move" in previous.tags and c.rng.random() < 0.25:
+            maker = _wait  # "go to plate 1 and wait there 5 seconds"
         else:
             maker = _weighted(c.rng, _MAKERS)
         if previous is not None and maker in (_home, _finish) and c.rng.random() < 0.3:
@@ -1255,7 +1273,7 @@ def _impossible(c: _Command) -> _Draft:
     if kind in ("action", "stacks", "chitchat"):
         bad = _impossible_task(c, kind, robot)
         tasks = [bad]
-        if kind != "chitchat" and rng.random() < 0.35:
+        if kind != "chitchat" and rng.random() < 0.5:
             tasks.insert(rng.randrange(2), _next_task(c, robot, None))
         text = _address(c, robot, tasks) if kind != "chitchat" and rng.random() < 0.6 \
             else _join(c, tasks)
