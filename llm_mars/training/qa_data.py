@@ -10,7 +10,8 @@ Answers are computed from the state with the same describing functions that writ
 summary (:mod:`llm_mars.qa.summary`), so an answer never says what the summary does not. They
 are short and name places and numbers the way the evaluation reads them ("plate 3", "6
 cherries", "62.5 seconds"), in digits even when the question spells the number out. A question
-asked as yes/no is answered "Yes, ..." or "No, ...": those phrasings live in the yes-no kind.
+asked as yes/no states the fact, then "So yes." or "So no.": those phrasings live in the yes-no
+kind.
 """
 from __future__ import annotations
 
@@ -414,8 +415,15 @@ def _cakes_answer(state: Mapping[str, Any]) -> str:
         f"There are {cake_totals(cakes)}."
 
 
+def _verdict(yes: bool, fact: str) -> str:
+    """A yes/no answer: the fact first, then the verdict ("Robot 2 carries 1 stack (pink). So
+    yes."). Said in that order, the small model copies the fact from the state summary before
+    it commits to yes or no, so the verdict follows the fact instead of contradicting it."""
+    return f"{fact} So {'yes' if yes else 'no'}."
+
+
 def _yes_no(state: Mapping[str, Any], rng: random.Random) -> tuple[str, str, tuple[str, ...]]:
-    """A yes/no question with an answer that starts with Yes or No and says the fact."""
+    """A yes/no question with an answer that says the fact and ends "So yes." or "So no."."""
     robots = state.get("robots") or {}
     name = rng.choice(V.ROBOTS)
     robot, r, who = robots[name], robot_name(name), _robot_mention(name, rng)
@@ -428,9 +436,8 @@ def _yes_no(state: Mapping[str, Any], rng: random.Random) -> tuple[str, str, tup
         said = rng.choice((place_name(place), place_name(place).replace("plate", "tray")))
         q = rng.choice(("is {r} at {x}", "is {r} still at {x}", "{r} are you at {x}"))
         ok = robot.get("location") == place
-        where_now = _where_answer(name, robot)[len(r) + 1:].rstrip(".")
-        return (q.format(r=who, x=said), f"Yes, {r} is at {place_name(place)}." if ok
-                else f"No, {r} {where_now}.", (name,))
+        return (q.format(r=who, x=said), _verdict(ok, f"{r} is at {place_name(place)}." if ok
+                                                  else _where_answer(name, robot)), (name,))
     if form == "carry":
         item = rng.choice(("cherries", "cake", "anything"))
         carried = robot.get("carrying") or {}
@@ -440,119 +447,109 @@ def _yes_no(state: Mapping[str, Any], rng: random.Random) -> tuple[str, str, tup
                 "anything": "anything"}[item]
         q = rng.choice(("is {r} carrying {x}", "does {r} have {x}", "{r} do you carry {x}"))
         none = {"cherries": "no cherries", "cake": "no stacks", "anything": "nothing"}[item]
-        return (q.format(r=who, x=noun), f"Yes, {r} carries {carrying(robot)}." if has
-                else f"No, {r} carries {none}.", (name,))
+        return (q.format(r=who, x=noun),
+                _verdict(has, f"{r} carries {carrying(robot) if has else none}."), (name,))
     if form == "finished":
         q = rng.choice(("has {r} finished", "is {r} done", "did {r} finish its job",
                         "is {r} finished"))
         status = robot.get("tree_status")
         if status == "SUCCESS":
-            a = f"Yes, {r} has finished its plan."
+            fact = f"{r} has finished its plan."
         elif status == "RUNNING":
-            a = f"No, {r} is still {activity(robot, name)}."
+            fact = f"{r} is still {activity(robot, name)}."
         elif status == "FAILURE":
             failed = failures(robot)
-            a = f"No, {r}'s plan failed" + (f": it {failed[-1].describe()}." if failed else ".")
+            fact = f"{r}'s plan failed" + (f": it {failed[-1].describe()}." if failed else ".")
         elif status == "CANCELLED":
-            a = f"No, {r}'s plan was cancelled."
+            fact = f"{r}'s plan was cancelled."
         else:
-            a = f"No, {r} has no plan yet."
-        return q.format(r=who), a, (name,)
+            fact = f"{r} has no plan yet."
+        return q.format(r=who), _verdict(status == "SUCCESS", fact), (name,)
     if form == "busy":
         q = rng.choice(("is {r} busy", "is {r} working", "is {r} idle"))
         busy = bool(robot.get("active"))
-        yes = busy != q.endswith("idle")
-        return (q.format(r=who), f"{'Yes' if yes else 'No'}, {r} is {activity(robot, name)}.",
-                (name,))
+        return (q.format(r=who), _verdict(busy != q.endswith("idle"),
+                                          f"{r} is {activity(robot, name)}."), (name,))
     if form == "moving":
         q = rng.choice(("is {r} moving", "is {r} driving", "is {r} on the move"))
         driving = robot.get("location") is None and bool(robot.get("active"))
-        return (q.format(r=who), f"Yes, {r} is {activity(robot, name)}." if driving
-                else f"No, {r} is {activity(robot, name)}.", (name,))
+        return q.format(r=who), _verdict(driving, f"{r} is {activity(robot, name)}."), (name,)
     if form == "failed":
         q = rng.choice(("did {r} fail", "did something go wrong with {r}",
                         "did {r} have any problem"))
-        failed = failures(robot)
-        return (q.format(r=who), f"No, nothing has failed for {r.lower()}." if not failed
-                else "Yes, " + _failed_answer(name, robot), (name,))
+        failed = bool(failures(robot))
+        return (q.format(r=who), _verdict(failed, _failed_answer(name, robot) if failed
+                                          else f"Nothing has failed for {r.lower()}."), (name,))
     if form == "anything-failed":
         q = rng.choice(("did anything fail", "did anything go wrong", "were there any failures"))
         bad = [n for n in V.ROBOTS if failures(robots[n])]
-        if not bad:
-            return q, "No, nothing has failed.", V.ROBOTS
-        return q, "Yes. " + " ".join(_failed_answer(n, robots[n], 1) for n in bad), V.ROBOTS
+        fact = " ".join(_failed_answer(n, robots[n], 1) for n in bad) or "Nothing has failed."
+        return q, _verdict(bool(bad), fact), V.ROBOTS
     if form == "basket":
         n = int(state.get("basket", 0))
         q = rng.choice(("is the basket empty", "are there cherries in the basket"))
-        if q.startswith("is"):
-            a = "Yes, the basket is empty." if n == 0 else f"No, the basket holds {n} cherries."
-        else:
-            a = f"Yes, the basket holds {n} cherries." if n else "No, the basket is empty."
-        return q, a, ()
+        fact = f"The basket holds {n} cherries." if n else "The basket is empty."
+        return q, _verdict((n == 0) == q.startswith("is"), fact), ()
     if form == "over":
         left = time_left(state)
+        fact = ("The match is over: 0 seconds are left." if left <= 0
+                else f"The match is not over: {_number(left)} seconds are left.")
         return (rng.choice(("is the match over", "has the match ended", "is the game finished")),
-                "Yes, the match is over: 0 seconds are left." if left <= 0
-                else f"No, the match is not over: {_number(left)} seconds are left.", ())
+                _verdict(left <= 0, fact), ())
     if form == "both-busy":
         busy = [n for n in V.ROBOTS if robots[n].get("active")]
         q = rng.choice(("are both robots busy", "are the robots working", "is any robot idle"))
         said = " ".join(f"{robot_name(n)} is {activity(robots[n], n)}." for n in V.ROBOTS)
-        if q.startswith("is any"):
-            return q, ("No, both robots are busy. " if len(busy) == 2 else "Yes. ") + said, V.ROBOTS
-        if len(busy) == 2:
-            return q, "Yes, both robots are busy. " + said, V.ROBOTS
-        none_busy = "No, neither robot is busy. " if not busy else "No, only one is busy. "
-        return q, none_busy + said, V.ROBOTS
+        lead = {2: "Both robots are busy.", 1: "Only one is busy.", 0: "Neither robot is busy."}
+        yes = len(busy) < 2 if q.startswith("is any") else len(busy) == 2
+        return q, _verdict(yes, f"{lead[len(busy)]} {said}"), V.ROBOTS
     if form == "both-at":
         place = rng.choice((V.PLACES[0],) * 2 + V.PLACES)
         at = [n for n in V.ROBOTS if robots[n].get("location") == place]
         q = rng.choice(("are the robots at {x}", "are both robots at {x}",
                         "is either robot at {x}")).format(x=place_name(place))
         said = " ".join(_where_answer(n, robots[n]) for n in V.ROBOTS)
-        if q.startswith("is either"):
-            return q, ("Yes. " if at else "No, neither robot is there. ") + said, V.ROBOTS
-        yes = len(at) == 2
-        return q, ("Yes, both robots are at " + place_name(place) + "." if yes
-                   else ("No, neither robot is there. " if not at else "No. ") + said), V.ROBOTS
+        if len(at) == 2:
+            fact = f"Both robots are at {place_name(place)}."
+        else:
+            fact = ("Neither robot is there. " if not at else "") + said
+        return q, _verdict(bool(at) if q.startswith("is either") else len(at) == 2, fact), \
+            V.ROBOTS
     if form == "plate-cherry":
         p = rng.randint(1, V.N_PLATES)
         cakes = (state.get("plates") or {}).get(f"plate_{p}") or []
-        crowned = sum(bool(c.get("cherry")) for c in cakes)
+        crowned = any(c.get("cherry") for c in cakes)
         q = rng.choice(("is there a cherry on the cake on plate {p}",
                         "does the cake on plate {p} have a cherry",
                         "are there cherries on plate {p}")).format(p=p)
-        if not cakes:
-            return q, f"No, plate {p} is empty.", ()
-        return q, (f"Yes, plate {p} has {plate_text(cakes)}." if crowned
-                   else f"No, plate {p} has {plate_text(cakes)}."), ()
+        fact = f"Plate {p} has {plate_text(cakes)}." if cakes else f"Plate {p} is empty."
+        return q, _verdict(crowned, fact), ()
     if form == "holder-empty":
         h = rng.randint(1, V.N_HOLDERS)
         n = int((state.get("holders") or {}).get(f"holder_{h}", 0))
         q = rng.choice(("is holder {h} empty", "is dispenser {h} empty")).format(
             h=_number_mention(h, rng))
-        return q, (f"Yes, holder {h} is empty." if n <= 0 else
-                   f"No, holder {h} has {cherries(n)} left."), ()
+        return q, _verdict(n <= 0, f"Holder {h} is empty." if n <= 0 else
+                           f"Holder {h} has {cherries(n)} left."), ()
     if form == "plate":
         p = rng.randint(1, V.N_PLATES)
         cakes = (state.get("plates") or {}).get(f"plate_{p}") or []
         q = rng.choice(("is there a cake on plate {p}", "does plate {p} have a cake",
                         "is plate {p} empty"))
-        if q.endswith("empty"):  # asked the other way round: yes means no cakes
-            return (q.format(p=p), f"No, plate {p} has {plate_text(cakes)}." if cakes else
-                    f"Yes, plate {p} is empty.", ())
-        return (q.format(p=p), f"Yes, plate {p} has {plate_text(cakes)}." if cakes else
-                f"No, plate {p} is empty.", ())
+        fact = f"Plate {p} has {plate_text(cakes)}." if cakes else f"Plate {p} is empty."
+        # "is plate N empty" is asked the other way round: yes means no cakes
+        return q.format(p=p), _verdict(bool(cakes) != q.endswith("empty"), fact), ()
     if form == "stack":
         color, q = rng.choice(V.COLORS), rng.randint(1, V.N_QUADRANTS)
         there = bool(((state.get("quadrants") or {}).get(f"quadrant_{q}") or {}).get(color))
         return (rng.choice(("is the {c} stack still in quadrant {q}",
                             "is there still a {c} stack at quadrant {q}")).format(c=color, q=q),
-                f"Yes, the {color} stack is still at quadrant {q}." if there else
-                f"No, the {color} stack at quadrant {q} was taken.", ())
+                _verdict(there, f"The {color} stack is still at quadrant {q}." if there else
+                         f"The {color} stack at quadrant {q} was taken."), ())
     q = rng.choice(("did {r} do the funny action", "has {r} done its disguise"))
-    return (q.format(r=who), f"Yes, {r} did the funny action." if robot.get("funny_action")
-            else f"No, {r} has not done the funny action.", (name,))
+    done = bool(robot.get("funny_action"))
+    return (q.format(r=who), _verdict(done, f"{r} did the funny action." if done
+                                      else f"{r} has not done the funny action."), (name,))
 
 
 def _number_mention(n: int, rng: random.Random) -> str:

@@ -9,7 +9,7 @@ from llm_mars.qa.summary import cherry_tally, failures, place_name, summarize, t
 from llm_mars.training.expectations import check_answer
 from llm_mars.training.qa_data import (BOTH_QUESTIONS, QUESTIONS, QaExample, _SCORE_PARTS,
                                        _empty_holders_answer, _next_answer, _source_answer,
-                                       _totals_answer, _where_answer, generate_qa_examples,
+                                       _totals_answer, _where_answer, _yes_no, generate_qa_examples,
                                        initial_state, random_plan, simulated_states)
 from llm_mars.training.plan_data import generate_plan_examples
 
@@ -120,7 +120,24 @@ def test_yes_no_questions_get_yes_no_answers(examples):
     for template in [t for ts in (*QUESTIONS.values(), *BOTH_QUESTIONS.values()) for t in ts]:
         assert not asks_yes_no.match(template), template
     yes_no = [e for e in examples if e.kind == "yes-no"]
-    assert all(re.match(r"(Yes|No)\b", e.answer) for e in yes_no)
+    assert yes_no and all(re.search(r"\. So (yes|no)\.$", e.answer) for e in yes_no)
+
+
+def test_yes_no_verdict_follows_the_fact(played):
+    """The verdict agrees with the state it states: robot 1 carries a stack and did no funny
+    action, robot 2 carries nothing; the basket holds 10 cherries; holder 4 is empty."""
+    rng = random.Random(0)
+    expected = {"does robot 1 have a stack": "yes", "is robot 2 carrying anything": "no",
+                "did robot 1 do the funny action": "no", "is the basket empty": "no",
+                "are there cherries in the basket": "yes", "is holder 4 empty": "yes",
+                "is holder 1 empty": "no"}
+    seen = {}
+    for _ in range(3000):
+        question, answer, _ = _yes_no(played, rng)
+        if question in expected:
+            seen[question] = answer
+            assert answer.endswith(f"So {expected[question]}."), (question, answer)
+    assert set(seen) == set(expected)
 
 
 def test_numbers_in_answers_are_digits(examples):
