@@ -13,7 +13,9 @@ the model:
   the small numbered ports (quadrant, plate, holder, count, numbered places) and the colour
   ports only values the command mentions, plus each port's implicit value
   (:data:`IMPLICIT_VALUES`: an unstated holder is holder 2, "a cherry" is one). Where the
-  command mentions none that fit a port, the port keeps its whole range.
+  command mentions none that fit a port, the port keeps its whole range. A command that names
+  one robot and speaks of no other ("the second robot, bring ...") gets a plan for that robot
+  alone; one that names none, both, or speaks of others or of waiting on one keeps both.
 
 Both read the text after :func:`~llm_mars.speech.normaliser.normalise_transcript`, so "robot
 two", "robot2" and "Robot 2," are the same, and spoken homophones after a numbered thing
@@ -64,6 +66,12 @@ _UNKNOWN_COLOUR = re.compile(  # "the green stack", "the purple and brown cake s
 _ANY_NUMBER = re.compile(rf"\b({_NUMBER}|{'|'.join(ORDINAL_WORDS)})\b")
 _ALL_COLOURS = re.compile(r"\b(?:legendary|all|every|each|everything)\b")
 _COLOUR = re.compile(rf"\b({'|'.join(V.COLORS)})\b")
+_OTHER_ROBOTS = re.compile(  # words by which a command may give work to a robot it does not name
+    r"\b(?:both|each|either|other|others|everyone|everybody|all|robots|bots|you two|the two|"
+    r"team|someone|somebody|one of you|when|once|until|after|while|meanwhile|wait for|"
+    r"waits for)\b")
+_LOOSE_ROBOT_NUMBER = re.compile(  # "robot 1", but also "rboot one", "robit 2", "roobt 1"
+    rf"\b(?:r[a-z]{{0,6}}|b[a-z]{{1,3}})\s*(?:number\s+)?({_NUMBER})\b")
 
 
 def _value(word: str) -> int:
@@ -132,6 +140,12 @@ def out_of_world(command: str) -> str | None:
     return None
 
 
+def cherry_counts(command: str) -> set[int]:
+    """The numbers ``command`` says of cherries ("put 4 cherries", "2 more cherries"): in a
+    plan each is the count of a cherry collection."""
+    return {int(m.group(1)) for m in _CHERRY_COUNT.finditer(normalise_transcript(command))}
+
+
 def robots_named(command: str) -> set[str]:
     """The robots of this world that ``command`` names by designator ("robot 2", "R1", "the
     first robot"); designators of robots the world lacks are :func:`out_of_world`'s."""
@@ -157,11 +171,17 @@ def is_world_reply(reply: str) -> bool:
 class Grounding:
     """The values a command mentions: numbers (not robot designators) and cake colours
     (``None``: any colour, when it names none or speaks of all of them). ``plan_only``: the
-    grammar admits a plan and no reply."""
+    grammar admits a plan and no reply. ``robots``: the one robot a plan may command (``None``:
+    either or both)."""
 
     numbers: frozenset[int]
     colors: frozenset[str] | None
     plan_only: bool = False
+    robots: frozenset[str] | None = None
+
+    def allowed_robots(self) -> list[str]:
+        """The robots the plan may give a tree, in the world's order."""
+        return [r for r in V.ROBOTS if self.robots is None or r in self.robots]
 
     def allowed_ints(self, port_name: str, lo: int, hi: int) -> list[int] | None:
         """The values of an int port in ``[lo, hi]`` this command may use; ``None``: all."""
@@ -193,6 +213,7 @@ class Grounding:
         """A stable text naming this grounding (``n=2,3;c=brown``); :meth:`from_key` reads it."""
         colors = "*" if self.colors is None else ",".join(sorted(self.colors))
         key = f"n={','.join(map(str, sorted(self.numbers)))};c={colors}"
+        key += "" if self.robots is None else f";r={','.join(sorted(self.robots))}"
         return key + ";p=1" if self.plan_only else key
 
     @classmethod
@@ -205,18 +226,27 @@ class Grounding:
                 c for c in fields["c"].split(",") if c)
         except (ValueError, KeyError) as exc:
             raise ValueError(f"malformed grounding {key!r} ({exc!r})") from None
+        robots = None if "r" not in fields else frozenset(fields["r"].split(","))
         if colors is not None and not colors <= set(V.COLORS):
             raise ValueError(f"unknown colours in grounding {key!r}")
+        if robots is not None and not robots <= set(V.ROBOTS):
+            raise ValueError(f"unknown robots in grounding {key!r}")
         if fields.get("p", "0") not in ("0", "1"):
             raise ValueError(f"plan-only flag must be 0 or 1 in grounding {key!r}")
-        return cls(numbers, colors, fields.get("p") == "1")
+        return cls(numbers, colors, fields.get("p") == "1", robots)
 
 
 def ground(command: str) -> Grounding:
-    """The numbers and colours ``command`` mentions (see the module docstring)."""
+    """The numbers, colours and robot ``command`` mentions (see the module docstring)."""
     text = _ROBOT_NUMBER.sub(" ", normalise_transcript(command))
     text = _ORDINAL_ROBOT.sub(" ", text)
     numbers = frozenset(v for v in (_value(m.group(1)) for m in _ANY_NUMBER.finditer(text))
                         if v >= 0)
     colors = frozenset(_COLOUR.findall(text))
-    return Grounding(numbers, None if not colors or _ALL_COLOURS.search(text) else colors)
+    named = robots_named(command)
+    loosely = {_value(m.group(1)) for m in _LOOSE_ROBOT_NUMBER.finditer(normalise_transcript(
+        command))}
+    robots = frozenset(named) if len(named) == 1 and len(loosely) <= 1 and \
+        not _OTHER_ROBOTS.search(text) else None
+    return Grounding(numbers, None if not colors or _ALL_COLOURS.search(text) else colors,
+                     robots=robots)

@@ -75,14 +75,46 @@ def test_allowed_values_add_implicit_ones_and_fall_back_to_all():
     assert "plate_1" not in places and "quadrant_4" not in places
 
 
+@pytest.mark.parametrize("command, robots", [
+    ("the second robot brings the pink stack from quadrant three to plate 5", {"robot2"}),
+    ("R1 go home then do the funny action", {"robot1"}),
+    ("go home", None),  # names no robot
+    ("robot 1 go home and robot 2 go to plate 3", None),  # names both
+    ("robot 1 go home and the other robot goes to plate 3", None),
+    ("when robot 1 is done put a cherry on the cake on plate 3", None),  # who waits is unsaid
+    ("robot 2 and then both of you go home", None),
+    ("rboot one grab the yellow stack at quadrant one then r2 go to holder three", None),
+])
+def test_grounding_keeps_to_the_one_robot_a_command_names(command, robots):
+    assert ground(command).robots == (None if robots is None else frozenset(robots))
+
+
+def test_the_robot_grounding_never_excludes_a_robot_the_plan_commands():
+    """On generated commands (typos in designators included) the grounded robot set holds
+    every robot of the command's plan, and it narrows most single-robot commands."""
+    import re
+
+    from llm_mars.training.plan_data import generate_plan_examples
+
+    narrowed = 0
+    for example in generate_plan_examples(1500, seed=11, reply_share=0.0):
+        robots = ground(example.command).robots
+        if example.kind == "plan" and robots is not None:
+            narrowed += 1
+            assert set(re.findall(r'ID="(robot\d)"', example.output)) <= robots, example.command
+    assert narrowed > 500
+
+
 @pytest.mark.parametrize("grounding", [
     Grounding(frozenset(), None), Grounding(frozenset({1, 4}), frozenset({"brown"})),
-    Grounding(frozenset({2}), frozenset({"pink", "yellow"}), plan_only=True)])
+    Grounding(frozenset({2}), frozenset({"pink", "yellow"}), plan_only=True),
+    Grounding(frozenset({3}), None, plan_only=True, robots=frozenset({"robot2"}))])
 def test_keys_round_trip(grounding):
     assert Grounding.from_key(grounding.key()) == grounding
 
 
-@pytest.mark.parametrize("key", ["n=1;c=green", "n=x;c=*", "c=*", "n=1;c=*;p=2"])
+@pytest.mark.parametrize("key", ["n=1;c=green", "n=x;c=*", "c=*", "n=1;c=*;p=2",
+                                 "n=1;c=*;r=robot3"])
 def test_malformed_keys_are_refused(key):
     with pytest.raises((ValueError, KeyError)):
         Grounding.from_key(key)

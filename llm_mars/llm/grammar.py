@@ -381,9 +381,10 @@ class _PlanGrammar:
             if depth < self.max_depth:
                 options += [self.composite(k, depth) for k in composites]
             nodes.add(f"node_{depth}", _alternatives(options))
+        robots = V.ROBOTS if self.grounding is None else self.grounding.allowed_robots()
         trees = [self.rules.add(f"tree_{robot}", _sequence(
             literal(f'\n{INDENT}<BehaviorTree ID="{robot}">\n{INDENT * 2}'), "node_1",
-            literal(f"\n{INDENT}</BehaviorTree>"))) for robot in V.ROBOTS]
+            literal(f"\n{INDENT}</BehaviorTree>"))) for robot in robots]
         # each robot at most once, in robot order (the serializer's order)
         orders = [_sequence(*(t for i, t in enumerate(trees) if mask >> i & 1))
                   for mask in range(1, 2 ** len(trees))]
@@ -405,8 +406,9 @@ def plan_grammar_ebnf(registry: Registry = REGISTRY, library: SubtreeLibrary | N
     docstring for the few valid outputs it leaves out).
 
     ``library`` is the subtree library (``None``: :func:`llm_mars.bt.library.load_library`).
-    ``grounding`` narrows colour, place and small numbered ports to what one command mentions
-    (:mod:`llm_mars.grounding`); the result is still a subset of the valid outputs.
+    ``grounding`` narrows colour, place and small numbered ports, and the robots given a tree,
+    to what one command mentions (:mod:`llm_mars.grounding`); the result is still a subset of
+    the valid outputs.
     """
     if max_depth < 1:
         raise RegistryError("max_depth must be at least 1")

@@ -373,7 +373,7 @@ def test_a_grounded_grammar_admits_only_the_values_the_command_mentions():
     assert accepts(grammar, serialize_reply(Reply("The robots cannot fly.")))
     for wrong in (('quadrant="3"', 'quadrant="1"'), ('color="pink"', 'color="brown"'),
                   ('plate="5"/>', 'plate="4"/>'), ('"plate_5"', '"plate_1"'),
-                  ('count="1"', 'count="4"')):
+                  ('count="1"', 'count="4"'), ('ID="robot2"', 'ID="robot1"')):
         assert wrong[0] in GROUNDED_PLAN
         assert not accepts(grammar, GROUNDED_PLAN.replace(*wrong)), wrong
     assert accepts(grammar, GROUNDED_PLAN.replace('"plate_5"', '"home"'))
