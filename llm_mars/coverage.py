@@ -3,9 +3,11 @@
 The bt adapter's commonest mistake on long commands is a dropped step: "go to quadrant 2 and
 wait 3 seconds there" planned as the wait alone, "put 4 cherries in the basket" as the whole
 fill-the-basket subtree. Such a plan leaves out something the command names: a number, a cake
-colour, a robot, home, the basket, the funny action, collecting cherries.
-:func:`missing_mentions` lists those; the assistant (:class:`llm_mars.assistant.Assistant`) samples a few more plans when the greedy one
-misses something, and keeps the first plan that misses least.
+colour, a robot, home, the basket, the funny action, collecting cherries, or a number of
+cherries ("4 cherries" is a collection's count, or as many cherries put on cakes; not holder
+4). :func:`missing_mentions` lists those; the assistant (:class:`llm_mars.assistant.Assistant`)
+samples a few more plans when the greedy one misses something, and keeps the first plan that
+misses least.
 
 A mention counts as covered when a step of the plan, with library subtrees expanded, uses it.
 "One" is never required (it is "a cherry" as often as a number). The check is a heuristic for
@@ -20,7 +22,7 @@ from typing import Any
 from llm_mars import vocabulary as V
 from llm_mars.bt.library import SubtreeLibrary, load_library
 from llm_mars.bt.model import Node, Plan, PortRef
-from llm_mars.grounding import ground, robots_named
+from llm_mars.grounding import cherry_counts, ground, robots_named
 from llm_mars.speech.normaliser import normalise_transcript
 
 _BOTH = re.compile(r"\b(?:both (?:robots|bots|of you)|you both|you two|two robots|each of you"
@@ -72,11 +74,14 @@ def missing_mentions(command: str, plan: Plan, library: SubtreeLibrary | None = 
     text = normalise_transcript(command)
     mentioned = ground(command)
     used: set[Any] = set()
+    cherries_handled: set[Any] = set()  # collection counts, cherries put on cakes
     for _, root in plan.trees:
         counts: dict[str, int] = {}
         for tag, ports in _steps(root, library):
             used.add(tag)
             counts[tag] = counts.get(tag, 0) + 1
+            if tag == "CollectCherries":
+                cherries_handled.add(ports.get("count"))
             for name, value in ports.items():
                 used.add(value)
                 used.update(_numbers(value, name))
@@ -85,7 +90,10 @@ def missing_mentions(command: str, plan: Plan, library: SubtreeLibrary | None = 
                     if n.isdigit():
                         used.add(int(n))
         used.update(counts.values())  # "take two stacks", "put cherries on three cakes"
+        cherries_handled.add(counts.get("PutCherry"))  # "put 2 cherries on the cakes"
     missing = {str(n) for n in mentioned.numbers if n != 1 and n not in used}
+    missing |= {f"{n} cherries" for n in cherry_counts(command)
+                if n != 1 and n not in cherries_handled}
     missing |= {c for c in mentioned.colors or () if c not in used}
     robots = robots_named(command)
     if _BOTH.search(text):

@@ -17,7 +17,15 @@ def plan(*trees: str):
     ("robot 2 go to quadrant 2 and wait 3 seconds there",
      ['robot2:<Sequence><MoveTo target="quadrant_2"/><Wait seconds="3.0"/></Sequence>'], set()),
     ("R2 put four cherries in the basket",
-     ['robot2:<SubTree ID="CherriesToBasket" holder="2"/>'], {"4"}),
+     ['robot2:<SubTree ID="CherriesToBasket" holder="2"/>'], {"4", "4 cherries"}),
+    ("robot1 drop two cherries in the basket",  # holder 2 is not the 2 cherries asked for
+     ['robot1:<SubTree ID="CherriesToBasket" holder="2"/>'], {"2 cherries"}),
+    ("collect 5 cherries from holder 1 and put 2 cherries on the cake on plate 3",
+     ['robot1:<Sequence><CollectCherries holder="1" count="5"/><PutCherry plate="3"/>'
+      '</Sequence>'], {"2", "2 cherries"}),
+    ("collect 5 cherries from holder 1 and put 2 cherries on the cakes on plate 3",
+     ['robot1:<Sequence><CollectCherries holder="1" count="5"/><PutCherry plate="3"/>'
+      '<PutCherry plate="3"/></Sequence>'], set()),
     ("R2 put four cherries in the basket",
      ['robot2:<Sequence><CollectCherries holder="2" count="4"/><DropCherries/></Sequence>'],
      set()),
