@@ -15,6 +15,7 @@ from typing import Any
 
 import rclpy
 from rcl_interfaces.msg import ParameterDescriptor
+from rclpy.exceptions import InvalidHandle
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
@@ -93,6 +94,24 @@ def stop_executor(executor: MultiThreadedExecutor, spin_thread: threading.Thread
         waiter = threading.Thread(target=pool.shutdown, kwargs={"wait": True}, daemon=True)
         waiter.start()
         waiter.join(timeout=timeout_s)
+    _collect_handler_errors(executor)
+
+
+def _collect_handler_errors(executor: MultiThreadedExecutor) -> None:
+    """Fetch the outcome of the callback handlers the executor ran but never looked at again.
+
+    A handler queued before ``shutdown`` runs after it and wakes the executor through the guard
+    condition ``shutdown`` destroyed; rclpy (Jazzy) does not catch that ``InvalidHandle`` there,
+    and the handler's unread error is printed at garbage collection as "The following exception
+    was never retrieved: cannot use Destroyable ...". That error is read and dropped here; any
+    other error of a late handler is printed, since it is a callback's own failure."""
+    for task in list(getattr(executor, "_futures", ())):
+        if not task.done():
+            continue
+        error = task.exception()
+        if error is not None and not isinstance(error, InvalidHandle):
+            print("a callback failed while its executor stopped:\n" + "".join(
+                traceback.format_exception(error)), file=sys.stderr)
 
 
 def run_node(make_node: Callable[[], Node], args: list[str] | None = None,

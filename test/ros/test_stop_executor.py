@@ -40,3 +40,37 @@ def test_a_callback_in_flight_finishes_before_its_node_is_destroyed():
     finally:
         node.destroy_node()
         rclpy.try_shutdown(context=context)
+
+
+def test_no_handler_error_is_left_unread_after_stopping(capfd):
+    """Handlers queued at shutdown fail on the guard condition rclpy destroyed; their errors
+    are read, so none is printed later as "never retrieved"; a callback's own error is shown."""
+    import gc
+
+    from rclpy.exceptions import InvalidHandle
+    from rclpy.task import Future
+
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    executor = MultiThreadedExecutor(num_threads=2, context=context)
+    node = Node("busy_timers", context=context)
+    for _ in range(20):
+        node.create_timer(0.001, lambda: None)
+    executor.add_node(node)
+    late, failed = Future(), Future()
+    late.set_exception(InvalidHandle("cannot use Destroyable because destruction was requested"))
+    failed.set_exception(ValueError("a callback's own failure"))
+    spin = threading.Thread(target=executor.spin, daemon=True)
+    spin.start()
+    try:
+        time.sleep(0.3)
+        executor._futures += [late, failed]  # as rclpy leaves them when it stops mid-spin
+        stop_executor(executor, spin)
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown(context=context)
+    del executor, late, failed
+    gc.collect()
+    out, err = capfd.readouterr()
+    assert "never retrieved" not in out + err
+    assert "a callback's own failure" in err
