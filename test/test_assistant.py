@@ -50,15 +50,15 @@ def test_plans_are_asked_under_the_commands_grounding():
     engine = ScriptedEngine(PLAN)
     outcome = Assistant(engine).plan("Robot 2, take the brown cake from quadrant 4")
     assert isinstance(outcome.result, Plan)
-    assert [r.constraint for r in engine.requests] == ["plan:n=4;c=brown"]
+    assert [r.constraint for r in engine.requests] == ["plan:n=4;c=brown;r=robot2"]
 
 
 def test_a_false_world_reply_is_replaced_by_a_plan():
     engine = ScriptedEngine(FALSE_REPLY, PLAN)
     outcome = Assistant(engine).plan("Robot 2, take the brown cake from quadrant 4")
     assert isinstance(outcome.result, Plan) and outcome.text == PLAN
-    assert [r.constraint for r in engine.requests] == ["plan:n=4;c=brown",
-                                                       "plan:n=4;c=brown;p=1"]
+    assert [r.constraint for r in engine.requests] == ["plan:n=4;c=brown;r=robot2",
+                                                       "plan:n=4;c=brown;r=robot2;p=1"]
     assert outcome.latency_s == pytest.approx(1.0)  # both generations count
 
 
@@ -107,9 +107,9 @@ def test_a_plan_leaving_out_a_mention_is_replaced_by_a_sampled_plan_that_covers_
     outcome = Assistant(engine).plan(COMMAND_WITH_HOME)
     assert outcome.text == HOME_PLAN and outcome.candidates == 4
     greedy, *samples = engine.requests
-    assert greedy.sampling.greedy and greedy.constraint == "plan:n=4;c=brown"
+    assert greedy.sampling.greedy and greedy.constraint == "plan:n=4;c=brown;r=robot2"
     assert [s.sampling.seed for s in samples] == [1, 2, 3]
-    assert all(not s.sampling.greedy and s.constraint == "plan:n=4;c=brown;p=1" for s in samples)
+    assert all(not s.sampling.greedy and s.constraint == "plan:n=4;c=brown;r=robot2;p=1" for s in samples)
     assert outcome.latency_s == pytest.approx(1.0)  # the greedy plan, then one batch
 
 

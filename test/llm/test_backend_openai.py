@@ -107,7 +107,7 @@ def test_the_assistant_plans_through_the_backend_unchanged(backend, engine):
     assert outcome.result == parse_bt_output(PLAN) and outcome.text == PLAN
     # the grammar sent is narrowed to the command's grounding, and the server reads it back
     assert engine.requests[-1].adapter == "bt"
-    assert engine.requests[-1].constraint == "plan:n=2;c=pink"
+    assert engine.requests[-1].constraint == "plan:n=2;c=pink;r=robot1"
 
 
 # --- plans ----------------------------------------------------------------------------------
