@@ -142,7 +142,7 @@ def out_of_world(command: str) -> str | None:
 
 def cherry_counts(command: str) -> set[int]:
     """The numbers ``command`` says of cherries ("put 4 cherries", "2 more cherries"): in a
-    plan each is the count of a cherry collection."""
+    plan each is a collection's count or the number of cherries put on cakes."""
     return {int(m.group(1)) for m in _CHERRY_COUNT.finditer(normalise_transcript(command))}
 
 
@@ -238,14 +238,13 @@ class Grounding:
 
 def ground(command: str) -> Grounding:
     """The numbers, colours and robot ``command`` mentions (see the module docstring)."""
-    text = _ROBOT_NUMBER.sub(" ", normalise_transcript(command))
-    text = _ORDINAL_ROBOT.sub(" ", text)
+    said = normalise_transcript(command)
+    text = _ORDINAL_ROBOT.sub(" ", _ROBOT_NUMBER.sub(" ", said))
     numbers = frozenset(v for v in (_value(m.group(1)) for m in _ANY_NUMBER.finditer(text))
                         if v >= 0)
     colors = frozenset(_COLOUR.findall(text))
     named = robots_named(command)
-    loosely = {_value(m.group(1)) for m in _LOOSE_ROBOT_NUMBER.finditer(normalise_transcript(
-        command))}
+    loosely = {_value(m.group(1)) for m in _LOOSE_ROBOT_NUMBER.finditer(said)}
     robots = frozenset(named) if len(named) == 1 and len(loosely) <= 1 and \
         not _OTHER_ROBOTS.search(text) else None
     return Grounding(numbers, None if not colors or _ALL_COLOURS.search(text) else colors,
