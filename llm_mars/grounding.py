@@ -149,7 +149,11 @@ def cherry_counts(command: str) -> set[int]:
 def robots_named(command: str) -> set[str]:
     """The robots of this world that ``command`` names by designator ("robot 2", "R1", "the
     first robot"); designators of robots the world lacks are :func:`out_of_world`'s."""
-    text = normalise_transcript(command)
+    return _robots_in(normalise_transcript(command))
+
+
+def _robots_in(text: str) -> set[str]:
+    """:func:`robots_named` of an already normalised text."""
     numbers = [_value(m.group(1)) for m in _ROBOT_NUMBER.finditer(text)]
     numbers += [_value(m.group(1)) for m in _ORDINAL_ROBOT.finditer(text)]
     return {V.ROBOTS[n - 1] for n in numbers if 1 <= n <= len(V.ROBOTS)}
@@ -243,7 +247,7 @@ def ground(command: str) -> Grounding:
     numbers = frozenset(v for v in (_value(m.group(1)) for m in _ANY_NUMBER.finditer(text))
                         if v >= 0)
     colors = frozenset(_COLOUR.findall(text))
-    named = robots_named(command)
+    named = _robots_in(said)
     loosely = {_value(m.group(1)) for m in _LOOSE_ROBOT_NUMBER.finditer(said)}
     robots = frozenset(named) if len(named) == 1 and len(loosely) <= 1 and \
         not _OTHER_ROBOTS.search(text) else None
