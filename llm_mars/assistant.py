@@ -20,9 +20,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from llm_mars.bt.model import Plan, Reply
-from llm_mars.bt.serializer import serialize_reply
+from llm_mars.bt.serializer import serialize_plan, serialize_reply
 from llm_mars.coverage import missing_mentions
-from llm_mars.errors import ConstraintError
+from llm_mars.decomposition import Clause, join_plans, split_command
+from llm_mars.bt.parser import parse_bt_output
+from llm_mars.errors import ConstraintError, PlanValidationError
 from llm_mars.grounding import ground, is_world_reply, out_of_world
 from llm_mars.llm.requests import (GenerationRequest, GenerationResult, SamplingParams,
                                    plan_constraint_name)
@@ -64,6 +66,8 @@ class PlanOutcome:
     text: str  # the generated document, exactly as the model wrote it
     latency_s: float
     candidates: int = 1  # plans the choice was made from (llm_mars.coverage)
+    source: str = "greedy"  # "greedy", "clauses" (llm_mars.decomposition) or "sample"
+    sampled: int = 0  # plans sampled because the others left something out
 
 
 @dataclass(frozen=True)
@@ -89,24 +93,31 @@ class Assistant:
     ``alternatives``: when the greedy plan leaves out something the command mentions (a
     number, colour, robot, place or action; :mod:`llm_mars.coverage`) or does not finish, this
     many plans are sampled (seeded, in one batch) and the first plan that leaves out least is
-    kept. 0: the greedy plan always."""
+    kept. 0: the greedy plan always.
+
+    ``decompose`` (default on, with grounding): a command that is a plain list of steps is
+    also planned clause by clause (:mod:`llm_mars.decomposition`, in the same batch as the
+    greedy plan); the joined plan is kept unless it leaves out more than the greedy plan. A
+    clause whose verb no skill has ("then both of you fly home") is asked alone, and the
+    model's reply to it is the command's reply."""
 
     def __init__(self, engine: Submitter, adapter_dirs: dict[str, Path] | None = None,
                  timeout_s: float = 60.0, grounding: bool = True,
-                 alternatives: int = ALTERNATIVES):
+                 alternatives: int = ALTERNATIVES, decompose: bool = True):
         if alternatives < 0:
             raise ValueError(f"alternatives must be >= 0, not {alternatives}")
         self.engine = engine
         self.timeout_s = timeout_s
         self.grounding = grounding
         self.alternatives = alternatives
+        self.decompose = decompose
         dirs = adapter_dirs or {}
         self._system = {name: _system_prompt(dirs.get(name)) for name in ("bt", "qa")}
 
     @classmethod
     def load(cls, model: str | None = None, adapters_dir: str | Path | None = None,
              dtype: str | None = None, backend: str | None = None, url: str | None = None,
-             grounding: bool = True, alternatives: int = ALTERNATIVES,
+             grounding: bool = True, alternatives: int = ALTERNATIVES, decompose: bool = True,
              **engine_kwargs: Any) -> Assistant:
         """The assistant over the configured backend (``backend``/``url`` or the environment,
         see :mod:`llm_mars.llm.backends`; default: the in-process engine) with the ``bt`` and
@@ -121,7 +132,8 @@ class Assistant:
                                         adapter_dirs=dirs)
         if config.kind == "hf" and engine_kwargs:
             config = replace(config, options={**config.options, **engine_kwargs})
-        return cls(make_backend(config), dirs, grounding=grounding, alternatives=alternatives)
+        return cls(make_backend(config), dirs, grounding=grounding, alternatives=alternatives,
+                   decompose=decompose)
 
     def _adapter(self, name: str) -> str | None:
         return name if name in self.engine.adapters else None
@@ -168,9 +180,27 @@ class Assistant:
 
         first = _then(self._submit_plan(command, plan_constraint_name(grounding.key())),
                       _plan_outcome)
+        clauses = split_command(command) if self.decompose else None
+        parts = _settled([self._submit_plan(c.text, plan_constraint_name(ground(c.text).key()))
+                          for c in clauses or ()])
         plan_only = plan_constraint_name(replace(grounding, plan_only=True).key())
-        return _then(_settled([_then(first, no_false_world_reply)]),
-                     lambda outcome: self._covering(command, plan_only, outcome[0], start))
+
+        def covering(done: list) -> PlanOutcome | Future:
+            outcome, results = done
+            joined = _joined(clauses, results) if clauses else None
+            if joined is not None and isinstance(outcome, ConstraintError):
+                outcome = replace(joined, latency_s=time.perf_counter() - start)
+            elif joined is not None and isinstance(outcome, PlanOutcome) \
+                    and isinstance(outcome.result, Plan):
+                # a reply to a part of the command is the command's reply
+                keep = joined if isinstance(joined.result, Reply) \
+                    or len(missing_mentions(command, joined.result)) \
+                    <= len(missing_mentions(command, outcome.result)) else outcome
+                outcome = replace(keep, latency_s=max(outcome.latency_s, joined.latency_s),
+                                  candidates=2)
+            return self._covering(command, plan_only, outcome, start)
+
+        return _then(_settled([_then(first, no_false_world_reply), parts]), covering)
 
     def _covering(self, command: str, constraint: str, first: PlanOutcome | BaseException,
                   start: float) -> PlanOutcome | Future:
@@ -200,13 +230,16 @@ class Assistant:
                 slowest = max(slowest, result.total_s)
                 missing = len(missing_mentions(command, result.parsed))
                 if missing < fewest:
-                    chosen, fewest = PlanOutcome(result.parsed, result.text, 0.0), missing
+                    chosen = PlanOutcome(result.parsed, result.text, 0.0, source="sample")
+                    fewest = missing
             if chosen is None:
                 raise first
             # the greedy generation, then one batch (an unfinished one: the wall time)
             latency = time.perf_counter() - start if isinstance(first, ConstraintError) \
                 else first.latency_s + slowest
-            return replace(chosen, latency_s=latency, candidates=1 + len(samples))
+            tried = first.candidates if isinstance(first, PlanOutcome) else 1
+            return replace(chosen, latency_s=latency, candidates=tried + len(samples),
+                           sampled=len(samples))
 
         return _then(_settled(samples), choose)
 
@@ -236,6 +269,33 @@ class Assistant:
         close = getattr(self.engine, "close", None)
         if close is not None:
             close()
+
+
+def _joined(clauses: list[Clause], results: list[GenerationResult | BaseException]
+            ) -> PlanOutcome | None:
+    """The clause plans joined (:func:`llm_mars.decomposition.join_plans`), or the reply to a
+    clause whose verb no skill has ("both robots fly home"); ``None`` when a clause failed,
+    got another reply, or the plans do not join."""
+    if any(isinstance(r, BaseException) for r in results):
+        return None
+    latency = max(r.total_s for r in results)
+    for clause, result in zip(clauses, results, strict=True):
+        reply = result.parsed
+        if not clause.known_verb and isinstance(reply, Reply) \
+                and not is_world_reply(reply.text):
+            return PlanOutcome(reply, result.text, latency, source="clauses")
+    plans = [r.parsed for r in results]
+    if not all(isinstance(p, Plan) for p in plans):
+        return None
+    plan = join_plans(clauses, plans)
+    if plan is None:
+        return None
+    text = serialize_plan(plan)
+    try:  # the joined document passes the same validation as a generated one
+        parsed = parse_bt_output(text)
+    except PlanValidationError:
+        return None
+    return PlanOutcome(parsed, text, latency, source="clauses")
 
 
 def _plan_outcome(result: GenerationResult, before_s: float = 0.0) -> PlanOutcome:
@@ -290,6 +350,8 @@ def _settled(futures: list[Future]) -> Future:
         if last:
             out.set_result(results)
 
+    if not futures:
+        out.set_result([])
     for i, future in enumerate(futures):
         future.add_done_callback(lambda f, i=i: done(i, f))
     return out

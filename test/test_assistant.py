@@ -104,7 +104,7 @@ COMMAND_WITH_HOME = "Robot 2, take the brown cake from quadrant 4 and go home"
 
 def test_a_plan_leaving_out_a_mention_is_replaced_by_a_sampled_plan_that_covers_it():
     engine = ScriptedEngine(PLAN, PLAN, HOME_PLAN, PLAN)
-    outcome = Assistant(engine).plan(COMMAND_WITH_HOME)
+    outcome = Assistant(engine, decompose=False).plan(COMMAND_WITH_HOME)
     assert outcome.text == HOME_PLAN and outcome.candidates == 4
     greedy, *samples = engine.requests
     assert greedy.sampling.greedy and greedy.constraint == "plan:n=4;c=brown;r=robot2"
@@ -115,7 +115,7 @@ def test_a_plan_leaving_out_a_mention_is_replaced_by_a_sampled_plan_that_covers_
 
 def test_the_greedy_plan_stands_when_no_sample_covers_more():
     engine = ScriptedEngine(PLAN, PLAN, PLAN)
-    outcome = Assistant(engine, alternatives=2).plan(COMMAND_WITH_HOME)
+    outcome = Assistant(engine, alternatives=2, decompose=False).plan(COMMAND_WITH_HOME)
     assert outcome.text == PLAN and outcome.candidates == 3
 
 
@@ -133,15 +133,15 @@ def test_a_failed_sample_leaves_the_greedy_plan():
         return failed
 
     engine.submit = submit
-    outcome = Assistant(engine, alternatives=2).plan(COMMAND_WITH_HOME)
+    outcome = Assistant(engine, alternatives=2, decompose=False).plan(COMMAND_WITH_HOME)
     assert outcome.text == PLAN and len(engine.requests) == 3
 
 
 def test_a_covering_plan_or_no_alternatives_asks_once():
     engine = ScriptedEngine(HOME_PLAN)
-    assert Assistant(engine).plan(COMMAND_WITH_HOME).candidates == 1
+    assert Assistant(engine, decompose=False).plan(COMMAND_WITH_HOME).candidates == 1
     engine = ScriptedEngine(PLAN)
-    assert Assistant(engine, alternatives=0).plan(COMMAND_WITH_HOME).text == PLAN
+    assert Assistant(engine, alternatives=0, decompose=False).plan(COMMAND_WITH_HOME).text == PLAN
     assert len(engine.requests) == 1
     with pytest.raises(ValueError):
         Assistant(engine, alternatives=-1)
@@ -153,11 +153,11 @@ def test_an_unfinished_greedy_output_is_replaced_by_a_finished_sample():
     greedy_submit = engine.submit
     engine.submit = lambda request: unfinished if request.sampling.greedy \
         else greedy_submit(request)
-    outcome = Assistant(engine, alternatives=1).plan(COMMAND_WITH_HOME)
+    outcome = Assistant(engine, alternatives=1, decompose=False).plan(COMMAND_WITH_HOME)
     assert outcome.text == HOME_PLAN and outcome.candidates == 2
     with pytest.raises(ConstraintError):  # no sample finishes either: the error stands
         engine.submit = lambda request: unfinished
-        Assistant(engine, alternatives=2).plan(COMMAND_WITH_HOME)
+        Assistant(engine, alternatives=2, decompose=False).plan(COMMAND_WITH_HOME)
 
 
 def test_a_timeout_is_not_answered_with_samples():
@@ -174,5 +174,68 @@ def test_a_timeout_is_not_answered_with_samples():
     engine = ScriptedEngine()
     engine.submit = submit
     with pytest.raises(GenerationTimeout):
-        Assistant(engine).plan(COMMAND_WITH_HOME)
+        Assistant(engine, decompose=False).plan(COMMAND_WITH_HOME)
     assert len(requests) == 1
+
+
+CLAUSE_PICK = PLAN
+CLAUSE_HOME = PLAN.replace('<PickCake color="brown" quadrant="4"/>', '<MoveTo target="home"/>')
+
+
+def _user_text(request):
+    return dict(request.messages[-1])["content"]
+
+
+def test_a_list_of_steps_is_also_planned_clause_by_clause_in_the_same_batch():
+    engine = ScriptedEngine(PLAN, CLAUSE_PICK, CLAUSE_HOME)
+    outcome = Assistant(engine).plan(COMMAND_WITH_HOME)
+    assert parse_bt_output(outcome.text) == parse_bt_output(HOME_PLAN)
+    assert (outcome.source, outcome.candidates, outcome.sampled) == ("clauses", 2, 0)
+    assert [(_user_text(r), r.constraint) for r in engine.requests[1:]] == [
+        ("robot 2 take the brown cake from quadrant 4", "plan:n=4;c=brown;r=robot2"),
+        ("robot 2 go home", "plan:n=;c=*;r=robot2")]
+    assert outcome.latency_s == pytest.approx(0.5)  # one batch
+
+
+def test_the_greedy_plan_stands_when_the_joined_plan_leaves_out_more():
+    engine = ScriptedEngine(HOME_PLAN, CLAUSE_PICK, CLAUSE_PICK)  # robot 2 twice: no home
+    outcome = Assistant(engine).plan(COMMAND_WITH_HOME)
+    assert (outcome.text, outcome.source, outcome.candidates) == (HOME_PLAN, "greedy", 2)
+
+
+@pytest.mark.parametrize("clause_outputs", [
+    (CLAUSE_PICK, serialize_reply(Reply("The robots cannot fly."))),  # a clause is replied
+    (CLAUSE_PICK, HOME_PLAN.replace("robot2", "robot1")),  # a clause plan for the other robot
+])
+def test_clause_plans_that_do_not_join_leave_the_greedy_plan(clause_outputs):
+    engine = ScriptedEngine(PLAN, *clause_outputs, PLAN, PLAN, PLAN)
+    outcome = Assistant(engine).plan(COMMAND_WITH_HOME)
+    assert outcome.text == PLAN and outcome.source == "greedy" and outcome.sampled == 3
+
+
+def test_an_unfinished_greedy_output_is_replaced_by_the_joined_plan():
+    engine = ScriptedEngine(CLAUSE_PICK, CLAUSE_HOME)
+    scripted = engine.submit
+    unfinished = _done(GenerationResult(PLAN[:20], (), "length", 1, 0, 0, 0, 0, 0))
+    engine.submit = lambda request: unfinished if _user_text(request) == COMMAND_WITH_HOME \
+        else scripted(request)
+    outcome = Assistant(engine).plan(COMMAND_WITH_HOME)
+    assert parse_bt_output(outcome.text) == parse_bt_output(HOME_PLAN)
+    assert outcome.source == "clauses"
+
+
+def test_a_reply_to_a_clause_whose_verb_no_skill_has_is_the_commands_reply():
+    fly = serialize_reply(Reply("The robots cannot fly: no skill does that."))
+    engine = ScriptedEngine(HOME_PLAN, CLAUSE_PICK, fly)
+    outcome = Assistant(engine).plan("Robot 2, take the brown cake from quadrant 4, then fly "
+                                     "home")
+    assert outcome.result == Reply("The robots cannot fly: no skill does that.")
+    assert outcome.source == "clauses"
+    assert _user_text(engine.requests[2]) == "robot 2 fly home"
+
+
+def test_a_reply_to_a_clause_with_a_known_verb_leaves_the_greedy_plan():
+    no = serialize_reply(Reply("The robots cannot go home: no skill does that."))
+    engine = ScriptedEngine(HOME_PLAN, CLAUSE_PICK, no)
+    outcome = Assistant(engine).plan(COMMAND_WITH_HOME)
+    assert outcome.text == HOME_PLAN and outcome.source == "greedy"

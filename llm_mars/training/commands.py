@@ -68,6 +68,9 @@ def register_eval(subparsers: argparse._SubParsersAction) -> None:
                              help="plans sampled when the greedy plan leaves out something "
                                   f"the command mentions (default {ALTERNATIVES}; 0: the "
                                   "greedy plan, with --no-grounding the bt adapter alone)")
+            sub.add_argument("--no-decompose", dest="decompose", action="store_false",
+                             help="do not also plan a plain list of steps clause by clause "
+                                  "(llm_mars.decomposition)")
         sub.set_defaults(handler=_eval)
 
 
@@ -91,7 +94,8 @@ def _eval(args: argparse.Namespace) -> int:
 
     assistant = Assistant.load(args.model, args.adapters,
                                grounding=getattr(args, "grounding", True),
-                               alternatives=getattr(args, "alternatives", ALTERNATIVES))
+                               alternatives=getattr(args, "alternatives", ALTERNATIVES),
+                               decompose=getattr(args, "decompose", True))
     try:
         if args.eval_kind == "plans":
             report = E.evaluate_plans(assistant, cases, progress=progress)

@@ -46,7 +46,9 @@ class PlanCall:
     outcome: str  # "plan" | "reply" | "error"
     latency_s: float
     text: str  # the generated document, the reply, or the error
-    candidates: int = 1  # plans sampled to choose from (llm_mars.coverage); 1: greedy only
+    candidates: int = 1  # plans the choice was made from (llm_mars.assistant); 1: greedy only
+    source: str = "greedy"  # where the plan came from: "greedy", "clauses" or "sample"
+    sampled: int = 0  # alternatives sampled because the others left out a mention
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,7 @@ class _Recorder:
             else "error"
         text = result.text if isinstance(result, Reply) else outcome.text
         self.calls.append(PlanCall(command, kind, outcome.latency_s, text,
-                                   outcome.candidates))
+                                   outcome.candidates, outcome.source, outcome.sampled))
         return outcome
 
 
@@ -130,7 +132,8 @@ class PlanReport:
             "impossible_cases": len(replies),
             "impossible_passed": sum(r.passed for r in replies),
             "possible_refused": sum(any(c.outcome == "reply" for c in r.calls) for r in plans),
-            "resampled": sum(c.candidates > 1 for c in calls),
+            "resampled": sum(c.sampled > 0 for c in calls),
+            "from_clauses": sum(c.source == "clauses" for c in calls),
             "latency_p50_s": _round(percentile(latencies, 50)),
             "latency_p95_s": _round(percentile(latencies, 95)),
         }
@@ -237,7 +240,8 @@ def format_plan_report(report: PlanReport, show_failures: bool = True) -> str:
         f"impossible commands: {s['impossible_with_reply']}/{s['impossible_cases']} got a reply, "
         f"{s['impossible_passed']}/{s['impossible_cases']} passed; possible commands refused: "
         f"{s['possible_refused']}",
-        f"commands whose greedy plan left out a mention (alternatives sampled): {s['resampled']}",
+        f"plans joined from clause plans (llm_mars.decomposition): {s['from_clauses']}; "
+        f"commands whose plans left out a mention (alternatives sampled): {s['resampled']}",
         f"latency per command: p50 {s['latency_p50_s']} s, p95 {s['latency_p95_s']} s",
     ]
     failed_tags = tag_counts(report)

@@ -36,7 +36,9 @@ class FakeAssistant:
             raise result
         if isinstance(result, Reply):
             return PlanOutcome(result, f"<reply>{result.text}</reply>", 0.5)
-        return PlanOutcome(parse_plan(result), result, 2.0, 4 if result == HOME else 1)
+        if result == HOME:  # chosen among the greedy plan and 3 samples
+            return PlanOutcome(parse_plan(result), result, 2.0, 4, source="sample", sampled=3)
+        return PlanOutcome(parse_plan(result), result, 2.0, 2, source="clauses")
 
     def answer(self, question, state):
         return AnswerOutcome(self.answers[question], 1.0)
@@ -77,6 +79,7 @@ def test_plan_report_counts_passes_failures_replies_and_errors():
     assert (s["impossible_with_reply"], s["impossible_cases"], s["possible_refused"]) == (1, 2, 1)
     assert (s["latency_p50_s"], s["latency_p95_s"]) == (0.5, 2.0)  # an error costs ~0 s
     assert s["resampled"] == 2  # the two HOME plans were chosen among sampled alternatives
+    assert s["from_clauses"] == 1  # the DELIVER plan was joined from clause plans
     text = format_plan_report(report)
     assert "FAIL err" in text and "error: unfinished" in text
     assert report_json(report)["summary"] == s
