@@ -181,26 +181,56 @@ class Assistant:
         first = _then(self._submit_plan(command, plan_constraint_name(grounding.key())),
                       _plan_outcome)
         clauses = split_command(command) if self.decompose else None
-        parts = _settled([self._submit_plan(c.text, plan_constraint_name(ground(c.text).key()))
-                          for c in clauses or ()])
+        parts = _then(_settled([self._submit_plan(c.text, _constraint(c.text))
+                                for c in clauses or ()]),
+                      lambda results: self._clause_alternatives(clauses, results))
         plan_only = plan_constraint_name(replace(grounding, plan_only=True).key())
 
         def covering(done: list) -> PlanOutcome | Future:
             outcome, results = done
-            joined = _joined(clauses, results) if clauses else None
+            joined = _joined(clauses, results, time.perf_counter() - start) if clauses \
+                else None
             if joined is not None and isinstance(outcome, ConstraintError):
-                outcome = replace(joined, latency_s=time.perf_counter() - start)
+                outcome = joined
             elif joined is not None and isinstance(outcome, PlanOutcome) \
                     and isinstance(outcome.result, Plan):
                 # a reply to a part of the command is the command's reply
                 keep = joined if isinstance(joined.result, Reply) \
                     or len(missing_mentions(command, joined.result)) \
                     <= len(missing_mentions(command, outcome.result)) else outcome
+                # the clauses ran beside the greedy plan: the later of the two is the wait
                 outcome = replace(keep, latency_s=max(outcome.latency_s, joined.latency_s),
                                   candidates=2)
             return self._covering(command, plan_only, outcome, start)
 
         return _then(_settled([_then(first, no_false_world_reply), parts]), covering)
+
+    def _clause_alternatives(self, clauses: list[Clause] | None, results: list
+                             ) -> list | Future:
+        """``results``, each clause plan that leaves out something of its clause replaced by
+        the sampled plan (one batch for all clauses) that leaves out least."""
+        def missing(clause: Clause, result: Any) -> int:
+            if isinstance(result, GenerationResult) and isinstance(result.parsed, Plan):
+                return len(missing_mentions(clause.text, result.parsed))
+            return -1  # no plan to better: a reply or an error stands
+
+        todo = [i for i, (c, r) in enumerate(zip(clauses or (), results)) if missing(c, r) > 0]
+        if not self.alternatives or not todo:
+            return results
+        samples = [self._submit_plan(clauses[i].text, _constraint(clauses[i].text, True),
+                                     SamplingParams(temperature=ALTERNATIVE_TEMPERATURE,
+                                                    seed=seed, max_new_tokens=PLAN_MAX_TOKENS))
+                   for i in todo for seed in range(1, self.alternatives + 1)]
+
+        def choose(sampled: list) -> list:
+            out = list(results)
+            for k, i in enumerate(todo):
+                for result in sampled[k * self.alternatives:(k + 1) * self.alternatives]:
+                    if 0 <= missing(clauses[i], result) < missing(clauses[i], out[i]):
+                        out[i] = result
+            return out
+
+        return _then(_settled(samples), choose)
 
     def _covering(self, command: str, constraint: str, first: PlanOutcome | BaseException,
                   start: float) -> PlanOutcome | Future:
@@ -271,14 +301,17 @@ class Assistant:
             close()
 
 
-def _joined(clauses: list[Clause], results: list[GenerationResult | BaseException]
-            ) -> PlanOutcome | None:
+def _constraint(command: str, plan_only: bool = False) -> str:
+    return plan_constraint_name(replace(ground(command), plan_only=plan_only).key())
+
+
+def _joined(clauses: list[Clause], results: list[GenerationResult | BaseException],
+            latency: float) -> PlanOutcome | None:
     """The clause plans joined (:func:`llm_mars.decomposition.join_plans`), or the reply to a
     clause whose verb no skill has ("both robots fly home"); ``None`` when a clause failed,
     got another reply, or the plans do not join."""
     if any(isinstance(r, BaseException) for r in results):
         return None
-    latency = max(r.total_s for r in results)
     for clause, result in zip(clauses, results, strict=True):
         reply = result.parsed
         if not clause.known_verb and isinstance(reply, Reply) \

@@ -3,11 +3,11 @@
 The bt adapter's commonest mistake on long commands is a dropped step: "go to quadrant 2 and
 wait 3 seconds there" planned as the wait alone, "put 4 cherries in the basket" as the whole
 fill-the-basket subtree. Such a plan leaves out something the command names: a number, a cake
-colour, a robot, home, the basket, the funny action, collecting cherries, or a number of
-cherries ("4 cherries" is a collection's count, or as many cherries put on cakes; not holder
-4). :func:`missing_mentions` lists those; the assistant (:class:`llm_mars.assistant.Assistant`)
-samples a few more plans when the greedy one misses something, and keeps the first plan that
-misses least.
+colour, a robot, home (for each robot when both are to go), the basket, the funny action,
+legendary (sorted) cakes, collecting cherries, or a number of cherries ("4 cherries" is a
+collection's count, or as many cherries put on cakes; not holder 4). :func:`missing_mentions`
+lists those; the assistant (:class:`llm_mars.assistant.Assistant`) samples a few more plans
+when the plans it has miss something, and keeps the first plan that misses least.
 
 A mention counts as covered when a step of the plan, with library subtrees expanded, uses it.
 "One" is never required (it is "a cherry" as often as a number). The check is a heuristic for
@@ -25,13 +25,21 @@ from llm_mars.bt.model import Node, Plan, PortRef
 from llm_mars.grounding import cherry_counts, ground, robots_named
 from llm_mars.speech.normaliser import normalise_transcript
 
+SORTED = "PlaceCakes sort=true"
 _BOTH = re.compile(r"\b(?:both (?:robots|bots|of you)|you both|you two|two robots|each of you"
                    r"|everyone|(?:then|and) both (?:go|drive|head|return|come|park|do|finish))\b")
+_BOTH_HOME = re.compile(r"\b(?:both|you two|each of you|everyone)\b(?:\s+\w+){0,3}?\s+"
+                        r"(?:go|goes|drive|head|return|come|park)\s+(?:back\s+)?(?:to\s+)?"
+                        r"(?:the\s+)?(?:home|base)\b")
 _CONCEPTS: dict[str, tuple[re.Pattern[str], frozenset[str]]] = {
     # mention -> (words that name it, targets or skills that do it)
     "home": (re.compile(r"\bhome\b"), frozenset({"home"})),
     "basket": (re.compile(r"\bbasket\b"), frozenset({"basket", "DropCherries"})),
     "funny action": (re.compile(r"\b(?:funny|disguise|costume)\b"), frozenset({"FunnyAction"})),
+    "cherry on a cake": (re.compile(r"\b(?:cherry|cherries)\s+on\b|\bon top\b"),
+                         frozenset({"PutCherry"})),
+    # "legendary cakes", "put them sorted": cakes placed in legendary order
+    "legendary order": (re.compile(r"\b(?:legendary|sorted|sort)\b"), frozenset({SORTED})),
     # "collect cherries from holder 2 and drop them": a verb of taking, then cherries
     "collecting cherries": (re.compile(r"\b(?:collect|grab|get|take|pick up|fetch|load)\s+"
                                        r"(?:\w+\s+){0,3}cherr"),
@@ -75,13 +83,18 @@ def missing_mentions(command: str, plan: Plan, library: SubtreeLibrary | None = 
     mentioned = ground(command)
     used: set[Any] = set()
     cherries_handled: set[Any] = set()  # collection counts, cherries put on cakes
-    for _, root in plan.trees:
+    home_of: set[str] = set()  # robots whose tree goes home
+    for robot, root in plan.trees:
         counts: dict[str, int] = {}
         for tag, ports in _steps(root, library):
             used.add(tag)
+            if ports.get("target") == V.HOME:
+                home_of.add(robot)
             counts[tag] = counts.get(tag, 0) + 1
             if tag == "CollectCherries":
                 cherries_handled.add(ports.get("count"))
+            if tag == "PlaceCakes" and ports.get("sort") is True:
+                used.add(SORTED)
             for name, value in ports.items():
                 used.add(value)
                 used.update(_numbers(value, name))
@@ -101,4 +114,6 @@ def missing_mentions(command: str, plan: Plan, library: SubtreeLibrary | None = 
     missing |= robots - set(plan.robots)
     missing |= {name for name, (words, doers) in _CONCEPTS.items()
                 if words.search(text) and not doers & used}
+    if _BOTH_HOME.search(text):  # "then both of you go home": each robot's tree
+        missing |= {f"home for {robot}" for robot in V.ROBOTS if robot not in home_of}
     return missing

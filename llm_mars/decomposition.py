@@ -11,11 +11,19 @@ joins the clause plans the way the bt data writes a compound plan (one flat ``Se
 robot; a robot first addressed after another robot's steps with "then" waits for them:
 ``Signal name="robotN_done"`` / ``WaitForSignal``).
 
+A part that alone would lose what it needs stays with the clause before it: a place ("go to
+holder 1 and take 4 cherries"), the stacks of its legendary cakes, the cherries "them" are,
+the cake "it" is. A part without a verb repeats the verb before it when it names the same
+kinds of places ("take the yellow stack from quadrant 2 to plate 2, the pink stack from
+quadrant 2 to plate 2"); "there" is the place the robot's last clause went to. A part whose
+first word is no skill's verb ("then both of you fly home") is a clause of its own, for the
+model to reply to.
+
 Only plain lists are split: a command with a condition ("if", "otherwise", "unless"), a
-hand-over by words ("when", "once", "until", "after robot 1 has ..."), "each", or a clause that
-points back to an earlier one without naming the place it needs ("take the pink stack there",
-"put a cherry on it") is left whole (:func:`split_command` returns ``None``). The assistant
-treats the joined plan as one more candidate plan (:mod:`llm_mars.assistant`).
+hand-over by words ("when", "once", "until", "after robot 1 has ..."), "each" or "the same", or
+a clause that points back past another robot's clause, is left whole (:func:`split_command`
+returns ``None``). The assistant treats the joined plan as one more candidate plan
+(:mod:`llm_mars.assistant`).
 """
 from __future__ import annotations
 
@@ -24,7 +32,7 @@ from dataclasses import dataclass, replace
 
 from llm_mars import vocabulary as V
 from llm_mars.bt.model import Node, Plan
-from llm_mars.grounding import robots_named
+from llm_mars.grounding import LOOSE_ROBOT_NUMBER, robots_named
 from llm_mars.speech.normaliser import normalise_transcript
 
 SIGNAL_SUFFIX = "_done"
@@ -47,6 +55,10 @@ _PLACE = re.compile(r"\b(?:plate|tray|quad|quadrant|holder|dispenser|distributor
 _PLACE_KIND = {"tray": "plate", "quad": "quadrant", "dispenser": "holder",
                "distributor": "holder", "base": "home", "start zone": "home",
                "start area": "home", "starting area": "home"}
+_NUMBERED_PLACE = re.compile(r"\b(?:plate|tray|quadrant|holder) \d\b")
+_PLATE = re.compile(r"\b(?:plate|tray)\b")
+_ANTECEDENT = re.compile(r"\b(?:cakes?|stacks?|layers?|brown|yellow|pink|legendary|cherry|"
+                         r"cherries|everything)\b")
 _QUADRANT = re.compile(r"\bquad(?:rant)?\b")
 _NO_PLACE_NEEDED = frozenset({"wait", "do", "show", "say", "announce", "report",
                               "finish", "end", "wrap"})
@@ -133,7 +145,8 @@ def _piece(text: str) -> _Piece:
             break
         if word not in _LEAD_WORDS:
             if word.isalpha() and word not in _NOT_VERBS \
-                    and not "".join(words[i + 1:i + 2]).isdigit():  # "fly home", not "robto 2"
+                    and not LOOSE_ROBOT_NUMBER.match(" ".join(words[i:i + 2])):
+                # "fly home", "colect 2 cherries"; not "robto 2", a robot mistyped
                 verb_at, known = i, False
             break
     lead = " ".join(words[:verb_at] if verb_at is not None else words)
@@ -175,11 +188,15 @@ def split_command(command: str) -> list[Clause] | None:
                 address = None
             named = bool(piece.robots)
             piece.robots = piece.robots or robots
+            _resolve_there(piece, clauses)
             if clauses and not named and _gapped(piece, clauses[-1]):
                 piece = _with_verb_of(piece, clauses[-1])
             elif clauses and _belongs_to_previous(piece, clauses[-1]):
                 if named and piece.robots != clauses[-1].robots:
                     return None  # "..., then both of you fly home", "R2 put three"
+                if _REFERENCE.search(_action(piece)) \
+                        and not _ANTECEDENT.search(_action(clauses[-1])):
+                    return None  # "drive to plate 5 and put a cherry on it": on what?
                 if n == 0:
                     clauses[-1].words[-1] += ","
                 clauses[-1].words += piece.words
@@ -220,10 +237,12 @@ def _belongs_to_previous(piece: _Piece, previous: _Piece) -> bool:
         return True
     if not piece.known:
         return False  # "and throw them at the other team": planned alone, to be replied
-    action = _action(piece)
+    action, before = _action(piece), _action(previous)
     if "legendary" in action and not _QUADRANT.search(action):
         return True  # built from the stacks an earlier clause took
-    if piece.known and not _PLACE.search(action) \
+    if "legendary" in before and not _PLATE.search(before):
+        return True  # "make legendary cakes from quadrant 2 and put them on plate 3"
+    if not _PLACE.search(action) \
             and _VERB_FORMS[piece.words[piece.verb_at]] not in _NO_PLACE_NEEDED:
         return True
     return piece.robots == previous.robots and bool(_REFERENCE.search(action)) \
@@ -254,8 +273,23 @@ def _with_verb_of(piece: _Piece, previous: _Piece) -> _Piece:
                   len(piece.connective.split()), previous.known)
 
 
+def _resolve_there(piece: _Piece, clauses: list[_Piece]) -> None:
+    """"robot 1 go to quadrant 1, robot 2 go to quadrant 4, robot 1 take the pink stack
+    there": "there" is the place the same robot's last clause went to, said in its stead
+    ("... the pink stack at quadrant 1") when the clause needs a place and names none."""
+    if piece.verb_at is None or not piece.known or "there" not in piece.words \
+            or _PLACE.search(_action(piece)) \
+            or _VERB_FORMS[piece.words[piece.verb_at]] in _NO_PLACE_NEEDED:
+        return
+    mine = [c for c in clauses if c.robots == piece.robots]
+    places = list(_NUMBERED_PLACE.finditer(_action(mine[-1]))) if mine else []
+    if places:
+        at = piece.words.index("there")
+        piece.words[at:at + 1] = ["at", *places[-1].group(0).split()]
+
+
 def _needs_previous(piece: _Piece, previous: _Piece) -> bool:
-    """A clause that points back ("puts its one on plate 3") past another robot's clause."""
+    """A clause that points back ("puts that one on plate 3") past another robot's clause."""
     return bool(_REFERENCE.search(_action(piece))) and piece.robots != previous.robots
 
 

@@ -70,7 +70,7 @@ _OTHER_ROBOTS = re.compile(  # words by which a command may give work to a robot
     r"\b(?:both|each|either|other|others|everyone|everybody|all|robots|bots|you two|the two|"
     r"team|someone|somebody|one of you|when|once|until|after|while|meanwhile|wait for|"
     r"waits for)\b")
-_LOOSE_ROBOT_NUMBER = re.compile(  # "robot 1", but also "rboot one", "robit 2", "roobt 1"
+LOOSE_ROBOT_NUMBER = re.compile(  # "robot 1", but also "rboot one", "robit 2", "roobt 1"
     rf"\b(?:r[a-z]{{0,6}}|b[a-z]{{1,3}})\s*(?:number\s+)?({_NUMBER})\b")
 
 
@@ -248,7 +248,7 @@ def ground(command: str) -> Grounding:
                         if v >= 0)
     colors = frozenset(_COLOUR.findall(text))
     named = _robots_in(said)
-    loosely = {_value(m.group(1)) for m in _LOOSE_ROBOT_NUMBER.finditer(said)}
+    loosely = {_value(m.group(1)) for m in LOOSE_ROBOT_NUMBER.finditer(said)}
     robots = frozenset(named) if len(named) == 1 and len(loosely) <= 1 and \
         not _OTHER_ROBOTS.search(text) else None
     return Grounding(numbers, None if not colors or _ALL_COLOURS.search(text) else colors,

@@ -194,12 +194,11 @@ def test_a_list_of_steps_is_also_planned_clause_by_clause_in_the_same_batch():
     assert [(_user_text(r), r.constraint) for r in engine.requests[1:]] == [
         ("robot 2 take the brown cake from quadrant 4", "plan:n=4;c=brown;r=robot2"),
         ("robot 2 go home", "plan:n=;c=*;r=robot2")]
-    assert outcome.latency_s == pytest.approx(0.5)  # one batch
 
 
 def test_the_greedy_plan_stands_when_the_joined_plan_leaves_out_more():
     engine = ScriptedEngine(HOME_PLAN, CLAUSE_PICK, CLAUSE_PICK)  # robot 2 twice: no home
-    outcome = Assistant(engine).plan(COMMAND_WITH_HOME)
+    outcome = Assistant(engine, alternatives=0).plan(COMMAND_WITH_HOME)
     assert (outcome.text, outcome.source, outcome.candidates) == (HOME_PLAN, "greedy", 2)
 
 
@@ -208,9 +207,21 @@ def test_the_greedy_plan_stands_when_the_joined_plan_leaves_out_more():
     (CLAUSE_PICK, HOME_PLAN.replace("robot2", "robot1")),  # a clause plan for the other robot
 ])
 def test_clause_plans_that_do_not_join_leave_the_greedy_plan(clause_outputs):
-    engine = ScriptedEngine(PLAN, *clause_outputs, PLAN, PLAN, PLAN)
+    engine = ScriptedEngine(PLAN, *clause_outputs)
+    outcome = Assistant(engine, alternatives=0).plan(COMMAND_WITH_HOME)
+    assert outcome.text == PLAN and outcome.source == "greedy"
+
+
+def test_a_clause_plan_leaving_out_a_mention_is_replaced_by_a_sampled_clause_plan():
+    engine = ScriptedEngine(PLAN, CLAUSE_PICK, CLAUSE_PICK,  # greedy, then the two clauses
+                            CLAUSE_PICK, CLAUSE_HOME, CLAUSE_PICK)  # "robot 2 go home" sampled
     outcome = Assistant(engine).plan(COMMAND_WITH_HOME)
-    assert outcome.text == PLAN and outcome.source == "greedy" and outcome.sampled == 3
+    assert parse_bt_output(outcome.text) == parse_bt_output(HOME_PLAN)
+    assert outcome.source == "clauses" and outcome.sampled == 0  # no whole-command samples
+    samples = engine.requests[3:]
+    assert {_user_text(r) for r in samples} == {"robot 2 go home"}
+    assert [r.sampling.seed for r in samples] == [1, 2, 3]
+    assert {r.constraint for r in samples} == {"plan:n=;c=*;r=robot2;p=1"}
 
 
 def test_an_unfinished_greedy_output_is_replaced_by_the_joined_plan():

@@ -34,7 +34,7 @@ def plan(*trees: str):
       '</Sequence>'], {"funny action"}),
     ("robot 1 go to plate 2 then robot 2 finish the match",  # the subtree goes home, does it
      ['robot1:<MoveTo target="plate_2"/>', 'robot2:<SubTree ID="FinishMatch"/>'], set()),
-    ("both robots go home", ['robot1:<MoveTo target="home"/>'], {"robot2"}),
+    ("both robots go home", ['robot1:<MoveTo target="home"/>'], {"robot2", "home for robot2"}),
     ("the second robot picks the pink stack in quadrant 1 and the brown one",
      ['robot2:<PickCake color="pink" quadrant="1"/>'], {"brown"}),
     ("robot 1 take two stacks from quadrant 3",  # a count of steps covers a number
@@ -48,3 +48,40 @@ def plan(*trees: str):
 ])
 def test_missing_mentions(command, trees, missing):
     assert missing_mentions(command, plan(*trees)) == missing
+
+
+@pytest.mark.parametrize("trees, missing", [
+    (['robot1:<Sequence><PickCake color="brown" quadrant="1"/><PickCake color="pink" '
+      'quadrant="1"/><PlaceCakes plate="1"/></Sequence>'], {"legendary order"}),
+    (['robot1:<Sequence><PickCake color="brown" quadrant="1"/><PickCake color="pink" '
+      'quadrant="1"/><PlaceCakes plate="1" sort="true"/></Sequence>'], set()),
+])
+def test_legendary_cakes_are_placed_sorted(trees, missing):
+    assert missing_mentions("robot 1 take the brown and pink stacks from quadrant 1 and put "
+                            "them sorted on plate 1", plan(*trees)) == missing
+
+
+def test_the_legendary_subtree_places_sorted():
+    assert missing_mentions("R1 build legendary cakes from quadrant 2 on plate 3", plan(
+        'robot1:<SubTree ID="BuildLegendaryCakes" quadrant="2" plate="3"/>')) == set()
+
+
+def test_both_going_home_needs_each_robots_tree_to_go_home():
+    command = ("robot 2 put the brown cake on plate 3 and robot 1 puts a cherry on it, then "
+               "both go home")
+    one_home = ['robot1:<Sequence><PutCherry plate="3"/><MoveTo target="home"/></Sequence>',
+                'robot2:<Sequence><PickCake color="brown" quadrant="3"/><PlaceCakes plate="3"/>'
+                '</Sequence>']
+    assert missing_mentions(command, plan(*one_home)) == {"home for robot2"}
+    both_home = [one_home[0], one_home[1].replace("</Sequence>",
+                                                  '<MoveTo target="home"/></Sequence>')]
+    assert missing_mentions(command, plan(*both_home)) == set()
+
+
+def test_a_cherry_on_a_cake_needs_a_cherry_put():
+    command = "robot 1 bring the brown cake to plate 3 and put a cherry on it"
+    delivered = 'robot1:<Sequence><PickCake color="brown" quadrant="3"/><PlaceCakes plate="3"/>'
+    assert missing_mentions(command, plan(delivered + "</Sequence>")) == {"cherry on a cake"}
+    assert missing_mentions(command, plan(
+        delivered + '<CollectCherries holder="2" count="1"/><PutCherry plate="3"/></Sequence>'
+    )) == set()

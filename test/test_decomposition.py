@@ -37,6 +37,12 @@ def texts(command):
      "in legendary order, then go home",  # legendary cakes of the stacks picked before
      [("robot 1 pick up the brown, yellow and pink stacks from quadrant 1, put them on plate 2 "
        "in legendary order", False), ("robot 1 go home", True)]),
+    ("robot 2 make legendary cakes from quadrant 2 and put them on tray 3, then go home",
+     [("robot 2 make legendary cakes from quadrant 2 and put them on tray 3", False),
+      ("robot 2 go home", True)]),
+    ("robot 1 go to quadrant 1, robot 2 go to quadrant 4, robot 1 take the pink stack there",
+     [("robot 1 go to quadrant 1", False), ("robot 2 go to quadrant 4", False),
+      ("robot 1 take the pink stack at quadrant 1", False)]),  # there: where it went
     # said in the other order
     ("bot 2 go home after you collect 5 cherries from holder 2",
      [("robot 2 collect 5 cherries from holder 2", True), ("robot 2 go home", True)]),
@@ -70,9 +76,10 @@ def test_plain_lists_of_steps_are_split(command, clauses):
     "when robot 1 has delivered, robot 2 puts a cherry on it",  # a hand-over in words
     "robot 2 wait until robot 1 is home, then go to plate 2",
     "robot 1 go to plate 1 after robot 2 has left",
-    "robot 1 go to quadrant 1, robot 2 go to quadrant 4, robot 1 take the pink stack there",
+    "robot 1 go to quadrant 1, robot 2 take the pink stack there",  # where robot 1 went?
     "robot 1 bring the brown cake to plate 1 and put a cherry on it",  # "it": which plate?
     "robot one take the brown stack to plate 4, then robot two does the same",
+    "robot 1 take the yellow stack to plate 1, next drive to plate 5 and put a cherry on it",
     "R1 take brown from quadrant 1, then both of you to plate 2",  # both, but no verb
     "robto 2 drop the brown cake from quadrant 2 on plate 1 then go to quadrant 3",  # a typo
     "robot 1 and robot 2",
