@@ -32,7 +32,7 @@ from llm_mars.llm.requests import (GenerationRequest, GenerationResult, Sampling
 ADAPTER_META = "llm_mars_adapter.json"
 PLAN_MAX_TOKENS = 384
 ANSWER_MAX_TOKENS = 64
-ALTERNATIVES = 3
+ALTERNATIVES = 5
 """Plans sampled when the greedy plan leaves out something the command mentions."""
 ALTERNATIVE_TEMPERATURE = 0.7
 

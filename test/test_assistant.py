@@ -104,7 +104,7 @@ COMMAND_WITH_HOME = "Robot 2, take the brown cake from quadrant 4 and go home"
 
 def test_a_plan_leaving_out_a_mention_is_replaced_by_a_sampled_plan_that_covers_it():
     engine = ScriptedEngine(PLAN, PLAN, HOME_PLAN, PLAN)
-    outcome = Assistant(engine, decompose=False).plan(COMMAND_WITH_HOME)
+    outcome = Assistant(engine, alternatives=3, decompose=False).plan(COMMAND_WITH_HOME)
     assert outcome.text == HOME_PLAN and outcome.candidates == 4
     greedy, *samples = engine.requests
     assert greedy.sampling.greedy and greedy.constraint == "plan:n=4;c=brown;r=robot2"
@@ -215,7 +215,7 @@ def test_clause_plans_that_do_not_join_leave_the_greedy_plan(clause_outputs):
 def test_a_clause_plan_leaving_out_a_mention_is_replaced_by_a_sampled_clause_plan():
     engine = ScriptedEngine(PLAN, CLAUSE_PICK, CLAUSE_PICK,  # greedy, then the two clauses
                             CLAUSE_PICK, CLAUSE_HOME, CLAUSE_PICK)  # "robot 2 go home" sampled
-    outcome = Assistant(engine).plan(COMMAND_WITH_HOME)
+    outcome = Assistant(engine, alternatives=3).plan(COMMAND_WITH_HOME)
     assert parse_bt_output(outcome.text) == parse_bt_output(HOME_PLAN)
     assert outcome.source == "clauses" and outcome.sampled == 0  # no whole-command samples
     samples = engine.requests[3:]

@@ -60,7 +60,9 @@ def _score_lines(report: dict[str, Any]) -> list[str]:
         f"{s['generations']} ({_pct(s['validity_rate'])})",
         f"- impossible commands answered with a reply: {s['impossible_with_reply']}/"
         f"{s['impossible_cases']}; possible commands refused: {s['possible_refused']}",
-        f"- commands whose greedy plan left out a mention, so alternatives were sampled: "
+        f"- plans joined from clause plans (llm_mars.decomposition): "
+        f"{s.get('from_clauses', 'not recorded')}",
+        f"- commands whose plans left out a mention, so alternatives were sampled: "
         f"{s.get('resampled', 'not recorded')}",
         f"- latency per command (to a validated plan): p50 {s['latency_p50_s']} s, p95 "
         f"{s['latency_p95_s']} s",
