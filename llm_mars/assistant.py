@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from llm_mars.bt.model import Plan, Reply
+from llm_mars.bt.parser import parse_bt_output
 from llm_mars.bt.serializer import serialize_plan, serialize_reply
 from llm_mars.coverage import missing_mentions
 from llm_mars.decomposition import Clause, join_plans, split_command
-from llm_mars.bt.parser import parse_bt_output
 from llm_mars.errors import ConstraintError, PlanValidationError
 from llm_mars.grounding import ground, is_world_reply, out_of_world
 from llm_mars.llm.requests import (GenerationRequest, GenerationResult, SamplingParams,
@@ -33,7 +33,7 @@ ADAPTER_META = "llm_mars_adapter.json"
 PLAN_MAX_TOKENS = 384
 ANSWER_MAX_TOKENS = 64
 ALTERNATIVES = 5
-"""Plans sampled when the greedy plan leaves out something the command mentions."""
+"""Plans sampled when the plans so far leave out something the command (or clause) mentions."""
 ALTERNATIVE_TEMPERATURE = 0.7
 
 
@@ -65,7 +65,7 @@ class PlanOutcome:
     result: Plan | Reply
     text: str  # the generated document, exactly as the model wrote it
     latency_s: float
-    candidates: int = 1  # plans the choice was made from (llm_mars.coverage)
+    candidates: int = 1  # whole-command plans the choice was made from (llm_mars.coverage)
     source: str = "greedy"  # "greedy", "clauses" (llm_mars.decomposition) or "sample"
     sampled: int = 0  # plans sampled because the others left something out
 

@@ -4,9 +4,9 @@ The bt adapter's commonest mistake on long commands is a dropped step: "go to qu
 wait 3 seconds there" planned as the wait alone, "put 4 cherries in the basket" as the whole
 fill-the-basket subtree. Such a plan leaves out something the command names: a number, a cake
 colour, a robot, home (for each robot when both are to go), the basket, the funny action,
-legendary (sorted) cakes, collecting cherries, or a number of cherries ("4 cherries" is a
-collection's count, or as many cherries put on cakes; not holder 4). :func:`missing_mentions`
-lists those; the assistant (:class:`llm_mars.assistant.Assistant`) samples a few more plans
+legendary (sorted) cakes, a cherry on a cake, collecting cherries, or a number of cherries ("4
+cherries" is a collection's count, or as many cherries put on cakes; not holder 4).
+:func:`missing_mentions` lists those; the assistant (:class:`llm_mars.assistant.Assistant`) samples a few more plans
 when the plans it has miss something, and keeps the first plan that misses least.
 
 A mention counts as covered when a step of the plan, with library subtrees expanded, uses it.
@@ -25,7 +25,7 @@ from llm_mars.bt.model import Node, Plan, PortRef
 from llm_mars.grounding import cherry_counts, ground, robots_named
 from llm_mars.speech.normaliser import normalise_transcript
 
-SORTED = "PlaceCakes sort=true"
+_SORTED = "PlaceCakes sort=true"
 _BOTH = re.compile(r"\b(?:both (?:robots|bots|of you)|you both|you two|two robots|each of you"
                    r"|everyone|(?:then|and) both (?:go|drive|head|return|come|park|do|finish))\b")
 _BOTH_HOME = re.compile(r"\b(?:both|you two|each of you|everyone)\b(?:\s+\w+){0,3}?\s+"
@@ -39,7 +39,7 @@ _CONCEPTS: dict[str, tuple[re.Pattern[str], frozenset[str]]] = {
     "cherry on a cake": (re.compile(r"\b(?:cherry|cherries)\s+on\b|\bon top\b"),
                          frozenset({"PutCherry"})),
     # "legendary cakes", "put them sorted": cakes placed in legendary order
-    "legendary order": (re.compile(r"\b(?:legendary|sorted|sort)\b"), frozenset({SORTED})),
+    "legendary order": (re.compile(r"\b(?:legendary|sorted|sort)\b"), frozenset({_SORTED})),
     # "collect cherries from holder 2 and drop them": a verb of taking, then cherries
     "collecting cherries": (re.compile(r"\b(?:collect|grab|get|take|pick up|fetch|load)\s+"
                                        r"(?:\w+\s+){0,3}cherr"),
@@ -94,7 +94,7 @@ def missing_mentions(command: str, plan: Plan, library: SubtreeLibrary | None = 
             if tag == "CollectCherries":
                 cherries_handled.add(ports.get("count"))
             if tag == "PlaceCakes" and ports.get("sort") is True:
-                used.add(SORTED)
+                used.add(_SORTED)
             for name, value in ports.items():
                 used.add(value)
                 used.update(_numbers(value, name))
