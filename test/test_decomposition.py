@@ -77,9 +77,10 @@ def test_plain_lists_of_steps_are_split(command, clauses):
     "robot 2 wait until robot 1 is home, then go to plate 2",
     "robot 1 go to plate 1 after robot 2 has left",
     "robot 1 go to quadrant 1, robot 2 take the pink stack there",  # where robot 1 went?
-    "robot 1 bring the brown cake to plate 1 and put a cherry on it",  # "it": which plate?
+    "robot 1 bring the brown cake to plate 1 and put a cherry on it",  # one clause: "it"
     "robot one take the brown stack to plate 4, then robot two does the same",
     "robot 1 take the yellow stack to plate 1, next drive to plate 5 and put a cherry on it",
+    # "it" is no cake of the drive's clause
     "R1 take brown from quadrant 1, then both of you to plate 2",  # both, but no verb
     "robto 2 drop the brown cake from quadrant 2 on plate 1 then go to quadrant 3",  # a typo
     "robot 1 and robot 2",
