@@ -25,7 +25,7 @@ from llm_mars.bt.serializer import serialize_plan, serialize_reply
 from llm_mars.coverage import missing_mentions
 from llm_mars.decomposition import Clause, join_plans, split_command
 from llm_mars.errors import ConstraintError, PlanValidationError
-from llm_mars.grounding import ground, is_world_reply, out_of_world
+from llm_mars.grounding import Grounding, ground, is_world_reply, out_of_world
 from llm_mars.llm.requests import (GenerationRequest, GenerationResult, SamplingParams,
                                    plan_constraint_name)
 
@@ -173,18 +173,16 @@ class Assistant:
         def no_false_world_reply(first: PlanOutcome) -> PlanOutcome | Future:
             if isinstance(first.result, Reply) and is_world_reply(first.result.text):
                 # the command passed the world check, so this reply is false: ask for the plan
-                again = self._submit_plan(
-                    command, plan_constraint_name(replace(grounding, plan_only=True).key()))
+                again = self._submit_plan(command, _constraint(grounding, plan_only=True))
                 return _then(again, lambda r: _plan_outcome(r, before_s=first.latency_s))
             return first
 
-        first = _then(self._submit_plan(command, plan_constraint_name(grounding.key())),
-                      _plan_outcome)
+        first = _then(self._submit_plan(command, _constraint(grounding)), _plan_outcome)
         clauses = split_command(command) if self.decompose else None
-        parts = _then(_settled([self._submit_plan(c.text, _constraint(c.text))
+        parts = _then(_settled([self._submit_plan(c.text, _constraint(ground(c.text)))
                                 for c in clauses or ()]),
                       lambda results: self._clause_alternatives(clauses, results))
-        plan_only = plan_constraint_name(replace(grounding, plan_only=True).key())
+        plan_only = _constraint(grounding, plan_only=True)
 
         def covering(done: list) -> PlanOutcome | Future:
             outcome, results = done
@@ -214,20 +212,20 @@ class Assistant:
                 return len(missing_mentions(clause.text, result.parsed))
             return -1  # no plan to better: a reply or an error stands
 
-        todo = [i for i, (c, r) in enumerate(zip(clauses or (), results)) if missing(c, r) > 0]
+        counts = [missing(c, r) for c, r in zip(clauses or (), results)]
+        todo = [i for i, n in enumerate(counts) if n > 0]
         if not self.alternatives or not todo:
             return results
-        samples = [self._submit_plan(clauses[i].text, _constraint(clauses[i].text, True),
-                                     SamplingParams(temperature=ALTERNATIVE_TEMPERATURE,
-                                                    seed=seed, max_new_tokens=PLAN_MAX_TOKENS))
-                   for i in todo for seed in range(1, self.alternatives + 1)]
+        samples = [sample for i in todo for sample in self._samples(
+            clauses[i].text, _constraint(ground(clauses[i].text), plan_only=True))]
 
         def choose(sampled: list) -> list:
-            out = list(results)
+            out, fewest = list(results), list(counts)
             for k, i in enumerate(todo):
                 for result in sampled[k * self.alternatives:(k + 1) * self.alternatives]:
-                    if 0 <= missing(clauses[i], result) < missing(clauses[i], out[i]):
-                        out[i] = result
+                    n = missing(clauses[i], result)
+                    if 0 <= n < fewest[i]:
+                        out[i], fewest[i] = result, n
             return out
 
         return _then(_settled(samples), choose)
@@ -247,9 +245,7 @@ class Assistant:
             best, least = first, len(missing_mentions(command, first.result))
             if not least:
                 return first
-        samples = [self._submit_plan(command, constraint, SamplingParams(
-            temperature=ALTERNATIVE_TEMPERATURE, seed=seed, max_new_tokens=PLAN_MAX_TOKENS))
-            for seed in range(1, self.alternatives + 1)]
+        samples = self._samples(command, constraint)
 
         def choose(results: list[GenerationResult | BaseException]) -> PlanOutcome:
             chosen, fewest = best, least
@@ -272,6 +268,12 @@ class Assistant:
                            sampled=len(samples))
 
         return _then(_settled(samples), choose)
+
+    def _samples(self, command: str, constraint: str) -> list[Future]:
+        """``alternatives`` plans of ``command`` sampled (seeds 1..N, so runs repeat)."""
+        return [self._submit_plan(command, constraint, SamplingParams(
+            temperature=ALTERNATIVE_TEMPERATURE, seed=seed, max_new_tokens=PLAN_MAX_TOKENS))
+            for seed in range(1, self.alternatives + 1)]
 
     def _submit_plan(self, command: str, constraint: str,
                      sampling: SamplingParams | None = None) -> Future:
@@ -301,8 +303,9 @@ class Assistant:
             close()
 
 
-def _constraint(command: str, plan_only: bool = False) -> str:
-    return plan_constraint_name(replace(ground(command), plan_only=plan_only).key())
+def _constraint(grounding: Grounding, plan_only: bool = False) -> str:
+    """The name of the plan grammar for ``grounding`` (``plan_only``: no replies)."""
+    return plan_constraint_name(replace(grounding, plan_only=plan_only).key())
 
 
 def _joined(clauses: list[Clause], results: list[GenerationResult | BaseException],
