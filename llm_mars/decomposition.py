@@ -32,7 +32,7 @@ from dataclasses import dataclass, replace
 
 from llm_mars import vocabulary as V
 from llm_mars.bt.model import Node, Plan
-from llm_mars.grounding import LOOSE_ROBOT_NUMBER, robots_named
+from llm_mars.grounding import LOOSE_ROBOT_NUMBER, PLACE_NOUNS, robots_named
 from llm_mars.speech.normaliser import normalise_transcript
 
 SIGNAL_SUFFIX = "_done"
@@ -50,11 +50,9 @@ _NOT_A_LIST = re.compile(
 _AFTER_SOMEONE = re.compile(r"\bafter (?!that\b|you\b|having\b)")
 _REFERENCE = re.compile(r"\b(?:it|them|those|these|there|one|that cake|that stack)\b")
 _BOTH = re.compile(r"\b(?:both|you two|the two robots)\b")
-_PLACE = re.compile(r"\b(?:plate|tray|quad|quadrant|holder|dispenser|distributor|home|base|"
-                    r"start zone|start area|starting area|basket)\b")
-_PLACE_KIND = {"tray": "plate", "quad": "quadrant", "dispenser": "holder",
-               "distributor": "holder", "base": "home", "start zone": "home",
-               "start area": "home", "starting area": "home"}
+_PLACE_KIND = {**PLACE_NOUNS, "home": "home", "base": "home", "start zone": "home",
+               "start area": "home", "starting area": "home", "basket": "basket"}
+_PLACE = re.compile(rf"\b(?:{'|'.join(_PLACE_KIND)})\b")
 _NUMBERED_PLACE = re.compile(r"\b(?:plate|tray|quadrant|holder) \d\b")
 _PLATE = re.compile(r"\b(?:plate|tray)\b")
 _ANTECEDENT = re.compile(r"\b(?:cakes?|stacks?|layers?|brown|yellow|pink|legendary|cherry|"
@@ -250,7 +248,7 @@ def _belongs_to_previous(piece: _Piece, previous: _Piece) -> bool:
 
 
 def _place_kinds(text: str) -> set[str]:
-    return {_PLACE_KIND.get(m.group(0), m.group(0)) for m in _PLACE.finditer(text)}
+    return {_PLACE_KIND[m.group(0)] for m in _PLACE.finditer(text)}
 
 
 def _gapped(piece: _Piece, previous: _Piece) -> bool:

@@ -47,16 +47,17 @@ GROUNDED_INT_MAX = 10
 """Int ports whose range ends at or below this are numbered things or small counts; larger ones
 (Repeat's cycles, Timeout's milliseconds) are not restricted."""
 
-_PLACE_NOUNS = {"plate": "plate", "tray": "plate", "quadrant": "quadrant", "quad": "quadrant",
-                "holder": "holder", "dispenser": "holder", "distributor": "holder"}
+PLACE_NOUNS = {"plate": "plate", "tray": "plate", "quadrant": "quadrant", "quad": "quadrant",
+               "holder": "holder", "dispenser": "holder", "distributor": "holder"}
+"""Words for the numbered places, and the kind of place each names."""
 _PLACE_COUNT = {"plate": V.N_PLATES, "quadrant": V.N_QUADRANTS, "holder": V.N_HOLDERS}
 _NUMBER = rf"(?:\d+|{'|'.join(NUMBER_WORDS)})"
 _ROBOT_NUMBER = re.compile(rf"\b(?:robot|bot|r)\s*(?:number\s+)?({_NUMBER})\b")
 _ORDINAL_ROBOT = re.compile(rf"\b({'|'.join(ORDINAL_WORDS)})\s+(?:robot|bot)\b")
 _ROBOT_COUNT = re.compile(rf"\b({_NUMBER})\s+(?:robots|bots)\b")
-_NUMBERED_PLACE = re.compile(rf"\b({'|'.join(_PLACE_NOUNS)})\s+(?:number\s+)?({_NUMBER})\b")
+_NUMBERED_PLACE = re.compile(rf"\b({'|'.join(PLACE_NOUNS)})\s+(?:number\s+)?({_NUMBER})\b")
 _ORDINAL_PLACE = re.compile(
-    rf"\b({'|'.join(ORDINAL_WORDS)})\s+(?:\w+\s+)?({'|'.join(_PLACE_NOUNS)})\b")
+    rf"\b({'|'.join(ORDINAL_WORDS)})\s+(?:\w+\s+)?({'|'.join(PLACE_NOUNS)})\b")
 _CHERRY_COUNT = re.compile(r"\b(\d+)\s+(?:more\s+)?cherries\b")
 _AT_ONCE = re.compile(r"\b(?:at once|at the same time|in one go|together)\b")
 _STACK_COUNT = re.compile(rf"\b({_NUMBER})\s+(?:\w+\s+)?(?:stacks|cakes)\b")
@@ -125,7 +126,7 @@ def out_of_world(command: str) -> str | None:
     places = [(m.group(1), _value(m.group(2))) for m in _NUMBERED_PLACE.finditer(text)]
     places += [(m.group(2), _value(m.group(1))) for m in _ORDINAL_PLACE.finditer(text)]
     for noun, n in places:
-        kind = _PLACE_NOUNS[noun]
+        kind = PLACE_NOUNS[noun]
         if not 1 <= n <= _PLACE_COUNT[kind]:
             return place_reply(kind, n)
     for m in _UNKNOWN_COLOUR.finditer(text):
