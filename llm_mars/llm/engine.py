@@ -23,8 +23,8 @@ from typing import Any
 
 import torch
 
-from llm_mars.errors import (BackendError, EngineClosedError, LlmMarsError, PromptTooLongError,
-                             RequestError, UnknownAdapterError)
+from llm_mars.errors import (BackendError, EngineClosedError, LlmMarsError, ModelError,
+                             PromptTooLongError, RequestError, UnknownAdapterError)
 from llm_mars.llm.adapters import LoraAdapter, load_lora_adapter
 from llm_mars.llm.llama import CompactLlama
 from llm_mars.llm.requests import (PLAN_CONSTRAINT, GenerationRequest, GenerationResult,
@@ -138,13 +138,22 @@ class Engine:
     def load(cls, model: str | Path | None = None, dtype: str | None = None,
              device: str | None = None, **kwargs) -> "Engine":
         """The engine over a model folder (default: the bundled model, converted on first use),
-        on ``device`` (default: the GPU if there is one, else the CPU)."""
-        from llm_mars.llm.model_store import load_tokenizer, resolve_model_dir, torch_dtype
+        on ``device`` (default: the GPU if there is one, else the CPU), in precision ``dtype``
+        (llm_mars.llm.model_store.default_precision; int4 on the CPU, bf16 on a GPU)."""
+        from llm_mars.llm.model_store import (check_precision, load_tokenizer,
+                                              quantized_cache_file, resolve_model_dir)
 
         folder = resolve_model_dir(model)
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        compact = CompactLlama.from_folder(folder, torch_dtype(dtype), device)
-        compact.pack_for_cpu()  # no-op off the CPU
+        precision = check_precision(dtype)
+        if precision == "int4" and device != "cpu":
+            raise ModelError(f"int4 weights run on the CPU only; on {device} use bfloat16")
+        dense = torch.float32 if precision == "int4" else getattr(torch, precision)
+        compact = CompactLlama.from_folder(folder, dense, device)
+        if precision == "int4":
+            compact.quantize(cache=quantized_cache_file(folder))
+        else:
+            compact.pack_for_cpu()  # no-op off the CPU
         return cls(compact, load_tokenizer(folder), **kwargs)
 
     # --- requests --------------------------------------------------------------------------

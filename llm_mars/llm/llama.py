@@ -18,6 +18,7 @@ variants, grouped-query attention, SiLU MLP, optional biases, tied or separate L
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +28,10 @@ import torch.nn.functional as F
 from llm_mars.errors import AdapterLoadError, ModelError
 from llm_mars.llm.adapters import LoraAdapter
 from llm_mars.llm.multilora import LoraWeights, MultiLoraLinear, RowAdapters
+from llm_mars.llm.weights import (QUANTIZED, CpuKernels, DenseWeight, cpu_kernels, read_quantized,
+                                  write_quantized)
+
+log = logging.getLogger(__name__)
 
 SUPPORTED_MODEL_TYPES = ("llama",)
 _ATTN_PARTS = ("q_proj", "k_proj", "v_proj")
@@ -248,6 +253,7 @@ class CompactLlama:
             ))
         self._init_rope(config)
         self.adapter_names: tuple[str, ...] = ()
+        self.quantized = False
 
     # --- construction ----------------------------------------------------------------------
 
@@ -348,30 +354,59 @@ class CompactLlama:
 
     # --- forward ---------------------------------------------------------------------------
 
-    def pack_for_cpu(self) -> None:
-        """Put every matrix (and the LM head) in oneDNN's layout; see MultiLoraLinear.pack_for_cpu."""
-        for layer in self.layers:
-            for lin in (layer.qkv, layer.o, layer.gate_up, layer.down):
-                lin.pack_for_cpu()
-        self._lm_head.pack_for_cpu()
+    def _linears(self) -> list[MultiLoraLinear]:
+        return [lin for layer in self.layers for lin in (layer.qkv, layer.o, layer.gate_up, layer.down)]
+
+    def pack_for_cpu(self, kernels: CpuKernels | None = None) -> None:
+        """Put every dense matrix (and the LM head) in oneDNN's layout where this CPU supports it
+        for the weights' dtype; see llm_mars.llm.weights.DenseWeight."""
+        kernels = cpu_kernels() if kernels is None else kernels
+        for lin in [*self._linears(), self._lm_head]:
+            lin.pack_for_cpu(kernels)
+
+    def _quantizable(self) -> list[tuple[str, MultiLoraLinear, str]]:
+        """(name, layer, format): the base matrices in int4, the LM head in int8."""
+        named = [(f"layers.{i}.{part}", getattr(layer, part), "int4")
+                 for i, layer in enumerate(self.layers) for part in ("qkv", "o", "gate_up", "down")]
+        return [*named, ("lm_head", self._lm_head, "int8")]
+
+    def quantize(self, kernels: CpuKernels | None = None, cache: Path | None = None) -> None:
+        """Base weights to int4 (groups of 32) and the LM head to int8, activations staying fp32
+        (see llm_mars.llm.weights); a matrix whose shape int4 cannot take stays dense fp32.
+        The embedding table stays fp32 for lookups. Needs a model built in fp32 on the CPU.
+
+        ``cache``: a file holding the quantized codes of these weights (written on first use,
+        read afterwards: quantizing takes seconds, reading it a fraction of one)."""
+        if self.dtype != torch.float32 or self.device.type != "cpu":
+            raise ModelError("quantize() needs the fp32 weights on the CPU")
+        kernels = cpu_kernels() if kernels is None else kernels
+        targets = self._quantizable()
+        stored = read_quantized(cache) if cache is not None else None
+        if stored is not None and not all(
+                name not in stored or QUANTIZED[fmt].state_fits(stored[name], lin.base.shape)
+                for name, lin, fmt in targets):
+            log.warning("%s was made for another model; quantizing again", cache)
+            stored = None
+        for name, lin, fmt in targets:
+            lin.quantize(fmt, kernels, stored.get(name) if stored else None)
+        if cache is not None and stored is None:
+            write_quantized(cache, {name: lin.base.state() for name, lin, _ in targets
+                                    if not isinstance(lin.base, DenseWeight)})
+        self.quantized = True
 
     @property
     def weight_bytes(self) -> int:
         """Bytes of weights one decode step reads: every matrix once, the LM head, the norms."""
         total = self._lm_head.weight_bytes + self.norm.numel() * self.norm.element_size()
+        total += sum(lin.weight_bytes for lin in self._linears())
         for layer in self.layers:
-            total += sum(lin.weight_bytes for lin in (layer.qkv, layer.o, layer.gate_up, layer.down))
             total += (layer.input_norm.numel() + layer.post_norm.numel()) * layer.input_norm.element_size()
         return total
 
     def lora_bytes(self, adapter: int) -> int:
         """Bytes of one adapter's stacked LoRA weights (what a step using only it reads extra)."""
-        total = 0
-        for layer in self.layers:
-            for lin in (layer.qkv, layer.o, layer.gate_up, layer.down):
-                if lin.a is not None and adapter < lin.n_adapters:
-                    total += lin.block * (lin.in_features + sum(lin.out_features)) * lin.a.element_size()
-        return total
+        return sum(lin.block * (lin.in_features + sum(lin.out_features)) * lin.a.element_size()
+                   for lin in self._linears() if lin.a is not None and adapter < lin.n_adapters)
 
     def _attend_decode(self, q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor,
                        plan: _DecodePlan) -> torch.Tensor:

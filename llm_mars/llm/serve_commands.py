@@ -18,6 +18,7 @@ LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     from llm_mars.llm import server
+    from llm_mars.llm.model_store import PRECISIONS
 
     serve = subparsers.add_parser(
         "serve", help="serve the model and its adapters over an OpenAI-compatible HTTP API",
@@ -37,8 +38,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     serve.add_argument("--adapters", metavar="DIR", default=None,
                        help="folder with the bt/ and qa/ PEFT adapters (default: the shipped "
                             "ones); an adapter that is absent is not served")
-    serve.add_argument("--dtype", choices=("bfloat16", "float32", "float16"), default=None,
-                       help="compute dtype (default: $LLM_MARS_DTYPE or chosen for this machine)")
+    serve.add_argument("--dtype", choices=PRECISIONS, default=None,
+                       help="precision (default: $LLM_MARS_DTYPE, else int4 on the CPU and "
+                            "bfloat16 on a GPU)")
     serve.add_argument("--served-model-name", default=None,
                        help="the base model's id in the API (default: the model folder's name)")
     serve.add_argument("--max-batch", type=int, default=16,

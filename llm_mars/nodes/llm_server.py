@@ -10,7 +10,7 @@ Parameters (launch/config/llm_server.yaml):
                            (the API key is read from $LLM_MARS_API_KEY only)
   model (str, "")          Hugging Face model folder; "" = the bundled SmolLM2-135M-Instruct
   adapters_dir (str, "")   folder with bt/ and qa/ PEFT adapters; "" = the shipped ones
-  dtype (str, "")          bfloat16 | float32 | float16; "" = the best for this machine
+  dtype (str, "")          int4 | bfloat16 | float32 | float16; "" = int4 on the CPU, bfloat16 on a GPU
   max_batch (int, 16)      most requests decoded together (hf backend)
   request_timeout_s (float, 60.0)  a request unfinished this long fails (code llm_timeout)
 
@@ -39,7 +39,8 @@ PARAMETERS = (
                                 "empty: $LLM_MARS_OPENAI_URL (API key: $LLM_MARS_API_KEY)"),
     ParamSpec("model", "", "Hugging Face model folder; empty: the bundled model"),
     ParamSpec("adapters_dir", "", "folder with bt/ and qa/ adapters; empty: the shipped ones"),
-    ParamSpec("dtype", "", "bfloat16 | float32 | float16; empty: the best for this machine"),
+    ParamSpec("dtype", "", "int4 | bfloat16 | float32 | float16; empty: int4 on the CPU, "
+                           "bfloat16 on a GPU"),
     ParamSpec("max_batch", 16, "most requests decoded together"),
     ParamSpec("request_timeout_s", 60.0, "a request unfinished this long fails"),
     ParamSpec("grounding", True, "check commands against the world and narrow the plan grammar "

@@ -45,6 +45,11 @@ def test_incomplete_or_unknown_configurations_are_refused(env):
         BackendConfig.from_env(env)
 
 
+def test_int4_is_refused_for_vllm():
+    with pytest.raises(BackendConfigError, match="int4"):
+        BackendConfig.from_env({"LLM_MARS_BACKEND": "vllm"}, dtype="int4")
+
+
 def test_make_backend_refuses_an_unknown_kind_without_the_environment():
     with pytest.raises(BackendConfigError):
         make_backend(BackendConfig(kind="onnx"))

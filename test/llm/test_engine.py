@@ -183,8 +183,9 @@ def test_close_fails_what_is_queued(tiny_llama, tiny_tokenizer):
 
 @pytest.mark.slow
 def test_bundled_model_plans_parse_and_validate():
-    """Constrained bt rows and a free qa row in one batch on the real model (bf16); every plan
-    returned parses and validates, and jump-forward supplies most of the markup."""
+    """Constrained bt rows and a free qa row in one batch on the real model (the default
+    precision: int4 on the CPU); every plan returned parses and validates, and jump-forward
+    supplies most of the markup."""
     from llm_mars.bt.model import Plan, Reply
     from llm_mars.bt.parser import parse_bt_output
     from llm_mars.llm.prompts import bt_messages, qa_messages
@@ -192,7 +193,7 @@ def test_bundled_model_plans_parse_and_validate():
     commands = ["Robot 1, bring the brown cake from quadrant 2 to plate 3.",
                 "Robot 2, fill the basket with cherries from holder 1.",
                 "Both robots go home."]
-    with Engine.load(dtype="bfloat16", max_batch=4, max_seq_len=1024) as engine:
+    with Engine.load(max_batch=4, max_seq_len=1024) as engine:
         plans = [engine.submit(GenerationRequest.chat(
             bt_messages(c), None, SamplingParams(max_new_tokens=200), constraint="plan"))
             for c in commands]

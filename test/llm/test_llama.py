@@ -141,6 +141,61 @@ def test_bf16_stays_close_to_fp32(tiny_llama):
     assert a.argmax() == b.argmax()
 
 
+def test_int4_model_stays_close_to_fp32_and_keeps_rows_to_their_adapters(tiny_llama, adapter_dirs):
+    """Quantized base weights (int4, LM head int8) with exact fp32 LoRA: close to the fp32 model,
+    and a mixed batch's rows equal the same rows run alone, in decode rows (the int4 kernel)
+    and in prefill chunks (the dense path) alike."""
+    adapters = [(n, load_lora_adapter(d)) for n, d in adapter_dirs.items()]
+    fp32 = CompactLlama.from_hf(tiny_llama, F32)
+    int4 = CompactLlama.from_hf(tiny_llama, F32)
+    for model in (fp32, int4):
+        model.set_adapters(adapters)
+    int4.quantize()
+    assert int4.quantized and int4.weight_bytes < fp32.weight_bytes / 3
+    seqs = sequences(8, (9, 12, 5))
+    ids = [0, -1, 1]
+
+    def run(model, rows):
+        cache = model.new_cache(len(rows), 32)
+        prefill = model.forward(StepInput.build(
+            [RowSpec(seqs[i], 0, k, ids[i]) for k, i in enumerate(rows)], 0), cache)
+        decode = model.forward(StepInput.build(
+            [RowSpec([4], len(seqs[i]), k, ids[i]) for k, i in enumerate(rows)], len(rows)), cache)
+        return prefill, decode
+
+    a_pre, a_dec = run(fp32, [0, 1, 2])
+    b_pre, b_dec = run(int4, [0, 1, 2])
+    for a, b in ((a_pre, b_pre), (a_dec, b_dec)):
+        assert ((a - b).abs().amax(1) / a.abs().amax(1)).max() < 0.05
+        assert torch.equal(a.argmax(1), b.argmax(1))
+    for i in range(3):
+        alone_pre, alone_dec = run(int4, [i])
+        torch.testing.assert_close(alone_pre[0], b_pre[i], atol=1e-3, rtol=1e-3)
+        torch.testing.assert_close(alone_dec[0], b_dec[i], atol=1e-3, rtol=1e-3)
+
+
+def test_quantize_reads_back_its_cache_and_requantizes_a_foreign_one(tiny_llama, tmp_path, caplog):
+    cache = tmp_path / "q.safetensors"
+    first = CompactLlama.from_hf(tiny_llama, F32)
+    first.quantize(cache=cache)
+    assert cache.is_file()
+    second = CompactLlama.from_hf(tiny_llama, F32)
+    second.quantize(cache=cache)
+    (seq,) = sequences(9, (10,))
+    a, b = (m.forward(StepInput.build([RowSpec(seq, 0, 0)], 0), m.new_cache(1, 16))
+            for m in (first, second))
+    assert torch.equal(a, b)
+    from tiny_models import tiny_llama_config
+    from transformers import LlamaForCausalLM
+
+    other = LlamaForCausalLM(tiny_llama_config(tiny_llama.config.vocab_size, hidden_size=96,
+                                               intermediate_size=192)).eval()
+    third = CompactLlama.from_hf(other, F32)
+    third.quantize(cache=cache)  # the file holds another model's shapes
+    assert "made for another model" in caplog.text
+    assert third.forward(StepInput.build([RowSpec(seq, 0, 0)], 0), third.new_cache(1, 16)).isfinite().all()
+
+
 def test_weight_bytes_counts_every_matrix_once(tiny_llama):
     model = CompactLlama.from_hf(tiny_llama, torch.bfloat16)
     params = sum(p.numel() for p in tiny_llama.parameters())  # embedding tied: counted once
@@ -167,3 +222,25 @@ def test_bundled_model_logits_equal_hf_in_fp32():
     torch.testing.assert_close(
         decoded, hf_logits(loaded.model, list(ids) + [int(reference.argmax())])[-1],
         atol=2e-4, rtol=1e-4)
+
+
+@pytest.mark.slow
+def test_bundled_model_matrices_are_q4_1_grids_that_int4_keeps():
+    """The bundled GGUF stores every layer matrix as Q4_1: per group of 32, codes 0..15 that
+    reach 0 and 15. Quantizing the de-quantised weights to the nearest of 16 levels from the
+    group's minimum to its maximum therefore gives back the same values (fp32 rounding aside)."""
+    from safetensors import safe_open
+
+    from llm_mars.llm.model_store import resolve_model_dir
+    from llm_mars.llm.weights import GROUP, Int4Weight
+
+    with safe_open(str(resolve_model_dir() / "model.safetensors"), framework="pt") as f:
+        names = [n for n in f.keys() if n.startswith("model.layers.") and n.endswith("proj.weight")]
+        assert len(names) == 30 * 7
+        for name in names[::11]:
+            w = f.get_tensor(name).float()
+            codes = Int4Weight.quantize(w, use_kernel=False).codes.float()
+            groups = w.reshape(w.shape[0], -1, GROUP)
+            low, high = groups.amin(-1, keepdim=True), groups.amax(-1, keepdim=True)
+            regrid = codes.reshape(groups.shape) * (high - low) / 15 + low
+            assert (regrid - groups).abs().max() <= 1e-6 * w.abs().max(), name

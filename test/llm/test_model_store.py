@@ -245,6 +245,31 @@ def test_dtype_override(monkeypatch):
         ms.torch_dtype(None)
 
 
+def test_the_default_precision_is_int4_on_the_cpu_whatever_its_instructions(monkeypatch):
+    """One numeric path on every CPU (the shipped figures are measured with it); transformers
+    loads that path's de-quantised weights in fp32."""
+    import torch
+
+    monkeypatch.delenv(ms.ENV_DTYPE, raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert ms.default_precision() == "int4"
+    assert ms.torch_dtype(None) is torch.float32 and ms.torch_dtype("bfloat16") is torch.bfloat16
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert ms.default_precision() == "bfloat16"
+
+
+def test_the_quantized_cache_file_follows_the_weight_files(tmp_path):
+    folder = tmp_path / "model"
+    folder.mkdir()
+    weights = folder / "model.safetensors"
+    weights.write_bytes(b"one")
+    first = ms.quantized_cache_file(folder, root=tmp_path / "cache")
+    assert first.parent == tmp_path / "cache" / "quantized" and first.name.startswith("model-")
+    assert ms.quantized_cache_file(folder, root=tmp_path / "cache") == first
+    weights.write_bytes(b"other weights")
+    assert ms.quantized_cache_file(folder, root=tmp_path / "cache") != first
+
+
 # --- the real bundled model (slow) -------------------------------------------------------------
 
 

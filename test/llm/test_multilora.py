@@ -131,3 +131,33 @@ def test_mixed_batch_rows_equal_peft_with_each_adapter_alone():
                 peft.set_adapter(names[a])
                 expected = peft(x[i: i + 1])
             torch.testing.assert_close(got[i: i + 1], expected, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("fmt", ["int4", "int8"])
+@pytest.mark.parametrize("ids", [MIXED, [2] * 12, [BASE, 3]])
+def test_quantized_base_keeps_lora_exact(fmt, ids):
+    """With an int4/int8 base weight the LoRA part stays fp32: the layer equals the reference
+    over the de-quantised weight (activations rounded to bf16 for the base product only), in
+    few-row steps (weight-only kernel) and many-row steps (dense copy) alike."""
+    torch.manual_seed(3)
+    fan_in, fan_out = 64, 48
+    weight, bias = torch.randn(fan_out, fan_in), torch.randn(fan_out)
+    adapters = [random_lora(4, fan_in, fan_out, 2.0, 1), None, random_lora(8, fan_in, fan_out, 0.5, 2),
+                random_lora(2, fan_in, fan_out, 1.0, 3)]
+    layer = MultiLoraLinear(weight, bias)
+    assert layer.quantize(fmt)
+    layer.set_adapters([[a] for a in adapters])
+    x = torch.randn(len(ids), fan_in)
+    base = layer.base.dequantized()
+    expected = (multi_lora_linear_reference(x, base, bias, ids, adapters)
+                - x @ base.T + x.bfloat16().float() @ base.T)
+    torch.testing.assert_close(layer(x, RowAdapters(ids)), expected, atol=0.05, rtol=0.02)
+    lora_only = layer(x, RowAdapters(ids)) - layer(x, RowAdapters([BASE] * len(ids)))
+    torch.testing.assert_close(lora_only, multi_lora_linear_reference(x, base, None, ids, adapters)
+                               - x @ base.T, atol=1e-4, rtol=1e-4)
+
+
+def test_a_shape_the_format_cannot_take_stays_dense():
+    layer = MultiLoraLinear(torch.randn(40, 48))  # int4 needs rows % 16 and columns % 32
+    assert not layer.quantize("int4")
+    assert layer.weight_bytes == 40 * 48 * 4

@@ -10,7 +10,7 @@ Environment (read by :meth:`BackendConfig.from_env`; explicit arguments win)::
 
     LLM_MARS_BACKEND          hf | openai | vllm                       (default hf)
     LLM_MARS_MODEL            hf/vllm: model folder (default: the bundled model)
-    LLM_MARS_DTYPE            hf/vllm: bfloat16 | float32 | float16
+    LLM_MARS_DTYPE            hf: int4 | bfloat16 | float32 | float16; vllm: bfloat16 | float32 | float16
     LLM_MARS_OPENAI_URL       openai: http(s)://host:port of the server (required)
     LLM_MARS_API_KEY          openai: sent as "Authorization: Bearer KEY"
     LLM_MARS_OPENAI_ADAPTERS  openai: adapter names the server must serve (default bt,qa)
@@ -90,6 +90,9 @@ class BackendConfig:
         if self.kind not in BACKENDS:
             raise BackendConfigError(f"unknown backend {self.kind!r} ({ENV_BACKEND}); use one "
                                      f"of {', '.join(BACKENDS)}")
+        if self.kind == "vllm" and self.dtype == "int4":
+            raise BackendConfigError("int4 is the in-process engine's CPU precision; the vllm "
+                                     "backend takes bfloat16, float32 or float16")
         if self.kind == "openai" and not self.url:
             raise BackendConfigError(f"the openai backend needs the server URL ({ENV_OPENAI_URL}"
                                      ", e.g. http://gpu-host:8000)")

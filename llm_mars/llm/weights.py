@@ -1,0 +1,334 @@
+"""Base weights of the engine's linear layers, and the CPU kernels that multiply by them.
+
+A decode step reads every base weight once, so its time is set by how many bytes the weights
+take. Three formats, each computing ``y = x W^T`` for a ``(rows, in)`` activation ``x``:
+
+* :class:`DenseWeight`: the weight as it is (fp32, bf16 or fp16), optionally in oneDNN's packed
+  layout where the CPU supports that layout for the dtype.
+* :class:`Int4Weight`: 4-bit codes in groups of 32 along the input, each group with its own scale
+  and zero, ``w = (q - 8) * scale + zero`` (torch's int4 CPU format). The bundled model is a Q4_1
+  GGUF (groups of 32, ``w = q * d + m``, every group using codes 0 and 15), so quantizing its
+  de-quantised weights to the nearest code recovers its own grid; only the scales are rounded to
+  bf16, which the kernel requires.
+* :class:`Int8Weight`: 8-bit codes with one scale per output row (used for the LM head, whose
+  GGUF tensor is Q8_0).
+
+The quantized formats multiply with the activations rounded to bf16 and accumulate in fp32; the
+result is rounded to bf16 and returned as fp32, so everything outside the matrix products (norms,
+attention, LoRA, the residual stream) stays fp32. Few rows (decode steps) go through torch's
+weight-only kernels, which exist for AVX2, AVX-512 and NEON; many rows (prefill chunks) are
+compute-bound and those kernels do not reuse a weight across rows, so they multiply a dense fp32
+copy of the same de-quantised values instead (``KERNEL_ROWS`` is the switch-over, measured in
+``bench/bench_kernels.py``); so do empty products (torch's int8 kernel crashes on zero rows with
+two threads). Both paths compute the same function up to summation order, on every CPU.
+
+:func:`cpu_kernels` finds out once which of these kernels work here; anything that does not is
+replaced by the dense fp32 path, never a crash. ``$LLM_MARS_DISABLE_KERNELS`` (comma-separated
+names from :data:`KERNELS`) turns kernels off, to test the fallbacks on a CPU that has them.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from llm_mars.errors import ModelError
+
+log = logging.getLogger(__name__)
+
+ENV_DISABLE = "LLM_MARS_DISABLE_KERNELS"
+KERNELS = ("int4", "int8", "mkldnn_fp32", "mkldnn_bf16", "mkldnn_fp16")
+"""Kernels :func:`cpu_kernels` probes: torch's int4 and int8 weight-only products, and oneDNN's
+packed-weight linear per dtype."""
+
+GROUP = 32
+"""Input columns per int4 scale/zero group (Q4_1's block size)."""
+
+KERNEL_ROWS = 8
+"""Products with at most this many rows use the weight-only kernels; more rows use the dense copy."""
+
+
+@dataclass(frozen=True)
+class CpuKernels:
+    """Which kernels run correctly on this CPU (and were not disabled)."""
+
+    capability: str  # torch's dispatch level: DEFAULT, AVX2, AVX512, ...
+    available: frozenset[str]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.available
+
+    def describe(self) -> str:
+        names = [k for k in KERNELS if k in self.available]
+        return f"{self.capability}: {', '.join(names) or 'dense fp32 only'}"
+
+
+def _disabled() -> frozenset[str]:
+    names = {n.strip() for n in os.environ.get(ENV_DISABLE, "").split(",") if n.strip()}
+    unknown = names - set(KERNELS)
+    if unknown:
+        raise ModelError(f"{ENV_DISABLE} names unknown kernels {sorted(unknown)}; known: "
+                         f"{', '.join(KERNELS)}")
+    return frozenset(names)
+
+
+def _probe(name: str) -> bool:
+    """Run kernel ``name`` once on a small random matrix and compare it with fp32 arithmetic."""
+    g = torch.Generator().manual_seed(0)
+    weight = torch.randn(32, 64, generator=g) * 0.1
+    x = torch.randn(3, 64, generator=g)
+    try:
+        if name in QUANTIZED:
+            quantized = QUANTIZED[name].quantize(weight, use_kernel=True)
+            got = quantized.kernel_product(x)
+            want = _round_bf16(F.linear(_round_bf16(x), quantized.dense))  # its dense fp32 path
+        else:
+            dtype = {"mkldnn_fp32": torch.float32, "mkldnn_bf16": torch.bfloat16,
+                     "mkldnn_fp16": torch.float16}[name]
+            if not torch.backends.mkldnn.is_available():
+                return False
+            supported = {torch.bfloat16: torch.ops.mkldnn._is_mkldnn_bf16_supported,
+                         torch.float16: torch.ops.mkldnn._is_mkldnn_fp16_supported}.get(dtype)
+            if supported is not None and not supported():
+                return False  # oneDNN would refuse (or emulate) this dtype on this CPU
+            w = weight.to(dtype)
+            packed = torch.ops.mkldnn._reorder_linear_weight(w, 1)
+            got = torch.ops.mkldnn._linear_pointwise(x.to(dtype), packed, None, "none", [], "").float()
+            want = F.linear(x.to(dtype).float(), w.float())
+    except RuntimeError as exc:  # the op is missing or refuses this CPU
+        log.info("kernel %s unavailable: %s", name, exc)
+        return False
+    return bool(torch.allclose(got, want, rtol=2e-2, atol=2e-2))
+
+
+@functools.lru_cache(maxsize=None)
+def _cached_kernels(disabled: frozenset[str]) -> CpuKernels:
+    available = frozenset(k for k in KERNELS if k not in disabled and _probe(k))
+    return CpuKernels(torch.backends.cpu.get_cpu_capability(), available)
+
+
+def cpu_kernels() -> CpuKernels:
+    """The kernels that work on this CPU, probed once per process (and per ``$LLM_MARS_DISABLE_KERNELS``)."""
+    return _cached_kernels(_disabled())
+
+
+def _round_bf16(x: torch.Tensor) -> torch.Tensor:
+    return x.to(torch.bfloat16).float()
+
+
+class DenseWeight:
+    """A weight kept as it is; on CPU optionally in oneDNN's packed layout (faster products)."""
+
+    def __init__(self, weight: torch.Tensor):
+        self.weight: torch.Tensor | None = weight
+        self.shape = tuple(weight.shape)
+        self.dtype, self.device = weight.dtype, weight.device
+        self._packed: torch.Tensor | None = None
+
+    @property
+    def nbytes(self) -> int:
+        return self.shape[0] * self.shape[1] * self.dtype.itemsize
+
+    def pack_for_cpu(self, kernels: CpuKernels) -> bool:
+        """Switch to oneDNN's blocked layout where this CPU supports it for the dtype (its
+        matrix-vector products stream the weights faster than ``F.linear``); True if packed."""
+        name = {torch.float32: "mkldnn_fp32", torch.bfloat16: "mkldnn_bf16",
+                torch.float16: "mkldnn_fp16"}.get(self.dtype)
+        if self.device.type != "cpu" or self._packed is not None or name not in kernels:
+            return self._packed is not None
+        self._packed = torch.ops.mkldnn._reorder_linear_weight(self.weight, 1)
+        self.weight = None
+        return True
+
+    def dequantized(self) -> torch.Tensor:
+        if self.weight is not None:
+            return self.weight.float()
+        eye = torch.eye(self.shape[1], dtype=self.dtype)
+        return self(eye, None).float().T.contiguous()
+
+    def __call__(self, x: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+        if self._packed is not None:
+            return torch.ops.mkldnn._linear_pointwise(x, self._packed, bias, "none", [], "")
+        return F.linear(x, self.weight, bias)
+
+
+class Int4Weight:
+    """4-bit codes in groups of ``GROUP`` input columns with bf16 scales and zeros; see the module
+    docstring. ``use_kernel=False`` keeps only the dense fp32 copy (every product goes there)."""
+
+    def __init__(self, codes: torch.Tensor, scale_zero: torch.Tensor, use_kernel: bool = True):
+        """``codes``: (n, k) integers 0..15; ``scale_zero``: (n, k / GROUP, 2) bf16."""
+        n, k = codes.shape
+        s, z = scale_zero.float().unbind(-1)
+        self.shape = (n, k)
+        self.scale_zero = scale_zero
+        self.codes = codes.to(torch.uint8)
+        self.dense = ((self.codes.reshape(n, k // GROUP, GROUP) - 8.0) * s[..., None]
+                      + z[..., None]).reshape(n, k)
+        self._packed = self._scale_zero = None
+        if use_kernel:
+            self._packed = torch.ops.aten._convert_weight_to_int4pack_for_cpu(
+                self.codes.to(torch.int32), 1)
+            self._scale_zero = scale_zero.transpose(0, 1).contiguous()  # (k/G, n, 2)
+
+    @staticmethod
+    def fits(weight: torch.Tensor) -> bool:
+        """torch's int4 packing needs rows in multiples of 16 and whole groups of columns."""
+        n, k = weight.shape
+        return weight.device.type == "cpu" and n % 16 == 0 and k % GROUP == 0
+
+    @classmethod
+    def quantize(cls, weight: torch.Tensor, use_kernel: bool = True) -> "Int4Weight":
+        """Each group's codes span its minimum to its maximum in 15 equal steps (nearest code)."""
+        n, k = weight.shape
+        groups = weight.detach().float().reshape(n, k // GROUP, GROUP)
+        low, high = groups.amin(-1), groups.amax(-1)
+        scale = (high - low) / 15
+        codes = torch.round((groups - low[..., None]) / torch.where(scale > 0, scale, 1)[..., None])
+        scale_zero = torch.stack([scale, low + 8 * scale], -1).to(torch.bfloat16)
+        return cls(codes.clamp_(0, 15).reshape(n, k), scale_zero, use_kernel)
+
+    @staticmethod
+    def state_fits(state: dict[str, torch.Tensor], shape: tuple[int, int]) -> bool:
+        n, k = shape
+        return (set(state) == {"codes", "scale_zero"} and state["codes"].shape == (n, k // 2)
+                and state["scale_zero"].shape == (n, k // GROUP, 2))
+
+    def state(self) -> dict[str, torch.Tensor]:
+        """What :meth:`from_state` needs: two codes a byte, and the scales and zeros."""
+        return {"codes": self.codes[:, 0::2] | (self.codes[:, 1::2] << 4), "scale_zero": self.scale_zero}
+
+    @classmethod
+    def from_state(cls, state: dict[str, torch.Tensor], use_kernel: bool = True) -> "Int4Weight":
+        pairs = state["codes"]
+        codes = torch.stack([pairs & 15, pairs >> 4], -1).reshape(pairs.shape[0], -1)
+        return cls(codes, state["scale_zero"], use_kernel)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes a few-row product reads: half a byte a weight plus a bf16 scale and zero a group."""
+        n, k = self.shape
+        return n * k // 2 + n * (k // GROUP) * 4
+
+    def dequantized(self) -> torch.Tensor:
+        return self.dense
+
+    def kernel_product(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.ops.aten._weight_int4pack_mm_for_cpu(
+            x.to(torch.bfloat16).contiguous(), self._packed, GROUP, self._scale_zero).float()
+
+    def __call__(self, x: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+        if self._packed is not None and 0 < x.shape[0] <= KERNEL_ROWS:
+            y = self.kernel_product(x)
+        else:
+            y = _round_bf16(F.linear(_round_bf16(x), self.dense))
+        return y if bias is None else y.add_(bias)
+
+
+class Int8Weight:
+    """8-bit codes with one bf16 scale per output row (symmetric); same two paths as :class:`Int4Weight`."""
+
+    def __init__(self, codes: torch.Tensor, scale: torch.Tensor, use_kernel: bool = True):
+        """``codes``: (n, k) int8 in -127..127; ``scale``: (n,) bf16."""
+        self.shape = tuple(codes.shape)
+        self.codes, self.scale = codes.to(torch.int8), scale
+        self.dense = self.codes.float() * scale.float()[:, None]
+        self._use_kernel = use_kernel
+
+    @staticmethod
+    def fits(weight: torch.Tensor) -> bool:
+        """torch's AVX-512 int8 kernel walks the input in steps of 16 columns: with any other
+        width it returns garbage or crashes (seen with torch 2.13), so only multiples of 16."""
+        return weight.device.type == "cpu" and weight.shape[1] % 16 == 0
+
+    @classmethod
+    def quantize(cls, weight: torch.Tensor, use_kernel: bool = True) -> "Int8Weight":
+        w = weight.detach().float()
+        scale = (w.abs().amax(1) / 127).to(torch.bfloat16)
+        codes = torch.round(w / torch.where(scale > 0, scale.float(), 1)[:, None]).clamp_(-127, 127)
+        return cls(codes, scale, use_kernel)
+
+    @staticmethod
+    def state_fits(state: dict[str, torch.Tensor], shape: tuple[int, int]) -> bool:
+        return (set(state) == {"codes", "scale"} and state["codes"].shape == tuple(shape)
+                and state["scale"].shape == (shape[0],))
+
+    def state(self) -> dict[str, torch.Tensor]:
+        return {"codes": self.codes, "scale": self.scale}
+
+    @classmethod
+    def from_state(cls, state: dict[str, torch.Tensor], use_kernel: bool = True) -> "Int8Weight":
+        return cls(state["codes"], state["scale"], use_kernel)
+
+    @property
+    def nbytes(self) -> int:
+        return self.shape[0] * self.shape[1] + self.shape[0] * 2
+
+    def dequantized(self) -> torch.Tensor:
+        return self.dense
+
+    def kernel_product(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.ops.aten._weight_int8pack_mm(
+            x.to(torch.bfloat16).contiguous(), self.codes, self.scale).float()
+
+    def __call__(self, x: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+        if self._use_kernel and 0 < x.shape[0] <= KERNEL_ROWS:
+            y = self.kernel_product(x)
+        else:
+            y = _round_bf16(F.linear(_round_bf16(x), self.dense))
+        return y if bias is None else y.add_(bias)
+
+
+QUANTIZED = {"int4": Int4Weight, "int8": Int8Weight}
+"""Quantized formats by name."""
+
+QUANTIZED_FILE_FORMAT = "llm_mars quantized weights 1"
+
+
+def read_quantized(path: Path) -> dict[str, dict[str, torch.Tensor]] | None:
+    """The per-matrix states :func:`write_quantized` wrote to ``path``; None if the file is
+    missing, unreadable or of another format (the caller quantizes again)."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            if (f.metadata() or {}).get("format") != QUANTIZED_FILE_FORMAT:
+                return None
+            states: dict[str, dict[str, torch.Tensor]] = {}
+            for key in f.keys():
+                matrix, _, part = key.rpartition(".")
+                # a copy: tensors read from the file need not be 64-byte aligned, and torch's
+                # AVX-512 int8 kernel crashes on unaligned codes
+                states.setdefault(matrix, {})[part] = f.get_tensor(key).clone()
+            return states
+    except (OSError, SafetensorError) as exc:
+        if not isinstance(exc, FileNotFoundError):
+            log.warning("cannot read quantized weights %s (%s); quantizing again", path, exc)
+        return None
+
+
+def write_quantized(path: Path, states: dict[str, dict[str, torch.Tensor]]) -> None:
+    """Write the states atomically (temporary file, then rename); a read-only cache is skipped."""
+    from safetensors import SafetensorError
+    from safetensors.torch import save_file
+
+    flat = {f"{matrix}.{part}": t.contiguous() for matrix, state in states.items()
+            for part, t in state.items()}
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_file(flat, str(tmp), metadata={"format": QUANTIZED_FILE_FORMAT})
+        os.replace(tmp, path)
+    except (OSError, SafetensorError) as exc:
+        log.warning("cannot cache quantized weights in %s (%s)", path, exc)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+
+BaseWeight = DenseWeight | Int4Weight | Int8Weight
