@@ -181,6 +181,8 @@ class Engine:
         """
         if request.adapter is not None and request.adapter not in self._served:
             raise UnknownAdapterError(request.adapter, self.adapters)
+        if request.score_target is not None and request.constraint is not None:
+            raise RequestError("a scoring request takes no output constraint")
         if (request.constraint is not None
                 and split_constraint(request.constraint)[0] not in self._constraint_factories):
             raise RequestError(f"unknown output constraint {request.constraint!r}; known: "
@@ -338,6 +340,12 @@ class Engine:
             if request.adapter is not None and request.adapter not in self._adapters:
                 raise UnknownAdapterError(request.adapter, self.adapters)  # unloaded meanwhile
             seq.prompt, seq.prefix_len = tokenize_request(self.tokenizer, request)
+            if request.score_target is not None:  # the reply to score, then the end of turn
+                end = self.tokenizer.eos_token_id
+                seq.score_from = len(seq.prompt)
+                seq.prompt = [*seq.prompt, *self.tokenizer.encode(
+                    request.score_target, add_special_tokens=False),
+                    self.eos_token_ids[0] if end is None else int(end)]
             if len(seq.prompt) >= self._scheduler.max_seq_len:
                 raise PromptTooLongError(f"the prompt has {len(seq.prompt)} tokens; the context holds "
                                    f"{self._scheduler.max_seq_len}")

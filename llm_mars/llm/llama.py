@@ -92,7 +92,7 @@ class RowSpec:
     adapter: int = -1
     prefix_slot: int = -1
     prefix_len: int = 0
-    logits: bool = True  # return next-token logits after the last token
+    logits: int = 1  # return the next-token logits of this many final tokens (True = 1)
 
 
 @dataclass(frozen=True)
@@ -141,7 +141,7 @@ class StepInput:
     def build(cls, rows: list[RowSpec], n_decode: int, device: torch.device | str = "cpu",
               share_prefixes: bool = True) -> "StepInput":
         """The first ``n_decode`` rows carry exactly one token each; logits come back, in row
-        order, for the last token of every row with ``logits``."""
+        order, for the last ``logits`` tokens of every row (in token order)."""
         tokens, positions, slots, adapter_ids, logit_rows, chunks = [], [], [], [], [], []
         for i, row in enumerate(rows):
             start = len(tokens)
@@ -153,8 +153,7 @@ class StepInput:
             positions.extend(range(row.position, row.position + len(row.tokens)))
             slots.extend([row.slot] * len(row.tokens))
             adapter_ids.extend([row.adapter] * len(row.tokens))
-            if row.logits:
-                logit_rows.append(len(tokens) - 1)
+            logit_rows.extend(range(len(tokens) - int(row.logits), len(tokens)))
 
         def as_long(values):
             return torch.tensor(values, dtype=torch.long, device=device)

@@ -11,7 +11,7 @@ from typing import Any, Literal
 ADAPTERS = ("bt", "qa")
 """The adapters the system serves (a request may also name None: the base model)."""
 
-FinishReason = Literal["stop", "length", "constraint"]
+FinishReason = Literal["stop", "length", "constraint", "scored"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,10 @@ class GenerationRequest:
     after a colon (``"plan:n=2,3;c=brown"``: the plan grammar narrowed to one command's
     grounding, :func:`plan_constraint_name`). ``deadline`` is a
     ``time.monotonic()`` instant after which the request fails with GenerationTimeout.
+
+    ``score_target``: instead of generating, score this text as the assistant's reply to the
+    messages: the result's ``score`` is its log-likelihood (natural log, summed over its tokens
+    and the end-of-turn token), computed in one prefill without sampling.
     """
 
     messages: tuple[tuple[tuple[str, str], ...], ...]
@@ -50,6 +54,7 @@ class GenerationRequest:
     sampling: SamplingParams = field(default_factory=SamplingParams)
     constraint: str | None = None
     deadline: float | None = None
+    score_target: str | None = None
 
     @classmethod
     def chat(cls, messages: list[dict[str, str]], adapter: str | None = None,
@@ -59,6 +64,13 @@ class GenerationRequest:
         frozen = tuple(tuple(sorted(m.items())) for m in messages)
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         return cls(frozen, adapter, sampling or SamplingParams(), constraint, deadline)
+
+    @classmethod
+    def score(cls, messages: list[dict[str, str]], target: str, adapter: str | None = None,
+              timeout_s: float | None = None) -> "GenerationRequest":
+        """A scoring request: log P(``target`` as the reply | ``messages``) under ``adapter``."""
+        request = cls.chat(messages, adapter, timeout_s=timeout_s)
+        return cls(request.messages, adapter, request.sampling, None, request.deadline, target)
 
     def message_dicts(self) -> list[dict[str, str]]:
         return [dict(m) for m in self.messages]
@@ -86,6 +98,8 @@ class GenerationResult:
     first_token_s: float  # submit -> first output token
     total_s: float  # submit -> finished
     parsed: Any = None  # what the constraint's check returned (e.g. the Plan), if any
+    score: float | None = None  # a scoring request's log-likelihood of its target
+    scored_tokens: int = 0  # how many tokens that log-likelihood sums over
 
     @property
     def output_tokens(self) -> int:

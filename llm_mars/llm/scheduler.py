@@ -98,10 +98,18 @@ class Sequence:
     emitted_text: str = ""
     result: GenerationResult | None = None
     error: BaseException | None = None
+    # scoring requests: prompt[score_from:] is the target whose log-likelihood is summed
+    score_from: int = -1
+    score: float = 0.0
+    scored: int = 0
 
     @property
     def running(self) -> bool:
         return self.slot >= 0
+
+    @property
+    def scoring(self) -> bool:
+        return self.score_from >= 0
 
 
 class Scheduler:
@@ -192,10 +200,23 @@ class Scheduler:
         if tuned:
             self.thread_tuner.record(threads, elapsed)
         self.steps += 1
-        sampled = [r for r in rows if r.spec.logits]
-        tokens = self._sample(logits, [owners[id(r)] for r in sampled])
+        sampled, sample_rows, offset = [], [], 0
+        for r in rows:
+            count = int(r.spec.logits)
+            seq = owners.get(id(r))
+            if count and seq is not None and seq.scoring:
+                self._score(seq, r.spec, logits[offset: offset + count])
+            elif count:
+                sampled.append(r)
+                sample_rows.append(offset + count - 1)
+            offset += count
+        tokens = self._sample(logits[sample_rows], [owners[id(r)] for r in sampled])
         for r in rows:
             r.advance()
+        for r in rows:
+            seq = owners.get(id(r))
+            if seq is not None and seq.scoring and not seq.pending:
+                self._finish(seq, finished, reason="scored")
         for r, token in zip(sampled, tokens):
             seq = owners[id(r)]
             try:
@@ -203,6 +224,19 @@ class Scheduler:
             except LlmMarsError as exc:
                 self._finish(seq, finished, error=exc)
         return finished
+
+    def _score(self, seq: Sequence, spec: RowSpec, logits: torch.Tensor) -> None:
+        """Add the log-probabilities of the target tokens these logits predict."""
+        first = spec.position + len(spec.tokens) - logits.shape[0]  # position of the first row
+        targets = [(i, p + 1) for i, p in enumerate(range(first, first + logits.shape[0]))
+                   if seq.score_from <= p + 1 < len(seq.prompt)]
+        if not targets:
+            return
+        rows = torch.tensor([i for i, _ in targets])
+        ids = torch.tensor([seq.prompt[t] for _, t in targets])
+        logprobs = torch.log_softmax(logits[rows].float(), dim=-1)
+        seq.score += float(logprobs.gather(1, ids[:, None]).sum())
+        seq.scored += len(targets)
 
     # --- admission -------------------------------------------------------------------------
 
@@ -269,7 +303,7 @@ class Scheduler:
         adapter_index = {None: -1, **{name: i for i, name in enumerate(self.model.adapter_names)}}
         decode, chunks, owners = [], [], {}
         for seq in self.running:
-            if len(seq.pending) == 1:
+            if len(seq.pending) == 1 and not seq.scoring:
                 entry = seq.prefix if seq.prefix is not None and seq.prefix.valid else None
                 row = _Row("decode", seq, RowSpec(
                     seq.pending, seq.cached, seq.slot, adapter_index[seq.request.adapter],
@@ -286,12 +320,16 @@ class Scheduler:
                 chunks.append(_PrefixRow(entry, RowSpec(
                     take, entry.fed, entry.slot, adapter_index[entry.adapter], logits=False)))
         for seq in self.running:
-            if len(seq.pending) > 1 and budget > 0:
+            if (len(seq.pending) > 1 or seq.scoring and seq.pending) and budget > 0:
                 take = seq.pending[:budget]
                 budget -= len(take)
+                if seq.scoring:  # the logits of every position that predicts a target token
+                    end = seq.cached + len(take)
+                    logits = max(0, end - max(seq.cached, seq.score_from - 1))
+                else:
+                    logits = int(len(take) == len(seq.pending))
                 row = _Row("chunk", seq, RowSpec(
-                    take, seq.cached, seq.slot, adapter_index[seq.request.adapter],
-                    logits=len(take) == len(seq.pending)))
+                    take, seq.cached, seq.slot, adapter_index[seq.request.adapter], logits=logits))
                 chunks.append(row)
                 owners[id(row)] = seq
         return decode + chunks, owners
@@ -397,6 +435,15 @@ class Scheduler:
         if reason is None or error is not None:
             seq.error = error
             return
+        now = time.monotonic()
+        if seq.scoring:
+            seq.result = GenerationResult(
+                text="", token_ids=(), finish_reason=reason, prompt_tokens=seq.score_from,
+                cached_prompt_tokens=seq.cached_prompt, jump_forward_tokens=0,
+                queued_s=(seq.admitted_at or now) - seq.submitted,
+                first_token_s=now - seq.submitted, total_s=now - seq.submitted,
+                score=seq.score, scored_tokens=seq.scored)
+            return
         text = self.tokenizer.decode(seq.output, skip_special_tokens=True)
         for stop in seq.request.sampling.stop:
             cut = text.find(stop)
@@ -409,7 +456,6 @@ class Scheduler:
             except LlmMarsError as exc:  # a grammar-accepted output that does not validate
                 seq.error = exc
                 return
-        now = time.monotonic()
         seq.result = GenerationResult(
             text=text, token_ids=tuple(seq.output), finish_reason=reason,
             prompt_tokens=len(seq.prompt), cached_prompt_tokens=seq.cached_prompt,

@@ -220,3 +220,48 @@ def test_unloading_fails_the_queued_requests_of_that_adapter(tiny_llama, tiny_to
         with pytest.raises(UnknownAdapterError):
             queued.result(timeout=60)
         assert running.result(timeout=60).output_tokens > 0
+
+
+def test_a_scoring_request_returns_the_log_likelihood_peft_gives(engine, tiny_tokenizer,
+                                                                 peft_model):
+    """log P(target | messages) per adapter, in the same batch as generations, equals PEFT's
+    log-softmax over the prompt, the target's tokens and the end-of-turn token."""
+    from tiny_models import peft_logits
+
+    messages = [{"role": "system", "content": "You are the bt robot helper."},
+                {"role": "user", "content": "robot 1 go home"}]
+    target = "robot one goes home now"
+    generating = engine.submit(chat("qa", "where is robot 2?", 5))
+    scores = {adapter: engine.submit(GenerationRequest.score(messages, target, adapter))
+              for adapter in ("bt", "qa", None)}
+    prompt, _ = tokenize_request(tiny_tokenizer, GenerationRequest.chat(messages, "bt"))
+    full = prompt + tiny_tokenizer.encode(target, add_special_tokens=False) + [
+        tiny_tokenizer.eos_token_id]
+    for adapter, future in scores.items():
+        result = future.result(timeout=60)
+        logprobs = torch.log_softmax(peft_logits(peft_model, adapter, full)[:-1].double(), -1)
+        want = sum(float(logprobs[p - 1, full[p]]) for p in range(len(prompt), len(full)))
+        assert result.finish_reason == "scored" and result.output_tokens == 0
+        assert result.scored_tokens == len(full) - len(prompt)
+        assert result.score == pytest.approx(want, abs=1e-3)
+    assert generating.result(timeout=60).output_tokens > 0
+    assert scores["bt"].result().score != pytest.approx(scores["qa"].result().score, abs=1e-3)
+
+
+def test_a_long_scoring_target_is_scored_across_chunks(tiny_llama, tiny_tokenizer, adapter_dirs):
+    messages = [{"role": "user", "content": "robot 1 go home"}]
+    target = " ".join(["robot one and robot two go to plate three"] * 8)
+    scores = []
+    for chunk in (16, 256):
+        with Engine(CompactLlama.from_hf(tiny_llama, torch.float32), tiny_tokenizer,
+                    adapters=adapter_dirs, max_batch=2, max_seq_len=256, chunk_tokens=chunk) as e:
+            scores.append(e.generate(GenerationRequest.score(messages, target, "bt"), timeout=60))
+    assert scores[0].scored_tokens == scores[1].scored_tokens > 16
+    assert scores[0].score == pytest.approx(scores[1].score, abs=1e-3)
+
+
+def test_a_scoring_request_takes_no_constraint(engine):
+    request = GenerationRequest.score([{"role": "user", "content": "x"}], "y", "bt")
+    with pytest.raises(RequestError, match="scoring"):
+        engine.submit(GenerationRequest(request.messages, "bt", constraint="plan",
+                                        score_target="y"))
