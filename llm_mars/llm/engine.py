@@ -148,11 +148,11 @@ class Engine:
         precision = check_precision(dtype)
         if precision == "int4" and device != "cpu":
             raise ModelError(f"int4 weights run on the CPU only; on {device} use bfloat16")
-        dense = torch.float32 if precision == "int4" else getattr(torch, precision)
-        compact = CompactLlama.from_folder(folder, dense, device)
         if precision == "int4":
-            compact.quantize(cache=quantized_cache_file(folder))
+            compact = CompactLlama.from_folder(folder, torch.float32, device,
+                                               quantized_cache=quantized_cache_file(folder))
         else:
+            compact = CompactLlama.from_folder(folder, getattr(torch, precision), device)
             compact.pack_for_cpu()  # no-op off the CPU
         return cls(compact, load_tokenizer(folder), **kwargs)
 

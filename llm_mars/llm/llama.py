@@ -28,8 +28,8 @@ import torch.nn.functional as F
 from llm_mars.errors import AdapterLoadError, ModelError
 from llm_mars.llm.adapters import LoraAdapter
 from llm_mars.llm.multilora import LoraWeights, MultiLoraLinear, RowAdapters
-from llm_mars.llm.weights import (QUANTIZED, CpuKernels, DenseWeight, cpu_kernels, read_quantized,
-                                  write_quantized)
+from llm_mars.llm.weights import (QUANTIZED, BaseWeight, CpuKernels, DenseWeight, cpu_kernels,
+                                  read_quantized, write_quantized)
 
 log = logging.getLogger(__name__)
 
@@ -64,15 +64,21 @@ class LlamaShape:
 class KVCache:
     """Keys and values of up to ``slots`` sequences of up to ``capacity`` tokens each.
 
-    One tensor ``(layers, 2, slots, kv_heads, capacity, head_dim)``; allocated zeroed, so
-    untouched pages cost no memory.
+    One tensor ``(layers, 2, slots, kv_heads, capacity, head_dim)``, zeroed (masked positions
+    must hold finite numbers). On the CPU it is zeroed by the kernel as pages are first touched
+    (calloc), not written at start-up: untouched pages cost neither memory nor time.
     """
 
     def __init__(self, shape: LlamaShape, slots: int, capacity: int, dtype: torch.dtype,
                  device: torch.device | str = "cpu"):
         self.slots, self.capacity = slots, capacity
-        self.data = torch.zeros(shape.layers, 2, slots, shape.kv_heads, capacity, shape.head_dim,
-                                dtype=dtype, device=device)
+        size = (shape.layers, 2, slots, shape.kv_heads, capacity, shape.head_dim)
+        if torch.device(device).type == "cpu" and dtype == torch.float32:
+            import numpy as np
+
+            self.data = torch.from_numpy(np.zeros(size, dtype=np.float32))
+        else:
+            self.data = torch.zeros(size, dtype=dtype, device=device)
 
     def move(self, src: int, dst: int, length: int) -> None:
         self.data[:, :, dst, :, :length] = self.data[:, :, src, :, :length]
@@ -195,6 +201,26 @@ def _plan_decode(rows: list[RowSpec], device, share_prefixes: bool) -> _DecodePl
                        groups, max((g[3] for g in groups), default=0))
 
 
+_PARTS = {"qkv": [f"self_attn.{n}" for n in _ATTN_PARTS], "o": ["self_attn.o_proj"],
+          "gate_up": [f"mlp.{n}" for n in _MLP_PARTS], "down": ["mlp.down_proj"]}
+"""The engine's fused matrices and the transformers modules each one concatenates."""
+
+
+def matrix_layout(config) -> dict[str, tuple[list[str], tuple[int, int], str]]:
+    """Every matrix the engine multiplies by: name -> (the checkpoint tensors it is made of,
+    its shape, the format :meth:`CompactLlama.quantize` gives it)."""
+    s = LlamaShape.from_config(config)
+    q, kv = s.heads * s.head_dim, s.kv_heads * s.head_dim
+    shapes = {"qkv": (q + 2 * kv, s.hidden), "o": (s.hidden, q),
+              "gate_up": (2 * s.intermediate, s.hidden), "down": (s.hidden, s.intermediate)}
+    layout = {f"layers.{i}.{part}": ([f"model.layers.{i}.{m}.weight" for m in modules],
+                                     shapes[part], "int4")
+              for i in range(s.layers) for part, modules in _PARTS.items()}
+    tied = getattr(config, "tie_word_embeddings", False)
+    layout["lm_head"] = ([] if tied else ["lm_head.weight"], (s.vocab, s.hidden), "int8")
+    return layout
+
+
 @dataclass
 class _Layer:
     input_norm: torch.Tensor
@@ -209,8 +235,11 @@ class CompactLlama:
     """Llama weights plus a forward over :class:`StepInput` batches (no autograd, no HF modules)."""
 
     def __init__(self, config, state_dict: dict[str, torch.Tensor], dtype: torch.dtype,
-                 device: torch.device | str = "cpu"):
+                 device: torch.device | str = "cpu", bases: dict[str, BaseWeight] | None = None):
+        """``bases``: ready base weights by matrix name (:func:`matrix_layout`), used instead of
+        the checkpoint tensors they are made of (which ``state_dict`` may then lack)."""
         self.config = config
+        bases = bases or {}
         self.shape = s = LlamaShape.from_config(config)
         self.dtype, self.device = dtype, torch.device(device)
 
@@ -226,33 +255,33 @@ class CompactLlama:
             parts = [take(n, required) for n in names]
             return None if any(p is None for p in parts) else torch.cat(parts).contiguous()
 
+        def matrix(name: str, modules: list[str]) -> torch.Tensor | BaseWeight:
+            return bases[name] if name in bases else cat([f"{m}.weight" for m in modules])
+
         self.embed = take("model.embed_tokens.weight")
         self.norm = take("model.norm.weight")
         tied = getattr(config, "tie_word_embeddings", False) or "lm_head.weight" not in state_dict
-        self._lm_head = MultiLoraLinear(self.embed if tied else take("lm_head.weight"))
+        self._lm_head = MultiLoraLinear(
+            bases["lm_head"] if "lm_head" in bases else self.embed if tied else take("lm_head.weight"))
         self._softmax_scale = s.head_dim ** -0.5
         self.q_size, self.kv_size = s.heads * s.head_dim, s.kv_heads * s.head_dim
         self.layers: list[_Layer] = []
+        parts = {"qkv": (self.q_size, self.kv_size, self.kv_size),
+                 "gate_up": (s.intermediate, s.intermediate)}
         for i in range(s.layers):
             p = f"model.layers.{i}."
-            attn = [f"{p}self_attn.{n}" for n in _ATTN_PARTS]
-            mlp = [f"{p}mlp.{n}" for n in _MLP_PARTS]
+            linears = {}
+            for part, modules in _PARTS.items():
+                modules = [p + m for m in modules]
+                linears[part] = MultiLoraLinear(
+                    matrix(f"layers.{i}.{part}", modules),
+                    cat([f"{m}.bias" for m in modules], required=False), parts.get(part))
             self.layers.append(_Layer(
                 take(f"{p}input_layernorm.weight"), take(f"{p}post_attention_layernorm.weight"),
-                MultiLoraLinear(cat([f"{n}.weight" for n in attn]),
-                                cat([f"{n}.bias" for n in attn], required=False),
-                                (self.q_size, self.kv_size, self.kv_size)),
-                MultiLoraLinear(take(f"{p}self_attn.o_proj.weight"),
-                                take(f"{p}self_attn.o_proj.bias", required=False)),
-                MultiLoraLinear(cat([f"{n}.weight" for n in mlp]),
-                                cat([f"{n}.bias" for n in mlp], required=False),
-                                (s.intermediate, s.intermediate)),
-                MultiLoraLinear(take(f"{p}mlp.down_proj.weight"),
-                                take(f"{p}mlp.down_proj.bias", required=False)),
-            ))
+                **linears))
         self._init_rope(config)
         self.adapter_names: tuple[str, ...] = ()
-        self.quantized = False
+        self.quantized = any(not isinstance(lin.base, DenseWeight) for lin in self._linears())
 
     # --- construction ----------------------------------------------------------------------
 
@@ -262,10 +291,15 @@ class CompactLlama:
         return cls(model.config, model.state_dict(), dtype or model.dtype, model.device)
 
     @classmethod
-    def from_folder(cls, folder: str | Path, dtype: torch.dtype,
-                    device: torch.device | str = "cpu") -> "CompactLlama":
-        """Straight from a model folder's safetensors (no transformers model is built)."""
-        from safetensors.torch import load_file
+    def from_folder(cls, folder: str | Path, dtype: torch.dtype, device: torch.device | str = "cpu",
+                    quantized_cache: Path | None = None,
+                    kernels: CpuKernels | None = None) -> "CompactLlama":
+        """Straight from a model folder's safetensors (no transformers model is built).
+
+        With ``quantized_cache`` (fp32 on the CPU only) the model is quantized (:meth:`quantize`):
+        the file holds what quantizing computes, written on first use and read afterwards, when
+        the checkpoint tensors it replaces are not read at all."""
+        from safetensors import safe_open
         from transformers import AutoConfig
 
         folder = Path(folder)
@@ -278,17 +312,38 @@ class CompactLlama:
         if not all((folder / f).is_file() for f in files):
             raise ModelError(f"{folder}: no safetensors weights (the compact engine reads "
                              "model.safetensors or a sharded safetensors index)")
+        if quantized_cache is not None and (dtype != torch.float32 or torch.device(device).type != "cpu"):
+            raise ModelError("quantized weights need the fp32 weights on the CPU")
+        kernels = cpu_kernels() if kernels is None else kernels
+        layout = matrix_layout(config)
+        bases = _read_bases(quantized_cache, layout, kernels) if quantized_cache else {}
+        skip = {t for name in bases for t in layout[name][0]}
         state: dict[str, torch.Tensor] = {}
         for name in files:
-            state.update(load_file(str(folder / name)))
-        return cls(config, state, dtype, device)
+            with safe_open(str(folder / name), framework="pt") as f:
+                state.update({key: f.get_tensor(key) for key in f.keys() if key not in skip})
+        model = cls(config, state, dtype, device, bases)
+        if quantized_cache is not None and not bases:
+            model.quantize(kernels)
+            write_quantized(quantized_cache, model.quantized_states())
+        return model
 
     def _init_rope(self, config) -> None:
-        from transformers.models.llama.modeling_llama import LlamaRotaryEmbedding
+        """Inverse frequencies as transformers' LlamaRotaryEmbedding computes them (the default
+        RoPE here; scaled variants from transformers' table), without importing the model code
+        (seconds of start-up)."""
+        from transformers.modeling_rope_utils import ROPE_INIT_FUNCTIONS
 
-        rope = LlamaRotaryEmbedding(config)
-        self._inv_freq = rope.inv_freq.float().cpu()
-        self._rope_scale = float(rope.attention_scaling)
+        rope_type = config.rope_parameters["rope_type"]
+        if rope_type == "default":
+            dim = self.shape.head_dim
+            inv_freq = 1.0 / (config.rope_parameters["rope_theta"]
+                              ** (torch.arange(0, dim, 2, dtype=torch.float) / dim))
+            scale = 1.0
+        else:
+            inv_freq, scale = ROPE_INIT_FUNCTIONS[rope_type](config)
+        self._inv_freq = inv_freq.float().cpu()
+        self._rope_scale = float(scale)
         self._cos = self._sin = torch.empty(0, self.shape.head_dim)
         self._ensure_rope(2048)
 
@@ -364,34 +419,28 @@ class CompactLlama:
             lin.pack_for_cpu(kernels)
 
     def _quantizable(self) -> list[tuple[str, MultiLoraLinear, str]]:
-        """(name, layer, format): the base matrices in int4, the LM head in int8."""
-        named = [(f"layers.{i}.{part}", getattr(layer, part), "int4")
-                 for i, layer in enumerate(self.layers) for part in ("qkv", "o", "gate_up", "down")]
-        return [*named, ("lm_head", self._lm_head, "int8")]
+        """(name, layer, format) of every matrix, as :func:`matrix_layout` names them."""
+        layout = matrix_layout(self.config)
+        linears = {f"layers.{i}.{part}": getattr(layer, part)
+                   for i, layer in enumerate(self.layers) for part in _PARTS}
+        linears["lm_head"] = self._lm_head
+        return [(name, linears[name], fmt) for name, (_, _, fmt) in layout.items()]
 
-    def quantize(self, kernels: CpuKernels | None = None, cache: Path | None = None) -> None:
+    def quantize(self, kernels: CpuKernels | None = None) -> None:
         """Base weights to int4 (groups of 32) and the LM head to int8, activations staying fp32
-        (see llm_mars.llm.weights); a matrix whose shape int4 cannot take stays dense fp32.
-        The embedding table stays fp32 for lookups. Needs a model built in fp32 on the CPU.
-
-        ``cache``: a file holding the quantized codes of these weights (written on first use,
-        read afterwards: quantizing takes seconds, reading it a fraction of one)."""
+        (see llm_mars.llm.weights); a matrix whose shape the format cannot take stays dense
+        fp32. The embedding table stays fp32 for lookups. Needs the fp32 weights on the CPU."""
         if self.dtype != torch.float32 or self.device.type != "cpu":
             raise ModelError("quantize() needs the fp32 weights on the CPU")
         kernels = cpu_kernels() if kernels is None else kernels
-        targets = self._quantizable()
-        stored = read_quantized(cache) if cache is not None else None
-        if stored is not None and not all(
-                name not in stored or QUANTIZED[fmt].state_fits(stored[name], lin.base.shape)
-                for name, lin, fmt in targets):
-            log.warning("%s was made for another model; quantizing again", cache)
-            stored = None
-        for name, lin, fmt in targets:
-            lin.quantize(fmt, kernels, stored.get(name) if stored else None)
-        if cache is not None and stored is None:
-            write_quantized(cache, {name: lin.base.state() for name, lin, _ in targets
-                                    if not isinstance(lin.base, DenseWeight)})
+        for _, lin, fmt in self._quantizable():
+            lin.quantize(fmt, kernels)
         self.quantized = True
+
+    def quantized_states(self) -> dict[str, dict[str, torch.Tensor]]:
+        """Every quantized matrix's state (what :func:`_read_bases` restores)."""
+        return {name: lin.base.state() for name, lin, _ in self._quantizable()
+                if not isinstance(lin.base, DenseWeight)}
 
     @property
     def weight_bytes(self) -> int:
@@ -491,6 +540,22 @@ class CompactLlama:
             x = x + layer.down(act, rows)
         h = F.rms_norm(x[step.logit_rows], (s.hidden,), self.norm, s.eps)
         return self._lm_head(h, _NO_ADAPTERS).float()
+
+
+def _read_bases(cache: Path, layout: dict, kernels: CpuKernels) -> dict[str, BaseWeight]:
+    """The quantized matrices stored in ``cache``, or {} if it is missing or does not hold
+    exactly the matrices of ``layout`` that their formats can take, in their shapes."""
+    stored = read_quantized(cache)
+    if stored is None:
+        return {}
+    expected = {name: (shape, fmt) for name, (_, shape, fmt) in layout.items()
+                if QUANTIZED[fmt].fits(shape)}
+    if set(stored) != set(expected) or not all(
+            QUANTIZED[fmt].state_fits(stored[name], shape) for name, (shape, fmt) in expected.items()):
+        log.warning("%s holds another model's weights; quantizing again", cache)
+        return {}
+    return {name: QUANTIZED[fmt].from_state(stored[name], fmt in kernels)
+            for name, (_, fmt) in expected.items()}
 
 
 _NO_ADAPTERS = RowAdapters([])

@@ -289,10 +289,15 @@ def resolve_model_dir(model: str | os.PathLike | None = None, rebuild: bool = Fa
 
 
 def quantized_cache_file(folder: Path, root: Path | None = None) -> Path:
-    """Where the engine keeps the int4/int8 codes of the model in ``folder``: in the cache, named
-    by the folder and a fingerprint of its weight files (a changed file gets a new cache file)."""
+    """Where the engine keeps the quantized weights of the model in ``folder``: in the cache,
+    named by the folder and a fingerprint of its weight files, the torch version and the CPU
+    kernel level (the int4 kernel's weight layout differs between AVX2 and AVX-512), so a
+    changed file, torch or CPU gets a new cache file."""
+    import torch
+
     folder = Path(folder).resolve()
-    fingerprint = hashlib.sha256(str(folder).encode())
+    fingerprint = hashlib.sha256(f"{folder}:{torch.__version__}:"
+                                 f"{torch.backends.cpu.get_cpu_capability()}".encode())
     for path in sorted(folder.glob("*.safetensors")):
         stat = path.stat()
         fingerprint.update(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())

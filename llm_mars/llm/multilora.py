@@ -151,7 +151,7 @@ class MultiLoraLinear:
         if not isinstance(self.base, DenseWeight) or self.base.weight is None:
             raise ValueError("only an unpacked dense weight can be quantized")
         weight, cls = self.base.weight, QUANTIZED[fmt]
-        if not cls.fits(weight):
+        if weight.device.type != "cpu" or not cls.fits(tuple(weight.shape)):
             return False
         kernels = cpu_kernels() if kernels is None else kernels
         use_kernel = fmt in kernels

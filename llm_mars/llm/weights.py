@@ -160,28 +160,37 @@ class DenseWeight:
 
 class Int4Weight:
     """4-bit codes in groups of ``GROUP`` input columns with bf16 scales and zeros; see the module
-    docstring. ``use_kernel=False`` keeps only the dense fp32 copy (every product goes there)."""
+    docstring. ``use_kernel=False`` keeps only the dense fp32 copy (every product goes there).
+    ``dense`` and ``packed`` may be given (from :meth:`state`) to skip computing them."""
 
-    def __init__(self, codes: torch.Tensor, scale_zero: torch.Tensor, use_kernel: bool = True):
-        """``codes``: (n, k) integers 0..15; ``scale_zero``: (n, k / GROUP, 2) bf16."""
-        n, k = codes.shape
-        s, z = scale_zero.float().unbind(-1)
+    def __init__(self, pairs: torch.Tensor, scale_zero: torch.Tensor, use_kernel: bool = True,
+                 dense: torch.Tensor | None = None, packed: torch.Tensor | None = None):
+        """``pairs``: (n, k / 2) uint8, two codes 0..15 a byte (the even column's in the low
+        half); ``scale_zero``: (n, k / GROUP, 2) bf16."""
+        n, k = pairs.shape[0], 2 * pairs.shape[1]
         self.shape = (n, k)
-        self.scale_zero = scale_zero
-        self.codes = codes.to(torch.uint8)
-        self.dense = ((self.codes.reshape(n, k // GROUP, GROUP) - 8.0) * s[..., None]
-                      + z[..., None]).reshape(n, k)
+        self.pairs, self.scale_zero = pairs, scale_zero
+        if dense is None:
+            s, z = scale_zero.float().unbind(-1)
+            dense = ((self.codes.reshape(n, k // GROUP, GROUP) - 8.0) * s[..., None]
+                     + z[..., None]).reshape(n, k)
+        self.dense = dense
         self._packed = self._scale_zero = None
         if use_kernel:
-            self._packed = torch.ops.aten._convert_weight_to_int4pack_for_cpu(
-                self.codes.to(torch.int32), 1)
+            self._packed = packed if packed is not None else \
+                torch.ops.aten._convert_weight_to_int4pack_for_cpu(self.codes.to(torch.int32), 1)
             self._scale_zero = scale_zero.transpose(0, 1).contiguous()  # (k/G, n, 2)
 
+    @property
+    def codes(self) -> torch.Tensor:
+        """(n, k) uint8 codes 0..15."""
+        return torch.stack([self.pairs & 15, self.pairs >> 4], -1).reshape(self.shape)
+
     @staticmethod
-    def fits(weight: torch.Tensor) -> bool:
+    def fits(shape: tuple[int, int]) -> bool:
         """torch's int4 packing needs rows in multiples of 16 and whole groups of columns."""
-        n, k = weight.shape
-        return weight.device.type == "cpu" and n % 16 == 0 and k % GROUP == 0
+        n, k = shape
+        return n % 16 == 0 and k % GROUP == 0
 
     @classmethod
     def quantize(cls, weight: torch.Tensor, use_kernel: bool = True) -> "Int4Weight":
@@ -192,23 +201,27 @@ class Int4Weight:
         scale = (high - low) / 15
         codes = torch.round((groups - low[..., None]) / torch.where(scale > 0, scale, 1)[..., None])
         scale_zero = torch.stack([scale, low + 8 * scale], -1).to(torch.bfloat16)
-        return cls(codes.clamp_(0, 15).reshape(n, k), scale_zero, use_kernel)
+        codes = codes.clamp_(0, 15).to(torch.uint8).reshape(n, k)
+        return cls(codes[:, 0::2] | (codes[:, 1::2] << 4), scale_zero, use_kernel)
 
     @staticmethod
     def state_fits(state: dict[str, torch.Tensor], shape: tuple[int, int]) -> bool:
         n, k = shape
-        return (set(state) == {"codes", "scale_zero"} and state["codes"].shape == (n, k // 2)
+        return ({"codes", "scale_zero", "dense"} <= set(state) <= {"codes", "scale_zero", "dense", "packed"}
+                and state["codes"].shape == (n, k // 2) and state["dense"].shape == (n, k)
                 and state["scale_zero"].shape == (n, k // GROUP, 2))
 
     def state(self) -> dict[str, torch.Tensor]:
-        """What :meth:`from_state` needs: two codes a byte, and the scales and zeros."""
-        return {"codes": self.codes[:, 0::2] | (self.codes[:, 1::2] << 4), "scale_zero": self.scale_zero}
+        """What :meth:`from_state` needs: two codes a byte, the scales and zeros, and the dense
+        copy and kernel layout (this CPU's) so that loading computes nothing."""
+        state = {"codes": self.pairs, "scale_zero": self.scale_zero, "dense": self.dense}
+        if self._packed is not None:
+            state["packed"] = self._packed
+        return state
 
     @classmethod
     def from_state(cls, state: dict[str, torch.Tensor], use_kernel: bool = True) -> "Int4Weight":
-        pairs = state["codes"]
-        codes = torch.stack([pairs & 15, pairs >> 4], -1).reshape(pairs.shape[0], -1)
-        return cls(codes, state["scale_zero"], use_kernel)
+        return cls(state["codes"], state["scale_zero"], use_kernel, state["dense"], state.get("packed"))
 
     @property
     def nbytes(self) -> int:
@@ -234,18 +247,19 @@ class Int4Weight:
 class Int8Weight:
     """8-bit codes with one bf16 scale per output row (symmetric); same two paths as :class:`Int4Weight`."""
 
-    def __init__(self, codes: torch.Tensor, scale: torch.Tensor, use_kernel: bool = True):
+    def __init__(self, codes: torch.Tensor, scale: torch.Tensor, use_kernel: bool = True,
+                 dense: torch.Tensor | None = None):
         """``codes``: (n, k) int8 in -127..127; ``scale``: (n,) bf16."""
         self.shape = tuple(codes.shape)
         self.codes, self.scale = codes.to(torch.int8), scale
-        self.dense = self.codes.float() * scale.float()[:, None]
+        self.dense = self.codes.float() * scale.float()[:, None] if dense is None else dense
         self._use_kernel = use_kernel
 
     @staticmethod
-    def fits(weight: torch.Tensor) -> bool:
+    def fits(shape: tuple[int, int]) -> bool:
         """torch's AVX-512 int8 kernel walks the input in steps of 16 columns: with any other
         width it returns garbage or crashes (seen with torch 2.13), so only multiples of 16."""
-        return weight.device.type == "cpu" and weight.shape[1] % 16 == 0
+        return shape[1] % 16 == 0
 
     @classmethod
     def quantize(cls, weight: torch.Tensor, use_kernel: bool = True) -> "Int8Weight":
@@ -256,15 +270,15 @@ class Int8Weight:
 
     @staticmethod
     def state_fits(state: dict[str, torch.Tensor], shape: tuple[int, int]) -> bool:
-        return (set(state) == {"codes", "scale"} and state["codes"].shape == tuple(shape)
-                and state["scale"].shape == (shape[0],))
+        return (set(state) == {"codes", "scale", "dense"} and state["codes"].shape == tuple(shape)
+                and state["dense"].shape == tuple(shape) and state["scale"].shape == (shape[0],))
 
     def state(self) -> dict[str, torch.Tensor]:
-        return {"codes": self.codes, "scale": self.scale}
+        return {"codes": self.codes, "scale": self.scale, "dense": self.dense}
 
     @classmethod
     def from_state(cls, state: dict[str, torch.Tensor], use_kernel: bool = True) -> "Int8Weight":
-        return cls(state["codes"], state["scale"], use_kernel)
+        return cls(state["codes"], state["scale"], use_kernel, state["dense"])
 
     @property
     def nbytes(self) -> int:
@@ -288,7 +302,7 @@ class Int8Weight:
 QUANTIZED = {"int4": Int4Weight, "int8": Int8Weight}
 """Quantized formats by name."""
 
-QUANTIZED_FILE_FORMAT = "llm_mars quantized weights 1"
+QUANTIZED_FILE_FORMAT = "llm_mars quantized weights 2"
 
 
 def read_quantized(path: Path) -> dict[str, dict[str, torch.Tensor]] | None:
@@ -303,9 +317,10 @@ def read_quantized(path: Path) -> dict[str, dict[str, torch.Tensor]] | None:
             states: dict[str, dict[str, torch.Tensor]] = {}
             for key in f.keys():
                 matrix, _, part = key.rpartition(".")
-                # a copy: tensors read from the file need not be 64-byte aligned, and torch's
-                # AVX-512 int8 kernel crashes on unaligned codes
-                states.setdefault(matrix, {})[part] = f.get_tensor(key).clone()
+                tensor = f.get_tensor(key)
+                if tensor.data_ptr() % 64:  # torch's AVX-512 int8 kernel crashes on unaligned codes
+                    tensor = tensor.clone()
+                states.setdefault(matrix, {})[part] = tensor
             return states
     except (OSError, SafetensorError) as exc:
         if not isinstance(exc, FileNotFoundError):

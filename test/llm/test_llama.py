@@ -174,13 +174,15 @@ def test_int4_model_stays_close_to_fp32_and_keeps_rows_to_their_adapters(tiny_ll
         torch.testing.assert_close(alone_dec[0], b_dec[i], atol=1e-3, rtol=1e-3)
 
 
-def test_quantize_reads_back_its_cache_and_requantizes_a_foreign_one(tiny_llama, tmp_path, caplog):
+def test_a_quantized_load_reads_back_its_cache_and_requantizes_a_foreign_one(tiny_llama, tmp_path,
+                                                                           caplog):
+    folder = tmp_path / "model"
+    tiny_llama.save_pretrained(folder)
     cache = tmp_path / "q.safetensors"
-    first = CompactLlama.from_hf(tiny_llama, F32)
-    first.quantize(cache=cache)
-    assert cache.is_file()
-    second = CompactLlama.from_hf(tiny_llama, F32)
-    second.quantize(cache=cache)
+    first = CompactLlama.from_folder(folder, F32, quantized_cache=cache)
+    assert cache.is_file() and first.quantized
+    second = CompactLlama.from_folder(folder, F32, quantized_cache=cache)
+    assert second.quantized
     (seq,) = sequences(9, (10,))
     a, b = (m.forward(StepInput.build([RowSpec(seq, 0, 0)], 0), m.new_cache(1, 16))
             for m in (first, second))
@@ -188,11 +190,12 @@ def test_quantize_reads_back_its_cache_and_requantizes_a_foreign_one(tiny_llama,
     from tiny_models import tiny_llama_config
     from transformers import LlamaForCausalLM
 
-    other = LlamaForCausalLM(tiny_llama_config(tiny_llama.config.vocab_size, hidden_size=96,
-                                               intermediate_size=192)).eval()
-    third = CompactLlama.from_hf(other, F32)
-    third.quantize(cache=cache)  # the file holds another model's shapes
-    assert "made for another model" in caplog.text
+    other = tmp_path / "other"
+    LlamaForCausalLM(tiny_llama_config(tiny_llama.config.vocab_size, hidden_size=96,
+                                       intermediate_size=192)).save_pretrained(other)
+    third = CompactLlama.from_folder(other, F32, quantized_cache=cache)  # another model's file
+    assert "holds another model's weights" in caplog.text
+    assert third.quantized
     assert third.forward(StepInput.build([RowSpec(seq, 0, 0)], 0), third.new_cache(1, 16)).isfinite().all()
 
 
@@ -244,3 +247,20 @@ def test_bundled_model_matrices_are_q4_1_grids_that_int4_keeps():
             low, high = groups.amin(-1, keepdim=True), groups.amax(-1, keepdim=True)
             regrid = codes.reshape(groups.shape) * (high - low) / 15 + low
             assert (regrid - groups).abs().max() <= 1e-6 * w.abs().max(), name
+
+
+@pytest.mark.parametrize("rope", [{"rope_type": "linear", "factor": 2.0, "rope_theta": 5000.0},
+                                  {"rope_type": "default", "rope_theta": 500.0}])
+def test_scaled_and_plain_rope_equal_hf(tiny_llama, rope):
+    from transformers import LlamaForCausalLM
+
+    from tiny_models import tiny_llama_config
+
+    torch.manual_seed(7)
+    model = LlamaForCausalLM(tiny_llama_config(tiny_llama.config.vocab_size,
+                                               rope_parameters=rope)).eval()
+    assert model.config.rope_parameters["rope_type"] == rope["rope_type"]
+    (seq,) = sequences(11, (40,))
+    compact = CompactLlama.from_hf(model, F32)
+    logits = compact.forward(StepInput.build([RowSpec(seq, 0, 0)], 0), compact.new_cache(1, 64))
+    torch.testing.assert_close(logits[0], hf_logits(model, seq)[-1], atol=1e-5, rtol=1e-5)
