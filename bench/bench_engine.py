@@ -10,8 +10,12 @@ Also measured: the engine's single-request decode step against the memory-bandwi
 (weight bytes read per step / measured copy bandwidth), and how many tokens jump-forward
 appends without sampling on a ~100-token constrained plan.
 
-    .venv/bin/python bench/bench_engine.py                 # default run (bf16, ~5 min)
+    .venv/bin/python bench/bench_engine.py                 # default run (int4 engine, ~5 min)
     .venv/bin/python bench/bench_engine.py --dtype float32 --requests 8   # exact-equality run
+
+With ``--dtype int4`` (the engine's default on the CPU) PEFT runs the same de-quantised weights
+in fp32 (transformers has no int4 CPU path), so outputs may differ where fp32 and the int4
+kernels' bf16 activations round differently.
 
 Adapters: ``models/adapters/bt`` and ``models/adapters/qa`` where they exist (with the system
 prompt each was trained with), otherwise random LoRA adapters (rank 16 on every linear layer),
@@ -37,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 from llm_mars.llm.engine import Engine  # noqa: E402
 from llm_mars.llm.llama import CompactLlama, RowSpec, StepInput  # noqa: E402
-from llm_mars.llm.model_store import load_model  # noqa: E402
+from llm_mars.llm.model_store import load_model, quantized_cache_file  # noqa: E402
 from llm_mars.llm.prompts import bt_messages, qa_messages  # noqa: E402
 from llm_mars.llm.requests import GenerationRequest, SamplingParams  # noqa: E402
 from llm_mars.llm.scheduler import tokenize_request  # noqa: E402
@@ -304,7 +308,7 @@ def compare(runs: list[Run], items: list[Item], tokenizer) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dtype", default="bfloat16", choices=("bfloat16", "float32"))
+    parser.add_argument("--dtype", default="int4", choices=("int4", "bfloat16", "float32"))
     parser.add_argument("--requests", type=int, default=16)
     parser.add_argument("--mean-gap", type=float, default=0.25, help="mean seconds between arrivals")
     parser.add_argument("--bt-tokens", type=int, default=64)
@@ -334,14 +338,18 @@ def main(argv: list[str] | None = None) -> int:
     requests = [GenerationRequest.chat(it.messages, it.adapter) for it in items]
     prompts = [tokenize_request(tokenizer, r)[0] for r in requests]
 
-    compact = CompactLlama.from_folder(loaded.path, dtype)
-    compact.pack_for_cpu()
+    if args.dtype == "int4":
+        compact = CompactLlama.from_folder(loaded.path, torch.float32,
+                                           quantized_cache=quantized_cache_file(loaded.path))
+    else:
+        compact = CompactLlama.from_folder(loaded.path, dtype)
+        compact.pack_for_cpu()
     engine = Engine(compact, tokenizer, adapters=folders, max_batch=16, max_seq_len=1024,
                     threads=args.threads or "auto")
     eos = set(engine.eos_token_ids)
 
     load = open("/proc/loadavg").read().split()[0] if Path("/proc/loadavg").exists() else "?"
-    print(f"model {loaded.path.name}, {dtype}, torch threads {torch.get_num_threads()}, "
+    print(f"model {loaded.path.name}, engine {args.dtype} (PEFT {dtype}), torch threads {torch.get_num_threads()}, "
           f"load average {load} at start; adapters: {adapter_kind}")
     print(f"workload: {len(items)} requests (bt {sum(i.adapter == 'bt' for i in items)}, "
           f"qa {sum(i.adapter == 'qa' for i in items)}), arrivals over {items[-1].arrival_s:.1f} s, "
