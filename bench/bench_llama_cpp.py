@@ -25,6 +25,7 @@ import argparse
 import ctypes
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -95,15 +96,17 @@ class LlamaCpp:
         return out, first or 0.0, time.perf_counter() - start
 
 
-def gbnf_grammar(llama_cpp):
-    """The plan grammar for llama.cpp, or None where its GBNF parser refuses the EBNF."""
+_GRAMMAR_TOKEN = re.compile(r'"(?:\\.|[^"\\])*"|\[(?:\\.|[^\]\\])*\]|[A-Za-z_][A-Za-z0-9_]*')
+
+
+def gbnf_grammar():
+    """The plan grammar in llama.cpp's GBNF: the same rules, with '-' for '_' in rule names
+    (GBNF names take letters, digits and '-'; strings and character classes are kept)."""
     from llama_cpp import LlamaGrammar
 
-    try:
-        return LlamaGrammar.from_string(plan_grammar_ebnf(), verbose=False)
-    except (ValueError, RuntimeError) as exc:
-        print(f"  (llama.cpp does not accept the plan grammar: {exc}; its plans are unconstrained)")
-        return None
+    text = _GRAMMAR_TOKEN.sub(lambda m: m.group(0) if m.group(0)[0] in '"[' else
+                              m.group(0).replace("_", "-"), plan_grammar_ebnf())
+    return LlamaGrammar.from_string(text, verbose=False)
 
 
 def single_stream(lc: LlamaCpp, engine: Engine, tokenizer, tokens: int, eos: set[int]) -> None:
@@ -127,9 +130,9 @@ def single_stream(lc: LlamaCpp, engine: Engine, tokenizer, tokens: int, eos: set
 
 
 def plan_latency(lc: LlamaCpp, engine: Engine, tokenizer, eos: set[int]) -> None:
-    grammar = gbnf_grammar(lc.lib)
+    grammar = gbnf_grammar()
     print(f"plan latency, command -> plan text ({len(COMMANDS)} commands, each alone, "
-          f"llama.cpp {'with' if grammar else 'without'} the plan grammar):")
+          f"both under the plan grammar):")
     times = {"llama.cpp": [], "engine": []}
     for command in COMMANDS:
         messages = with_adapter_system_prompt(bt_messages(command), ADAPTERS["bt"])
