@@ -201,6 +201,29 @@ def _plan_decode(rows: list[RowSpec], device, share_prefixes: bool) -> _DecodePl
                        groups, max((g[3] for g in groups), default=0))
 
 
+_LLAMA_DEFAULTS = {"num_key_value_heads": None, "head_dim": None, "rms_norm_eps": 1e-6,
+                   "tie_word_embeddings": False, "max_position_embeddings": 2048,
+                   "eos_token_id": None}
+
+
+def read_config(folder: Path):
+    """A Llama ``config.json`` with plain RoPE, read directly (transformers' LlamaConfig costs
+    seconds of imports); anything else (scaled RoPE, other keys) through transformers."""
+    from types import SimpleNamespace
+
+    data = json.loads((Path(folder) / "config.json").read_text())
+    rope = data.get("rope_parameters") or {"rope_type": "default",
+                                           "rope_theta": data.get("rope_theta", 10000.0)}
+    if data.get("model_type") == "llama" and not data.get("rope_scaling") and \
+            rope.get("rope_type", "default") == "default":
+        values = {**_LLAMA_DEFAULTS, **data,
+                  "rope_parameters": {"rope_type": "default", "rope_theta": rope.get("rope_theta", 10000.0)}}
+        return SimpleNamespace(**values)
+    from transformers import AutoConfig
+
+    return AutoConfig.from_pretrained(folder, local_files_only=True)
+
+
 _PARTS = {"qkv": [f"self_attn.{n}" for n in _ATTN_PARTS], "o": ["self_attn.o_proj"],
           "gate_up": [f"mlp.{n}" for n in _MLP_PARTS], "down": ["mlp.down_proj"]}
 """The engine's fused matrices and the transformers modules each one concatenates."""
@@ -300,10 +323,9 @@ class CompactLlama:
         the file holds what quantizing computes, written on first use and read afterwards, when
         the checkpoint tensors it replaces are not read at all."""
         from safetensors import safe_open
-        from transformers import AutoConfig
 
         folder = Path(folder)
-        config = AutoConfig.from_pretrained(folder, local_files_only=True)
+        config = read_config(folder)
         index = folder / "model.safetensors.index.json"
         if index.is_file():
             files = sorted(set(json.loads(index.read_text())["weight_map"].values()))

@@ -349,10 +349,14 @@ class LoadedModel:
 
 
 def load_tokenizer(folder: Path):
-    from transformers import AutoTokenizer
+    """The folder's tokenizer; a fast tokenizer file (``tokenizer.json``) is loaded as it is,
+    without transformers' AutoTokenizer, which imports the model's configuration code (about
+    2 s of start-up) only to pick the same class."""
+    from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
+    loader = PreTrainedTokenizerFast if (Path(folder) / "tokenizer.json").is_file() else AutoTokenizer
     try:
-        return AutoTokenizer.from_pretrained(folder, local_files_only=True)
+        return loader.from_pretrained(folder, local_files_only=True)
     except (OSError, ValueError) as exc:
         raise ModelFileError(folder, f"has no usable tokenizer ({type(exc).__name__})",
                              FOLDER_FIX) from None

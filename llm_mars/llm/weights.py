@@ -318,8 +318,8 @@ def read_quantized(path: Path) -> dict[str, dict[str, torch.Tensor]] | None:
             for key in f.keys():
                 matrix, _, part = key.rpartition(".")
                 tensor = f.get_tensor(key)
-                if tensor.data_ptr() % 64:  # torch's AVX-512 int8 kernel crashes on unaligned codes
-                    tensor = tensor.clone()
+                if tensor.dtype == torch.int8 and tensor.data_ptr() % 64:
+                    tensor = tensor.clone()  # torch's AVX-512 int8 kernel crashes on unaligned codes
                 states.setdefault(matrix, {})[part] = tensor
             return states
     except (OSError, SafetensorError) as exc:

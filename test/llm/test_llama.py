@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from llm_mars.llm.adapters import load_lora_adapter
-from llm_mars.llm.llama import CompactLlama, RowSpec, StepInput
+from llm_mars.llm.llama import CompactLlama, LlamaShape, RowSpec, StepInput
 from tiny_models import peft_logits
 
 F32 = torch.float32
@@ -264,3 +264,15 @@ def test_scaled_and_plain_rope_equal_hf(tiny_llama, rope):
     compact = CompactLlama.from_hf(model, F32)
     logits = compact.forward(StepInput.build([RowSpec(seq, 0, 0)], 0), compact.new_cache(1, 64))
     torch.testing.assert_close(logits[0], hf_logits(model, seq)[-1], atol=1e-5, rtol=1e-5)
+
+
+def test_a_plain_config_is_read_as_transformers_reads_it(tiny_llama, tmp_path):
+    from transformers import AutoConfig
+
+    from llm_mars.llm.llama import read_config
+
+    tiny_llama.config.save_pretrained(tmp_path)
+    ours, theirs = read_config(tmp_path), AutoConfig.from_pretrained(tmp_path)
+    assert LlamaShape.from_config(ours) == LlamaShape.from_config(theirs)
+    for key in ("tie_word_embeddings", "eos_token_id", "rope_parameters"):
+        assert getattr(ours, key) == getattr(theirs, key), key

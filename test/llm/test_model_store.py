@@ -283,6 +283,26 @@ def _model_info(argv):
 
 
 @pytest.mark.slow
+def test_the_fast_tokenizer_tokenizes_as_autotokenizer_does():
+    from transformers import AutoTokenizer
+
+    folder = ms.resolve_model_dir()
+    ours, theirs = ms.load_tokenizer(folder), AutoTokenizer.from_pretrained(folder)
+    conversations = [
+        [{"role": "user", "content": "Robot 1, bring the brown cake from quadrant 2 to plate 3."}],
+        [{"role": "system", "content": "Eurobot command to BehaviorTree plan or <reply>."},
+         {"role": "user", "content": "robot two  go to holder four, then ça va? 🍒"}],
+    ]
+    for messages in conversations:
+        for prompt in (True, False):
+            assert ours.apply_chat_template(messages, add_generation_prompt=prompt) == \
+                theirs.apply_chat_template(messages, add_generation_prompt=prompt)
+    assert ours.eos_token_id == theirs.eos_token_id and len(ours) == len(theirs)
+    text = "<root BTCPP_format=\"4\">\n  <Wait seconds=\"2\"/>"
+    assert ours.encode(text) == theirs.encode(text)
+
+
+@pytest.mark.slow
 def test_bundled_model_loads_offline_and_generates(monkeypatch):
     import torch
 

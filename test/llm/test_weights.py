@@ -73,7 +73,8 @@ def test_state_round_trips_through_the_cache_file(fmt, tmp_path):
     state = read_quantized(path)["m"]
     assert weights.QUANTIZED[fmt].state_fits(state, (32, 64))
     assert not weights.QUANTIZED[fmt].state_fits(state, (32, 128))
-    assert all(t.data_ptr() % 64 == 0 for t in state.values())  # what the AVX-512 kernels need
+    # what torch's AVX-512 int8 kernel needs
+    assert all(t.data_ptr() % 64 == 0 for t in state.values() if t.dtype == torch.int8)
     restored = weights.QUANTIZED[fmt].from_state(state)
     assert torch.equal(restored.dense, layer.dense)
     x = torch.randn(2, 64)
