@@ -22,10 +22,10 @@ from typing import Any, Protocol
 from llm_mars.bt.model import Plan, Reply
 from llm_mars.bt.parser import parse_bt_output
 from llm_mars.bt.serializer import serialize_plan, serialize_reply
-from llm_mars.coverage import missing_mentions
-from llm_mars.decomposition import Clause, join_plans, split_command
+from llm_mars.language.mentions import missing_mentions
+from llm_mars.language.decomposition import Clause, join_plans, split_command
 from llm_mars.errors import ConstraintError, PlanValidationError
-from llm_mars.grounding import Grounding, ground, is_world_reply, out_of_world
+from llm_mars.language.grounding import Grounding, ground, is_world_reply, out_of_world
 from llm_mars.llm.requests import (GenerationRequest, GenerationResult, SamplingParams,
                                    plan_constraint_name)
 
@@ -65,8 +65,8 @@ class PlanOutcome:
     result: Plan | Reply
     text: str  # the generated document, exactly as the model wrote it
     latency_s: float
-    candidates: int = 1  # whole-command plans the choice was made from (llm_mars.coverage)
-    source: str = "greedy"  # "greedy", "clauses" (llm_mars.decomposition) or "sample"
+    candidates: int = 1  # whole-command plans the choice was made from (llm_mars.language.mentions)
+    source: str = "greedy"  # "greedy", "clauses" (llm_mars.language.decomposition) or "sample"
     sampled: int = 0  # plans sampled because the others left something out
 
 
@@ -88,15 +88,15 @@ def _system_prompt(adapter_dir: Path | None) -> str | None:
 class Assistant:
     """``grounding`` (default on): commands naming what the world lacks get their reply
     without the model, and plans may only use the numbers and colours the command mentions
-    (:mod:`llm_mars.grounding`). Off, the bt adapter decides alone (to measure it).
+    (:mod:`llm_mars.language.grounding`). Off, the bt adapter decides alone (to measure it).
 
     ``alternatives``: when the greedy plan leaves out something the command mentions (a
-    number, colour, robot, place or action; :mod:`llm_mars.coverage`) or does not finish, this
+    number, colour, robot, place or action; :mod:`llm_mars.language.mentions`) or does not finish, this
     many plans are sampled (seeded, in one batch) and the first plan that leaves out least is
     kept. 0: the greedy plan always.
 
     ``decompose`` (default on, with grounding): a command that is a plain list of steps is
-    also planned clause by clause (:mod:`llm_mars.decomposition`, in the same batch as the
+    also planned clause by clause (:mod:`llm_mars.language.decomposition`, in the same batch as the
     greedy plan); the joined plan is kept unless it leaves out more than the greedy plan. A
     clause whose verb no skill has ("then both of you fly home") is asked alone, and the
     model's reply to it is the command's reply."""
@@ -310,7 +310,7 @@ def _constraint(grounding: Grounding, plan_only: bool = False) -> str:
 
 def _joined(clauses: list[Clause], results: list[GenerationResult | BaseException],
             latency: float) -> PlanOutcome | None:
-    """The clause plans joined (:func:`llm_mars.decomposition.join_plans`), or the reply to a
+    """The clause plans joined (:func:`llm_mars.language.decomposition.join_plans`), or the reply to a
     clause whose verb no skill has ("both robots fly home"); ``None`` when a clause failed,
     got another reply, or the plans do not join."""
     if any(isinstance(r, BaseException) for r in results):

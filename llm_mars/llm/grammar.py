@@ -62,7 +62,7 @@ from llm_mars.bt.parser import MAX_REPLY_CHARS
 from llm_mars.bt.registry import REGISTRY, Category, NodeKind, Port, PortType, Registry
 from llm_mars.bt.validator import BTCPP_FORMAT
 from llm_mars.errors import RegistryError, RequestError
-from llm_mars.grounding import Grounding
+from llm_mars.language.grounding import Grounding
 from llm_mars.llm.requests import PLAN_CONSTRAINT, plan_constraint_name, split_constraint
 
 if TYPE_CHECKING:
@@ -407,8 +407,8 @@ def plan_grammar_ebnf(registry: Registry = REGISTRY, library: SubtreeLibrary | N
 
     ``library`` is the subtree library (``None``: :func:`llm_mars.bt.library.load_library`).
     ``grounding`` narrows colour, place and small numbered ports, and the robots given a tree,
-    to what one command mentions (:mod:`llm_mars.grounding`); the result is still a subset of
-    the valid outputs.
+    to what one command mentions (:mod:`llm_mars.language.grounding`); the result is still a
+    subset of the valid outputs.
     """
     if max_depth < 1:
         raise RegistryError("max_depth must be at least 1")

@@ -12,7 +12,7 @@ Publishes: /operator/response (OperatorResponse JSON; exactly one final per utte
   /llm/request (LlmRequest JSON), /<robot>/plan (PlanDispatch JSON), /<robot>/cancel (String)
 
 The rules (stop, questions, commands, queueing) are in llm_mars.session.commander and
-llm_mars.session.intent; this node only wires them to topics.
+llm_mars.language.intent; this node only wires them to topics.
 """
 from __future__ import annotations
 

@@ -43,9 +43,10 @@ PARAMETERS = (
     ParamSpec("max_batch", 16, "most requests decoded together"),
     ParamSpec("request_timeout_s", 60.0, "a request unfinished this long fails"),
     ParamSpec("grounding", True, "check commands against the world and narrow the plan grammar "
-              "to what each command mentions (llm_mars.grounding); false: the bt adapter alone"),
+              "to what each command mentions (llm_mars.language.grounding); false: the bt "
+              "adapter alone"),
     ParamSpec("plan_alternatives", 3, "plans sampled when the greedy plan leaves out something "
-              "the command mentions (llm_mars.coverage); 0: always the greedy plan"),
+              "the command mentions (llm_mars.language.mentions); 0: always the greedy plan"),
 )
 
 _ERROR_CODES = ((GenerationTimeout, "llm_timeout"), (ConstraintError, "constraint_failed"),

@@ -3,7 +3,7 @@
 The ``commander`` node wraps this class; it is tested without ROS. Per utterance:
 
 * a malformed or low-confidence utterance gets an ``error`` response at once;
-* **stop** (see :mod:`llm_mars.session.intent`) cancels the named robots at once: ``stopped``;
+* **stop** (see :mod:`llm_mars.language.intent`) cancels the named robots at once: ``stopped``;
 * a **question** goes to the LLM's qa adapter with the latest world state: ``answer``;
 * a **command** goes to the bt adapter; a plan is validated again, each addressed robot gets
   it (``replace``, or ``queue`` for "then"/"after that" commands): ``plan``; a reply (the
@@ -27,7 +27,7 @@ from llm_mars.bt.render import render_unicode
 from llm_mars.errors import PayloadError, PlanValidationError
 from llm_mars.payloads import (ExecutorStatus, LlmRequest, LlmResult, OperatorResponse,
                                PlanDispatch, Utterance, peek_field)
-from llm_mars.session.intent import Intent, classify
+from llm_mars.language.intent import Intent, classify
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ import re
 
 from llm_mars import vocabulary as V
 from llm_mars.bt.registry import REGISTRY, Category, PortType
-from llm_mars.session.intent import robots_mentioned
-from llm_mars.speech.normaliser import NUMBER_WORDS
+from llm_mars.language.intent import robots_mentioned
+from llm_mars.language.lexicon import NUMBER_WORDS
 
 _SPELLED = {value: word for word, value in NUMBER_WORDS.items()}
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")

@@ -24,7 +24,7 @@ import numpy as np
 
 from llm_mars.errors import SpeechModelError
 from llm_mars.speech.audio import SAMPLE_RATE, read_wav
-from llm_mars.speech.normaliser import normalise_transcript
+from llm_mars.language.normaliser import normalise
 from llm_mars.speech.prompt import vocabulary_prompt
 from llm_mars.speech.vad import VadConfig, split_utterances
 
@@ -34,7 +34,7 @@ INSTALL_FIX = ("install the pinned speech packages: .venv/bin/pip install --requ
 
 @dataclass(frozen=True)
 class Transcript:
-    text: str  # normalised (normalise_transcript); "" when nothing was recognised
+    text: str  # normalised (normalise); "" when nothing was recognised
     raw_text: str  # as Whisper wrote it
     confidence: float  # 0..1
     audio_s: float
@@ -101,7 +101,7 @@ class Recogniser:
                 without_timestamps=True, vad_filter=False)
             segments = list(segments)
         raw = " ".join(s.text.strip() for s in segments if s.text.strip())
-        return Transcript(text=normalise_transcript(raw), raw_text=raw,
+        return Transcript(text=normalise(raw), raw_text=raw,
                           confidence=transcript_confidence(segments),
                           audio_s=samples.size / SAMPLE_RATE,
                           elapsed_s=time.perf_counter() - start)

@@ -63,14 +63,14 @@ def register_eval(subparsers: argparse._SubParsersAction) -> None:
         if kind == "plans":
             sub.add_argument("--no-grounding", dest="grounding", action="store_false",
                              help="no world check before the bt adapter, no grounded "
-                                  "grammar (llm_mars.grounding)")
+                                  "grammar (llm_mars.language.grounding)")
             sub.add_argument("--alternatives", type=int, default=ALTERNATIVES, metavar="N",
                              help="plans sampled when the greedy plan leaves out something "
                                   f"the command mentions (default {ALTERNATIVES}; 0: the "
                                   "greedy plan, with --no-grounding the bt adapter alone)")
             sub.add_argument("--no-decompose", dest="decompose", action="store_false",
                              help="do not also plan a plain list of steps clause by clause "
-                                  "(llm_mars.decomposition)")
+                                  "(llm_mars.language.decomposition)")
         sub.set_defaults(handler=_eval)
 
 

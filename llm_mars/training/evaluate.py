@@ -240,8 +240,9 @@ def format_plan_report(report: PlanReport, show_failures: bool = True) -> str:
         f"impossible commands: {s['impossible_with_reply']}/{s['impossible_cases']} got a reply, "
         f"{s['impossible_passed']}/{s['impossible_cases']} passed; possible commands refused: "
         f"{s['possible_refused']}",
-        f"plans joined from clause plans (llm_mars.decomposition): {s['from_clauses']}; "
-        f"commands whose plans left out a mention (alternatives sampled): {s['resampled']}",
+        f"plans joined from clause plans (llm_mars.language.decomposition): "
+        f"{s['from_clauses']}; commands whose plans left out a mention (alternatives sampled): "
+        f"{s['resampled']}",
         f"latency per command: p50 {s['latency_p50_s']} s, p95 {s['latency_p95_s']} s",
     ]
     failed_tags = tag_counts(report)

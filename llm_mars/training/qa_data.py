@@ -26,7 +26,8 @@ from llm_mars.qa.summary import (Step, activity, cake_totals, carrying, cherries
                                  empty_holders, failures, place_name, plate_text, robot_name,
                                  shown_history, stacks_taken, stopped_on_the_way_to, summarize,
                                  time_left)
-from llm_mars.training.phrasing import ORDINALS, number_word, speech_text, typo
+from llm_mars.language.lexicon import ORDINALS, number_word
+from llm_mars.training.phrasing import speech_text, typo
 from llm_mars.training.plan_data import generate_plan_examples, sequence_of, skill
 from llm_mars.world.faults import Blockage, Faults, Stall
 from llm_mars.world.match import Match

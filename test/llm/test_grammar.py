@@ -365,7 +365,7 @@ GROUNDED_PLAN = canonical("""<root BTCPP_format="4">
 def test_a_grounded_grammar_admits_only_the_values_the_command_mentions():
     """"the second robot brings the pink stack from quadrant three to plate five": holder 2 and
     count 1 are implicit, ports that are not small numbered ones stay open."""
-    from llm_mars.grounding import ground
+    from llm_mars.language.grounding import ground
 
     grounding = ground("the second robot brings the pink stack from quadrant three to plate 5")
     grammar = compile_bytes(plan_grammar_ebnf(grounding=grounding))
@@ -380,7 +380,7 @@ def test_a_grounded_grammar_admits_only_the_values_the_command_mentions():
 
 
 def test_a_plan_only_grammar_admits_no_reply():
-    from llm_mars.grounding import Grounding
+    from llm_mars.language.grounding import Grounding
 
     grammar = compile_bytes(plan_grammar_ebnf(grounding=Grounding(frozenset(), None, True)))
     assert accepts(grammar, BASE)
@@ -388,7 +388,7 @@ def test_a_plan_only_grammar_admits_no_reply():
 
 
 def test_grammar_texts_name_their_constraint():
-    from llm_mars.grounding import Grounding
+    from llm_mars.language.grounding import Grounding
     from llm_mars.llm.grammar import plan_constraint_of_grammar, plan_grammar_for
 
     grounding = Grounding(frozenset({1}), frozenset({"brown"}))

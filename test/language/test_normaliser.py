@@ -1,8 +1,8 @@
 """Transcripts and typed text normalised to one canonical form."""
 import pytest
 
-from llm_mars.session.intent import Intent, classify
-from llm_mars.speech.normaliser import normalise_transcript, number_value
+from llm_mars.language.intent import Intent, classify
+from llm_mars.language.normaliser import Said, as_said, normalise
 
 
 @pytest.mark.parametrize("heard,expected", [
@@ -38,14 +38,14 @@ from llm_mars.speech.normaliser import normalise_transcript, number_value
     ("...", ""),
 ])
 def test_normalise(heard, expected):
-    assert normalise_transcript(heard) == expected
+    assert normalise(heard) == expected
 
 
 def test_normalising_twice_changes_nothing():
     text = "Robot to, take four cherries from holder for and then go home?"
-    once = normalise_transcript(text)
+    once = normalise(text)
     assert once == "robot 2 take 4 cherries from holder 4 and then go home?"
-    assert normalise_transcript(once) == once
+    assert normalise(once) == once
 
 
 @pytest.mark.parametrize("heard,intent,robots", [
@@ -55,13 +55,13 @@ def test_normalising_twice_changes_nothing():
     ("Robot for go home.", Intent.COMMAND, ()),  # robot 4 does not exist: nobody addressed
 ])
 def test_normalised_text_feeds_the_intent_rules(heard, intent, robots):
-    result = classify(normalise_transcript(heard))
+    result = classify(normalise(heard))
     assert (result.intent, result.robots) == (intent, robots)
 
 
-def test_number_value():
-    assert number_value("7") == 7
-    assert number_value("seven") == 7
-    assert number_value("to") is None
-    assert number_value("to", homophones=True) == 2
-    assert number_value("brown", homophones=True) is None
+def test_an_utterance_is_normalised_once_into_every_form_the_rules_read():
+    said = Said("Robot Two, take four cherries\u2019 - then: STOP!")
+    assert said.folded == "robot two, take four cherries' - then: stop!"
+    assert said.canonical == "robot 2 take 4 cherries then stop"
+    assert said.phrases == ("robot 2", "take 4 cherries", "then", "stop")
+    assert as_said(said) is said and as_said(said.text) == said

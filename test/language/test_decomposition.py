@@ -1,9 +1,10 @@
-"""Compound commands split into clauses and the clause plans joined (llm_mars.decomposition)."""
+"""Compound commands split into clauses and the clause plans joined
+(llm_mars.language.decomposition)."""
 import pytest
 
 from llm_mars.bt.parser import parse_bt_output
 from llm_mars.bt.serializer import serialize_plan
-from llm_mars.decomposition import Clause, join_plans, split_command
+from llm_mars.language.decomposition import Clause, join_plans, split_command
 
 
 def plan(*trees: str):

@@ -6,8 +6,9 @@ fill-the-basket subtree. Such a plan leaves out something the command names: a n
 colour, a robot, home (for each robot when both are to go), the basket, the funny action,
 legendary (sorted) cakes, a cherry on a cake, collecting cherries, or a number of cherries ("4
 cherries" is a collection's count, or as many cherries put on cakes; not holder 4).
-:func:`missing_mentions` lists those; the assistant (:class:`llm_mars.assistant.Assistant`) samples a few more plans
-when the plans it has miss something, and keeps the first plan that misses least.
+:func:`missing_mentions` lists those; the assistant (:class:`llm_mars.assistant.Assistant`)
+samples a few more plans when the plans it has miss something, and keeps the first plan that
+misses least.
 
 A mention counts as covered when a step of the plan, with library subtrees expanded, uses it.
 "One" is never required (it is "a cherry" as often as a number). The check is a heuristic for
@@ -22,8 +23,8 @@ from typing import Any
 from llm_mars import vocabulary as V
 from llm_mars.bt.library import SubtreeLibrary, load_library
 from llm_mars.bt.model import Node, Plan, PortRef
-from llm_mars.grounding import cherry_counts, ground, robots_named
-from llm_mars.speech.normaliser import normalise_transcript
+from llm_mars.language.grounding import cherry_counts, ground, robots_named
+from llm_mars.language.normaliser import Said, as_said
 
 _SORTED = "PlaceCakes sort=true"
 _BOTH = re.compile(r"\b(?:both (?:robots|bots|of you)|you both|you two|two robots|each of you"
@@ -75,11 +76,13 @@ def _numbers(value: Any, port: str) -> set[int]:
     return {int(value)} if float(value).is_integer() else set()
 
 
-def missing_mentions(command: str, plan: Plan, library: SubtreeLibrary | None = None) -> set[str]:
+def missing_mentions(command: str | Said, plan: Plan,
+                     library: SubtreeLibrary | None = None) -> set[str]:
     """What ``command`` mentions that no step of ``plan`` uses (``"3"``, ``"pink"``,
     ``"robot2"``, ``"home"``, ...); empty when the plan covers it all."""
     library = library or load_library()
-    text = normalise_transcript(command)
+    command = as_said(command)
+    text = command.canonical
     mentioned = ground(command)
     used: set[Any] = set()
     cherries_handled: set[Any] = set()  # collection counts, cherries put on cakes

@@ -16,7 +16,9 @@ Rules (documented for operators in docs/operator.md):
   behind the current plan.
 
 Robot mentions understood: robot1 / robot 1 / robot one / r1 / bot 1 / the first robot, and
-the same for 2.
+the same for every robot of the world. The rules read the folded form of the utterance
+(:class:`~llm_mars.language.normaliser.Said`), so a homophone that is also a preposition
+("robot to") is not taken for a robot number.
 """
 from __future__ import annotations
 
@@ -25,6 +27,9 @@ import re
 from dataclasses import dataclass
 
 from llm_mars import vocabulary as V
+from llm_mars.language.lexicon import (HOMOPHONES, ORDINALS, PREPOSITIONS, ROBOT_WORDS,
+                                       number_word)
+from llm_mars.language.normaliser import Said, as_said
 
 
 class Intent(str, enum.Enum):
@@ -40,13 +45,18 @@ class Classified:
     queue: bool = False  # for COMMAND: run after the current plan instead of replacing it
 
 
-_ORDINALS = {1: ("1", "one", "first", "won"), 2: ("2", "two", "second", "too")}
-_ROBOT_PATTERNS = {
-    f"robot{n}": re.compile(
-        rf"\b(?:(?:robot|bot|r)\s*(?:{'|'.join(words)})\b|(?:the\s+)?{words[2]}\s+(?:robot|bot)\b)"
-    )
-    for n, words in _ORDINALS.items()
-}
+_NOUN = "|".join(ROBOT_WORDS)
+
+
+def _robot_pattern(n: int) -> re.Pattern[str]:
+    """Robot ``n`` named: "robot 2", "R2", "bot two", "robot too", "the second robot"."""
+    heard = [w for w, value in HOMOPHONES.items() if value == n and w not in PREPOSITIONS]
+    words = (str(n), number_word(n), ORDINALS[n], *heard)
+    return re.compile(rf"\b(?:(?:{_NOUN}|r)\s*(?:{'|'.join(words)})\b|"
+                      rf"(?:the\s+)?{ORDINALS[n]}\s+(?:{_NOUN})\b)")
+
+
+_ROBOT_PATTERNS = {robot: _robot_pattern(n) for n, robot in enumerate(V.ROBOTS, 1)}
 _EVERYONE = re.compile(r"\b(everyone|everybody|all|both|robots|team|all robots|both robots)\b")
 _STOP_WORDS = r"(?:emergency\s+stop|stop|halt|freeze|abort|cancel|hold\s+on|stand\s+still)"
 _FILLER = r"(?:please|now|right\s+now|immediately|guys|everything|that|it|and|,|!|\.)"
@@ -63,14 +73,13 @@ _QUEUE_START = re.compile(
 )
 
 
-def normalise(text: str) -> str:
-    return " ".join(text.lower().replace("’", "'").split())
+def robots_mentioned(utterance: str | Said) -> tuple[str, ...]:
+    """Robots named in the utterance, in vocabulary order."""
+    return _robots_in(as_said(utterance).folded)
 
 
-def robots_mentioned(text: str) -> tuple[str, ...]:
-    """Robots named in the text, in vocabulary order."""
-    lowered = normalise(text)
-    return tuple(r for r in V.ROBOTS if _ROBOT_PATTERNS[r].search(lowered))
+def _robots_in(folded: str) -> tuple[str, ...]:
+    return tuple(r for r in V.ROBOTS if _ROBOT_PATTERNS[r].search(folded))
 
 
 def _strip_robot_mentions(text: str) -> str:
@@ -87,10 +96,10 @@ def _is_stop(lowered: str) -> bool:
     return bool(words) and all(w == "STOP" for w in words)
 
 
-def classify(text: str) -> Classified:
+def classify(utterance: str | Said) -> Classified:
     """Classify one utterance (typed or recognised speech, punctuation optional)."""
-    lowered = normalise(text)
-    robots = robots_mentioned(lowered)
+    lowered = as_said(utterance).folded
+    robots = _robots_in(lowered)
     if _is_stop(lowered):
         return Classified(Intent.STOP, robots or V.ROBOTS)
     if lowered.endswith("?") and not _POLITE_REQUEST.match(lowered):

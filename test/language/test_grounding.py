@@ -1,8 +1,9 @@
-"""The world check and the grounding of commands (llm_mars.grounding)."""
+"""The world check and the grounding of commands (llm_mars.language.grounding)."""
 import pytest
 
 from llm_mars import vocabulary as V
-from llm_mars.grounding import Grounding, ground, is_world_reply, out_of_world, robots_named
+from llm_mars.language.grounding import (Grounding, ground, is_world_reply, out_of_world,
+                                         robots_named)
 
 
 @pytest.mark.parametrize("command, reply", [

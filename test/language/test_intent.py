@@ -1,7 +1,7 @@
 """Operator utterances classified as stop / question / command, with robots and queueing."""
 import pytest
 
-from llm_mars.session.intent import Intent, classify, robots_mentioned
+from llm_mars.language.intent import Intent, classify, robots_mentioned
 
 BOTH = ("robot1", "robot2")
 

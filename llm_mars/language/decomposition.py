@@ -27,19 +27,20 @@ returns ``None``). The assistant treats the joined plan as one more candidate pl
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, replace
 
 from llm_mars import vocabulary as V
 from llm_mars.bt.model import Node, Plan
-from llm_mars.grounding import LOOSE_ROBOT_NUMBER, PLACE_NOUNS, robots_named
-from llm_mars.speech.normaliser import normalise_transcript
+from llm_mars.language.grounding import LOOSE_ROBOT_NUMBER, robots_named
+from llm_mars.language.lexicon import PLACE_WORDS, words_of_kind
+from llm_mars.language.normaliser import Said, as_said
 
 SIGNAL_SUFFIX = "_done"
 """A hand-over signal is the first robot's name and this ("robot1_done"); the bt data
 (:mod:`llm_mars.training.plan_data`) writes hand-overs the same way."""
 
-_PUNCTUATION_BREAK = re.compile(r"[.;!?]+\s+|,\s*|:\s+|\s+-\s+")
 _CONNECTIVE = re.compile(
     r"\s+(?=(?:and then|then|after that|afterwards|and finally|finally|next(?! to)|and|"
     r"after you|after having|but first|meanwhile)\s)")
@@ -50,14 +51,12 @@ _NOT_A_LIST = re.compile(
 _AFTER_SOMEONE = re.compile(r"\bafter (?!that\b|you\b|having\b)")
 _REFERENCE = re.compile(r"\b(?:it|them|those|these|there|one|that cake|that stack)\b")
 _BOTH = re.compile(r"\b(?:both|you two|the two robots)\b")
-_PLACE_KIND = {**PLACE_NOUNS, "home": "home", "base": "home", "start zone": "home",
-               "start area": "home", "starting area": "home", "basket": "basket"}
-_PLACE = re.compile(rf"\b(?:{'|'.join(_PLACE_KIND)})\b")
-_NUMBERED_PLACE = re.compile(r"\b(?:plate|tray|quadrant|holder) \d\b")
-_PLATE = re.compile(r"\b(?:plate|tray)\b")
-_ANTECEDENT = re.compile(r"\b(?:cakes?|stacks?|layers?|brown|yellow|pink|legendary|cherry|"
+_PLACE = re.compile(rf"\b(?:{'|'.join(PLACE_WORDS)})\b")
+_NUMBERED_PLACE = re.compile(r"\b(?:plate|tray|quadrant|holder) \d\b")  # what "there" may be
+_PLATE = re.compile(rf"\b(?:{'|'.join(words_of_kind('plate'))})\b")
+_ANTECEDENT = re.compile(rf"\b(?:cakes?|stacks?|layers?|{'|'.join(V.COLORS)}|legendary|cherry|"
                          r"cherries|everything)\b")
-_QUADRANT = re.compile(r"\bquad(?:rant)?\b")
+_QUADRANT = re.compile(rf"\b(?:{'|'.join(words_of_kind('quadrant'))})\b")
 _NO_PLACE_NEEDED = frozenset({"wait", "do", "show", "say", "announce", "report",
                               "finish", "end", "wrap"})
 _SEQUENTIAL = frozenset({"then", "after that", "afterwards", "finally", "next", "after you",
@@ -116,6 +115,11 @@ class Clause:
     sequential: bool  # said to come after the clause before it ("then", "after that")
     known_verb: bool = True  # False: its verb is no skill's ("fly"); a reply to it is believed
 
+    @functools.cached_property
+    def said(self) -> Said:
+        """The clause as an utterance of its own (what grounding and mentions read)."""
+        return as_said(self.text)
+
 
 @dataclass
 class _Piece:
@@ -162,10 +166,10 @@ def _is_address(piece: _Piece) -> bool:
     return piece.verb_at is None and all(w in _LEAD_WORDS for w in piece.words)
 
 
-def split_command(command: str) -> list[Clause] | None:
+def split_command(command: str | Said) -> list[Clause] | None:
     """The clauses of a command that is a plain list of steps, in the order they are to be
     done; ``None`` when it is one step, or not a plain list (see the module docstring)."""
-    chunks = [normalise_transcript(c) for c in _PUNCTUATION_BREAK.split(command)]
+    chunks = list(as_said(command).phrases)
     if _NOT_A_LIST.search(" ".join(chunks)) or _AFTER_SOMEONE.search(" ".join(chunks)):
         return None
     clauses: list[_Piece] = []
@@ -248,7 +252,7 @@ def _belongs_to_previous(piece: _Piece, previous: _Piece) -> bool:
 
 
 def _place_kinds(text: str) -> set[str]:
-    return {_PLACE_KIND[m.group(0)] for m in _PLACE.finditer(text)}
+    return {PLACE_WORDS[m.group(0)] for m in _PLACE.finditer(text)}
 
 
 def _gapped(piece: _Piece, previous: _Piece) -> bool:

@@ -1,8 +1,8 @@
-"""What a plan leaves out of its command (llm_mars.coverage)."""
+"""What a plan leaves out of its command (llm_mars.language.mentions)."""
 import pytest
 
 from llm_mars.bt.parser import parse_bt_output
-from llm_mars.coverage import missing_mentions
+from llm_mars.language.mentions import missing_mentions
 
 
 def plan(*trees: str):

@@ -17,8 +17,8 @@ the model:
   one robot and speaks of no other ("the second robot, bring ...") gets a plan for that robot
   alone; one that names none, both, or speaks of others or of waiting on one keeps both.
 
-Both read the text after :func:`~llm_mars.speech.normaliser.normalise_transcript`, so "robot
-two", "robot2" and "Robot 2," are the same, and spoken homophones after a numbered thing
+Both read the canonical form of the command (:class:`~llm_mars.language.normaliser.Said`), so
+"robot two", "robot2" and "Robot 2," are the same, and spoken homophones after a numbered thing
 ("plate to") are numbers. Robot designators ("robot 1", "R2") are not numbers for the ports.
 """
 from __future__ import annotations
@@ -27,18 +27,9 @@ import re
 from dataclasses import dataclass
 
 from llm_mars import vocabulary as V
-from llm_mars.speech.normaliser import NUMBER_WORDS, normalise_transcript
-
-COLOUR_TERMS: tuple[str, ...] = (
-    "white", "black", "red", "green", "yellow", "blue", "brown", "purple", "pink", "orange",
-    "grey", "gray", "violet", "turquoise", "cyan", "magenta", "beige", "gold", "silver",
-    "maroon", "navy", "lime", "teal", "indigo")
-"""English colour words: the basic colour terms (Berlin and Kay) and common others. Those not
-in :data:`llm_mars.vocabulary.COLORS` name cakes the field does not have."""
-
-ORDINAL_WORDS: dict[str, int] = {
-    "zeroth": 0, "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6,
-    "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10}
+from llm_mars.language.lexicon import (NUMBER_WORDS, ORDINAL_WORDS, PLACE_COUNT, PLACE_NOUNS,
+                                       ROBOT_WORDS, UNKNOWN_COLOURS)
+from llm_mars.language.normaliser import Said, as_said
 
 IMPLICIT_VALUES: dict[str, tuple[int, ...]] = {"holder": (V.DEFAULT_HOLDER,), "count": (1,)}
 """Port name -> values a plan may use without the command saying them."""
@@ -47,14 +38,11 @@ GROUNDED_INT_MAX = 10
 """Int ports whose range ends at or below this are numbered things or small counts; larger ones
 (Repeat's cycles, Timeout's milliseconds) are not restricted."""
 
-PLACE_NOUNS = {"plate": "plate", "tray": "plate", "quadrant": "quadrant", "quad": "quadrant",
-               "holder": "holder", "dispenser": "holder", "distributor": "holder"}
-"""Words for the numbered places, and the kind of place each names."""
-_PLACE_COUNT = {"plate": V.N_PLATES, "quadrant": V.N_QUADRANTS, "holder": V.N_HOLDERS}
 _NUMBER = rf"(?:\d+|{'|'.join(NUMBER_WORDS)})"
-_ROBOT_NUMBER = re.compile(rf"\b(?:robot|bot|r)\s*(?:number\s+)?({_NUMBER})\b")
-_ORDINAL_ROBOT = re.compile(rf"\b({'|'.join(ORDINAL_WORDS)})\s+(?:robot|bot)\b")
-_ROBOT_COUNT = re.compile(rf"\b({_NUMBER})\s+(?:robots|bots)\b")
+_NOUN = "|".join(ROBOT_WORDS)
+_ROBOT_NUMBER = re.compile(rf"\b(?:{_NOUN}|r)\s*(?:number\s+)?({_NUMBER})\b")
+_ORDINAL_ROBOT = re.compile(rf"\b({'|'.join(ORDINAL_WORDS)})\s+(?:{_NOUN})\b")
+_ROBOT_COUNT = re.compile(rf"\b({_NUMBER})\s+(?:{'|'.join(w + 's' for w in ROBOT_WORDS)})\b")
 _NUMBERED_PLACE = re.compile(rf"\b({'|'.join(PLACE_NOUNS)})\s+(?:number\s+)?({_NUMBER})\b")
 _ORDINAL_PLACE = re.compile(
     rf"\b({'|'.join(ORDINAL_WORDS)})\s+(?:\w+\s+)?({'|'.join(PLACE_NOUNS)})\b")
@@ -62,7 +50,7 @@ _CHERRY_COUNT = re.compile(r"\b(\d+)\s+(?:more\s+)?cherries\b")
 _AT_ONCE = re.compile(r"\b(?:at once|at the same time|in one go|together)\b")
 _STACK_COUNT = re.compile(rf"\b({_NUMBER})\s+(?:\w+\s+)?(?:stacks|cakes)\b")
 _UNKNOWN_COLOUR = re.compile(  # "the green stack", "the purple and brown cake stacks"
-    rf"\b({'|'.join(c for c in COLOUR_TERMS if c not in V.COLORS)})(?:\s+\w+){{0,3}}?\s+"
+    rf"\b({'|'.join(UNKNOWN_COLOURS)})(?:\s+\w+){{0,3}}?\s+"
     r"(?:one|ones|cake|cakes|stack|stacks|layer|layers)\b")
 _ANY_NUMBER = re.compile(rf"\b({_NUMBER}|{'|'.join(ORDINAL_WORDS)})\b")
 _ALL_COLOURS = re.compile(r"\b(?:legendary|all|every|each|everything)\b")
@@ -94,7 +82,7 @@ def robot_count_reply() -> str:
 
 def place_reply(kind: str, n: int) -> str:
     """``kind``: plate, quadrant or holder; ``n`` a number the field does not have."""
-    return f"There is no {kind} {n}: {kind}s are numbered 1 to {_PLACE_COUNT[kind]}."
+    return f"There is no {kind} {n}: {kind}s are numbered 1 to {PLACE_COUNT[kind]}."
 
 
 def colour_reply(colour: str) -> str:
@@ -111,9 +99,9 @@ def stacks_reply() -> str:
     return f"A robot can carry at most {V.MAX_STACKS_CARRIED} stacks at once."
 
 
-def out_of_world(command: str) -> str | None:
+def out_of_world(command: str | Said) -> str | None:
     """The reply for a command that names something the world does not have, else ``None``."""
-    text = normalise_transcript(command)
+    text = as_said(command).canonical
     for m in _ROBOT_NUMBER.finditer(text):
         if not 1 <= _value(m.group(1)) <= len(V.ROBOTS):
             return robot_reply(f"robot {_value(m.group(1))}")
@@ -127,7 +115,7 @@ def out_of_world(command: str) -> str | None:
     places += [(m.group(2), _value(m.group(1))) for m in _ORDINAL_PLACE.finditer(text)]
     for noun, n in places:
         kind = PLACE_NOUNS[noun]
-        if not 1 <= n <= _PLACE_COUNT[kind]:
+        if not 1 <= n <= PLACE_COUNT[kind]:
             return place_reply(kind, n)
     for m in _UNKNOWN_COLOUR.finditer(text):
         return colour_reply(m.group(1))
@@ -141,16 +129,16 @@ def out_of_world(command: str) -> str | None:
     return None
 
 
-def cherry_counts(command: str) -> set[int]:
+def cherry_counts(command: str | Said) -> set[int]:
     """The numbers ``command`` says of cherries ("put 4 cherries", "2 more cherries"): in a
     plan each is a collection's count or the number of cherries put on cakes."""
-    return {int(m.group(1)) for m in _CHERRY_COUNT.finditer(normalise_transcript(command))}
+    return {int(m.group(1)) for m in _CHERRY_COUNT.finditer(as_said(command).canonical)}
 
 
-def robots_named(command: str) -> set[str]:
+def robots_named(command: str | Said) -> set[str]:
     """The robots of this world that ``command`` names by designator ("robot 2", "R1", "the
     first robot"); designators of robots the world lacks are :func:`out_of_world`'s."""
-    return _robots_in(normalise_transcript(command))
+    return _robots_in(as_said(command).canonical)
 
 
 def _robots_in(text: str) -> set[str]:
@@ -209,7 +197,7 @@ class Grounding:
             if not n:
                 out.append(place)
                 continue
-            allowed = self.allowed_ints(kind, 1, _PLACE_COUNT[kind])
+            allowed = self.allowed_ints(kind, 1, PLACE_COUNT[kind])
             if allowed is None or int(n) in allowed:
                 out.append(place)
         return out
@@ -241,9 +229,9 @@ class Grounding:
         return cls(numbers, colors, fields.get("p") == "1", robots)
 
 
-def ground(command: str) -> Grounding:
+def ground(command: str | Said) -> Grounding:
     """The numbers, colours and robot ``command`` mentions (see the module docstring)."""
-    said = normalise_transcript(command)
+    said = as_said(command).canonical
     text = _ORDINAL_ROBOT.sub(" ", _ROBOT_NUMBER.sub(" ", said))
     numbers = frozenset(v for v in (_value(m.group(1)) for m in _ANY_NUMBER.finditer(text))
                         if v >= 0)
