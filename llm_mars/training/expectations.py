@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from llm_mars import vocabulary as V
+from llm_mars.language.lexicon import NUMBER_WORDS, NUMBERED_THINGS
 from llm_mars.errors import ExpectationError
 
 # --- failures -------------------------------------------------------------------------------
@@ -80,9 +81,6 @@ def _cakes(value: Any) -> list[Mapping[str, Any]] | None:
     return cakes
 
 
-_LEGENDARY_LAYERS = list(V.COLORS)  # bottom to top: brown, yellow, pink
-
-
 def _count(value: Any) -> int | None:
     return len(value) if isinstance(value, (list, dict, str)) else None
 
@@ -101,7 +99,7 @@ def _layers(value: Any) -> int | None:
 
 def _legendary(value: Any) -> int | None:
     cakes = _cakes(value)
-    return None if cakes is None else sum(c["layers"] == _LEGENDARY_LAYERS for c in cakes)
+    return None if cakes is None else sum(V.is_legendary(c["layers"]) for c in cakes)
 
 
 def _cherry_cakes(value: Any) -> int | None:
@@ -299,19 +297,10 @@ def evaluate(predicates: Sequence[Mapping[str, Any]], state: Mapping[str, Any],
 
 FACT_KINDS: tuple[str, ...] = ("any_of", "none_of", "number")
 
-_UNITS = {
-    word: n
-    for n, word in enumerate(
-        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen"
-        " fifteen sixteen seventeen eighteen nineteen".split()
-    )
-}
-_TENS = {
-    word: 10 * n
-    for n, word in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split(), 2)
-}
+_UNITS = {word: n for word, n in NUMBER_WORDS.items() if n < 20}
+_TENS = {word: n for word, n in NUMBER_WORDS.items() if 20 <= n < 100}
 # A number right after one of these words is part of a name ("robot 2", "plate 3"), not a count.
-_NAME_WORDS = frozenset({"robot", "bot", "plate", "tray", "quadrant", "holder", "dispenser"})
+_NAME_WORDS = frozenset(NUMBERED_THINGS)
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 

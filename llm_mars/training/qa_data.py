@@ -388,7 +388,7 @@ def _which_plate_answer(state: Mapping[str, Any], what: str) -> str:
     """Plates holding ``legendary`` cakes or cakes ``with a cherry``, with how many."""
     def has(cake: Mapping[str, Any]) -> bool:
         if what == "legendary":
-            return list(cake.get("layers") or []) == list(V.COLORS)
+            return V.is_legendary(cake.get("layers") or [])
         return bool(cake.get("cherry"))
     found = [(place_name(p), sum(map(has, cakes)))
              for p, cakes in (state.get("plates") or {}).items() if any(map(has, cakes))]

@@ -1,10 +1,22 @@
-"""Base behaviours binding registry skills and conditions to a :class:`RobotInterface`.
+"""Behaviours binding registry skills and conditions to a :class:`RobotInterface`.
 
 A skill follows the py_trees lifecycle like an action client: configuration in
 ``__init__``, the robot in ``setup(robot=...)`` (or the constructor), the goal started in
 ``initialise()``, a non-blocking poll of its outcome in ``update()`` and a cancel in
 ``terminate()`` when the behaviour is interrupted while its goal still runs. A condition
-asks the robot once per tick. Ports come from the registry; each subclass only names its tag.
+asks the robot once per tick.
+
+==========================  ========  ==============================================
+the robot says              skill     condition
+==========================  ========  ==============================================
+RUNNING                     RUNNING   -
+SUCCESS / holds             SUCCESS   SUCCESS
+FAILURE, CANCELLED / not    FAILURE   FAILURE (also when the robot cannot answer)
+refuses the goal            FAILURE   -
+==========================  ========  ==============================================
+
+There is one class per registry skill and condition (:data:`BEHAVIOUR_CLASSES`), made from
+the registry: a new skill needs no class of its own.
 """
 from __future__ import annotations
 
@@ -15,7 +27,7 @@ import py_trees
 from py_trees.common import Status
 
 from llm_mars.bt.model import Node
-from llm_mars.bt.registry import REGISTRY, NodeKind
+from llm_mars.bt.registry import REGISTRY, Category, NodeKind
 from llm_mars.errors import BehaviourSetupError, LlmMarsError
 from llm_mars.robots.interface import RobotInterface, SkillState
 
@@ -114,3 +126,15 @@ class ConditionBehaviour(RobotBehaviour):
             return Status.FAILURE
         self.feedback_message = "" if holds else "condition is false"
         return Status.SUCCESS if holds else Status.FAILURE
+
+
+def _behaviour_class(kind: NodeKind) -> type[RobotBehaviour]:
+    base = SkillBehaviour if kind.category is Category.ACTION else ConditionBehaviour
+    return type(kind.tag, (base,), {"tag": kind.tag, "__doc__": kind.description,
+                                    "__module__": __name__})
+
+
+BEHAVIOUR_CLASSES: dict[str, type[RobotBehaviour]] = {
+    kind.tag: _behaviour_class(kind)
+    for kind in (*REGISTRY.of(Category.ACTION), *REGISTRY.of(Category.CONDITION))}
+"""The behaviour class of each registry skill and condition, by tag."""

@@ -5,15 +5,16 @@ import py_trees
 import pytest
 from py_trees.common import Status
 
+from llm_mars.bt.behaviours import BEHAVIOUR_CLASSES, ConditionBehaviour, SkillBehaviour
 from llm_mars.bt.registry import REGISTRY, Category
-from llm_mars.bt.skills import BEHAVIOUR_CLASSES, ConditionBehaviour, SkillBehaviour
-from llm_mars.bt.skills.collect_cherries import CollectCherries
-from llm_mars.bt.skills.is_at import IsAt
-from llm_mars.bt.skills.place_cakes import PlaceCakes
 from llm_mars.errors import BehaviourSetupError, UnknownPlaceError
 from llm_mars.robots.interface import SkillState
 
-from ..scripted_robot import Run, ScriptedRobot
+from .scripted_robot import Run, ScriptedRobot
+
+CollectCherries = BEHAVIOUR_CLASSES["CollectCherries"]
+IsAt = BEHAVIOUR_CLASSES["IsAt"]
+PlaceCakes = BEHAVIOUR_CLASSES["PlaceCakes"]
 
 
 def test_every_registry_skill_and_condition_has_its_behaviour_class():
@@ -21,6 +22,8 @@ def test_every_registry_skill_and_condition_has_its_behaviour_class():
         assert issubclass(BEHAVIOUR_CLASSES[kind.tag], SkillBehaviour)
     for kind in REGISTRY.of(Category.CONDITION):
         assert issubclass(BEHAVIOUR_CLASSES[kind.tag], ConditionBehaviour)
+    assert {cls.__name__ for cls in BEHAVIOUR_CLASSES.values()} == set(BEHAVIOUR_CLASSES)
+    assert all(cls.tag == tag for tag, cls in BEHAVIOUR_CLASSES.items())
 
 
 def test_goal_starts_in_initialise_with_defaults_filled_and_is_polled_without_restarting():
