@@ -37,7 +37,7 @@ from llm_mars.bt.model import Node, Plan, PortRef, format_value
 from llm_mars.bt.registry import REGISTRY, Port
 from llm_mars.bt.behaviours import BEHAVIOUR_CLASSES
 from llm_mars.errors import PlanValidationError, Problem, UnknownRobotError
-from llm_mars.robots.interface import RobotInterface
+from llm_mars.bt.robot import RobotInterface
 
 Clock = Callable[[], float]
 

@@ -38,7 +38,7 @@ from llm_mars.errors import LlmMarsError, PayloadError
 from llm_mars.nodes.common import (LATEST, declare_all, ParamSpec, run_node, safe_timer,
                                    string_publisher, string_subscription)
 from llm_mars.payloads import ExecutorStatus, GoalRef, SkillFeedback, SkillGoal, peek_field
-from llm_mars.robots.interface import SkillState
+from llm_mars.bt.robot import SkillState
 from llm_mars.world.faults import Faults
 from llm_mars.world.simulator import Simulator
 

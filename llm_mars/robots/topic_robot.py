@@ -23,7 +23,7 @@ from typing import Any
 
 from llm_mars.bt.registry import condition_holds
 from llm_mars.payloads import GoalRef, SkillFeedback, SkillGoal
-from llm_mars.robots.interface import RobotInterface, SkillOutcome, SkillState
+from llm_mars.bt.robot import RobotInterface, SkillOutcome, SkillState
 
 Publish = Callable[[str, str], None]  # (topic suffix "skill/goal" | "skill/cancel", json)
 

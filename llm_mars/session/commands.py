@@ -43,31 +43,6 @@ def _assistant(args: argparse.Namespace):
     return Assistant.load(args.model, args.adapters)
 
 
-def run_session(assistant, commands: list[str], seed: int = 0) -> dict:
-    """Each command's plan run to completion on one field; replies and errors recorded."""
-    from llm_mars.bt.model import Reply
-    from llm_mars.errors import LlmMarsError
-    from llm_mars.world.match import Match
-
-    match = Match(seed=seed)
-    replies, errors = [], []
-    for text in commands:
-        try:
-            outcome = assistant.plan(text)
-        except LlmMarsError as exc:
-            errors.append({"command": text, "error": str(exc)})
-            continue
-        if isinstance(outcome.result, Reply):
-            replies.append(outcome.result.text)
-        else:
-            match.execute(outcome.result)
-    state = match.state_dict()
-    state["replies"] = replies
-    if errors:
-        state["errors"] = errors
-    return state
-
-
 def _command(args: argparse.Namespace) -> int:
     from llm_mars.errors import LlmMarsError
 
@@ -82,6 +57,8 @@ def _command(args: argparse.Namespace) -> int:
                     for line in lines if line.strip()]
     else:
         sessions = [args.texts]
+    from llm_mars.session.match import run_session
+
     assistant = _assistant(args)
     try:
         for session in sessions:

@@ -1,7 +1,7 @@
 """The evaluation of the two adapters on case files (docs/evaluation.md).
 
 ``evaluate_plans`` runs every command case through the whole pipeline, exactly as
-``llm-mars command`` does (:func:`llm_mars.session.commands.run_session`: bt adapter,
+``llm-mars command`` does (:func:`llm_mars.session.match.run_session`: bt adapter,
 constrained decoding, validation, simulator), and checks the final state against the case's
 predicates. It reports execution accuracy by number of tasks, how many generations gave a
 valid plan or reply, how impossible commands were handled (a reply, and nothing ran) and how
@@ -150,7 +150,7 @@ def _round(x: float | None) -> float | None:
 def evaluate_plans(assistant: Any, cases: Iterable[CommandCase], seed: int = 0,
                    progress: Callable[[CaseResult], None] | None = None) -> PlanReport:
     """Run every case's session through ``assistant`` and the simulator, and judge it."""
-    from llm_mars.session.commands import run_session
+    from llm_mars.session.match import run_session
 
     report = PlanReport()
     for case in cases:

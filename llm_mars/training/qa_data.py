@@ -30,7 +30,7 @@ from llm_mars.language.lexicon import ORDINALS, number_word
 from llm_mars.training.phrasing import speech_text, typo
 from llm_mars.training.plan_data import generate_plan_examples, sequence_of, skill
 from llm_mars.world.faults import Blockage, Faults, Stall
-from llm_mars.world.match import Match
+from llm_mars.session.match import Match
 
 
 @dataclass(frozen=True)

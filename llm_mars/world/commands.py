@@ -36,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _run_tree(args: argparse.Namespace) -> int:
     from llm_mars.errors import LlmMarsError, PlanValidationError
-    from llm_mars.world.match import run_plan
+    from llm_mars.session.match import run_plan
 
     try:
         text = args.plan.read_text(encoding="utf-8", errors="surrogateescape")

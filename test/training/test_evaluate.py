@@ -7,7 +7,7 @@ from llm_mars.errors import ConstraintError
 from llm_mars.training.evaluate import (evaluate_plans, evaluate_questions, format_plan_report,
                                         format_qa_report, percentile, report_json)
 from llm_mars.training.expectations import CommandCase, QuestionCase
-from llm_mars.world.match import Match
+from llm_mars.session.match import Match
 
 DELIVER = """<root BTCPP_format="4">
   <BehaviorTree ID="robot1">

@@ -12,7 +12,7 @@ from llm_mars.training.expectations import normalize_text
 from llm_mars.language.lexicon import ORDINALS
 from llm_mars.training.plan_data import (PlanExample, generate_plan_examples, make_example,
                                          skill)
-from llm_mars.world.match import Match
+from llm_mars.session.match import Match
 
 N = 1500
 

@@ -1,9 +1,9 @@
 """The small, non-blocking contract between behavior-tree skills and a robot.
 
 A skill behaviour starts a goal, polls its outcome every tick and cancels it when halted,
-like an action client. The simulator implements it; a ROS-topic robot for real hardware
-implements it too. Nothing here may block: ``update()`` of a behaviour calls these on the
-tick path.
+like an action client. The behaviours define what they need here; the robots of
+:mod:`llm_mars.robots` (the simulated one, a ROS-topic one for real hardware) implement it.
+Nothing here may block: ``update()`` of a behaviour calls these on the tick path.
 """
 from __future__ import annotations
 
