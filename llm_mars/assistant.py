@@ -7,11 +7,10 @@ documents and replies, and the engine parses and validates the result (a failure
 never a repaired plan). Questions go to the ``qa`` adapter with a summary of the state.
 
 Each adapter folder may carry the system prompt it was trained with
-(``llm_mars_adapter.json``); requests to that adapter use exactly that prompt.
+(:mod:`llm_mars.llm.adapter_meta`); requests to that adapter use exactly that prompt.
 """
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable
@@ -28,28 +27,15 @@ from llm_mars.language.decomposition import Clause, join_plans, split_command
 from llm_mars.language.grounding import Grounding, ground, is_world_reply, out_of_world
 from llm_mars.language.mentions import missing_mentions
 from llm_mars.language.normaliser import Said
-from llm_mars.llm.requests import (GenerationRequest, GenerationResult, SamplingParams,
-                                   plan_constraint_name)
+from llm_mars.llm.adapter_meta import default_adapters_dir, system_prompt
+from llm_mars.llm.requests import (ADAPTERS, GenerationRequest, GenerationResult,
+                                   SamplingParams, plan_constraint_name)
 
-ADAPTER_META = "llm_mars_adapter.json"
 PLAN_MAX_TOKENS = 384
 ANSWER_MAX_TOKENS = 64
 ALTERNATIVES = 5
 """Plans sampled when the plans so far leave out something the command (or clause) mentions."""
 ALTERNATIVE_TEMPERATURE = 0.7
-
-
-def default_adapters_dir() -> Path:
-    """``models/adapters`` of the checkout, else of the installed package's share folder."""
-    here = Path(__file__).resolve().parent.parent / "models" / "adapters"
-    if here.is_dir():
-        return here
-    try:
-        from ament_index_python.packages import get_package_share_directory
-
-        return Path(get_package_share_directory("llm_mars")) / "models" / "adapters"
-    except (ImportError, LookupError, ValueError, OSError):  # not an installed ROS package
-        return here
 
 
 class Submitter(Protocol):
@@ -76,15 +62,6 @@ class PlanOutcome:
 class AnswerOutcome:
     text: str
     latency_s: float
-
-
-def _system_prompt(adapter_dir: Path | None) -> str | None:
-    if adapter_dir is None:
-        return None
-    meta = adapter_dir / ADAPTER_META
-    if not meta.is_file():
-        return None
-    return json.loads(meta.read_text()).get("system_prompt")
 
 
 class Assistant:
@@ -117,7 +94,7 @@ class Assistant:
         self.alternatives = alternatives
         self.decompose = decompose
         dirs = adapter_dirs or {}
-        self._system = {name: _system_prompt(dirs.get(name)) for name in ("bt", "qa")}
+        self._system = {name: system_prompt(dirs.get(name)) for name in ADAPTERS}
 
     @classmethod
     def load(cls, model: str | None = None, adapters_dir: str | Path | None = None,
@@ -132,7 +109,7 @@ class Assistant:
         from llm_mars.llm.backends import BackendConfig, make_backend
 
         root = Path(adapters_dir) if adapters_dir is not None else default_adapters_dir()
-        dirs = {name: root / name for name in ("bt", "qa") if (root / name).is_dir()}
+        dirs = {name: root / name for name in ADAPTERS if (root / name).is_dir()}
         config = BackendConfig.from_env(kind=backend, url=url, model=model, dtype=dtype,
                                         adapter_dirs=dirs)
         if config.kind == "hf" and engine_kwargs:

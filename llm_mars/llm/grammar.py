@@ -30,8 +30,8 @@ Values, per port type (each the text ``format_value`` writes):
 * ``bool``: ``true`` / ``false``; ``enum``: one of the declared choices.
 * ``string``: 1 to ``max_length`` characters other than ``" & < > {`` and control characters.
 
-A reply is one line of 1 to :data:`REPLY_MAX_CHARS` characters other than ``& < >`` and control
-characters, starting with a non-space. Trailing whitespace is admitted although the parser
+A reply is one line of 1 to :data:`MAX_GENERATED_REPLY_CHARS` characters other than ``& < >``
+and control characters, starting with a non-space. Trailing whitespace is admitted although the parser
 strips it (so such a reply is valid but not canonical): excluding it exactly costs xgrammar
 about two seconds of compilation per tokenizer.
 
@@ -58,7 +58,7 @@ from typing import TYPE_CHECKING, Any
 
 from llm_mars import vocabulary as V
 from llm_mars.bt.library import SubtreeLibrary, load_library
-from llm_mars.bt.parser import MAX_REPLY_CHARS
+from llm_mars.bt.parser import MAX_VALID_REPLY_CHARS
 from llm_mars.bt.registry import REGISTRY, Category, NodeKind, Port, PortType, Registry
 from llm_mars.bt.validator import BTCPP_FORMAT
 from llm_mars.errors import RegistryError, RequestError
@@ -74,9 +74,10 @@ INDENT = "  "
 UNBOUNDED_INT_DIGITS = 6
 MAX_CHILD_THRESHOLD = 9
 FLOAT_DECIMALS = 3
-REPLY_MAX_CHARS = 200
-"""Longest reply, in characters: a sentence or two (the parser allows more)."""
-assert REPLY_MAX_CHARS <= MAX_REPLY_CHARS
+MAX_GENERATED_REPLY_CHARS = 200
+"""Longest reply the model may write, in characters: a sentence or two (a reply of up to
+:data:`llm_mars.bt.parser.MAX_VALID_REPLY_CHARS` still validates)."""
+assert MAX_GENERATED_REPLY_CHARS <= MAX_VALID_REPLY_CHARS
 
 GROUNDED_GRAMMARS_KEPT = 32
 """Grounded grammars kept (texts, and compiled ones per tokenizer): commands repeat, and each
@@ -395,7 +396,8 @@ class _PlanGrammar:
         head = (
             f"root ::= {'plan' if plan_only else 'plan | reply'}\n"
             f"plan ::= {start} {_alternatives(orders)} {end}\n"
-            f'reply ::= "<reply>" {reply_edge} {reply_char}{{0,{REPLY_MAX_CHARS - 1}}} "</reply>"\n'
+            f'reply ::= "<reply>" {reply_edge} '
+            f'{reply_char}{{0,{MAX_GENERATED_REPLY_CHARS - 1}}} "</reply>"\n'
         )
         return head + nodes.text() + self.rules.text()
 

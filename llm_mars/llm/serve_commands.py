@@ -11,8 +11,9 @@ import sys
 from pathlib import Path
 
 from llm_mars.errors import LlmMarsError
+from llm_mars.llm.backends import ENV_API_KEY
+from llm_mars.llm.requests import ADAPTERS
 
-ENV_API_KEY = "LLM_MARS_API_KEY"
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 
@@ -52,7 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from llm_mars.assistant import default_adapters_dir
+    from llm_mars.llm.adapter_meta import default_adapters_dir
     from llm_mars.llm.engine import Engine
     from llm_mars.llm.model_store import BUNDLED_GGUF, resolve_model_dir
     from llm_mars.llm.server import OpenAIServer
@@ -63,7 +64,7 @@ def _serve(args: argparse.Namespace) -> int:
     name = args.served_model_name or (Path(folder).name if configured
                                       else BUNDLED_GGUF.split(".")[0])
     root = Path(args.adapters) if args.adapters else default_adapters_dir()
-    adapters = {n: root / n for n in ("bt", "qa") if (root / n).is_dir()}
+    adapters = {n: root / n for n in ADAPTERS if (root / n).is_dir()}
     if not adapters:
         print(f"llm-mars serve: no bt/ or qa/ adapter in {root}; serving the base model only",
               file=sys.stderr)

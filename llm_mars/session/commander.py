@@ -173,7 +173,7 @@ class Commander:
             text = f"Queued after the current plan:\n{text}"
         if offline:
             text += f"\nWarning: the executor of {_names(offline)} is offline and may miss this plan."
-        self._respond(uid, "plan", text, robots=list(plan.robots), plan=xml)
+        self._respond(uid, "plan", text, robots=list(plan.robots), plan=xml, mode=mode)
 
     def _respond(self, uid: str, kind: str, text: str, final: bool = True, **extra: Any) -> None:
         self.ports.respond(OperatorResponse(uid, kind, text, final, **extra))

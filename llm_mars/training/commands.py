@@ -5,11 +5,12 @@ import argparse
 from pathlib import Path
 
 from llm_mars.assistant import ALTERNATIVES
+from llm_mars.llm.requests import ADAPTERS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     train = subparsers.add_parser("train", help="train the bt or qa LoRA adapter on this CPU")
-    train.add_argument("adapter", choices=("bt", "qa"))
+    train.add_argument("adapter", choices=ADAPTERS)
     train.add_argument("--config", metavar="FILE", default=None,
                        help="training YAML (default: llm_mars/training/configs/ADAPTER.yaml)")
     train.add_argument("--out", metavar="DIR", default=None,
@@ -39,7 +40,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _adapters_dir() -> Path:
-    from llm_mars.assistant import default_adapters_dir
+    from llm_mars.llm.adapter_meta import default_adapters_dir
 
     return default_adapters_dir()
 

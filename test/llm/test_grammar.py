@@ -21,8 +21,8 @@ from llm_mars.bt.parser import parse_bt_output, parse_plan
 from llm_mars.bt.registry import REGISTRY, Category, NodeKind, Port, PortType, Registry
 from llm_mars.bt.serializer import serialize_plan, serialize_reply
 from llm_mars.errors import PlanValidationError, RegistryError
-from llm_mars.llm.grammar import (MAX_CHILD_THRESHOLD, MAX_DEPTH, REPLY_MAX_CHARS, float_range,
-                                  int_range, plan_grammar_ebnf)
+from llm_mars.llm.grammar import (MAX_CHILD_THRESHOLD, MAX_DEPTH, MAX_GENERATED_REPLY_CHARS,
+                                  float_range, int_range, plan_grammar_ebnf)
 
 STOP = 256
 BYTES = xgr.TokenizerInfo([bytes([i]) for i in range(256)] + [b"<stop>"], xgr.VocabType.RAW,
@@ -196,7 +196,7 @@ def test_valid_but_non_canonical_documents_are_rejected(plan_grammar, name):
 
 @pytest.mark.parametrize("reply", ["<reply></reply>", "<reply> padded</reply>",
                                    "<reply>fish &amp; chips</reply>", "<reply>two\nlines</reply>",
-                                   "<reply>" + "x" * (REPLY_MAX_CHARS + 1) + "</reply>",
+                                   "<reply>" + "x" * (MAX_GENERATED_REPLY_CHARS + 1) + "</reply>",
                                    "<reply>ok</reply>\n", "Sure! <reply>ok</reply>"])
 def test_bad_or_non_canonical_replies_are_rejected(plan_grammar, reply):
     assert not accepts(plan_grammar, reply)

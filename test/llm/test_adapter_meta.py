@@ -3,8 +3,8 @@ import json
 import pytest
 
 from llm_mars.errors import AdapterLoadError
-from llm_mars.training.adapter_meta import (AdapterMeta, adapter_messages, read_adapter_meta,
-                                            write_adapter_meta)
+from llm_mars.llm.adapter_meta import (AdapterMeta, adapter_messages, default_adapters_dir,
+                                       read_adapter_meta, system_prompt, write_adapter_meta)
 
 
 def test_round_trip_and_messages(tmp_path):
@@ -27,3 +27,15 @@ def test_malformed_metadata_is_an_adapter_load_error(tmp_path, content):
 def test_missing_metadata(tmp_path):
     with pytest.raises(AdapterLoadError):
         adapter_messages(tmp_path, "x")
+
+
+def test_a_folder_without_metadata_has_no_system_prompt_and_a_bad_one_is_an_error(tmp_path):
+    assert system_prompt(None) is None and system_prompt(tmp_path) is None
+    (tmp_path / "llm_mars_adapter.json").write_text(json.dumps({"adapter": "bt"}))
+    with pytest.raises(AdapterLoadError):
+        system_prompt(tmp_path)
+
+
+def test_the_shipped_adapters_carry_their_training_prompts():
+    assert system_prompt(default_adapters_dir() / "bt") == \
+        read_adapter_meta(default_adapters_dir() / "bt").system_prompt

@@ -1,4 +1,5 @@
-"""What an adapter folder says about how it was trained: ``llm_mars_adapter.json``.
+"""Adapter folders: where the shipped ones are, and what each says about how it was trained
+(``llm_mars_adapter.json``).
 
 The shipped adapters are trained with short system prompts of their own (the adapter learns
 the output format; constrained decoding guarantees validity), not the full catalogue prompt
@@ -14,9 +15,22 @@ from pathlib import Path
 from typing import Any
 
 from llm_mars.errors import AdapterLoadError
+from llm_mars.llm.requests import ADAPTERS
 
 META_FILE = "llm_mars_adapter.json"
-ADAPTER_NAMES = ("bt", "qa")
+
+
+def default_adapters_dir() -> Path:
+    """``models/adapters`` of the checkout, else of the installed package's share folder."""
+    here = Path(__file__).resolve().parents[2] / "models" / "adapters"
+    if here.is_dir():
+        return here
+    try:
+        from ament_index_python.packages import get_package_share_directory
+
+        return Path(get_package_share_directory("llm_mars")) / "models" / "adapters"
+    except (ImportError, LookupError, ValueError, OSError):  # not an installed ROS package
+        return here
 
 
 @dataclass(frozen=True)
@@ -49,14 +63,22 @@ def read_adapter_meta(adapter_dir: str | Path) -> AdapterMeta:
         raise AdapterLoadError(f"{path}: cannot be read ({exc.strerror})") from None
     except ValueError as exc:
         raise AdapterLoadError(f"{path}: not valid JSON ({exc})") from None
-    if not isinstance(data, dict) or data.get("adapter") not in ADAPTER_NAMES \
+    if not isinstance(data, dict) or data.get("adapter") not in ADAPTERS \
             or not isinstance(data.get("system_prompt"), str) or not data["system_prompt"]:
-        raise AdapterLoadError(f"{path}: needs 'adapter' (one of {ADAPTER_NAMES}) and a "
+        raise AdapterLoadError(f"{path}: needs 'adapter' (one of {ADAPTERS}) and a "
                                "non-empty 'system_prompt'")
     extra = {k: v for k, v in data.items()
              if k not in ("adapter", "system_prompt", "base_model_sha256")}
     return AdapterMeta(data["adapter"], data["system_prompt"], data.get("base_model_sha256"),
                        extra or None)
+
+
+def system_prompt(adapter_dir: str | Path | None) -> str | None:
+    """The system prompt an adapter folder was trained with; ``None`` when there is no folder
+    or it carries no metadata (requests then use :mod:`llm_mars.llm.prompts`)."""
+    if adapter_dir is None or not (Path(adapter_dir) / META_FILE).is_file():
+        return None
+    return read_adapter_meta(adapter_dir).system_prompt
 
 
 def adapter_messages(adapter_dir: str | Path, user_text: str) -> list[dict[str, str]]:
