@@ -38,7 +38,7 @@ from llm_mars.language.decomposition import SIGNAL_SUFFIX
 from llm_mars.language.grounding import (cherries_reply, colour_reply, place_reply,
                                          robot_count_reply, robot_reply, stacks_reply)
 from llm_mars.language.lexicon import ORDINALS, UNKNOWN_COLOURS
-from llm_mars.training.expectations import MAX_TASKS
+from llm_mars.evaluation.expectations import MAX_TASKS
 from llm_mars.training.phrasing import Style, third_person
 
 UNKNOWN_PLACES = ("the kitchen", "the garage", "the parking lot", "the charging station",

@@ -249,7 +249,7 @@ def test_dtype_override(monkeypatch):
 
 
 def _model_info(argv):
-    from llm_mars.llm import commands
+    from llm_mars.cli import model as commands
 
     parser = argparse.ArgumentParser()
     commands.register(parser.add_subparsers())

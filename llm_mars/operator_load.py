@@ -88,7 +88,7 @@ class LoadReport:
 def run_load(operator, items: list[tuple[str, str]], rate_hz: float | None,
              settle_s: float = 180.0) -> LoadReport:
     """Send ``items`` at ``rate_hz`` (None: one at a time, each after the previous answer)
-    through a :class:`llm_mars.nodes.system.Operator`, then wait for every final response."""
+    through a :class:`llm_mars.system.Operator`, then wait for every final response."""
     report = LoadReport(rss_start_mb=live_rss_mb())
     sent_at: dict[str, float] = {}
     start = time.monotonic()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from llm_mars.cli import main
 
-from .sim_helpers import plan
+from world.sim_helpers import plan
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = Path(sys.executable).with_name("llm-mars")

@@ -1,8 +1,8 @@
-"""The ``llm-mars`` command: one sub-command family per area, each registered by its module.
+"""The ``llm-mars`` command: the command-line shells, one module per sub-command family.
 
-Each area keeps its sub-commands in its own ``commands`` module with a
-``register(subparsers)`` function; heavy imports (torch, rclpy) happen inside the handlers,
-so ``llm-mars skills`` stays fast.
+Like the ROS nodes (:mod:`llm_mars.nodes`), these modules only parse arguments and call the
+core; each has a ``register(subparsers)`` function. Heavy imports (torch, rclpy) happen inside
+the handlers, so ``llm-mars skills`` stays fast. Nothing outside this package imports it.
 """
 from __future__ import annotations
 
@@ -14,15 +14,16 @@ from llm_mars.errors import LlmMarsError
 
 # Modules that contribute sub-commands, in help order.
 COMMAND_MODULES: tuple[str, ...] = (
-    "llm_mars.bt.commands",
-    "llm_mars.world.commands",
-    "llm_mars.llm.commands",
-    "llm_mars.llm.serve_commands",
-    "llm_mars.session.commands",
-    "llm_mars.training.commands",
-    "llm_mars.speech.commands",
-    "llm_mars.demo",
-    "llm_mars.replay",
+    "llm_mars.cli.bt",
+    "llm_mars.cli.world",
+    "llm_mars.cli.model",
+    "llm_mars.cli.serve",
+    "llm_mars.cli.session",
+    "llm_mars.cli.training",
+    "llm_mars.cli.evaluation",
+    "llm_mars.cli.speech",
+    "llm_mars.cli.demo",
+    "llm_mars.cli.replay",
 )
 
 

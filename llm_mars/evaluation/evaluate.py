@@ -25,7 +25,7 @@ from typing import Any
 
 from llm_mars.bt.model import Plan, Reply
 from llm_mars.errors import LlmMarsError
-from llm_mars.training.expectations import (CommandCase, QuestionCase, check_answer,
+from llm_mars.evaluation.expectations import (CommandCase, QuestionCase, check_answer,
                                             evaluate_case)
 
 

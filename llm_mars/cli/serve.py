@@ -1,6 +1,6 @@
 """``llm-mars serve``: the engine behind an OpenAI-compatible HTTP API (llm_mars.llm.server).
 
-Also runnable as ``python -m llm_mars.llm.serve_commands [ARGS]`` (= ``llm-mars serve ARGS``).
+Also runnable as ``python -m llm_mars.cli.serve [ARGS]`` (= ``llm-mars serve ARGS``).
 """
 from __future__ import annotations
 

@@ -11,13 +11,13 @@ from llm_mars import cli
 from llm_mars.bt.registry import REGISTRY
 
 REPOSITORY = Path(__file__).resolve().parents[2]
-DATA = Path(__file__).parent / "data"
+DATA = REPOSITORY / "test" / "bt" / "data"  # the parser tests' documents
 
 
 @pytest.fixture
 def llm_mars(monkeypatch, capsys):
     """Run the real ``llm-mars`` entry point with only this area's commands registered."""
-    monkeypatch.setattr(cli, "COMMAND_MODULES", ("llm_mars.bt.commands",))
+    monkeypatch.setattr(cli, "COMMAND_MODULES", ("llm_mars.cli.bt",))
 
     def run(*argv: str) -> tuple[int, str, str]:
         code = cli.main([str(a) for a in argv])

@@ -80,12 +80,12 @@ def _speak_answers(responses, folder: Path) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from llm_mars.nodes.system import isolate_ros_domain
+    from llm_mars.system import isolate_ros_domain
 
     isolate_ros_domain()
     from llm_mars.assistant import Assistant
-    from llm_mars.nodes.system import Operator, System, SystemConfig
-    from llm_mars.world.commands import summary
+    from llm_mars.system import Operator, System, SystemConfig
+    from llm_mars.cli.world import summary
     from llm_mars.world.picture import save_png
 
     args.out.mkdir(parents=True, exist_ok=True)

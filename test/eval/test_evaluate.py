@@ -4,9 +4,9 @@ from llm_mars.assistant import AnswerOutcome, PlanOutcome
 from llm_mars.bt.model import Reply
 from llm_mars.bt.parser import parse_plan
 from llm_mars.errors import ConstraintError
-from llm_mars.training.evaluate import (evaluate_plans, evaluate_questions, format_plan_report,
+from llm_mars.evaluation.evaluate import (evaluate_plans, evaluate_questions, format_plan_report,
                                         format_qa_report, percentile, report_json)
-from llm_mars.training.expectations import CommandCase, QuestionCase
+from llm_mars.evaluation.expectations import CommandCase, QuestionCase
 from llm_mars.session.match import Match
 
 DELIVER = """<root BTCPP_format="4">

@@ -73,7 +73,7 @@ def _command(args: argparse.Namespace) -> int:
 
 
 def _print_summary(commands: list[str], state: dict) -> None:
-    from llm_mars.world.commands import summary
+    from llm_mars.cli.world import summary
 
     for text in commands:
         print(f"> {text}")
