@@ -29,7 +29,8 @@ from llm_mars.bt.model import Reply
 from llm_mars.bt.serializer import serialize_plan
 from llm_mars.errors import (ConstraintError, GenerationTimeout, LlmMarsError, PayloadError,
                              UnknownAdapterError)
-from llm_mars.nodes.common import ParamSpec, declare_all, run_node, string_publisher, string_subscription
+from llm_mars.nodes.common import (ParamSpec, declare_all, payload_subscription, run_node,
+                                   string_publisher)
 from llm_mars.payloads import LlmRequest, LlmResult, peek_field
 
 PARAMETERS = (
@@ -71,7 +72,8 @@ class LlmServerNode(Node):
         self._lock = threading.Lock()
         self.assistant = assistant
         self.load_error: BaseException | None = None
-        string_subscription(self, "/llm/request", self._on_request)
+        payload_subscription(self, "/llm/request", LlmRequest, self._on_request,
+                             on_bad=self._refuse)
         if assistant is not None:
             self._ready.set()
         else:
@@ -99,15 +101,13 @@ class LlmServerNode(Node):
         for request in waiting:
             self._serve(request)
 
-    def _on_request(self, data: str) -> None:
-        try:
-            request = LlmRequest.from_json(data)
-        except PayloadError as exc:
-            self.get_logger().warning(f"bad request: {exc}")
-            request_id = peek_field(data, "id", str)
-            if request_id is not None:
-                self._reply(LlmResult(request_id, "error", str(exc), code="bad_request"))
-            return
+    def _refuse(self, data: str, exc: PayloadError) -> None:
+        """A request that does not decode gets an error result, if its id can be read."""
+        request_id = peek_field(data, "id", str)
+        if request_id is not None:
+            self._reply(LlmResult(request_id, "error", str(exc), code="bad_request"))
+
+    def _on_request(self, request: LlmRequest) -> None:
         with self._lock:
             if not self._ready.is_set():
                 self._waiting.append(request)
