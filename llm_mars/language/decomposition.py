@@ -1,8 +1,8 @@
 """Compound commands split into one-robot clauses, planned one by one and joined into one plan.
 
-The 135M bt adapter plans one task far better than several (95 % of one-task dev commands run
-right, 57 % of three-task ones): on a long command it drops a step ("collect 6 cherries, drop
-them in the basket, then do the funny action" without the funny action) or gives a step to the
+The 135M bt adapter plans one task far better than several (docs/benchmarks.md, the dev-set
+figures by number of tasks): on a long command it drops a step ("collect 6 cherries, drop them
+in the basket, then do the funny action" without the funny action) or gives a step to the
 wrong robot. A command that is a plain list of steps ("robot 2 go to quadrant 2 and wait 3
 seconds there", "R1 ..., R2 ..., then both go home") can be planned clause by clause instead:
 :func:`split_command` cuts it at its connectives, names each clause's robot (a clause that

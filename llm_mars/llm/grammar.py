@@ -81,7 +81,8 @@ assert MAX_GENERATED_REPLY_CHARS <= MAX_VALID_REPLY_CHARS
 
 GROUNDED_GRAMMARS_KEPT = 32
 """Grounded grammars kept (texts, and compiled ones per tokenizer): commands repeat, and each
-compile costs ~0.06 s. A compiled grammar holds ~1.6-2.7 MB, so this bounds the memory too."""
+compile costs time; a compiled grammar holds megabytes, so this bounds the memory too (the
+figures: docs/benchmarks.md, "The adapters on the development set")."""
 
 _ENUMERATE_UP_TO = 128  # integer ranges this small become a list of literals
 
@@ -473,8 +474,8 @@ class _Compiler:
         import xgrammar as xgr
 
         info = xgr.TokenizerInfo.from_huggingface(tokenizer, vocab_size=vocab_size)
-        # xgrammar's own cache keeps every grammar ever compiled (~1.6 MB each: +166 MB after
-        # 100 distinct groundings); ours below keeps the recent ones only
+        # xgrammar's own cache keeps every grammar ever compiled (it grows without bound:
+        # docs/benchmarks.md); ours below keeps the recent ones only
         self.compiler = xgr.GrammarCompiler(info, max_threads=2, cache_enabled=False)
         self.default = self.compiler.compile_grammar(_plan_grammar_cached(None))
         self.grounded: OrderedDict[Grounding, Any] = OrderedDict()
