@@ -34,7 +34,7 @@ from dataclasses import dataclass, replace
 from llm_mars import vocabulary as V
 from llm_mars.bt.model import Node, Plan
 from llm_mars.language.grounding import LOOSE_ROBOT_NUMBER, robots_named
-from llm_mars.language.lexicon import PLACE_WORDS, words_of_kind
+from llm_mars.language.lexicon import NUMBER_WORDS, PLACE_WORDS, words_of_kind
 from llm_mars.language.normaliser import Said, as_said
 
 SIGNAL_SUFFIX = "_done"
@@ -70,13 +70,14 @@ _LEAD_WORDS = frozenset(
     "meanwhile but i want tell have let use should needs need to will can could would just "
     "you've youve go ahead".split())
 # first words of a part that is no clause of its own ("the pink one", "thx"), though no verb
-_NOT_VERBS = frozenset(
+_NOT_VERBS = frozenset((
     "the a an this that these those all every each some more other another any "
-    "one two three four five six seven eight nine ten it them its their your my our "
+    "it them its their your my our "
     "from to at in on into onto with of for by over up down back out off near next "
-    "brown yellow pink cake cakes stack stacks layer layers cherry cherries plate plates "
+    "cake cakes stack stacks layer layers cherry cherries plate plates "
     "tray quadrant quad holder dispenser basket home base yourself "
-    "thanks thank thx cheers please kindly quickly right away ok okay uh um er".split())
+    "thanks thank thx cheers please kindly quickly right away ok okay uh um er").split()
+    + [word for word, n in NUMBER_WORDS.items() if 1 <= n <= 10] + list(V.COLORS))
 _VERB_FORMS: dict[str, str] = {}
 for _base, _forms in {
     "go": "goes went gone going", "drive": "drives drove driven driving",
