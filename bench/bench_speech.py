@@ -42,10 +42,10 @@ from pathlib import Path
 import numpy as np
 
 from llm_mars.language.intent import classify
+from llm_mars.language.normaliser import normalise
 from llm_mars.speech.audio import SAMPLE_RATE, read_wav
 from llm_mars.speech.corpus import read_texts, synthesize_all
 from llm_mars.speech.listener import Heard, Listener
-from llm_mars.language.normaliser import normalise
 from llm_mars.speech.recogniser import Recogniser
 from llm_mars.speech.wer import word_error_rate
 

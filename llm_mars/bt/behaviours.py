@@ -28,8 +28,8 @@ from py_trees.common import Status
 
 from llm_mars.bt.model import Node
 from llm_mars.bt.registry import REGISTRY, Category, NodeKind
-from llm_mars.errors import BehaviourSetupError, LlmMarsError
 from llm_mars.bt.robot import RobotInterface, SkillState
+from llm_mars.errors import BehaviourSetupError, LlmMarsError
 
 
 def with_defaults(kind: NodeKind, values: Mapping[str, Any]) -> dict[str, Any]:

@@ -32,12 +32,12 @@ import py_trees
 from py_trees.behaviour import Behaviour
 
 from llm_mars.bt import controls, decorators
+from llm_mars.bt.behaviours import BEHAVIOUR_CLASSES
 from llm_mars.bt.library import SubtreeLibrary, load_library
 from llm_mars.bt.model import Node, Plan, PortRef, format_value
 from llm_mars.bt.registry import REGISTRY, Port
-from llm_mars.bt.behaviours import BEHAVIOUR_CLASSES
-from llm_mars.errors import PlanValidationError, Problem, UnknownRobotError
 from llm_mars.bt.robot import RobotInterface
+from llm_mars.errors import PlanValidationError, Problem, UnknownRobotError
 
 Clock = Callable[[], float]
 

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from llm_mars import vocabulary as V
-from llm_mars.language.lexicon import NUMBER_WORDS, NUMBERED_THINGS
 from llm_mars.errors import ExpectationError
+from llm_mars.language.lexicon import NUMBER_WORDS, NUMBERED_THINGS
 
 # --- failures -------------------------------------------------------------------------------
 

@@ -22,8 +22,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from llm_mars.bt.registry import condition_holds
-from llm_mars.payloads import GoalRef, SkillFeedback, SkillGoal
 from llm_mars.bt.robot import RobotInterface, SkillOutcome, SkillState
+from llm_mars.payloads import GoalRef, SkillFeedback, SkillGoal
 
 Publish = Callable[[str, str], None]  # (topic suffix "skill/goal" | "skill/cancel", json)
 

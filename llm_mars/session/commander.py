@@ -25,9 +25,9 @@ from llm_mars import vocabulary as V
 from llm_mars.bt.parser import parse_plan
 from llm_mars.bt.render import render_unicode
 from llm_mars.errors import PayloadError, PlanValidationError
+from llm_mars.language.intent import Intent, classify
 from llm_mars.payloads import (ExecutorStatus, LlmRequest, LlmResult, OperatorResponse,
                                PlanDispatch, Utterance, peek_field)
-from llm_mars.language.intent import Intent, classify
 
 
 @dataclass(frozen=True)

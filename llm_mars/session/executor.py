@@ -25,9 +25,9 @@ from llm_mars.bt.library import SubtreeLibrary
 from llm_mars.bt.model import Plan
 from llm_mars.bt.parser import parse_plan
 from llm_mars.bt.render import render_unicode
+from llm_mars.bt.robot import RobotInterface
 from llm_mars.errors import PlanValidationError, Problem
 from llm_mars.payloads import ExecutorStatus, PlanDispatch
-from llm_mars.bt.robot import RobotInterface
 
 MAX_QUEUED_PLANS = 8
 

@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 
 from llm_mars.errors import SpeechModelError
-from llm_mars.speech.audio import SAMPLE_RATE, read_wav
 from llm_mars.language.normaliser import normalise
+from llm_mars.speech.audio import SAMPLE_RATE, read_wav
 from llm_mars.speech.prompt import vocabulary_prompt
 from llm_mars.speech.vad import VadConfig, split_utterances
 

@@ -22,15 +22,15 @@ from typing import Any
 
 from llm_mars import vocabulary as V
 from llm_mars.bt.model import Node, Plan
+from llm_mars.language.lexicon import ORDINALS, number_word
 from llm_mars.qa.summary import (Step, activity, cake_totals, carrying, cherries, cherry_tally,
                                  empty_holders, failures, place_name, plate_text, robot_name,
                                  shown_history, stacks_taken, stopped_on_the_way_to, summarize,
                                  time_left)
-from llm_mars.language.lexicon import ORDINALS, number_word
+from llm_mars.session.match import Match
 from llm_mars.training.phrasing import speech_text, typo
 from llm_mars.training.plan_data import generate_plan_examples, sequence_of, skill
 from llm_mars.world.faults import Blockage, Faults, Stall
-from llm_mars.session.match import Match
 
 
 @dataclass(frozen=True)

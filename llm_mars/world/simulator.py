@@ -45,8 +45,8 @@ from typing import Any
 
 from llm_mars import vocabulary as V
 from llm_mars.bt.registry import REGISTRY, condition_holds
-from llm_mars.errors import UnknownGoalError, UnknownSkillError, WorldConfigError
 from llm_mars.bt.robot import SkillOutcome, SkillState
+from llm_mars.errors import UnknownGoalError, UnknownSkillError, WorldConfigError
 from llm_mars.world import motion
 from llm_mars.world import skills as S
 from llm_mars.world.faults import NO_FAULTS, Faults

@@ -7,8 +7,8 @@ from py_trees.common import Status
 
 from llm_mars.bt.behaviours import BEHAVIOUR_CLASSES, ConditionBehaviour, SkillBehaviour
 from llm_mars.bt.registry import REGISTRY, Category
-from llm_mars.errors import BehaviourSetupError, UnknownPlaceError
 from llm_mars.bt.robot import SkillState
+from llm_mars.errors import BehaviourSetupError, UnknownPlaceError
 
 from .scripted_robot import Run, ScriptedRobot
 

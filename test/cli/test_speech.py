@@ -9,8 +9,8 @@ import time
 import numpy as np
 import pytest
 
-from llm_mars.errors import AudioFormatError
 from llm_mars.cli import speech as commands
+from llm_mars.errors import AudioFormatError
 from llm_mars.speech.audio import SAMPLE_RATE, add_noise, read_wav, write_wav
 
 

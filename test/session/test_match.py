@@ -14,9 +14,9 @@ import pytest
 
 from llm_mars import vocabulary as V
 from llm_mars.errors import PlanValidationError, WorldConfigError
+from llm_mars.session.match import Match, run_plan
 from llm_mars.world.faults import Faults
 from llm_mars.world.field import CLEARANCE_MM, PLACE_XY, ROBOT_RADIUS_MM, START_POSITIONS
-from llm_mars.session.match import Match, run_plan
 
 from world.sim_helpers import plan, separations
 

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
+from llm_mars.language.normaliser import normalise
 from llm_mars.speech.audio import SAMPLE_RATE
 from llm_mars.speech.listener import LOW_CONFIDENCE, NOT_CAUGHT, Listener, decide
-from llm_mars.language.normaliser import normalise
 from llm_mars.speech.recogniser import Transcript
 
 from .test_vad import quiet, recording, voiced

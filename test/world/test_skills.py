@@ -7,8 +7,8 @@ import pytest
 
 from llm_mars import vocabulary as V
 from llm_mars.bt.registry import REGISTRY, Category
-from llm_mars.errors import SkillArgumentError, UnknownSkillError
 from llm_mars.bt.robot import SkillState
+from llm_mars.errors import SkillArgumentError, UnknownSkillError
 from llm_mars.world import skills as S
 from llm_mars.world.field import PLACE_XY, START_POSITIONS
 from llm_mars.world.simulator import SimConfig, Simulator
