@@ -21,7 +21,7 @@ import py_trees
 from llm_mars.bt.builder import build_tree
 from llm_mars.bt.library import SubtreeLibrary
 from llm_mars.bt.parser import parse_plan
-from llm_mars.robots.interface import RobotInterface, SkillOutcome, SkillState
+from llm_mars.bt.robot import RobotInterface, SkillOutcome, SkillState
 
 BRANCHES, CONDITIONS = 7, 5
 RUNNING = SkillOutcome(SkillState.RUNNING)

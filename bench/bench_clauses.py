@@ -20,9 +20,9 @@ from llm_mars.assistant import Assistant
 from llm_mars.bt.model import Plan
 from llm_mars.bt.parser import parse_bt_output
 from llm_mars.errors import LlmMarsError
+from llm_mars.session.match import Match
 from llm_mars.training.plan_data import generate_plan_examples
 from llm_mars.training.train import default_config_path, load_config, training_pairs
-from llm_mars.world.match import Match
 
 
 def outcome(plan: Plan) -> dict[str, Any]:

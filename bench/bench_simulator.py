@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from llm_mars.bt.library import trees_dir
-from llm_mars.world.match import run_plan
+from llm_mars.session.match import run_plan
 
 # Both robots shuttle across the field for the whole match.
 FULL_MATCH = """<root BTCPP_format="4">

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from llm_mars.nodes.system import isolate_ros_domain
+from llm_mars.system import isolate_ros_domain
 
 
 def main() -> None:
@@ -19,8 +19,8 @@ def main() -> None:
     args = parser.parse_args()
     isolate_ros_domain()
     from llm_mars.assistant import Assistant
-    from llm_mars.nodes.load import run_load, utterances
-    from llm_mars.nodes.system import Operator, System, SystemConfig
+    from llm_mars.operator_load import run_load, utterances
+    from llm_mars.system import Operator, System, SystemConfig
 
     assistant = Assistant.load()
     try:

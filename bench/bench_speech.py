@@ -41,11 +41,11 @@ from pathlib import Path
 
 import numpy as np
 
-from llm_mars.session.intent import classify
+from llm_mars.language.intent import classify
+from llm_mars.language.normaliser import normalise
 from llm_mars.speech.audio import SAMPLE_RATE, read_wav
 from llm_mars.speech.corpus import read_texts, synthesize_all
 from llm_mars.speech.listener import Heard, Listener
-from llm_mars.speech.normaliser import normalise_transcript
 from llm_mars.speech.recogniser import Recogniser
 from llm_mars.speech.wer import word_error_rate
 
@@ -77,7 +77,7 @@ def run(recogniser: Recogniser, spoken) -> dict:
     latencies = [h.latency_s for _, _, heard in rows for h in heard]
     recognition = sum(h.transcript.elapsed_s for _, _, heard in rows for h in heard)
     audio = sum(seconds for _, seconds, _ in rows)
-    same_text = sum(normalise_transcript(ref).rstrip("?") == hyp for ref, hyp in pairs)
+    same_text = sum(normalise(ref).rstrip("?") == hyp for ref, hyp in pairs)
     same_intent = sum(classify(ref) == classify(hyp) for ref, hyp in pairs)
     accepted = sum(len(heard) == 1 and heard[0].utterance is not None
                    and heard[0].utterance.confidence >= MIN_CONFIDENCE for _, _, heard in rows)
@@ -101,7 +101,7 @@ def run(recogniser: Recogniser, spoken) -> dict:
         "per_utterance_s": recognition / len(rows),
         "confidences": [h.transcript.confidence for _, _, heard in rows for h in heard],
         "misheard": [(ref, hyp) for ref, hyp in pairs
-                     if normalise_transcript(ref).rstrip("?") != hyp],
+                     if normalise(ref).rstrip("?") != hyp],
     }
 
 
@@ -110,7 +110,7 @@ def compare_plans(rows) -> dict:
     from llm_mars.assistant import Assistant
     from llm_mars.bt.model import Plan
     from llm_mars.errors import LlmMarsError
-    from llm_mars.session.intent import Intent
+    from llm_mars.language.intent import Intent
 
     def plan(assistant, text):
         try:

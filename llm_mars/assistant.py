@@ -7,14 +7,14 @@ documents and replies, and the engine parses and validates the result (a failure
 never a repaired plan). Questions go to the ``qa`` adapter with a summary of the state.
 
 Each adapter folder may carry the system prompt it was trained with
-(``llm_mars_adapter.json``); requests to that adapter use exactly that prompt.
+(:mod:`llm_mars.llm.adapter_meta`); requests to that adapter use exactly that prompt.
 """
 from __future__ import annotations
 
-import json
 import threading
 import time
-from concurrent.futures import CancelledError, Future
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -22,32 +22,20 @@ from typing import Any, Protocol
 from llm_mars.bt.model import Plan, Reply
 from llm_mars.bt.parser import parse_bt_output
 from llm_mars.bt.serializer import serialize_plan, serialize_reply
-from llm_mars.coverage import missing_mentions
-from llm_mars.decomposition import Clause, join_plans, split_command
 from llm_mars.errors import ConstraintError, PlanValidationError
-from llm_mars.grounding import Grounding, ground, is_world_reply, out_of_world
-from llm_mars.llm.requests import (GenerationRequest, GenerationResult, SamplingParams,
-                                   plan_constraint_name)
+from llm_mars.language.decomposition import Clause, join_plans, split_command
+from llm_mars.language.grounding import Grounding, ground, is_world_reply, out_of_world
+from llm_mars.language.mentions import missing_mentions
+from llm_mars.language.normaliser import Said
+from llm_mars.llm.adapter_meta import default_adapters_dir, system_prompt
+from llm_mars.llm.requests import (ADAPTERS, GenerationRequest, GenerationResult,
+                                   SamplingParams, plan_constraint_name)
 
-ADAPTER_META = "llm_mars_adapter.json"
 PLAN_MAX_TOKENS = 384
 ANSWER_MAX_TOKENS = 64
 ALTERNATIVES = 5
 """Plans sampled when the plans so far leave out something the command (or clause) mentions."""
 ALTERNATIVE_TEMPERATURE = 0.7
-
-
-def default_adapters_dir() -> Path:
-    """``models/adapters`` of the checkout, else of the installed package's share folder."""
-    here = Path(__file__).resolve().parent.parent / "models" / "adapters"
-    if here.is_dir():
-        return here
-    try:
-        from ament_index_python.packages import get_package_share_directory
-
-        return Path(get_package_share_directory("llm_mars")) / "models" / "adapters"
-    except (ImportError, LookupError, ValueError, OSError):  # not an installed ROS package
-        return here
 
 
 class Submitter(Protocol):
@@ -65,8 +53,8 @@ class PlanOutcome:
     result: Plan | Reply
     text: str  # the generated document, exactly as the model wrote it
     latency_s: float
-    candidates: int = 1  # whole-command plans the choice was made from (llm_mars.coverage)
-    source: str = "greedy"  # "greedy", "clauses" (llm_mars.decomposition) or "sample"
+    candidates: int = 1  # whole-command plans the choice was made from (llm_mars.language.mentions)
+    source: str = "greedy"  # "greedy", "clauses" (llm_mars.language.decomposition) or "sample"
     sampled: int = 0  # plans sampled because the others left something out
 
 
@@ -76,30 +64,24 @@ class AnswerOutcome:
     latency_s: float
 
 
-def _system_prompt(adapter_dir: Path | None) -> str | None:
-    if adapter_dir is None:
-        return None
-    meta = adapter_dir / ADAPTER_META
-    if not meta.is_file():
-        return None
-    return json.loads(meta.read_text()).get("system_prompt")
-
-
 class Assistant:
     """``grounding`` (default on): commands naming what the world lacks get their reply
     without the model, and plans may only use the numbers and colours the command mentions
-    (:mod:`llm_mars.grounding`). Off, the bt adapter decides alone (to measure it).
+    (:mod:`llm_mars.language.grounding`). Off, the bt adapter decides alone (to measure it).
 
     ``alternatives``: when the greedy plan leaves out something the command mentions (a
-    number, colour, robot, place or action; :mod:`llm_mars.coverage`) or does not finish, this
-    many plans are sampled (seeded, in one batch) and the first plan that leaves out least is
-    kept. 0: the greedy plan always.
+    number, colour, robot, place or action; :mod:`llm_mars.language.mentions`) or does not
+    finish, this many plans are sampled (seeded, in one batch) and the first plan that leaves
+    out least is kept. 0: the greedy plan always.
 
     ``decompose`` (default on, with grounding): a command that is a plain list of steps is
-    also planned clause by clause (:mod:`llm_mars.decomposition`, in the same batch as the
-    greedy plan); the joined plan is kept unless it leaves out more than the greedy plan. A
-    clause whose verb no skill has ("then both of you fly home") is asked alone, and the
-    model's reply to it is the command's reply."""
+    also planned clause by clause (:mod:`llm_mars.language.decomposition`, in the same batch
+    as the greedy plan); the joined plan is kept unless it leaves out more than the greedy
+    plan. A clause whose verb no skill has ("then both of you fly home") is asked alone, and
+    the model's reply to it is the command's reply.
+
+    A planning request is one sequential function (:meth:`plan`): it submits a batch, waits,
+    chooses, and maybe submits another; :meth:`plan_async` runs it on a thread of its own."""
 
     def __init__(self, engine: Submitter, adapter_dirs: dict[str, Path] | None = None,
                  timeout_s: float = 60.0, grounding: bool = True,
@@ -112,7 +94,7 @@ class Assistant:
         self.alternatives = alternatives
         self.decompose = decompose
         dirs = adapter_dirs or {}
-        self._system = {name: _system_prompt(dirs.get(name)) for name in ("bt", "qa")}
+        self._system = {name: system_prompt(dirs.get(name)) for name in ADAPTERS}
 
     @classmethod
     def load(cls, model: str | None = None, adapters_dir: str | Path | None = None,
@@ -127,7 +109,7 @@ class Assistant:
         from llm_mars.llm.backends import BackendConfig, make_backend
 
         root = Path(adapters_dir) if adapters_dir is not None else default_adapters_dir()
-        dirs = {name: root / name for name in ("bt", "qa") if (root / name).is_dir()}
+        dirs = {name: root / name for name in ADAPTERS if (root / name).is_dir()}
         config = BackendConfig.from_env(kind=backend, url=url, model=model, dtype=dtype,
                                         adapter_dirs=dirs)
         if config.kind == "hf" and engine_kwargs:
@@ -156,118 +138,113 @@ class Assistant:
         return messages
 
     def plan_async(self, command: str) -> Future:
-        """Future of a :class:`PlanOutcome`; fails with ConstraintError / GenerationTimeout."""
+        """Future of :meth:`plan`, planned on a thread of its own (the engine batches what
+        several such requests submit together)."""
+        return _on_worker(self.plan, command)
+
+    def plan(self, command: str) -> PlanOutcome:
+        """The validated plan or reply for ``command``; ConstraintError / GenerationTimeout
+        when none comes. In order:
+
+        1. a command naming what the world lacks gets its reply, without the model;
+        2. the greedy plan of the whole command and, for a plain list of steps, a greedy plan
+           per clause are asked in one batch;
+        3. a clause plan that leaves out something of its clause is bettered by sampled plans;
+        4. a world reply to a command that passed the world check is false: the plan is asked
+           again under a plan-only grammar;
+        5. the joined clause plans replace the whole-command plan unless they leave out more;
+        6. a plan that still leaves out a mention, or an unfinished one, is bettered by
+           sampled plans (:meth:`_covering`)."""
         start = time.perf_counter()
+        said = Said(command)
         if not self.grounding:
             plain = plan_constraint_name()
-            return _then(_settled([_then(self._submit_plan(command, plain), _plan_outcome)]),
-                         lambda first: self._covering(command, plain, first[0], start))
-        reply = out_of_world(command)
+            return self._covering(said, plain, _outcome(self._submit_plan(command, plain)),
+                                  start)
+        reply = out_of_world(said)
         if reply is not None:
-            done: Future = Future()
-            done.set_result(PlanOutcome(Reply(reply), serialize_reply(Reply(reply)),
-                                        time.perf_counter() - start))
-            return done
-        grounding = ground(command)
+            return PlanOutcome(Reply(reply), serialize_reply(Reply(reply)),
+                               time.perf_counter() - start)
+        grounding = ground(said)
+        greedy = self._submit_plan(command, _constraint(grounding))
+        clauses = (split_command(said) if self.decompose else None) or []
+        asked = [self._submit_plan(c.text, _constraint(ground(c.said))) for c in clauses]
+        results = [_result(f) for f in asked]
+        samples = self._clause_samples(clauses, results)
+        outcome = _outcome(greedy)
+        if isinstance(outcome, PlanOutcome) and isinstance(outcome.result, Reply) \
+                and is_world_reply(outcome.result.text):
+            again = self._submit_plan(command, _constraint(grounding, plan_only=True))
+            outcome = _outcome(again, before_s=outcome.latency_s)
+        results = self._better_clauses(clauses, results, samples)
+        joined = _joined(clauses, results, time.perf_counter() - start) if clauses else None
+        if joined is not None and isinstance(outcome, ConstraintError):
+            outcome = joined
+        elif joined is not None and isinstance(outcome, PlanOutcome) \
+                and isinstance(outcome.result, Plan):
+            # a reply to a part of the command is the command's reply
+            keep = joined if isinstance(joined.result, Reply) \
+                or len(missing_mentions(said, joined.result)) \
+                <= len(missing_mentions(said, outcome.result)) else outcome
+            # the clauses ran beside the greedy plan: the later of the two is the wait
+            outcome = replace(keep, latency_s=max(outcome.latency_s, joined.latency_s),
+                              candidates=2)
+        return self._covering(said, _constraint(grounding, plan_only=True), outcome, start)
 
-        def no_false_world_reply(first: PlanOutcome) -> PlanOutcome | Future:
-            if isinstance(first.result, Reply) and is_world_reply(first.result.text):
-                # the command passed the world check, so this reply is false: ask for the plan
-                again = self._submit_plan(command, _constraint(grounding, plan_only=True))
-                return _then(again, lambda r: _plan_outcome(r, before_s=first.latency_s))
-            return first
+    def _clause_samples(self, clauses: list[Clause], results: list) -> dict[int, list[Future]]:
+        """Sampled plans (one batch for all clauses) of each clause whose plan leaves out
+        something of it, by clause index."""
+        if not self.alternatives:
+            return {}
+        return {i: self._samples(c.text, _constraint(ground(c.said), plan_only=True))
+                for i, (c, r) in enumerate(zip(clauses, results)) if _missing(c, r) > 0}
 
-        first = _then(self._submit_plan(command, _constraint(grounding)), _plan_outcome)
-        clauses = split_command(command) if self.decompose else None
-        parts = _then(_settled([self._submit_plan(c.text, _constraint(ground(c.text)))
-                                for c in clauses or ()]),
-                      lambda results: self._clause_alternatives(clauses, results))
-        plan_only = _constraint(grounding, plan_only=True)
-
-        def covering(done: list) -> PlanOutcome | Future:
-            outcome, results = done
-            joined = _joined(clauses, results, time.perf_counter() - start) if clauses \
-                else None
-            if joined is not None and isinstance(outcome, ConstraintError):
-                outcome = joined
-            elif joined is not None and isinstance(outcome, PlanOutcome) \
-                    and isinstance(outcome.result, Plan):
-                # a reply to a part of the command is the command's reply
-                keep = joined if isinstance(joined.result, Reply) \
-                    or len(missing_mentions(command, joined.result)) \
-                    <= len(missing_mentions(command, outcome.result)) else outcome
-                # the clauses ran beside the greedy plan: the later of the two is the wait
-                outcome = replace(keep, latency_s=max(outcome.latency_s, joined.latency_s),
-                                  candidates=2)
-            return self._covering(command, plan_only, outcome, start)
-
-        return _then(_settled([_then(first, no_false_world_reply), parts]), covering)
-
-    def _clause_alternatives(self, clauses: list[Clause] | None, results: list
-                             ) -> list | Future:
+    def _better_clauses(self, clauses: list[Clause], results: list,
+                        samples: dict[int, list[Future]]) -> list:
         """``results``, each clause plan that leaves out something of its clause replaced by
-        the sampled plan (one batch for all clauses) that leaves out least."""
-        def missing(clause: Clause, result: Any) -> int:
-            if isinstance(result, GenerationResult) and isinstance(result.parsed, Plan):
-                return len(missing_mentions(clause.text, result.parsed))
-            return -1  # no plan to better: a reply or an error stands
+        the sampled plan that leaves out least."""
+        out = list(results)
+        for i, futures in samples.items():
+            fewest = _missing(clauses[i], out[i])
+            for result in map(_result, futures):
+                n = _missing(clauses[i], result)
+                if 0 <= n < fewest:
+                    out[i], fewest = result, n
+        return out
 
-        counts = [missing(c, r) for c, r in zip(clauses or (), results)]
-        todo = [i for i, n in enumerate(counts) if n > 0]
-        if not self.alternatives or not todo:
-            return results
-        samples = [sample for i in todo for sample in self._samples(
-            clauses[i].text, _constraint(ground(clauses[i].text), plan_only=True))]
-
-        def choose(sampled: list) -> list:
-            out, fewest = list(results), list(counts)
-            for k, i in enumerate(todo):
-                for result in sampled[k * self.alternatives:(k + 1) * self.alternatives]:
-                    n = missing(clauses[i], result)
-                    if 0 <= n < fewest[i]:
-                        out[i], fewest[i] = result, n
-            return out
-
-        return _then(_settled(samples), choose)
-
-    def _covering(self, command: str, constraint: str, first: PlanOutcome | BaseException,
-                  start: float) -> PlanOutcome | Future:
+    def _covering(self, said: Said, constraint: str, first: PlanOutcome | BaseException,
+                  start: float) -> PlanOutcome:
         """``first``, or a sampled plan that leaves out less of what the command mentions.
         A greedy output that did not finish (it looped to the token limit) is replaced by
         the best finished sample; when none finishes, its error stands, as do other errors."""
         if isinstance(first, BaseException):
             if not isinstance(first, ConstraintError) or not self.alternatives:
                 raise first
-            best, least = None, float("inf")
+            chosen, fewest = None, float("inf")
         else:
             if not self.alternatives or not isinstance(first.result, Plan):
                 return first
-            best, least = first, len(missing_mentions(command, first.result))
-            if not least:
+            chosen, fewest = first, len(missing_mentions(said, first.result))
+            if not fewest:
                 return first
-        samples = self._samples(command, constraint)
-
-        def choose(results: list[GenerationResult | BaseException]) -> PlanOutcome:
-            chosen, fewest = best, least
-            slowest = 0.0
-            for result in results:
-                if isinstance(result, BaseException) or not isinstance(result.parsed, Plan):
-                    continue  # a failed sample costs nothing: the greedy outcome stands
-                slowest = max(slowest, result.total_s)
-                missing = len(missing_mentions(command, result.parsed))
-                if missing < fewest:
-                    chosen = PlanOutcome(result.parsed, result.text, 0.0, source="sample")
-                    fewest = missing
-            if chosen is None:
-                raise first
-            # the greedy generation, then one batch (an unfinished one: the wall time)
-            latency = time.perf_counter() - start if isinstance(first, ConstraintError) \
-                else first.latency_s + slowest
-            tried = first.candidates if isinstance(first, PlanOutcome) else 1
-            return replace(chosen, latency_s=latency, candidates=tried + len(samples),
-                           sampled=len(samples))
-
-        return _then(_settled(samples), choose)
+        samples = self._samples(said.text, constraint)
+        slowest = 0.0
+        for result in map(_result, samples):
+            if isinstance(result, BaseException) or not isinstance(result.parsed, Plan):
+                continue  # a failed sample costs nothing: the greedy outcome stands
+            slowest = max(slowest, result.total_s)
+            missing = len(missing_mentions(said, result.parsed))
+            if missing < fewest:
+                chosen = PlanOutcome(result.parsed, result.text, 0.0, source="sample")
+                fewest = missing
+        if chosen is None:
+            raise first
+        # the greedy generation, then one batch (an unfinished one: the wall time)
+        latency = time.perf_counter() - start if isinstance(first, ConstraintError) \
+            else first.latency_s + slowest
+        tried = first.candidates if isinstance(first, PlanOutcome) else 1
+        return replace(chosen, latency_s=latency, candidates=tried + len(samples),
+                       sampled=len(samples))
 
     def _samples(self, command: str, constraint: str) -> list[Future]:
         """``alternatives`` plans of ``command`` sampled (seeds 1..N, so runs repeat)."""
@@ -284,18 +261,15 @@ class Assistant:
         return self.engine.submit(request)
 
     def answer_async(self, question: str, state: dict[str, Any]) -> Future:
-        """Future of an :class:`AnswerOutcome`."""
+        """Future of :meth:`answer`, on a thread of its own."""
+        return _on_worker(self.answer, question, state)
+
+    def answer(self, question: str, state: dict[str, Any]) -> AnswerOutcome:
         request = GenerationRequest.chat(
             self.qa_messages(question, state), self._adapter("qa"),
             SamplingParams(max_new_tokens=ANSWER_MAX_TOKENS), timeout_s=self.timeout_s)
-        return _then(self.engine.submit(request),
-                     lambda r: AnswerOutcome(r.text.strip(), r.total_s))
-
-    def plan(self, command: str) -> PlanOutcome:
-        return self.plan_async(command).result()
-
-    def answer(self, question: str, state: dict[str, Any]) -> AnswerOutcome:
-        return self.answer_async(question, state).result()
+        result = self.engine.submit(request).result()
+        return AnswerOutcome(result.text.strip(), result.total_s)
 
     def close(self) -> None:
         close = getattr(self.engine, "close", None)
@@ -310,7 +284,7 @@ def _constraint(grounding: Grounding, plan_only: bool = False) -> str:
 
 def _joined(clauses: list[Clause], results: list[GenerationResult | BaseException],
             latency: float) -> PlanOutcome | None:
-    """The clause plans joined (:func:`llm_mars.decomposition.join_plans`), or the reply to a
+    """The clause plans joined (:func:`llm_mars.language.decomposition.join_plans`), or the reply to a
     clause whose verb no skill has ("both robots fly home"); ``None`` when a clause failed,
     got another reply, or the plans do not join."""
     if any(isinstance(r, BaseException) for r in results):
@@ -334,70 +308,46 @@ def _joined(clauses: list[Clause], results: list[GenerationResult | BaseExceptio
     return PlanOutcome(parsed, text, latency, source="clauses")
 
 
-def _plan_outcome(result: GenerationResult, before_s: float = 0.0) -> PlanOutcome:
+def _result(future: Future) -> GenerationResult | BaseException:
+    """What a request came to: its result, or the error it failed with."""
+    try:
+        return future.result()
+    except Exception as exc:  # noqa: BLE001 - the caller weighs failed requests
+        return exc
+
+
+def _outcome(future: Future, before_s: float = 0.0) -> PlanOutcome | BaseException:
+    """The plan request's outcome, or the error it failed with (an unfinished output is a
+    ConstraintError)."""
+    result = _result(future)
+    if isinstance(result, BaseException):
+        return result
     if not isinstance(result.parsed, (Plan, Reply)):
-        raise ConstraintError(f"the plan output ended unfinished ({result.finish_reason}): "
-                              f"{result.text[-200:]!r}")
+        return ConstraintError(f"the plan output ended unfinished ({result.finish_reason}): "
+                               f"{result.text[-200:]!r}")
     return PlanOutcome(result.parsed, result.text, before_s + result.total_s)
 
 
-def _then(future: Future, convert) -> Future:
-    """A future of ``convert(result)`` (of its result, when that is a future too); errors (of
-    either) pass through."""
-    out: Future = Future()
+def _missing(clause: Clause, result: GenerationResult | BaseException) -> int:
+    """How many mentions of its clause a clause plan leaves out; -1 when there is no plan to
+    better (a reply or an error stands)."""
+    if isinstance(result, GenerationResult) and isinstance(result.parsed, Plan):
+        return len(missing_mentions(clause.said, result.parsed))
+    return -1
 
-    def done(f: Future) -> None:
-        if f.cancelled():
-            out.cancel()
-            return
-        error = f.exception()
-        if error is not None:
-            out.set_exception(error)
+
+def _on_worker(work: Callable[..., Any], *args: Any) -> Future:
+    """A future of ``work(*args)``, run on a thread of its own: planning waits on the engine
+    and must not hold up the caller (a ROS callback)."""
+    future: Future = Future()
+
+    def run() -> None:
+        if not future.set_running_or_notify_cancel():
             return
         try:
-            value = convert(f.result())
-        except Exception as exc:  # noqa: BLE001 - the caller's future carries it
-            out.set_exception(exc)
-            return
-        if isinstance(value, Future):
-            value.add_done_callback(lambda v: _copy(v, out))
-        else:
-            out.set_result(value)
+            future.set_result(work(*args))
+        except BaseException as exc:  # noqa: BLE001 - the caller's future carries it
+            future.set_exception(exc)
 
-    future.add_done_callback(done)
-    return out
-
-
-def _settled(futures: list[Future]) -> Future:
-    """A future of every result in order, an exception standing in for a failed one."""
-    out: Future = Future()
-    results: list[Any] = [None] * len(futures)
-    left = [len(futures)]
-    lock = threading.Lock()
-
-    def done(i: int, f: Future) -> None:
-        if f.cancelled():
-            results[i] = CancelledError()
-        else:
-            results[i] = f.exception() or f.result()
-        with lock:
-            left[0] -= 1
-            last = left[0] == 0
-        if last:
-            out.set_result(results)
-
-    if not futures:
-        out.set_result([])
-    for i, future in enumerate(futures):
-        future.add_done_callback(lambda f, i=i: done(i, f))
-    return out
-
-
-def _copy(source: Future, target: Future) -> None:
-    if source.cancelled():
-        target.cancel()
-    elif source.exception() is not None:
-        target.set_exception(source.exception())
-    else:
-        target.set_result(source.result())
-
+    threading.Thread(target=run, name="assistant", daemon=True).start()
+    return future

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
 from llm_mars import vocabulary as V
+from llm_mars.bt.robot import SkillState
 from llm_mars.errors import PayloadError
 
 MAX_PAYLOAD_CHARS = 256 * 1024
@@ -128,7 +129,8 @@ class OperatorResponse(Payload):
     """``/operator/response``: exactly one per utterance (``final``), plus progress reports.
 
     ``kind``: plan (trees dispatched), answer (qa), reply (the command cannot be expressed),
-    stopped, error (with ``code``), or progress (robot status changes, ``final`` false).
+    stopped, error (with ``code``), or progress (robot status changes, ``final`` false). A
+    plan response says how the plan was dispatched in ``mode`` (``PlanDispatch.MODES``).
     """
 
     NAME: ClassVar[str] = "operator_response"
@@ -141,6 +143,7 @@ class OperatorResponse(Payload):
     robots: list[str] | None = None
     plan: str | None = None
     code: str | None = None
+    mode: str | None = None
 
     @classmethod
     def from_json(cls, data: str) -> OperatorResponse:
@@ -149,6 +152,7 @@ class OperatorResponse(Payload):
         if robots is not None:
             for robot in robots:
                 _choice(robot, f"{cls.NAME}.robots", V.ROBOTS)
+        mode = _get(obj, cls.NAME, "mode", str, required=False)
         return cls(
             id=_get(obj, cls.NAME, "id", str),
             kind=_choice(_get(obj, cls.NAME, "kind", str), f"{cls.NAME}.kind", cls.KINDS),
@@ -157,6 +161,7 @@ class OperatorResponse(Payload):
             robots=robots,
             plan=_get(obj, cls.NAME, "plan", str, required=False),
             code=_get(obj, cls.NAME, "code", str, required=False),
+            mode=None if mode is None else _choice(mode, f"{cls.NAME}.mode", PlanDispatch.MODES),
         )
 
 
@@ -231,7 +236,7 @@ class SkillFeedback(Payload):
     """``/<robot>/skill/outcome``: where a goal stands (RUNNING, SUCCESS, FAILURE, CANCELLED)."""
 
     NAME: ClassVar[str] = "skill_feedback"
-    STATES: ClassVar[tuple[str, ...]] = ("RUNNING", "SUCCESS", "FAILURE", "CANCELLED")
+    STATES: ClassVar[tuple[str, ...]] = tuple(state.value for state in SkillState)
 
     goal_id: int
     state: str

@@ -1,4 +1,4 @@
-"""``llm-mars replay BAG``: play a recorded operator session into a fresh system and compare.
+"""Play a recorded operator session into a fresh system and compare (``llm-mars replay BAG``).
 
 The utterances recorded on ``/operator/command`` are said again, in order and with their ids,
 to a new system (simulator, executors, commander, LLM server); each plan runs to its end before
@@ -11,7 +11,6 @@ compared: the simulator runs against the wall clock.
 """
 from __future__ import annotations
 
-import argparse
 import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -65,7 +64,7 @@ def load_session(bag: str | Path) -> RecordedSession:
 def answer_facts(text: str) -> tuple[list[float], frozenset[str]]:
     """What an answer states: its quantities and the vocabulary names it mentions."""
     from llm_mars import vocabulary as V
-    from llm_mars.training.expectations import normalize_text, numbers_in
+    from llm_mars.evaluation.expectations import normalize_text, numbers_in
 
     words = f" {normalize_text(text)} "
     names = {n for n in (*V.ROBOTS, *V.PLACES, *V.COLORS) if f" {normalize_text(n)} " in words}
@@ -112,17 +111,8 @@ def compare(recorded: RecordedSession, finals: dict[str, OperatorResponse],
     return report
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("replay", help="replay a recorded session and compare")
-    parser.add_argument("bag", type=Path)
-    parser.add_argument("--time-scale", type=float, default=4.0)
-    parser.add_argument("--model", help="Hugging Face model folder (default: the bundled model)")
-    parser.add_argument("--adapters", type=Path, help="folder with bt/ and qa/ adapters")
-    parser.set_defaults(handler=_replay)
-
-
 def replay(bag: Path, assistant, time_scale: float = 4.0) -> ReplayReport:
-    from llm_mars.nodes.system import Operator, System, SystemConfig
+    from llm_mars.system import Operator, System, SystemConfig
 
     recorded = load_session(bag)
     system = System(assistant, SystemConfig(time_scale=time_scale))
@@ -136,22 +126,3 @@ def replay(bag: Path, assistant, time_scale: float = 4.0) -> ReplayReport:
     finally:
         system.close()
     return compare(recorded, finals, state)
-
-
-def _replay(args: argparse.Namespace) -> int:
-    from llm_mars.nodes.system import isolate_ros_domain
-
-    isolate_ros_domain()
-    from llm_mars.assistant import Assistant
-
-    load_session(args.bag)  # a damaged bag fails before the model loads
-    assistant = Assistant.load(args.model, args.adapters)
-    try:
-        report = replay(args.bag, assistant, args.time_scale)
-    finally:
-        assistant.close()
-    for line in report.notes + report.differences:
-        print(line)
-    print(f"replay of {args.bag}: {report.compared} items compared, "
-          f"{len(report.differences)} differences")
-    return 0 if report.ok else 1

@@ -5,6 +5,8 @@ grammar and the prompts all take them from here.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 ROBOTS: tuple[str, ...] = ("robot1", "robot2")
 
 COLORS: tuple[str, ...] = ("brown", "yellow", "pink")  # bottom to top of a legendary cake
@@ -35,3 +37,13 @@ FIELD_WIDTH_MM = 3000
 FIELD_HEIGHT_MM = 2000
 
 TREE_STATUSES: tuple[str, ...] = ("IDLE", "RUNNING", "SUCCESS", "FAILURE", "CANCELLED")
+
+
+def place_words(place: str) -> str:
+    """How a place is said: ``plate_3`` -> ``plate 3``, ``basket`` -> ``the basket``."""
+    return "the basket" if place == BASKET else place.replace("_", " ")
+
+
+def is_legendary(layers: Sequence[str]) -> bool:
+    """Whether a cake's layers, bottom to top, make a legendary cake (brown, yellow, pink)."""
+    return tuple(layers) == COLORS

@@ -9,7 +9,7 @@ from llm_mars.bt.model import Plan, Reply
 from llm_mars.bt.parser import parse_bt_output
 from llm_mars.bt.serializer import serialize_reply
 from llm_mars.errors import ConstraintError
-from llm_mars.llm.requests import GenerationResult
+from llm_mars.llm.requests import ADAPTERS, GenerationResult
 
 PLAN = """<root BTCPP_format="4">
   <BehaviorTree ID="robot2">
@@ -23,7 +23,7 @@ FALSE_REPLY = serialize_reply(Reply("There is no quadrant 4: quadrants are numbe
 class ScriptedEngine:
     """Answers each plan request with the next scripted output, parsed as the engine would."""
 
-    adapters = ("bt", "qa")
+    adapters = ADAPTERS
 
     def __init__(self, *outputs: str):
         self.outputs = list(outputs)

@@ -13,7 +13,8 @@ from llm_mars.payloads import (ExecutorStatus, GoalRef, LlmRequest, LlmResult, O
 
 SAMPLES = [
     Utterance("robot one bring the brown cake to plate three", "u1", 0.93, "speech"),
-    OperatorResponse("u1", "plan", "robot1: 3 steps", robots=["robot1"], plan="<root/>"),
+    OperatorResponse("u1", "plan", "robot1: 3 steps", robots=["robot1"], plan="<root/>",
+                     mode="queue"),
     OperatorResponse("u2", "error", "llm server unreachable", code="llm_timeout"),
     PlanDispatch("u1", "<root BTCPP_format=\"4\"/>", "queue"),
     SkillGoal(7, "PickCake", {"color": "brown", "quadrant": 2}),
@@ -59,6 +60,7 @@ def test_bad_utterances(data):
     (LlmRequest, '{"id": "r", "task": "dance", "text": "x"}'),
     (LlmResult, '{"id": "r", "kind": "maybe"}'),
     (OperatorResponse, '{"id": "u", "kind": "plan", "text": "x", "robots": ["robot3"]}'),
+    (OperatorResponse, '{"id": "u", "kind": "plan", "text": "x", "mode": "later"}'),
     (ExecutorStatus, '{"robot": "robot1", "status": "DONE"}'),
     (ExecutorStatus, '"just a string"'),
 ])

@@ -15,7 +15,7 @@ RetryUntilSuccessful   :class:`llm_mars.bt.decorators.RetryUntilSuccessful`
 Repeat                 :class:`llm_mars.bt.decorators.Repeat`
 Timeout                :class:`llm_mars.bt.decorators.Timeout` (injectable clock)
 SubTree                :class:`llm_mars.bt.decorators.SubTree` around the expanded body
-skills, conditions     ``llm_mars.bt.skills.BEHAVIOUR_CLASSES[tag]``
+skills, conditions     ``llm_mars.bt.behaviours.BEHAVIOUR_CLASSES[tag]``
 =====================  ==================================================================
 
 Subtree bodies are expanded with ``{port}`` references replaced by the values given at the
@@ -32,12 +32,12 @@ import py_trees
 from py_trees.behaviour import Behaviour
 
 from llm_mars.bt import controls, decorators
+from llm_mars.bt.behaviours import BEHAVIOUR_CLASSES
 from llm_mars.bt.library import SubtreeLibrary, load_library
 from llm_mars.bt.model import Node, Plan, PortRef, format_value
 from llm_mars.bt.registry import REGISTRY, Port
-from llm_mars.bt.skills import BEHAVIOUR_CLASSES
+from llm_mars.bt.robot import RobotInterface
 from llm_mars.errors import PlanValidationError, Problem, UnknownRobotError
-from llm_mars.robots.interface import RobotInterface
 
 Clock = Callable[[], float]
 

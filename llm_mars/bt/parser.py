@@ -19,7 +19,9 @@ from llm_mars.bt.safe_xml import read_xml
 from llm_mars.bt.validator import check_plan
 from llm_mars.errors import PlanValidationError, Problem
 
-MAX_REPLY_CHARS = 2000
+MAX_VALID_REPLY_CHARS = 2000
+"""The longest reply a plan document may carry and still validate (the grammar has the model
+write far shorter ones: :data:`llm_mars.llm.grammar.MAX_GENERATED_REPLY_CHARS`)."""
 
 
 def parse_plan(xml: str | bytes, library: SubtreeLibrary | None = None) -> Plan:
@@ -47,8 +49,8 @@ def parse_bt_output(text: str | bytes, library: SubtreeLibrary | None = None) ->
     answer = element.text.strip()
     if not answer:
         problems.append(Problem("<reply> is empty", code="bad_reply", **where))
-    elif len(answer) > MAX_REPLY_CHARS:
-        problems.append(Problem(f"<reply> is longer than {MAX_REPLY_CHARS} characters",
+    elif len(answer) > MAX_VALID_REPLY_CHARS:
+        problems.append(Problem(f"<reply> is longer than {MAX_VALID_REPLY_CHARS} characters",
                                 code="bad_reply", **where))
     if problems:
         raise PlanValidationError(problems)

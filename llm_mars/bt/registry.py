@@ -1,18 +1,36 @@
-"""The one registry of behavior-tree node kinds: tags, categories, arity and typed ports.
+"""The one registry of behavior-tree node kinds: tags, categories, arity, typed ports, and
+every fact about a skill that other code needs.
 
 Like BehaviorTree.CPP's ``providedPorts``, every node kind declares its ports here once. The
-parser, the validator, the constrained-decoding grammar, the prompts and the docs are all
-derived from this table; nothing else lists tags, ports or enum values by hand.
+parser, the validator, the constrained-decoding grammar, the prompts, the payload checks and
+the docs are all derived from this table; nothing else lists tags, ports or enum values by
+hand. A skill also says here whether it uses the robot's body, how a step of it is labelled in
+a robot's history (``PickCake brown 2``) and told in words (``picking the brown stack at
+quadrant 2``), and where it drives; a condition says what it reads from the state JSON
+(:func:`condition_holds`, the one evaluator the simulator and the ROS-topic robot share).
+
+=================  ======================================================================
+fact               read by
+=================  ======================================================================
+ports              parser, validator, grammar, prompts, payloads, behaviours
+``body``           the simulator (one body skill at a time per robot; faults apply)
+``label_ports``    the simulator (history and ``active``), the state summary (reading back)
+``drives_to``      the skill programs of the simulator, the state summary
+``phrases``        the state summary for the qa adapter (:mod:`llm_mars.qa.summary`)
+``holds``          :func:`condition_holds`
+=================  ======================================================================
 """
 from __future__ import annotations
 
 import enum
 import math
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from llm_mars import vocabulary as V
-from llm_mars.errors import RegistryError
+from llm_mars.errors import RegistryError, UnknownSkillError
 
 
 class Category(str, enum.Enum):
@@ -44,6 +62,7 @@ class Port:
     minimum: float | None = None  # INT / FLOAT only, inclusive
     maximum: float | None = None
     max_length: int | None = None  # STRING only
+    prose: bool = False  # STRING only: free text that may hold spaces (a label shows it whole)
 
     def parse(self, text: str) -> Any:
         """Convert an XML attribute value to this port's Python value.
@@ -127,6 +146,28 @@ class Port:
         return data
 
 
+_SLOT = re.compile(r"\{(\w+)\}")
+_OPTIONAL = re.compile(r"\[([^\]]*)\]")
+
+
+@dataclass(frozen=True)
+class Phrases:
+    """How a step of a skill is told in words, in the state summary the qa adapter reads.
+
+    Each is a template over the step's label values: ``{port}`` is the value (a place said as
+    words: ``plate 3``, ``the basket``), ``?`` when the label lacks it; a part in brackets is
+    said only when each port in it has a value (``collecting [{count} ]cherries``)."""
+
+    doing: str  # present participle: "picking the {color} stack at quadrant {quadrant}"
+    done: str  # past tense: "picked the {color} stack at quadrant {quadrant}"
+    attempt: str | None = None  # infinitive, for failures; None: the label as written
+    purpose: str | None = None  # what a drive there is for: "pick the {color} stack"; None: attempt
+
+
+Holds = Callable[[Mapping[str, Any], Mapping[str, Any], Mapping[str, Any]], bool]
+"""A condition's test: (state JSON, the robot's entry in it, the port values) -> holds?"""
+
+
 @dataclass(frozen=True)
 class NodeKind:
     """One tag of the plan language."""
@@ -137,6 +178,11 @@ class NodeKind:
     ports: tuple[Port, ...] = ()
     min_children: int = 0
     max_children: int | None = 0  # None: unbounded
+    body: bool = False  # a skill that uses the wheels or arms: one at a time, faults apply
+    label_ports: tuple[str, ...] = ()  # the ports a step's label shows after the tag
+    drives_to: str | None = None  # the place the skill drives to, a template over its ports
+    phrases: Phrases | None = None
+    holds: Holds | None = None  # a condition's test of the state JSON
 
     def port(self, name: str) -> Port | None:
         for p in self.ports:
@@ -147,6 +193,46 @@ class NodeKind:
     @property
     def port_names(self) -> tuple[str, ...]:
         return tuple(p.name for p in self.ports)
+
+    def label(self, args: Mapping[str, Any]) -> str:
+        """A step of this skill as a robot's history and ``active`` show it:
+        ``PickCake brown 2``, ``CollectCherries 4`` (an absent optional port is left out)."""
+        shown = [self._label_text(name, args[name]) for name in self.label_ports
+                 if args.get(name) is not None]
+        return " ".join((self.tag, *shown))
+
+    def _label_text(self, name: str, value: Any) -> str:
+        return f"{float(value):g}" if self.port(name).type is PortType.FLOAT else str(value)
+
+    def label_values(self, rest: str) -> tuple[str, ...]:
+        """The values a label shows after its tag (``rest``), in order; a prose port, always
+        the last, takes the rest of the label whole."""
+        ports = self.label_ports
+        if ports and self.port(ports[-1]).prose:
+            return tuple(rest.split(" ", len(ports) - 1))
+        return tuple(rest.split())
+
+    def destination(self, values: Mapping[str, Any]) -> str | None:
+        """The place a step of this skill drives to (``None``: it does not drive)."""
+        if self.drives_to is None:
+            return None
+        return _SLOT.sub(lambda m: str(values.get(m.group(1), "?")), self.drives_to)
+
+    def phrase(self, template: str, values: Mapping[str, Any]) -> str:
+        """One of :attr:`phrases` said for a step with these label values."""
+        def said(name: str) -> str:
+            value = values.get(name)
+            if value is None:
+                return "?"
+            port = self.port(name)
+            return V.place_words(value) if port is not None and port.choices == V.PLACES \
+                else str(value)
+
+        def optional(match: re.Match) -> str:
+            inner = match.group(1)
+            return inner if all(values.get(n) is not None for n in _SLOT.findall(inner)) else ""
+
+        return _SLOT.sub(lambda m: said(m.group(1)), _OPTIONAL.sub(optional, template))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -176,12 +262,37 @@ def _decorator(tag: str, description: str, *ports: Port) -> NodeKind:
     return NodeKind(tag, Category.DECORATOR, description, ports, min_children=1, max_children=1)
 
 
-def _skill(tag: str, description: str, *ports: Port) -> NodeKind:
-    return NodeKind(tag, Category.ACTION, description, ports)
+def _skill(tag: str, description: str, *ports: Port, body: bool, label: tuple[str, ...] = (),
+           drives_to: str | None = None, phrases: Phrases | None = None) -> NodeKind:
+    return NodeKind(tag, Category.ACTION, description, ports, body=body, label_ports=label,
+                    drives_to=drives_to, phrases=phrases)
 
 
-def _condition(tag: str, description: str, *ports: Port) -> NodeKind:
-    return NodeKind(tag, Category.CONDITION, description, ports)
+def _condition(tag: str, description: str, *ports: Port, holds: Holds) -> NodeKind:
+    return NodeKind(tag, Category.CONDITION, description, ports, holds=holds)
+
+
+def time_left_s(state: Mapping[str, Any]) -> float:
+    """Match seconds left in a state JSON: its ``time_left_s`` (the simulator's own match
+    length), else the standard match length minus ``time_s``."""
+    if state.get("time_left_s") is not None:
+        return float(state["time_left_s"])
+    return V.MATCH_DURATION_S - float(state["time_s"])
+
+
+def _is_at(state: Mapping[str, Any], robot: Mapping[str, Any], args: Mapping[str, Any]) -> bool:
+    return robot["location"] == args["target"]
+
+
+def _is_carrying(state: Mapping[str, Any], robot: Mapping[str, Any],
+                 args: Mapping[str, Any]) -> bool:
+    carrying = robot["carrying"]
+    return bool(carrying["stacks"] if args["item"] == "cake" else carrying["cherries"])
+
+
+def _time_left(state: Mapping[str, Any], robot: Mapping[str, Any],
+               args: Mapping[str, Any]) -> bool:
+    return time_left_s(state) >= float(args["seconds"])
 
 
 _NODE_KINDS: tuple[NodeKind, ...] = (
@@ -215,12 +326,18 @@ _NODE_KINDS: tuple[NodeKind, ...] = (
         _int("msec", "time limit in milliseconds", 1, 100_000),
     ),
     # skills
-    _skill("MoveTo", "drive to a place", _enum("target", "where to drive", V.PLACES)),
+    _skill("MoveTo", "drive to a place", _enum("target", "where to drive", V.PLACES),
+           body=True, label=("target",), drives_to="{target}",
+           phrases=Phrases("driving to {target}", "drove to {target}", "drive to {target}")),
     _skill(
         "PickCake",
         "take one cake stack from a quadrant (fails if it is gone or the robot is full)",
         _enum("color", "stack colour", V.COLORS),
         _int("quadrant", "quadrant number", 1, V.N_QUADRANTS),
+        body=True, label=("color", "quadrant"), drives_to="quadrant_{quadrant}",
+        phrases=Phrases("picking the {color} stack at quadrant {quadrant}",
+                        "picked the {color} stack at quadrant {quadrant}",
+                        "pick the {color} stack at quadrant {quadrant}", "pick the {color} stack"),
     ),
     _skill(
         "PlaceCakes",
@@ -228,6 +345,9 @@ _NODE_KINDS: tuple[NodeKind, ...] = (
         _int("plate", "plate number", 1, V.N_PLATES),
         Port("sort", PortType.BOOL, "build cakes layer by layer in legendary order",
              required=False, default=False),
+        body=True, label=("plate",), drives_to="plate_{plate}",
+        phrases=Phrases("placing cakes on plate {plate}", "placed cakes on plate {plate}",
+                        "place cakes on plate {plate}", "place cakes"),
     ),
     _skill(
         "CollectCherries",
@@ -235,43 +355,66 @@ _NODE_KINDS: tuple[NodeKind, ...] = (
         _int("holder", "holder number", 1, V.N_HOLDERS),
         _int("count", "how many cherries (default: all that fit)", 1, V.MAX_CHERRIES_CARRIED,
              required=False),
+        body=True, label=("holder", "count"), drives_to="holder_{holder}",
+        phrases=Phrases("collecting [{count} ]cherries at holder {holder}",
+                        "collected [{count} ]cherries at holder {holder}",
+                        "collect cherries at holder {holder}", "collect [{count} ]cherries"),
     ),
-    _skill("DropCherries", "put all carried cherries in the basket"),
+    _skill("DropCherries", "put all carried cherries in the basket", body=True,
+           drives_to=V.BASKET,
+           phrases=Phrases("dropping cherries in the basket", "dropped cherries in the basket",
+                           "drop cherries in the basket", "drop cherries")),
     _skill(
         "PutCherry",
         "put one carried cherry on top of a cake on a plate",
         _int("plate", "plate number", 1, V.N_PLATES),
+        body=True, label=("plate",), drives_to="plate_{plate}",
+        phrases=Phrases("putting a cherry on a cake on plate {plate}",
+                        "put a cherry on a cake on plate {plate}", "put a cherry on plate {plate}",
+                        "put a cherry on a cake"),
     ),
-    _skill("FunnyAction", "end-of-match disguise"),
+    _skill("FunnyAction", "end-of-match disguise", body=True,
+           phrases=Phrases("doing the funny action", "did the funny action",
+                           "do the funny action")),
     _skill(
         "Wait",
         "wait for some seconds",
         Port("seconds", PortType.FLOAT, "how long to wait", minimum=0, maximum=V.MATCH_DURATION_S),
+        body=False, label=("seconds",),
+        phrases=Phrases("waiting {seconds} seconds", "waited {seconds} seconds",
+                        "wait {seconds} seconds"),
     ),
     _skill(
         "Signal",
         "raise a named signal the other robot can wait for",
         Port("name", PortType.STRING, "signal name", max_length=64),
+        body=False, label=("name",), phrases=Phrases("signalling {name}", "signalled {name}"),
     ),
     _skill(
         "WaitForSignal",
         "wait until the named signal has been raised",
         Port("name", PortType.STRING, "signal name", max_length=64),
+        body=False, label=("name",),
+        phrases=Phrases("waiting for the signal {name}", "got the signal {name}",
+                        "wait for the signal {name}"),
     ),
     _skill(
         "Say",
         "speak or report a message to the operator",
-        Port("text", PortType.STRING, "what to say", max_length=500),
+        Port("text", PortType.STRING, "what to say", max_length=500, prose=True),
+        body=False, label=("text",), phrases=Phrases('saying "{text}"', 'said "{text}"'),
     ),
     # conditions
-    _condition("IsAt", "is the robot at this place?", _enum("target", "place", V.PLACES)),
+    _condition("IsAt", "is the robot at this place?", _enum("target", "place", V.PLACES),
+               holds=_is_at),
     _condition(
         "IsCarrying", "is the robot carrying this kind of item?",
-        _enum("item", "item kind", V.CARRYABLE_ITEMS),
+        _enum("item", "item kind", V.CARRYABLE_ITEMS), holds=_is_carrying,
     ),
     _condition(
         "TimeLeft", "are at least this many match seconds left?",
         Port("seconds", PortType.FLOAT, "seconds", minimum=0, maximum=V.MATCH_DURATION_S),
+        holds=_time_left,
     ),
     # subtree reference; its ports are the referenced subtree's declared ports
     NodeKind(
@@ -299,6 +442,18 @@ class Registry:
             for p in kind.ports:
                 if (p.type is PortType.ENUM) != bool(p.choices):
                     raise RegistryError(f"{tag}.{p.name}: enum ports and only they have choices")
+                if p.prose and (p.type is not PortType.STRING or kind.label_ports[-1:] != (p.name,)):
+                    raise RegistryError(f"{tag}.{p.name}: a prose port is a string a label "
+                                        "shows last")
+            named = {*kind.label_ports, *_SLOT.findall(kind.drives_to or "")}
+            if kind.phrases is not None:
+                named |= {n for text in vars(kind.phrases).values() if text
+                          for n in _SLOT.findall(text)}
+            if not named <= set(names):
+                raise RegistryError(f"{tag}: labels or phrases name unknown ports "
+                                    f"{sorted(named - set(names))}")
+            if (kind.category is Category.CONDITION) != (kind.holds is not None):
+                raise RegistryError(f"{tag}: conditions and only they have a test (holds)")
 
     def __contains__(self, tag: str) -> bool:
         return tag in self.kinds
@@ -326,3 +481,13 @@ class Registry:
 
 
 REGISTRY = Registry({k.tag: k for k in _NODE_KINDS})
+
+
+def condition_holds(condition: str, state: Mapping[str, Any], robot: str,
+                    args: Mapping[str, Any]) -> bool:
+    """Whether ``condition`` holds for ``robot`` in a state JSON (DESIGN.md section 3, plus
+    ``time_left_s`` where the simulator's match length is not the standard one)."""
+    kind = REGISTRY.get(condition)
+    if kind is None or kind.holds is None:
+        raise UnknownSkillError(condition, tuple(k.tag for k in REGISTRY.of(Category.CONDITION)))
+    return kind.holds(state, state["robots"][robot], args)

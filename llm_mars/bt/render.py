@@ -16,9 +16,9 @@ from py_trees.composites import Composite
 from py_trees.decorators import Decorator
 
 from llm_mars.bt import decorators
+from llm_mars.bt.behaviours import ConditionBehaviour
 from llm_mars.bt.model import Node, Plan
 from llm_mars.bt.registry import REGISTRY, Category
-from llm_mars.bt.skills import ConditionBehaviour
 from llm_mars.errors import GraphvizError, GraphvizMissingError
 
 Renderable = Behaviour | Node | Plan

@@ -45,7 +45,7 @@ class OutputConstraint:
 def plan_constraint(tokenizer: Any, vocab_size: int,
                     grounding_key: str | None = None) -> OutputConstraint:
     """``constraint="plan"``: the registry-generated plan grammar, then parse and validate;
-    ``"plan:KEY"`` narrows the grammar to a command's grounding (llm_mars.grounding)."""
+    ``"plan:KEY"`` narrows the grammar to a command's grounding (llm_mars.language.grounding)."""
     from llm_mars.bt.parser import parse_bt_output
     from llm_mars.llm.constraint import RowConstraint, vocab_of
     from llm_mars.llm.grammar import compiled_plan_grammar, grounding_of_key

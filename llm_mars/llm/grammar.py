@@ -30,8 +30,8 @@ Values, per port type (each the text ``format_value`` writes):
 * ``bool``: ``true`` / ``false``; ``enum``: one of the declared choices.
 * ``string``: 1 to ``max_length`` characters other than ``" & < > {`` and control characters.
 
-A reply is one line of 1 to :data:`REPLY_MAX_CHARS` characters other than ``& < >`` and control
-characters, starting with a non-space. Trailing whitespace is admitted although the parser
+A reply is one line of 1 to :data:`MAX_GENERATED_REPLY_CHARS` characters other than ``& < >``
+and control characters, starting with a non-space. Trailing whitespace is admitted although the parser
 strips it (so such a reply is valid but not canonical): excluding it exactly costs xgrammar
 about two seconds of compilation per tokenizer.
 
@@ -58,11 +58,11 @@ from typing import TYPE_CHECKING, Any
 
 from llm_mars import vocabulary as V
 from llm_mars.bt.library import SubtreeLibrary, load_library
-from llm_mars.bt.parser import MAX_REPLY_CHARS
+from llm_mars.bt.parser import MAX_VALID_REPLY_CHARS
 from llm_mars.bt.registry import REGISTRY, Category, NodeKind, Port, PortType, Registry
 from llm_mars.bt.validator import BTCPP_FORMAT
 from llm_mars.errors import RegistryError, RequestError
-from llm_mars.grounding import Grounding
+from llm_mars.language.grounding import Grounding
 from llm_mars.llm.requests import PLAN_CONSTRAINT, plan_constraint_name, split_constraint
 
 if TYPE_CHECKING:
@@ -74,13 +74,15 @@ INDENT = "  "
 UNBOUNDED_INT_DIGITS = 6
 MAX_CHILD_THRESHOLD = 9
 FLOAT_DECIMALS = 3
-REPLY_MAX_CHARS = 200
-"""Longest reply, in characters: a sentence or two (the parser allows more)."""
-assert REPLY_MAX_CHARS <= MAX_REPLY_CHARS
+MAX_GENERATED_REPLY_CHARS = 200
+"""Longest reply the model may write, in characters: a sentence or two (a reply of up to
+:data:`llm_mars.bt.parser.MAX_VALID_REPLY_CHARS` still validates)."""
+assert MAX_GENERATED_REPLY_CHARS <= MAX_VALID_REPLY_CHARS
 
 GROUNDED_GRAMMARS_KEPT = 32
 """Grounded grammars kept (texts, and compiled ones per tokenizer): commands repeat, and each
-compile costs ~0.06 s. A compiled grammar holds ~1.6-2.7 MB, so this bounds the memory too."""
+compile costs time; a compiled grammar holds megabytes, so this bounds the memory too (the
+figures: docs/benchmarks.md, "The adapters on the development set")."""
 
 _ENUMERATE_UP_TO = 128  # integer ranges this small become a list of literals
 
@@ -395,7 +397,8 @@ class _PlanGrammar:
         head = (
             f"root ::= {'plan' if plan_only else 'plan | reply'}\n"
             f"plan ::= {start} {_alternatives(orders)} {end}\n"
-            f'reply ::= "<reply>" {reply_edge} {reply_char}{{0,{REPLY_MAX_CHARS - 1}}} "</reply>"\n'
+            f'reply ::= "<reply>" {reply_edge} '
+            f'{reply_char}{{0,{MAX_GENERATED_REPLY_CHARS - 1}}} "</reply>"\n'
         )
         return head + nodes.text() + self.rules.text()
 
@@ -407,8 +410,8 @@ def plan_grammar_ebnf(registry: Registry = REGISTRY, library: SubtreeLibrary | N
 
     ``library`` is the subtree library (``None``: :func:`llm_mars.bt.library.load_library`).
     ``grounding`` narrows colour, place and small numbered ports, and the robots given a tree,
-    to what one command mentions (:mod:`llm_mars.grounding`); the result is still a subset of
-    the valid outputs.
+    to what one command mentions (:mod:`llm_mars.language.grounding`); the result is still a
+    subset of the valid outputs.
     """
     if max_depth < 1:
         raise RegistryError("max_depth must be at least 1")
@@ -471,8 +474,8 @@ class _Compiler:
         import xgrammar as xgr
 
         info = xgr.TokenizerInfo.from_huggingface(tokenizer, vocab_size=vocab_size)
-        # xgrammar's own cache keeps every grammar ever compiled (~1.6 MB each: +166 MB after
-        # 100 distinct groundings); ours below keeps the recent ones only
+        # xgrammar's own cache keeps every grammar ever compiled (it grows without bound:
+        # docs/benchmarks.md); ours below keeps the recent ones only
         self.compiler = xgr.GrammarCompiler(info, max_threads=2, cache_enabled=False)
         self.default = self.compiler.compile_grammar(_plan_grammar_cached(None))
         self.grounded: OrderedDict[Grounding, Any] = OrderedDict()

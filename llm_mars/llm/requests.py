@@ -117,5 +117,5 @@ def split_constraint(name: str) -> tuple[str, str | None]:
 
 def plan_constraint_name(grounding_key: str | None = None) -> str:
     """The constraint name of a plan request, narrowed to a command's grounding if given
-    (:meth:`llm_mars.grounding.Grounding.key`)."""
+    (:meth:`llm_mars.language.grounding.Grounding.key`)."""
     return PLAN_CONSTRAINT if grounding_key is None else f"{PLAN_CONSTRAINT}:{grounding_key}"

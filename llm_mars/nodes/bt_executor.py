@@ -26,8 +26,8 @@ import threading
 from rclpy.node import Node
 
 from llm_mars.errors import LlmMarsError, PayloadError, PlanValidationError
-from llm_mars.nodes.common import (LATEST, declare_all, ParamSpec, run_node, safe_timer,
-                                   string_publisher, string_subscription)
+from llm_mars.nodes.common import (LATEST, ParamSpec, declare_all, payload_subscription,
+                                   run_node, safe_timer, string_publisher, string_subscription)
 from llm_mars.payloads import OperatorResponse, PlanDispatch, SkillFeedback
 from llm_mars.robots.topic_robot import TopicRobot
 from llm_mars.session.executor import PlanExecutor
@@ -57,7 +57,7 @@ class BtExecutorNode(Node):
         self._last_status: str | None = None
         string_subscription(self, "plan", self._on_plan)
         string_subscription(self, "cancel", self._on_cancel)
-        string_subscription(self, "skill/outcome", self._on_outcome)
+        payload_subscription(self, "skill/outcome", SkillFeedback, self._on_outcome)
         string_subscription(self, "/world/state", self._on_state, LATEST)
         safe_timer(self, 1.0 / p.tick_rate_hz, self._tick)
         safe_timer(self, 1.0 / p.status_rate_hz, lambda: self._status(force=True))
@@ -82,12 +82,7 @@ class BtExecutorNode(Node):
             self.plans.cancel(data.strip()[:200] or "cancelled")
         self._status()
 
-    def _on_outcome(self, data: str) -> None:
-        try:
-            feedback = SkillFeedback.from_json(data)
-        except PayloadError as exc:
-            self.get_logger().warning(f"bad skill outcome: {exc}")
-            return
+    def _on_outcome(self, feedback: SkillFeedback) -> None:
         with self._lock:
             self.robot.on_outcome(feedback)
 

@@ -12,7 +12,7 @@ Publishes: /operator/response (OperatorResponse JSON; exactly one final per utte
   /llm/request (LlmRequest JSON), /<robot>/plan (PlanDispatch JSON), /<robot>/cancel (String)
 
 The rules (stop, questions, commands, queueing) are in llm_mars.session.commander and
-llm_mars.session.intent; this node only wires them to topics.
+llm_mars.language.intent; this node only wires them to topics.
 """
 from __future__ import annotations
 
@@ -22,9 +22,8 @@ import threading
 from rclpy.node import Node
 
 from llm_mars import vocabulary as V
-from llm_mars.errors import PayloadError
-from llm_mars.nodes.common import (LATEST, declare_all, ParamSpec, run_node, safe_timer,
-                                   string_publisher, string_subscription)
+from llm_mars.nodes.common import (LATEST, ParamSpec, declare_all, payload_subscription,
+                                   run_node, safe_timer, string_publisher, string_subscription)
 from llm_mars.payloads import ExecutorStatus
 from llm_mars.session.commander import Commander, CommanderPorts
 
@@ -60,7 +59,7 @@ class CommanderNode(Node):
         string_subscription(self, "/llm/result", self._locked(self.core.on_llm_result))
         string_subscription(self, "/world/state", self._on_state, LATEST)
         for robot in robots:
-            string_subscription(self, f"/{robot}/bt_status", self._on_status)
+            payload_subscription(self, f"/{robot}/bt_status", ExecutorStatus, self._on_status)
         safe_timer(self, 0.2, self._locked(self.core.poll))
 
     def _locked(self, handler):
@@ -79,12 +78,7 @@ class CommanderNode(Node):
             with self._lock:
                 self.core.on_world_state(state)
 
-    def _on_status(self, data: str) -> None:
-        try:
-            status = ExecutorStatus.from_json(data)
-        except PayloadError as exc:
-            self.get_logger().warning(f"bad executor status: {exc}")
-            return
+    def _on_status(self, status: ExecutorStatus) -> None:
         with self._lock:
             self.core.on_executor_status(status)
 

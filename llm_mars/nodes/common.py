@@ -11,7 +11,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, TypeVar
 
 import rclpy
 from rcl_interfaces.msg import ParameterDescriptor
@@ -20,6 +20,11 @@ from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from std_msgs.msg import String
+
+from llm_mars.errors import PayloadError
+from llm_mars.payloads import Payload
+
+P = TypeVar("P", bound=Payload)
 
 # Reliable, a deep queue: operator utterances and plans must not be dropped under load.
 RELIABLE = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE,
@@ -65,6 +70,25 @@ def string_subscription(node: Node, topic: str, handler: Callable[[str], None],
             node.get_logger().error(f"{topic}: handler failed:\n{traceback.format_exc()}")
 
     return node.create_subscription(String, topic, callback, qos)
+
+
+def payload_subscription(node: Node, topic: str, payload: type[P], handler: Callable[[P], None],
+                         qos: QoSProfile = RELIABLE,
+                         on_bad: Callable[[str, PayloadError], None] | None = None):
+    """Subscribe ``handler(message)`` to a topic of ``payload`` JSON: a message that does not
+    decode is logged as a warning, passed to ``on_bad`` (to answer it) and dropped."""
+
+    def decoded(data: str) -> None:
+        try:
+            message = payload.from_json(data)
+        except PayloadError as exc:
+            node.get_logger().warning(f"{topic}: bad {payload.NAME}: {exc}")
+            if on_bad is not None:
+                on_bad(data, exc)
+            return
+        handler(message)
+
+    return string_subscription(node, topic, decoded, qos)
 
 
 def safe_timer(node: Node, period_s: float, callback: Callable[[], None]):

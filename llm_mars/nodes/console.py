@@ -20,8 +20,8 @@ import rclpy
 from rclpy.node import Node
 
 from llm_mars.errors import PayloadError
-from llm_mars.nodes.common import (LATEST, ParamSpec, declare_all, run_node, string_publisher,
-                                   string_subscription)
+from llm_mars.nodes.common import (LATEST, ParamSpec, declare_all, payload_subscription,
+                                   run_node, string_publisher, string_subscription)
 from llm_mars.payloads import OperatorResponse, Utterance
 
 _MARK = {"plan": "PLAN", "answer": "ANSWER", "reply": "REPLY", "stopped": "STOP",
@@ -38,7 +38,7 @@ class ConsoleNode(Node):
         self.stdin, self.stdout = stdin, stdout
         self._send = string_publisher(self, "/operator/command")
         self.state: dict | None = None
-        string_subscription(self, "/operator/response", self._on_response)
+        payload_subscription(self, "/operator/response", OperatorResponse, self._on_response)
         string_subscription(self, "/world/state", self._on_state, LATEST)
         self._reader = threading.Thread(target=self._read_lines, daemon=True)
         self._reader.start()
@@ -61,8 +61,7 @@ class ConsoleNode(Node):
                 self._send(utterance.to_json())
         rclpy.try_shutdown(context=self.context)
 
-    def _on_response(self, data: str) -> None:
-        response = OperatorResponse.from_json(data)
+    def _on_response(self, response: OperatorResponse) -> None:
         if response.kind == "progress" and not self.show_status:
             return
         self._print(f"[{_MARK[response.kind]}] [{response.id}] {response.text}")

@@ -29,7 +29,8 @@ from llm_mars.bt.model import Reply
 from llm_mars.bt.serializer import serialize_plan
 from llm_mars.errors import (ConstraintError, GenerationTimeout, LlmMarsError, PayloadError,
                              UnknownAdapterError)
-from llm_mars.nodes.common import ParamSpec, declare_all, run_node, string_publisher, string_subscription
+from llm_mars.nodes.common import (ParamSpec, declare_all, payload_subscription, run_node,
+                                   string_publisher)
 from llm_mars.payloads import LlmRequest, LlmResult, peek_field
 
 PARAMETERS = (
@@ -44,9 +45,10 @@ PARAMETERS = (
     ParamSpec("max_batch", 16, "most requests decoded together"),
     ParamSpec("request_timeout_s", 60.0, "a request unfinished this long fails"),
     ParamSpec("grounding", True, "check commands against the world and narrow the plan grammar "
-              "to what each command mentions (llm_mars.grounding); false: the bt adapter alone"),
+              "to what each command mentions (llm_mars.language.grounding); false: the bt "
+              "adapter alone"),
     ParamSpec("plan_alternatives", 3, "plans sampled when the greedy plan leaves out something "
-              "the command mentions (llm_mars.coverage); 0: always the greedy plan"),
+              "the command mentions (llm_mars.language.mentions); 0: always the greedy plan"),
 )
 
 _ERROR_CODES = ((GenerationTimeout, "llm_timeout"), (ConstraintError, "constraint_failed"),
@@ -71,7 +73,8 @@ class LlmServerNode(Node):
         self._lock = threading.Lock()
         self.assistant = assistant
         self.load_error: BaseException | None = None
-        string_subscription(self, "/llm/request", self._on_request)
+        payload_subscription(self, "/llm/request", LlmRequest, self._on_request,
+                             on_bad=self._refuse)
         if assistant is not None:
             self._ready.set()
         else:
@@ -99,15 +102,13 @@ class LlmServerNode(Node):
         for request in waiting:
             self._serve(request)
 
-    def _on_request(self, data: str) -> None:
-        try:
-            request = LlmRequest.from_json(data)
-        except PayloadError as exc:
-            self.get_logger().warning(f"bad request: {exc}")
-            request_id = peek_field(data, "id", str)
-            if request_id is not None:
-                self._reply(LlmResult(request_id, "error", str(exc), code="bad_request"))
-            return
+    def _refuse(self, data: str, exc: PayloadError) -> None:
+        """A request that does not decode gets an error result, if its id can be read."""
+        request_id = peek_field(data, "id", str)
+        if request_id is not None:
+            self._reply(LlmResult(request_id, "error", str(exc), code="bad_request"))
+
+    def _on_request(self, request: LlmRequest) -> None:
         with self._lock:
             if not self._ready.is_set():
                 self._waiting.append(request)

@@ -42,9 +42,9 @@ import numpy as np
 from rclpy.node import Node
 from std_msgs.msg import Int16MultiArray
 
-from llm_mars.errors import PayloadError, SpeechError
-from llm_mars.nodes.common import (RELIABLE, ParamSpec, declare_all, run_node,
-                                   string_publisher, string_subscription)
+from llm_mars.errors import SpeechError
+from llm_mars.nodes.common import (RELIABLE, ParamSpec, declare_all, payload_subscription,
+                                   run_node, string_publisher)
 from llm_mars.payloads import OperatorResponse
 from llm_mars.speech.audio import SAMPLE_RATE, pcm16_to_float, read_wav
 from llm_mars.speech.listener import Heard, Listener
@@ -94,7 +94,7 @@ class SpeechNode(Node):
         self.speaker = Speaker(p.speak, p.answers_dir or None, p.voice, p.speech_rate)
         self._command = string_publisher(self, "/operator/command")
         self._respond = string_publisher(self, "/operator/response")
-        string_subscription(self, "/operator/response", self._on_response)
+        payload_subscription(self, "/operator/response", OperatorResponse, self.speaker.submit)
         if p.audio_topic:
             self.create_subscription(Int16MultiArray, p.audio_topic, self._on_audio, RELIABLE)
         self._work: queue.Queue = queue.Queue()
@@ -179,14 +179,6 @@ class SpeechNode(Node):
             self._respond(heard.rejection.to_json())
 
     # --- answers -----------------------------------------------------------------------------
-
-    def _on_response(self, data: str) -> None:
-        try:
-            response = OperatorResponse.from_json(data)
-        except PayloadError as exc:
-            self.get_logger().warning(f"bad operator response: {exc}")
-            return
-        self.speaker.submit(response)
 
     def close(self) -> None:
         self._closing.set()

@@ -10,8 +10,9 @@ the training answers (:mod:`llm_mars.training.qa_data`), so answers and summarie
 
 Input is the state JSON of DESIGN.md section 3 (extra keys are used when present:
 ``waiting_for``, ``stalled``). Skill labels (``PickCake brown 2``, ``CollectCherries 4 6``)
-and history entries (``PlaceCakes 5: CANCELLED``, ``PickCake pink 1: FAILURE (stack already
-taken)``) are read by their documented form; anything unrecognised is shown as written.
+are read and told in words as the skill registry says (:class:`llm_mars.bt.registry.Phrases`);
+history entries (``PlaceCakes 5: CANCELLED``, ``PickCake pink 1: FAILURE (stack already
+taken)``) by their documented form; anything unrecognised is shown as written.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llm_mars import vocabulary as V
+from llm_mars.bt.registry import REGISTRY, NodeKind
 
 HISTORY_SHOWN = 6
 """History entries shown per robot (the latest; earlier failures are kept as well)."""
@@ -37,16 +39,15 @@ def robot_name(robot: str) -> str:
 
 def place_name(place: str | None) -> str:
     """``plate_3`` -> ``plate 3``; ``basket`` -> ``the basket``; ``home`` -> ``home``."""
-    if place is None:
-        return "between places"
-    if place == V.BASKET:
-        return "the basket"
-    return place.replace("_", " ")
+    return "between places" if place is None else V.place_words(place)
 
 
 @dataclass(frozen=True)
 class Step:
-    """A skill label split into what it does: ``CollectCherries 4 6`` -> verb phrases."""
+    """A skill label split into what it does: ``CollectCherries 4 6`` -> verb phrases.
+
+    The label's values and the phrases are the registry's (:mod:`llm_mars.bt.registry`); a
+    label of a tag the registry lacks is told as written."""
 
     tag: str
     args: tuple[str, ...]
@@ -54,125 +55,39 @@ class Step:
     @classmethod
     def parse(cls, label: str) -> Step:
         tag, _, rest = label.partition(" ")
-        if tag == "Say":
-            return cls(tag, (rest,))
-        return cls(tag, tuple(rest.split()))
-
-    def _arg(self, i: int, default: str = "?") -> str:
-        return self.args[i] if len(self.args) > i else default
+        kind = REGISTRY.get(tag)
+        return cls(tag, kind.label_values(rest) if kind is not None else tuple(rest.split()))
 
     @property
     def destination(self) -> str | None:
         """The place this step drives to, if it drives."""
-        if self.tag == "MoveTo":
-            return self._arg(0)
-        if self.tag == "PickCake":
-            return f"quadrant_{self._arg(1)}"
-        if self.tag in ("PlaceCakes", "PutCherry"):
-            return f"plate_{self._arg(0)}"
-        if self.tag == "CollectCherries":
-            return f"holder_{self._arg(0)}"
-        if self.tag == "DropCherries":
-            return V.BASKET
-        return None
+        kind = REGISTRY.get(self.tag)
+        return None if kind is None else kind.destination(self._values(kind))
+
+    def _values(self, kind: NodeKind) -> dict[str, str]:
+        return dict(zip(kind.label_ports, self.args))
+
+    def _told(self, phrase: str) -> str | None:
+        """One of the registry's phrases of this step; ``None`` when it has none."""
+        kind = REGISTRY.get(self.tag)
+        template = None if kind is None or kind.phrases is None else getattr(kind.phrases, phrase)
+        return None if template is None else kind.phrase(template, self._values(kind))
 
     def doing(self) -> str:
         """Present participle phrase: ``picking the brown stack at quadrant 2``."""
-        a = self._arg
-        match self.tag:
-            case "MoveTo":
-                return f"driving to {place_name(a(0))}"
-            case "PickCake":
-                return f"picking the {a(0)} stack at quadrant {a(1)}"
-            case "PlaceCakes":
-                return f"placing cakes on plate {a(0)}"
-            case "CollectCherries":
-                many = f"{a(1)} cherries" if len(self.args) > 1 else "cherries"
-                return f"collecting {many} at holder {a(0)}"
-            case "DropCherries":
-                return "dropping cherries in the basket"
-            case "PutCherry":
-                return f"putting a cherry on a cake on plate {a(0)}"
-            case "FunnyAction":
-                return "doing the funny action"
-            case "Wait":
-                return f"waiting {a(0)} seconds"
-            case "WaitForSignal":
-                return f"waiting for the signal {a(0)}"
-            case "Signal":
-                return f"signalling {a(0)}"
-            case "Say":
-                return f"saying \"{a(0)}\""
-        return " ".join((self.tag, *self.args))
+        return self._told("doing") or " ".join((self.tag, *self.args))
 
     def done(self) -> str:
         """Past tense phrase: ``picked the brown stack at quadrant 2``."""
-        a = self._arg
-        match self.tag:
-            case "MoveTo":
-                return f"drove to {place_name(a(0))}"
-            case "PickCake":
-                return f"picked the {a(0)} stack at quadrant {a(1)}"
-            case "PlaceCakes":
-                return f"placed cakes on plate {a(0)}"
-            case "CollectCherries":
-                many = f"{a(1)} cherries" if len(self.args) > 1 else "cherries"
-                return f"collected {many} at holder {a(0)}"
-            case "DropCherries":
-                return "dropped cherries in the basket"
-            case "PutCherry":
-                return f"put a cherry on a cake on plate {a(0)}"
-            case "FunnyAction":
-                return "did the funny action"
-            case "Wait":
-                return f"waited {a(0)} seconds"
-            case "WaitForSignal":
-                return f"got the signal {a(0)}"
-            case "Signal":
-                return f"signalled {a(0)}"
-            case "Say":
-                return f"said \"{a(0)}\""
-        return " ".join((self.tag, *self.args))
+        return self._told("done") or " ".join((self.tag, *self.args))
 
     def purpose(self) -> str:
         """What a driving step goes to do once there: ``pick the brown stack``."""
-        a = self._arg
-        match self.tag:
-            case "PickCake":
-                return f"pick the {a(0)} stack"
-            case "PlaceCakes":
-                return "place cakes"
-            case "CollectCherries":
-                return f"collect {a(1)} cherries" if len(self.args) > 1 else "collect cherries"
-            case "DropCherries":
-                return "drop cherries"
-            case "PutCherry":
-                return "put a cherry on a cake"
-        return self.attempt()
+        return self._told("purpose") or self.attempt()
 
     def attempt(self) -> str:
         """Infinitive phrase for failures: ``pick the brown stack at quadrant 2``."""
-        a = self._arg
-        match self.tag:
-            case "MoveTo":
-                return f"drive to {place_name(a(0))}"
-            case "PickCake":
-                return f"pick the {a(0)} stack at quadrant {a(1)}"
-            case "PlaceCakes":
-                return f"place cakes on plate {a(0)}"
-            case "CollectCherries":
-                return f"collect cherries at holder {a(0)}"
-            case "DropCherries":
-                return "drop cherries in the basket"
-            case "PutCherry":
-                return f"put a cherry on plate {a(0)}"
-            case "FunnyAction":
-                return "do the funny action"
-            case "Wait":
-                return f"wait {a(0)} seconds"
-            case "WaitForSignal":
-                return f"wait for the signal {a(0)}"
-        return " ".join((self.tag, *self.args)).strip()
+        return self._told("attempt") or " ".join((self.tag, *self.args)).strip()
 
 
 @dataclass(frozen=True)
@@ -298,7 +213,7 @@ def carrying(robot: Mapping[str, Any]) -> str:
 
 def _cake_kind(cake: Mapping[str, Any]) -> str:
     layers = list(cake.get("layers") or [])
-    if layers == list(V.COLORS):
+    if V.is_legendary(layers):
         kind = "legendary"
     elif layers and len(set(layers)) == 1:
         kind = layers[0]
@@ -316,7 +231,7 @@ def plate_text(cakes: list[Mapping[str, Any]]) -> str:
 
 def cake_totals(cakes: list[Mapping[str, Any]]) -> str:
     """``3 cakes in all, 2 legendary, 1 with a cherry``."""
-    legendary = sum(list(c.get("layers") or []) == list(V.COLORS) for c in cakes)
+    legendary = sum(V.is_legendary(c.get("layers") or []) for c in cakes)
     cherry = sum(bool(c.get("cherry")) for c in cakes)
     return (f"{len(cakes)} cake{'s' if len(cakes) != 1 else ''} in all, {legendary} legendary, "
             f"{cherry} with a cherry")

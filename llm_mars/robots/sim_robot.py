@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from llm_mars.robots.interface import RobotInterface, SkillOutcome
+from llm_mars.bt.robot import RobotInterface, SkillOutcome
 from llm_mars.world.field import check_robot
 from llm_mars.world.simulator import Simulator
 

@@ -21,9 +21,9 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from llm_mars import vocabulary as V
+from llm_mars.bt.registry import condition_holds
+from llm_mars.bt.robot import RobotInterface, SkillOutcome, SkillState
 from llm_mars.payloads import GoalRef, SkillFeedback, SkillGoal
-from llm_mars.robots.interface import RobotInterface, SkillOutcome, SkillState
 
 Publish = Callable[[str, str], None]  # (topic suffix "skill/goal" | "skill/cancel", json)
 
@@ -64,18 +64,10 @@ class TopicRobot(RobotInterface):
         self._finish(goal_id, SkillOutcome(SkillState.CANCELLED, "cancelled"))
 
     def check_condition(self, condition: str, args: Mapping[str, Any]) -> bool:
+        """The registry's test of the condition on the latest state JSON; false before any."""
         if self.state is None:
             return False
-        robot = self.state["robots"][self.name]
-        if condition == "IsAt":
-            return robot["location"] == args["target"]
-        if condition == "IsCarrying":
-            carrying = robot["carrying"]
-            return bool(carrying["stacks"] if args["item"] == "cake" else carrying["cherries"])
-        if condition == "TimeLeft":
-            left = V.MATCH_DURATION_S - self.state["time_s"]
-            return left >= args["seconds"]
-        return False
+        return condition_holds(condition, self.state, self.name, args)
 
     def on_outcome(self, feedback: SkillFeedback) -> None:
         """An outcome message arrived; outcomes of unknown or finished goals are ignored."""

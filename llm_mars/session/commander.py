@@ -3,7 +3,7 @@
 The ``commander`` node wraps this class; it is tested without ROS. Per utterance:
 
 * a malformed or low-confidence utterance gets an ``error`` response at once;
-* **stop** (see :mod:`llm_mars.session.intent`) cancels the named robots at once: ``stopped``;
+* **stop** (see :mod:`llm_mars.language.intent`) cancels the named robots at once: ``stopped``;
 * a **question** goes to the LLM's qa adapter with the latest world state: ``answer``;
 * a **command** goes to the bt adapter; a plan is validated again, each addressed robot gets
   it (``replace``, or ``queue`` for "then"/"after that" commands): ``plan``; a reply (the
@@ -25,9 +25,9 @@ from llm_mars import vocabulary as V
 from llm_mars.bt.parser import parse_plan
 from llm_mars.bt.render import render_unicode
 from llm_mars.errors import PayloadError, PlanValidationError
+from llm_mars.language.intent import Intent, classify
 from llm_mars.payloads import (ExecutorStatus, LlmRequest, LlmResult, OperatorResponse,
                                PlanDispatch, Utterance, peek_field)
-from llm_mars.session.intent import Intent, classify
 
 
 @dataclass(frozen=True)
@@ -173,7 +173,7 @@ class Commander:
             text = f"Queued after the current plan:\n{text}"
         if offline:
             text += f"\nWarning: the executor of {_names(offline)} is offline and may miss this plan."
-        self._respond(uid, "plan", text, robots=list(plan.robots), plan=xml)
+        self._respond(uid, "plan", text, robots=list(plan.robots), plan=xml, mode=mode)
 
     def _respond(self, uid: str, kind: str, text: str, final: bool = True, **extra: Any) -> None:
         self.ports.respond(OperatorResponse(uid, kind, text, final, **extra))

@@ -1,6 +1,7 @@
 """One robot's plan executor: validate, build, tick, queue, preempt and cancel, without ROS.
 
-The ``bt_executor`` node wraps this; tests drive it directly. Rules:
+The ``bt_executor`` node wraps this; so does the simulated match (:mod:`.match`), so plans run
+the same way with and without ROS; tests drive it directly. Rules:
 
 * every plan is parsed and validated again on receipt (``PlanValidationError`` otherwise), and a
   plan that does not address this robot is rejected; nothing moves on an invalid plan;
@@ -21,17 +22,20 @@ from py_trees.common import Status
 
 from llm_mars.bt.builder import build_tree
 from llm_mars.bt.library import SubtreeLibrary
+from llm_mars.bt.model import Plan
 from llm_mars.bt.parser import parse_plan
 from llm_mars.bt.render import render_unicode
+from llm_mars.bt.robot import RobotInterface
 from llm_mars.errors import PlanValidationError, Problem
 from llm_mars.payloads import ExecutorStatus, PlanDispatch
-from llm_mars.robots.interface import RobotInterface
 
 MAX_QUEUED_PLANS = 8
 
 
 @dataclass
-class _Job:
+class Job:
+    """A plan's tree for this executor's robot, built and set up, not yet started."""
+
     plan_id: str
     root: Behaviour
 
@@ -44,24 +48,33 @@ class PlanExecutor:
         self.robot = robot
         self.library = library
         self.clock = clock
-        self.current: _Job | None = None
-        self.queue: deque[_Job] = deque()
+        self.current: Job | None = None
+        self.queue: deque[Job] = deque()
         self.status = "IDLE"
         self.plan_id: str | None = None
         self.reason: str | None = None
 
     def submit(self, dispatch: PlanDispatch) -> None:
         """Validate and accept a plan (replace or queue); raises PlanValidationError."""
-        plan = parse_plan(dispatch.xml, self.library)
+        self.start(self.prepare(parse_plan(dispatch.xml, self.library), dispatch.id),
+                   dispatch.mode)
+
+    def prepare(self, plan: Plan, plan_id: str) -> Job:
+        """This robot's tree of a validated ``plan``, built and set up; nothing runs yet.
+        PlanValidationError when the plan has no tree for this robot."""
         root_node = plan.tree(self.robot_name)
         if root_node is None:
             raise PlanValidationError([Problem(
                 f"the plan has no tree for {self.robot_name} (it addresses "
                 f"{', '.join(plan.robots)})", path=self.robot_name, code="wrong_robot")])
-        job = _Job(dispatch.id, build_tree(root_node, self.robot, self.library,
-                                           clock=self.clock))
+        job = Job(plan_id, build_tree(root_node, self.robot, self.library, clock=self.clock))
         job.root.setup_with_descendants()
-        if dispatch.mode == "queue" and self.current is not None:
+        return job
+
+    def start(self, job: Job, mode: str = "replace") -> None:
+        """Run ``job`` now (``replace``: the running tree is halted, the queue dropped) or
+        after the plans before it (``queue``); PlanValidationError when the queue is full."""
+        if mode == "queue" and self.current is not None:
             if len(self.queue) >= MAX_QUEUED_PLANS:
                 raise PlanValidationError([Problem(
                     f"{self.robot_name} already has {MAX_QUEUED_PLANS} plans queued",
@@ -70,13 +83,19 @@ class PlanExecutor:
             return
         self._halt("CANCELLED", "replaced by a new plan")
         self.queue.clear()
-        self._start(job)
+        self._begin(job)
 
     def cancel(self, reason: str = "cancelled by the operator") -> bool:
-        """Halt the running tree and drop queued plans; True if anything was running."""
+        """Halt the running tree and drop queued plans: ``CANCELLED``; True if anything was
+        running."""
+        return self.stop("CANCELLED", reason)
+
+    def stop(self, status: str, reason: str) -> bool:
+        """Halt the running tree and drop queued plans, ending with ``status`` (``CANCELLED``,
+        or ``FAILURE`` when the match is over); True if anything was running."""
         was_running = self.current is not None
         self.queue.clear()
-        self._halt("CANCELLED", reason)
+        self._halt(status, reason)
         return was_running
 
     def tick(self) -> None:
@@ -90,7 +109,7 @@ class PlanExecutor:
             self.reason = self._failure_reason(root) if root.status is Status.FAILURE else None
             self.current = None
             if self.queue:
-                self._start(self.queue.popleft())
+                self._begin(self.queue.popleft())
 
     @property
     def running(self) -> bool:
@@ -108,7 +127,7 @@ class PlanExecutor:
         return ExecutorStatus(self.robot_name, self.status, self.plan_id, self.active_skill(),
                               self.reason, tree, len(self.queue))
 
-    def _start(self, job: _Job) -> None:
+    def _begin(self, job: Job) -> None:
         self.current = job
         self.plan_id = job.plan_id
         self.status = "RUNNING"

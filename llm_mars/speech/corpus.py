@@ -15,8 +15,9 @@ from pathlib import Path
 from llm_mars.speech.synthesis import synthesize
 
 # American (male, female, a second male), British, Received Pronunciation and Caribbean
-# English. espeak-ng's Scottish voice is left out: Whisper tiny.en mishears about a fifth of
-# its words (the others: 3-9 %), which measures espeak-ng more than the recogniser.
+# English. espeak-ng's Scottish voice is left out: Whisper tiny.en mishears far more of its
+# words than of the others' (docs/benchmarks.md), which measures espeak-ng more than the
+# recogniser.
 VOICES: tuple[str, ...] = ("en-us", "en-gb", "en-us+f3", "en-gb-x-rp", "en-us+m3", "en-029")
 RATES: tuple[int, ...] = (140, 165, 190)
 NOISE_DBFS = -55.0  # a quiet room through a cheap microphone

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from llm_mars.language.intent import Intent, classify
 from llm_mars.payloads import OperatorResponse, Utterance, new_id
-from llm_mars.session.intent import Intent, classify
 from llm_mars.speech.prompt import mentions_the_domain
 from llm_mars.speech.recogniser import Transcript
 from llm_mars.speech.vad import SpeechSegment, VadConfig, VoiceActivityDetector

@@ -1,9 +1,9 @@
 """The recogniser's vocabulary, generated from the skill registry and the world vocabulary.
 
 Whisper's ``initial_prompt`` is text it believes came just before the audio; listing the
-command words there makes it spell them as we do (word error rate on the 64 spoken commands
-of bench/bench_speech.py: 23.6 % without the prompt, 8.4 % with it). Robot names, places, colours, skill and condition words and
-the numbers the skills take all come from :mod:`llm_mars.bt.registry` and
+command words there makes it spell them as we do (it cuts the word error rate to about a third:
+docs/benchmarks.md, "Speech recognition"). Robot names, places, colours, skill and condition
+words and the numbers the skills take all come from :mod:`llm_mars.bt.registry` and
 :mod:`llm_mars.vocabulary`, so a new skill or place is heard without editing a word list.
 
 The same words decide whether a recognised command is meant for the robots at all
@@ -17,8 +17,8 @@ import re
 
 from llm_mars import vocabulary as V
 from llm_mars.bt.registry import REGISTRY, Category, PortType
-from llm_mars.session.intent import robots_mentioned
-from llm_mars.speech.normaliser import NUMBER_WORDS
+from llm_mars.language.intent import robots_mentioned
+from llm_mars.language.lexicon import NUMBER_WORDS
 
 _SPELLED = {value: word for word, value in NUMBER_WORDS.items()}
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
@@ -67,7 +67,7 @@ def vocabulary_prompt() -> str:
 
     Numbered places are written as ranges ("plate one to plate five"): a plain list of every
     place taught Whisper that "to" between two places is a comma, and it dropped the "to"
-    of "from quadrant one to plate four" (about 11 % word error rate instead of 8 %).
+    of "from quadrant one to plate four" (docs/benchmarks.md, "Speech recognition").
     """
     return (
         f"{', '.join(spell(r) for r in V.ROBOTS).capitalize()}. "

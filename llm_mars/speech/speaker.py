@@ -32,7 +32,7 @@ def spoken_text(response: OperatorResponse) -> str | None:
         return None
     if response.kind == "plan":
         robots = " and ".join(spell(r) for r in response.robots or ()) or "the robots"
-        verb = "queued for" if response.text.startswith("Queued") else "sent to"
+        verb = "queued for" if response.mode == "queue" else "sent to"
         return f"Plan {verb} {robots}."
     first_line = response.text.strip().splitlines()[0] if response.text.strip() else ""
     return first_line[:MAX_SPOKEN_CHARS] or None

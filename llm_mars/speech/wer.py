@@ -1,17 +1,17 @@
 """Word error rate: word-level edit distance between what was said and what was heard.
 
-Both sides are compared after :func:`~llm_mars.speech.normaliser.normalise_transcript`, so
+Both sides are compared after :func:`~llm_mars.language.normaliser.normalise`, so
 "Robot 1," and "robot one" are the same words and only real recognition errors count.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from llm_mars.speech.normaliser import normalise_transcript
+from llm_mars.language.normaliser import normalise
 
 
 def words(text: str) -> list[str]:
-    return normalise_transcript(text).rstrip("?").split()
+    return normalise(text).rstrip("?").split()
 
 
 def word_errors(reference: str, hypothesis: str) -> int:

@@ -60,7 +60,7 @@ def _score_lines(report: dict[str, Any]) -> list[str]:
         f"{s['generations']} ({_pct(s['validity_rate'])})",
         f"- impossible commands answered with a reply: {s['impossible_with_reply']}/"
         f"{s['impossible_cases']}; possible commands refused: {s['possible_refused']}",
-        f"- plans joined from clause plans (llm_mars.decomposition): "
+        f"- plans joined from clause plans (llm_mars.language.decomposition): "
         f"{s.get('from_clauses', 'not recorded')}",
         f"- commands whose plans left out a mention, so alternatives were sampled: "
         f"{s.get('resampled', 'not recorded')}",

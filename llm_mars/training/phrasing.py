@@ -12,22 +12,7 @@ import random
 import re
 from dataclasses import dataclass
 
-NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
-                "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen",
-                "seventeen", "eighteen", "nineteen", "twenty")
-_TENS_WORDS = {30: "thirty", 40: "forty", 50: "fifty", 60: "sixty", 70: "seventy",
-               80: "eighty", 90: "ninety"}
-ORDINALS = ("zeroth", "first", "second", "third", "fourth", "fifth", "sixth", "seventh",
-            "eighth", "ninth")
-
-
-def number_word(n: int) -> str:
-    """``7`` -> ``seven``, ``25`` -> ``twenty five`` (0..99)."""
-    if n <= 20:
-        return NUMBER_WORDS[n]
-    tens, unit = divmod(n, 10)
-    head = NUMBER_WORDS[20] if tens == 2 else _TENS_WORDS[tens * 10]
-    return head if unit == 0 else f"{head} {NUMBER_WORDS[unit]}"
+from llm_mars.language.lexicon import ORDINALS, number_word
 
 
 def third_person(verb: str) -> str:

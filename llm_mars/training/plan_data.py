@@ -34,13 +34,13 @@ from llm_mars import vocabulary as V
 from llm_mars.bt.model import Node, Plan, Reply
 from llm_mars.bt.registry import REGISTRY
 from llm_mars.bt.serializer import serialize_plan, serialize_reply
-from llm_mars.decomposition import SIGNAL_SUFFIX
-from llm_mars.grounding import (COLOUR_TERMS, cherries_reply, colour_reply, place_reply,
-                                robot_count_reply, robot_reply, stacks_reply)
-from llm_mars.training.expectations import MAX_TASKS
-from llm_mars.training.phrasing import ORDINALS, Style, third_person
+from llm_mars.evaluation.expectations import MAX_TASKS
+from llm_mars.language.decomposition import SIGNAL_SUFFIX
+from llm_mars.language.grounding import (cherries_reply, colour_reply, place_reply,
+                                         robot_count_reply, robot_reply, stacks_reply)
+from llm_mars.language.lexicon import ORDINALS, UNKNOWN_COLOURS
+from llm_mars.training.phrasing import Style, third_person
 
-UNKNOWN_COLOURS = tuple(c for c in COLOUR_TERMS if c not in V.COLORS)
 UNKNOWN_PLACES = ("the kitchen", "the garage", "the parking lot", "the charging station",
                   "the opponent's basket", "the other team's plate", "the moon", "the bar",
                   "the control room", "the pit", "the workshop", "the exit door")

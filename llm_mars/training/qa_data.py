@@ -22,14 +22,15 @@ from typing import Any
 
 from llm_mars import vocabulary as V
 from llm_mars.bt.model import Node, Plan
+from llm_mars.language.lexicon import ORDINALS, number_word
 from llm_mars.qa.summary import (Step, activity, cake_totals, carrying, cherries, cherry_tally,
                                  empty_holders, failures, place_name, plate_text, robot_name,
                                  shown_history, stacks_taken, stopped_on_the_way_to, summarize,
                                  time_left)
-from llm_mars.training.phrasing import ORDINALS, number_word, speech_text, typo
+from llm_mars.session.match import Match
+from llm_mars.training.phrasing import speech_text, typo
 from llm_mars.training.plan_data import generate_plan_examples, sequence_of, skill
 from llm_mars.world.faults import Blockage, Faults, Stall
-from llm_mars.world.match import Match
 
 
 @dataclass(frozen=True)
@@ -387,7 +388,7 @@ def _which_plate_answer(state: Mapping[str, Any], what: str) -> str:
     """Plates holding ``legendary`` cakes or cakes ``with a cherry``, with how many."""
     def has(cake: Mapping[str, Any]) -> bool:
         if what == "legendary":
-            return list(cake.get("layers") or []) == list(V.COLORS)
+            return V.is_legendary(cake.get("layers") or [])
         return bool(cake.get("cherry"))
     found = [(place_name(p), sum(map(has, cakes)))
              for p, cakes in (state.get("plates") or {}).items() if any(map(has, cakes))]

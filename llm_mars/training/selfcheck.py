@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from llm_mars.llm.requests import ADAPTERS
+
 
 @dataclass
 class SelfCheck:
@@ -46,7 +48,7 @@ def run_self_check(adapter: str, adapter_dir: Path, pairs, max_new_tokens: int =
     from peft import PeftModel
 
     from llm_mars.llm.model_store import load_model
-    from llm_mars.training.adapter_meta import adapter_messages
+    from llm_mars.llm.adapter_meta import adapter_messages
 
     torch.set_num_threads(threads)
     loaded = load_model(dtype="float32")
@@ -82,7 +84,7 @@ def run_self_check(adapter: str, adapter_dir: Path, pairs, max_new_tokens: int =
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("adapter", choices=("bt", "qa"))
+    parser.add_argument("adapter", choices=ADAPTERS)
     parser.add_argument("adapter_dir", type=Path)
     parser.add_argument("--n", type=int, default=20)
     parser.add_argument("--seed", type=int, default=999)

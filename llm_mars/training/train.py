@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from llm_mars.errors import AdapterTooLargeError, TrainingConfigError
+from llm_mars.llm.requests import ADAPTERS
 
 MAX_ADAPTER_BYTES = 10_000_000
 TRAIN_CONFIG_FILE = "train.yaml"
@@ -118,7 +119,7 @@ def load_config(path: str | Path) -> TrainConfig:
     known = {"adapter", "seed", "system_prompt", "data", "lora", "train"}
     if set(raw) - known:
         raise TrainingConfigError(str(path), f"unknown keys {sorted(set(raw) - known)}")
-    if raw.get("adapter") not in ("bt", "qa"):
+    if raw.get("adapter") not in ADAPTERS:
         raise TrainingConfigError(f"{path}:adapter", "must be 'bt' or 'qa'")
     if not isinstance(raw.get("seed"), int):
         raise TrainingConfigError(f"{path}:seed", "must be an integer")
@@ -212,7 +213,7 @@ def encode_pair(tokenizer, system_prompt: str, user_text: str, answer: str,
                 keep: int = 0) -> Encoded:
     """Prompt (chat template up to the assistant header) + answer + end-of-turn token; with
     ``keep`` > 0 only the first ``keep`` answer tokens."""
-    from llm_mars.training.adapter_meta import chat_messages
+    from llm_mars.llm.adapter_meta import chat_messages
 
     prompt = tokenizer.apply_chat_template(chat_messages(system_prompt, user_text),
                                            tokenize=False, add_generation_prompt=True)
@@ -320,7 +321,7 @@ def train_adapter(config: TrainConfig, out_dir: str | Path, model: str | None = 
     from peft import LoraConfig, get_peft_model
 
     from llm_mars.llm.model_store import load_model
-    from llm_mars.training.adapter_meta import AdapterMeta
+    from llm_mars.llm.adapter_meta import AdapterMeta
 
     t = config.train
     torch.set_num_threads(t.threads)
@@ -417,7 +418,7 @@ def save_adapter(net, out: Path, config: TrainConfig, meta, stats: TrainStats) -
     from safetensors.torch import load_file, save_file
 
     from llm_mars.llm.adapters import WEIGHTS_FILE
-    from llm_mars.training.adapter_meta import write_adapter_meta
+    from llm_mars.llm.adapter_meta import write_adapter_meta
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".tmp-{out.name}"

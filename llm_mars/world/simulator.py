@@ -44,8 +44,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from llm_mars import vocabulary as V
+from llm_mars.bt.registry import REGISTRY, condition_holds
+from llm_mars.bt.robot import SkillOutcome, SkillState
 from llm_mars.errors import UnknownGoalError, UnknownSkillError, WorldConfigError
-from llm_mars.robots.interface import SkillOutcome, SkillState
 from llm_mars.world import motion
 from llm_mars.world import skills as S
 from llm_mars.world.faults import NO_FAULTS, Faults
@@ -53,7 +54,6 @@ from llm_mars.world.field import (
     CLEARANCE_MM, HOME_SLOTS, PLACE_XY, STAND_POINTS, Point, check_robot, distance)
 from llm_mars.world.state import WorldState
 
-CONDITIONS: tuple[str, ...] = ("IsAt", "IsCarrying", "TimeLeft")
 _TIME_EPS = 1e-9
 
 
@@ -116,7 +116,7 @@ class _Goal:
 
     @property
     def body(self) -> bool:
-        return self.skill in S.BODY_SKILLS
+        return REGISTRY[self.skill].body
 
 
 @dataclass
@@ -207,9 +207,9 @@ class Simulator:
         S.check_args(skill, args)
         body = self.state.robots[robot]
         goal = _Goal(
-            id=next(self._ids), robot=robot, skill=skill, label=S.label(skill, args),
+            id=next(self._ids), robot=robot, skill=skill, label=REGISTRY[skill].label(args),
             program=S.PROGRAMS[skill](self.state, body, args), start_s=self.state.time_s,
-            fault=(skill in S.BODY_SKILLS and self.faults.may_fail(skill)
+            fault=(REGISTRY[skill].body and self.faults.may_fail(skill)
                    and self._rng.random() < self.faults.fail_probability),
         )
         self._goals[goal.id] = goal
@@ -234,14 +234,11 @@ class Simulator:
             self._finish(goal, SkillState.CANCELLED, None)
 
     def check_condition(self, robot: str, condition: str, args: Mapping[str, Any]) -> bool:
-        body = self.state.robots[check_robot(robot)]
-        if condition == "IsAt":
-            return body.location == args["target"]
-        if condition == "IsCarrying":
-            return bool(body.stacks) if args["item"] == "cake" else body.cherries > 0
-        if condition == "TimeLeft":
-            return self.time_left_s >= float(args["seconds"])
-        raise UnknownSkillError(condition, CONDITIONS)
+        """The registry's test of the condition on the state JSON (the ROS-topic robot reads
+        the same JSON from ``/world/state``)."""
+        check_robot(robot)
+        state = {**self.state_dict(), "time_left_s": self.time_left_s}
+        return condition_holds(condition, state, robot, args)
 
     def _goal(self, robot: str, goal_id: int) -> _Goal:
         goal = self._goals.get(goal_id)

@@ -9,7 +9,9 @@ skill without half-applying it.
 
 Preconditions that a robot knows about itself (what it carries) are checked before it drives;
 what it can only see on arrival (a stack taken by the other robot, an empty holder, the cakes
-on a plate) is checked when it gets there.
+on a plate) is checked when it gets there. Everything else about a skill (its ports, whether
+it uses the robot's body, its label, where it drives) is the registry's
+(:mod:`llm_mars.bt.registry`).
 """
 from __future__ import annotations
 
@@ -70,15 +72,6 @@ Phase = Drive | Manipulate | Sleep | AwaitSignal
 Effect = Callable[[], None]
 Program = Generator[Phase, None, "Failure | Effect | None"]
 
-BODY_SKILLS: frozenset[str] = frozenset({
-    "MoveTo", "PickCake", "PlaceCakes", "CollectCherries", "DropCherries", "PutCherry",
-    "FunnyAction",
-})
-"""Skills that use the robot's wheels or arms: one at a time per robot, and faults apply."""
-
-PASSIVE_SKILLS: frozenset[str] = frozenset({"Wait", "Signal", "WaitForSignal", "Say"})
-"""Skills that may run beside a body skill (e.g. under a Parallel)."""
-
 
 def check_args(skill: str, args: Mapping[str, Any]) -> None:
     """Raise :class:`SkillArgumentError` unless ``args`` fit the registry ports of ``skill``.
@@ -100,33 +93,18 @@ def check_args(skill: str, args: Mapping[str, Any]) -> None:
             raise SkillArgumentError(skill, port.name, str(exc)) from None
 
 
-def label(skill: str, args: Mapping[str, Any]) -> str:
-    """The skill with its main arguments, as history and ``active`` show it."""
-    if skill == "MoveTo":
-        return f"MoveTo {args['target']}"
-    if skill == "PickCake":
-        return f"PickCake {args['color']} {args['quadrant']}"
-    if skill in ("PlaceCakes", "PutCherry"):
-        return f"{skill} {args['plate']}"
-    if skill == "CollectCherries":
-        count = args.get("count")
-        return f"CollectCherries {args['holder']}" + ("" if count is None else f" {count}")
-    if skill == "Wait":
-        return f"Wait {float(args['seconds']):g}"
-    if skill in ("Signal", "WaitForSignal"):
-        return f"{skill} {args['name']}"
-    if skill == "Say":
-        return f"Say {args['text']}"
-    return skill
+def _place(skill: str, args: Mapping[str, Any]) -> str:
+    """Where a step of ``skill`` drives (the registry's ``drives_to``)."""
+    return REGISTRY[skill].destination(args)
 
 
 def _move_to(world: WorldState, robot: RobotState, args: Mapping[str, Any]) -> Program:
-    yield Drive(args["target"])
+    yield Drive(_place("MoveTo", args))
     return None
 
 
 def _pick_cake(world: WorldState, robot: RobotState, args: Mapping[str, Any]) -> Program:
-    color, quadrant = args["color"], f"quadrant_{args['quadrant']}"
+    color, quadrant = args["color"], _place("PickCake", args)
     if len(robot.stacks) >= V.MAX_STACKS_CARRIED:
         return Failure(ROBOT_FULL)
     yield Drive(quadrant)
@@ -154,7 +132,7 @@ def build_cakes(stacks: list[str], sort: bool) -> list[Cake]:
 
 
 def _place_cakes(world: WorldState, robot: RobotState, args: Mapping[str, Any]) -> Program:
-    plate = f"plate_{args['plate']}"
+    plate = _place("PlaceCakes", args)
     if not robot.stacks:
         return Failure(NOTHING_TO_PLACE)
     yield Drive(plate)
@@ -168,7 +146,7 @@ def _place_cakes(world: WorldState, robot: RobotState, args: Mapping[str, Any]) 
 
 def _collect_cherries(world: WorldState, robot: RobotState, args: Mapping[str, Any]) -> Program:
     """Takes ``count`` cherries, or fewer if the holder or the robot's storage runs out."""
-    holder = f"holder_{args['holder']}"
+    holder = _place("CollectCherries", args)
     room = V.MAX_CHERRIES_CARRIED - robot.cherries
     if room <= 0:
         return Failure(ROBOT_FULL)
@@ -188,7 +166,7 @@ def _collect_cherries(world: WorldState, robot: RobotState, args: Mapping[str, A
 def _drop_cherries(world: WorldState, robot: RobotState, args: Mapping[str, Any]) -> Program:
     if robot.cherries <= 0:
         return Failure(NO_CHERRIES)
-    yield Drive(V.BASKET)
+    yield Drive(_place("DropCherries", args))
     yield Manipulate()
 
     def drop() -> None:
@@ -199,7 +177,7 @@ def _drop_cherries(world: WorldState, robot: RobotState, args: Mapping[str, Any]
 
 def _put_cherry(world: WorldState, robot: RobotState, args: Mapping[str, Any]) -> Program:
     """Crowns the first cake on the plate that has no cherry yet."""
-    plate = f"plate_{args['plate']}"
+    plate = _place("PutCherry", args)
     if robot.cherries <= 0:
         return Failure(NO_CHERRIES)
     yield Drive(plate)

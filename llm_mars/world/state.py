@@ -23,7 +23,7 @@ class Cake:
 
     @property
     def legendary(self) -> bool:
-        return tuple(self.layers) == V.COLORS
+        return V.is_legendary(self.layers)
 
     def to_dict(self) -> dict[str, Any]:
         return {"layers": list(self.layers), "cherry": self.cherry}

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llm_mars.bt.model import Node
-from llm_mars.robots.interface import RobotInterface, SkillOutcome, SkillState
+from llm_mars.bt.robot import RobotInterface, SkillOutcome, SkillState
 
 
 @dataclass(frozen=True)

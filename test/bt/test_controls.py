@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from llm_mars.bt.controls import threshold
-from llm_mars.robots.interface import SkillState
+from llm_mars.bt.robot import SkillState
 
 from .scripted_robot import FAIL, Run, ScriptedRobot
 from .tables import build, run_table, starts

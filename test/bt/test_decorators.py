@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from llm_mars.robots.interface import SkillState
+from llm_mars.bt.robot import SkillState
 
 from .scripted_robot import FAIL, SUCCEED, Run, ScriptedRobot
 from .tables import build, run_table, starts

@@ -8,8 +8,8 @@ import pytest
 from llm_mars.bt.model import Node
 from llm_mars.bt.parser import parse_plan
 from llm_mars.bt.render import render_unicode, to_dot, write_png
+from llm_mars.bt.robot import SkillState
 from llm_mars.errors import GraphvizMissingError
-from llm_mars.robots.interface import SkillState
 
 from .scripted_robot import Run, ScriptedRobot
 from .tables import build, plan_xml

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from llm_mars import vocabulary as V
-from llm_mars.training.expectations import (
+from llm_mars.evaluation.expectations import (
     CommandCase,
     QuestionCase,
     check_answer,

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from llm_mars.errors import ExpectationError
-from llm_mars.training.expectations import (
+from llm_mars.evaluation.expectations import (
     CommandCase,
     QuestionCase,
     check_answer,

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from llm_mars.bt.registry import REGISTRY
-from llm_mars.training.expectations import CommandCase, evaluate_case, load_command_cases
-from llm_mars.world.match import Match
+from llm_mars.evaluation.expectations import CommandCase, evaluate_case, load_command_cases
+from llm_mars.session.match import Match
 
 EVAL_DIR = Path(__file__).parent
 SET_DIR = EVAL_DIR / "handmade"

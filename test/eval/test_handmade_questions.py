@@ -16,7 +16,7 @@ from types import ModuleType
 import pytest
 
 from llm_mars import vocabulary as V
-from llm_mars.training.expectations import (
+from llm_mars.evaluation.expectations import (
     QuestionCase,
     check_answer,
     load_question_cases,

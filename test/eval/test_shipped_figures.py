@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from llm_mars.assistant import default_adapters_dir
+from llm_mars.llm.adapter_meta import default_adapters_dir
 
 EVAL_DIR = Path(__file__).parent
 SHIPPED = [("plans", "bt", "eval_plans.json", "commands.jsonl", "execution_accuracy"),

@@ -73,7 +73,7 @@ def make_adapters(root: Path, scale: float = 0.05) -> dict[str, Path]:
 
 
 class ServeProcess:
-    """``llm-mars serve`` (as ``python -m llm_mars.llm.serve_commands``) on a free port."""
+    """``llm-mars serve`` (as ``python -m llm_mars.cli.serve``) on a free port."""
 
     def __init__(self, adapters_root: Path, log: Path):
         self.adapters_root, self.log = adapters_root, log
@@ -85,7 +85,7 @@ class ServeProcess:
         env = {**os.environ, "LLM_MARS_API_KEY": API_KEY}
         with self.log.open("a") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "llm_mars.llm.serve_commands", "--port", "0",
+                [sys.executable, "-m", "llm_mars.cli.serve", "--port", "0",
                  "--adapters", str(self.adapters_root), "--dtype", "float32"],
                 stdout=subprocess.PIPE, stderr=log, text=True, env=env)
         self.url = ""

@@ -13,10 +13,10 @@ from llm_mars.bt.model import Reply
 from llm_mars.bt.parser import parse_bt_output, parse_plan
 from llm_mars.bt.serializer import serialize_plan, serialize_reply
 from llm_mars.errors import ConstraintError
+from llm_mars.language.grounding import Grounding
 from llm_mars.llm import model_store
-from llm_mars.llm.constraint import RowConstraint
-from llm_mars.grounding import Grounding
 from llm_mars.llm import grammar
+from llm_mars.llm.constraint import RowConstraint
 from llm_mars.llm.grammar import compiled_plan_grammar
 
 MISSIONS = sorted((trees_dir() / "missions").glob("*.xml"))

@@ -21,8 +21,8 @@ from llm_mars.bt.parser import parse_bt_output, parse_plan
 from llm_mars.bt.registry import REGISTRY, Category, NodeKind, Port, PortType, Registry
 from llm_mars.bt.serializer import serialize_plan, serialize_reply
 from llm_mars.errors import PlanValidationError, RegistryError
-from llm_mars.llm.grammar import (MAX_CHILD_THRESHOLD, MAX_DEPTH, REPLY_MAX_CHARS, float_range,
-                                  int_range, plan_grammar_ebnf)
+from llm_mars.llm.grammar import (MAX_CHILD_THRESHOLD, MAX_DEPTH, MAX_GENERATED_REPLY_CHARS,
+                                  float_range, int_range, plan_grammar_ebnf)
 
 STOP = 256
 BYTES = xgr.TokenizerInfo([bytes([i]) for i in range(256)] + [b"<stop>"], xgr.VocabType.RAW,
@@ -196,7 +196,7 @@ def test_valid_but_non_canonical_documents_are_rejected(plan_grammar, name):
 
 @pytest.mark.parametrize("reply", ["<reply></reply>", "<reply> padded</reply>",
                                    "<reply>fish &amp; chips</reply>", "<reply>two\nlines</reply>",
-                                   "<reply>" + "x" * (REPLY_MAX_CHARS + 1) + "</reply>",
+                                   "<reply>" + "x" * (MAX_GENERATED_REPLY_CHARS + 1) + "</reply>",
                                    "<reply>ok</reply>\n", "Sure! <reply>ok</reply>"])
 def test_bad_or_non_canonical_replies_are_rejected(plan_grammar, reply):
     assert not accepts(plan_grammar, reply)
@@ -365,7 +365,7 @@ GROUNDED_PLAN = canonical("""<root BTCPP_format="4">
 def test_a_grounded_grammar_admits_only_the_values_the_command_mentions():
     """"the second robot brings the pink stack from quadrant three to plate five": holder 2 and
     count 1 are implicit, ports that are not small numbered ones stay open."""
-    from llm_mars.grounding import ground
+    from llm_mars.language.grounding import ground
 
     grounding = ground("the second robot brings the pink stack from quadrant three to plate 5")
     grammar = compile_bytes(plan_grammar_ebnf(grounding=grounding))
@@ -380,7 +380,7 @@ def test_a_grounded_grammar_admits_only_the_values_the_command_mentions():
 
 
 def test_a_plan_only_grammar_admits_no_reply():
-    from llm_mars.grounding import Grounding
+    from llm_mars.language.grounding import Grounding
 
     grammar = compile_bytes(plan_grammar_ebnf(grounding=Grounding(frozenset(), None, True)))
     assert accepts(grammar, BASE)
@@ -388,7 +388,7 @@ def test_a_plan_only_grammar_admits_no_reply():
 
 
 def test_grammar_texts_name_their_constraint():
-    from llm_mars.grounding import Grounding
+    from llm_mars.language.grounding import Grounding
     from llm_mars.llm.grammar import plan_constraint_of_grammar, plan_grammar_for
 
     grounding = Grounding(frozenset({1}), frozenset({"brown"}))

@@ -274,7 +274,7 @@ def test_the_quantized_cache_file_follows_the_weight_files(tmp_path):
 
 
 def _model_info(argv):
-    from llm_mars.llm import commands
+    from llm_mars.cli import model as commands
 
     parser = argparse.ArgumentParser()
     commands.register(parser.add_subparsers())

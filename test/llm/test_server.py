@@ -20,7 +20,7 @@ import pytest
 from llm_mars.errors import (BackendError, ConstraintError, EngineClosedError, GenerationTimeout,
                              PlanValidationError, Problem, PromptTooLongError, RequestError,
                              UnknownAdapterError)
-from llm_mars.grounding import Grounding
+from llm_mars.language.grounding import Grounding
 from llm_mars.llm.grammar import plan_grammar_ebnf
 from llm_mars.llm.requests import GenerationRequest, GenerationResult, TokenEvent
 from llm_mars.llm.server import OpenAIServer, StreamText

@@ -4,7 +4,7 @@ import pytest
 
 from llm_mars.qa.summary import (HISTORY_SHOWN, HistoryEntry, Step, activity, carrying,
                                  cherry_tally, shown_history, summarize, where)
-from llm_mars.world.match import Match
+from llm_mars.session.match import Match
 
 
 @pytest.fixture(scope="module")

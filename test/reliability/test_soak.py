@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from llm_mars.nodes.load import run_load, utterances
+from llm_mars.operator_load import run_load, utterances
 
 pytestmark = [pytest.mark.ros, pytest.mark.reliability, pytest.mark.slow]
 
@@ -20,7 +20,7 @@ RSS_GROWTH_BOUND_MB = 250.0  # after warm-up, for 200 more utterances
 
 
 def test_soak_every_utterance_answered_once(assistant):
-    from llm_mars.nodes.system import Operator, System, SystemConfig
+    from llm_mars.system import Operator, System, SystemConfig
 
     system = System(assistant, SystemConfig(time_scale=1.0, llm_timeout_s=60.0))
     operator = Operator(system)

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
+from llm_mars.bt.robot import RobotInterface, SkillOutcome, SkillState
 from llm_mars.errors import UnknownGoalError, UnknownRobotError
-from llm_mars.robots.interface import RobotInterface, SkillOutcome, SkillState
 from llm_mars.robots.sim_robot import SimRobot
 from llm_mars.world.simulator import Simulator
 

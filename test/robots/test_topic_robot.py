@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import json
 
+from llm_mars.bt.robot import SkillState
 from llm_mars.payloads import SkillFeedback
-from llm_mars.robots.interface import SkillState
 from llm_mars.robots.topic_robot import TopicRobot
 
 

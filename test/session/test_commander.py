@@ -54,6 +54,8 @@ def test_then_queues(h):
     h.say("then robot 2 drop the cherries", id="u2")
     h.commander.on_llm_result(LlmResult("u2", "plan", xml=PLAN_R2).to_json())
     assert [(r, p.mode) for r, p in h.dispatched] == [("robot2", "queue")]
+    [final] = h.finals()
+    assert final.mode == "queue"  # the speaker says "queued" from this, not from the text
 
 
 def test_invalid_plan_from_llm_moves_nothing(h):

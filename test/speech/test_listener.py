@@ -2,16 +2,16 @@
 import numpy as np
 import pytest
 
+from llm_mars.language.normaliser import normalise
 from llm_mars.speech.audio import SAMPLE_RATE
 from llm_mars.speech.listener import LOW_CONFIDENCE, NOT_CAUGHT, Listener, decide
-from llm_mars.speech.normaliser import normalise_transcript
 from llm_mars.speech.recogniser import Transcript
 
 from .test_vad import quiet, recording, voiced
 
 
 def transcript(raw: str, confidence: float = 0.8) -> Transcript:
-    return Transcript(normalise_transcript(raw), raw, confidence, 1.0, 0.25)
+    return Transcript(normalise(raw), raw, confidence, 1.0, 0.25)
 
 
 @pytest.mark.parametrize("raw", ["", "...", "?"])

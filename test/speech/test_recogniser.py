@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from llm_mars.errors import SpeechModelError
-from llm_mars.session.intent import Intent, classify
+from llm_mars.language.intent import Intent, classify
 from llm_mars.speech.audio import SAMPLE_RATE, add_noise, write_wav
 from llm_mars.speech.recogniser import (Recogniser, segment_confidence, transcribe_file,
                                         transcribe_wav, transcript_confidence)

@@ -2,8 +2,8 @@ import json
 
 import yaml
 
+from llm_mars.evaluation.evaluate import PlanReport, report_json
 from llm_mars.training.card import render_card
-from llm_mars.training.evaluate import PlanReport, report_json
 from llm_mars.training.train import TrainStats, default_config_path, load_config
 
 

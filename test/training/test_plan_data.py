@@ -8,11 +8,11 @@ from llm_mars.bt.model import Plan, Reply
 from llm_mars.bt.parser import parse_bt_output
 from llm_mars.bt.registry import REGISTRY, Category
 from llm_mars.bt.serializer import serialize_plan
-from llm_mars.training.expectations import normalize_text
-from llm_mars.training.phrasing import ORDINALS
+from llm_mars.evaluation.expectations import normalize_text
+from llm_mars.language.lexicon import ORDINALS
+from llm_mars.session.match import Match
 from llm_mars.training.plan_data import (PlanExample, generate_plan_examples, make_example,
                                          skill)
-from llm_mars.world.match import Match
 
 N = 1500
 

@@ -5,13 +5,13 @@ from collections import Counter
 
 import pytest
 
+from llm_mars.evaluation.expectations import check_answer
 from llm_mars.qa.summary import cherry_tally, failures, place_name, summarize, time_left
-from llm_mars.training.expectations import check_answer
+from llm_mars.training.plan_data import generate_plan_examples
 from llm_mars.training.qa_data import (BOTH_QUESTIONS, QUESTIONS, QaExample, _SCORE_PARTS,
                                        _empty_holders_answer, _next_answer, _source_answer,
                                        _totals_answer, _where_answer, _yes_no, generate_qa_examples,
                                        initial_state, random_plan, simulated_states)
-from llm_mars.training.plan_data import generate_plan_examples
 
 N = 400
 

@@ -5,12 +5,11 @@ import json
 import pytest
 import yaml
 
-from llm_mars.assistant import default_adapters_dir
+from llm_mars.llm.adapter_meta import default_adapters_dir, read_adapter_meta
 from llm_mars.llm.adapters import CONFIG_FILE, WEIGHTS_FILE, load_lora_adapter
-from llm_mars.training.adapter_meta import read_adapter_meta
+from llm_mars.llm.requests import ADAPTERS
 from llm_mars.training.train import MAX_ADAPTER_BYTES, STATS_FILE, TRAIN_CONFIG_FILE, load_config
 
-ADAPTERS = ("bt", "qa")
 REPORTS = {"bt": ("eval_plans.json", "eval_plans_no_grounding.json"), "qa": ("eval_qa.json",)}
 
 

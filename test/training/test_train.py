@@ -5,12 +5,13 @@ import pytest
 import yaml
 
 from llm_mars.errors import TrainingConfigError
+from llm_mars.llm.requests import ADAPTERS
 from llm_mars.training.train import (Encoded, _lr_at, answer_loss, collate,
                                      decision_offset, default_config_path, encode_pair,
                                      length_batches, load_config, training_pairs)
 
 
-@pytest.mark.parametrize("adapter", ["bt", "qa"])
+@pytest.mark.parametrize("adapter", ADAPTERS)
 def test_committed_configs_load(adapter):
     config = load_config(default_config_path(adapter))
     assert config.adapter == adapter
@@ -69,7 +70,7 @@ def test_encode_pair_puts_the_answer_and_end_of_turn_last(tokenizer):
     assert "robot 1 go home" in prompt
     assert answer == "<reply>ok</reply><|im_end|>"
     # the prompt is exactly what inference renders for these messages
-    from llm_mars.training.adapter_meta import chat_messages
+    from llm_mars.llm.adapter_meta import chat_messages
 
     rendered = tokenizer.apply_chat_template(chat_messages("Be brief.", "robot 1 go home"),
                                              tokenize=False, add_generation_prompt=True)

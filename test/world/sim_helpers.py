@@ -5,7 +5,7 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from llm_mars.robots.interface import SkillOutcome, SkillState
+from llm_mars.bt.robot import SkillOutcome, SkillState
 from llm_mars.world.simulator import Simulator
 
 DT = 0.1

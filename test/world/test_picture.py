@@ -8,7 +8,7 @@ import pytest
 from matplotlib import colors
 from matplotlib import image
 
-from llm_mars.world.match import run_plan
+from llm_mars.session.match import run_plan
 from llm_mars.world.picture import CHERRY_COLOR, LAYER_COLORS, ROBOT_COLORS, save_png
 
 from .sim_helpers import plan

@@ -9,8 +9,8 @@ import time
 import pytest
 
 from llm_mars import vocabulary as V
+from llm_mars.bt.robot import SkillOutcome, SkillState
 from llm_mars.errors import UnknownGoalError, UnknownRobotError, WorldConfigError
-from llm_mars.robots.interface import SkillOutcome, SkillState
 from llm_mars.world import skills as S
 from llm_mars.world.faults import Blockage, Faults, Stall
 from llm_mars.world.field import CLEARANCE_MM, PLACE_XY, ROBOT_RADIUS_MM, START_POSITIONS

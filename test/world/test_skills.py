@@ -7,8 +7,8 @@ import pytest
 
 from llm_mars import vocabulary as V
 from llm_mars.bt.registry import REGISTRY, Category
+from llm_mars.bt.robot import SkillState
 from llm_mars.errors import SkillArgumentError, UnknownSkillError
-from llm_mars.robots.interface import SkillState
 from llm_mars.world import skills as S
 from llm_mars.world.field import PLACE_XY, START_POSITIONS
 from llm_mars.world.simulator import SimConfig, Simulator
@@ -28,8 +28,22 @@ def robot(sim: Simulator, name: str = "robot1"):
 
 def test_every_registry_skill_has_a_program_and_nothing_else_does():
     assert set(S.PROGRAMS) == {k.tag for k in REGISTRY.of(Category.ACTION)}
-    assert S.BODY_SKILLS | S.PASSIVE_SKILLS == set(S.PROGRAMS)
-    assert not S.BODY_SKILLS & S.PASSIVE_SKILLS
+
+
+ARGS = {"MoveTo": {"target": "plate_1"}, "PickCake": {"color": "pink", "quadrant": 1},
+        "PlaceCakes": {"plate": 1}, "CollectCherries": {"holder": 1}, "DropCherries": {},
+        "PutCherry": {"plate": 1}, "FunnyAction": {}, "Wait": {"seconds": 1.0},
+        "Signal": {"name": "go"}, "WaitForSignal": {"name": "go"}, "Say": {"text": "hi"}}
+
+
+@pytest.mark.parametrize("skill", sorted(S.PROGRAMS))
+def test_the_programs_of_body_skills_and_only_they_drive_or_use_the_arms(sim, skill):
+    body = robot(sim)
+    body.stacks, body.cherries = ["brown"], 2
+    sim.state.plates["plate_1"].append(Cake(["brown"] * 3))
+    phases = list(S.PROGRAMS[skill](sim.state, body, ARGS[skill]))
+    uses_body = any(isinstance(p, (S.Drive, S.Manipulate)) for p in phases)
+    assert uses_body is REGISTRY[skill].body
 
 
 # --- MoveTo ---------------------------------------------------------------------------------

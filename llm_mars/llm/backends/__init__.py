@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from llm_mars.errors import BackendConfigError
+from llm_mars.llm.requests import ADAPTERS
 
 BACKENDS = ("hf", "openai", "vllm")
 ENV_BACKEND = "LLM_MARS_BACKEND"
@@ -55,7 +56,7 @@ class BackendConfig:
     adapter_dirs: Mapping[str, Path] = field(default_factory=dict)
     url: str | None = None
     api_key: str | None = None
-    adapters: tuple[str, ...] = ("bt", "qa")
+    adapters: tuple[str, ...] = ADAPTERS
     grammar_field: str = "structured_outputs"
     timeout_s: float = 60.0
     retries: int = 3

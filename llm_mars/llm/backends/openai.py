@@ -40,10 +40,10 @@ from llm_mars.errors import (BackendConfigError, BackendError, ConstraintError,
                              EngineClosedError, GenerationTimeout, PromptTooLongError,
                              RequestError, ServerUnavailableError, UnknownAdapterError)
 from llm_mars.llm.grammar import plan_grammar_for, plan_grounding
-from llm_mars.llm.requests import FinishReason, GenerationRequest, GenerationResult, TokenEvent
+from llm_mars.llm.requests import (ADAPTERS, FinishReason, GenerationRequest, GenerationResult,
+                                   TokenEvent)
 
 GRAMMAR_FIELDS = ("structured_outputs", "guided_grammar", "llm_mars_constraint", "none")
-DEFAULT_ADAPTERS = ("bt", "qa")
 _RETRY_STATUSES = {429, 500, 502, 503}
 
 
@@ -61,7 +61,7 @@ class _Attempt:
 class OpenAIBackend:
     """Generation requests served by a remote OpenAI-compatible server."""
 
-    def __init__(self, url: str, *, adapters: Sequence[str] = DEFAULT_ADAPTERS,
+    def __init__(self, url: str, *, adapters: Sequence[str] = ADAPTERS,
                  api_key: str | None = None, timeout_s: float = 60.0, retries: int = 3,
                  backoff_s: float = 0.25, connect_timeout_s: float = 5.0,
                  grammar_field: str = "structured_outputs", max_workers: int = 16):

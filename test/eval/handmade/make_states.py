@@ -1,7 +1,7 @@
 """Make the world states of the hand-made question set (``states/hs01.json`` ...).
 
 Every state is a real simulator state: hand-written plans (BehaviorTree.CPP v4 XML) run on
-the simulated field through :class:`llm_mars.world.match.Match`, and the state JSON is taken
+the simulated field through :class:`llm_mars.session.match.Match`, and the state JSON is taken
 at a chosen moment (the start, a robot between places, a robot waiting, right after a
 failure or a cancel, the end of the match, ...). Nothing is edited by hand afterwards.
 
@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from llm_mars.world.match import Match
+from llm_mars.session.match import Match
 
 HERE = Path(__file__).resolve().parent
 STATES_DIR = HERE / "states"

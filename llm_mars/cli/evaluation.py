@@ -1,0 +1,74 @@
+"""``llm-mars eval plans|qa``: the adapters' evaluation on case files (docs/evaluation.md)."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from llm_mars.assistant import ALTERNATIVES
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    evaluation = subparsers.add_parser(
+        "eval", help="evaluate the adapters on case files (docs/evaluation.md)")
+    kinds = evaluation.add_subparsers(dest="eval_kind", metavar="KIND", required=True)
+    for kind, help_text in (("plans", "command cases: execution accuracy, validity, replies, "
+                                      "latency"),
+                            ("qa", "question cases: factual accuracy, latency")):
+        sub = kinds.add_parser(kind, help=help_text)
+        sub.add_argument("file", type=Path, metavar="FILE.jsonl")
+        sub.add_argument("--model", help="base model folder (default: the bundled model)")
+        sub.add_argument("--adapters", type=Path, help="folder with bt/ and qa/ adapters "
+                                                       "(default: the shipped ones)")
+        sub.add_argument("--limit", type=int, default=None, help="only the first N cases")
+        sub.add_argument("--json", type=Path, metavar="OUT", help="also write the full report")
+        sub.add_argument("--quiet", action="store_true", help="do not list failed cases")
+        sub.add_argument("--progress", action="store_true", help="print each case as it is done")
+        if kind == "plans":
+            sub.add_argument("--no-grounding", dest="grounding", action="store_false",
+                             help="no world check before the bt adapter, no grounded "
+                                  "grammar (llm_mars.language.grounding)")
+            sub.add_argument("--alternatives", type=int, default=ALTERNATIVES, metavar="N",
+                             help="plans sampled when the greedy plan leaves out something "
+                                  f"the command mentions (default {ALTERNATIVES}; 0: the "
+                                  "greedy plan, with --no-grounding the bt adapter alone)")
+            sub.add_argument("--no-decompose", dest="decompose", action="store_false",
+                             help="do not also plan a plain list of steps clause by clause "
+                                  "(llm_mars.language.decomposition)")
+        sub.set_defaults(handler=_eval)
+
+
+def _eval(args: argparse.Namespace) -> int:
+    import json
+    import sys
+
+    from llm_mars.assistant import Assistant
+    from llm_mars.evaluation import evaluate as E
+    from llm_mars.evaluation.expectations import load_command_cases, load_question_cases
+
+    if args.eval_kind == "plans":
+        cases = load_command_cases(args.file)[:args.limit]
+    else:
+        cases = load_question_cases(args.file)[:args.limit]
+
+    def progress(result) -> None:
+        if args.progress:
+            print(f"{'ok  ' if result.passed else 'FAIL'} {result.id}", file=sys.stderr,
+                  flush=True)
+
+    assistant = Assistant.load(args.model, args.adapters,
+                               grounding=getattr(args, "grounding", True),
+                               alternatives=getattr(args, "alternatives", ALTERNATIVES),
+                               decompose=getattr(args, "decompose", True))
+    try:
+        if args.eval_kind == "plans":
+            report = E.evaluate_plans(assistant, cases, progress=progress)
+            print(E.format_plan_report(report, show_failures=not args.quiet))
+        else:
+            report = E.evaluate_questions(assistant, cases, progress=progress)
+            print(E.format_qa_report(report, show_failures=not args.quiet))
+    finally:
+        assistant.close()
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(E.report_json(report), indent=1) + "\n")
+    return 0

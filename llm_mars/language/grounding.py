@@ -1,0 +1,244 @@
+"""What a command refers to, checked against the world before and while the bt adapter plans.
+
+A 135M-parameter model copies numbers and colours badly: "quadrant 7" comes out as quadrant 1,
+"the purple cake" as pink, and a command naming quadrant 3 can get a plan for quadrant 4. Two
+checks, both read from :mod:`llm_mars.vocabulary` and the skill registry, take that burden off
+the model:
+
+* :func:`out_of_world` finds references the world does not have (robot 3, the third robot,
+  quadrant 7, plate 0, holder 5, a green cake, 15 cherries, four stacks at once) and returns
+  the reply the operator gets instead of a plan; the model is not asked.
+* :func:`ground` collects the numbers and colours the command mentions. The plan grammar for
+  this command (:func:`llm_mars.llm.grammar.plan_grammar_ebnf` with ``grounding``) admits in
+  the small numbered ports (quadrant, plate, holder, count, numbered places) and the colour
+  ports only values the command mentions, plus each port's implicit value
+  (:data:`IMPLICIT_VALUES`: an unstated holder is holder 2, "a cherry" is one). Where the
+  command mentions none that fit a port, the port keeps its whole range. A command that names
+  one robot and speaks of no other ("the second robot, bring ...") gets a plan for that robot
+  alone; one that names none, both, or speaks of others or of waiting on one keeps both.
+
+Both read the canonical form of the command (:class:`~llm_mars.language.normaliser.Said`), so
+"robot two", "robot2" and "Robot 2," are the same, and spoken homophones after a numbered thing
+("plate to") are numbers. Robot designators ("robot 1", "R2") are not numbers for the ports.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from llm_mars import vocabulary as V
+from llm_mars.language.lexicon import (NUMBER_WORDS, ORDINAL_WORDS, PLACE_COUNT, PLACE_NOUNS,
+                                       ROBOT_WORDS, UNKNOWN_COLOURS)
+from llm_mars.language.normaliser import Said, as_said
+
+IMPLICIT_VALUES: dict[str, tuple[int, ...]] = {"holder": (V.DEFAULT_HOLDER,), "count": (1,)}
+"""Port name -> values a plan may use without the command saying them."""
+
+GROUNDED_INT_MAX = 10
+"""Int ports whose range ends at or below this are numbered things or small counts; larger ones
+(Repeat's cycles, Timeout's milliseconds) are not restricted."""
+
+_NUMBER = rf"(?:\d+|{'|'.join(NUMBER_WORDS)})"
+_NOUN = "|".join(ROBOT_WORDS)
+_ROBOT_NUMBER = re.compile(rf"\b(?:{_NOUN}|r)\s*(?:number\s+)?({_NUMBER})\b")
+_ORDINAL_ROBOT = re.compile(rf"\b({'|'.join(ORDINAL_WORDS)})\s+(?:{_NOUN})\b")
+_ROBOT_COUNT = re.compile(rf"\b({_NUMBER})\s+(?:{'|'.join(w + 's' for w in ROBOT_WORDS)})\b")
+_NUMBERED_PLACE = re.compile(rf"\b({'|'.join(PLACE_NOUNS)})\s+(?:number\s+)?({_NUMBER})\b")
+_ORDINAL_PLACE = re.compile(
+    rf"\b({'|'.join(ORDINAL_WORDS)})\s+(?:\w+\s+)?({'|'.join(PLACE_NOUNS)})\b")
+_CHERRY_COUNT = re.compile(r"\b(\d+)\s+(?:more\s+)?cherries\b")
+_AT_ONCE = re.compile(r"\b(?:at once|at the same time|in one go|together)\b")
+_STACK_COUNT = re.compile(rf"\b({_NUMBER})\s+(?:\w+\s+)?(?:stacks|cakes)\b")
+_UNKNOWN_COLOUR = re.compile(  # "the green stack", "the purple and brown cake stacks"
+    rf"\b({'|'.join(UNKNOWN_COLOURS)})(?:\s+\w+){{0,3}}?\s+"
+    r"(?:one|ones|cake|cakes|stack|stacks|layer|layers)\b")
+_ANY_NUMBER = re.compile(rf"\b({_NUMBER}|{'|'.join(ORDINAL_WORDS)})\b")
+_ALL_COLOURS = re.compile(r"\b(?:legendary|all|every|each|everything)\b")
+_COLOUR = re.compile(rf"\b({'|'.join(V.COLORS)})\b")
+_OTHER_ROBOTS = re.compile(  # words by which a command may give work to a robot it does not name
+    r"\b(?:both|each|either|other|others|everyone|everybody|all|robots|bots|you two|the two|"
+    r"team|someone|somebody|one of you|when|once|until|after|while|meanwhile|wait for|"
+    r"waits for)\b")
+LOOSE_ROBOT_NUMBER = re.compile(  # "robot 1", but also "rboot one", "robit 2", "roobt 1"
+    rf"\b(?:r[a-z]{{0,6}}|b[a-z]{{1,3}})\s*(?:number\s+)?({_NUMBER})\b")
+
+
+def _value(word: str) -> int:
+    return int(word) if word.isdigit() else NUMBER_WORDS.get(word, ORDINAL_WORDS.get(word, -1))
+
+
+# The replies, one function each: the world check gives them and the bt training data
+# (llm_mars.training.plan_data) teaches them, word for word.
+
+
+def robot_reply(name: str) -> str:
+    """The reply to a command for a robot that does not exist (``robot 3``, ``third robot``)."""
+    return f"There is no {name}: I can only command robot 1 and robot 2."
+
+
+def robot_count_reply() -> str:
+    return "There are only two robots: robot 1 and robot 2."
+
+
+def place_reply(kind: str, n: int) -> str:
+    """``kind``: plate, quadrant or holder; ``n`` a number the field does not have."""
+    return f"There is no {kind} {n}: {kind}s are numbered 1 to {PLACE_COUNT[kind]}."
+
+
+def colour_reply(colour: str) -> str:
+    return (f"There is no {colour} cake: stacks are {', '.join(V.COLORS[:-1])} or "
+            f"{V.COLORS[-1]}.")
+
+
+def cherries_reply(n: int) -> str:
+    return (f"A robot can carry at most {V.MAX_CHERRIES_CARRIED} cherries, so it cannot take "
+            f"{n}.")
+
+
+def stacks_reply() -> str:
+    return f"A robot can carry at most {V.MAX_STACKS_CARRIED} stacks at once."
+
+
+def out_of_world(command: str | Said) -> str | None:
+    """The reply for a command that names something the world does not have, else ``None``."""
+    text = as_said(command).canonical
+    for m in _ROBOT_NUMBER.finditer(text):
+        if not 1 <= _value(m.group(1)) <= len(V.ROBOTS):
+            return robot_reply(f"robot {_value(m.group(1))}")
+    for m in _ORDINAL_ROBOT.finditer(text):
+        if _value(m.group(1)) > len(V.ROBOTS):
+            return robot_reply(f"{m.group(1)} robot")
+    for m in _ROBOT_COUNT.finditer(text):
+        if _value(m.group(1)) > len(V.ROBOTS):
+            return robot_count_reply()
+    places = [(m.group(1), _value(m.group(2))) for m in _NUMBERED_PLACE.finditer(text)]
+    places += [(m.group(2), _value(m.group(1))) for m in _ORDINAL_PLACE.finditer(text)]
+    for noun, n in places:
+        kind = PLACE_NOUNS[noun]
+        if not 1 <= n <= PLACE_COUNT[kind]:
+            return place_reply(kind, n)
+    for m in _UNKNOWN_COLOUR.finditer(text):
+        return colour_reply(m.group(1))
+    for m in _CHERRY_COUNT.finditer(text):
+        if int(m.group(1)) > V.MAX_CHERRIES_CARRIED:
+            return cherries_reply(int(m.group(1)))
+    if _AT_ONCE.search(text):
+        for m in _STACK_COUNT.finditer(text):
+            if _value(m.group(1)) > V.MAX_STACKS_CARRIED:
+                return stacks_reply()
+    return None
+
+
+def cherry_counts(command: str | Said) -> set[int]:
+    """The numbers ``command`` says of cherries ("put 4 cherries", "2 more cherries"): in a
+    plan each is a collection's count or the number of cherries put on cakes."""
+    return {int(m.group(1)) for m in _CHERRY_COUNT.finditer(as_said(command).canonical)}
+
+
+def robots_named(command: str | Said) -> set[str]:
+    """The robots of this world that ``command`` names by designator ("robot 2", "R1", "the
+    first robot"); designators of robots the world lacks are :func:`out_of_world`'s."""
+    return _robots_in(as_said(command).canonical)
+
+
+def _robots_in(text: str) -> set[str]:
+    """:func:`robots_named` of an already normalised text."""
+    numbers = [_value(m.group(1)) for m in _ROBOT_NUMBER.finditer(text)]
+    numbers += [_value(m.group(1)) for m in _ORDINAL_ROBOT.finditer(text)]
+    return {V.ROBOTS[n - 1] for n in numbers if 1 <= n <= len(V.ROBOTS)}
+
+
+_WORLD_REPLY = re.compile(
+    r"^(?:There is no (?:robot|quadrant|plate|holder) \d|There is no \w+ robot|"
+    r"There is no \w+ cake|There are only two robots|A robot can carry at most \d+ cherries)")
+
+
+def is_world_reply(reply: str) -> bool:
+    """Whether a reply is of a kind :func:`out_of_world` decides (a robot, numbered place,
+    colour or cherry count the world lacks). For a command that passed that check, such a
+    reply from the model is false: the command gets a plan instead (``plan_only``)."""
+    return _WORLD_REPLY.match(reply) is not None
+
+
+@dataclass(frozen=True)
+class Grounding:
+    """The values a command mentions: numbers (not robot designators) and cake colours
+    (``None``: any colour, when it names none or speaks of all of them). ``plan_only``: the
+    grammar admits a plan and no reply. ``robots``: the one robot a plan may command (``None``:
+    either or both)."""
+
+    numbers: frozenset[int]
+    colors: frozenset[str] | None
+    plan_only: bool = False
+    robots: frozenset[str] | None = None
+
+    def allowed_robots(self) -> list[str]:
+        """The robots the plan may give a tree, in the world's order."""
+        return [r for r in V.ROBOTS if self.robots is None or r in self.robots]
+
+    def allowed_ints(self, port_name: str, lo: int, hi: int) -> list[int] | None:
+        """The values of an int port in ``[lo, hi]`` this command may use; ``None``: all."""
+        if hi > GROUNDED_INT_MAX:
+            return None
+        said = sorted(n for n in self.numbers if lo <= n <= hi)
+        if not said:
+            return None
+        return sorted({*said, *(n for n in IMPLICIT_VALUES.get(port_name, ()) if lo <= n <= hi)})
+
+    def allowed_colors(self) -> list[str] | None:
+        return None if self.colors is None else [c for c in V.COLORS if c in self.colors]
+
+    def allowed_places(self) -> list[str]:
+        """Places a ``MoveTo``/``IsAt`` may name: home, the basket, and the numbered places
+        whose number the command mentions (all of a kind when it mentions none that fit)."""
+        out = []
+        for place in V.PLACES:
+            kind, _, n = place.partition("_")
+            if not n:
+                out.append(place)
+                continue
+            allowed = self.allowed_ints(kind, 1, PLACE_COUNT[kind])
+            if allowed is None or int(n) in allowed:
+                out.append(place)
+        return out
+
+    def key(self) -> str:
+        """A stable text naming this grounding (``n=2,3;c=brown``); :meth:`from_key` reads it."""
+        colors = "*" if self.colors is None else ",".join(sorted(self.colors))
+        key = f"n={','.join(map(str, sorted(self.numbers)))};c={colors}"
+        key += "" if self.robots is None else f";r={','.join(sorted(self.robots))}"
+        return key + ";p=1" if self.plan_only else key
+
+    @classmethod
+    def from_key(cls, key: str) -> Grounding:
+        """The grounding a :meth:`key` names; ValueError if the text is not one."""
+        try:
+            fields = dict(part.split("=", 1) for part in key.split(";"))
+            numbers = frozenset(int(n) for n in fields["n"].split(",") if n)
+            colors = None if fields["c"] == "*" else frozenset(
+                c for c in fields["c"].split(",") if c)
+        except (ValueError, KeyError) as exc:
+            raise ValueError(f"malformed grounding {key!r} ({exc!r})") from None
+        robots = None if "r" not in fields else frozenset(fields["r"].split(","))
+        if colors is not None and not colors <= set(V.COLORS):
+            raise ValueError(f"unknown colours in grounding {key!r}")
+        if robots is not None and not robots <= set(V.ROBOTS):
+            raise ValueError(f"unknown robots in grounding {key!r}")
+        if fields.get("p", "0") not in ("0", "1"):
+            raise ValueError(f"plan-only flag must be 0 or 1 in grounding {key!r}")
+        return cls(numbers, colors, fields.get("p") == "1", robots)
+
+
+def ground(command: str | Said) -> Grounding:
+    """The numbers, colours and robot ``command`` mentions (see the module docstring)."""
+    said = as_said(command).canonical
+    text = _ORDINAL_ROBOT.sub(" ", _ROBOT_NUMBER.sub(" ", said))
+    numbers = frozenset(v for v in (_value(m.group(1)) for m in _ANY_NUMBER.finditer(text))
+                        if v >= 0)
+    colors = frozenset(_COLOUR.findall(text))
+    named = _robots_in(said)
+    loosely = {_value(m.group(1)) for m in LOOSE_ROBOT_NUMBER.finditer(said)}
+    robots = frozenset(named) if len(named) == 1 and len(loosely) <= 1 and \
+        not _OTHER_ROBOTS.search(text) else None
+    return Grounding(numbers, None if not colors or _ALL_COLOURS.search(text) else colors,
+                     robots=robots)

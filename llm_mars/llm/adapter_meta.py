@@ -1,0 +1,93 @@
+"""Adapter folders: where the shipped ones are, and what each says about how it was trained
+(``llm_mars_adapter.json``).
+
+The shipped adapters are trained with short system prompts of their own (the adapter learns
+the output format; constrained decoding guarantees validity), not the full catalogue prompt
+of :mod:`llm_mars.llm.prompts`. Inference must use exactly the training prompt, so the prompt
+is stored beside the weights and read back here. The user message is the same text
+:mod:`llm_mars.llm.prompts` builds (the command; or the state summary and the question).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from llm_mars.errors import AdapterLoadError
+from llm_mars.llm.requests import ADAPTERS
+
+META_FILE = "llm_mars_adapter.json"
+
+
+def default_adapters_dir() -> Path:
+    """``models/adapters`` of the checkout, else of the installed package's share folder."""
+    here = Path(__file__).resolve().parents[2] / "models" / "adapters"
+    if here.is_dir():
+        return here
+    try:
+        from ament_index_python.packages import get_package_share_directory
+
+        return Path(get_package_share_directory("llm_mars")) / "models" / "adapters"
+    except (ImportError, LookupError, ValueError, OSError):  # not an installed ROS package
+        return here
+
+
+@dataclass(frozen=True)
+class AdapterMeta:
+    adapter: str  # "bt" | "qa"
+    system_prompt: str
+    base_model_sha256: str | None = None
+    extra: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = {"adapter": self.adapter, "system_prompt": self.system_prompt,
+                "base_model_sha256": self.base_model_sha256}
+        data.update(self.extra or {})
+        return data
+
+
+def write_adapter_meta(adapter_dir: str | Path, meta: AdapterMeta) -> Path:
+    path = Path(adapter_dir) / META_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(meta.to_json(), indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def read_adapter_meta(adapter_dir: str | Path) -> AdapterMeta:
+    """The folder's metadata; :class:`AdapterLoadError` if it is missing or malformed."""
+    path = Path(adapter_dir) / META_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise AdapterLoadError(f"{path}: cannot be read ({exc.strerror})") from None
+    except ValueError as exc:
+        raise AdapterLoadError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(data, dict) or data.get("adapter") not in ADAPTERS \
+            or not isinstance(data.get("system_prompt"), str) or not data["system_prompt"]:
+        raise AdapterLoadError(f"{path}: needs 'adapter' (one of {ADAPTERS}) and a "
+                               "non-empty 'system_prompt'")
+    extra = {k: v for k, v in data.items()
+             if k not in ("adapter", "system_prompt", "base_model_sha256")}
+    return AdapterMeta(data["adapter"], data["system_prompt"], data.get("base_model_sha256"),
+                       extra or None)
+
+
+def system_prompt(adapter_dir: str | Path | None) -> str | None:
+    """The system prompt an adapter folder was trained with; ``None`` when there is no folder
+    or it carries no metadata (requests then use :mod:`llm_mars.llm.prompts`)."""
+    if adapter_dir is None or not (Path(adapter_dir) / META_FILE).is_file():
+        return None
+    return read_adapter_meta(adapter_dir).system_prompt
+
+
+def adapter_messages(adapter_dir: str | Path, user_text: str) -> list[dict[str, str]]:
+    """Chat messages for the adapter in ``adapter_dir``: its training system prompt and
+    ``user_text`` (as :func:`llm_mars.llm.prompts.bt_messages` / ``qa_messages`` build it)."""
+    meta = read_adapter_meta(adapter_dir)
+    return chat_messages(meta.system_prompt, user_text)
+
+
+def chat_messages(system_prompt: str, user_text: str) -> list[dict[str, str]]:
+    return [{"role": "system", "content": system_prompt},
+            {"role": "user", "content": user_text.strip()}]

@@ -1,0 +1,62 @@
+"""``llm-mars run-tree``: the final state as text or exactly JSON, a timeline, a PNG, errors."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from llm_mars.cli import main
+
+from world.sim_helpers import plan
+
+ROOT = Path(__file__).resolve().parents[2]
+CLI = Path(sys.executable).with_name("llm-mars")
+MISSION = ROOT / "trees" / "missions" / "signal_decorate.xml"
+
+
+def test_json_output_is_exactly_the_state_json():
+    done = subprocess.run([str(CLI), "run-tree", str(MISSION), "--json", "--timeline"],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    state = json.loads(done.stdout)  # nothing but the JSON on stdout
+    assert state["score"]["total"] == 70
+    assert [r["tree_status"] for r in state["robots"].values()] == ["SUCCESS", "SUCCESS"]
+    assert "PutCherry 2: SUCCESS" in done.stderr  # the timeline went to stderr
+
+
+def test_an_invalid_plan_prints_the_report_and_exits_1(tmp_path):
+    bad = tmp_path / "bad.xml"
+    bad.write_text(plan(robot1='<PickCake color="purple" quadrant="2"/>'))
+    done = subprocess.run([str(CLI), "run-tree", str(bad), "--json"],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert "invalid plan" in done.stderr and "purple" in done.stderr
+
+
+def test_text_output_timeline_and_png(tmp_path, capsys):
+    png = tmp_path / "field.png"
+    assert main(["run-tree", str(MISSION), "--timeline", "--png", str(png), "--seed", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "robot1: tree SUCCESS, at home" in out
+    assert "plate_2: brown/yellow/pink + cherry" in out
+    assert "score: 70" in out
+    timeline = [line for line in out.splitlines() if "->" in line]
+    assert len(timeline) == 14  # 7 finished skills per robot
+    assert all(float(line.split("->")[1].split()[0]) <= 100.0 for line in timeline)
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_seed_changes_timings_not_the_outcome(capsys):
+    states = []
+    for seed in ("1", "2"):
+        assert main(["run-tree", str(MISSION), "--json", "--seed", seed]) == 0
+        states.append(json.loads(capsys.readouterr().out))
+    assert states[0]["time_s"] != states[1]["time_s"]
+    assert states[0]["plates"] == states[1]["plates"]
+
+
+def test_a_missing_file_is_an_error(tmp_path, capsys):
+    assert main(["run-tree", str(tmp_path / "nope.xml")]) == 1
+    assert "cannot read" in capsys.readouterr().err

@@ -1,0 +1,153 @@
+"""The world check and the grounding of commands (llm_mars.language.grounding)."""
+import pytest
+
+from llm_mars import vocabulary as V
+from llm_mars.language.grounding import (Grounding, ground, is_world_reply, out_of_world,
+                                         robots_named)
+
+
+@pytest.mark.parametrize("command, reply", [
+    ("robot 3 go to plate 1", "There is no robot 3: I can only command robot 1 and robot 2."),
+    ("R3 go home", "There is no robot 3: I can only command robot 1 and robot 2."),
+    ("robot three, go home", "There is no robot 3: I can only command robot 1 and robot 2."),
+    ("the third robot goes home",
+     "There is no third robot: I can only command robot 1 and robot 2."),
+    ("all three robots go to the basket", "There are only two robots: robot 1 and robot 2."),
+    ("Robot 1, take the brown cake from quadrant 7 to plate 2.",
+     "There is no quadrant 7: quadrants are numbered 1 to 4."),
+    ("robot two put the pink stack on tray 9", "There is no plate 9: plates are numbered 1 to 5."),
+    ("robot 2 go to plate zero", "There is no plate 0: plates are numbered 1 to 5."),
+    ("robot one collect cherries from dispenser 5",
+     "There is no holder 5: holders are numbered 1 to 4."),
+    ("R1 grab the green stack in quadrant 2",
+     "There is no green cake: stacks are brown, yellow or pink."),
+    ("robot 1 pick up the blue layers from quadrant 1",
+     "There is no blue cake: stacks are brown, yellow or pink."),
+    ("robot 2 take fifteen cherries from holder 2",
+     "A robot can carry at most 10 cherries, so it cannot take 15."),
+    ("robot 1 pick up all four brown stacks at once",
+     "A robot can carry at most 3 stacks at once."),
+])
+def test_references_the_world_lacks_get_a_reply(command, reply):
+    assert out_of_world(command) == reply
+    # the model may also give these replies; the check owns them (except over-full stacks,
+    # which it cannot always see, so the model's reply stands)
+    assert is_world_reply(reply) == ("at once" not in reply)
+
+
+@pytest.mark.parametrize("command", [
+    "robot 1 bring the brown cake from quadrant 4 to plate 5",
+    "robot two go to holder four",
+    "Robot 2 put 10 cherries in the basket",
+    "the second robot takes three stacks at once from quadrant 1",
+    "robot 1 and robot 2 go home",
+    "tell the robot to go to plate 2",  # "to" is not a number here
+    "robot 1 paint the pink cake green",  # not the check's business: the model replies
+])
+def test_commands_within_the_world_pass(command):
+    assert out_of_world(command) is None
+
+
+def test_the_model_replies_the_check_owns_are_recognised():
+    assert not is_world_reply("The robots cannot fly: no skill does that.")
+    assert not is_world_reply("A robot can carry at most 3 stacks at once.")
+    assert is_world_reply("There is no quadrant 4: quadrants are numbered 1 to 4.")
+
+
+def test_grounding_collects_numbers_but_not_robot_designators():
+    g = ground("Robot 2, bring the brown stack from quadrant three to tray 1 then R1 goes home")
+    assert g.numbers == {3, 1} and g.colors == {"brown"}
+    assert ground("robot 1 build legendary cakes on plate 2 from quadrant 4").colors is None
+    assert ground("robot 1 pick the pink and the yellow from quadrant 2").colors == {"pink",
+                                                                                      "yellow"}
+    assert ground("bot1 go home").numbers == frozenset()
+
+
+def test_allowed_values_add_implicit_ones_and_fall_back_to_all():
+    g = Grounding(frozenset({3, 5}), frozenset({"pink"}))
+    assert g.allowed_ints("quadrant", 1, 4) == [3]
+    assert g.allowed_ints("holder", 1, 4) == [V.DEFAULT_HOLDER, 3]
+    assert g.allowed_ints("count", 1, 10) == [1, 3, 5]
+    assert g.allowed_ints("num_cycles", -1, 100) is None  # not a small numbered port
+    assert Grounding(frozenset({7}), None).allowed_ints("plate", 1, 5) is None  # none fit
+    assert g.allowed_colors() == ["pink"]
+    places = g.allowed_places()
+    assert {"home", "basket", "plate_3", "plate_5", "quadrant_3", "holder_3"} <= set(places)
+    assert "plate_1" not in places and "quadrant_4" not in places
+
+
+@pytest.mark.parametrize("command, robots", [
+    ("the second robot brings the pink stack from quadrant three to plate 5", {"robot2"}),
+    ("R1 go home then do the funny action", {"robot1"}),
+    ("go home", None),  # names no robot
+    ("robot 1 go home and robot 2 go to plate 3", None),  # names both
+    ("robot 1 go home and the other robot goes to plate 3", None),
+    ("when robot 1 is done put a cherry on the cake on plate 3", None),  # who waits is unsaid
+    ("robot 2 and then both of you go home", None),
+    ("rboot one grab the yellow stack at quadrant one then r2 go to holder three", None),
+])
+def test_grounding_keeps_to_the_one_robot_a_command_names(command, robots):
+    assert ground(command).robots == (None if robots is None else frozenset(robots))
+
+
+def test_the_robot_grounding_never_excludes_a_robot_the_plan_commands():
+    """On generated commands (typos in designators included) the grounded robot set holds
+    every robot of the command's plan, and it narrows most single-robot commands."""
+    import re
+
+    from llm_mars.training.plan_data import generate_plan_examples
+
+    narrowed = 0
+    for example in generate_plan_examples(1500, seed=11, reply_share=0.0):
+        robots = ground(example.command).robots
+        if example.kind == "plan" and robots is not None:
+            narrowed += 1
+            assert set(re.findall(r'ID="(robot\d)"', example.output)) <= robots, example.command
+    assert narrowed > 500
+
+
+@pytest.mark.parametrize("grounding", [
+    Grounding(frozenset(), None), Grounding(frozenset({1, 4}), frozenset({"brown"})),
+    Grounding(frozenset({2}), frozenset({"pink", "yellow"}), plan_only=True),
+    Grounding(frozenset({3}), None, plan_only=True, robots=frozenset({"robot2"}))])
+def test_keys_round_trip(grounding):
+    assert Grounding.from_key(grounding.key()) == grounding
+
+
+@pytest.mark.parametrize("key", ["n=1;c=green", "n=x;c=*", "c=*", "n=1;c=*;p=2",
+                                 "n=1;c=*;r=robot3"])
+def test_malformed_keys_are_refused(key):
+    with pytest.raises((ValueError, KeyError)):
+        Grounding.from_key(key)
+
+
+def test_the_check_agrees_with_the_training_data():
+    """On generated commands: never fires on a possible one, and gives the generator's own
+    reply to (almost) every command whose impossibility it owns (misses: typos in the noun,
+    compound number words)."""
+    from llm_mars.bt.parser import parse_bt_output
+    from llm_mars.training.plan_data import generate_plan_examples
+
+    owned = agreed = 0
+    for example in generate_plan_examples(2000, seed=5, reply_share=0.3):
+        found = out_of_world(example.command)
+        if example.kind == "plan":
+            assert found is None, example.command
+            continue
+        reply = parse_bt_output(example.output).text
+        if is_world_reply(reply):
+            owned += 1
+            assert found in (None, reply), example.command
+            agreed += found == reply
+    assert owned > 200 and agreed / owned >= 0.95
+
+
+@pytest.mark.parametrize("command, robots", [
+    ("Robot 2, take the brown cake", {"robot2"}),
+    ("R1 to holder 3 and bot two home", {"robot1", "robot2"}),
+    ("the first robot goes home, the second robot waits", {"robot1", "robot2"}),
+    ("robot 3 go home", set()),  # a robot the world lacks is out_of_world's
+    ("go to plate 2", set()),
+])
+def test_robots_named(command, robots):
+    assert robots_named(command) == robots

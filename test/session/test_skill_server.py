@@ -1,0 +1,82 @@
+"""The simulator node's core: executor goal ids, outcome reports, heartbeats, the dead man's
+switch and the paused clock, without ROS."""
+from __future__ import annotations
+
+import pytest
+
+from llm_mars.payloads import SkillFeedback, SkillGoal
+from llm_mars.session.skill_server import HEARTBEAT_S, SkillServer
+from llm_mars.world.simulator import Simulator
+
+
+class Clock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def server(clock):
+    return SkillServer(Simulator(seed=0), executor_silence_s=3.0, clock=clock)
+
+
+def states(messages):
+    return [(robot, f.goal_id, f.state) for robot, f in messages]
+
+
+def test_outcomes_are_reported_on_change_and_running_goals_are_repeated(server, clock):
+    assert server.start("robot1", SkillGoal(41, "MoveTo", {"target": "plate_5"})) is None
+    assert states(server.outcomes()) == [("robot1", 41, "RUNNING")]
+    assert server.outcomes() == []  # nothing new
+    clock.now += HEARTBEAT_S
+    assert states(server.outcomes()) == [("robot1", 41, "RUNNING")]  # the heartbeat
+    while server.busy:
+        server.step(0.5)
+        done = [m for m in server.outcomes() if m[1].state != "RUNNING"]
+    assert states(done) == [("robot1", 41, "SUCCESS")]
+    assert server.world.state.robots["robot1"].location == "plate_5"
+
+
+def test_a_refused_goal_fails_at_once_and_a_cancel_uses_the_executors_id(server):
+    refused = server.start("robot1", SkillGoal(6, "PickCake", {"color": "green", "quadrant": 1}))
+    assert (refused.goal_id, refused.state) == (6, "FAILURE") and "color" in refused.reason
+    assert server.start("robot1", SkillGoal(7, "PickCake", {"color": "pink", "quadrant": 1})) \
+        is None
+    server.start("robot1", SkillGoal(8, "MoveTo", {"target": "home"}))  # a second body skill
+    assert states(server.outcomes()) == [("robot1", 7, "RUNNING"), ("robot1", 8, "FAILURE")]
+    server.cancel("robot1", 7)
+    server.cancel("robot1", 999)  # unknown: ignored
+    assert server.outcomes() == [("robot1", SkillFeedback(7, "CANCELLED"))]
+    assert not server.busy
+
+
+def test_a_robot_whose_executor_went_silent_is_stopped(server, clock):
+    server.executor_status("robot2", "RUNNING")
+    server.start("robot2", SkillGoal(1, "MoveTo", {"target": "plate_1"}))
+    assert server.world.state.robots["robot2"].tree_status == "RUNNING"
+    clock.now += 2.0
+    assert server.step(0.1) == []
+    clock.now += 2.0
+    assert server.step(0.1) == ["robot2"]
+    assert states(server.outcomes()) == [("robot2", 1, "CANCELLED")]
+
+
+def test_the_clock_stands_still_while_idle_when_asked(server):
+    server.step(0.5, pause_when_idle=True)
+    assert server.world.time_s == 0.0
+    server.step(5.0)
+    assert server.world.time_s == 1.0  # one step is at most a second
+    assert server.state()["time_left_s"] == 99.0
+
+
+def test_a_reset_forgets_the_goals_of_the_old_field(server):
+    server.start("robot1", SkillGoal(3, "MoveTo", {"target": "plate_2"}))
+    server.reset(Simulator(seed=1))
+    assert not server.busy and server.outcomes() == []
