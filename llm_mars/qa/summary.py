@@ -341,37 +341,59 @@ def stacks_taken(state: Mapping[str, Any]) -> list[str]:
             for color, left in stacks.items() if not left]
 
 
-def cherry_tally(state: Mapping[str, Any]) -> dict[str, tuple[int, int]] | None:
-    """Cherries each robot collected and dropped in the basket, in all, replayed from the
-    histories; ``None`` when the replay disagrees with the holders, the basket or the cargo
-    (both robots emptied one holder, so a count is not known), rather than a wrong number."""
+def cherry_moves(state: Mapping[str, Any]) -> dict[str, list[int | None]] | None:
+    """For each robot and each of its history entries, the cherries a successful
+    ``CollectCherries`` took, ``DropCherries`` dropped or ``PutCherry`` put on a cake (``None``
+    for other entries), replayed under the simulator's rules (a collection takes what fits
+    and what the holder has left, at most the count asked); ``None`` when the replay disagrees
+    with the holders, the basket or the cargo (both robots took from one holder, so a
+    count is not known), rather than a wrong number."""
     robots = state.get("robots") or {}
-    tally: dict[str, tuple[int, int]] = {}
+    moves: dict[str, list[int | None]] = {}
     taken: Counter[str] = Counter()
+    dropped_total = 0
     for name, robot in robots.items():
-        carried = collected = dropped = 0
+        carried = 0
         own: Counter[str] = Counter()  # what this robot took from each holder
+        entries: list[int | None] = []
         for h in history(robot):
-            if h.status != "SUCCESS":
-                continue
-            if h.step.tag == "CollectCherries" and h.step.args:
+            n = None
+            if h.status == "SUCCESS" and h.step.tag == "CollectCherries" and h.step.args:
                 holder = f"holder_{h.step.args[0]}"
                 room = min(V.MAX_CHERRIES_CARRIED - carried, V.CHERRIES_PER_HOLDER - own[holder])
                 n = room if len(h.step.args) < 2 else min(room, int(h.step.args[1]))
-                carried, collected = carried + n, collected + n
+                carried += n
                 own[holder] += n
-            elif h.step.tag == "DropCherries":
-                carried, dropped = 0, dropped + carried
-            elif h.step.tag == "PutCherry":
-                carried -= 1
+            elif h.status == "SUCCESS" and h.step.tag == "DropCherries":
+                n, carried = carried, 0
+                dropped_total += n
+            elif h.status == "SUCCESS" and h.step.tag == "PutCherry":
+                n, carried = 1, carried - 1
+            entries.append(n)
         taken += own
         if carried != int((robot.get("carrying") or {}).get("cherries") or 0):
             return None
-        tally[name] = (collected, dropped)
+        moves[name] = entries
     holders = state.get("holders") or {}
     if any(V.CHERRIES_PER_HOLDER - n != taken[h] for h, n in holders.items()) or \
-            sum(d for _, d in tally.values()) != int(state.get("basket", 0)):
+            dropped_total != int(state.get("basket", 0)):
         return None
+    return moves
+
+
+def cherry_tally(state: Mapping[str, Any]) -> dict[str, tuple[int, int]] | None:
+    """Cherries each robot collected and dropped in the basket, in all
+    (:func:`cherry_moves`); ``None`` when the replay is not confirmed by the state."""
+    moves = cherry_moves(state)
+    if moves is None:
+        return None
+    tally = {}
+    for name, robot in (state.get("robots") or {}).items():
+        entries = history(robot)
+        collected = sum(n or 0 for h, n in zip(entries, moves[name])
+                        if h.step.tag == "CollectCherries")
+        dropped = sum(n or 0 for h, n in zip(entries, moves[name]) if h.step.tag == "DropCherries")
+        tally[name] = (collected, dropped)
     return tally
 
 
