@@ -242,7 +242,10 @@ FAMILIES: tuple[Family, ...] = (
     F("been-to", "check {robot}.history({place})", "has {r} been to {place}",
       "did {r} go to {place}", "did {r} visit {place}", "was {r} at {place} earlier"),
     F("done-at", "{robot}.history({place})", "what did {r} do at {place}",
-      "what has {r} done at {place}", "why did {r} go to {place}"),
+      "what has {r} done at {place}", "why did {r} go to {place}",
+      "how many times has {r} been to {place}"),
+    F("placed-on-count", "{robot}.history(PlaceCakes {plate})",
+      "how many stacks did {r} place on {p}", "how many cakes did {r} deliver to {p}"),
     F("signalled", "check {robot}.history(Signal)", "did {r} send a signal",
       "has {r} raised its signal", "did {r} signal the other robot"),
     F("got-signal", "check {robot}.history(WaitForSignal)", "did {r} get the signal",
@@ -620,7 +623,8 @@ FAMILIES: tuple[Family, ...] = (
       "how long till the end", "how much of the match remains", held_out=H),
     F("time-played", "time.elapsed", "how long has the match been running",
       "how much time has passed", "how many seconds have gone by", "what's the match time",
-      "how far into the match are we", "elapsed time", "how many seconds have we played"),
+      "how far into the match are we", "elapsed time", "how many seconds have we played",
+      "how long ago did the match start", "what time is it in the match"),
     F("time-played-held", "time.elapsed", "how long have we been playing", "time played so far",
       "how many seconds since the start", held_out=H),
     F("over", "check time.over", "is the match over", "has the match ended",
@@ -759,9 +763,10 @@ def _fill(template: str, said: dict[str, str]) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: said[m.group(1)], template)
 
 
-def _finish(question: str, rng: random.Random, style: Style) -> str:
+def _finish(question: str, rng: random.Random, style: Style, opener: bool = True) -> str:
     """Openers, typos, homophones and the typed or spoken form of one question."""
-    if rng.random() < 0.15:
+    question = question.rstrip("?")
+    if opener and rng.random() < 0.15:
         question = rng.choice(_OPENERS) + question
     if rng.random() < 0.05:
         words = question.split(" ")
@@ -884,7 +889,7 @@ def follow_up(previous: Query, follow: FollowUp, rng: random.Random
                            "h": style.holder(int(number)) if kind == "holder" else slots.said["h"],
                            "q": style.quadrant(int(number)) if kind == "quadrant" else
                            slots.said["q"], "c": target if kind == "color" else slots.said["c"]})
-    question = _finish(_fill(rng.choice(follow.templates), slots.said), rng, style)
+    question = _finish(_fill(rng.choice(follow.templates), slots.said), rng, style, opener=False)
     return QueryExample(question, format_query(new), f"follow-{follow.name}",
                         format_query(previous))
 
@@ -908,30 +913,42 @@ def _intents(chosen: tuple[Family, ...]) -> dict[str, list[Family]]:
     return out
 
 
+UNKNOWN_WEIGHT = 4.0
+"""How much more often than another query kind the unknown kind is asked (it has many
+families of its own, and it is the one answer that must never be guessed)."""
+FOLLOW_TRIES = 12
+
+
 def _examples(rng: random.Random, chosen: tuple[Family, ...],
               follows: tuple[FollowUp, ...], previous_share: float,
               follow_share: float) -> Iterator[QueryExample]:
-    """Endless examples: a query kind uniformly, then one of its families and templates; in
-    a share of them a previous query (a full question ignores it; a follow-up changes it)."""
-    intents = list(_intents(chosen).values())
+    """Endless examples: a query kind (weighted by the square root of its templates, so a
+    kind with more wordings is asked a little more), then one of its families and templates;
+    in a share of them a previous query (a full question ignores it; a follow-up changes
+    it)."""
+    intents = list(_intents(chosen).items())
+    weights = [(UNKNOWN_WEIGHT if query == "unknown" else 1.0)
+               * sum(len(f.templates) for f in fams) ** 0.5 for query, fams in intents]
     pool = [f for f in FAMILIES if not f.held_out and f.query != "unknown"]
     while True:
-        family = rng.choice(rng.choice(intents))
-        example = ask(family, rng)
         roll = rng.random()
         if roll < follow_share and follows:
-            base = ask(rng.choice(pool), rng)
-            made = follow_up(parse_query(base.query), rng.choice(follows), rng)
-            if made is not None:
-                yield made
-                continue
-        if roll < previous_share:
-            base = ask(rng.choice(pool), rng)
-            example = replace(example, previous=base.query)
+            follow = rng.choice(follows)
+            for _ in range(FOLLOW_TRIES):
+                base = ask(rng.choice(pool), rng)
+                made = follow_up(parse_query(base.query), follow, rng)
+                if made is not None:
+                    yield made
+                    break
+            continue
+        family = rng.choice(rng.choices(intents, weights)[0][1])
+        example = ask(family, rng)
+        if roll < follow_share + previous_share:
+            example = replace(example, previous=ask(rng.choice(pool), rng).query)
         yield example
 
 
-def generate_query_examples(count: int, seed: int, previous_share: float = 0.35,
+def generate_query_examples(count: int, seed: int, previous_share: float = 0.3,
                             follow_share: float = 0.12) -> list[QueryExample]:
     """``count`` distinct training examples from the trained families only, the same for the
     same seed."""
@@ -950,7 +967,7 @@ def generate_query_examples(count: int, seed: int, previous_share: float = 0.35,
     raise AssertionError("unreachable")
 
 
-def held_out_examples(count: int, seed: int, previous_share: float = 0.3,
+def held_out_examples(count: int, seed: int, previous_share: float = 0.25,
                       follow_share: float = 0.15) -> list[QueryExample]:
     """``count`` examples from the held-out families and follow-ups only (the questions the
     adapter never trained on), the same for the same seed."""
