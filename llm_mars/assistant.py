@@ -4,7 +4,9 @@ One place turns the two tasks into engine requests, so the llm_server node, the
 ``llm-mars command`` / ``ask`` commands, the evaluation and the demo all ask the model the same
 way. Plans always go through the ``plan`` output constraint: the grammar admits only plan
 documents and replies, and the engine parses and validates the result (a failure is an error,
-never a repaired plan). Questions go to the ``qa`` adapter with a summary of the state.
+never a repaired plan). Questions go to the ``qa`` adapter under the ``query`` constraint: it
+writes the question as a state query (:mod:`llm_mars.qa.query`), and the answer is worked out
+from the state and worded by :mod:`llm_mars.qa.answers`, never by the model.
 
 Each adapter folder may carry the system prompt it was trained with
 (``llm_mars_adapter.json``); requests to that adapter use exactly that prompt.
@@ -31,7 +33,8 @@ from llm_mars.llm.requests import (GenerationRequest, GenerationResult, Sampling
 
 ADAPTER_META = "llm_mars_adapter.json"
 PLAN_MAX_TOKENS = 384
-ANSWER_MAX_TOKENS = 64
+QUERY_MAX_TOKENS = 48
+"""More than the longest query of the grammar needs (about 30 tokens)."""
 ALTERNATIVES = 5
 """Plans sampled when the plans so far leave out something the command (or clause) mentions."""
 ALTERNATIVE_TEMPERATURE = 0.7
@@ -72,8 +75,12 @@ class PlanOutcome:
 
 @dataclass(frozen=True)
 class AnswerOutcome:
+    """An answer, how long it took, and the query it answers (its canonical text: what a
+    follow-up question in the same session passes back as ``previous``)."""
+
     text: str
     latency_s: float
+    query: str | None = None
 
 
 def _system_prompt(adapter_dir: Path | None) -> str | None:
@@ -146,11 +153,11 @@ class Assistant:
             messages[0] = {"role": "system", "content": self._system["bt"]}
         return messages
 
-    def qa_messages(self, question: str, state: dict[str, Any]) -> list[dict[str, str]]:
-        from llm_mars.llm.prompts import qa_messages
-        from llm_mars.qa.summary import summarize
+    def query_messages(self, question: str, previous: str | None = None
+                       ) -> list[dict[str, str]]:
+        from llm_mars.llm.prompts import query_messages
 
-        messages = qa_messages(question, summarize(state))
+        messages = query_messages(question, previous)
         if self._system["qa"] is not None:
             messages[0] = {"role": "system", "content": self._system["qa"]}
         return messages
@@ -283,19 +290,34 @@ class Assistant:
             timeout_s=self.timeout_s)
         return self.engine.submit(request)
 
-    def answer_async(self, question: str, state: dict[str, Any]) -> Future:
-        """Future of an :class:`AnswerOutcome`."""
+    def answer_async(self, question: str, state: dict[str, Any],
+                     previous: str | None = None) -> Future:
+        """Future of an :class:`AnswerOutcome`: the qa adapter writes ``question`` as a state
+        query (decoded under the query grammar), and the answer is the query's answer from
+        ``state``. ``previous``: the query of the question before it in the session
+        (:attr:`AnswerOutcome.query`), which a follow-up ("and robot two?") changes."""
+        from llm_mars.qa.answers import answer
+        from llm_mars.qa.query import QUERY_CONSTRAINT, format_query
+
         request = GenerationRequest.chat(
-            self.qa_messages(question, state), self._adapter("qa"),
-            SamplingParams(max_new_tokens=ANSWER_MAX_TOKENS), timeout_s=self.timeout_s)
-        return _then(self.engine.submit(request),
-                     lambda r: AnswerOutcome(r.text.strip(), r.total_s))
+            self.query_messages(question, previous), self._adapter("qa"),
+            SamplingParams(max_new_tokens=QUERY_MAX_TOKENS), constraint=QUERY_CONSTRAINT,
+            timeout_s=self.timeout_s)
+
+        def answered(result: GenerationResult) -> AnswerOutcome:
+            start = time.perf_counter()
+            text = answer(result.parsed, state).text
+            return AnswerOutcome(text, result.total_s + time.perf_counter() - start,
+                                 format_query(result.parsed))
+
+        return _then(self.engine.submit(request), answered)
 
     def plan(self, command: str) -> PlanOutcome:
         return self.plan_async(command).result()
 
-    def answer(self, question: str, state: dict[str, Any]) -> AnswerOutcome:
-        return self.answer_async(question, state).result()
+    def answer(self, question: str, state: dict[str, Any],
+               previous: str | None = None) -> AnswerOutcome:
+        return self.answer_async(question, state, previous).result()
 
     def close(self) -> None:
         close = getattr(self.engine, "close", None)

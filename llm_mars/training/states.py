@@ -87,13 +87,13 @@ def simulated_states(rng: random.Random, pool: list[str],
         stop_at = match.world.time_s + rng.uniform(1.0, 25.0)
         snapshot_at = match.world.time_s + rng.uniform(0.5, 30.0)
         # the operator stops one robot on the way ("robot 2 stop")
-        halt_at = match.world.time_s + rng.uniform(1.0, 20.0) if rng.random() < 0.12 else None
+        halt_at = match.world.time_s + rng.uniform(1.0, 20.0) if rng.random() < 0.15 else None
         while match.running:
             match.tick()
             if on_tick is not None:
                 on_tick(match)
-            if halt_at is not None and match.world.time_s >= halt_at:
-                match.cancel(rng.choice(V.ROBOTS))
+            if halt_at is not None and match.world.time_s >= halt_at and match.trees:
+                match.cancel(rng.choice(sorted(match.trees)))
                 halt_at = None
             if snapshot_at is not None and match.world.time_s >= snapshot_at:
                 states.append(match.state_dict())

@@ -508,9 +508,9 @@ class Claims:
              r"got\))?", step("CollectCherries", lambda m: (m[1], m[2]))),
             (r"dropped cherries in the basket(?: \((\d+) cherr(?:y|ies)\))?", dropped),
             (r"put a cherry on a cake on plate (\d)", step("PutCherry", lambda m: (m[1],))),
-            (r"waited ([^\s,;()]+) seconds", step("Wait", lambda m: (m[1],))),
-            (r"got the signal ([^\s,;()]+)", step("WaitForSignal", lambda m: (m[1],))),
-            (r"signalled ([^\s,;()]+)", step("Signal", lambda m: (m[1],))),
+            (r"waited ([^\s,;()]*[^\s,;().]) seconds", step("Wait", lambda m: (m[1],))),
+            (r"got the signal ([^\s,;()]*[^\s,;().])", step("WaitForSignal", lambda m: (m[1],))),
+            (r"signalled ([^\s,;()]*[^\s,;().])", step("Signal", lambda m: (m[1],))),
             (rf"drove to {PLACE}", step("MoveTo", lambda m: (place_of(m[1]),))),
             (r"Robot (\d) has done nothing yet", lambda m, n: e(not R(n)["history"], m[0])),
             (r"Robot (\d) did (\d+) steps?: it",
@@ -529,7 +529,7 @@ class Claims:
             (r"stalled \(not moving\), ", lambda m, n: e(R(n).get("stalled"), m[0])),
             (r"waiting for robot (\d) to clear the way",
              lambda m, n: e(R(n).get("waiting_for") == f"robot{m[1]}", m[0])),
-            (r"waiting for the signal ([^\s,;()]+) from robot (\d)", lambda m, n: e(
+            (r"waiting for the signal ([^\s,;()]*[^\s,;().]) from robot (\d)", lambda m, n: e(
                 self.active(n, "WaitForSignal", (m[1],)) and m[2] != n, m[0])),
             (r"(?:driving|Robot \d is driving) to " + PLACE + r"(?: to (pick the (\w+) stack|"
              r"place cakes|collect (?:(\d+) )?cherries|drop cherries|put a cherry on a cake))?",
@@ -550,8 +550,8 @@ class Claims:
             (r"dropping cherries in the basket", active("DropCherries", lambda m: ())),
             (r"putting a cherry on a cake on plate (\d)", active("PutCherry", lambda m: (m[1],))),
             (r"doing the funny action", active("FunnyAction", lambda m: ())),
-            (r"waiting ([^\s,;()]+) seconds", active("Wait", lambda m: (m[1],))),
-            (r"signalling ([^\s,;()]+)", active("Signal", lambda m: (m[1],))),
+            (r"waiting ([^\s,;()]*[^\s,;().]) seconds", active("Wait", lambda m: (m[1],))),
+            (r"signalling ([^\s,;()]*[^\s,;().])", active("Signal", lambda m: (m[1],))),
             (r"as many as fit \(room for (\d+) cherr(?:y|ies)\)", lambda m, n: e(
                 V.MAX_CHERRIES_CARRIED - R(n)["carrying"]["cherries"] == int(m[1]), m[0])),
             (rf"\(it carries ((?:the (?:{COLORS}) stack)|\d+ stacks: [a-z, ]+?)"
