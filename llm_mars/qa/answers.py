@@ -53,6 +53,13 @@ def _lower_first(text: str) -> str:
     return "t" + text[1:] if text.startswith("The ") else text
 
 
+def _cant_tell(fact: F.Fact) -> Answer:
+    """The answer when a decision needs ``fact`` and the state does not hold it."""
+    text = fact.text if fact.text.startswith("I can't tell") else \
+        f"{CANT_TELL[:-1]}: {_lower_first(fact.text)}"
+    return Answer(sentence(text))
+
+
 def holds(fact: F.Fact, test: Predicate, state: Mapping[str, Any], ref: Ref) -> bool | None:
     """Whether ``test`` holds for ``fact`` (the fact of ``ref``); ``None``: cannot tell."""
     if not fact.known:
@@ -119,8 +126,8 @@ def _check(state: Mapping[str, Any], query: Check) -> Answer:
         other = F.read(state, test.value)
         texts.append(other.text)
     if any(r is None for r in results):
-        unknown = [f.text for f in found if not f.known] or texts
-        return Answer(f"{CANT_TELL[:-1]}: {_lower_first(unknown[0])}.")
+        others = [F.read(state, test.value)] if isinstance(test.value, Ref) else []
+        return _cant_tell(next(f for f in found + others if not f.known))
     if query.quantifier == "all":
         verdict = all(results)
     elif query.quantifier == "any":
@@ -141,8 +148,8 @@ def _which(state: Mapping[str, Any], query: Which) -> Answer:
     found = {s: F.read(state, ref, s) for s in subjects}
     results = {s: holds(f, test, state, ref.on(s)) for s, f in found.items()}
     if any(r is None for r in results.values()):
-        unknown = next(f for f in found.values() if not f.known)
-        return Answer(f"{CANT_TELL[:-1]}: {_lower_first(unknown.text)}.")
+        others = [F.read(state, test.value)] if isinstance(test.value, Ref) else []
+        return _cant_tell(next(f for f in [*found.values(), *others] if not f.known))
     yes = [s for s in subjects if results[s]]
     rest = [s for s in subjects if not results[s]]
     lead = "None of them" if not yes else _names(yes)
@@ -155,8 +162,7 @@ def _extreme(state: Mapping[str, Any], query: Extreme) -> Answer:
     subjects = members_of(ref.subject)
     found = {s: F.read(state, ref, s) for s in subjects}
     if any(not f.known for f in found.values()):
-        unknown = next(f for f in found.values() if not f.known)
-        return Answer(f"{CANT_TELL[:-1]}: {_lower_first(unknown.text)}.")
+        return _cant_tell(next(f for f in found.values() if not f.known))
     counts = {s: F.count_of(f.value) for s, f in found.items()}
     best = (max if query.most else min)(counts.values())
     top = [s for s in subjects if counts[s] == best]

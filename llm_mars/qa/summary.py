@@ -1,12 +1,13 @@
-"""A short, factual text of the world state for the ``qa`` adapter.
+"""The world state in words: the describing functions of robots, steps, cargo and cakes, and a
+short factual text of the whole state.
 
-The qa adapter answers from this text alone, so it says in plain words what an operator asks
-about (where each robot is or is going, what it is doing, what it carries, what it has done
-and what failed and why, the basket, the plates, the score, the time) and nothing else: every
-token of it is paid for on each question. Facts the small model cannot work out for itself are
-stated outright: where a robot that stopped on the way was going, how many cherries each robot
-collected and dropped in all, which holders are empty. The same describing functions produce
-the training answers (:mod:`llm_mars.training.qa_data`), so answers and summaries always agree.
+The describing functions (where a robot is, what it is doing, a step done or failed, what it
+carries, a plate's cakes, the cherries each robot collected and dropped) word the answers of
+:mod:`llm_mars.qa.facts`. :func:`summarize` is the text the previous qa adapter answered from
+(question + summary -> free answer); ``bench/bench_qa.py`` still asks it, as the baseline of
+the state queries that replaced it. It says in plain words what an operator asks about and
+states outright what a small model cannot work out (where a robot that stopped on the way was
+going, each robot's cherry totals, which holders are empty).
 
 Input is the state JSON of DESIGN.md section 3 (extra keys are used when present:
 ``waiting_for``, ``stalled``). Skill labels (``PickCake brown 2``, ``CollectCherries 4 6``)
