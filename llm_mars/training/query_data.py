@@ -69,6 +69,8 @@ FAMILIES: tuple[Family, ...] = (
       "where is {r} right now", "where is {r} at the moment", "where is {r} currently"),
     F("where-you", "{robot}.location", "{r}, where are you", "{r} where are you now",
       "{r}, tell me where you are", "{r} where are you right now"),
+    F("where-located", "{robot}.location", "where is {r} located", "in which place is {r}",
+      "do you know where {r} is", "I need {r}'s location", "where would I find {r} now"),
     F("where-location", "{robot}.location", "what is the location of {r}", "location of {r}",
       "what's {r}'s location", "{r} location", "what is {r}'s current position"),
     F("where-find", "{robot}.location", "where can I find {r}", "where has {r} got to",
@@ -78,6 +80,8 @@ FAMILIES: tuple[Family, ...] = (
     # --- where a robot is going -----------------------------------------------------------
     F("going", "{robot}.destination", "where is {r} going", "where is {r} headed",
       "where is {r} driving to", "what is {r}'s destination", "where is {r} off to"),
+    F("going-bound", "{robot}.destination", "where is {r} bound", "which place is {r} going to",
+      "what place is {r} driving to", "where's {r} going next", "where will {r} end up"),
     F("going-you", "{robot}.destination", "{r}, where are you going",
       "{r} where are you headed", "{r}, where are you driving"),
     F("going-was", "{robot}.destination", "where was {r} going", "where was {r} headed",
@@ -93,6 +97,9 @@ FAMILIES: tuple[Family, ...] = (
       "what is {r} doing right now", "what is {r} up to", "what's {r} up to now"),
     F("doing-you", "{robot}.doing", "{r}, what are you doing", "{r} what are you up to",
       "{r}, what's going on", "{r} what are you doing now"),
+    F("doing-now", "{robot}.doing", "what's {r} busy doing", "what is {r} currently doing",
+      "can you tell me what {r} is doing", "what is {r} doing at the moment",
+      "is {r} doing something right now, and what"),
     F("doing-task", "{robot}.doing", "what is {r} working on", "what task is {r} on",
       "what job is {r} doing", "what is {r} busy with", "what is {r} doing and why"),
     F("doing-why", "{robot}.doing", "why isn't {r} moving", "why is {r} standing still",
@@ -138,6 +145,9 @@ FAMILIES: tuple[Family, ...] = (
     # --- what it carries --------------------------------------------------------------------
     F("carries", "{robot}.carrying", "what does {r} carry", "what is {r} carrying",
       "what is {r} holding", "what's {r} got", "what has {r} loaded", "what's on {r}"),
+    F("carries-on-board", "{robot}.carrying", "what does {r} have on board",
+      "what is {r} carrying right now", "what has {r} got with it", "what does {r} have with it",
+      "tell me what {r} is carrying"),
     F("carries-you", "{robot}.carrying", "{r}, what are you carrying", "{r} what do you have",
       "{r}, what's on board", "{r} what are you holding"),
     F("carries-cargo", "{robot}.carrying", "what cargo does {r} have",
@@ -164,6 +174,9 @@ FAMILIES: tuple[Family, ...] = (
     F("cherries", "{robot}.cherries", "how many cherries does {r} have",
       "how many cherries does {r} carry", "how many cherries is {r} carrying",
       "how many cherries has {r} got", "how many cherries does {r} still carry"),
+    F("cherries-held", "{robot}.cherries", "how many cherries is {r} holding",
+      "how many cherries has {r} got on board", "count of cherries {r} carries",
+      "tell me how many cherries {r} has"),
     F("cherries-you", "{robot}.cherries", "{r}, how many cherries do you have",
       "{r} how many cherries are you carrying", "{r}, how many cherries have you got"),
     F("cherries-count", "{robot}.cherries", "what's {r}'s cherry count",
@@ -190,6 +203,8 @@ FAMILIES: tuple[Family, ...] = (
     F("done", "{robot}.history", "what has {r} done", "what did {r} do",
       "what has {r} done so far", "list what {r} did", "what did {r} do during the match",
       "tell me what {r} did", "how many steps has {r} done"),
+    F("done-list", "{robot}.history", "list {r}'s steps", "which steps has {r} done",
+      "what has {r} been doing", "show me what {r} has done", "what actions did {r} take"),
     F("done-you", "{robot}.history", "{r}, what have you done", "{r} what did you do",
       "{r}, what have you done so far"),
     F("done-recap", "{robot}.history", "give me {r}'s history", "what's {r} been up to",
@@ -285,6 +300,8 @@ FAMILIES: tuple[Family, ...] = (
     # --- busy / idle / moving / waiting ------------------------------------------------------
     F("busy", "check {robot}.busy", "is {r} busy", "is {r} working", "is {r} doing anything",
       "is {r} doing something", "is {r} active", "{r}, are you busy"),
+    F("busy-task", "check {robot}.busy", "does {r} have a task", "is {r} working on something",
+      "is {r} running a step", "has {r} got work to do"),
     F("busy-held", "check {robot}.busy", "is {r} occupied", "has {r} got something to do",
       "is {r} in the middle of a task", held_out=H),
     F("idle", "check {robot}.idle", "is {r} idle", "is {r} doing nothing", "is {r} free",
@@ -444,6 +461,9 @@ FAMILIES: tuple[Family, ...] = (
     F("holder", "{holder}.cherries", "how many cherries are left in {h}", "how full is {h}",
       "how many cherries does {h} have", "how many cherries are in {h}", "what's left in {h}",
       "cherries in {h}"),
+    F("holder-left", "{holder}.cherries", "how many cherries does {h} still have",
+      "what is left at {h}", "count the cherries in {h}", "how many cherries can we still take "
+      "from {h}"),
     F("holder-remain", "{holder}.cherries", "how many cherries remain at {h}",
       "what's the count at {h}", "how many cherries are still at {h}", held_out=H),
     F("holder-empty", "check {holder}.cherries = 0", "is {h} empty", "has {h} run out",
@@ -483,6 +503,9 @@ FAMILIES: tuple[Family, ...] = (
     F("quadrant", "{quadrant}.stacks", "which stacks are left in {q}", "what is left in {q}",
       "how many stacks are left in {q}", "what's in {q}", "what remains at {q}",
       "which colours are still in {q}"),
+    F("quadrant-left", "{quadrant}.stacks", "which stacks are still at {q}",
+      "what stacks does {q} have left", "tell me what is left at {q}",
+      "which cake stacks remain in {q}"),
     F("quadrant-held", "{quadrant}.stacks", "what does {q} still hold", "inventory of {q}",
       "which cakes can still be picked at {q}", held_out=H),
     F("quadrant-empty", "check {quadrant}.stacks = 0", "is {q} empty",
@@ -516,6 +539,8 @@ FAMILIES: tuple[Family, ...] = (
     # --- plates and cakes --------------------------------------------------------------------
     F("plate", "{plate}.cakes", "what is on {p}", "how many cakes are on {p}", "what's on {p}",
       "which cakes are on {p}", "what has been built on {p}", "describe {p}"),
+    F("plate-built", "{plate}.cakes", "what cakes are on {p}", "what's been placed on {p}",
+      "tell me what is on {p}", "count the cakes on {p}", "which cakes sit on {p}"),
     F("plate-held", "{plate}.cakes", "what does {p} hold", "what's sitting on {p}",
       "how many cakes does {p} have", held_out=H),
     F("plate-legendary", "{plate}.cakes(legendary)", "how many legendary cakes are on {p}",
@@ -586,6 +611,9 @@ FAMILIES: tuple[Family, ...] = (
     F("basket", "basket.cherries", "how many cherries are in the basket", "what's in the basket",
       "how full is the basket", "basket count", "cherries in the basket",
       "how many cherries have we put in the basket"),
+    F("basket-count", "basket.cherries", "count the cherries in the basket",
+      "how many cherries did we get into the basket", "what's the basket count",
+      "tell me how many cherries the basket holds"),
     F("basket-held", "basket.cherries", "what's the basket tally",
       "how many cherries has the basket got", "how many cherries ended up in the basket",
       held_out=H),
@@ -603,6 +631,8 @@ FAMILIES: tuple[Family, ...] = (
     F("score", "score.total", "what's the score", "what is the score", "how many points do we have",
       "current score", "score please", "how many points so far", "what is the final score",
       "score", "what's our total"),
+    F("score-points", "score.total", "what's our score", "points?", "give me the score",
+      "how many points are we on", "what is the total score", "tell me our points"),
     F("score-held", "score.total", "where do we stand on points", "how are we scoring",
       "what's the points tally", "how many points have we earned", held_out=H),
     F("score-part", "score.{part}", "how many points do {part} give",
@@ -619,12 +649,18 @@ FAMILIES: tuple[Family, ...] = (
     F("time-left", "time.left", "how much time is left", "how many seconds are left",
       "time left", "how long until the match ends", "how much time do we have",
       "how many seconds remain", "what's the remaining time", "how long is left in the match"),
+    F("time-remaining", "time.left", "how much time remains", "remaining time",
+      "how many seconds do we have left", "how long before the match is over",
+      "tell me the time left"),
     F("time-left-held", "time.left", "how long do we still have", "seconds to go",
       "how long till the end", "how much of the match remains", held_out=H),
     F("time-played", "time.elapsed", "how long has the match been running",
       "how much time has passed", "how many seconds have gone by", "what's the match time",
       "how far into the match are we", "elapsed time", "how many seconds have we played",
       "how long ago did the match start", "what time is it in the match"),
+    F("time-passed", "time.elapsed", "how much of the match has gone",
+      "how many seconds has the match lasted so far", "how long since the match began",
+      "what's the elapsed time"),
     F("time-played-held", "time.elapsed", "how long have we been playing", "time played so far",
       "how many seconds since the start", held_out=H),
     F("over", "check time.over", "is the match over", "has the match ended",
@@ -663,6 +699,11 @@ FAMILIES: tuple[Family, ...] = (
       "what should {r} do next", "who gave {r} its orders", "why did the operator cancel {r}"),
     F("unknown-missing", "unknown", "where is robot 3", "what's on plate 9",
       "how many cherries are in holder 7", "what is in quadrant 6", "where is the third robot"),
+    F("unknown-guess", "unknown", "who will win", "predict the final score",
+      "how many cakes will we have built at the end", "will {r} make it back home in time",
+      "what's {r}'s top speed", "how old is {r}", "who is the best robot",
+      "what did the other team score", "is {r} going to fail", "how many cherries will {r} "
+      "collect later"),
     F("unknown-held", "unknown", "how much charge is left in {r}",
       "what will {r} do after the match", "is the other team ahead of us",
       "what's the score going to be", held_out=H),
@@ -717,7 +758,30 @@ SCORE_PARTS: dict[str, tuple[str, ...]] = {
 }
 _HOMOPHONES = {"one": ("won",), "two": ("to", "too"), "three": ("tree",), "four": ("for",)}
 _OPENERS = ("hey ", "ok ", "so ", "um ", "quick question: ", "tell me, ", "can you tell me ",
-            "please tell me ", "I'd like to know ", "remind me ", "do you know ")
+            "please tell me ", "I'd like to know ", "remind me ", "do you know ", "uh ",
+            "alright, ", "one question: ", "I want to know ", "let me know ", "could you check ",
+            "and ")
+_CLOSERS = (" please", " right now", " at the moment", " currently", " now", ", thanks",
+            " exactly", " actually")
+_CONTRACTIONS = (("what is ", "what's "), ("where is ", "where's "), ("how is ", "how's "),
+                 ("who is ", "who's "), ("does not ", "doesn't "), ("is not ", "isn't "),
+                 ("has not ", "hasn't "), ("did not ", "didn't "), ("are not ", "aren't "))
+
+
+def _vary(question: str, rng: random.Random) -> str:
+    """Surface variation that never changes what is asked: contractions written out or
+    made, a closing word, a dropped "the" (as speech recognition drops it)."""
+    if rng.random() < 0.3:
+        for long, short in _CONTRACTIONS:
+            if long in question and rng.random() < 0.5:
+                question = question.replace(long, short)
+            elif short in question and rng.random() < 0.5:
+                question = question.replace(short, long)
+    if rng.random() < 0.1:
+        question = question.rstrip("?") + rng.choice(_CLOSERS)
+    if rng.random() < 0.08:
+        question = re.sub(r"\bthe ", "", question, count=1)
+    return question
 
 
 @dataclass
@@ -765,7 +829,7 @@ def _fill(template: str, said: dict[str, str]) -> str:
 
 def _finish(question: str, rng: random.Random, style: Style, opener: bool = True) -> str:
     """Openers, typos, homophones and the typed or spoken form of one question."""
-    question = question.rstrip("?")
+    question = _vary(question.rstrip("?"), rng).rstrip("?")
     if opener and rng.random() < 0.15:
         question = rng.choice(_OPENERS) + question
     if rng.random() < 0.05:
