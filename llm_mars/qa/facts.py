@@ -106,8 +106,10 @@ def _location(state, name, ref) -> Fact:
     if stopped is not None:
         return Fact(None, f"{r} is between places: it stopped on the way to "
                           f"{S.place_name(stopped)}")
+    aside = f", driving aside for {S.robot_name(robot['giving_way_to']).lower()}" \
+        if robot.get("giving_way_to") else ""
     return Fact(None, f"{r} is between places (x {robot.get('x_mm')} mm, "
-                      f"y {robot.get('y_mm')} mm)")
+                      f"y {robot.get('y_mm')} mm){aside}")
 
 
 def _destination(state, name, ref) -> Fact:
@@ -232,6 +234,9 @@ def _flag(test: Callable[[Mapping[str, Any]], bool]):
 
 
 def _moving(robot: Mapping[str, Any]) -> bool:
+    """Driving to a step's place, or aside to make way for the other robot."""
+    if robot.get("giving_way_to") and not robot.get("stalled"):
+        return True
     active = robot.get("active")
     return bool(active) and robot.get("location") is None and not robot.get("stalled") \
         and S.Step.parse(active).destination is not None

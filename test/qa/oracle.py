@@ -197,6 +197,8 @@ def truth(state: dict, record: Record, subject: str, attribute: str,
         if attribute == "idle":
             return not active
         if attribute == "moving":
+            if robot.get("giving_way_to") and not robot.get("stalled"):
+                return True
             return bool(active) and robot["location"] is None and not robot.get("stalled") \
                 and goes_to(*label_parts(active)) is not None
         if attribute == "waiting":
@@ -582,9 +584,12 @@ class Claims:
              lambda m, n: e(R(n)["location"] == place_of(m[2]), m[0])),
             (r"Robot (\d) is at x (\d+) mm, y (\d+) mm \(", lambda m, n: e(
                 (R(n)["x_mm"], R(n)["y_mm"]) == (int(m[2]), int(m[3])), m[0])),
-            (r"Robot (\d) is between places \(x (\d+) mm, y (\d+) mm\)", lambda m, n: e(
+            (r"Robot (\d) is between places \(x (\d+) mm, y (\d+) mm\)"
+             r"(, driving aside for robot (\d))?", lambda m, n: e(
                 R(n)["location"] is None and (R(n)["x_mm"], R(n)["y_mm"]) == (int(m[2]),
-                                                                             int(m[3])), m[0])),
+                                                                             int(m[3]))
+                and (m[4] is None) == (not R(n).get("giving_way_to"))
+                and (m[5] is None or R(n)["giving_way_to"] == f"robot{m[5]}"), m[0])),
             (rf"Robot (\d) is between places: it stopped on the way to {PLACE}", lambda m, n: e(
                 R(n)["location"] is None and not R(n)["active"]
                 and goes_to(entries(R(n))[-1].tag, entries(R(n))[-1].args) == place_of(m[2]),
