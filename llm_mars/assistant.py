@@ -35,6 +35,8 @@ ADAPTER_META = "llm_mars_adapter.json"
 PLAN_MAX_TOKENS = 384
 QUERY_MAX_TOKENS = 48
 """More than the longest query of the grammar needs (about 30 tokens)."""
+VERDICT_SAMPLES = 4
+"""Other readings of a yes/no question sampled to see that the yes or no is settled."""
 ALTERNATIVES = 5
 """Plans sampled when the plans so far leave out something the command (or clause) mentions."""
 ALTERNATIVE_TEMPERATURE = 0.7
@@ -106,13 +108,20 @@ class Assistant:
     also planned clause by clause (:mod:`llm_mars.decomposition`, in the same batch as the
     greedy plan); the joined plan is kept unless it leaves out more than the greedy plan. A
     clause whose verb no skill has ("then both of you fly home") is asked alone, and the
-    model's reply to it is the command's reply."""
+    model's reply to it is the command's reply.
+
+    ``verdict_samples``: for a question the qa adapter reads as a yes/no, this many other
+    readings are sampled (seeded, in one batch); if one of them decides it the other way, the
+    answer gives the facts without a yes or no. 0: the first reading always."""
 
     def __init__(self, engine: Submitter, adapter_dirs: dict[str, Path] | None = None,
                  timeout_s: float = 60.0, grounding: bool = True,
-                 alternatives: int = ALTERNATIVES, decompose: bool = True):
-        if alternatives < 0:
-            raise ValueError(f"alternatives must be >= 0, not {alternatives}")
+                 alternatives: int = ALTERNATIVES, decompose: bool = True,
+                 verdict_samples: int = VERDICT_SAMPLES):
+        if alternatives < 0 or verdict_samples < 0:
+            raise ValueError(f"alternatives and verdict_samples must be >= 0, not "
+                             f"{alternatives}, {verdict_samples}")
+        self.verdict_samples = verdict_samples
         self.engine = engine
         self.timeout_s = timeout_s
         self.grounding = grounding
@@ -125,7 +134,7 @@ class Assistant:
     def load(cls, model: str | None = None, adapters_dir: str | Path | None = None,
              dtype: str | None = None, backend: str | None = None, url: str | None = None,
              grounding: bool = True, alternatives: int = ALTERNATIVES, decompose: bool = True,
-             **engine_kwargs: Any) -> Assistant:
+             verdict_samples: int = VERDICT_SAMPLES, **engine_kwargs: Any) -> Assistant:
         """The assistant over the configured backend (``backend``/``url`` or the environment,
         see :mod:`llm_mars.llm.backends`; default: the in-process engine) with the ``bt`` and
         ``qa`` adapters found in ``adapters_dir`` (default: the shipped ones). An adapter that
@@ -140,7 +149,7 @@ class Assistant:
         if config.kind == "hf" and engine_kwargs:
             config = replace(config, options={**config.options, **engine_kwargs})
         return cls(make_backend(config), dirs, grounding=grounding, alternatives=alternatives,
-                   decompose=decompose)
+                   decompose=decompose, verdict_samples=verdict_samples)
 
     def _adapter(self, name: str) -> str | None:
         return name if name in self.engine.adapters else None
@@ -295,22 +304,37 @@ class Assistant:
         """Future of an :class:`AnswerOutcome`: the qa adapter writes ``question`` as a state
         query (decoded under the query grammar), and the answer is the query's answer from
         ``state``. ``previous``: the query of the question before it in the session
-        (:attr:`AnswerOutcome.query`), which a follow-up ("and robot two?") changes."""
-        from llm_mars.qa.answers import answer
-        from llm_mars.qa.query import QUERY_CONSTRAINT, format_query
+        (:attr:`AnswerOutcome.query`), which a follow-up ("and robot two?") changes. For a
+        yes/no, ``verdict_samples`` other readings are sampled; a yes or no they contradict is
+        withheld (:func:`llm_mars.qa.answers.settled_answer`)."""
+        from llm_mars.qa.answers import settled_answer
+        from llm_mars.qa.query import QUERY_CONSTRAINT, Check, format_query
 
-        request = GenerationRequest.chat(
-            self.query_messages(question, previous), self._adapter("qa"),
-            SamplingParams(max_new_tokens=QUERY_MAX_TOKENS), constraint=QUERY_CONSTRAINT,
-            timeout_s=self.timeout_s)
+        def ask(sampling: SamplingParams) -> Future:
+            return self.engine.submit(GenerationRequest.chat(
+                self.query_messages(question, previous), self._adapter("qa"), sampling,
+                constraint=QUERY_CONSTRAINT, timeout_s=self.timeout_s))
 
-        def answered(result: GenerationResult) -> AnswerOutcome:
+        def answered(result: GenerationResult) -> AnswerOutcome | Future:
+            if not isinstance(result.parsed, Check) or not self.verdict_samples:
+                return settle(result, [])
+            # a yes/no: other readings of the question, sampled in one batch, must not decide
+            # it the other way
+            return _then(_settled([ask(SamplingParams(
+                temperature=ALTERNATIVE_TEMPERATURE, seed=seed, max_new_tokens=QUERY_MAX_TOKENS))
+                for seed in range(1, self.verdict_samples + 1)]),
+                lambda samples: settle(result, samples))
+
+        def settle(result: GenerationResult, samples: list) -> AnswerOutcome:
             start = time.perf_counter()
-            text = answer(result.parsed, state).text
-            return AnswerOutcome(text, result.total_s + time.perf_counter() - start,
+            readings = [r.parsed for r in samples if isinstance(r, GenerationResult)]
+            text = settled_answer(result.parsed, readings, state).text
+            slowest = max((r.total_s for r in samples if isinstance(r, GenerationResult)),
+                          default=0.0)
+            return AnswerOutcome(text, result.total_s + slowest + time.perf_counter() - start,
                                  format_query(result.parsed))
 
-        return _then(self.engine.submit(request), answered)
+        return _then(ask(SamplingParams(max_new_tokens=QUERY_MAX_TOKENS)), answered)
 
     def plan(self, command: str) -> PlanOutcome:
         return self.plan_async(command).result()

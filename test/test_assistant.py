@@ -262,7 +262,7 @@ def test_a_reply_to_a_clause_with_a_known_verb_leaves_the_greedy_plan():
 def test_a_question_is_asked_as_a_query_and_answered_from_the_state():
     state = Match().state_dict()
     engine = ScriptedEngine("check robot1.location = home", parse=parse_query)
-    outcome = Assistant(engine).answer("is robot one home?", state)
+    outcome = Assistant(engine, verdict_samples=0).answer("is robot one home?", state)
     assert outcome.text == "Yes, Robot 1 is at home."
     assert outcome.query == "check robot1.location = home"
     request = engine.requests[0]
@@ -279,3 +279,20 @@ def test_a_follow_up_is_asked_with_the_previous_query():
     assert second.text == "Robot 2 is at home."
     assert engine.requests[1].message_dicts()[-1]["content"] == \
         "Previous: robot1.location\nQuestion: and robot two?"
+
+
+def test_a_yes_or_no_that_another_reading_decides_the_other_way_is_withheld():
+    state = Match().state_dict()  # both robots at home, carrying nothing
+    settled = ScriptedEngine("check robot1.location = home", *["check robot1.location = home"] * 4,
+                             parse=parse_query)
+    assert Assistant(settled).answer("is robot 1 home?", state).text == \
+        "Yes, Robot 1 is at home."
+    assert [r.sampling.greedy for r in settled.requests] == [True] + [False] * 4
+    torn = ScriptedEngine("check robot1.location = home", "check robot1.carrying",
+                          *["robot1.location"] * 3, parse=parse_query)
+    text = Assistant(torn).answer("is robot 1 free?", state).text
+    assert not text.startswith(("Yes", "No"))
+    assert "Robot 1 is at home." in text and "Robot 1 carries nothing." in text
+    plain = ScriptedEngine("robot1.location", parse=parse_query)
+    assert Assistant(plain).answer("where is robot 1?", state).text == "Robot 1 is at home."
+    assert len(plain.requests) == 1  # no yes/no, nothing sampled

@@ -15,11 +15,14 @@ from the state. What the forms mean:
 * ``most``/``least`` name the member(s) with the largest (smallest) count, then the facts;
 * ``unknown``, and any decision that needs a fact the state does not hold (a robot's cherry
   total that the holders do not confirm), say :data:`CANT_TELL` instead of guessing.
+
+:func:`settled_answer` withholds a yes or no that other readings of the question (sampled
+from the model) decide the other way, and states the facts instead.
 """
 from __future__ import annotations
 
 import operator
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -173,6 +176,30 @@ def _extreme(state: Mapping[str, Any], query: Extreme) -> Answer:
     lead = f"{_names(top)} {'have' if len(top) > 1 else 'has'} the {word} " \
            f"({F.number_text(best)})"
     return Answer(sentence(f"{lead}: {shown}"))
+
+
+UNSURE = "I am not sure what you are asking; here is what the state says:"
+
+
+def settled_answer(query: Query, readings: Sequence[Query], state: Mapping[str, Any]
+                   ) -> Answer:
+    """The answer to ``query`` (the model's first reading of a question), unless it is a
+    yes/no and another reading of the same question (``readings``, sampled) decides it the
+    other way: a yes or no the model is not sure of is not given. The answer then states the
+    facts of every reading, without a verdict."""
+    first = answer(query, state)
+    if first.verdict is None:
+        return first
+    rivals = [q for q in readings if isinstance(q, Check)
+              and answer(q, state).verdict not in (None, first.verdict)]
+    if not rivals:
+        return first
+    refs: list[Ref] = []
+    for q in (query, *rivals):
+        for ref in (q.ref, q.test.value):
+            if isinstance(ref, Ref) and ref not in refs:
+                refs.append(ref)
+    return Answer(" ".join([UNSURE, *(_describe(state, ref) for ref in refs)]))
 
 
 def answer(query: Query, state: Mapping[str, Any]) -> Answer:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from llm_mars.assistant import ALTERNATIVES
+from llm_mars.assistant import ALTERNATIVES, VERDICT_SAMPLES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -68,6 +68,11 @@ def register_eval(subparsers: argparse._SubParsersAction) -> None:
         sub.add_argument("--json", type=Path, metavar="OUT", help="also write the full report")
         sub.add_argument("--quiet", action="store_true", help="do not list failed cases")
         sub.add_argument("--progress", action="store_true", help="print each case as it is done")
+        if kind != "plans":
+            sub.add_argument("--verdict-samples", type=int, default=VERDICT_SAMPLES, metavar="N",
+                             help="other readings sampled for a yes/no question; a yes or no "
+                                  f"they contradict is withheld (default {VERDICT_SAMPLES}; 0: "
+                                  "the first reading always)")
         if kind == "plans":
             sub.add_argument("--no-grounding", dest="grounding", action="store_false",
                              help="no world check before the bt adapter, no grounded "
@@ -107,7 +112,9 @@ def _eval(args: argparse.Namespace) -> int:
     assistant = Assistant.load(args.model, args.adapters,
                                grounding=getattr(args, "grounding", True),
                                alternatives=getattr(args, "alternatives", ALTERNATIVES),
-                               decompose=getattr(args, "decompose", True))
+                               decompose=getattr(args, "decompose", True),
+                               verdict_samples=getattr(args, "verdict_samples",
+                                                       VERDICT_SAMPLES))
     try:
         if args.eval_kind == "plans":
             report = E.evaluate_plans(assistant, cases, progress=progress)
