@@ -266,6 +266,17 @@ COLORS = "|".join(V.COLORS)
 _NUM = r"(\d+(?:\.\d)?)"
 
 
+CAKES = rf"(legendary )?cakes?( with ({COLORS}))?( with a cherry)?"
+"""A count of cakes of a filter, as the answers say it (groups: legendary, colour, cherry)."""
+
+
+def cake_filters(m: re.Match, first: int = 2) -> tuple[str, ...]:
+    """The filter a :data:`CAKES` match (starting at group ``first`` + 1) says."""
+    legendary, _, colour, cherry = (m[first + i] for i in range(1, 5))
+    return tuple(f for f in ("legendary" if legendary else None, colour,
+                             "cherry" if cherry else None) if f)
+
+
 def place_of(said: str) -> str:
     return V.BASKET if said == "the basket" else said.replace(" ", "_")
 
@@ -511,6 +522,8 @@ class Claims:
             (r"dropped cherries in the basket(?: \((\d+) cherr(?:y|ies)\))?", dropped),
             (r"put a cherry on a cake on plate (\d)", step("PutCherry", lambda m: (m[1],))),
             (r"waited ([^\s,;()]*[^\s,;().]) seconds", step("Wait", lambda m: (m[1],))),
+            (r'said "([^"]*)"', step("Say", lambda m: (m[1],))),
+            (r'saying "([^"]*)"', active("Say", lambda m: (m[1],))),
             (r"got the signal ([^\s,;()]*[^\s,;().])", step("WaitForSignal", lambda m: (m[1],))),
             (r"signalled ([^\s,;()]*[^\s,;().])", step("Signal", lambda m: (m[1],))),
             (rf"drove to {PLACE}", step("MoveTo", lambda m: (place_of(m[1]),))),
@@ -645,17 +658,13 @@ class Claims:
              stack),
             (r"Plate (\d) is empty \(0 cakes\)",
              lambda m, n: e(not s["plates"][f"plate_{m[1]}"], m[0])),
-            (r"Plate (\d) has (\d+) (?:[a-z]+ )?cakes?(?: with [a-z]+)?(?: with a cherry)? "
-             r"\((\d+ cakes? \([^()]*\))\)", lambda m, n: (
-                e(len(truth(s, self.record, f"plate_{m[1]}", "cakes",
-                            self.filters(f"plate_{m[1]}", "cakes"))) == int(m[2]), m[0]),
-                self.plate_text(m[1], m[3]))),
+            (rf"Plate (\d) has (\d+) {CAKES} \((\d+ cakes? \([^()]*\))\)", lambda m, n: (
+                e(len(truth(s, self.record, f"plate_{m[1]}", "cakes", cake_filters(m)))
+                  == int(m[2]), m[0]), self.plate_text(m[1], m[7]))),
             (r"Plate (\d) has (\d+ cakes? \([^()]*\))", lambda m, n: self.plate_text(m[1], m[2])),
-            (r"(\d+) (?:[a-z]+ )?cakes?(?: with [a-z]+)?(?: with a cherry)? on the plates "
-             r"\((\d+) cakes? in all\)", lambda m, n: e(
-                sum(len(truth(s, self.record, p, "cakes", self.filters(p, "cakes")))
-                    for p in V.PLATES)
-                == int(m[1]) and sum(len(c) for c in s["plates"].values()) == int(m[2]), m[0])),
+            (rf"(\d+) {CAKES} on the plates \((\d+) cakes? in all\)", lambda m, n: e(
+                sum(len(truth(s, self.record, p, "cakes", cake_filters(m, 1))) for p in V.PLATES)
+                == int(m[1]) and sum(len(c) for c in s["plates"].values()) == int(m[6]), m[0])),
             (r"(\d+) cakes? on the plates",
              lambda m, n: e(sum(len(c) for c in s["plates"].values()) == int(m[1]), m[0])),
             (r"the other plates (?:are empty|have none)|every plate is empty|no plate has any",

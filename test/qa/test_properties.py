@@ -10,6 +10,7 @@ yes/no, ``which`` and ``most`` is compared with the truth worked out apart from 
 """
 from __future__ import annotations
 
+import os
 import random
 import re
 
@@ -24,7 +25,8 @@ from llm_mars.training.states import initial_state, plan_pool, simulated_states
 
 from .oracle import Claims, Ledger, count, holds, truth
 
-SESSIONS = 70
+SESSIONS = int(os.environ.get("LLM_MARS_QA_SESSIONS", "70"))
+"""Simulated sessions (about 55 states and 1300 cases per 20); more with the variable."""
 QUERIES_PER_STATE = 24
 
 
