@@ -544,8 +544,8 @@ class Claims:
             (r"stalled \(not moving\), ", lambda m, n: e(R(n).get("stalled"), m[0])),
             (r"waiting for robot (\d) to clear the way",
              lambda m, n: e(R(n).get("waiting_for") == f"robot{m[1]}", m[0])),
-            (r"waiting for the signal ([^\s,;()]*[^\s,;().]) from robot (\d)", lambda m, n: e(
-                self.active(n, "WaitForSignal", (m[1],)) and m[2] != n, m[0])),
+            (r"waiting for the signal ([^\s,;()]*[^\s,;().])(?: from robot (\d))?",
+             lambda m, n: e(self.active(n, "WaitForSignal", (m[1],)) and m[2] != n, m[0])),
             (r"(?:driving|Robot \d is driving) to " + PLACE + r"(?: to (pick the (\w+) stack|"
              r"place cakes|collect (?:(\d+) )?cherries|drop cherries|put a cherry on a cake))?",
              lambda m, n: e(R(n)["active"] is not None

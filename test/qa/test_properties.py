@@ -1,5 +1,6 @@
-"""Property test of the answers (llm_mars.qa.answers): random reachable states and random
-queries of every form, and every fact of every answer checked against the state.
+"""Property test of the answers (llm_mars.qa.answers): random reachable states, the queries of
+the phrasing families' questions and random queries of every form, and every fact of every
+answer checked against the state.
 
 States come from random plans run in the simulator (llm_mars.training.states), watched tick
 by tick by a ledger that records what the state JSON does not hold (cherries really taken,
@@ -20,7 +21,8 @@ from llm_mars import vocabulary as V
 from llm_mars.qa.answers import CANT_TELL, answer
 from llm_mars.qa.query import (ATTRIBUTES, COMPARISONS, MEMBERS, OUTCOMES, SETS, SKILLS,
                                STATUSES, Check, Describe, Extreme, Predicate, Ref, Type, Unknown,
-                               Which, format_query, members_of)
+                               Which, format_query, members_of, parse_query)
+from llm_mars.training.query_data import generate_query_examples, held_out_examples
 from llm_mars.training.states import initial_state, plan_pool, simulated_states
 
 from .oracle import Claims, Ledger, count, holds, truth
@@ -163,11 +165,16 @@ def check_case(state, record, query) -> list[str]:
 
 
 def test_every_fact_of_every_answer_holds_in_the_state(played):
+    """Half the queries are those of the phrasing families' questions (trained and held out,
+    follow-ups too), half are drawn from the schema, so every form is covered."""
     rng = random.Random(7)
+    asked = iter([parse_query(e.query) for e in
+                  generate_query_examples(len(played) * QUERIES_PER_STATE, seed=17)
+                  + held_out_examples(len(played) * QUERIES_PER_STATE, seed=18)])
     failures, cases, forms = [], 0, set()
     for state, record in played:
-        for _ in range(QUERIES_PER_STATE):
-            query = random_query(rng)
+        for i in range(QUERIES_PER_STATE):
+            query = random_query(rng) if i % 2 else next(asked)
             forms.add(type(query).__name__)
             problems = check_case(state, record, query)
             cases += 1
