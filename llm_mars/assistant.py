@@ -4,7 +4,9 @@ One place turns the two tasks into engine requests, so the llm_server node, the
 ``llm-mars command`` / ``ask`` commands, the evaluation and the demo all ask the model the same
 way. Plans always go through the ``plan`` output constraint: the grammar admits only plan
 documents and replies, and the engine parses and validates the result (a failure is an error,
-never a repaired plan). Questions go to the ``qa`` adapter with a summary of the state.
+never a repaired plan). Questions go to the ``qa`` adapter under the ``query`` constraint: it
+writes the question as a state query (:mod:`llm_mars.qa.query`), and the answer is worked out
+from the state and worded by :mod:`llm_mars.qa.answers`, never by the model.
 
 Each adapter folder may carry the system prompt it was trained with
 (:mod:`llm_mars.llm.adapter_meta`); requests to that adapter use exactly that prompt.
@@ -32,7 +34,10 @@ from llm_mars.llm.requests import (ADAPTERS, GenerationRequest, GenerationResult
                                    SamplingParams, plan_constraint_name)
 
 PLAN_MAX_TOKENS = 384
-ANSWER_MAX_TOKENS = 64
+QUERY_MAX_TOKENS = 48
+"""More than the longest query of the grammar needs (about 30 tokens)."""
+VERDICT_SAMPLES = 4
+"""Other readings of a yes/no question sampled to see that the yes or no is settled."""
 ALTERNATIVES = 5
 """Plans sampled when the plans so far leave out something the command (or clause) mentions."""
 ALTERNATIVE_TEMPERATURE = 0.7
@@ -60,8 +65,12 @@ class PlanOutcome:
 
 @dataclass(frozen=True)
 class AnswerOutcome:
+    """An answer, how long it took, and the query it answers (its canonical text: what a
+    follow-up question in the same session passes back as ``previous``)."""
+
     text: str
     latency_s: float
+    query: str | None = None
 
 
 class Assistant:
@@ -81,13 +90,20 @@ class Assistant:
     the model's reply to it is the command's reply.
 
     A planning request is one sequential function (:meth:`plan`): it submits a batch, waits,
-    chooses, and maybe submits another; :meth:`plan_async` runs it on a thread of its own."""
+    chooses, and maybe submits another; :meth:`plan_async` runs it on a thread of its own.
+
+    ``verdict_samples``: for a question the qa adapter reads as a yes/no, this many other
+    readings are sampled (seeded, in one batch); if one of them decides it the other way, the
+    answer gives the facts without a yes or no. 0: the first reading always."""
 
     def __init__(self, engine: Submitter, adapter_dirs: dict[str, Path] | None = None,
                  timeout_s: float = 60.0, grounding: bool = True,
-                 alternatives: int = ALTERNATIVES, decompose: bool = True):
-        if alternatives < 0:
-            raise ValueError(f"alternatives must be >= 0, not {alternatives}")
+                 alternatives: int = ALTERNATIVES, decompose: bool = True,
+                 verdict_samples: int = VERDICT_SAMPLES):
+        if alternatives < 0 or verdict_samples < 0:
+            raise ValueError(f"alternatives and verdict_samples must be >= 0, not "
+                             f"{alternatives}, {verdict_samples}")
+        self.verdict_samples = verdict_samples
         self.engine = engine
         self.timeout_s = timeout_s
         self.grounding = grounding
@@ -100,7 +116,7 @@ class Assistant:
     def load(cls, model: str | None = None, adapters_dir: str | Path | None = None,
              dtype: str | None = None, backend: str | None = None, url: str | None = None,
              grounding: bool = True, alternatives: int = ALTERNATIVES, decompose: bool = True,
-             **engine_kwargs: Any) -> Assistant:
+             verdict_samples: int = VERDICT_SAMPLES, **engine_kwargs: Any) -> Assistant:
         """The assistant over the configured backend (``backend``/``url`` or the environment,
         see :mod:`llm_mars.llm.backends`; default: the in-process engine) with the ``bt`` and
         ``qa`` adapters found in ``adapters_dir`` (default: the shipped ones). An adapter that
@@ -115,7 +131,7 @@ class Assistant:
         if config.kind == "hf" and engine_kwargs:
             config = replace(config, options={**config.options, **engine_kwargs})
         return cls(make_backend(config), dirs, grounding=grounding, alternatives=alternatives,
-                   decompose=decompose)
+                   decompose=decompose, verdict_samples=verdict_samples)
 
     def _adapter(self, name: str) -> str | None:
         return name if name in self.engine.adapters else None
@@ -128,11 +144,11 @@ class Assistant:
             messages[0] = {"role": "system", "content": self._system["bt"]}
         return messages
 
-    def qa_messages(self, question: str, state: dict[str, Any]) -> list[dict[str, str]]:
-        from llm_mars.llm.prompts import qa_messages
-        from llm_mars.qa.summary import summarize
+    def query_messages(self, question: str, previous: str | None = None
+                       ) -> list[dict[str, str]]:
+        from llm_mars.llm.prompts import query_messages
 
-        messages = qa_messages(question, summarize(state))
+        messages = query_messages(question, previous)
         if self._system["qa"] is not None:
             messages[0] = {"role": "system", "content": self._system["qa"]}
         return messages
@@ -260,16 +276,39 @@ class Assistant:
             timeout_s=self.timeout_s)
         return self.engine.submit(request)
 
-    def answer_async(self, question: str, state: dict[str, Any]) -> Future:
+    def answer_async(self, question: str, state: dict[str, Any],
+                     previous: str | None = None) -> Future:
         """Future of :meth:`answer`, on a thread of its own."""
-        return _on_worker(self.answer, question, state)
+        return _on_worker(self.answer, question, state, previous)
 
-    def answer(self, question: str, state: dict[str, Any]) -> AnswerOutcome:
-        request = GenerationRequest.chat(
-            self.qa_messages(question, state), self._adapter("qa"),
-            SamplingParams(max_new_tokens=ANSWER_MAX_TOKENS), timeout_s=self.timeout_s)
-        result = self.engine.submit(request).result()
-        return AnswerOutcome(result.text.strip(), result.total_s)
+    def answer(self, question: str, state: dict[str, Any],
+               previous: str | None = None) -> AnswerOutcome:
+        """The qa adapter writes ``question`` as a state query (decoded under the query
+        grammar), and the answer is the query's answer from ``state``. ``previous``: the query
+        of the question before it in the session (:attr:`AnswerOutcome.query`), which a
+        follow-up ("and robot two?") changes. For a yes/no, ``verdict_samples`` other readings
+        are sampled in one batch; a yes or no they contradict is withheld
+        (:func:`llm_mars.qa.answers.settled_answer`)."""
+        from llm_mars.qa.answers import settled_answer
+        from llm_mars.qa.query import QUERY_CONSTRAINT, Check, format_query
+
+        def ask(sampling: SamplingParams) -> Future:
+            return self.engine.submit(GenerationRequest.chat(
+                self.query_messages(question, previous), self._adapter("qa"), sampling,
+                constraint=QUERY_CONSTRAINT, timeout_s=self.timeout_s))
+
+        first = ask(SamplingParams(max_new_tokens=QUERY_MAX_TOKENS)).result()
+        samples: list[GenerationResult] = []
+        if isinstance(first.parsed, Check) and self.verdict_samples:
+            futures = [ask(SamplingParams(temperature=ALTERNATIVE_TEMPERATURE, seed=seed,
+                                          max_new_tokens=QUERY_MAX_TOKENS))
+                       for seed in range(1, self.verdict_samples + 1)]
+            samples = [r for r in map(_result, futures) if isinstance(r, GenerationResult)]
+        start = time.perf_counter()
+        text = settled_answer(first.parsed, [r.parsed for r in samples], state).text
+        slowest = max((r.total_s for r in samples), default=0.0)
+        return AnswerOutcome(text, first.total_s + slowest + time.perf_counter() - start,
+                             format_query(first.parsed))
 
     def close(self) -> None:
         close = getattr(self.engine, "close", None)

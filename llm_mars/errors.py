@@ -108,6 +108,11 @@ class BackendError(LlmMarsError):
     """A serving backend (remote server, vLLM) failed or is unreachable."""
 
 
+class QueryError(LlmMarsError):
+    """A text is not a query of the state query language (:mod:`llm_mars.qa.query`): unknown
+    subject or attribute, a test the attribute's type does not take, a malformed filter."""
+
+
 # --- ROS payloads / bags --------------------------------------------------------------------
 
 

@@ -254,7 +254,8 @@ class SkillFeedback(Payload):
 
 @dataclass(frozen=True)
 class LlmRequest(Payload):
-    """``/llm/request``: ``task`` plan (``text`` is a command) or answer (a question + state)."""
+    """``/llm/request``: ``task`` plan (``text`` is a command) or answer (a question + state;
+    ``previous``: the state query of the session's previous question, for a follow-up)."""
 
     NAME: ClassVar[str] = "llm_request"
     TASKS: ClassVar[tuple[str, ...]] = ("plan", "answer")
@@ -263,23 +264,35 @@ class LlmRequest(Payload):
     task: str
     text: str
     state: dict[str, Any] | None = None
+    previous: str | None = None
 
     @classmethod
     def from_json(cls, data: str) -> LlmRequest:
         obj = _load_object(data, cls.NAME)
         task = _choice(_get(obj, cls.NAME, "task", str), f"{cls.NAME}.task", cls.TASKS)
         state = _get(obj, cls.NAME, "state", dict, required=task == "answer")
+        previous = _get(obj, cls.NAME, "previous", str, required=False)
+        if previous is not None:
+            from llm_mars.errors import QueryError
+            from llm_mars.qa.query import parse_query
+
+            try:
+                parse_query(previous)
+            except QueryError as exc:
+                raise PayloadError(f"{cls.NAME}.previous: {exc}") from None
         return cls(
             id=clean_text(_get(obj, cls.NAME, "id", str), f"{cls.NAME}.id", 64),
             task=task,
             text=clean_text(_get(obj, cls.NAME, "text", str), f"{cls.NAME}.text"),
             state=state,
+            previous=previous,
         )
 
 
 @dataclass(frozen=True)
 class LlmResult(Payload):
-    """``/llm/result``: ``kind`` plan (``xml``), reply or answer (``text``), or error (``code``)."""
+    """``/llm/result``: ``kind`` plan (``xml``), reply or answer (``text``, and the state
+    ``query`` it answers), or error (``code``)."""
 
     NAME: ClassVar[str] = "llm_result"
     KINDS: ClassVar[tuple[str, ...]] = ("plan", "reply", "answer", "error")
@@ -290,6 +303,7 @@ class LlmResult(Payload):
     xml: str | None = None
     code: str | None = None
     latency_s: float | None = None
+    query: str | None = None
 
     @classmethod
     def from_json(cls, data: str) -> LlmResult:
@@ -302,6 +316,7 @@ class LlmResult(Payload):
             xml=_get(obj, cls.NAME, "xml", str, required=False),
             code=_get(obj, cls.NAME, "code", str, required=False),
             latency_s=None if latency is None else float(latency),
+            query=_get(obj, cls.NAME, "query", str, required=False),
         )
 
 

@@ -10,6 +10,8 @@ from llm_mars.bt.parser import parse_bt_output
 from llm_mars.bt.serializer import serialize_reply
 from llm_mars.errors import ConstraintError
 from llm_mars.llm.requests import ADAPTERS, GenerationResult
+from llm_mars.qa.query import QUERY_CONSTRAINT, parse_query
+from llm_mars.session.match import Match
 
 PLAN = """<root BTCPP_format="4">
   <BehaviorTree ID="robot2">
@@ -21,20 +23,22 @@ FALSE_REPLY = serialize_reply(Reply("There is no quadrant 4: quadrants are numbe
 
 
 class ScriptedEngine:
-    """Answers each plan request with the next scripted output, parsed as the engine would."""
+    """Answers each request with the next scripted output, parsed as the engine would
+    (``parse``: the plan parser, or the query parser for questions)."""
 
     adapters = ADAPTERS
 
-    def __init__(self, *outputs: str):
+    def __init__(self, *outputs: str, parse=parse_bt_output):
         self.outputs = list(outputs)
         self.requests = []
+        self.parse = parse
 
     def submit(self, request):
         self.requests.append(request)
         text = self.outputs.pop(0)
         future = Future()
         future.set_result(GenerationResult(text, (), "constraint", 10, 0, 0, 0.0, 0.1, 0.5,
-                                           parse_bt_output(text)))
+                                           self.parse(text)))
         return future
 
 
@@ -250,3 +254,45 @@ def test_a_reply_to_a_clause_with_a_known_verb_leaves_the_greedy_plan():
     engine = ScriptedEngine(HOME_PLAN, CLAUSE_PICK, no)
     outcome = Assistant(engine).plan(COMMAND_WITH_HOME)
     assert outcome.text == HOME_PLAN and outcome.source == "greedy"
+
+
+# --- questions ------------------------------------------------------------------------------
+
+
+def test_a_question_is_asked_as_a_query_and_answered_from_the_state():
+    state = Match().state_dict()
+    engine = ScriptedEngine("check robot1.location = home", parse=parse_query)
+    outcome = Assistant(engine, verdict_samples=0).answer("is robot one home?", state)
+    assert outcome.text == "Yes, Robot 1 is at home."
+    assert outcome.query == "check robot1.location = home"
+    request = engine.requests[0]
+    assert request.adapter == "qa" and request.constraint == QUERY_CONSTRAINT
+    assert request.message_dicts()[-1]["content"] == "is robot one home?"
+
+
+def test_a_follow_up_is_asked_with_the_previous_query():
+    state = Match().state_dict()
+    engine = ScriptedEngine("robot1.location", "robot2.location", parse=parse_query)
+    assistant = Assistant(engine)
+    first = assistant.answer("where is robot 1?", state)
+    second = assistant.answer("and robot two?", state, previous=first.query)
+    assert second.text == "Robot 2 is at home."
+    assert engine.requests[1].message_dicts()[-1]["content"] == \
+        "Previous: robot1.location\nQuestion: and robot two?"
+
+
+def test_a_yes_or_no_that_another_reading_decides_the_other_way_is_withheld():
+    state = Match().state_dict()  # both robots at home, carrying nothing
+    settled = ScriptedEngine("check robot1.location = home", *["check robot1.location = home"] * 4,
+                             parse=parse_query)
+    assert Assistant(settled).answer("is robot 1 home?", state).text == \
+        "Yes, Robot 1 is at home."
+    assert [r.sampling.greedy for r in settled.requests] == [True] + [False] * 4
+    torn = ScriptedEngine("check robot1.location = home", "check robot1.carrying",
+                          *["robot1.location"] * 3, parse=parse_query)
+    text = Assistant(torn).answer("is robot 1 free?", state).text
+    assert not text.startswith(("Yes", "No"))
+    assert "Robot 1 is at home." in text and "Robot 1 carries nothing." in text
+    plain = ScriptedEngine("robot1.location", parse=parse_query)
+    assert Assistant(plain).answer("where is robot 1?", state).text == "Robot 1 is at home."
+    assert len(plain.requests) == 1  # no yes/no, nothing sampled

@@ -18,7 +18,8 @@ README = PACKAGE.parent / "README.md"
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("vocabulary", "errors"),                # the world's words and numbers; every exception
     ("bt",),                                 # the plan language: the registry, trees, behaviours
-    ("world", "language", "qa", "payloads"),  # simulator; operator language; state summaries; ROS payloads
+    ("world", "language", "qa"),             # simulator; operator language; state queries
+    ("payloads",),                           # ROS payloads (a question carries its previous query)
     ("robots", "llm"),                       # robots the trees drive; the model and its engine
     ("session", "assistant"),                # ROS-free cores of the nodes; command -> plan, question -> answer
     ("evaluation", "speech"),                # the dev-set evaluation; speech in and out

@@ -21,7 +21,8 @@ SAMPLES = [
     GoalRef(7),
     SkillFeedback(7, "FAILURE", "stack already taken"),
     LlmRequest("r1", "answer", "where is robot 2", {"time_s": 3.0}),
-    LlmResult("r1", "answer", "Robot 2 is at home.", latency_s=0.8),
+    LlmRequest("r2", "answer", "and robot 1?", {"time_s": 3.0}, previous="robot2.location"),
+    LlmResult("r1", "answer", "Robot 2 is at home.", latency_s=0.8, query="robot2.location"),
     ExecutorStatus("robot2", "RUNNING", "u1", "PickCake brown 2", tree="[-] Sequence", queued=1),
 ]
 
@@ -58,6 +59,8 @@ def test_bad_utterances(data):
     (SkillFeedback, '{"goal_id": 1, "state": "DONE"}'),
     (LlmRequest, '{"id": "r", "task": "answer", "text": "where?"}'),
     (LlmRequest, '{"id": "r", "task": "dance", "text": "x"}'),
+    (LlmRequest, '{"id": "r", "task": "answer", "text": "and 2?", "state": {}, "previous": '
+                 '"robot3.location"}'),
     (LlmResult, '{"id": "r", "kind": "maybe"}'),
     (OperatorResponse, '{"id": "u", "kind": "plan", "text": "x", "robots": ["robot3"]}'),
     (OperatorResponse, '{"id": "u", "kind": "plan", "text": "x", "mode": "later"}'),

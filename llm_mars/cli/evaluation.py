@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from llm_mars.assistant import ALTERNATIVES
+from llm_mars.assistant import ALTERNATIVES, VERDICT_SAMPLES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -13,9 +13,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     kinds = evaluation.add_subparsers(dest="eval_kind", metavar="KIND", required=True)
     for kind, help_text in (("plans", "command cases: execution accuracy, validity, replies, "
                                       "latency"),
-                            ("qa", "question cases: factual accuracy, latency")):
+                            ("qa", "question cases: factual accuracy, latency"),
+                            ("qa-held-out", "generated questions of the phrasing families the "
+                                            "qa adapter never trained on, over simulated "
+                                            "states: the same answer as the question's own "
+                                            "query")):
         sub = kinds.add_parser(kind, help=help_text)
-        sub.add_argument("file", type=Path, metavar="FILE.jsonl")
+        if kind == "qa-held-out":
+            sub.add_argument("--count", type=int, default=300, help="cases (default 300)")
+            sub.add_argument("--seed", type=int, default=11, help="seed (default 11)")
+        else:
+            sub.add_argument("file", type=Path, metavar="FILE.jsonl")
         sub.add_argument("--model", help="base model folder (default: the bundled model)")
         sub.add_argument("--adapters", type=Path, help="folder with bt/ and qa/ adapters "
                                                        "(default: the shipped ones)")
@@ -23,6 +31,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         sub.add_argument("--json", type=Path, metavar="OUT", help="also write the full report")
         sub.add_argument("--quiet", action="store_true", help="do not list failed cases")
         sub.add_argument("--progress", action="store_true", help="print each case as it is done")
+        if kind != "plans":
+            sub.add_argument("--verdict-samples", type=int, default=VERDICT_SAMPLES, metavar="N",
+                             help="other readings sampled for a yes/no question; a yes or no "
+                                  f"they contradict is withheld (default {VERDICT_SAMPLES}; 0: "
+                                  "the first reading always)")
         if kind == "plans":
             sub.add_argument("--no-grounding", dest="grounding", action="store_false",
                              help="no world check before the bt adapter, no grounded "
@@ -47,8 +60,12 @@ def _eval(args: argparse.Namespace) -> int:
 
     if args.eval_kind == "plans":
         cases = load_command_cases(args.file)[:args.limit]
-    else:
+    elif args.eval_kind == "qa":
         cases = load_question_cases(args.file)[:args.limit]
+    else:
+        from llm_mars.training.qa_held_out import held_out_cases
+
+        cases = held_out_cases(args.count, args.seed)[:args.limit]
 
     def progress(result) -> None:
         if args.progress:
@@ -58,13 +75,20 @@ def _eval(args: argparse.Namespace) -> int:
     assistant = Assistant.load(args.model, args.adapters,
                                grounding=getattr(args, "grounding", True),
                                alternatives=getattr(args, "alternatives", ALTERNATIVES),
-                               decompose=getattr(args, "decompose", True))
+                               decompose=getattr(args, "decompose", True),
+                               verdict_samples=getattr(args, "verdict_samples",
+                                                       VERDICT_SAMPLES))
     try:
         if args.eval_kind == "plans":
             report = E.evaluate_plans(assistant, cases, progress=progress)
             print(E.format_plan_report(report, show_failures=not args.quiet))
-        else:
+        elif args.eval_kind == "qa":
             report = E.evaluate_questions(assistant, cases, progress=progress)
+            print(E.format_qa_report(report, show_failures=not args.quiet))
+        else:
+            from llm_mars.training.qa_held_out import evaluate_held_out
+
+            report = evaluate_held_out(assistant, cases, progress=progress)
             print(E.format_qa_report(report, show_failures=not args.quiet))
     finally:
         assistant.close()

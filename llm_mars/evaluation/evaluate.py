@@ -7,8 +7,10 @@ predicates. It reports execution accuracy by number of tasks, how many generatio
 valid plan or reply, how impossible commands were handled (a reply, and nothing ran) and how
 often a possible command was refused, and the command-to-validated-plan latency.
 
-``evaluate_questions`` asks the qa adapter each question about its state and checks the
-answer for the case's facts; it reports factual accuracy (by question tag) and latency.
+``evaluate_questions`` asks the qa adapter each question about its state (after the questions
+asked before it in the session, for a follow-up) and checks the answer for the case's facts;
+it reports factual accuracy (by question tag), yes/no answers that contradict the state, and
+latency.
 
 The assistant is anything with ``plan(command)`` and ``answer(question, state)`` returning
 outcomes with ``latency_s`` (:class:`llm_mars.assistant.Assistant`), so the bookkeeping is
@@ -17,6 +19,7 @@ tested without a model.
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -25,7 +28,7 @@ from typing import Any
 
 from llm_mars.bt.model import Plan, Reply
 from llm_mars.errors import LlmMarsError
-from llm_mars.evaluation.expectations import (CommandCase, QuestionCase, check_answer,
+from llm_mars.evaluation.expectations import (CommandCase, Failure, QuestionCase, check_answer,
                                             evaluate_case)
 
 
@@ -176,6 +179,18 @@ class AnswerResult:
     failures: tuple[str, ...]
     latency_s: float
     tags: tuple[str, ...] = ()
+    query: str | None = None  # the state query the answer comes from, when there is one
+    contradiction: bool = False  # a yes or no that contradicts the state
+
+
+_VERDICT = re.compile(r"^\s*(yes|no)\b", re.I)
+
+
+def contradicts(answer: str, failures: Sequence[Failure]) -> bool:
+    """Whether an answer that starts with a yes or a no says what the case rules out (a
+    ``none_of`` fact, such as "no" to a question whose answer is yes)."""
+    return _VERDICT.match(answer) is not None and \
+        any("none_of" in f.expectation for f in failures)
 
 
 @dataclass
@@ -192,6 +207,7 @@ class QaReport:
         return {
             "questions": len(self.results),
             "factual_accuracy": _rate(sum(r.passed for r in self.results), len(self.results)),
+            "yes_no_contradictions": sum(r.contradiction for r in self.results),
             "accuracy_by_tag": {t: {"passed": p, "total": n, "rate": _rate(p, n)}
                                 for t, (p, n) in sorted(by_tag.items())},
             "latency_p50_s": _round(percentile(latencies, 50)),
@@ -205,15 +221,23 @@ def evaluate_questions(assistant: Any, cases: Iterable[QuestionCase],
     report = QaReport()
     for case in cases:
         start = time.perf_counter()
+        query, contradiction = None, False
         try:
-            outcome = assistant.answer(case.question, dict(case.state))
-            text, latency = outcome.text, outcome.latency_s
-            failures = tuple(str(f) for f in check_answer(text, case.answer_facts))
+            previous = None
+            for earlier in case.before:  # the session so far: each answer's query goes on
+                previous = assistant.answer(earlier, dict(case.state), previous=previous).query
+            start = time.perf_counter()
+            outcome = assistant.answer(case.question, dict(case.state), previous=previous) \
+                if case.before else assistant.answer(case.question, dict(case.state))
+            text, latency, query = outcome.text, outcome.latency_s, getattr(outcome, "query", None)
+            found = check_answer(text, case.answer_facts)
+            contradiction = contradicts(text, found)
+            failures = tuple(str(f) for f in found)
         except LlmMarsError as exc:
             text, latency = "", time.perf_counter() - start
             failures = (f"error: {exc}",)
         result = AnswerResult(case.id, case.question, text, not failures, failures, latency,
-                              case.tags)
+                              case.tags, query, contradiction)
         report.results.append(result)
         if progress is not None:
             progress(result)
@@ -262,14 +286,16 @@ def format_plan_report(report: PlanReport, show_failures: bool = True) -> str:
 
 def format_qa_report(report: QaReport, show_failures: bool = True) -> str:
     s = report.summary()
-    lines = [f"factual accuracy: {_pct(s['factual_accuracy'])} of {s['questions']} questions",
+    lines = [f"factual accuracy: {_pct(s['factual_accuracy'])} of {s['questions']} questions; "
+             f"yes/no answers that contradict the state: {s['yes_no_contradictions']}",
              "by tag: " + ", ".join(f"{t} {row['passed']}/{row['total']}"
                                     for t, row in s["accuracy_by_tag"].items()),
              f"latency per answer: p50 {s['latency_p50_s']} s, p95 {s['latency_p95_s']} s"]
     if show_failures:
         for r in report.results:
             if not r.passed:
-                lines.append(f"FAIL {r.id}: {r.question!r} -> {r.answer!r}")
+                query = f" [{r.query}]" if r.query else ""
+                lines.append(f"FAIL {r.id}: {r.question!r}{query} -> {r.answer!r}")
                 lines += [f"    {f}" for f in r.failures[:3]]
     return "\n".join(lines)
 

@@ -500,7 +500,9 @@ def evaluate_case(case: CommandCase, state: Mapping[str, Any]) -> list[Failure]:
 @dataclass(frozen=True)
 class QuestionCase:
     """One line of ``questions.jsonl``: a state, a question about it, and the facts a correct
-    answer states. ``state_ref`` is the state file it came from, if any."""
+    answer states. ``state_ref`` is the state file it came from, if any. ``before``: the
+    questions asked earlier in the same session, in order (a follow-up such as "and robot
+    two?" is asked after them; only its own answer is checked)."""
 
     id: str
     state: Mapping[str, Any]
@@ -508,15 +510,19 @@ class QuestionCase:
     answer_facts: tuple[Mapping[str, Any], ...]
     tags: tuple[str, ...] = ()
     state_ref: str | None = None
+    before: tuple[str, ...] = ()
 
     @classmethod
     def from_json(cls, data: Any, base_dir: Path, where: str = "") -> QuestionCase:
         _require(isinstance(data, Mapping), where, "a case is a JSON object")
         where = str(data.get("id", where)) or where
-        keys = {"id", "state", "question", "answer_facts", "tags"}
+        keys = {"id", "state", "question", "answer_facts", "tags", "before"}
         _require(not set(data) - keys, where, f"unknown keys {sorted(set(data) - keys)}")
         _require(isinstance(data.get("id"), str) and bool(data["id"]), where,
                  "'id' must be a non-empty string")
+        before = data.get("before", [])
+        _require(_string_list(before) and all(b.strip() for b in before), where,
+                 "'before' must be a list of non-empty questions")
         question = data.get("question")
         _require(isinstance(question, str) and bool(question.strip()), where,
                  "'question' must be a non-empty string")
@@ -532,7 +538,7 @@ class QuestionCase:
         validate_facts(facts, f"{where}.answer_facts")
         tags = data.get("tags", [])
         _require(_string_list(tags), where, "'tags' must be a list of strings")
-        return cls(data["id"], state, question, tuple(facts), tuple(tags), ref)
+        return cls(data["id"], state, question, tuple(facts), tuple(tags), ref, tuple(before))
 
 
 def _read_json(path: Path, where: str) -> Any:

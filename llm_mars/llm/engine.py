@@ -31,6 +31,7 @@ from llm_mars.llm.requests import (PLAN_CONSTRAINT, GenerationRequest, Generatio
                                    TokenEvent, split_constraint)
 from llm_mars.llm.scheduler import RowConstraintLike, Scheduler, Sequence, tokenize_request
 from llm_mars.llm.threads import ThreadTuner
+from llm_mars.qa.query import QUERY_CONSTRAINT
 
 
 @dataclass(frozen=True)
@@ -58,11 +59,24 @@ def plan_constraint(tokenizer: Any, vocab_size: int,
     return OutputConstraint(lambda: RowConstraint(compiled, vocab), parse_bt_output)
 
 
+def query_constraint(tokenizer: Any, vocab_size: int) -> OutputConstraint:
+    """``constraint="query"``: the state query grammar of the qa adapter
+    (:mod:`llm_mars.qa.query`), then parse the query."""
+    from llm_mars.llm.constraint import RowConstraint
+    from llm_mars.llm.grammar import compiled_grammar
+    from llm_mars.qa.query import parse_query, query_grammar_ebnf
+
+    padded = vocab_size if vocab_size > len(tokenizer) else None
+    compiled = compiled_grammar(tokenizer, query_grammar_ebnf(), vocab_size=padded)
+    return OutputConstraint(lambda: RowConstraint(compiled), parse_query)
+
+
 ConstraintFactory = Callable[..., OutputConstraint]
 """(tokenizer, model vocabulary size[, argument]) -> the constraint; built once on first use
 when the name has no argument, per request when it has one (``"plan:KEY"``)."""
 
-DEFAULT_CONSTRAINTS: dict[str, ConstraintFactory] = {PLAN_CONSTRAINT: plan_constraint}
+DEFAULT_CONSTRAINTS: dict[str, ConstraintFactory] = {PLAN_CONSTRAINT: plan_constraint,
+                                                     QUERY_CONSTRAINT: query_constraint}
 
 
 class TokenStream:

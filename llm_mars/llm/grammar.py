@@ -479,6 +479,7 @@ class _Compiler:
         self.compiler = xgr.GrammarCompiler(info, max_threads=2, cache_enabled=False)
         self.default = self.compiler.compile_grammar(_plan_grammar_cached(None))
         self.grounded: OrderedDict[Grounding, Any] = OrderedDict()
+        self.others: dict[str, Any] = {}  # other output grammars by text (a few, fixed)
 
     def get(self, grounding: Grounding | None) -> xgr.CompiledGrammar:
         if grounding is None:
@@ -496,6 +497,20 @@ class _Compiler:
 _COMPILERS: weakref.WeakKeyDictionary[Any, dict[int | None, _Compiler]] = \
     weakref.WeakKeyDictionary()
 _COMPILE_LOCK = threading.Lock()
+
+
+def compiled_grammar(tokenizer: Any, text: str, *, vocab_size: int | None = None
+                     ) -> xgr.CompiledGrammar:
+    """Another output grammar (EBNF ``text``, e.g. :func:`llm_mars.qa.query.query_grammar_ebnf`)
+    compiled for ``tokenizer`` by the same compiler as the plan grammar, cached by text."""
+    with _COMPILE_LOCK:
+        per_size = _COMPILERS.setdefault(tokenizer, {})
+        if vocab_size not in per_size:
+            per_size[vocab_size] = _Compiler(tokenizer, vocab_size)
+        compiler = per_size[vocab_size]
+        if text not in compiler.others:
+            compiler.others[text] = compiler.compiler.compile_grammar(text)
+        return compiler.others[text]
 
 
 def compiled_plan_grammar(tokenizer: Any, *, vocab_size: int | None = None,

@@ -92,6 +92,10 @@ QA_SYSTEM_PROMPT = (
 )
 
 
+QUERY_SYSTEM_PROMPT = "Write the operator's question as a query over the robots' state."
+"""The ``qa`` adapter's system prompt (the one it is trained with is kept in its folder)."""
+
+
 @functools.lru_cache(maxsize=1)
 def _default_bt_system_prompt() -> str:
     return bt_system_prompt()
@@ -107,3 +111,12 @@ def qa_messages(question: str, state_summary: str) -> list[dict[str, str]]:
     """Chat messages asking the ``qa`` adapter to answer ``question`` from ``state_summary``."""
     return [{"role": "system", "content": QA_SYSTEM_PROMPT},
             {"role": "user", "content": f"State:\n{state_summary.strip()}\nQuestion: {question.strip()}"}]
+
+
+def query_messages(question: str, previous: str | None = None) -> list[dict[str, str]]:
+    """Chat messages asking the ``qa`` adapter for the state query of ``question``
+    (:mod:`llm_mars.qa.query`); ``previous`` is the query of the question before it in the
+    session, which a follow-up ("and robot two?") changes."""
+    user = question.strip() if previous is None else \
+        f"Previous: {previous.strip()}\nQuestion: {question.strip()}"
+    return [{"role": "system", "content": QUERY_SYSTEM_PROMPT}, {"role": "user", "content": user}]

@@ -16,11 +16,12 @@ Endpoints::
 Request fields: ``max_tokens`` (or ``max_completion_tokens``), ``temperature`` (default 1, as
 OpenAI; 0 is greedy), ``top_p``, ``seed``, ``stop``, ``stream`` (server-sent events
 ``data: {...}`` ending with ``data: [DONE]``; ``stream_options.include_usage``), and vLLM's
-``return_token_ids``. Structured output is the plan grammar only, asked for in any of vLLM's
-forms with exactly the text of :func:`llm_mars.llm.grammar.plan_grammar_ebnf`, with or without a
-command's grounding (``"guided_grammar": EBNF``, ``"structured_outputs": {"grammar": EBNF}``), or
-as ``"llm_mars_constraint": "plan"`` / ``"plan:GROUNDING"``;
-the engine then parses and validates the plan. Fields the engine cannot honour (penalties,
+``return_token_ids``. Structured output is the plan grammar or the state query grammar only,
+asked for in any of vLLM's forms with exactly the text of
+:func:`llm_mars.llm.grammar.plan_grammar_ebnf` (with or without a command's grounding) or of
+:func:`llm_mars.qa.query.query_grammar_ebnf` (``"guided_grammar": EBNF``,
+``"structured_outputs": {"grammar": EBNF}``), or as ``"llm_mars_constraint": "plan"`` /
+``"plan:GROUNDING"`` / ``"query"``; the engine then parses (and validates) the output. Fields the engine cannot honour (penalties,
 logprobs, tools, ``n > 1``, JSON/regex outputs) are refused with 400, never ignored.
 
 Errors carry an OpenAI-style body ``{"error": {"message", "type", "param", "code"}}``:
@@ -30,7 +31,8 @@ Errors carry an OpenAI-style body ``{"error": {"message", "type", "param", "code
 401    missing or wrong API key (``Authorization: Bearer KEY``) on ``/v1/...``
 404    unknown model (``model_not_found``) or route; 405 wrong method
 413    body over ``max_body_bytes`` (``request_too_large``) or prompt too long (``prompt_too_long``)
-422    the constrained output failed (``constraint_failed``) or did not validate (``invalid_plan``)
+422    the constrained output failed (``constraint_failed``) or did not validate (``invalid_plan``,
+       ``invalid_query``)
 500    engine failure; 503 engine closed (``engine_closed``); 504 deadline passed (``timeout``)
 =====  ==================================================================================
 
@@ -57,8 +59,8 @@ from urllib.parse import urlsplit
 
 from llm_mars.errors import (ApiError, BackendError, ConstraintError, EngineClosedError,
                              GenerationTimeout, LlmMarsError, PlanValidationError,
-                             PromptTooLongError, RequestError, UnknownAdapterError)
-from llm_mars.llm.grammar import plan_constraint_of_grammar, plan_grounding
+                             PromptTooLongError, QueryError, RequestError, UnknownAdapterError)
+from llm_mars.llm.outputs import constraint_of_grammar, grammar_for
 from llm_mars.llm.requests import GenerationRequest, GenerationResult, SamplingParams, TokenEvent
 
 log = logging.getLogger(__name__)
@@ -126,6 +128,7 @@ def api_error_for(exc: BaseException) -> ApiError:
         (GenerationTimeout, 504, "timeout"),
         (ConstraintError, 422, "constraint_failed"),
         (PlanValidationError, 422, "invalid_plan"),
+        (QueryError, 422, "invalid_query"),
         (BackendError, 500, "engine_error"),
     )
     for kind, status, code in table:
@@ -248,16 +251,17 @@ class OpenAIApi:
                     f"{prefix}-{uuid.uuid4().hex}", int(time.time()))
 
     def _constraint(self, body: dict[str, Any]) -> str | None:
-        """``"plan"`` (or ``"plan:KEY"``, narrowed to a command's grounding) if the request asks
-        for the plan grammar in any accepted form."""
+        """``"plan"`` (or ``"plan:KEY"``, narrowed to a command's grounding) or ``"query"`` if
+        the request asks for the plan grammar or the state query grammar in any accepted
+        form."""
         asked: list[tuple[str, str]] = []  # (field, constraint name)
         own = body.get("llm_mars_constraint")
         if own is not None:
             try:
-                plan_grounding(own if isinstance(own, str) else repr(own))
+                grammar_for(own if isinstance(own, str) else repr(own))
             except RequestError as exc:
                 raise ApiError(400, "unsupported_grammar", "'llm_mars_constraint' must be "
-                               f"\"plan\" or \"plan:GROUNDING\" ({exc})",
+                               f"\"plan\", \"plan:GROUNDING\" or \"query\" ({exc})",
                                "llm_mars_constraint") from None
             asked.append(("llm_mars_constraint", own))
         grammars: list[tuple[str, Any]] = []
@@ -273,20 +277,21 @@ class OpenAIApi:
                     grammars.append(("structured_outputs.grammar", value))
                 elif value not in (None, False):
                     raise ApiError(400, "unsupported_grammar", f"structured_outputs.{key} is "
-                                   "not supported: only the plan grammar is served",
+                                   "not supported: only the plan and query grammars are served",
                                    f"structured_outputs.{key}")
         for field, grammar in grammars:
-            name = plan_constraint_of_grammar(grammar) if isinstance(grammar, str) else None
+            name = constraint_of_grammar(grammar) if isinstance(grammar, str) else None
             if name is None:
-                raise ApiError(400, "unsupported_grammar", f"'{field}' is not the plan "
-                               "grammar of this server: only the plan grammar "
+                raise ApiError(400, "unsupported_grammar", f"'{field}' is not a grammar of "
+                               "this server: only the plan grammar "
                                "(llm_mars.llm.grammar.plan_grammar_ebnf() of the same "
-                               "llm_mars version, with or without a grounding) is served, or "
-                               "send \"llm_mars_constraint\": \"plan\"", field)
+                               "llm_mars version, with or without a grounding) and the query "
+                               "grammar (llm_mars.qa.query.query_grammar_ebnf()) are served, or "
+                               "send \"llm_mars_constraint\": \"plan\" or \"query\"", field)
             asked.append((field, name))
         names = {name for _, name in asked}
         if len(names) > 1:
-            raise ApiError(400, "unsupported_grammar", "the request names different plan "
+            raise ApiError(400, "unsupported_grammar", "the request names different "
                            "grammars: " + ", ".join(sorted(names)), asked[-1][0])
         return asked[0][1] if asked else None
 

@@ -124,7 +124,8 @@ class LlmServerNode(Node):
             if request.task == "plan":
                 future = self.assistant.plan_async(request.text)
             else:
-                future = self.assistant.answer_async(request.text, request.state)
+                future = self.assistant.answer_async(request.text, request.state,
+                                                     request.previous)
         except Exception as exc:  # noqa: BLE001 - every request gets its one answer
             if not isinstance(exc, LlmMarsError):
                 self.get_logger().error(f"request {request.id} failed: {exc!r}")
@@ -140,7 +141,7 @@ class LlmServerNode(Node):
         outcome = future.result()
         if request.task == "answer":
             self._reply(LlmResult(request.id, "answer", outcome.text,
-                                  latency_s=outcome.latency_s))
+                                  latency_s=outcome.latency_s, query=outcome.query))
         elif isinstance(outcome.result, Reply):
             self._reply(LlmResult(request.id, "reply", outcome.result.text,
                                   latency_s=outcome.latency_s))

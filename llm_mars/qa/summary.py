@@ -1,12 +1,13 @@
-"""A short, factual text of the world state for the ``qa`` adapter.
+"""The world state in words: the describing functions of robots, steps, cargo and cakes, and a
+short factual text of the whole state.
 
-The qa adapter answers from this text alone, so it says in plain words what an operator asks
-about (where each robot is or is going, what it is doing, what it carries, what it has done
-and what failed and why, the basket, the plates, the score, the time) and nothing else: every
-token of it is paid for on each question. Facts the small model cannot work out for itself are
-stated outright: where a robot that stopped on the way was going, how many cherries each robot
-collected and dropped in all, which holders are empty. The same describing functions produce
-the training answers (:mod:`llm_mars.training.qa_data`), so answers and summaries always agree.
+The describing functions (where a robot is, what it is doing, a step done or failed, what it
+carries, a plate's cakes, the cherries each robot collected and dropped) word the answers of
+:mod:`llm_mars.qa.facts`. :func:`summarize` is the text the previous qa adapter answered from
+(question + summary -> free answer); ``bench/bench_qa.py`` still asks it, as the baseline of
+the state queries that replaced it. It says in plain words what an operator asks about and
+states outright what a small model cannot work out (where a robot that stopped on the way was
+going, each robot's cherry totals, which holders are empty).
 
 Input is the state JSON of DESIGN.md section 3 (extra keys are used when present:
 ``waiting_for``, ``stalled``). Skill labels (``PickCake brown 2``, ``CollectCherries 4 6``)
@@ -256,37 +257,59 @@ def stacks_taken(state: Mapping[str, Any]) -> list[str]:
             for color, left in stacks.items() if not left]
 
 
-def cherry_tally(state: Mapping[str, Any]) -> dict[str, tuple[int, int]] | None:
-    """Cherries each robot collected and dropped in the basket, in all, replayed from the
-    histories; ``None`` when the replay disagrees with the holders, the basket or the cargo
-    (both robots emptied one holder, so a count is not known), rather than a wrong number."""
+def cherry_moves(state: Mapping[str, Any]) -> dict[str, list[int | None]] | None:
+    """For each robot and each of its history entries, the cherries a successful
+    ``CollectCherries`` took, ``DropCherries`` dropped or ``PutCherry`` put on a cake (``None``
+    for other entries), replayed under the simulator's rules (a collection takes what fits
+    and what the holder has left, at most the count asked); ``None`` when the replay disagrees
+    with the holders, the basket or the cargo (both robots took from one holder, so a
+    count is not known), rather than a wrong number."""
     robots = state.get("robots") or {}
-    tally: dict[str, tuple[int, int]] = {}
+    moves: dict[str, list[int | None]] = {}
     taken: Counter[str] = Counter()
+    dropped_total = 0
     for name, robot in robots.items():
-        carried = collected = dropped = 0
+        carried = 0
         own: Counter[str] = Counter()  # what this robot took from each holder
+        entries: list[int | None] = []
         for h in history(robot):
-            if h.status != "SUCCESS":
-                continue
-            if h.step.tag == "CollectCherries" and h.step.args:
+            n = None
+            if h.status == "SUCCESS" and h.step.tag == "CollectCherries" and h.step.args:
                 holder = f"holder_{h.step.args[0]}"
                 room = min(V.MAX_CHERRIES_CARRIED - carried, V.CHERRIES_PER_HOLDER - own[holder])
                 n = room if len(h.step.args) < 2 else min(room, int(h.step.args[1]))
-                carried, collected = carried + n, collected + n
+                carried += n
                 own[holder] += n
-            elif h.step.tag == "DropCherries":
-                carried, dropped = 0, dropped + carried
-            elif h.step.tag == "PutCherry":
-                carried -= 1
+            elif h.status == "SUCCESS" and h.step.tag == "DropCherries":
+                n, carried = carried, 0
+                dropped_total += n
+            elif h.status == "SUCCESS" and h.step.tag == "PutCherry":
+                n, carried = 1, carried - 1
+            entries.append(n)
         taken += own
         if carried != int((robot.get("carrying") or {}).get("cherries") or 0):
             return None
-        tally[name] = (collected, dropped)
+        moves[name] = entries
     holders = state.get("holders") or {}
     if any(V.CHERRIES_PER_HOLDER - n != taken[h] for h, n in holders.items()) or \
-            sum(d for _, d in tally.values()) != int(state.get("basket", 0)):
+            dropped_total != int(state.get("basket", 0)):
         return None
+    return moves
+
+
+def cherry_tally(state: Mapping[str, Any]) -> dict[str, tuple[int, int]] | None:
+    """Cherries each robot collected and dropped in the basket, in all
+    (:func:`cherry_moves`); ``None`` when the replay is not confirmed by the state."""
+    moves = cherry_moves(state)
+    if moves is None:
+        return None
+    tally = {}
+    for name, robot in (state.get("robots") or {}).items():
+        entries = history(robot)
+        collected = sum(n or 0 for h, n in zip(entries, moves[name])
+                        if h.step.tag == "CollectCherries")
+        dropped = sum(n or 0 for h, n in zip(entries, moves[name]) if h.step.tag == "DropCherries")
+        tally[name] = (collected, dropped)
     return tally
 
 

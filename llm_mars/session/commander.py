@@ -4,7 +4,8 @@ The ``commander`` node wraps this class; it is tested without ROS. Per utterance
 
 * a malformed or low-confidence utterance gets an ``error`` response at once;
 * **stop** (see :mod:`llm_mars.language.intent`) cancels the named robots at once: ``stopped``;
-* a **question** goes to the LLM's qa adapter with the latest world state: ``answer``;
+* a **question** goes to the LLM's qa adapter with the latest world state and the state query
+  of the previous question answered (so "and robot two?" follows it): ``answer``;
 * a **command** goes to the bt adapter; a plan is validated again, each addressed robot gets
   it (``replace``, or ``queue`` for "then"/"after that" commands): ``plan``; a reply (the
   command cannot be expressed) is passed on as ``reply`` and nothing moves;
@@ -59,6 +60,7 @@ class Commander:
         self.clock = clock
         self.pending: dict[str, _Pending] = {}
         self.world_state: dict[str, Any] | None = None
+        self.last_query: str | None = None  # the state query of the last question answered
         self.executors: dict[str, ExecutorStatus] = {}
         self._last_heard: dict[str, float] = {}
         self._offline: set[str] = set()
@@ -92,7 +94,8 @@ class Commander:
                 self._respond(utterance.id, "error", "I have no state from the robots yet.",
                               code="no_state")
                 return
-            request = LlmRequest(utterance.id, "answer", utterance.text, self.world_state)
+            request = LlmRequest(utterance.id, "answer", utterance.text, self.world_state,
+                                 self.last_query)
         else:
             request = LlmRequest(utterance.id, "plan", utterance.text)
         self.pending[utterance.id] = _Pending(utterance, intent.intent, intent.queue,
@@ -112,6 +115,7 @@ class Commander:
             self._respond(uid, "error", result.text or "the language model failed",
                           code=result.code or "llm_error")
         elif result.kind == "answer":
+            self.last_query = result.query or self.last_query
             self._respond(uid, "answer", result.text)
         elif result.kind == "reply":
             self._respond(uid, "reply", result.text)

@@ -69,6 +69,11 @@ class Match:
         """Whether any robot's tree is still running."""
         return bool(self._ticking)
 
+    @property
+    def ticking(self) -> tuple[str, ...]:
+        """The robots whose tree is still running, in the order their plans came."""
+        return tuple(self._ticking)
+
     def load(self, plan: Plan | str) -> None:
         """Give each robot addressed by ``plan`` its new tree (cancelling a running one)."""
         if isinstance(plan, str):

@@ -28,7 +28,7 @@ class SelfCheck:
 
 def held_out_pairs(adapter: str, n: int, seed: int, exclude_seed: int, exclude_count: int):
     """(user text, expected answer) pairs from a different seed, minus any training input."""
-    from llm_mars.llm.prompts import bt_messages, qa_messages
+    from llm_mars.llm.prompts import bt_messages
 
     if adapter == "bt":
         from llm_mars.training.plan_data import generate_plan_examples
@@ -36,10 +36,10 @@ def held_out_pairs(adapter: str, n: int, seed: int, exclude_seed: int, exclude_c
         train = {e.command.lower() for e in generate_plan_examples(exclude_count, exclude_seed)}
         examples = generate_plan_examples(n, seed, exclude=train)
         return [(bt_messages(e.command)[-1]["content"], e.output) for e in examples]
-    from llm_mars.training.qa_data import generate_qa_examples
+    from llm_mars.training.query_data import held_out_examples, query_user_text
 
-    examples = generate_qa_examples(n, seed)
-    return [(qa_messages(e.question, e.summary)[-1]["content"], e.answer) for e in examples]
+    examples = held_out_examples(n, seed)
+    return [(query_user_text(e.question, e.previous), e.query) for e in examples]
 
 
 def run_self_check(adapter: str, adapter_dir: Path, pairs, max_new_tokens: int = 384,

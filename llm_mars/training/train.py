@@ -168,8 +168,9 @@ class Pair:
 
 def training_pairs(config: TrainConfig, decision_tokens: int = 2) -> list[Pair]:
     """The pairs of the config's data section (bt: ``examples`` full plans or replies, plus
-    ``decision_examples`` other commands cut after their first ``decision_tokens`` tokens)."""
-    from llm_mars.llm.prompts import bt_messages, qa_messages
+    ``decision_examples`` other commands cut after their first ``decision_tokens`` tokens;
+    qa: ``examples`` questions with the state query each means)."""
+    from llm_mars.llm.prompts import bt_messages
 
     data = dict(config.data)
     if config.adapter == "bt":
@@ -185,10 +186,10 @@ def training_pairs(config: TrainConfig, decision_tokens: int = 2) -> list[Pair]:
             pairs += [Pair(bt_messages(e.command)[-1]["content"], e.output, decision_tokens)
                       for e in more]
         return pairs
-    from llm_mars.training.qa_data import generate_qa_examples
+    from llm_mars.training.query_data import generate_query_examples, query_user_text
 
-    examples = generate_qa_examples(int(data["examples"]), int(data["seed"]))
-    return [Pair(qa_messages(e.question, e.summary)[-1]["content"], e.answer) for e in examples]
+    examples = generate_query_examples(int(data["examples"]), int(data["seed"]))
+    return [Pair(query_user_text(e.question, e.previous), e.query) for e in examples]
 
 
 @dataclass(frozen=True)

@@ -40,8 +40,10 @@ class FakeAssistant:
             return PlanOutcome(parse_plan(result), result, 2.0, 4, source="sample", sampled=3)
         return PlanOutcome(parse_plan(result), result, 2.0, 2, source="clauses")
 
-    def answer(self, question, state):
-        return AnswerOutcome(self.answers[question], 1.0)
+    def answer(self, question, state, previous=None):
+        self.asked = getattr(self, "asked", []) + [(question, previous)]
+        text = self.answers[question]
+        return AnswerOutcome(text, 1.0, f"query of {question}")
 
 
 def _case(id, commands, kind="plan", tasks=1, expect=None):
@@ -105,6 +107,35 @@ def test_questions_are_checked_for_their_facts():
     s = report.summary()
     assert s["factual_accuracy"] == 0.5 and s["accuracy_by_tag"]["where"]["passed"] == 0
     assert "FAIL q2" in format_qa_report(report)
+
+
+def test_a_follow_up_is_asked_after_its_session_with_the_previous_query():
+    state = Match().state_dict()
+    case = QuestionCase("f1", state, "and robot 2?", ({"any_of": ["home"]},),
+                        before=("where is robot 1?", "what is robot 1 doing?"))
+    assistant = FakeAssistant(answers={"where is robot 1?": "Robot 1 is at home.",
+                                       "what is robot 1 doing?": "Robot 1 is idle.",
+                                       "and robot 2?": "Robot 2 is at home."})
+    report = evaluate_questions(assistant, [case])
+    assert assistant.asked == [("where is robot 1?", None),
+                               ("what is robot 1 doing?", "query of where is robot 1?"),
+                               ("and robot 2?", "query of what is robot 1 doing?")]
+    assert report.results[0].passed and report.results[0].query == "query of and robot 2?"
+
+
+def test_a_yes_or_no_that_the_case_rules_out_is_a_contradiction():
+    state = Match().state_dict()
+    facts = ({"any_of": ["no", "nothing"]}, {"none_of": ["yes"]})
+    cases = [QuestionCase("y1", state, "is robot 1 carrying anything?", facts),
+             QuestionCase("y2", state, "does robot 1 carry something?", facts),
+             QuestionCase("y3", state, "what does robot 1 carry?", ({"any_of": ["cherries"]},))]
+    assistant = FakeAssistant(answers={"is robot 1 carrying anything?": "Yes, it carries it.",
+                                       "does robot 1 carry something?": "No, it carries nothing.",
+                                       "what does robot 1 carry?": "Robot 1 carries nothing."})
+    report = evaluate_questions(assistant, cases)
+    assert [r.contradiction for r in report.results] == [True, False, False]
+    assert report.summary()["yes_no_contradictions"] == 1
+    assert "contradict the state: 1" in format_qa_report(report)
 
 
 @pytest.mark.parametrize("values, q, expected", [([], 50, None), ([3.0], 95, 3.0),

@@ -319,6 +319,7 @@ def test_question_states_are_inline_or_referenced(tmp_path):
     q1, q2 = load_question_cases(path)
     assert q1.state == STATE and q1.state_ref == "states/s1.json"
     assert q2.state == STATE and q2.state_ref is None
+    assert q1.before == ()
     write_lines(path, [{"id": "q1", "state": {"ref": "states/none.json"}, "question": "?",
                         "answer_facts": facts}])
     with pytest.raises(ExpectationError):
@@ -335,6 +336,8 @@ def test_question_states_are_inline_or_referenced(tmp_path):
     {"answer_facts": [{"number": 6, "tolerance": -1}]},
     {"answer_facts": [{"number": 6, "within": 1}]},
     {"answer_facts": [{"any_of": ["..."]}]},  # normalises to nothing
+    {"before": "where is robot 2?"},
+    {"before": ["where is robot 2?", " "]},
 ])
 def test_a_malformed_question_case_raises(tmp_path, overrides):
     data = {"id": "q1", "state": STATE, "question": "where is robot 1?",
@@ -342,6 +345,13 @@ def test_a_malformed_question_case_raises(tmp_path, overrides):
     data.update(overrides)
     with pytest.raises(ExpectationError):
         QuestionCase.from_json(data, tmp_path)
+
+
+def test_a_follow_up_case_names_the_questions_asked_before_it(tmp_path):
+    case = QuestionCase.from_json({"id": "f1", "state": STATE, "question": "and robot 2?",
+                                   "before": ["where is robot 1?"],
+                                   "answer_facts": [{"any_of": ["home"]}]}, tmp_path)
+    assert case.before == ("where is robot 1?",)
 
 
 # --- answers --------------------------------------------------------------------------------

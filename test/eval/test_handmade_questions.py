@@ -55,12 +55,7 @@ CHECKS = {row["id"]: row for row in (json.loads(line) for line in
 STATES = {f"states/{p.name}": json.loads(p.read_text(encoding="utf-8")) for p in STATE_FILES}
 
 
-def followup_case(row) -> QuestionCase:
-    """A follow-up row as the loader reads it once its ``before`` is set aside."""
-    return QuestionCase.from_json({k: v for k, v in row.items() if k != "before"}, SET_DIR)
-
-
-FOLLOWUPS = [followup_case(row) for row in FOLLOWUP_ROWS]
+FOLLOWUPS = load_question_cases(FOLLOWUPS_FILE)
 ALL_CASES = QUESTIONS + FOLLOWUPS
 
 
@@ -126,6 +121,7 @@ def test_ids_run_in_order_and_every_state_is_asked_about():
 def test_followups_have_earlier_questions_and_the_loader_format():
     assert [r["id"] for r in FOLLOWUP_ROWS] == [f"hf{i:03d}"
                                                 for i in range(1, len(FOLLOWUP_ROWS) + 1)]
+    assert [c.before for c in FOLLOWUPS] == [tuple(r["before"]) for r in FOLLOWUP_ROWS]
     for row in FOLLOWUP_ROWS:
         before = row.get("before")
         assert isinstance(before, list) and before, row["id"]

@@ -22,6 +22,7 @@ from llm_mars.errors import (BackendConfigError, BackendError, ConstraintError,
 from llm_mars.llm.backends.openai import OpenAIBackend
 from llm_mars.llm.requests import GenerationRequest, SamplingParams
 from llm_mars.llm.server import OpenAIServer
+from llm_mars.qa.query import format_query
 
 FAST = dict(retries=2, backoff_s=0.01, connect_timeout_s=2.0)
 
@@ -124,6 +125,23 @@ def test_the_plan_grammar_is_sent_and_the_plan_validated(shared_server, engine, 
     assert engine.requests[-1].constraint == "plan"  # the server recognised the grammar
     assert isinstance(result.parsed, Plan) and result.parsed == parse_bt_output(PLAN)
     assert result.finish_reason == "constraint"
+
+
+@pytest.mark.parametrize("grammar_field", ["structured_outputs", "llm_mars_constraint"])
+def test_the_query_grammar_is_sent_and_the_query_parsed(shared_server, engine, grammar_field):
+    engine.script = lambda r: "check robot1.location = home"
+    with OpenAIBackend(shared_server.url, grammar_field=grammar_field, **FAST) as client:
+        result = client.submit(GenerationRequest.chat(
+            [{"role": "user", "content": "is robot 1 home?"}], "qa",
+            constraint="query")).result(10)
+    assert engine.requests[-1].constraint == "query"
+    assert format_query(result.parsed) == "check robot1.location = home"
+    engine.script = lambda r: "robot one is home"
+    with OpenAIBackend(shared_server.url, grammar_field="none", **FAST) as client:
+        with pytest.raises(ConstraintError):
+            client.submit(GenerationRequest.chat(
+                [{"role": "user", "content": "is robot 1 home?"}], "qa",
+                constraint="query")).result(10)
 
 
 def test_without_a_grammar_field_plans_are_still_validated(shared_server, engine):

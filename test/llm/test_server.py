@@ -24,6 +24,7 @@ from llm_mars.language.grounding import Grounding
 from llm_mars.llm.grammar import plan_grammar_ebnf
 from llm_mars.llm.requests import GenerationRequest, GenerationResult, TokenEvent
 from llm_mars.llm.server import OpenAIServer, StreamText
+from llm_mars.qa.query import query_grammar_ebnf
 
 BASE = "TinyBase"
 PLAN = ('<root BTCPP_format="4">\n  <BehaviorTree ID="robot1">\n    <Sequence>\n'
@@ -232,6 +233,16 @@ def test_return_token_ids(server):
 def test_the_plan_grammar_in_any_form_asks_for_a_plan(fields, server, engine):
     status, _, _ = call(server, "POST", "/v1/chat/completions", chat(**fields))
     assert status == 200 and engine.requests[-1].constraint == "plan"
+
+
+@pytest.mark.parametrize("fields", [
+    {"guided_grammar": query_grammar_ebnf()},
+    {"structured_outputs": {"grammar": query_grammar_ebnf()}},
+    {"llm_mars_constraint": "query"},
+])
+def test_the_query_grammar_in_any_form_asks_for_a_query(fields, server, engine):
+    status, _, _ = call(server, "POST", "/v1/chat/completions", chat(**fields))
+    assert status == 200 and engine.requests[-1].constraint == "query"
 
 
 GROUNDING = Grounding(frozenset({2, 3}), frozenset({"brown"}))

@@ -83,6 +83,16 @@ def test_question_goes_to_qa_with_state(h):
     assert [(f.kind, f.text) for f in h.finals()] == [("answer", "Robot 2 is at home.")]
 
 
+def test_a_question_is_sent_with_the_query_of_the_last_answer(h):
+    h.say("where is robot 1?", id="q1")
+    assert h.requests[-1].previous is None
+    h.commander.on_llm_result(LlmResult("q1", "answer", "Robot 1 is at home.",
+                                         query="robot1.location").to_json())
+    h.say("robot 2 go home", id="c1")  # a command in between leaves the session's question
+    h.say("and robot two?", id="q2")
+    assert (h.requests[-1].task, h.requests[-1].previous) == ("answer", "robot1.location")
+
+
 def test_question_without_state_is_an_error():
     h = Harness()
     h.say("where is robot 2?")

@@ -28,6 +28,11 @@ def test_card_states_data_hyperparameters_time_and_scores(tmp_path):
     assert "3/4 steps in 2.0 min" in card and "stopped at the time budget" in card
     assert f"lr {config.train.learning_rate:g}" in card and f"r={config.lora.r}" in card
     assert "**90.0 %** of 111 questions" in card and "llm-mars eval qa q.jsonl" in card
+    assert "factual accuracy >= 97 % **not met**" in card
+    assert "contradict the state: not recorded" in card
+    report["summary"].update(factual_accuracy=0.98, yes_no_contradictions=0)
+    card = render_card(tmp_path, [("llm-mars eval qa q.jsonl", report)])
+    assert "factual accuracy >= 97 % met; no contradicting yes/no met" in card
 
 
 def test_card_without_scores_says_so(tmp_path):

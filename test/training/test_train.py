@@ -15,7 +15,7 @@ from llm_mars.training.train import (Encoded, _lr_at, answer_loss, collate,
 def test_committed_configs_load(adapter):
     config = load_config(default_config_path(adapter))
     assert config.adapter == adapter
-    assert config.system_prompt and config.train.max_minutes <= 60
+    assert config.system_prompt and config.train.max_minutes <= 180  # at most 3 h on the 2 cores
     assert int(config.data["examples"]) > 0
 
 

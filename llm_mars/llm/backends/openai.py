@@ -7,11 +7,12 @@ engine (``adapters`` and ``submit(request, on_token=None) -> Future[GenerationRe
 
 * Each request is one chat completion with the adapter's name as ``model`` (the server's base
   model when the request names no adapter), sent from a small thread pool.
-* ``constraint="plan"`` sends the registry-generated plan grammar as the server's
-  structured-output request (``grammar_field``: vLLM >= 0.12 reads ``structured_outputs``,
-  older vLLM ``guided_grammar``; ``llm_mars_constraint`` names it without sending it; ``none``
-  sends no grammar), and the returned text is parsed and validated here again: an output that
-  is not a valid plan or reply is a ConstraintError, never passed on.
+* ``constraint="plan"`` sends the registry-generated plan grammar (``"query"``: the state
+  query grammar, :mod:`llm_mars.llm.outputs`) as the server's structured-output request
+  (``grammar_field``: vLLM >= 0.12 reads ``structured_outputs``, older vLLM
+  ``guided_grammar``; ``llm_mars_constraint`` names it without sending it; ``none`` sends no
+  grammar), and the returned text is parsed (and a plan validated) here again: an output
+  that is not a valid plan or reply, or not a query, is a ConstraintError, never passed on.
 * ``on_token`` streams the answer (server-sent events) as :class:`TokenEvent` with the text
   (and the token ids, where the server returns them).
 * Connection failures, 429 and 5xx answers are retried with exponential backoff
@@ -39,7 +40,7 @@ from urllib.parse import urlsplit
 from llm_mars.errors import (BackendConfigError, BackendError, ConstraintError,
                              EngineClosedError, GenerationTimeout, PromptTooLongError,
                              RequestError, ServerUnavailableError, UnknownAdapterError)
-from llm_mars.llm.grammar import plan_grammar_for, plan_grounding
+from llm_mars.llm.outputs import checked_output, grammar_for
 from llm_mars.llm.requests import (ADAPTERS, FinishReason, GenerationRequest, GenerationResult,
                                    TokenEvent)
 
@@ -105,7 +106,7 @@ class OpenAIBackend:
         if request.adapter is None and self.base_model is None:
             raise RequestError(f"{self.url} lists no base model; name an adapter")
         if request.constraint is not None:
-            plan_grounding(request.constraint)  # an unknown or malformed one: RequestError
+            grammar_for(request.constraint)  # an unknown or malformed one: RequestError
         return self._pool.submit(self._generate, request, on_token)
 
     def close(self) -> None:
@@ -162,9 +163,9 @@ class OpenAIBackend:
             if self.grammar_field == "llm_mars_constraint":
                 body["llm_mars_constraint"] = request.constraint
             elif self.grammar_field == "guided_grammar":
-                body["guided_grammar"] = plan_grammar_for(request.constraint)
+                body["guided_grammar"] = grammar_for(request.constraint)
             elif self.grammar_field == "structured_outputs":
-                body["structured_outputs"] = {"grammar": plan_grammar_for(request.constraint)}
+                body["structured_outputs"] = {"grammar": grammar_for(request.constraint)}
         return body
 
     def _back_off(self, tries: int, deadline: float | None) -> None:
@@ -190,12 +191,11 @@ class OpenAIBackend:
         reason: FinishReason = "length" if finish == "length" else "stop"
         parsed = None
         if request.constraint is not None:
-            from llm_mars.llm.backends.validation import validated_plan
-
             if reason == "length":
-                raise ConstraintError(f"{self.url}: the plan output ended unfinished after "
-                                      f"{request.sampling.max_new_tokens} tokens: {text[-200:]!r}")
-            parsed = validated_plan(text, self.url)
+                raise ConstraintError(f"{self.url}: the constrained output ended unfinished "
+                                      f"after {request.sampling.max_new_tokens} tokens: "
+                                      f"{text[-200:]!r}")
+            parsed = checked_output(request.constraint, text, self.url)
             reason = "constraint"
         total = now - attempt.started
         return GenerationResult(

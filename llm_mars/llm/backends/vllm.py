@@ -3,7 +3,7 @@
 The same contract as the in-process engine (``adapters``, ``submit(request, on_token=None)``
 -> Future[GenerationResult]) over vLLM's ``LLMEngine``: LoRA enabled with room for every
 adapter at once (``max_loras >= 2``), one ``LoRARequest`` per request naming its adapter, and
-``constraint="plan"`` decoded under the plan grammar through vLLM's structured outputs
+``constraint="plan"`` (or ``"query"``) decoded under its grammar through vLLM's structured outputs
 (xgrammar reads the same EBNF). The plan is parsed and validated here again. Prompts are the
 chat template of the model's tokenizer, exactly as the in-process engine builds them.
 
@@ -27,7 +27,7 @@ from typing import Any
 from llm_mars.errors import (AdapterLoadError, BackendError, EngineClosedError,
                              GenerationTimeout, LlmMarsError, PromptTooLongError, RequestError,
                              UnknownAdapterError)
-from llm_mars.llm.grammar import plan_grammar_for, plan_grounding
+from llm_mars.llm.outputs import checked_output, grammar_for
 from llm_mars.llm.requests import GenerationRequest, GenerationResult, SamplingParams, TokenEvent
 
 LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)
@@ -135,7 +135,7 @@ class VllmBackend:
         if request.adapter is not None and request.adapter not in self._loras:
             raise UnknownAdapterError(request.adapter, self.adapters)
         if request.constraint is not None:
-            plan_grounding(request.constraint)  # an unknown or malformed one: RequestError
+            grammar_for(request.constraint)  # an unknown or malformed one: RequestError
         job = _Job(request, on_token, Future(), str(next(self._ids)), time.monotonic())
         with self._cond:
             if self._closing:
@@ -197,7 +197,7 @@ class VllmBackend:
                                          f"holds {self.max_model_len}")
             kwargs = sampling_kwargs(request.sampling)
             if request.constraint is not None:
-                kwargs.update(_grammar_kwargs(plan_grammar_for(request.constraint)))
+                kwargs.update(_grammar_kwargs(grammar_for(request.constraint)))
             self._engine.add_request(job.id, {"prompt_token_ids": prompt},
                                      VllmSampling(**kwargs),
                                      lora_request=self._loras.get(request.adapter))
@@ -252,14 +252,12 @@ class VllmBackend:
                 self._finish(job, output, completion, token_ids)
 
     def _finish(self, job: _Job, output: Any, completion: Any, token_ids: list[int]) -> None:
-        from llm_mars.llm.backends.validation import validated_plan
-
         now = time.monotonic()
         reason = "length" if completion.finish_reason == "length" else "stop"
         parsed = None
         if job.request.constraint is not None:
             try:
-                parsed = validated_plan(completion.text, "vLLM")
+                parsed = checked_output(job.request.constraint, completion.text, "vLLM")
             except LlmMarsError as exc:
                 job.future.set_exception(exc)
                 return

@@ -1,0 +1,217 @@
+"""Queries run on the state JSON, and the answer sentences rendered from their results.
+
+:func:`answer` is deterministic: it reads each fact the query names (:mod:`llm_mars.qa.facts`),
+decides a yes/no, a ``which`` or a ``most`` from those facts' values, and writes the sentence
+from templates around the facts' clauses, so every number, place and yes/no of an answer comes
+from the state. What the forms mean:
+
+* a description (``robot1.location``) states the fact; for a set (``robots.location``,
+  ``plates.cakes``) the fact of each member, with totals for holders, quadrants and plates;
+* ``check`` answers "Yes, ..." or "No, ..." followed by the fact it was decided on. A bare
+  test holds when a flag is set or a list is not empty; a list of steps counts the steps that
+  succeeded unless its filter names an outcome (``ok``/``failed``). A list compared with a
+  number compares its length. ``all``/``any`` decide over a set's members;
+* ``which`` names the members for which the test holds, then the facts;
+* ``most``/``least`` name the member(s) with the largest (smallest) count, then the facts;
+* ``unknown``, and any decision that needs a fact the state does not hold (a robot's cherry
+  total that the holders do not confirm), say :data:`CANT_TELL` instead of guessing.
+
+:func:`settled_answer` withholds a yes or no that other readings of the question (sampled
+from the model) decide the other way, and states the facts instead.
+"""
+from __future__ import annotations
+
+import operator
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from llm_mars.qa import facts as F
+from llm_mars.qa.query import (HAS, STATUSES, Check, Describe, Extreme, Query, Ref, Predicate,
+                               Type, Unknown, Which, members_of)
+
+CANT_TELL = "I can't tell that from the robots' state."
+
+_COMPARE = {"=": operator.eq, ">": operator.gt, "<": operator.lt, ">=": operator.ge,
+            "<=": operator.le}
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The answer to a query: its sentence, and for a yes/no question the verdict (``None``
+    when the state cannot decide, or for other questions)."""
+
+    text: str
+    verdict: bool | None = None
+
+
+def sentence(text: str) -> str:
+    text = text.strip()
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "?", "!")) else text + "."
+
+
+def _lower_first(text: str) -> str:
+    """``The basket ...`` -> ``the basket ...``; names (``Robot 1``, ``Plate 3``) stay."""
+    return "t" + text[1:] if text.startswith("The ") else text
+
+
+def _cant_tell(fact: F.Fact) -> Answer:
+    """The answer when a decision needs ``fact`` and the state does not hold it."""
+    text = fact.text if fact.text.startswith("I can't tell") else \
+        f"{CANT_TELL[:-1]}: {_lower_first(fact.text)}"
+    return Answer(sentence(text))
+
+
+def holds(fact: F.Fact, test: Predicate, state: Mapping[str, Any], ref: Ref) -> bool | None:
+    """Whether ``test`` holds for ``fact`` (the fact of ``ref``); ``None``: cannot tell."""
+    if not fact.known:
+        return None
+    value = fact.value
+    if not test.op:
+        return bool(value)
+    if test.op == HAS:
+        return test.value in value
+    if ref.type is Type.PLACE:
+        return value == test.value
+    if ref.type is Type.STATUS:
+        return STATUSES.get(value, value) == STATUSES[test.value] or value == test.value
+    operand = test.value
+    if isinstance(operand, Ref):
+        other = F.read(state, operand)
+        if not other.known:
+            return None
+        operand = F.count_of(other.value)
+    return _COMPARE[test.op](F.count_of(value), operand)
+
+
+def _describe(state: Mapping[str, Any], ref: Ref) -> str:
+    subjects = members_of(ref.subject)
+    found = [F.read(state, ref, s) for s in subjects]
+    if not ref.is_set:
+        return sentence(found[0].text)
+    texts = [f.text for f in found]
+    if ref.kind == "plate":  # the plates with cakes of the kind asked, then the rest in one
+        texts = [f.text for f in found if f.value]
+        if len(texts) < len(found):
+            texts.append("the other plates have none" if ref.filters and texts else
+                         "the other plates are empty" if texts else
+                         "no plate has any" if ref.filters else "every plate is empty")
+    total = _set_total(state, ref)
+    body = "; ".join(_lower_first(t) for t in texts)
+    return sentence(f"{total}: {body}" if total else body)
+
+
+def _set_total(state: Mapping[str, Any], ref: Ref) -> str | None:
+    """A total stated before the members of a holders / quadrants / plates description."""
+    if ref.kind == "holder":
+        n = sum(int(v) for v in (state.get("holders") or {}).values())
+        return f"The holders have {F.count_text(n, 'cherry', 'cherries')} left in all"
+    if ref.kind == "quadrant" and ref.attribute == "stacks":
+        n = sum(F.stack_counts(state).values())
+        return f"{F.count_text(n, 'stack')} left in the quadrants"
+    if ref.kind == "plate":
+        chosen, every = F.cake_totals(state, ref.filters)
+        if ref.filters:
+            return f"{F.cakes_text(chosen, ref.filters)} on the plates " \
+                   f"({F.count_text(every, 'cake')} in all)"
+        return f"{F.count_text(every, 'cake')} on the plates"
+    return None
+
+
+def _check(state: Mapping[str, Any], query: Check) -> Answer:
+    ref, test = query.ref, query.test
+    subjects = members_of(ref.subject)
+    found = [F.read(state, ref, s) for s in subjects]
+    results = [holds(f, test, state, ref.on(s)) for f, s in zip(found, subjects)]
+    texts = [f.text for f in found]
+    if isinstance(test.value, Ref):
+        other = F.read(state, test.value)
+        texts.append(other.text)
+    if any(r is None for r in results):
+        others = [F.read(state, test.value)] if isinstance(test.value, Ref) else []
+        return _cant_tell(next(f for f in found + others if not f.known))
+    if query.quantifier == "all":
+        verdict = all(results)
+    elif query.quantifier == "any":
+        verdict = any(results)
+    else:
+        verdict = results[0]
+    body = " and ".join(_lower_first(t) for t in texts)
+    return Answer(sentence(f"{'Yes' if verdict else 'No'}, {body}"), verdict)
+
+
+def _names(subjects: list[str]) -> str:
+    return F.and_list([F.subject_name(s) for s in subjects])
+
+
+def _which(state: Mapping[str, Any], query: Which) -> Answer:
+    ref, test = query.ref, query.test
+    subjects = members_of(ref.subject)
+    found = {s: F.read(state, ref, s) for s in subjects}
+    results = {s: holds(f, test, state, ref.on(s)) for s, f in found.items()}
+    if any(r is None for r in results.values()):
+        others = [F.read(state, test.value)] if isinstance(test.value, Ref) else []
+        return _cant_tell(next(f for f in [*found.values(), *others] if not f.known))
+    yes = [s for s in subjects if results[s]]
+    rest = [s for s in subjects if not results[s]]
+    lead = "None of them" if not yes else _names(yes)
+    shown = "; ".join(_lower_first(found[s].text) for s in yes + rest)
+    return Answer(sentence(f"{lead}: {shown}"))
+
+
+def _extreme(state: Mapping[str, Any], query: Extreme) -> Answer:
+    ref = query.ref
+    subjects = members_of(ref.subject)
+    found = {s: F.read(state, ref, s) for s in subjects}
+    if any(not f.known for f in found.values()):
+        return _cant_tell(next(f for f in found.values() if not f.known))
+    counts = {s: F.count_of(f.value) for s, f in found.items()}
+    best = (max if query.most else min)(counts.values())
+    top = [s for s in subjects if counts[s] == best]
+    shown = "; ".join(_lower_first(found[s].text) for s in subjects)
+    if len(top) == len(subjects):
+        return Answer(sentence(f"They are level: {shown}"))
+    word = "most" if query.most else "least"
+    lead = f"{_names(top)} {'have' if len(top) > 1 else 'has'} the {word} " \
+           f"({F.number_text(best)})"
+    return Answer(sentence(f"{lead}: {shown}"))
+
+
+UNSURE = "I am not sure what you are asking; here is what the state says:"
+
+
+def settled_answer(query: Query, readings: Sequence[Query], state: Mapping[str, Any]
+                   ) -> Answer:
+    """The answer to ``query`` (the model's first reading of a question), unless it is a
+    yes/no and another reading of the same question (``readings``, sampled) decides it the
+    other way: a yes or no the model is not sure of is not given. The answer then states the
+    facts of every reading, without a verdict."""
+    first = answer(query, state)
+    if first.verdict is None:
+        return first
+    rivals = [q for q in readings if isinstance(q, Check)
+              and answer(q, state).verdict not in (None, first.verdict)]
+    if not rivals:
+        return first
+    refs: list[Ref] = []
+    for q in (query, *rivals):
+        for ref in (q.ref, q.test.value):
+            if isinstance(ref, Ref) and ref not in refs:
+                refs.append(ref)
+    return Answer(" ".join([UNSURE, *(_describe(state, ref) for ref in refs)]))
+
+
+def answer(query: Query, state: Mapping[str, Any]) -> Answer:
+    """The answer to ``query`` about ``state`` (the state JSON of DESIGN.md section 3)."""
+    if isinstance(query, Unknown):
+        return Answer(CANT_TELL)
+    if isinstance(query, Describe):
+        return Answer(" ".join(_describe(state, r) for r in query.refs))
+    if isinstance(query, Check):
+        return _check(state, query)
+    if isinstance(query, Which):
+        return _which(state, query)
+    if isinstance(query, Extreme):
+        return _extreme(state, query)
+    raise TypeError(f"not a query: {query!r}")
