@@ -387,16 +387,16 @@ _NODE_KINDS: tuple[NodeKind, ...] = (
     _skill(
         "Signal",
         "raise a named signal the other robot can wait for",
-        Port("name", PortType.STRING, "signal name", max_length=64),
-        body=False, label=("name",), phrases=Phrases("signalling {name}", "signalled {name}"),
+        Port("signal", PortType.STRING, "signal name", max_length=64),
+        body=False, label=("signal",), phrases=Phrases("signalling {signal}", "signalled {signal}"),
     ),
     _skill(
         "WaitForSignal",
         "wait until the named signal has been raised",
-        Port("name", PortType.STRING, "signal name", max_length=64),
-        body=False, label=("name",),
-        phrases=Phrases("waiting for the signal {name}", "got the signal {name}",
-                        "wait for the signal {name}"),
+        Port("signal", PortType.STRING, "signal name", max_length=64),
+        body=False, label=("signal",),
+        phrases=Phrases("waiting for the signal {signal}", "got the signal {signal}",
+                        "wait for the signal {signal}"),
     ),
     _skill(
         "Say",

@@ -9,7 +9,7 @@ seconds there", "R1 ..., R2 ..., then both go home") can be planned clause by cl
 names none is the previous clause's robot's; "both" is both robots), and :func:`join_plans`
 joins the clause plans the way the bt data writes a compound plan (one flat ``Sequence`` per
 robot; a robot first addressed after another robot's steps with "then" waits for them:
-``Signal name="robotN_done"`` / ``WaitForSignal``).
+``Signal signal="robotN_done"`` / ``WaitForSignal``).
 
 A part that alone would lose what it needs stays with the clause before it: a place ("go to
 holder 1 and take 4 cherries"), the stacks of its legendary cakes, the cherries "them" are,
@@ -311,8 +311,8 @@ def join_plans(clauses: list[Clause], plans: list[Plan]) -> Plan | None:
         for robot in clause.robots:
             if clause.sequential and robot not in steps and len(last) == 1 and last[0] != robot:
                 signal = last[0] + SIGNAL_SUFFIX  # with two robots, there is one hand-over
-                steps[last[0]].append(Node("Signal", (("name", signal),)))
-                steps[robot] = [Node("WaitForSignal", (("name", signal),))]
+                steps[last[0]].append(Node("Signal", (("signal", signal),)))
+                steps[robot] = [Node("WaitForSignal", (("signal", signal),))]
             steps.setdefault(robot, []).extend(_steps(plan.tree(robot)))
         last = clause.robots
     return Plan(tuple((robot, nodes[0] if len(nodes) == 1 else Node("Sequence",

@@ -12,7 +12,7 @@ through a :class:`~llm_mars.training.phrasing.Style`. The target is the canonica
   holder 3" -> ``CherriesToBasket``; "legendary cakes from quadrant 1 on plate 2" ->
   ``BuildLegendaryCakes``; "finish the match" -> ``FinishMatch``); spelled-out steps stay steps;
 * "if X is gone take Y" is a ``Fallback``; a time condition guards with ``TimeLeft``;
-* a hand-over is ``Signal name="robotN_done"`` after the first robot's steps and
+* a hand-over is ``Signal signal="robotN_done"`` after the first robot's steps and
   ``WaitForSignal`` at the matching point of the other's;
 * an unstated holder is holder 2 (next to the basket).
 
@@ -1205,8 +1205,8 @@ def _handover(c: _Command, n: int) -> _Draft:
              f"{name_b} {_join(c, post, third=True)}" if all(t.inflect for t in post)
              else f"{name_b} will {post_text}"))
     trees = {
-        first: _nodes(ta) + [skill("Signal", name=signal)],
-        second: _nodes(pre) + [skill("WaitForSignal", name=signal)] + _nodes(post),
+        first: _nodes(ta) + [skill("Signal", signal=signal)],
+        second: _nodes(pre) + [skill("WaitForSignal", signal=signal)] + _nodes(post),
     }
     tags = {"both-robots", "coordination"} | _task_tags(ta + pre + post)
     return _Draft(trees, text, min(MAX_TASKS, len(ta) + len(pre) + len(post)), tags)

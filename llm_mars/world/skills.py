@@ -209,7 +209,7 @@ def _wait(world: WorldState, robot: RobotState, args: Mapping[str, Any]) -> Prog
 
 
 def _signal(world: WorldState, robot: RobotState, args: Mapping[str, Any]) -> Program:
-    name = args["name"]
+    name = args["signal"]
 
     def raise_signal() -> None:
         if name not in world.signals:
@@ -219,7 +219,7 @@ def _signal(world: WorldState, robot: RobotState, args: Mapping[str, Any]) -> Pr
 
 
 def _wait_for_signal(world: WorldState, robot: RobotState, args: Mapping[str, Any]) -> Program:
-    yield AwaitSignal(args["name"])
+    yield AwaitSignal(args["signal"])
     return None
 
 

@@ -20,8 +20,8 @@ LABELS = [
     ("FunnyAction", {}, "FunnyAction", None),
     ("Wait", {"seconds": 3.0}, "Wait 3", None),
     ("Wait", {"seconds": 2.5}, "Wait 2.5", None),
-    ("Signal", {"name": "robot1_done"}, "Signal robot1_done", None),
-    ("WaitForSignal", {"name": "go"}, "WaitForSignal go", None),
+    ("Signal", {"signal": "robot1_done"}, "Signal robot1_done", None),
+    ("WaitForSignal", {"signal": "go"}, "WaitForSignal go", None),
     ("Say", {"text": "on my way"}, "Say on my way", None),
 ]
 

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 
-from llm_mars.bt.registry import REGISTRY
 from llm_mars.evaluation.expectations import CommandCase, evaluate_case, load_command_cases
 from llm_mars.session.match import Match
 
@@ -40,28 +39,7 @@ REPLY_SHARE = (0.12, 0.15)
 MIN_CASES = 180
 MATCH_S = 100.0
 
-# The port of Signal / WaitForSignal is called `name` today and will be renamed `signal`
-# (DESIGN.md section 3; BT.CPP forbids a port called `name`). The reference plans are written
-# with `name=`; _adapt() rewrites them to whatever the registry calls the port, so the set
-# survives the rename. grep for SIGNAL_TAGS to find every place that depends on it.
 SIGNAL_TAGS = ("Signal", "WaitForSignal")
-_SIGNAL_ATTR = re.compile(r"(<(?:%s)\b[^>]*?\s)name=" % "|".join(SIGNAL_TAGS))
-
-
-def _signal_port() -> str:
-    ports = {p.name for tag in SIGNAL_TAGS for p in REGISTRY[tag].ports}
-    assert len(ports) == 1, f"Signal and WaitForSignal disagree on their port: {ports}"
-    return ports.pop()
-
-
-def _adapt(xml: str) -> str:
-    port = _signal_port()
-    if port == "name":
-        return xml
-    previous = None
-    while previous != xml:  # one attribute per pass; a tag holds at most one
-        previous, xml = xml, _SIGNAL_ATTR.sub(rf"\1{port}=", xml)
-    return xml
 
 
 def _references(case: CommandCase) -> list[Path]:
@@ -75,7 +53,7 @@ def _references(case: CommandCase) -> list[Path]:
 def _run(plans: list[str]) -> dict:
     match = Match(seed=0)
     for plan in plans:
-        match.execute(_adapt(plan))
+        match.execute(plan)
     state = match.state_dict()
     state["replies"] = []
     return state
@@ -224,11 +202,3 @@ def test_a_handover_matters(case):
     texts = [path.read_text(encoding="utf-8") for path in _references(case)]
     assert any("<WaitForSignal" in text for text in texts)
     assert evaluate_case(case, _run([_SYNC_NODE.sub("", text) for text in texts])) != []
-
-
-def test_signal_port_rewrite():
-    xml = '<Signal name="a"/><WaitForSignal name="a"/><MoveTo name="n" target="home"/>'
-    port = _signal_port()
-    adapted = _adapt(xml)
-    assert adapted.count(f'{port}="a"') == 2
-    assert '<MoveTo name="n" target="home"/>' in adapted

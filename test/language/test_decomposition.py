@@ -117,9 +117,9 @@ def test_a_robot_first_addressed_after_then_waits_for_the_other():
     joined = join_plans(clauses, [plan('robot1:<CollectCherries holder="4" count="4"/>'),
                                   plan("robot2:<FunnyAction/>")])
     assert joined == plan(
-        'robot1:<Sequence><CollectCherries holder="4" count="4"/><Signal name="robot1_done"/>'
+        'robot1:<Sequence><CollectCherries holder="4" count="4"/><Signal signal="robot1_done"/>'
         '</Sequence>',
-        'robot2:<Sequence><WaitForSignal name="robot1_done"/><FunnyAction/></Sequence>')
+        'robot2:<Sequence><WaitForSignal signal="robot1_done"/><FunnyAction/></Sequence>')
     assert parse_bt_output(serialize_plan(joined)) == joined
 
 

@@ -179,7 +179,7 @@ def test_a_new_plan_replaces_the_running_tree_of_its_robot():
 
 def test_the_match_end_halts_trees_that_would_run_forever():
     result = run_plan(plan(
-        robot1='<RetryUntilSuccessful num_attempts="-1"><WaitForSignal name="never"/>'
+        robot1='<RetryUntilSuccessful num_attempts="-1"><WaitForSignal signal="never"/>'
                '</RetryUntilSuccessful>',
         robot2='<Repeat num_cycles="-1"><Say text="still here"/></Repeat>'))
     assert result.state["time_s"] == V.MATCH_DURATION_S

@@ -26,8 +26,8 @@ def decorated():
     return run_plan(plan(
         robot1='<Sequence><PickCake color="brown" quadrant="2"/><PickCake color="yellow" '
                'quadrant="2"/><PickCake color="pink" quadrant="2"/><PlaceCakes plate="2" '
-               'sort="true"/><Signal name="ready"/><MoveTo target="plate_5"/></Sequence>',
-        robot2='<Sequence><CollectCherries holder="2" count="2"/><WaitForSignal name="ready"/>'
+               'sort="true"/><Signal signal="ready"/><MoveTo target="plate_5"/></Sequence>',
+        robot2='<Sequence><CollectCherries holder="2" count="2"/><WaitForSignal signal="ready"/>'
                '<PutCherry plate="2"/><PutCherry plate="2"/></Sequence>'))
 
 

@@ -111,7 +111,7 @@ def test_home_has_room_for_both_robots_coming_back_from_opposite_sides():
 
 def test_the_match_clock_stops_both_robots_at_100_s():
     sim = Simulator(seed=0)
-    waiting = sim.start_skill("robot2", "WaitForSignal", {"name": "never"})
+    waiting = sim.start_skill("robot2", "WaitForSignal", {"signal": "never"})
     run_skill(sim, "robot1", "Wait", {"seconds": 95.0})
     driving = sim.start_skill("robot1", "MoveTo", {"target": "plate_5"})
     while not sim.match_over:

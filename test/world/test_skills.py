@@ -33,7 +33,7 @@ def test_every_registry_skill_has_a_program_and_nothing_else_does():
 ARGS = {"MoveTo": {"target": "plate_1"}, "PickCake": {"color": "pink", "quadrant": 1},
         "PlaceCakes": {"plate": 1}, "CollectCherries": {"holder": 1}, "DropCherries": {},
         "PutCherry": {"plate": 1}, "FunnyAction": {}, "Wait": {"seconds": 1.0},
-        "Signal": {"name": "go"}, "WaitForSignal": {"name": "go"}, "Say": {"text": "hi"}}
+        "Signal": {"signal": "go"}, "WaitForSignal": {"signal": "go"}, "Say": {"text": "hi"}}
 
 
 @pytest.mark.parametrize("skill", sorted(S.PROGRAMS))
@@ -260,16 +260,16 @@ def test_say_records_the_text_and_succeeds_at_once(sim):
 
 
 def test_wait_for_signal_waits_until_the_other_robot_signals(sim):
-    waiting = sim.start_skill("robot2", "WaitForSignal", {"name": "go"})
+    waiting = sim.start_skill("robot2", "WaitForSignal", {"signal": "go"})
     for _ in range(20):
         sim.step(DT)
     assert sim.skill_outcome("robot2", waiting).state is SkillState.RUNNING
-    assert sim.skill_outcome("robot1", sim.start_skill("robot1", "Signal", {"name": "go"})
+    assert sim.skill_outcome("robot1", sim.start_skill("robot1", "Signal", {"signal": "go"})
                              ).state is SUCCESS
     sim.step(DT)
     assert sim.skill_outcome("robot2", waiting).state is SUCCESS
     assert sim.state_dict()["signals"] == ["go"]
-    later = sim.start_skill("robot2", "WaitForSignal", {"name": "go"})
+    later = sim.start_skill("robot2", "WaitForSignal", {"signal": "go"})
     assert sim.skill_outcome("robot2", later).state is SUCCESS
 
 

@@ -219,11 +219,11 @@ def hs08() -> State:
             <PickCake color="yellow" quadrant="1"/>
             <PickCake color="pink" quadrant="1"/>
             <PlaceCakes plate="5" sort="true"/>
-            <Signal name="cakes_ready"/>
+            <Signal signal="cakes_ready"/>
             <MoveTo target="home"/>""",
         robot2="""
             <CollectCherries holder="4" count="3"/>
-            <WaitForSignal name="cakes_ready"/>
+            <WaitForSignal signal="cakes_ready"/>
             <PutCherry plate="5"/>
             <PutCherry plate="5"/>
             <PutCherry plate="5"/>
@@ -249,12 +249,12 @@ def hs09() -> State:
             <PickCake color="yellow" quadrant="3"/>
             <PickCake color="pink" quadrant="3"/>
             <PlaceCakes plate="3" sort="true"/>
-            <Signal name="plate3_done"/>
+            <Signal signal="plate3_done"/>
             <MoveTo target="home"/>
             <FunnyAction/>""",
         robot2="""
             <CollectCherries holder="3" count="3"/>
-            <WaitForSignal name="plate3_done"/>
+            <WaitForSignal signal="plate3_done"/>
             <PutCherry plate="3"/>
             <PutCherry plate="3"/>
             <DropCherries/>
