@@ -322,6 +322,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="CPU threads for all three systems (default: torch's for PEFT, "
                              "'auto' for the engine)")
     args = parser.parse_args(argv)
+    from llm_mars.llm.machine import this_machine
+
+    print(f"machine: {this_machine().describe()}", flush=True)
     torch.manual_seed(args.seed)
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -134,6 +134,9 @@ def main() -> int:
                         help="run in a child process limited to AVX2 (ATEN_CPU_CAPABILITY=avx2, "
                              "ONEDNN_MAX_CPU_ISA=AVX2)")
     args = parser.parse_args()
+    from llm_mars.llm.machine import this_machine
+
+    print(f"machine: {this_machine().describe()}", flush=True)
     if args.as_avx2 and os.environ.get("ATEN_CPU_CAPABILITY") != "avx2":
         argv = [a for a in sys.argv[1:] if a != "--as-avx2"]
         return subprocess.call([sys.executable, __file__, *argv], env={**os.environ, **AVX2_ENV})

@@ -182,6 +182,9 @@ def main() -> int:
     parser.add_argument("--as-avx2", action="store_true",
                         help="run the engine limited to AVX2 (llama.cpp runs as it was built)")
     args = parser.parse_args()
+    from llm_mars.llm.machine import this_machine
+
+    print(f"machine: {this_machine().describe()}", flush=True)
     if args.as_avx2 and os.environ.get("ATEN_CPU_CAPABILITY") != "avx2":
         argv = [a for a in sys.argv[1:] if a != "--as-avx2"]
         return subprocess.call([sys.executable, __file__, *argv], env={**os.environ, **AVX2_ENV})

@@ -40,6 +40,9 @@ def main() -> None:
     parser.add_argument("--threads", default=None, help="engine threads (default: auto)")
     parser.add_argument("--json", type=Path, help="also write every answer")
     args = parser.parse_args()
+    from llm_mars.llm.machine import this_machine
+
+    print(f"machine: {this_machine().describe()}", flush=True)
     cases = load_question_cases(args.cases)
     threads = int(args.threads) if args.threads and args.threads.isdigit() else args.threads
     engine = Engine.load(adapters={"qa": args.adapter, PREVIOUS: args.baseline},

@@ -17,6 +17,9 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=1.6, help="arrivals per second")
     parser.add_argument("--baseline-count", type=int, default=60)
     args = parser.parse_args()
+    from llm_mars.llm.machine import this_machine
+
+    print(f"machine: {this_machine().describe()}", flush=True)
     isolate_ros_domain()
     from llm_mars.assistant import Assistant
     from llm_mars.operator_load import run_load, utterances

@@ -92,7 +92,25 @@ def _eval(args: argparse.Namespace) -> int:
             print(E.format_qa_report(report, show_failures=not args.quiet))
     finally:
         assistant.close()
+    measured_on = _measured_on()
+    print(f"measured on: {measured_on}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(E.report_json(report), indent=1) + "\n")
+        data = {**E.report_json(report), "measured_on": measured_on}
+        args.json.write_text(json.dumps(data, indent=1) + "\n")
     return 0
+
+
+def _measured_on() -> str:
+    """The CPU and the engine's numeric path, which the figures depend on (a remote backend's
+    figures depend on its server, which this does not see)."""
+    from llm_mars.llm.backends import BackendConfig
+    from llm_mars.llm.machine import this_machine
+    from llm_mars.llm.model_store import default_precision
+    from llm_mars.llm.weights import cpu_kernels
+
+    config = BackendConfig.from_env()
+    if config.kind != "hf":
+        return f"{this_machine().describe()}; model served by the {config.kind} backend"
+    return (f"{this_machine().describe()}; engine precision {config.dtype or default_precision()}"
+            f", kernels {cpu_kernels().describe()}")

@@ -117,7 +117,10 @@ def render_card(adapter_dir: Path, reports: list[tuple[str, dict[str, Any]]] = (
     if not reports:
         lines.append("Not evaluated yet: run `llm-mars eval plans|qa|qa-held-out`.")
     for source, report in reports:
-        lines += [f"From `{source}`:", "", *_score_lines(report), ""]
+        lines += [f"From `{source}`:", "", *_score_lines(report)]
+        if "measured_on" in report:
+            lines.append(f"- measured on: {report['measured_on']}")
+        lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
 
