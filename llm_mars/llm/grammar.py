@@ -49,7 +49,6 @@ bounded by the grammar; the engine's token limit bounds it.
 from __future__ import annotations
 
 import functools
-import sys
 import threading
 import weakref
 from collections import OrderedDict
@@ -90,7 +89,10 @@ _ENUMERATE_UP_TO = 128  # integer ranges this small become a list of literals
 # U+FFFE/U+FFFF (not XML characters); attribute values also exclude the quote and "{".
 _NOT_IN_TEXT = {*map(ord, "<>&"), *range(0x20), *range(0xD800, 0xE000), 0xFFFE, 0xFFFF}
 _NOT_IN_ATTRIBUTE = _NOT_IN_TEXT | {ord('"'), ord("{")}
-_WHITESPACE = {c for c in range(sys.maxunicode + 1) if chr(c).isspace()}
+WHITESPACE_BELOW = 0x3001
+"""Every character Python calls whitespace is below this (U+3000 is the last); searching only
+below it keeps a million-character scan out of start-up (a test checks the bound)."""
+_WHITESPACE = {c for c in range(WHITESPACE_BELOW) if chr(c).isspace()}
 
 
 def literal(text: str) -> str:

@@ -354,15 +354,15 @@ class CompactLlama:
         """Inverse frequencies as transformers' LlamaRotaryEmbedding computes them (the default
         RoPE here; scaled variants from transformers' table), without importing the model code
         (seconds of start-up)."""
-        from transformers.modeling_rope_utils import ROPE_INIT_FUNCTIONS
-
         rope_type = config.rope_parameters["rope_type"]
         if rope_type == "default":
             dim = self.shape.head_dim
             inv_freq = 1.0 / (config.rope_parameters["rope_theta"]
                               ** (torch.arange(0, dim, 2, dtype=torch.float) / dim))
             scale = 1.0
-        else:
+        else:  # importing transformers' table costs start-up time: only when needed
+            from transformers.modeling_rope_utils import ROPE_INIT_FUNCTIONS
+
             inv_freq, scale = ROPE_INIT_FUNCTIONS[rope_type](config)
         self._inv_freq = inv_freq.float().cpu()
         self._rope_scale = float(scale)

@@ -350,11 +350,17 @@ class LoadedModel:
 
 def load_tokenizer(folder: Path):
     """The folder's tokenizer; a fast tokenizer file (``tokenizer.json``) is loaded as it is,
-    without transformers' AutoTokenizer, which imports the model's configuration code (about
-    2 s of start-up) only to pick the same class."""
-    from transformers import AutoTokenizer, PreTrainedTokenizerFast
+    without transformers' AutoTokenizer, which imports the model's configuration code only to
+    pick the same class (start-up: docs/benchmarks.md)."""
+    try:  # the class's own module: importing it through the package scans all of transformers
+        from transformers.tokenization_utils_tokenizers import PreTrainedTokenizerFast
+    except ImportError:  # another transformers layout
+        from transformers import PreTrainedTokenizerFast
 
-    loader = PreTrainedTokenizerFast if (Path(folder) / "tokenizer.json").is_file() else AutoTokenizer
+    if (Path(folder) / "tokenizer.json").is_file():
+        loader = PreTrainedTokenizerFast
+    else:
+        from transformers import AutoTokenizer as loader
     try:
         return loader.from_pretrained(folder, local_files_only=True)
     except (OSError, ValueError) as exc:

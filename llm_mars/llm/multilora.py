@@ -22,6 +22,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -176,8 +177,8 @@ class MultiLoraLinear:
             raise ValueError(f"expected {parts} parts per adapter")
         rank = max(lw.rank for lw in present)
         self.block = parts * rank
-        a = torch.zeros(len(adapters) * self.block, self.in_features, dtype=torch.float32)
-        bt = torch.zeros(len(adapters) * self.block, sum(self.out_features), dtype=torch.float32)
+        a = _zeros(len(adapters) * self.block, self.in_features)
+        bt = _zeros(len(adapters) * self.block, sum(self.out_features))
         offsets = [0]
         for size in self.out_features:
             offsets.append(offsets[-1] + size)
@@ -205,3 +206,9 @@ class MultiLoraLinear:
         if y.dtype == torch.float32:
             return y.addmm_(xa, self.bt[lo * self.block: hi * self.block])
         return y.add_(torch.mm(xa, self.bt[lo * self.block: hi * self.block]))
+
+
+def _zeros(rows: int, cols: int) -> torch.Tensor:
+    """A zeroed fp32 matrix from calloc: torch.zeros fills in an OpenMP region, which waits for
+    every worker thread, and hundreds of them slow start-up on a busy CPU."""
+    return torch.from_numpy(np.zeros((rows, cols), dtype=np.float32))

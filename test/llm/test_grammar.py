@@ -398,3 +398,11 @@ def test_grammar_texts_name_their_constraint():
     assert plan_constraint_of_grammar(plan_grammar_ebnf()) == "plan"
     assert plan_constraint_of_grammar(text.replace('"brown"', '"pink"')) is None
     assert plan_constraint_of_grammar("# llm_mars plan grounding: junk\nroot ::= \"x\"") is None
+
+
+def test_every_whitespace_character_is_below_the_searched_bound():
+    import sys
+
+    from llm_mars.llm.grammar import WHITESPACE_BELOW
+
+    assert not [c for c in range(WHITESPACE_BELOW, sys.maxunicode + 1) if chr(c).isspace()]
