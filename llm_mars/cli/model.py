@@ -25,6 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _info(args: argparse.Namespace) -> int:
     from transformers.utils import logging as hf_logging
 
+    from llm_mars.llm.machine import this_machine
     from llm_mars.llm.model_store import check_precision, load_model
     from llm_mars.llm.weights import cpu_kernels
 
@@ -36,6 +37,7 @@ def _info(args: argparse.Namespace) -> int:
     print(f"parameters:  {loaded.num_parameters:,}")
     print(f"precision:   {precision}" + (" (base weights int4 in groups of 32, LM head int8, "
                                          "activations fp32)" if precision == "int4" else ""))
+    print(f"cpu:         {this_machine().describe()}")
     print(f"cpu kernels: {cpu_kernels().describe()}")
     print(f"load time:   {loaded.load_seconds:.2f} s (transformers, {str(loaded.dtype).removeprefix('torch.')})")
     return 0

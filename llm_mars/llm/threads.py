@@ -2,11 +2,11 @@
 
 On a CPU that other busy processes share (the robot's navigation stack, or other engineers'
 jobs on the 2-core development machine), every parallel region of a step waits for a worker
-thread the OS has descheduled. Measured here at load average ~4: a 2-thread single-request decode
-step took a median 286 ms, a 1-thread one 54 ms; on an idle machine 2 threads are the faster
-setting (they stream the weights with both cores' bandwidth). So the engine keeps using whichever
-setting was faster recently, and every ``explore_every`` decode steps tries each other setting
-for ``trial_steps`` steps.
+thread the OS has descheduled, and two threads can be several times slower than one; on an idle
+machine two threads stream the weights with both cores' bandwidth and are the faster setting
+(figures: docs/benchmarks.md, "Threads"). So the engine keeps using whichever setting was faster
+recently, and every ``explore_every`` decode steps tries each other setting for ``trial_steps``
+steps.
 """
 from __future__ import annotations
 

@@ -331,5 +331,6 @@ def test_model_info_reports_corruption_and_rebuild_recovers(tmp_path, monkeypatc
         _model_info([])
     assert err.value.path == str(weights) and "--rebuild" in err.value.fix
     assert _model_info(["--rebuild"]) == 0
-    assert "134,515,008" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "134,515,008" in out and "cpu:" in out and "cpu kernels:" in out
     ms.verify_manifest(ms.bundled_model_dir(), rehash=True)
