@@ -1,7 +1,8 @@
 """A compact Llama forward pass over ragged batches, with per-row LoRA adapters and slot KV caches.
 
-Why not transformers' model: on a 135M model a decode step is ~20 ms of memory-bound matrix-vector
-work, and HF's per-step Python (cache objects, masks, generation loop) adds as much again; it also
+Why not transformers' model: on a 135M model a decode step is a little memory-bound
+matrix-vector work, and HF's per-step Python (cache objects, masks, generation loop) adds as much
+again (docs/benchmarks.md, "LLM engine"); it also
 cannot mix prefill chunks and decode rows of different sequences, positions and adapters in one
 pass. This module computes the same function (tested against HF logits) with:
 

@@ -373,7 +373,7 @@ def load_model(model: str | os.PathLike | None = None, dtype: str | None = None,
     """Resolve (and if needed convert) the model folder, then load model and tokenizer offline.
 
     ``load_seconds`` covers resolving, verifying and reading the weights; the one-time Python
-    import of the Llama model class (about 1.5 s) is done before the clock starts.
+    import of the Llama model class (seconds) is done before the clock starts.
     """
     from safetensors import SafetensorError
     from transformers import AutoConfig
