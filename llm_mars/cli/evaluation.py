@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from llm_mars.assistant import ALTERNATIVES, VERDICT_SAMPLES
@@ -110,7 +111,9 @@ def _measured_on() -> str:
     from llm_mars.llm.weights import cpu_kernels
 
     config = BackendConfig.from_env()
+    load = f"; load average {os.getloadavg()[1]:.1f} at the end (other work shares the CPU)" \
+        if hasattr(os, "getloadavg") else ""
     if config.kind != "hf":
-        return f"{this_machine().describe()}; model served by the {config.kind} backend"
+        return f"{this_machine().describe()}; model served by the {config.kind} backend{load}"
     return (f"{this_machine().describe()}; engine precision {config.dtype or default_precision()}"
-            f", kernels {cpu_kernels().describe()}")
+            f", kernels {cpu_kernels().describe()}{load}")
