@@ -59,7 +59,7 @@ class _Builder:
         if node.tag not in REGISTRY:
             raise self.fail(node, f"unknown node kind <{node.tag}>", "unknown_tag")
         children = [self.build(child, env) for child in node.children]
-        name = Node(node.tag, tuple(values.items())).label
+        name = Node(node.tag, tuple(values.items()), name=node.name).label
         tag = node.tag
         if tag in BEHAVIOUR_CLASSES:
             return BEHAVIOUR_CLASSES[tag](values, self.robot, name)
@@ -121,8 +121,8 @@ class _Builder:
             elif port.default is not None:
                 env[port.name] = port.default
         body = self.build(definition.root, env)
-        return decorators.SubTree(Node("SubTree", (("ID", subtree_id), *values.items())).label,
-                                  body, subtree_id)
+        label = Node("SubTree", (("ID", subtree_id), *values.items()), name=node.name).label
+        return decorators.SubTree(label, body, subtree_id)
 
 
 def build_tree(root: Node, robot: RobotInterface, library: SubtreeLibrary | None = None,

@@ -37,7 +37,7 @@ from typing import Any
 
 from llm_mars import vocabulary as V
 from llm_mars.bt.model import Node
-from llm_mars.bt.registry import REGISTRY, Port, PortType
+from llm_mars.bt.registry import REGISTRY, RESERVED_PORT_NAMES, Port, PortType
 from llm_mars.bt.safe_xml import Element, read_xml
 from llm_mars.bt.validator import NodeChecker, check_root, closest
 from llm_mars.errors import (PlanValidationError, Problem, SubtreeLibraryError,
@@ -274,8 +274,9 @@ class _Loader:
                 bad(f"<input_port> has no attribute {name!r}", closest(name, _PORT_ATTRIBUTES))
                 return None
         name = attributes.get("name", "")
-        if not _IDENTIFIER.fullmatch(name) or name == "ID":
-            bad(f"port name {name!r} is not a name (or is the reserved ID)")
+        if not _IDENTIFIER.fullmatch(name) or name in RESERVED_PORT_NAMES:
+            bad(f"port name {name!r} is not a name (or is reserved in BT.CPP: "
+                f"{', '.join(RESERVED_PORT_NAMES)})")
             return None
         description = element.text.strip()
         try:

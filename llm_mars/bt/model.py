@@ -34,13 +34,16 @@ def format_value(value: Any) -> str:
 class Node:
     """One node of a behavior tree: a registry tag, its typed ports and its children.
 
-    ``line``/``column`` (1-based) say where the node was written; they do not take part in
-    equality, so a parsed and a hand-built tree compare equal.
+    ``name`` is BT.CPP's instance name (the ``name`` attribute every node may carry: Groot2
+    and BT.CPP's loggers show it); it is kept, never a port. ``line``/``column`` (1-based)
+    say where the node was written; they do not take part in equality, so a parsed and a
+    hand-built tree compare equal.
     """
 
     tag: str
     ports: tuple[tuple[str, Any], ...] = ()
     children: tuple[Node, ...] = ()
+    name: str | None = None
     line: int | None = field(default=None, compare=False)
     column: int | None = field(default=None, compare=False)
 
@@ -52,13 +55,14 @@ class Node:
 
     @property
     def label(self) -> str:
-        """Short one-line text, e.g. ``PickCake color=brown quadrant=2``."""
+        """Short one-line text, e.g. ``PickCake color=brown quadrant=2`` (``PickCake
+        "first stack" color=brown quadrant=2`` when the node has a name)."""
         ports = self.ports
         head = self.tag
         if self.tag == "SubTree":
             head = f"SubTree {self.port('ID')}"
             ports = tuple(p for p in ports if p[0] != "ID")
-        parts = [head]
+        parts = [head] if self.name is None else [head, f'"{self.name}"']
         for key, value in ports:
             text = format_value(value)
             if len(text) > 40:

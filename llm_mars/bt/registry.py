@@ -33,6 +33,11 @@ from llm_mars import vocabulary as V
 from llm_mars.errors import RegistryError, UnknownSkillError
 
 
+RESERVED_PORT_NAMES = ("name", "ID")
+"""BT.CPP refuses to register a port with these names (every node's instance name, a
+SubTree's tree ID)."""
+
+
 class Category(str, enum.Enum):
     CONTROL = "control"
     DECORATOR = "decorator"
@@ -437,6 +442,9 @@ class Registry:
             if tag != kind.tag:
                 raise RegistryError(f"registry key {tag!r} != tag {kind.tag!r}")
             names = kind.port_names
+            if kind.category is not Category.SUBTREE and set(names) & set(RESERVED_PORT_NAMES):
+                raise RegistryError(f"{tag}: BT.CPP forbids ports named "
+                                    f"{' or '.join(RESERVED_PORT_NAMES)}")
             if len(set(names)) != len(names):
                 raise RegistryError(f"{tag}: duplicate port names")
             for p in kind.ports:

@@ -1,6 +1,7 @@
 """Writing typed trees back as canonical BT.CPP v4 XML.
 
-Canonical: two-space indentation, one element per line, ports in registry (or subtree
+Canonical: two-space indentation, one element per line, a SubTree's ID and the instance
+``name`` first, then ports in registry (or subtree
 declaration) order as stored in the :class:`Node`, values in ``format_value`` form, and
 whitespace inside attribute values written as character references so that it survives XML
 attribute normalisation. ``parse_plan(serialize_plan(plan)) == plan``.
@@ -24,9 +25,17 @@ def _start_tag(tag: str, attributes: tuple[tuple[str, object], ...]) -> str:
     return f"<{tag}{text}"
 
 
+def _attributes(node: Node) -> tuple[tuple[str, object], ...]:
+    """ID (a SubTree's), then the instance name, then the ports, as BT.CPP files write them."""
+    if node.name is None:
+        return node.ports
+    ids = node.ports[:1] if node.ports[:1] and node.ports[0][0] == "ID" else ()
+    return (*ids, ("name", node.name), *node.ports[len(ids):])
+
+
 def _node_lines(node: Node, depth: int) -> list[str]:
     pad = _INDENT * depth
-    head = pad + _start_tag(node.tag, node.ports)
+    head = pad + _start_tag(node.tag, _attributes(node))
     if not node.children:
         return [head + "/>"]
     lines = [head + ">"]

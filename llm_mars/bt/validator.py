@@ -28,6 +28,8 @@ from llm_mars.errors import PlanValidationError, Problem
 
 PORT_REFERENCE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 BTCPP_FORMAT = "4"
+INSTANCE_NAME = "name"
+"""The attribute every BT.CPP node may carry: its instance name, never a port."""
 
 
 def closest(word: str, candidates: Iterable[str]) -> str | None:
@@ -135,13 +137,16 @@ class NodeChecker:
             self._check_thresholds(element, path, dict(ports), n, kind.ports)
         if any(child is None for child in children):
             return None
-        return Node(kind.tag, ports, tuple(children), element.line, element.column)
+        return Node(kind.tag, ports, tuple(children), element.attributes.get(INSTANCE_NAME),
+                    element.line, element.column)
 
     def _ports(self, element: Element, path: str, owner: str,
                declared: tuple[Port, ...]) -> tuple[tuple[str, Any], ...]:
         values: dict[str, Any] = {}
         by_name = {p.name: p for p in declared}
         for name, text in element.attributes.items():
+            if name == INSTANCE_NAME:
+                continue
             port = by_name.get(name)
             if port is None:
                 known = ", ".join(by_name) or "none"

@@ -65,6 +65,22 @@ def test_subtree_use_is_checked_against_its_declared_ports():
                                          ("plate", 3))
 
 
+def test_every_node_may_carry_bt_cpp_instance_name_and_keeps_it():
+    text = plan_xml('<Sequence name="main"><PickCake name="first stack" color="brown" '
+                    'quadrant="2"/><SubTree ID="FinishMatch" name="end"/>'
+                    '<Inverter name="not home"><IsAt name="home?" target="home"/></Inverter>'
+                    '</Sequence>')
+    root = parse_plan(text).tree("robot1")
+    assert [n.name for n in root.walk()] == ["main", "first stack", "end", "not home", "home?"]
+    assert root.children[0].ports == (("color", "brown"), ("quadrant", 2))
+    assert root.children[1].ports == (("ID", "FinishMatch"),)
+    written = serialize_plan(parse_plan(text))
+    assert '<SubTree ID="FinishMatch" name="end"/>' in written
+    assert '<PickCake name="first stack" color="brown" quadrant="2"/>' in written
+    assert parse_plan(written) == parse_plan(text)
+    assert parse_plan(written) != parse_plan(text.replace(' name="end"', ""))
+
+
 @pytest.mark.parametrize("node, code, suggestion", [
     ('<Sequense><DropCherries/></Sequense>', "unknown_tag", "Sequence"),
     ('<pickcake color="brown" quadrant="1"/>', "unknown_tag", "PickCake"),
