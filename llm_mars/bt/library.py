@@ -117,6 +117,11 @@ class SubtreeLibrary:
         """Subtree ID -> declared ports (what a ``<SubTree>`` use is checked against)."""
         return {d.id: d.ports for d in self._definitions.values()}
 
+    @property
+    def bodies(self) -> dict[str, Node]:
+        """Subtree ID -> typed body (what a copy of it in a plan must equal)."""
+        return {d.id: d.root for d in self._definitions.values()}
+
     def to_dict(self) -> list[dict[str, Any]]:
         return [d.to_dict() for d in self._definitions.values()]
 

@@ -1,5 +1,5 @@
-"""CLI: ``llm-mars skills [--json]``, ``llm-mars tree validate FILE...``,
-``llm-mars tree show FILE [--png OUT]``."""
+"""CLI: ``llm-mars skills [--json] [--groot FILE]``, ``llm-mars tree validate FILE...``,
+``llm-mars tree show FILE [--png OUT]``, ``llm-mars tree export FILE [--out-dir DIR]``."""
 from __future__ import annotations
 
 import argparse
@@ -14,6 +14,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Print every node kind of the registry with its typed ports, and the "
                     "subtrees of the trees/ library.")
     skills.add_argument("--json", action="store_true", help="print the registry as JSON")
+    skills.add_argument("--groot", type=Path, metavar="FILE",
+                        help="also write the Groot2 <TreeNodesModel> of every skill, condition "
+                             "and library subtree to FILE")
     skills.set_defaults(handler=_skills)
 
     tree = subparsers.add_parser("tree", help="validate or show behavior-tree XML files")
@@ -28,6 +31,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     show.add_argument("file", type=Path, metavar="FILE")
     show.add_argument("--png", type=Path, metavar="OUT", help="also draw it into this PNG file")
     show.set_defaults(handler=_show)
+    export = actions.add_parser(
+        "export", help="write each robot's tree as a file BehaviorTree.CPP loads as it is",
+        description="Write DIR/STEM.ROBOT.xml for every robot the plan addresses: "
+                    "main_tree_to_execute, the robot's tree, a copy of each library subtree it "
+                    "uses and the Groot2 <TreeNodesModel>.")
+    export.add_argument("file", type=Path, metavar="FILE")
+    export.add_argument("--out-dir", type=Path, default=Path("."), metavar="DIR",
+                        help="where to write the files (default: the current folder)")
+    export.set_defaults(handler=_export)
 
 
 def _skills(args: argparse.Namespace) -> int:
@@ -36,6 +48,11 @@ def _skills(args: argparse.Namespace) -> int:
     from llm_mars.vocabulary import PLACES
 
     library = load_library()
+    if args.groot is not None:
+        from llm_mars.bt.nodes_model import nodes_model_document
+
+        args.groot.write_text(nodes_model_document(library), encoding="utf-8")
+        print(f"wrote {args.groot}", file=sys.stderr)
     if args.json:
         data = REGISTRY.to_dict()
         data["subtrees"] = library.to_dict()
@@ -80,13 +97,19 @@ def _read(path: Path) -> str:
 
 
 def _is_subtree_document(text: str) -> bool:
+    """A library file (trees/subtrees/ID.xml): a model and no robot's tree. Everything else,
+    Groot2 and BT.CPP files included, goes to the plan reader ``run-tree`` uses too."""
     from llm_mars.bt.safe_xml import read_xml
     from llm_mars.errors import PlanValidationError
+    from llm_mars.vocabulary import ROBOTS
 
     try:
-        return any(c.tag == "TreeNodesModel" for c in read_xml(text).children)
+        children = read_xml(text).children
     except PlanValidationError:
         return False
+    return (any(c.tag == "TreeNodesModel" for c in children)
+            and not any(c.tag == "BehaviorTree" and c.attributes.get("ID") in ROBOTS
+                        for c in children))
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -148,4 +171,22 @@ def _show(args: argparse.Namespace) -> int:
     if args.png is not None:
         write_png(plan, args.png, statuses=False)
         print(f"wrote {args.png}", file=sys.stderr)
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from llm_mars.bt.export import export_robot
+    from llm_mars.bt.parser import parse_plan
+    from llm_mars.errors import LlmMarsError
+
+    try:
+        text = _read(args.file)
+    except OSError as exc:
+        raise LlmMarsError(f"cannot read {args.file}: {exc.strerror}") from None
+    plan = parse_plan(text)
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    for robot in plan.robots:
+        out = args.out_dir / f"{args.file.stem}.{robot}.xml"
+        out.write_text(export_robot(plan, robot), encoding="utf-8")
+        print(f"wrote {out}")
     return 0

@@ -120,8 +120,29 @@ def test_each_node_mistake_is_reported_with_code_location_and_suggestion(node, c
     ('<root BTCPP_format="3"><BehaviorTree ID="robot1"><FunnyAction/></BehaviorTree></root>',
      "bad_format", "4"),
     ('<root><BehaviorTree ID="robot1"><FunnyAction/></BehaviorTree></root>', "bad_format", None),
-    ('<root BTCPP_format="4" main_tree_to_execute="robot1"><BehaviorTree ID="robot1">'
-     '<FunnyAction/></BehaviorTree></root>', "unknown_attribute", None),
+    ('<root BTCPP_format="4" main_tree="robot1"><BehaviorTree ID="robot1">'
+     '<FunnyAction/></BehaviorTree></root>', "unknown_attribute", "main_tree_to_execute"),
+    ('<root BTCPP_format="4" main_tree_to_execute="robot2"><BehaviorTree ID="robot1">'
+     '<FunnyAction/></BehaviorTree></root>', "bad_main_tree", "robot1"),
+    ('<root BTCPP_format="4"><include path="../subtrees/FinishMatc.xml"/><BehaviorTree '
+     'ID="robot1"><FunnyAction/></BehaviorTree></root>', "unsupported_feature", "FinishMatch"),
+    ('<root BTCPP_format="4"><include ros_pkg="nav2" path="subtrees/FinishMatch.xml"/>'
+     '<BehaviorTree ID="robot1"><FunnyAction/></BehaviorTree></root>', "unsupported_feature",
+     None),
+    ('<root BTCPP_format="4"><BehaviorTree ID="robot1"><FunnyAction/></BehaviorTree>'
+     '<BehaviorTree ID="FinishMatch"><MoveTo target="home"/></BehaviorTree></root>',
+     "subtree_differs", None),
+    ('<root BTCPP_format="4"><BehaviorTree ID="FinishMatch"><Sequence><MoveTo target="home"/>'
+     '<FunnyAction/></Sequence></BehaviorTree></root>', "no_tree", None),
+    ('<root BTCPP_format="4"><BehaviorTree ID="robot1"><FunnyAction/></BehaviorTree>'
+     '<TreeNodesModel><Condition ID="PickCake"/></TreeNodesModel></root>', "model_mismatch",
+     None),
+    ('<root BTCPP_format="4"><BehaviorTree ID="robot1"><FunnyAction/></BehaviorTree>'
+     '<TreeNodesModel><Action ID="PickCake"><input_port name="colour"/></Action>'
+     '</TreeNodesModel></root>', "model_mismatch", "color"),
+    ('<root BTCPP_format="4"><BehaviorTree ID="robot1"><FunnyAction/></BehaviorTree>'
+     '<TreeNodesModel><SubTree ID="FinishMatc"/></TreeNodesModel></root>', "unknown_subtree",
+     "FinishMatch"),
     ('<root BTCPP_format="4"><BehaviorTree ID="Robot_1"><FunnyAction/></BehaviorTree></root>',
      "unknown_robot", "robot1"),
     ('<root BTCPP_format="4"><BehaviorTree><FunnyAction/></BehaviorTree></root>', "missing_id",
@@ -140,6 +161,34 @@ def test_each_document_mistake_is_reported(text, code, suggestion):
     assert [(p.code, p.suggestion) for p in problems if p.code != "no_tree" or code == "no_tree"
             ] == [(code, suggestion)]
     assert all(p.line == 1 for p in problems)
+
+
+def test_what_bt_cpp_and_groot2_files_add_is_read_by_the_plan_reader():
+    text = """<root BTCPP_format="4" main_tree_to_execute="robot2">
+  <include path="../subtrees/FinishMatch.xml"/>
+  <BehaviorTree ID="robot2">
+    <Sequence name="main">
+      <SubTree ID="CherriesToBasket" holder="1"/>
+      <SubTree ID="FinishMatch"/>
+    </Sequence>
+  </BehaviorTree>
+  <BehaviorTree ID="CherriesToBasket">
+    <Sequence>
+      <CollectCherries holder="{holder}"/>
+      <DropCherries/>
+    </Sequence>
+  </BehaviorTree>
+  <TreeNodesModel>
+    <Action ID="CollectCherries"><input_port name="holder" type="int"/></Action>
+    <Action ID="Spin"><input_port name="angle" type="double"/></Action>
+    <SubTree ID="CherriesToBasket"><input_port name="holder" type="int"/></SubTree>
+  </TreeNodesModel>
+</root>"""
+    plan = parse_plan(text)
+    assert plan.robots == ("robot2",)
+    assert plan == parse_plan(plan_xml('<Sequence name="main"><SubTree ID="CherriesToBasket" '
+                                       'holder="1"/><SubTree ID="FinishMatch"/></Sequence>',
+                                       "robot2"))
 
 
 def test_three_mistakes_are_all_reported_in_document_order():
