@@ -9,7 +9,9 @@ Problem codes: ``bad_root``, ``bad_format``, ``unknown_attribute``, ``unexpected
 ``unexpected_text``, ``missing_id``, ``unknown_robot``, ``duplicate_tree``, ``no_tree``,
 ``tree_children``, ``unknown_tag``, ``child_count``, ``unknown_port``, ``missing_port``,
 ``bad_value``, ``port_reference``, ``port_type_mismatch``, ``bad_threshold``,
-``unknown_subtree`` (plus the reader's ``syntax``, ``too_large``, ``too_deep``,
+``unknown_subtree``, ``unsupported_feature`` (a BT.CPP built-in, attribute or ``<include>``
+this project does not run), ``bad_main_tree``, ``subtree_differs``, ``model_mismatch`` (plus
+the reader's ``syntax``, ``too_large``, ``too_deep``,
 ``too_many_nodes``, ``bad_encoding``, ``forbidden_dtd`` and the library's ``cyclic_subtree``,
 ``bad_subtree_file``, ``bad_port_declaration``; the reply's ``bad_reply``).
 """
@@ -22,12 +24,14 @@ from typing import Any
 
 from llm_mars import vocabulary as V
 from llm_mars.bt.model import Node, Plan, PortRef
-from llm_mars.bt.registry import REGISTRY, Category, Port, PortType
+from llm_mars.bt.registry import (REGISTRY, UNSUPPORTED_BTCPP_ATTRIBUTES, UNSUPPORTED_BTCPP_NODES,
+                                  Category, Port, PortType)
 from llm_mars.bt.safe_xml import Element
 from llm_mars.errors import PlanValidationError, Problem
 
 PORT_REFERENCE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 BTCPP_FORMAT = "4"
+UNSUPPORTED = "a BehaviorTree.CPP feature this project does not support"
 INSTANCE_NAME = "name"
 """The attribute every BT.CPP node may carry: its instance name, never a port."""
 
@@ -41,7 +45,8 @@ def closest(word: str, candidates: Iterable[str]) -> str | None:
     compact = {c.lower().replace("_", ""): c for c in candidates}
     if word.lower().replace("_", "").replace("-", "") in compact:
         return compact[word.lower().replace("_", "").replace("-", "")]
-    match = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
+    # only a close match is worth suggesting: not Action -> FunnyAction, Spin -> Signal
+    match = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.75)
     return lowered[match[0]] if match else None
 
 
@@ -117,7 +122,10 @@ class NodeChecker:
         children = [self.node(child, f"{path}/{child.tag}[{i}]")
                     for i, child in enumerate(element.children)]
         if kind is None:
-            if element.tag in self.subtrees:
+            if element.tag in UNSUPPORTED_BTCPP_NODES:
+                self.report(element, path, f"<{element.tag}> is {UNSUPPORTED}",
+                            "unsupported_feature")
+            elif element.tag in self.subtrees:
                 use = f'SubTree ID="{element.tag}"'
                 self.report(element, path, f"subtree {element.tag} must be used as <{use} .../>",
                             "unknown_tag", use)
@@ -135,6 +143,10 @@ class NodeChecker:
             ports = self._ports(element, path, kind.tag, kind.ports)
         if kind.tag == "Parallel":
             self._check_thresholds(element, path, dict(ports), n, kind.ports)
+        if kind.tag == "RunOnce" and dict(ports).get("then_skip", True) is not False:
+            self.report(element, path, f"RunOnce with then_skip=\"true\" (the default: "
+                        f"BT.CPP's SKIPPED status) is {UNSUPPORTED}; write "
+                        "then_skip=\"false\"", "unsupported_feature")
         if any(child is None for child in children):
             return None
         return Node(kind.tag, ports, tuple(children), element.attributes.get(INSTANCE_NAME),
@@ -146,6 +158,10 @@ class NodeChecker:
         by_name = {p.name: p for p in declared}
         for name, text in element.attributes.items():
             if name == INSTANCE_NAME:
+                continue
+            if name in UNSUPPORTED_BTCPP_ATTRIBUTES:
+                self.report(element, path, f"attribute {name} is {UNSUPPORTED}",
+                            "unsupported_feature")
                 continue
             port = by_name.get(name)
             if port is None:
@@ -304,7 +320,7 @@ def check_include(element: Element, subtrees: Mapping[str, tuple[Port, ...]],
     if extra or path is None or not path.endswith(".xml") or stem not in subtrees:
         what = f"attribute {extra[0]}" if extra else f"including {path!r}"
         problems.append(Problem(
-            f"{what}: a BehaviorTree.CPP feature this project does not support (a plan may "
+            f"{what}: {UNSUPPORTED} (a plan may "
             "include only files of the subtree library, trees/subtrees/ID.xml)", "include",
             element.line, element.column, closest(stem, subtrees) if not extra else None,
             "unsupported_feature"))

@@ -107,6 +107,18 @@ def test_every_node_may_carry_bt_cpp_instance_name_and_keeps_it():
     ('<SubTree ID="CherriesToBasket" holdr="1" holder="1"/>', "unknown_port", "holder"),
     ('<SubTree holder="1"/>', "missing_port", None),
     ('<Sequence>go<DropCherries/></Sequence>', "unexpected_text", None),
+    ('<Script code="x:=1"/>', "unsupported_feature", None),
+    ('<Switch2 variable="{v}" case_1="1"><FunnyAction/><FunnyAction/><FunnyAction/></Switch2>',
+     "unsupported_feature", None),
+    ('<Precondition if="x==1" else="FAILURE"><FunnyAction/></Precondition>',
+     "unsupported_feature", None),
+    ('<FunnyAction _skipIf="done"/>', "unsupported_feature", None),
+    ('<RunOnce><FunnyAction/></RunOnce>', "unsupported_feature", None),
+    ('<RunOnce then_skip="true"><FunnyAction/></RunOnce>', "unsupported_feature", None),
+    ('<IfThenElse><FunnyAction/></IfThenElse>', "child_count", None),
+    ('<Delay delay_msc="5" delay_msec="5"><FunnyAction/></Delay>', "unknown_port",
+     "delay_msec"),
+    ('<Action/>', "unknown_tag", None),
 ])
 def test_each_node_mistake_is_reported_with_code_location_and_suggestion(node, code, suggestion):
     [problem] = problems_of(plan_xml(node))
@@ -120,7 +132,7 @@ def test_each_node_mistake_is_reported_with_code_location_and_suggestion(node, c
     ('<root BTCPP_format="3"><BehaviorTree ID="robot1"><FunnyAction/></BehaviorTree></root>',
      "bad_format", "4"),
     ('<root><BehaviorTree ID="robot1"><FunnyAction/></BehaviorTree></root>', "bad_format", None),
-    ('<root BTCPP_format="4" main_tree="robot1"><BehaviorTree ID="robot1">'
+    ('<root BTCPP_format="4" main_tree_to_exec="robot1"><BehaviorTree ID="robot1">'
      '<FunnyAction/></BehaviorTree></root>', "unknown_attribute", "main_tree_to_execute"),
     ('<root BTCPP_format="4" main_tree_to_execute="robot2"><BehaviorTree ID="robot1">'
      '<FunnyAction/></BehaviorTree></root>', "bad_main_tree", "robot1"),
@@ -161,6 +173,25 @@ def test_each_document_mistake_is_reported(text, code, suggestion):
     assert [(p.code, p.suggestion) for p in problems if p.code != "no_tree" or code == "no_tree"
             ] == [(code, suggestion)]
     assert all(p.line == 1 for p in problems)
+
+
+def test_bt_cpp_built_ins_a_person_writes_are_read():
+    text = plan_xml('<SequenceWithMemory><IfThenElse><IsAt target="home"/><Delay delay_msec="10">'
+                    '<AlwaysSuccess/></Delay><AlwaysFailure/></IfThenElse><WhileDoElse>'
+                    '<IsCarrying item="cake"/><KeepRunningUntilFailure><Sleep msec="5"/>'
+                    '</KeepRunningUntilFailure></WhileDoElse><ForceFailure><RunOnce '
+                    'then_skip="false"><DropCherries/></RunOnce></ForceFailure>'
+                    '</SequenceWithMemory>')
+    tags = [node.tag for node in parse_plan(text).tree("robot1").walk()]
+    assert tags == ["SequenceWithMemory", "IfThenElse", "IsAt", "Delay", "AlwaysSuccess",
+                    "AlwaysFailure", "WhileDoElse", "IsCarrying", "KeepRunningUntilFailure",
+                    "Sleep", "ForceFailure", "RunOnce", "DropCherries"]
+
+
+def test_what_bt_cpp_does_that_this_project_does_not_is_named_as_such():
+    [problem] = problems_of(plan_xml('<Script code="x:=1"/>'))
+    assert problem.message == ("<Script> is a BehaviorTree.CPP feature this project does not "
+                               "support")
 
 
 def test_what_bt_cpp_and_groot2_files_add_is_read_by_the_plan_reader():
