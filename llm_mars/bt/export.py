@@ -4,8 +4,9 @@ A plan names library subtrees that BT.CPP knows only if their files were registe
 a plan for both robots holds two trees, so ``createTreeFromText`` would not know which to run.
 The export of one robot's tree therefore holds ``main_tree_to_execute``, the robot's tree, a
 copy of every library subtree it uses (also through other subtrees) and the
-``<TreeNodesModel>`` (:mod:`llm_mars.bt.nodes_model`). The plan reader accepts the file back
-and checks that each copy still equals the library's subtree.
+``<TreeNodesModel>`` (:mod:`llm_mars.bt.nodes_model`), with the comments and values as they
+were written. The plan reader accepts the file back and checks that each copy still equals the
+library's subtree.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from xml.sax.saxutils import quoteattr
 from llm_mars.bt.library import SubtreeLibrary, load_library
 from llm_mars.bt.model import Node, Plan
 from llm_mars.bt.nodes_model import nodes_model_lines
-from llm_mars.bt.serializer import serialize_node
+from llm_mars.bt.serializer import comment_lines, serialize_node
 from llm_mars.errors import PlanValidationError, Problem
 
 
@@ -32,9 +33,9 @@ def used_subtrees(root: Node, library: SubtreeLibrary) -> tuple[str, ...]:
     return tuple(found)
 
 
-def _tree_lines(tree_id: str, root: Node) -> list[str]:
-    return [f"  <BehaviorTree ID={quoteattr(tree_id)}>", serialize_node(root, 2),
-            "  </BehaviorTree>"]
+def _tree_lines(tree_id: str, root: Node, comments: tuple[str, ...] = ()) -> list[str]:
+    return [*comment_lines(comments, "  "), f"  <BehaviorTree ID={quoteattr(tree_id)}>",
+            serialize_node(root, 2), "  </BehaviorTree>"]
 
 
 def export_robot(plan: Plan, robot: str, library: SubtreeLibrary | None = None) -> str:
@@ -47,8 +48,9 @@ def export_robot(plan: Plan, robot: str, library: SubtreeLibrary | None = None) 
             f"the plan has no tree for {robot} (it addresses {', '.join(plan.robots)})",
             path=robot, code="wrong_robot")])
     subtree_ids = used_subtrees(root, library)
-    lines = [f'<root BTCPP_format="4" main_tree_to_execute={quoteattr(robot)}>',
-             *_tree_lines(robot, root)]
+    lines = [*comment_lines(plan.comments, ""),
+             f'<root BTCPP_format="4" main_tree_to_execute={quoteattr(robot)}>',
+             *_tree_lines(robot, root, plan.comments_of(robot))]
     for subtree_id in subtree_ids:
         lines.extend(_tree_lines(subtree_id, library[subtree_id].root))
     lines.extend(nodes_model_lines(library, subtree_ids))

@@ -149,8 +149,11 @@ class NodeChecker:
                         "then_skip=\"false\"", "unsupported_feature")
         if any(child is None for child in children):
             return None
+        written = tuple((name, value, element.attributes[name]) for name, value in ports
+                        if not isinstance(value, PortRef) and name in element.attributes)
         return Node(kind.tag, ports, tuple(children), element.attributes.get(INSTANCE_NAME),
-                    element.line, element.column)
+                    element.line, element.column, tuple(element.comments),
+                    tuple(element.end_comments), written)
 
     def _ports(self, element: Element, path: str, owner: str,
                declared: tuple[Port, ...]) -> tuple[tuple[str, Any], ...]:
@@ -339,6 +342,7 @@ def check_plan(element: Element, subtrees: Mapping[str, tuple[Port, ...]],
     check_root(element, problems, main_tree=True)
     checker.check_text(element, "")
     trees: dict[str, Node] = {}
+    tree_comments: dict[str, tuple[str, ...]] = {}
     seen: set[str] = set()
     tree_elements = 0
     for child in element.children:
@@ -380,6 +384,7 @@ def check_plan(element: Element, subtrees: Mapping[str, tuple[Port, ...]],
                  for i, node in enumerate(child.children)]
         if robot in V.ROBOTS and robot not in seen and len(nodes) == 1 and nodes[0] is not None:
             trees[robot] = nodes[0]
+            tree_comments[robot] = tuple(child.comments)
         if robot is not None:
             seen.add(robot)
     main = element.attributes.get(MAIN_TREE)
@@ -393,7 +398,9 @@ def check_plan(element: Element, subtrees: Mapping[str, tuple[Port, ...]],
                                 None, "no_tree"))
     if problems:
         raise PlanValidationError(sorted(problems, key=lambda p: (p.line or 0, p.column or 0)))
-    return Plan(tuple((robot, trees[robot]) for robot in V.ROBOTS if robot in trees))
+    robots = [robot for robot in V.ROBOTS if robot in trees]
+    return Plan(tuple((robot, trees[robot]) for robot in robots), tuple(element.comments),
+                tuple((robot, tree_comments[robot]) for robot in robots if tree_comments[robot]))
 
 
 def _check_subtree_copy(tree: Element, subtree_id: str,

@@ -29,6 +29,8 @@ def test_each_robots_export_reads_back_as_that_robots_plan(path):
         trees = [c.attributes["ID"] for c in document.children if c.tag == "BehaviorTree"]
         assert trees == [robot, *used_subtrees(root, load_library())]
         assert document.children[-1].tag == "TreeNodesModel"
+        assert document.comments == list(plan.comments)  # the mission's header is kept
+        assert document.comments
 
 
 def test_subtrees_used_through_other_subtrees_are_copied_too():

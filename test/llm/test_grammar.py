@@ -45,7 +45,7 @@ def plan_grammar() -> xgr.CompiledGrammar:
 
 
 def canonical(document: str) -> str:
-    return serialize_plan(parse_plan(document))
+    return serialize_plan(parse_plan(document), canonical=True)
 
 
 MISSIONS = sorted((trees_dir() / "missions").glob("*.xml"))
