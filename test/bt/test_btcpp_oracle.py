@@ -23,6 +23,7 @@ from llm_mars.bt.parser import parse_plan
 from llm_mars.bt.robot import RobotInterface, SkillOutcome, SkillState
 
 from .btcpp import PortNotInModel, load
+from .strategies import plans
 from .tables import plan_xml
 
 MISSIONS = sorted((Path(__file__).resolve().parents[2] / "trees" / "missions").glob("*.xml"))
@@ -41,6 +42,13 @@ def test_every_library_subtree_exports_to_a_file_bt_cpp_loads(definition):
     ports = " ".join(f'{p.name}="1"' for p in definition.ports)
     plan = parse_plan(plan_xml(f'<SubTree ID="{definition.id}" {ports}/>'))
     assert load(export_robot(plan, "robot1")).tick_while_running() == bt.NodeStatus.SUCCESS
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(plans(load_library()))
+def test_every_valid_plan_exports_to_files_bt_cpp_loads(plan):
+    for robot in plan.robots:
+        load(export_robot(plan, robot))
 
 
 def test_bt_cpp_refuses_what_the_model_does_not_declare():
