@@ -128,7 +128,21 @@ class SequenceWithMemory(Composite):
         yield self
 
 
-class IfThenElse(Composite):
+class _Conditional(Composite):
+    """A control whose first child is the condition that picks the branch to run."""
+
+    def _ask_condition(self) -> Iterator[Behaviour]:
+        """Tick the first child; its status, or ``None`` once a RUNNING one ended the tick."""
+        condition = self.current_child = self.children[0]
+        yield from condition.tick()
+        if condition.status is Status.RUNNING:
+            self.status = Status.RUNNING
+            yield self
+            return None
+        return condition.status
+
+
+class IfThenElse(_Conditional):
     """BT.CPP's IfThenElse: the first child decides once (re-ticked while RUNNING), then the
     chosen branch runs to its end without the condition being asked again."""
 
@@ -141,13 +155,10 @@ class IfThenElse(Composite):
             _reset(self.children)
             self.branch = 0
         if self.branch == 0:
-            condition = self.current_child = self.children[0]
-            yield from condition.tick()
-            if condition.status is Status.RUNNING:
-                self.status = Status.RUNNING
-                yield self
+            decided = yield from self._ask_condition()
+            if decided is None:
                 return
-            if condition.status is Status.SUCCESS:
+            if decided is Status.SUCCESS:
                 self.branch = 1
             elif len(self.children) == 3:
                 self.branch = 2
@@ -170,7 +181,7 @@ class IfThenElse(Composite):
         super().stop(new_status)
 
 
-class WhileDoElse(Composite):
+class WhileDoElse(_Conditional):
     """BT.CPP's WhileDoElse: the first child is ticked every tick; while it succeeds the
     second runs (the third is halted), while it fails the third runs (the second is halted)
     or, with two children, the node fails."""
@@ -178,13 +189,10 @@ class WhileDoElse(Composite):
     def tick(self) -> Iterator[Behaviour]:
         if self.status is not Status.RUNNING:
             _reset(self.children)
-        condition = self.current_child = self.children[0]
-        yield from condition.tick()
-        if condition.status is Status.RUNNING:
-            self.status = Status.RUNNING
-            yield self
+        decided = yield from self._ask_condition()
+        if decided is None:
             return
-        if condition.status is Status.SUCCESS:
+        if decided is Status.SUCCESS:
             _reset(self.children[2:])
             branch = self.children[1]
         elif len(self.children) == 3:

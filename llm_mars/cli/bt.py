@@ -156,17 +156,22 @@ def _validate(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _show(args: argparse.Namespace) -> int:
+def _read_plan(path: Path):
+    """The validated plan in ``path``; LlmMarsError when it cannot be read."""
     from llm_mars.bt.parser import parse_plan
-    from llm_mars.bt.render import render_unicode, write_png
-
     from llm_mars.errors import LlmMarsError
 
     try:
-        text = _read(args.file)
+        text = _read(path)
     except OSError as exc:
-        raise LlmMarsError(f"cannot read {args.file}: {exc.strerror}") from None
-    plan = parse_plan(text)
+        raise LlmMarsError(f"cannot read {path}: {exc.strerror}") from None
+    return parse_plan(text)
+
+
+def _show(args: argparse.Namespace) -> int:
+    from llm_mars.bt.render import render_unicode, write_png
+
+    plan = _read_plan(args.file)
     print(render_unicode(plan, statuses=False))
     if args.png is not None:
         write_png(plan, args.png, statuses=False)
@@ -176,14 +181,8 @@ def _show(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     from llm_mars.bt.export import export_robot
-    from llm_mars.bt.parser import parse_plan
-    from llm_mars.errors import LlmMarsError
 
-    try:
-        text = _read(args.file)
-    except OSError as exc:
-        raise LlmMarsError(f"cannot read {args.file}: {exc.strerror}") from None
-    plan = parse_plan(text)
+    plan = _read_plan(args.file)
     args.out_dir.mkdir(parents=True, exist_ok=True)
     for robot in plan.robots:
         out = args.out_dir / f"{args.file.stem}.{robot}.xml"
