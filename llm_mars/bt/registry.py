@@ -526,11 +526,11 @@ class Registry:
 REGISTRY = Registry({k.tag: k for k in _NODE_KINDS})
 
 UNSUPPORTED_BTCPP_NODES = (
-    "Script", "ScriptCondition", "Precondition", "Switch2", "Switch3", "Switch4", "Switch5",
-    "Switch6", "SetBlackboard", "UnsetBlackboard", "AsyncSequence", "AsyncFallback",
-    "ParallelAll", "ManualSelector", "LoopInt", "LoopDouble", "LoopString", "LoopBool",
-    "SkipUnlessUpdated", "WaitValueUpdate", "WasEntryUpdated", "EntryUpdated", "TestNode",
-    "RetryUntilSuccesful", "SubTreePlus")
+    "Script", "ScriptCondition", "Precondition", "SetBlackboard", "UnsetBlackboard",
+    "Switch2", "Switch3", "Switch4", "Switch5", "Switch6", "AsyncSequence", "AsyncFallback",
+    "ParallelAll", "TryCatch", "ManualSelector", "LoopInt", "LoopBool", "LoopDouble",
+    "LoopString", "WasEntryUpdated", "SkipUnlessUpdated", "WaitValueUpdate",
+    "RetryUntilSuccesful", "SequenceStar", "SubTreePlus")
 """BT.CPP v4 built-ins this project does not run: they need BT.CPP's scripting language and
 blackboard, SKIPPED, or are deprecated aliases. The validator names them as such."""
 UNSUPPORTED_BTCPP_ATTRIBUTES = (

@@ -237,9 +237,9 @@ class NodeChecker:
 
 MAIN_TREE = "main_tree_to_execute"
 """The ``<root>`` attribute naming the tree BT.CPP runs when a file holds several."""
-MODEL_ENTRIES = {"Action": Category.ACTION, "Condition": Category.CONDITION,
-                 "Control": Category.CONTROL, "Decorator": Category.DECORATOR,
-                 "SubTree": Category.SUBTREE}
+MODEL_ENTRIES = {"Action": (Category.ACTION, Category.LEAF), "Condition": (Category.CONDITION,),
+                 "Control": (Category.CONTROL,), "Decorator": (Category.DECORATOR,),
+                 "SubTree": (Category.SUBTREE,)}
 """The entries of a Groot2 ``<TreeNodesModel>``, by the registry category they describe."""
 MODEL_PORTS = ("input_port", "output_port", "inout_port")
 
@@ -277,8 +277,8 @@ def check_nodes_model(model: Element, subtrees: Mapping[str, tuple[Port, ...]],
                                 suggestion, code))
 
     for entry in model.children:
-        category = MODEL_ENTRIES.get(entry.tag)
-        if category is None:
+        categories = MODEL_ENTRIES.get(entry.tag)
+        if categories is None:
             report(entry, f"a <TreeNodesModel> holds {', '.join(MODEL_ENTRIES)} entries, not "
                    f"<{entry.tag}>", "unexpected_element", closest(entry.tag, MODEL_ENTRIES))
             continue
@@ -286,7 +286,7 @@ def check_nodes_model(model: Element, subtrees: Mapping[str, tuple[Port, ...]],
         if node_id is None:
             report(entry, f"<{entry.tag}> in the <TreeNodesModel> needs ID", "missing_id")
             continue
-        if category is Category.SUBTREE:
+        if categories == (Category.SUBTREE,):
             if node_id not in subtrees:
                 report(entry, f"the model declares subtree {node_id!r}, which is not in the "
                        f"subtree library (known: {', '.join(subtrees) or 'none'})",
@@ -297,7 +297,7 @@ def check_nodes_model(model: Element, subtrees: Mapping[str, tuple[Port, ...]],
             kind = REGISTRY.get(node_id)
             if kind is None:
                 continue
-            if kind.category is not category:
+            if kind.category not in categories:
                 report(entry, f"the model declares {node_id} as <{entry.tag}>, but it is a "
                        f"{kind.category.value}")
                 continue
