@@ -187,8 +187,9 @@ class NodeChecker:
             name = reference.group(1)
             if self.scope is None:
                 self.report(element, path,
-                            f"{owner}.{port.name}: port references like {{{name}}} are only "
-                            "allowed inside subtree definitions", "port_reference")
+                            f"{owner}.{port.name}: the blackboard entry {{{name}}} is "
+                            f"{UNSUPPORTED} (a {{port}} reference is allowed only inside a "
+                            "subtree definition)", "port_reference")
                 return None
             declared = self.scope.get(name)
             if declared is None:

@@ -192,6 +192,9 @@ def test_what_bt_cpp_does_that_this_project_does_not_is_named_as_such():
     [problem] = problems_of(plan_xml('<Script code="x:=1"/>'))
     assert problem.message == ("<Script> is a BehaviorTree.CPP feature this project does not "
                                "support")
+    [problem] = problems_of(plan_xml('<MoveTo target="{goal}"/>'))
+    assert "{goal} is a BehaviorTree.CPP feature this project does not support" in \
+        problem.message
 
 
 def test_what_bt_cpp_and_groot2_files_add_is_read_by_the_plan_reader():
