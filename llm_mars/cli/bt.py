@@ -96,20 +96,19 @@ def _read(path: Path) -> str:
     return data.decode("utf-8", errors="surrogateescape")
 
 
-def _is_subtree_document(text: str) -> bool:
-    """A library file (trees/subtrees/ID.xml): a model and no robot's tree. Everything else,
-    Groot2 and BT.CPP files included, goes to the plan reader ``run-tree`` uses too."""
+def _is_subtree_document(path: Path, text: str) -> bool:
+    """A library file (trees/subtrees/ID.xml): a model and one tree, named like the file.
+    Everything else, Groot2 and BT.CPP files included, goes to the plan reader ``run-tree``
+    uses too."""
     from llm_mars.bt.safe_xml import read_xml
     from llm_mars.errors import PlanValidationError
-    from llm_mars.vocabulary import ROBOTS
 
     try:
         children = read_xml(text).children
     except PlanValidationError:
         return False
-    return (any(c.tag == "TreeNodesModel" for c in children)
-            and not any(c.tag == "BehaviorTree" and c.attributes.get("ID") in ROBOTS
-                        for c in children))
+    trees = [c.attributes.get("ID") for c in children if c.tag == "BehaviorTree"]
+    return any(c.tag == "TreeNodesModel" for c in children) and trees == [path.stem]
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -128,7 +127,7 @@ def _validate(args: argparse.Namespace) -> int:
             print(f"{path}: cannot read: {exc.strerror}")
             continue
         try:
-            if _is_subtree_document(text):
+            if _is_subtree_document(path, text):
                 library.with_document(path.name, text)  # raises unless it validates
                 print(f"{path}: ok (subtree {path.stem})")
                 continue

@@ -73,6 +73,9 @@ def test_validate_reads_groot2_files_with_the_plan_reader(llm_mars, tmp_path):
     assert code == 1 and "groot.xml: 1 problem\n" in out
     assert "line 5, col 7: robot1/Sequence[0]/Spin[1]: unknown node kind <Spin>" in out
     assert "taken" not in out
+    groot.write_text(GROOT2_FILE.replace("robot1", "MainTree"))
+    code, out, _ = llm_mars("tree", "validate", groot)
+    assert code == 1 and "unknown robot 'MainTree'" in out and "unknown node kind <Spin>" in out
     groot.write_text(GROOT2_FILE.replace('      <Spin angle="90"/>\n', ""))
     code, out, _ = llm_mars("tree", "validate", groot)
     assert (code, out) == (0, f"{groot}: ok (trees for robot1)\n")
