@@ -5,9 +5,9 @@
 node; every tag, port and value is checked against the registry and subtree uses against the
 subtree library. The same reader takes what a BT.CPP or Groot2 file adds: a
 ``main_tree_to_execute``, copies of library subtrees, ``<include>`` of library files and a
-``<TreeNodesModel>`` (:func:`~llm_mars.bt.validator.check_plan`). All problems are reported together in one
-:class:`~llm_mars.errors.PlanValidationError`. Ports keep what was written (no defaults
-filled), so ``parse_plan(serialize_plan(p)) == p``.
+``<TreeNodesModel>`` (:func:`~llm_mars.bt.validator.check_plan`). All problems are reported
+together in one :class:`~llm_mars.errors.PlanValidationError`. Ports keep what was written
+(no defaults filled), so ``parse_plan(serialize_plan(p)) == p``.
 
 ``parse_bt_output`` additionally accepts ``<reply>TEXT</reply>``: the model's answer to the
 operator when a command cannot be expressed with the skills. Output is never repaired: text

@@ -261,8 +261,8 @@ def _enum(name: str, description: str, choices: tuple[str, ...]) -> Port:
     return Port(name, PortType.ENUM, description, choices=choices)
 
 
-def _control(tag: str, description: str, *ports: Port, children: tuple[int, int | None] = (1, None),
-             planned: bool = True) -> NodeKind:
+def _control(tag: str, description: str, *ports: Port,
+             children: tuple[int, int | None] = (1, None), planned: bool = True) -> NodeKind:
     return NodeKind(tag, Category.CONTROL, description, ports, min_children=children[0],
                     max_children=children[1], planned=planned)
 
