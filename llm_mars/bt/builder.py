@@ -14,6 +14,15 @@ ForceSuccess           ``py_trees.decorators.FailureIsSuccess``
 RetryUntilSuccessful   :class:`llm_mars.bt.decorators.RetryUntilSuccessful`
 Repeat                 :class:`llm_mars.bt.decorators.Repeat`
 Timeout                :class:`llm_mars.bt.decorators.Timeout` (injectable clock)
+SequenceWithMemory     :class:`llm_mars.bt.controls.SequenceWithMemory`
+IfThenElse             :class:`llm_mars.bt.controls.IfThenElse`
+WhileDoElse            :class:`llm_mars.bt.controls.WhileDoElse`
+ForceFailure           ``py_trees.decorators.SuccessIsFailure``
+KeepRunningUntilFailure  :class:`llm_mars.bt.decorators.KeepRunningUntilFailure`
+RunOnce                :class:`llm_mars.bt.decorators.RunOnce` (``then_skip="false"`` only)
+Delay                  :class:`llm_mars.bt.decorators.Delay` (injectable clock)
+AlwaysSuccess/Failure  :class:`llm_mars.bt.leaves.Constant`
+Sleep                  :class:`llm_mars.bt.leaves.Sleep` (injectable clock)
 SubTree                :class:`llm_mars.bt.decorators.SubTree` around the expanded body
 skills, conditions     ``llm_mars.bt.behaviours.BEHAVIOUR_CLASSES[tag]``
 =====================  ==================================================================
@@ -30,8 +39,9 @@ from typing import Any
 
 import py_trees
 from py_trees.behaviour import Behaviour
+from py_trees.common import Status
 
-from llm_mars.bt import controls, decorators
+from llm_mars.bt import controls, decorators, leaves
 from llm_mars.bt.behaviours import BEHAVIOUR_CLASSES
 from llm_mars.bt.library import SubtreeLibrary, load_library
 from llm_mars.bt.model import Node, Plan, PortRef, format_value
@@ -40,6 +50,8 @@ from llm_mars.bt.robot import RobotInterface
 from llm_mars.errors import PlanValidationError, Problem, UnknownRobotError
 
 Clock = Callable[[], float]
+_CONTROLS = {"SequenceWithMemory": controls.SequenceWithMemory,
+             "IfThenElse": controls.IfThenElse, "WhileDoElse": controls.WhileDoElse}
 
 
 class _Builder:
@@ -59,10 +71,17 @@ class _Builder:
         if node.tag not in REGISTRY:
             raise self.fail(node, f"unknown node kind <{node.tag}>", "unknown_tag")
         children = [self.build(child, env) for child in node.children]
-        name = Node(node.tag, tuple(values.items())).label
+        name = Node(node.tag, tuple(values.items()), name=node.name).label
         tag = node.tag
         if tag in BEHAVIOUR_CLASSES:
             return BEHAVIOUR_CLASSES[tag](values, self.robot, name)
+        if tag in ("AlwaysSuccess", "AlwaysFailure"):
+            return leaves.Constant(name, Status.SUCCESS if tag == "AlwaysSuccess"
+                                   else Status.FAILURE)
+        if tag == "Sleep":
+            return leaves.Sleep(name, values["msec"], self.clock)
+        if tag in _CONTROLS:
+            return _CONTROLS[tag](name, children)
         if tag in ("Sequence", "ReactiveSequence"):
             return py_trees.composites.Sequence(name, memory=tag == "Sequence",
                                                 children=children)
@@ -89,6 +108,14 @@ class _Builder:
             return decorators.Repeat(name, child, values["num_cycles"])
         if tag == "Timeout":
             return decorators.Timeout(name, child, values["msec"], self.clock)
+        if tag == "ForceFailure":
+            return py_trees.decorators.SuccessIsFailure(name, child)
+        if tag == "KeepRunningUntilFailure":
+            return decorators.KeepRunningUntilFailure(name, child)
+        if tag == "RunOnce":
+            return decorators.RunOnce(name, child)
+        if tag == "Delay":
+            return decorators.Delay(name, child, values["delay_msec"], self.clock)
         raise self.fail(node, f"no behaviour for <{tag}>", "unknown_tag")
 
     def resolve(self, node: Node, name: str, value: Any, env: Mapping[str, Any]) -> Any:
@@ -121,8 +148,8 @@ class _Builder:
             elif port.default is not None:
                 env[port.name] = port.default
         body = self.build(definition.root, env)
-        return decorators.SubTree(Node("SubTree", (("ID", subtree_id), *values.items())).label,
-                                  body, subtree_id)
+        label = Node("SubTree", (("ID", subtree_id), *values.items()), name=node.name).label
+        return decorators.SubTree(label, body, subtree_id)
 
 
 def build_tree(root: Node, robot: RobotInterface, library: SubtreeLibrary | None = None,

@@ -123,3 +123,62 @@ class SubTree(Decorator):
     def update(self) -> Status:
         self.feedback_message = self.decorated.feedback_message
         return self.decorated.status
+
+
+class KeepRunningUntilFailure(Decorator):
+    """BT.CPP's KeepRunningUntilFailure: a success restarts the child on the next tick and
+    reports RUNNING; only a failure ends it."""
+
+    def update(self) -> Status:
+        self.feedback_message = self.decorated.feedback_message
+        status = self.decorated.status
+        return Status.RUNNING if status is Status.SUCCESS else status
+
+
+class RunOnce(Decorator):
+    """BT.CPP's RunOnce with ``then_skip="false"``: the child runs until it finishes once;
+    from then on the node reports that status without ticking it, for the tree's lifetime
+    (``then_skip="true"`` would report SKIPPED, a status py_trees does not have)."""
+
+    def __init__(self, name: str, child: Behaviour):
+        super().__init__(name=name, child=child)
+        self.returned: Status | None = None
+
+    def tick(self) -> Iterator[Behaviour]:
+        if self.returned is not None:
+            self.stop(self.returned)
+            yield self
+            return
+        yield from super().tick()
+
+    def update(self) -> Status:
+        status = self.decorated.status
+        if status in (Status.SUCCESS, Status.FAILURE):
+            self.returned = status
+        return status
+
+
+class Delay(Decorator):
+    """BT.CPP's Delay: RUNNING from the first tick until ``msec`` milliseconds of ``clock``
+    time have passed, then the child runs; finishing or a halt starts the wait over."""
+
+    def __init__(self, name: str, child: Behaviour, msec: int, clock: Callable[[], float]):
+        super().__init__(name=name, child=child)
+        self.msec = msec
+        self.clock = clock
+        self.started_at = 0.0
+
+    def tick(self) -> Iterator[Behaviour]:
+        if self.status is not Status.RUNNING:
+            self.started_at = self.clock()
+            self.status = Status.RUNNING  # BT.CPP's timer fires after the first tick at best
+            yield self
+            return
+        if (self.clock() - self.started_at) * 1000.0 < self.msec:
+            yield self
+            return
+        yield from super().tick()
+
+    def update(self) -> Status:
+        self.feedback_message = self.decorated.feedback_message
+        return self.decorated.status

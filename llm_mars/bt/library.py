@@ -37,7 +37,7 @@ from typing import Any
 
 from llm_mars import vocabulary as V
 from llm_mars.bt.model import Node
-from llm_mars.bt.registry import REGISTRY, Port, PortType
+from llm_mars.bt.registry import REGISTRY, RESERVED_PORT_NAMES, Port, PortType
 from llm_mars.bt.safe_xml import Element, read_xml
 from llm_mars.bt.validator import NodeChecker, check_root, closest
 from llm_mars.errors import (PlanValidationError, Problem, SubtreeLibraryError,
@@ -116,6 +116,11 @@ class SubtreeLibrary:
     def ports(self) -> dict[str, tuple[Port, ...]]:
         """Subtree ID -> declared ports (what a ``<SubTree>`` use is checked against)."""
         return {d.id: d.ports for d in self._definitions.values()}
+
+    @property
+    def bodies(self) -> dict[str, Node]:
+        """Subtree ID -> typed body (what a copy of it in a plan must equal)."""
+        return {d.id: d.root for d in self._definitions.values()}
 
     def to_dict(self) -> list[dict[str, Any]]:
         return [d.to_dict() for d in self._definitions.values()]
@@ -274,8 +279,9 @@ class _Loader:
                 bad(f"<input_port> has no attribute {name!r}", closest(name, _PORT_ATTRIBUTES))
                 return None
         name = attributes.get("name", "")
-        if not _IDENTIFIER.fullmatch(name) or name == "ID":
-            bad(f"port name {name!r} is not a name (or is the reserved ID)")
+        if not _IDENTIFIER.fullmatch(name) or name in RESERVED_PORT_NAMES:
+            bad(f"port name {name!r} is not a name (or is reserved in BT.CPP: "
+                f"{', '.join(RESERVED_PORT_NAMES)})")
             return None
         description = element.text.strip()
         try:

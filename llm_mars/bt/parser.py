@@ -3,9 +3,11 @@
 ``parse_plan`` accepts exactly one ``<root BTCPP_format="4">`` with one
 ``<BehaviorTree ID="robot1">`` and/or ``<BehaviorTree ID="robot2">``, each holding one root
 node; every tag, port and value is checked against the registry and subtree uses against the
-subtree library. All problems are reported together in one
-:class:`~llm_mars.errors.PlanValidationError`. Ports keep what was written (no defaults
-filled), so ``parse_plan(serialize_plan(p)) == p``.
+subtree library. The same reader takes what a BT.CPP or Groot2 file adds: a
+``main_tree_to_execute``, copies of library subtrees, ``<include>`` of library files and a
+``<TreeNodesModel>`` (:func:`~llm_mars.bt.validator.check_plan`). All problems are reported
+together in one :class:`~llm_mars.errors.PlanValidationError`. Ports keep what was written
+(no defaults filled), so ``parse_plan(serialize_plan(p)) == p``.
 
 ``parse_bt_output`` additionally accepts ``<reply>TEXT</reply>``: the model's answer to the
 operator when a command cannot be expressed with the skills. Output is never repaired: text
@@ -28,7 +30,7 @@ def parse_plan(xml: str | bytes, library: SubtreeLibrary | None = None) -> Plan:
     """The typed plan of ``xml`` (bytes are read as UTF-8); raises PlanValidationError
     carrying every problem found. ``library`` defaults to :func:`load_library`."""
     library = load_library() if library is None else library
-    return check_plan(read_xml(xml), library.ports)
+    return check_plan(read_xml(xml), library.ports, library.bodies)
 
 
 def parse_bt_output(text: str | bytes, library: SubtreeLibrary | None = None) -> Plan | Reply:
@@ -37,7 +39,7 @@ def parse_bt_output(text: str | bytes, library: SubtreeLibrary | None = None) ->
     element = read_xml(text)
     if element.tag != "reply":
         library = load_library() if library is None else library
-        return check_plan(element, library.ports)
+        return check_plan(element, library.ports, library.bodies)
     problems = []
     where = {"line": element.line, "column": element.column, "path": "reply"}
     if element.attributes:

@@ -33,11 +33,17 @@ from llm_mars import vocabulary as V
 from llm_mars.errors import RegistryError, UnknownSkillError
 
 
+RESERVED_PORT_NAMES = ("name", "ID")
+"""BT.CPP refuses to register a port with these names (every node's instance name, a
+SubTree's tree ID)."""
+
+
 class Category(str, enum.Enum):
     CONTROL = "control"
     DECORATOR = "decorator"
     ACTION = "action"  # a robot skill
     CONDITION = "condition"
+    LEAF = "leaf"  # a BT.CPP built-in leaf that involves no robot (AlwaysSuccess, Sleep)
     SUBTREE = "subtree"
 
 
@@ -183,6 +189,7 @@ class NodeKind:
     drives_to: str | None = None  # the place the skill drives to, a template over its ports
     phrases: Phrases | None = None
     holds: Holds | None = None  # a condition's test of the state JSON
+    planned: bool = True  # the bt adapter writes it (grammar, prompt); else hand-written only
 
     def port(self, name: str) -> Port | None:
         for p in self.ports:
@@ -254,12 +261,19 @@ def _enum(name: str, description: str, choices: tuple[str, ...]) -> Port:
     return Port(name, PortType.ENUM, description, choices=choices)
 
 
-def _control(tag: str, description: str, *ports: Port) -> NodeKind:
-    return NodeKind(tag, Category.CONTROL, description, ports, min_children=1, max_children=None)
+def _control(tag: str, description: str, *ports: Port,
+             children: tuple[int, int | None] = (1, None), planned: bool = True) -> NodeKind:
+    return NodeKind(tag, Category.CONTROL, description, ports, min_children=children[0],
+                    max_children=children[1], planned=planned)
 
 
-def _decorator(tag: str, description: str, *ports: Port) -> NodeKind:
-    return NodeKind(tag, Category.DECORATOR, description, ports, min_children=1, max_children=1)
+def _decorator(tag: str, description: str, *ports: Port, planned: bool = True) -> NodeKind:
+    return NodeKind(tag, Category.DECORATOR, description, ports, min_children=1, max_children=1,
+                    planned=planned)
+
+
+def _leaf(tag: str, description: str, *ports: Port) -> NodeKind:
+    return NodeKind(tag, Category.LEAF, description, ports, planned=False)
 
 
 def _skill(tag: str, description: str, *ports: Port, body: bool, label: tuple[str, ...] = (),
@@ -325,6 +339,27 @@ _NODE_KINDS: tuple[NodeKind, ...] = (
         "fail (and halt the child) if it runs longer than msec milliseconds",
         _int("msec", "time limit in milliseconds", 1, 100_000),
     ),
+    # BT.CPP built-ins people write by hand (not in the bt adapter's grammar)
+    _control("SequenceWithMemory", "like Sequence, but after a failure the next tick resumes "
+             "at the failed child, not the first", planned=False),
+    _control("IfThenElse", "tick the first child once; on SUCCESS run the second, on FAILURE "
+             "the third (or fail)", children=(2, 3), planned=False),
+    _control("WhileDoElse", "tick the first child every tick; while it succeeds run the "
+             "second, else the third (or fail), halting the other", children=(2, 3),
+             planned=False),
+    _decorator("ForceFailure", "report FAILURE whenever the child finishes", planned=False),
+    _decorator("KeepRunningUntilFailure", "re-run the child after each success, RUNNING "
+               "until it fails", planned=False),
+    _decorator(
+        "RunOnce", "run the child to completion once, then report that status without ticking it",
+        Port("then_skip", PortType.BOOL, "after the run, SKIPPED (true) or the child's status "
+             "(false)", required=False, default=True), planned=False),
+    _decorator("Delay", "wait delay_msec milliseconds, then run the child",
+               _int("delay_msec", "delay in milliseconds", 0, 100_000), planned=False),
+    _leaf("AlwaysSuccess", "SUCCESS"),
+    _leaf("AlwaysFailure", "FAILURE"),
+    _leaf("Sleep", "RUNNING for msec milliseconds, then SUCCESS",
+          _int("msec", "time in milliseconds", 0, 100_000)),
     # skills
     _skill("MoveTo", "drive to a place", _enum("target", "where to drive", V.PLACES),
            body=True, label=("target",), drives_to="{target}",
@@ -437,6 +472,9 @@ class Registry:
             if tag != kind.tag:
                 raise RegistryError(f"registry key {tag!r} != tag {kind.tag!r}")
             names = kind.port_names
+            if kind.category is not Category.SUBTREE and set(names) & set(RESERVED_PORT_NAMES):
+                raise RegistryError(f"{tag}: BT.CPP forbids ports named "
+                                    f"{' or '.join(RESERVED_PORT_NAMES)}")
             if len(set(names)) != len(names):
                 raise RegistryError(f"{tag}: duplicate port names")
             for p in kind.ports:
@@ -471,6 +509,11 @@ class Registry:
     def of(self, category: Category) -> tuple[NodeKind, ...]:
         return tuple(k for k in self.kinds.values() if k.category is category)
 
+    @property
+    def planned(self) -> Registry:
+        """The kinds the bt adapter writes: what its grammar and prompt are made from."""
+        return Registry({tag: k for tag, k in self.kinds.items() if k.planned})
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "robots": list(V.ROBOTS),
@@ -481,6 +524,19 @@ class Registry:
 
 
 REGISTRY = Registry({k.tag: k for k in _NODE_KINDS})
+
+UNSUPPORTED_BTCPP_NODES = (
+    "Script", "ScriptCondition", "Precondition", "SetBlackboard", "UnsetBlackboard",
+    "Switch2", "Switch3", "Switch4", "Switch5", "Switch6", "AsyncSequence", "AsyncFallback",
+    "ParallelAll", "TryCatch", "ManualSelector", "LoopInt", "LoopBool", "LoopDouble",
+    "LoopString", "WasEntryUpdated", "SkipUnlessUpdated", "WaitValueUpdate",
+    "RetryUntilSuccesful", "SequenceStar", "SubTreePlus")
+"""BT.CPP v4 built-ins this project does not run: they need BT.CPP's scripting language and
+blackboard, SKIPPED, or are deprecated aliases. The validator names them as such."""
+UNSUPPORTED_BTCPP_ATTRIBUTES = (
+    "_skipIf", "_while", "_successIf", "_failureIf", "_onSuccess", "_onFailure", "_onHalted",
+    "_post", "_autoremap", "_uid", "_fullpath")
+"""BT.CPP v4's pre/post-condition scripts and subtree attributes, likewise."""
 
 
 def condition_holds(condition: str, state: Mapping[str, Any], robot: str,

@@ -27,7 +27,8 @@ _MARKS = {Status.SUCCESS: "✓", Status.FAILURE: "✗", Status.RUNNING: "*", Sta
 _FILL = {Status.SUCCESS: "#a5d6a7", Status.FAILURE: "#ef9a9a", Status.RUNNING: "#fff59d",
          Status.INVALID: "#ffffff"}
 _SHAPES = {"robot": "folder", Category.CONTROL: "box", Category.DECORATOR: "hexagon",
-           Category.ACTION: "box", Category.CONDITION: "ellipse", Category.SUBTREE: "component"}
+           Category.ACTION: "box", Category.CONDITION: "ellipse", Category.LEAF: "box",
+           Category.SUBTREE: "component"}
 
 
 @dataclass

@@ -4,7 +4,9 @@ Plans come from a language model and from files, so the reader assumes hostile i
 DOCTYPE (hence no entity declarations, no entity expansion, no external entities), a size
 limit, a nesting-depth limit and an element-count limit, all enforced while expat streams
 the document so a bomb is rejected before it is built. Every element keeps its line and
-(1-based) column so later checks can say where a problem is.
+(1-based) column so later checks can say where a problem is, and the comments written
+before it, so that a file written back keeps them (comments after the document element are
+dropped).
 """
 from __future__ import annotations
 
@@ -30,6 +32,8 @@ class Element:
     text: str = ""  # all character data directly inside this element
     text_line: int | None = None  # where its first non-blank character data starts
     text_column: int | None = None
+    comments: list[str] = field(default_factory=list)  # the comments just before it
+    end_comments: list[str] = field(default_factory=list)  # those after its last child
 
 
 class _Abort(Exception):
@@ -78,6 +82,7 @@ def read_xml(text: str | bytes, *, max_bytes: int = MAX_DOCUMENT_BYTES,
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     stack: list[Element] = []
     roots: list[Element] = []
+    pending: list[list[str]] = [[]]  # comments not yet given to an element, per open level
     count = 0
 
     def here() -> tuple[int, int]:
@@ -98,12 +103,18 @@ def read_xml(text: str | bytes, *, max_bytes: int = MAX_DOCUMENT_BYTES,
         if len(stack) >= max_depth:
             raise _Abort(Problem(f"elements nested deeper than {max_depth} levels",
                                  line=line, column=column, code="too_deep"))
-        element = Element(tag, dict(zip(attributes[::2], attributes[1::2])), line, column)
+        element = Element(tag, dict(zip(attributes[::2], attributes[1::2])), line, column,
+                          comments=pending[-1])
+        pending[-1] = []
+        pending.append([])
         (stack[-1].children if stack else roots).append(element)
         stack.append(element)
 
     def end(_tag: str) -> None:
-        stack.pop()
+        stack.pop().end_comments = pending.pop()
+
+    def comment(data: str) -> None:
+        pending[-1].append(data)
 
     def characters(data: str) -> None:
         if stack:
@@ -117,6 +128,7 @@ def read_xml(text: str | bytes, *, max_bytes: int = MAX_DOCUMENT_BYTES,
     parser.StartElementHandler = start
     parser.EndElementHandler = end
     parser.CharacterDataHandler = characters
+    parser.CommentHandler = comment
     try:
         parser.Parse(data, True)
     except _Abort as abort:

@@ -9,7 +9,9 @@ Problem codes: ``bad_root``, ``bad_format``, ``unknown_attribute``, ``unexpected
 ``unexpected_text``, ``missing_id``, ``unknown_robot``, ``duplicate_tree``, ``no_tree``,
 ``tree_children``, ``unknown_tag``, ``child_count``, ``unknown_port``, ``missing_port``,
 ``bad_value``, ``port_reference``, ``port_type_mismatch``, ``bad_threshold``,
-``unknown_subtree`` (plus the reader's ``syntax``, ``too_large``, ``too_deep``,
+``unknown_subtree``, ``unsupported_feature`` (a BT.CPP built-in, attribute or ``<include>``
+this project does not run), ``bad_main_tree``, ``subtree_differs``, ``model_mismatch`` (plus
+the reader's ``syntax``, ``too_large``, ``too_deep``,
 ``too_many_nodes``, ``bad_encoding``, ``forbidden_dtd`` and the library's ``cyclic_subtree``,
 ``bad_subtree_file``, ``bad_port_declaration``; the reply's ``bad_reply``).
 """
@@ -22,12 +24,16 @@ from typing import Any
 
 from llm_mars import vocabulary as V
 from llm_mars.bt.model import Node, Plan, PortRef
-from llm_mars.bt.registry import REGISTRY, Category, Port, PortType
+from llm_mars.bt.registry import (REGISTRY, UNSUPPORTED_BTCPP_ATTRIBUTES, UNSUPPORTED_BTCPP_NODES,
+                                  Category, Port, PortType)
 from llm_mars.bt.safe_xml import Element
 from llm_mars.errors import PlanValidationError, Problem
 
 PORT_REFERENCE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 BTCPP_FORMAT = "4"
+UNSUPPORTED = "a BehaviorTree.CPP feature this project does not support"
+INSTANCE_NAME = "name"
+"""The attribute every BT.CPP node may carry: its instance name, never a port."""
 
 
 def closest(word: str, candidates: Iterable[str]) -> str | None:
@@ -39,7 +45,8 @@ def closest(word: str, candidates: Iterable[str]) -> str | None:
     compact = {c.lower().replace("_", ""): c for c in candidates}
     if word.lower().replace("_", "").replace("-", "") in compact:
         return compact[word.lower().replace("_", "").replace("-", "")]
-    match = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
+    # only a close match is worth suggesting: not Action -> FunnyAction, Spin -> Signal
+    match = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.75)
     return lowered[match[0]] if match else None
 
 
@@ -115,7 +122,10 @@ class NodeChecker:
         children = [self.node(child, f"{path}/{child.tag}[{i}]")
                     for i, child in enumerate(element.children)]
         if kind is None:
-            if element.tag in self.subtrees:
+            if element.tag in UNSUPPORTED_BTCPP_NODES:
+                self.report(element, path, f"<{element.tag}> is {UNSUPPORTED}",
+                            "unsupported_feature")
+            elif element.tag in self.subtrees:
                 use = f'SubTree ID="{element.tag}"'
                 self.report(element, path, f"subtree {element.tag} must be used as <{use} .../>",
                             "unknown_tag", use)
@@ -133,15 +143,29 @@ class NodeChecker:
             ports = self._ports(element, path, kind.tag, kind.ports)
         if kind.tag == "Parallel":
             self._check_thresholds(element, path, dict(ports), n, kind.ports)
+        if kind.tag == "RunOnce" and dict(ports).get("then_skip", True) is not False:
+            self.report(element, path, f"RunOnce with then_skip=\"true\" (the default: "
+                        f"BT.CPP's SKIPPED status) is {UNSUPPORTED}; write "
+                        "then_skip=\"false\"", "unsupported_feature")
         if any(child is None for child in children):
             return None
-        return Node(kind.tag, ports, tuple(children), element.line, element.column)
+        written = tuple((name, value, element.attributes[name]) for name, value in ports
+                        if not isinstance(value, PortRef) and name in element.attributes)
+        return Node(kind.tag, ports, tuple(children), element.attributes.get(INSTANCE_NAME),
+                    element.line, element.column, tuple(element.comments),
+                    tuple(element.end_comments), written)
 
     def _ports(self, element: Element, path: str, owner: str,
                declared: tuple[Port, ...]) -> tuple[tuple[str, Any], ...]:
         values: dict[str, Any] = {}
         by_name = {p.name: p for p in declared}
         for name, text in element.attributes.items():
+            if name == INSTANCE_NAME:
+                continue
+            if name in UNSUPPORTED_BTCPP_ATTRIBUTES:
+                self.report(element, path, f"attribute {name} is {UNSUPPORTED}",
+                            "unsupported_feature")
+                continue
             port = by_name.get(name)
             if port is None:
                 known = ", ".join(by_name) or "none"
@@ -163,8 +187,9 @@ class NodeChecker:
             name = reference.group(1)
             if self.scope is None:
                 self.report(element, path,
-                            f"{owner}.{port.name}: port references like {{{name}}} are only "
-                            "allowed inside subtree definitions", "port_reference")
+                            f"{owner}.{port.name}: the blackboard entry {{{name}}} is "
+                            f"{UNSUPPORTED} (a {{port}} reference is allowed only inside a "
+                            "subtree definition)", "port_reference")
                 return None
             declared = self.scope.get(name)
             if declared is None:
@@ -211,38 +236,127 @@ class NodeChecker:
                             "children", "bad_threshold")
 
 
-def check_root(element: Element, problems: list[Problem]) -> None:
-    """The ``<root BTCPP_format="4">`` element itself (not its children)."""
+MAIN_TREE = "main_tree_to_execute"
+"""The ``<root>`` attribute naming the tree BT.CPP runs when a file holds several."""
+MODEL_ENTRIES = {"Action": (Category.ACTION, Category.LEAF), "Condition": (Category.CONDITION,),
+                 "Control": (Category.CONTROL,), "Decorator": (Category.DECORATOR,),
+                 "SubTree": (Category.SUBTREE,)}
+"""The entries of a Groot2 ``<TreeNodesModel>``, by the registry category they describe."""
+MODEL_PORTS = ("input_port", "output_port", "inout_port")
+
+
+def check_root(element: Element, problems: list[Problem], main_tree: bool = False) -> None:
+    """The ``<root BTCPP_format="4">`` element itself (not its children); ``main_tree``:
+    it may name the tree to run (``main_tree_to_execute``)."""
     if element.tag != "root":
         problems.append(Problem(f"the document element must be <root>, not <{element.tag}>",
                                 "", element.line, element.column, "root", "bad_root"))
+    allowed = ["BTCPP_format", *([MAIN_TREE] if main_tree else [])]
     for name, value in element.attributes.items():
         if name == "BTCPP_format":
             if value != BTCPP_FORMAT:
                 problems.append(Problem(f"BTCPP_format must be \"4\", not {value!r}", "",
                                         element.line, element.column, BTCPP_FORMAT, "bad_format"))
-        else:
+        elif name not in allowed:
             problems.append(Problem(f"<root> has no attribute {name!r}", "", element.line,
-                                    element.column, closest(name, ["BTCPP_format"]),
+                                    element.column, closest(name, allowed),
                                     "unknown_attribute"))
     if "BTCPP_format" not in element.attributes:
         problems.append(Problem("<root> needs BTCPP_format=\"4\"", "", element.line,
                                 element.column, None, "bad_format"))
 
 
-def check_plan(element: Element, subtrees: Mapping[str, tuple[Port, ...]]) -> Plan:
-    """The typed :class:`Plan` of a ``<root>`` element, or PlanValidationError with all problems."""
+def check_nodes_model(model: Element, subtrees: Mapping[str, tuple[Port, ...]],
+                      problems: list[Problem]) -> None:
+    """A ``<TreeNodesModel>`` a document carries (Groot2 reads it): each entry that names a
+    registry node or a library subtree must agree with it in kind and port names. Entries
+    for nodes this project does not have are left alone: a Groot2 palette may hold more
+    nodes than the file uses, and a tree that uses one is reported at that node."""
+    def report(element: Element, message: str, code: str = "model_mismatch",
+               suggestion: str | None = None) -> None:
+        problems.append(Problem(message, "TreeNodesModel", element.line, element.column,
+                                suggestion, code))
+
+    for entry in model.children:
+        categories = MODEL_ENTRIES.get(entry.tag)
+        if categories is None:
+            report(entry, f"a <TreeNodesModel> holds {', '.join(MODEL_ENTRIES)} entries, not "
+                   f"<{entry.tag}>", "unexpected_element", closest(entry.tag, MODEL_ENTRIES))
+            continue
+        node_id = entry.attributes.get("ID")
+        if node_id is None:
+            report(entry, f"<{entry.tag}> in the <TreeNodesModel> needs ID", "missing_id")
+            continue
+        if categories == (Category.SUBTREE,):
+            if node_id not in subtrees:
+                report(entry, f"the model declares subtree {node_id!r}, which is not in the "
+                       f"subtree library (known: {', '.join(subtrees) or 'none'})",
+                       "unknown_subtree", closest(node_id, subtrees))
+                continue
+            declared = subtrees[node_id]
+        else:
+            kind = REGISTRY.get(node_id)
+            if kind is None:
+                continue
+            if kind.category not in categories:
+                report(entry, f"the model declares {node_id} as <{entry.tag}>, but it is a "
+                       f"{kind.category.value}")
+                continue
+            declared = kind.ports
+        names = [p.name for p in declared]
+        for port in entry.children:
+            if port.tag not in MODEL_PORTS:
+                continue
+            name = port.attributes.get("name", "")
+            if port.tag != "input_port" or name not in names:
+                report(port, f"the model gives {node_id} the {port.tag} {name!r}; its ports are "
+                       f"the input ports {', '.join(names) or 'none'}", suggestion=closest(
+                           name, names))
+
+
+def check_include(element: Element, subtrees: Mapping[str, tuple[Port, ...]],
+                  problems: list[Problem]) -> None:
+    """``<include path="..."/>``: a file of the subtree library (``.../subtrees/ID.xml``), whose
+    definitions every plan already has; other files are not read."""
+    path = element.attributes.get("path")
+    extra = [name for name in element.attributes if name != "path"]
+    stem = (path or "").replace("\\", "/").rsplit("/", 1)[-1].removesuffix(".xml")
+    if extra or path is None or not path.endswith(".xml") or stem not in subtrees:
+        what = f"attribute {extra[0]}" if extra else f"including {path!r}"
+        problems.append(Problem(
+            f"{what}: {UNSUPPORTED} (a plan may "
+            "include only files of the subtree library, trees/subtrees/ID.xml)", "include",
+            element.line, element.column, closest(stem, subtrees) if not extra else None,
+            "unsupported_feature"))
+
+
+def check_plan(element: Element, subtrees: Mapping[str, tuple[Port, ...]],
+               bodies: Mapping[str, Node] | None = None) -> Plan:
+    """The typed :class:`Plan` of a ``<root>`` element, or PlanValidationError with all problems.
+
+    Besides one tree per robot the document may hold what makes it a file BT.CPP loads as it
+    is and Groot2 opens: ``main_tree_to_execute``, copies of library subtrees (``bodies``:
+    each must equal the library's), ``<include>`` of library files and a ``<TreeNodesModel>``.
+    """
     checker = NodeChecker(subtrees)
     problems = checker.problems
-    check_root(element, problems)
+    check_root(element, problems, main_tree=True)
     checker.check_text(element, "")
     trees: dict[str, Node] = {}
+    tree_comments: dict[str, tuple[str, ...]] = {}
     seen: set[str] = set()
+    tree_elements = 0
     for child in element.children:
+        if child.tag == "TreeNodesModel":
+            check_nodes_model(child, subtrees, problems)
+            continue
+        if child.tag == "include":
+            check_include(child, subtrees, problems)
+            continue
         if child.tag != "BehaviorTree":
-            checker.report(child, "", f"a plan holds only <BehaviorTree> elements, not "
-                           f"<{child.tag}>", "unexpected_element",
-                           closest(child.tag, ["BehaviorTree"]))
+            checker.report(child, "", f"a plan holds <BehaviorTree>, <TreeNodesModel> and "
+                           f"<include> elements, not <{child.tag}>", "unexpected_element",
+                           closest(child.tag, ["BehaviorTree", "TreeNodesModel", "include"]))
             continue
         robot = child.attributes.get("ID")
         path = robot or "BehaviorTree"
@@ -250,12 +364,17 @@ def check_plan(element: Element, subtrees: Mapping[str, tuple[Port, ...]]) -> Pl
             if name != "ID":
                 checker.report(child, path, f"<BehaviorTree> has no attribute {name!r}",
                                "unknown_attribute", closest(name, ["ID"]))
+        if robot in subtrees and bodies is not None and robot in bodies:
+            _check_subtree_copy(child, robot, subtrees, bodies[robot], problems)
+            continue
+        tree_elements += 1
         if robot is None:
             checker.report(child, path, "<BehaviorTree> needs ID (robot1 or robot2)",
                            "missing_id")
         elif robot not in V.ROBOTS:
             checker.report(child, path, f"unknown robot {robot!r} (robots: "
-                           f"{', '.join(V.ROBOTS)})", "unknown_robot", closest(robot, V.ROBOTS))
+                           f"{', '.join(V.ROBOTS)}; other trees must be copies of library "
+                           "subtrees)", "unknown_robot", closest(robot, [*V.ROBOTS, *subtrees]))
         elif robot in seen:
             checker.report(child, path, f"a second tree for {robot}", "duplicate_tree")
         checker.check_text(child, path)
@@ -266,12 +385,35 @@ def check_plan(element: Element, subtrees: Mapping[str, tuple[Port, ...]]) -> Pl
                  for i, node in enumerate(child.children)]
         if robot in V.ROBOTS and robot not in seen and len(nodes) == 1 and nodes[0] is not None:
             trees[robot] = nodes[0]
+            tree_comments[robot] = tuple(child.comments)
         if robot is not None:
             seen.add(robot)
-    if not any(child.tag == "BehaviorTree" for child in element.children):
+    main = element.attributes.get(MAIN_TREE)
+    if main is not None and main not in seen:
+        problems.append(Problem(f"{MAIN_TREE}={main!r} names no robot tree of this document",
+                                "", element.line, element.column,
+                                closest(main, sorted(seen)), "bad_main_tree"))
+    if not tree_elements:
         problems.append(Problem("the plan has no <BehaviorTree ID=\"robot1\"> or "
                                 "<BehaviorTree ID=\"robot2\">", "", element.line, element.column,
                                 None, "no_tree"))
     if problems:
         raise PlanValidationError(sorted(problems, key=lambda p: (p.line or 0, p.column or 0)))
-    return Plan(tuple((robot, trees[robot]) for robot in V.ROBOTS if robot in trees))
+    robots = [robot for robot in V.ROBOTS if robot in trees]
+    return Plan(tuple((robot, trees[robot]) for robot in robots), tuple(element.comments),
+                tuple((robot, tree_comments[robot]) for robot in robots if tree_comments[robot]))
+
+
+def _check_subtree_copy(tree: Element, subtree_id: str,
+                        subtrees: Mapping[str, tuple[Port, ...]], body: Node,
+                        problems: list[Problem]) -> None:
+    """A library subtree written out in a plan (as an export does): it must say what the
+    library's does, so the file runs the same in BT.CPP as here."""
+    checker = NodeChecker(subtrees, {p.name: p for p in subtrees[subtree_id]}, problems)
+    before = len(problems)
+    nodes = [checker.node(node, f"{subtree_id}/{node.tag}[{i}]")
+             for i, node in enumerate(tree.children)]
+    if len(problems) == before and nodes != [body]:
+        problems.append(Problem(f"this copy of subtree {subtree_id} differs from the library's "
+                                f"(trees/subtrees/{subtree_id}.xml)", subtree_id, tree.line,
+                                tree.column, None, "subtree_differs"))

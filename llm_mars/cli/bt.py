@@ -1,5 +1,5 @@
-"""CLI: ``llm-mars skills [--json]``, ``llm-mars tree validate FILE...``,
-``llm-mars tree show FILE [--png OUT]``."""
+"""CLI: ``llm-mars skills [--json] [--groot FILE]``, ``llm-mars tree validate FILE...``,
+``llm-mars tree show FILE [--png OUT]``, ``llm-mars tree export FILE [--out-dir DIR]``."""
 from __future__ import annotations
 
 import argparse
@@ -14,6 +14,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Print every node kind of the registry with its typed ports, and the "
                     "subtrees of the trees/ library.")
     skills.add_argument("--json", action="store_true", help="print the registry as JSON")
+    skills.add_argument("--groot", type=Path, metavar="FILE",
+                        help="also write the Groot2 <TreeNodesModel> of every skill, condition "
+                             "and library subtree to FILE")
     skills.set_defaults(handler=_skills)
 
     tree = subparsers.add_parser("tree", help="validate or show behavior-tree XML files")
@@ -28,6 +31,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     show.add_argument("file", type=Path, metavar="FILE")
     show.add_argument("--png", type=Path, metavar="OUT", help="also draw it into this PNG file")
     show.set_defaults(handler=_show)
+    export = actions.add_parser(
+        "export", help="write each robot's tree as a file BehaviorTree.CPP loads as it is",
+        description="Write DIR/STEM.ROBOT.xml for every robot the plan addresses: "
+                    "main_tree_to_execute, the robot's tree, a copy of each library subtree it "
+                    "uses and the Groot2 <TreeNodesModel>.")
+    export.add_argument("file", type=Path, metavar="FILE")
+    export.add_argument("--out-dir", type=Path, default=Path("."), metavar="DIR",
+                        help="where to write the files (default: the current folder)")
+    export.set_defaults(handler=_export)
 
 
 def _skills(args: argparse.Namespace) -> int:
@@ -36,6 +48,11 @@ def _skills(args: argparse.Namespace) -> int:
     from llm_mars.vocabulary import PLACES
 
     library = load_library()
+    if args.groot is not None:
+        from llm_mars.bt.nodes_model import nodes_model_document
+
+        args.groot.write_text(nodes_model_document(library), encoding="utf-8")
+        print(f"wrote {args.groot}", file=sys.stderr)
     if args.json:
         data = REGISTRY.to_dict()
         data["subtrees"] = library.to_dict()
@@ -79,14 +96,19 @@ def _read(path: Path) -> str:
     return data.decode("utf-8", errors="surrogateescape")
 
 
-def _is_subtree_document(text: str) -> bool:
+def _is_subtree_document(path: Path, text: str) -> bool:
+    """A library file (trees/subtrees/ID.xml): a model and one tree, named like the file.
+    Everything else, Groot2 and BT.CPP files included, goes to the plan reader ``run-tree``
+    uses too."""
     from llm_mars.bt.safe_xml import read_xml
     from llm_mars.errors import PlanValidationError
 
     try:
-        return any(c.tag == "TreeNodesModel" for c in read_xml(text).children)
+        children = read_xml(text).children
     except PlanValidationError:
         return False
+    trees = [c.attributes.get("ID") for c in children if c.tag == "BehaviorTree"]
+    return any(c.tag == "TreeNodesModel" for c in children) and trees == [path.stem]
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -105,7 +127,7 @@ def _validate(args: argparse.Namespace) -> int:
             print(f"{path}: cannot read: {exc.strerror}")
             continue
         try:
-            if _is_subtree_document(text):
+            if _is_subtree_document(path, text):
                 library.with_document(path.name, text)  # raises unless it validates
                 print(f"{path}: ok (subtree {path.stem})")
                 continue
@@ -133,19 +155,36 @@ def _validate(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _show(args: argparse.Namespace) -> int:
+def _read_plan(path: Path):
+    """The validated plan in ``path``; LlmMarsError when it cannot be read."""
     from llm_mars.bt.parser import parse_plan
-    from llm_mars.bt.render import render_unicode, write_png
-
     from llm_mars.errors import LlmMarsError
 
     try:
-        text = _read(args.file)
+        text = _read(path)
     except OSError as exc:
-        raise LlmMarsError(f"cannot read {args.file}: {exc.strerror}") from None
-    plan = parse_plan(text)
+        raise LlmMarsError(f"cannot read {path}: {exc.strerror}") from None
+    return parse_plan(text)
+
+
+def _show(args: argparse.Namespace) -> int:
+    from llm_mars.bt.render import render_unicode, write_png
+
+    plan = _read_plan(args.file)
     print(render_unicode(plan, statuses=False))
     if args.png is not None:
         write_png(plan, args.png, statuses=False)
         print(f"wrote {args.png}", file=sys.stderr)
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from llm_mars.bt.export import export_robot
+
+    plan = _read_plan(args.file)
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    for robot in plan.robots:
+        out = args.out_dir / f"{args.file.stem}.{robot}.xml"
+        out.write_text(export_robot(plan, robot), encoding="utf-8")
+        print(f"wrote {out}")
     return 0

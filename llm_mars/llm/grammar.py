@@ -373,7 +373,7 @@ class _PlanGrammar:
             close))
 
     def text(self) -> str:
-        kinds = list(self.registry.kinds.values())
+        kinds = list(self.registry.planned.kinds.values())  # hand-written built-ins stay out
         leaves = [self.leaf(k) for k in kinds
                   if k.category in (Category.ACTION, Category.CONDITION)]
         leaves += self.subtree_uses()

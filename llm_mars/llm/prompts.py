@@ -57,6 +57,7 @@ def _entry(name: str, ports: tuple[Port, ...], description: str) -> str:
 def bt_system_prompt(registry: Registry = REGISTRY, library: SubtreeLibrary | None = None) -> str:
     """The ``bt`` adapter's system prompt: format, skill catalogue, reply form and an example."""
     library = load_library() if library is None else library
+    registry = registry.planned  # hand-written BT.CPP built-ins are not the adapter's
 
     def tags(category: Category) -> str:
         return ", ".join(f"{k.tag}{_ports(k.ports)}" for k in registry.of(category))

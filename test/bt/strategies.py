@@ -41,7 +41,8 @@ def _ports(draw, ports: tuple[Port, ...]) -> tuple:
 
 
 def leaves(library: SubtreeLibrary) -> st.SearchStrategy[Node]:
-    kinds = [*REGISTRY.of(Category.ACTION), *REGISTRY.of(Category.CONDITION)]
+    kinds = [*REGISTRY.of(Category.ACTION), *REGISTRY.of(Category.CONDITION),
+             *REGISTRY.of(Category.LEAF)]
     plain = st.sampled_from(kinds).flatmap(
         lambda kind: _ports(kind.ports).map(lambda ports: Node(kind.tag, ports)))
     if not len(library):
@@ -54,7 +55,7 @@ def leaves(library: SubtreeLibrary) -> st.SearchStrategy[Node]:
 @st.composite
 def _control(draw, children: st.SearchStrategy[Node]) -> Node:
     kind = draw(st.sampled_from(REGISTRY.of(Category.CONTROL)))
-    kids = tuple(draw(st.lists(children, min_size=1, max_size=3)))
+    kids = tuple(draw(st.lists(children, min_size=kind.min_children, max_size=3)))
     ports = draw(_ports(kind.ports))
     if kind.tag == "Parallel":  # thresholds may not exceed the number of children
         ports = tuple((name, min(value, len(kids))) for name, value in ports)
@@ -64,7 +65,10 @@ def _control(draw, children: st.SearchStrategy[Node]) -> Node:
 @st.composite
 def _decorator(draw, children: st.SearchStrategy[Node]) -> Node:
     kind = draw(st.sampled_from(REGISTRY.of(Category.DECORATOR)))
-    return Node(kind.tag, draw(_ports(kind.ports)), (draw(children),))
+    ports = draw(_ports(kind.ports))
+    if kind.tag == "RunOnce":  # then_skip="true" (SKIPPED) is not supported
+        ports = (("then_skip", False),)
+    return Node(kind.tag, ports, (draw(children),))
 
 
 def trees(library: SubtreeLibrary, depth: int = 3) -> st.SearchStrategy[Node]:

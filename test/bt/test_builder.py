@@ -102,6 +102,14 @@ def test_hand_built_trees_that_cannot_be_built_raise_the_typed_error(node):
         build_tree(node, ScriptedRobot(), SubtreeLibrary())
 
 
+def test_instance_names_show_in_behaviour_names():
+    plan = parse_plan(plan_xml('<Sequence name="main"><Say name="hello" text="a"/>'
+                               '<SubTree ID="FinishMatch" name="end"/></Sequence>'))
+    tree = build_tree(plan.tree("robot1"), ScriptedRobot())
+    assert (tree.name, tree.children[0].name) == ('Sequence "main"', 'Say "hello" text=a')
+    assert tree.children[1].name == 'SubTree FinishMatch "end"'
+
+
 def test_root_can_be_named():
     assert build_tree(Node("FunnyAction"), ScriptedRobot(), name="robot1").name == "robot1"
 

@@ -110,3 +110,34 @@ def test_subtree_reports_its_body_status():
     run_table(root, [("R", {"CollectCherries holder=2": "R"}),
                      ("F", {"CollectCherries holder=2": "S", "DropCherries": "F"})])
     assert root.name == "SubTree CherriesToBasket holder=2"
+
+
+def test_delay_waits_on_the_injected_clock_then_runs_the_child():
+    now = [0.0]
+    robot = ScriptedRobot({"Say": [Run(1), Run(0)]})
+    root = build('<Delay delay_msec="500"><Say text="a"/></Delay>', robot, clock=lambda: now[0])
+    times = [0.0, 0.3, 0.5, 0.6, 0.7, 0.8]
+    run_table(root, [("R", {"a": "-"}), ("R", {"a": "-"}), ("R", {"a": "R"}), ("S", {"a": "S"}),
+                     ("R", {"a": "S"}), ("R", {"a": "S"})],
+              before_tick=lambda tick: now.__setitem__(0, times[tick - 1]))
+    assert starts(robot, "a") == 1  # after finishing, the wait starts over
+
+
+def test_keep_running_until_failure_restarts_the_child_after_each_success():
+    robot = ScriptedRobot({"Say": [SUCCEED, SUCCEED, FAIL]})
+    root = build("<KeepRunningUntilFailure><Say text=\"a\"/></KeepRunningUntilFailure>", robot)
+    run_table(root, [("R", {"a": "S"}), ("R", {"a": "S"}), ("F", {"a": "F"})])
+    assert starts(robot, "a") == 3
+
+
+def test_run_once_runs_the_child_once_for_the_trees_lifetime():
+    robot = ScriptedRobot({"Say": [Run(1, SkillState.FAILURE)]})
+    root = build('<RunOnce then_skip="false"><Say text="a"/></RunOnce>', robot)
+    run_table(root, [("R", {"a": "R"}), ("F", {"a": "F"}), ("F", {"a": "F"}), ("F", {"a": "F"})])
+    assert starts(robot, "a") == 1
+
+
+def test_force_failure_turns_success_into_failure():
+    root = build("<ForceFailure><Say text=\"a\"/></ForceFailure>",
+                 ScriptedRobot({"Say": [Run(1)]}))
+    run_table(root, [("R", {"a": "R"}), ("F", {"a": "S"})])

@@ -67,6 +67,7 @@ def test_ports_can_be_spelled_out_and_defaults_make_them_optional():
     '<input_port name="q" type="int" min="1" max="4" default="7"/>',
     '<input_port name="q" like="PickCake.quadrant" type="int"/>',
     '<input_port name="ID" type="int"/>',
+    '<input_port name="name" type="int"/>',
     '<input_port name="1q" type="int"/>',
     '<input_port nam="q" type="int"/>',
     '<output_port name="q" type="int"/>',

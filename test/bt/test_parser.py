@@ -65,6 +65,22 @@ def test_subtree_use_is_checked_against_its_declared_ports():
                                          ("plate", 3))
 
 
+def test_every_node_may_carry_bt_cpp_instance_name_and_keeps_it():
+    text = plan_xml('<Sequence name="main"><PickCake name="first stack" color="brown" '
+                    'quadrant="2"/><SubTree ID="FinishMatch" name="end"/>'
+                    '<Inverter name="not home"><IsAt name="home?" target="home"/></Inverter>'
+                    '</Sequence>')
+    root = parse_plan(text).tree("robot1")
+    assert [n.name for n in root.walk()] == ["main", "first stack", "end", "not home", "home?"]
+    assert root.children[0].ports == (("color", "brown"), ("quadrant", 2))
+    assert root.children[1].ports == (("ID", "FinishMatch"),)
+    written = serialize_plan(parse_plan(text))
+    assert '<SubTree ID="FinishMatch" name="end"/>' in written
+    assert '<PickCake name="first stack" color="brown" quadrant="2"/>' in written
+    assert parse_plan(written) == parse_plan(text)
+    assert parse_plan(written) != parse_plan(text.replace(' name="end"', ""))
+
+
 @pytest.mark.parametrize("node, code, suggestion", [
     ('<Sequense><DropCherries/></Sequense>', "unknown_tag", "Sequence"),
     ('<pickcake color="brown" quadrant="1"/>', "unknown_tag", "PickCake"),
@@ -91,6 +107,18 @@ def test_subtree_use_is_checked_against_its_declared_ports():
     ('<SubTree ID="CherriesToBasket" holdr="1" holder="1"/>', "unknown_port", "holder"),
     ('<SubTree holder="1"/>', "missing_port", None),
     ('<Sequence>go<DropCherries/></Sequence>', "unexpected_text", None),
+    ('<Script code="x:=1"/>', "unsupported_feature", None),
+    ('<Switch2 variable="{v}" case_1="1"><FunnyAction/><FunnyAction/><FunnyAction/></Switch2>',
+     "unsupported_feature", None),
+    ('<Precondition if="x==1" else="FAILURE"><FunnyAction/></Precondition>',
+     "unsupported_feature", None),
+    ('<FunnyAction _skipIf="done"/>', "unsupported_feature", None),
+    ('<RunOnce><FunnyAction/></RunOnce>', "unsupported_feature", None),
+    ('<RunOnce then_skip="true"><FunnyAction/></RunOnce>', "unsupported_feature", None),
+    ('<IfThenElse><FunnyAction/></IfThenElse>', "child_count", None),
+    ('<Delay delay_msc="5" delay_msec="5"><FunnyAction/></Delay>', "unknown_port",
+     "delay_msec"),
+    ('<Action/>', "unknown_tag", None),
 ])
 def test_each_node_mistake_is_reported_with_code_location_and_suggestion(node, code, suggestion):
     [problem] = problems_of(plan_xml(node))
@@ -104,8 +132,29 @@ def test_each_node_mistake_is_reported_with_code_location_and_suggestion(node, c
     ('<root BTCPP_format="3"><BehaviorTree ID="robot1"><FunnyAction/></BehaviorTree></root>',
      "bad_format", "4"),
     ('<root><BehaviorTree ID="robot1"><FunnyAction/></BehaviorTree></root>', "bad_format", None),
-    ('<root BTCPP_format="4" main_tree_to_execute="robot1"><BehaviorTree ID="robot1">'
-     '<FunnyAction/></BehaviorTree></root>', "unknown_attribute", None),
+    ('<root BTCPP_format="4" main_tree_to_exec="robot1"><BehaviorTree ID="robot1">'
+     '<FunnyAction/></BehaviorTree></root>', "unknown_attribute", "main_tree_to_execute"),
+    ('<root BTCPP_format="4" main_tree_to_execute="robot2"><BehaviorTree ID="robot1">'
+     '<FunnyAction/></BehaviorTree></root>', "bad_main_tree", "robot1"),
+    ('<root BTCPP_format="4"><include path="../subtrees/FinishMatc.xml"/><BehaviorTree '
+     'ID="robot1"><FunnyAction/></BehaviorTree></root>', "unsupported_feature", "FinishMatch"),
+    ('<root BTCPP_format="4"><include ros_pkg="nav2" path="subtrees/FinishMatch.xml"/>'
+     '<BehaviorTree ID="robot1"><FunnyAction/></BehaviorTree></root>', "unsupported_feature",
+     None),
+    ('<root BTCPP_format="4"><BehaviorTree ID="robot1"><FunnyAction/></BehaviorTree>'
+     '<BehaviorTree ID="FinishMatch"><MoveTo target="home"/></BehaviorTree></root>',
+     "subtree_differs", None),
+    ('<root BTCPP_format="4"><BehaviorTree ID="FinishMatch"><Sequence><MoveTo target="home"/>'
+     '<FunnyAction/></Sequence></BehaviorTree></root>', "no_tree", None),
+    ('<root BTCPP_format="4"><BehaviorTree ID="robot1"><FunnyAction/></BehaviorTree>'
+     '<TreeNodesModel><Condition ID="PickCake"/></TreeNodesModel></root>', "model_mismatch",
+     None),
+    ('<root BTCPP_format="4"><BehaviorTree ID="robot1"><FunnyAction/></BehaviorTree>'
+     '<TreeNodesModel><Action ID="PickCake"><input_port name="colour"/></Action>'
+     '</TreeNodesModel></root>', "model_mismatch", "color"),
+    ('<root BTCPP_format="4"><BehaviorTree ID="robot1"><FunnyAction/></BehaviorTree>'
+     '<TreeNodesModel><SubTree ID="FinishMatc"/></TreeNodesModel></root>', "unknown_subtree",
+     "FinishMatch"),
     ('<root BTCPP_format="4"><BehaviorTree ID="Robot_1"><FunnyAction/></BehaviorTree></root>',
      "unknown_robot", "robot1"),
     ('<root BTCPP_format="4"><BehaviorTree><FunnyAction/></BehaviorTree></root>', "missing_id",
@@ -124,6 +173,56 @@ def test_each_document_mistake_is_reported(text, code, suggestion):
     assert [(p.code, p.suggestion) for p in problems if p.code != "no_tree" or code == "no_tree"
             ] == [(code, suggestion)]
     assert all(p.line == 1 for p in problems)
+
+
+def test_bt_cpp_built_ins_a_person_writes_are_read():
+    text = plan_xml('<SequenceWithMemory><IfThenElse><IsAt target="home"/><Delay delay_msec="10">'
+                    '<AlwaysSuccess/></Delay><AlwaysFailure/></IfThenElse><WhileDoElse>'
+                    '<IsCarrying item="cake"/><KeepRunningUntilFailure><Sleep msec="5"/>'
+                    '</KeepRunningUntilFailure></WhileDoElse><ForceFailure><RunOnce '
+                    'then_skip="false"><DropCherries/></RunOnce></ForceFailure>'
+                    '</SequenceWithMemory>')
+    tags = [node.tag for node in parse_plan(text).tree("robot1").walk()]
+    assert tags == ["SequenceWithMemory", "IfThenElse", "IsAt", "Delay", "AlwaysSuccess",
+                    "AlwaysFailure", "WhileDoElse", "IsCarrying", "KeepRunningUntilFailure",
+                    "Sleep", "ForceFailure", "RunOnce", "DropCherries"]
+
+
+def test_what_bt_cpp_does_that_this_project_does_not_is_named_as_such():
+    [problem] = problems_of(plan_xml('<Script code="x:=1"/>'))
+    assert problem.message == ("<Script> is a BehaviorTree.CPP feature this project does not "
+                               "support")
+    [problem] = problems_of(plan_xml('<MoveTo target="{goal}"/>'))
+    assert "{goal} is a BehaviorTree.CPP feature this project does not support" in \
+        problem.message
+
+
+def test_what_bt_cpp_and_groot2_files_add_is_read_by_the_plan_reader():
+    text = """<root BTCPP_format="4" main_tree_to_execute="robot2">
+  <include path="../subtrees/FinishMatch.xml"/>
+  <BehaviorTree ID="robot2">
+    <Sequence name="main">
+      <SubTree ID="CherriesToBasket" holder="1"/>
+      <SubTree ID="FinishMatch"/>
+    </Sequence>
+  </BehaviorTree>
+  <BehaviorTree ID="CherriesToBasket">
+    <Sequence>
+      <CollectCherries holder="{holder}"/>
+      <DropCherries/>
+    </Sequence>
+  </BehaviorTree>
+  <TreeNodesModel>
+    <Action ID="CollectCherries"><input_port name="holder" type="int"/></Action>
+    <Action ID="Spin"><input_port name="angle" type="double"/></Action>
+    <SubTree ID="CherriesToBasket"><input_port name="holder" type="int"/></SubTree>
+  </TreeNodesModel>
+</root>"""
+    plan = parse_plan(text)
+    assert plan.robots == ("robot2",)
+    assert plan == parse_plan(plan_xml('<Sequence name="main"><SubTree ID="CherriesToBasket" '
+                                       'holder="1"/><SubTree ID="FinishMatch"/></Sequence>',
+                                       "robot2"))
 
 
 def test_three_mistakes_are_all_reported_in_document_order():

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from llm_mars import vocabulary as V
-from llm_mars.bt.registry import REGISTRY, Category, condition_holds
-from llm_mars.errors import UnknownSkillError
+from llm_mars.bt.registry import (REGISTRY, Category, NodeKind, Port, PortType, Registry,
+                                   condition_holds)
+from llm_mars.errors import RegistryError, UnknownSkillError
 
 # skill, args -> history label, place it drives to
 LABELS = [
@@ -82,3 +83,10 @@ def test_conditions_are_tested_on_the_state_json(condition, args, state, holds):
 def test_only_conditions_have_a_test():
     with pytest.raises(UnknownSkillError):
         condition_holds("MoveTo", STATE, "robot1", {"target": "home"})
+
+
+@pytest.mark.parametrize("port", ["name", "ID"])
+def test_no_node_kind_may_declare_a_port_bt_cpp_reserves(port):
+    kind = NodeKind("Beep", Category.ACTION, "beep", (Port(port, PortType.STRING, "x"),))
+    with pytest.raises(RegistryError):
+        Registry({"Beep": kind})

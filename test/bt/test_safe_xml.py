@@ -48,3 +48,10 @@ def test_a_lone_surrogate_is_located():
         read_xml('<a>\n  <b t="\udcff"/></a>')
     [problem] = info.value.problems
     assert (problem.code, problem.line, problem.column) == ("bad_encoding", 2, 9)
+
+
+def test_comments_are_kept_with_the_element_they_precede_or_close():
+    root = read_xml("<!--a--><root><!--b--><x/><!--c--><y><!--d--></y></root><!--e-->")
+    x, y = root.children
+    assert (root.comments, x.comments, y.comments, y.end_comments, root.end_comments) == (
+        ["a"], ["b"], ["c"], ["d"], [])

@@ -1,6 +1,7 @@
 """Canonical XML out; parse(serialize(plan)) == plan for every valid plan."""
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -17,11 +18,54 @@ from .strategies import XML_CHARACTERS, plans
 MISSIONS = sorted((Path(__file__).resolve().parents[2] / "trees" / "missions").glob("*.xml"))
 
 
+WRITTEN = """<!-- header -->
+<root BTCPP_format="4">
+  <!-- robot 1 -->
+  <BehaviorTree ID="robot1">
+    <Sequence>
+      <!-- first -->
+      <PickCake quadrant="2" color="brown"/>
+      <Wait seconds="3"/>
+      <PlaceCakes sort="1" plate="3"/>
+      <!-- last -->
+    </Sequence>
+  </BehaviorTree>
+</root>"""
+
+
+def test_what_a_person_wrote_is_kept_where_the_meaning_is_unchanged():
+    assert serialize_plan(parse_plan(WRITTEN)) == """<!-- header -->
+<root BTCPP_format="4">
+  <!-- robot 1 -->
+  <BehaviorTree ID="robot1">
+    <Sequence>
+      <!-- first -->
+      <PickCake color="brown" quadrant="2"/>
+      <Wait seconds="3"/>
+      <PlaceCakes plate="3" sort="1"/>
+      <!-- last -->
+    </Sequence>
+  </BehaviorTree>
+</root>
+"""
+
+
+def test_a_changed_value_is_written_in_canonical_form():
+    plan = parse_plan(WRITTEN)
+    wait = plan.tree("robot1").children[1]
+    changed = dataclasses.replace(wait, ports=(("seconds", 4.0),))
+    assert 'seconds="4.0"' in serialize_node(changed)
+    assert 'seconds="3"' in serialize_node(wait)
+
+
+@pytest.mark.parametrize("path", MISSIONS, ids=lambda p: p.name)
+def test_missions_are_written_back_byte_for_byte(path):
+    assert serialize_plan(parse_plan(path.read_text())) == path.read_text()
+
+
 def test_canonical_form():
-    plan = parse_plan('<root BTCPP_format="4"><BehaviorTree ID="robot1"><Sequence>'
-                      '<PickCake quadrant="2" color="brown"/><Wait seconds="3"/>'
-                      '<PlaceCakes sort="1" plate="3"/></Sequence></BehaviorTree></root>')
-    assert serialize_plan(plan) == """<root BTCPP_format="4">
+    plan = parse_plan(WRITTEN)
+    assert serialize_plan(plan, canonical=True) == """<root BTCPP_format="4">
   <BehaviorTree ID="robot1">
     <Sequence>
       <PickCake color="brown" quadrant="2"/>

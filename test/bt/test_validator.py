@@ -10,6 +10,8 @@ from llm_mars.bt.validator import closest, port_fits
 @pytest.mark.parametrize("word, expected", [
     ("sequence", "Sequence"), ("PickCakes", "PickCake"), ("robot_1", "robot1"),
     ("plate3", "plate_3"), ("Zebra", None), ("", None),
+    # only close matches: the misleading suggestions are gone
+    ("Action", None), ("PipelineSequence", None), ("Spin", None),
 ])
 def test_closest(word, expected):
     candidates = [*REGISTRY.tags, "robot1", "robot2", "plate_3", "plate_4"]

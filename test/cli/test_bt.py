@@ -42,6 +42,54 @@ def test_skills_json_is_the_registry_plus_subtrees(llm_mars):
     assert {s["id"] for s in data["subtrees"]} >= {"BuildLegendaryCakes", "FinishMatch"}
 
 
+def test_skills_groot_writes_the_tree_nodes_model(llm_mars, tmp_path):
+    out_file = tmp_path / "llm_mars_nodes.xml"
+    code, out, err = llm_mars("skills", "--groot", out_file)
+    model = out_file.read_text()
+    assert code == 0 and f"wrote {out_file}" in err and "PickCake" in out
+    assert model.startswith('<root BTCPP_format="4">\n  <TreeNodesModel>')
+    assert '<Action ID="PickCake">' in model and '<SubTree ID="FinishMatch"/>' in model
+
+
+GROOT2_FILE = """<root BTCPP_format="4" main_tree_to_execute="robot1">
+  <BehaviorTree ID="robot1">
+    <Sequence name="main">
+      <PickCake name="grab" color="brown" quadrant="2"/>
+      <Spin angle="90"/>
+    </Sequence>
+  </BehaviorTree>
+  <TreeNodesModel>
+    <Action ID="PickCake"><input_port name="color"/><input_port name="quadrant"/></Action>
+    <Action ID="Spin"><input_port name="angle"/></Action>
+  </TreeNodesModel>
+</root>
+"""
+
+
+def test_validate_reads_groot2_files_with_the_plan_reader(llm_mars, tmp_path):
+    groot = tmp_path / "groot.xml"
+    groot.write_text(GROOT2_FILE)
+    code, out, _ = llm_mars("tree", "validate", groot)
+    assert code == 1 and "groot.xml: 1 problem\n" in out
+    assert "line 5, col 7: robot1/Sequence[0]/Spin[1]: unknown node kind <Spin>" in out
+    assert "taken" not in out
+    groot.write_text(GROOT2_FILE.replace("robot1", "MainTree"))
+    code, out, _ = llm_mars("tree", "validate", groot)
+    assert code == 1 and "unknown robot 'MainTree'" in out and "unknown node kind <Spin>" in out
+    groot.write_text(GROOT2_FILE.replace('      <Spin angle="90"/>\n', ""))
+    code, out, _ = llm_mars("tree", "validate", groot)
+    assert (code, out) == (0, f"{groot}: ok (trees for robot1)\n")
+
+
+def test_export_writes_a_file_per_robot_that_validates(llm_mars, tmp_path):
+    mission = REPOSITORY / "trees/missions/signal_decorate.xml"
+    code, out, _ = llm_mars("tree", "export", mission, "--out-dir", tmp_path)
+    files = [tmp_path / f"signal_decorate.{robot}.xml" for robot in ("robot1", "robot2")]
+    assert code == 0 and out.split() == [word for f in files for word in ("wrote", str(f))]
+    code, out, _ = llm_mars("tree", "validate", *files)
+    assert code == 0 and out.count(": ok (trees for robot") == 2
+
+
 def test_validate_accepts_every_file_in_trees(llm_mars):
     files = sorted((REPOSITORY / "trees").rglob("*.xml"))
     code, out, _ = llm_mars("tree", "validate", *files)

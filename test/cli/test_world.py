@@ -25,6 +25,18 @@ def test_json_output_is_exactly_the_state_json():
     assert "PutCherry 2: SUCCESS" in done.stderr  # the timeline went to stderr
 
 
+def test_a_per_robot_export_runs_like_the_plan(tmp_path, capsys):
+    from llm_mars.bt.export import export_robot
+    from llm_mars.bt.parser import parse_plan
+
+    exported = tmp_path / "robot1.xml"
+    exported.write_text(export_robot(parse_plan(MISSION.read_text()), "robot1"))
+    assert main(["run-tree", str(exported), "--json"]) == 0
+    state = json.loads(capsys.readouterr().out)
+    assert state["robots"]["robot1"]["tree_status"] == "SUCCESS"
+    assert state["robots"]["robot2"]["history"] == []
+
+
 def test_an_invalid_plan_prints_the_report_and_exits_1(tmp_path):
     bad = tmp_path / "bad.xml"
     bad.write_text(plan(robot1='<PickCake color="purple" quadrant="2"/>'))

@@ -30,8 +30,9 @@ def words(text: str) -> set[str]:
 def test_bt_prompt_names_every_tag_port_choice_place_robot_and_subtree():
     prompt = bt_system_prompt()
     found = words(prompt)
-    assert set(REGISTRY.tags) <= found
-    for kind in REGISTRY.kinds.values():
+    assert set(REGISTRY.planned.tags) <= found
+    assert not {k.tag for k in REGISTRY.kinds.values() if not k.planned} & found
+    for kind in REGISTRY.planned.kinds.values():
         line = next((l for l in prompt.splitlines() if re.match(rf"(.*[ :])?{kind.tag}\b", l)), "")
         for port in kind.ports:
             if kind.category is not Category.SUBTREE:
