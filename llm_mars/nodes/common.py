@@ -21,7 +21,7 @@ from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from std_msgs.msg import String
 
-from llm_mars.errors import PayloadError
+from llm_mars.errors import LlmMarsError, PayloadError
 from llm_mars.payloads import Payload
 
 P = TypeVar("P", bound=Payload)
@@ -142,7 +142,11 @@ def run_node(make_node: Callable[[], Node], args: list[str] | None = None,
              threads: int = 2) -> None:
     """Entry-point body: init, spin until Ctrl-C or shutdown, clean up."""
     rclpy.init(args=args if args is not None else sys.argv)
-    node = make_node()
+    try:
+        node = make_node()
+    except LlmMarsError as exc:  # a configuration that cannot work: say what, and stop
+        rclpy.try_shutdown()
+        raise SystemExit(f"cannot start: {exc}") from None
     executor = MultiThreadedExecutor(num_threads=threads)
     executor.add_node(node)
     try:

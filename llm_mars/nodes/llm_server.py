@@ -25,10 +25,12 @@ from concurrent.futures import Future
 
 from rclpy.node import Node
 
+from llm_mars.assistant import Assistant
 from llm_mars.bt.model import Reply
 from llm_mars.bt.serializer import serialize_plan
 from llm_mars.errors import (ConstraintError, GenerationTimeout, LlmMarsError, PayloadError,
                              UnknownAdapterError)
+from llm_mars.llm.backends import BackendConfig
 from llm_mars.nodes.common import (ParamSpec, declare_all, payload_subscription, run_node,
                                    string_publisher)
 from llm_mars.payloads import LlmRequest, LlmResult, peek_field
@@ -77,18 +79,21 @@ class LlmServerNode(Node):
                              on_bad=self._refuse)
         if assistant is not None:
             self._ready.set()
-        else:
-            threading.Thread(target=self._load, name="llm-load", daemon=True).start()
+            return
+        p = self.params  # adapter folders are checked now: a missing one ends the start-up
+        config = Assistant.backend_config(p.model or None, p.adapters_dir or None,
+                                          p.dtype or None, p.backend or None,
+                                          p.openai_url or None)
+        self.get_logger().info("adapters: " + ", ".join(
+            f"{name} from {folder}" for name, folder in config.adapter_dirs.items()))
+        threading.Thread(target=self._load, args=(config,), name="llm-load", daemon=True).start()
 
-    def _load(self) -> None:
-        from llm_mars.assistant import Assistant
-
+    def _load(self, config: BackendConfig) -> None:
         p = self.params
         try:
-            assistant = Assistant.load(p.model or None, p.adapters_dir or None, p.dtype or None,
-                                       backend=p.backend or None, url=p.openai_url or None,
-                                       grounding=p.grounding,
-                                       alternatives=p.plan_alternatives, max_batch=p.max_batch)
+            assistant = Assistant.from_backend(config, grounding=p.grounding,
+                                               alternatives=p.plan_alternatives,
+                                               max_batch=p.max_batch)
             assistant.timeout_s = p.request_timeout_s
         except LlmMarsError as exc:
             self.get_logger().error(f"cannot load the model: {exc}")
