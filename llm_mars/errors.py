@@ -142,6 +142,14 @@ class BagError(LlmMarsError):
     """A recorded session (bag) is missing, corrupt or truncated."""
 
 
+class ParameterError(LlmMarsError):
+    """A node parameter given at start-up has the wrong type or lies outside its range."""
+
+    def __init__(self, name: str, problem: str):
+        self.name, self.problem = name, problem
+        super().__init__(f"parameter {name!r}: {problem}")
+
+
 # --- evaluation -----------------------------------------------------------------------------
 
 

@@ -27,7 +27,8 @@ from rclpy.node import Node
 
 from llm_mars.errors import LlmMarsError, PayloadError, PlanValidationError
 from llm_mars.nodes.common import (LATEST, ParamSpec, declare_all, payload_subscription,
-                                   run_node, safe_timer, string_publisher, string_subscription)
+                                   run_node, safe_timer, set_rate, string_publisher,
+                                   string_subscription)
 from llm_mars.payloads import OperatorResponse, PlanDispatch, SkillFeedback
 from llm_mars.robots.topic_robot import TopicRobot
 from llm_mars.session.executor import PlanExecutor
@@ -35,16 +36,17 @@ from llm_mars.session.executor import PlanExecutor
 
 PARAMETERS = (
     ParamSpec("robot", "robot1", "robot this executor drives"),
-    ParamSpec("tick_rate_hz", 10.0, "tree ticks per second"),
-    ParamSpec("status_rate_hz", 2.0, "status heartbeats per second"),
-    ParamSpec("silence_timeout_s", 3.0, "a goal with no word from the robot for this long fails"),
+    ParamSpec("tick_rate_hz", 10.0, "tree ticks per second", (0.1, 1000.0), runtime=True),
+    ParamSpec("status_rate_hz", 2.0, "status heartbeats per second", (0.1, 100.0), runtime=True),
+    ParamSpec("silence_timeout_s", 3.0, "a goal with no word from the robot for this long fails",
+              (0.1, 3600.0)),
 )
 
 
 class BtExecutorNode(Node):
     def __init__(self, **kwargs):
         super().__init__("bt_executor", **kwargs)
-        p = declare_all(self, PARAMETERS)
+        p = declare_all(self, PARAMETERS, self._on_parameter)
         self.robot_name = p.robot
         publishers = {"skill/goal": string_publisher(self, "skill/goal"),
                       "skill/cancel": string_publisher(self, "skill/cancel")}
@@ -59,9 +61,13 @@ class BtExecutorNode(Node):
         string_subscription(self, "cancel", self._on_cancel)
         payload_subscription(self, "skill/outcome", SkillFeedback, self._on_outcome)
         string_subscription(self, "/world/state", self._on_state, LATEST)
-        safe_timer(self, 1.0 / p.tick_rate_hz, self._tick)
-        safe_timer(self, 1.0 / p.status_rate_hz, lambda: self._status(force=True))
+        self._rate_timers = {"tick_rate_hz": safe_timer(self, 1.0 / p.tick_rate_hz, self._tick),
+                        "status_rate_hz": safe_timer(self, 1.0 / p.status_rate_hz,
+                                                     lambda: self._status(force=True))}
         self.get_logger().info(f"executor for {self.robot_name} ticking at {p.tick_rate_hz:g} Hz")
+
+    def _on_parameter(self, name: str, value: float) -> None:
+        set_rate(self._rate_timers[name], value)
 
     def _on_plan(self, data: str) -> None:
         try:

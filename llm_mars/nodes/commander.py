@@ -30,16 +30,20 @@ from llm_mars.session.commander import Commander, CommanderPorts
 
 PARAMETERS = (
     ParamSpec("robots", list(V.ROBOTS), "robot namespaces to command"),
-    ParamSpec("llm_timeout_s", 30.0, "an LLM request unanswered this long is an error"),
-    ParamSpec("min_confidence", 0.5, "recognised speech below this confidence is not executed"),
-    ParamSpec("executor_silence_s", 3.0, "an executor silent this long is reported offline"),
+    ParamSpec("llm_timeout_s", 30.0, "an LLM request unanswered this long is an error",
+              (0.1, 3600.0), runtime=True),
+    ParamSpec("min_confidence", 0.5, "recognised speech below this confidence is not executed",
+              (0.0, 1.0), runtime=True),
+    ParamSpec("executor_silence_s", 3.0, "an executor silent this long is reported offline",
+              (0.1, 3600.0), runtime=True),
 )
 
 
 class CommanderNode(Node):
     def __init__(self, **kwargs):
         super().__init__("commander", **kwargs)
-        p = declare_all(self, PARAMETERS)
+        p = declare_all(self, PARAMETERS, self._locked(lambda name, value: setattr(
+            self.core, name, value)))  # runtime parameters are the core's attributes of that name
         robots = p.robots
         request = string_publisher(self, "/llm/request")
         respond = string_publisher(self, "/operator/response")

@@ -28,13 +28,13 @@ _MARK = {"plan": "PLAN", "answer": "ANSWER", "reply": "REPLY", "stopped": "STOP"
          "error": "ERROR", "progress": "status"}
 
 
-PARAMETERS = (ParamSpec("show_status", True, "print robot status changes"),)
+PARAMETERS = (ParamSpec("show_status", True, "print robot status changes", runtime=True),)
 
 
 class ConsoleNode(Node):
     def __init__(self, stdin=sys.stdin, stdout=sys.stdout, **kwargs):
         super().__init__("console", **kwargs)
-        self.show_status = declare_all(self, PARAMETERS).show_status
+        self.params = declare_all(self, PARAMETERS)
         self.stdin, self.stdout = stdin, stdout
         self._send = string_publisher(self, "/operator/command")
         self.state: dict | None = None
@@ -62,7 +62,7 @@ class ConsoleNode(Node):
         rclpy.try_shutdown(context=self.context)
 
     def _on_response(self, response: OperatorResponse) -> None:
-        if response.kind == "progress" and not self.show_status:
+        if response.kind == "progress" and not self.params.show_status:
             return
         self._print(f"[{_MARK[response.kind]}] [{response.id}] {response.text}")
 

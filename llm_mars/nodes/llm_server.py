@@ -44,13 +44,15 @@ PARAMETERS = (
     ParamSpec("adapters_dir", "", "folder with bt/ and qa/ adapters; empty: the shipped ones"),
     ParamSpec("dtype", "", "int4 | bfloat16 | float32 | float16; empty: int4 on the CPU, "
                            "bfloat16 on a GPU"),
-    ParamSpec("max_batch", 16, "most requests decoded together"),
-    ParamSpec("request_timeout_s", 60.0, "a request unfinished this long fails"),
+    ParamSpec("max_batch", 16, "most requests decoded together", (1, 256)),
+    ParamSpec("request_timeout_s", 60.0, "a request unfinished this long fails", (0.1, 3600.0),
+              runtime=True),
     ParamSpec("grounding", True, "check commands against the world and narrow the plan grammar "
               "to what each command mentions (llm_mars.language.grounding); false: the bt "
               "adapter alone"),
     ParamSpec("plan_alternatives", 3, "plans sampled when the greedy plan leaves out something "
-              "the command mentions (llm_mars.language.mentions); 0: always the greedy plan"),
+              "the command mentions (llm_mars.language.mentions); 0: always the greedy plan",
+              (0, 16)),
 )
 
 _ERROR_CODES = ((GenerationTimeout, "llm_timeout"), (ConstraintError, "constraint_failed"),
@@ -68,7 +70,7 @@ class LlmServerNode(Node):
     def __init__(self, assistant=None, **kwargs):
         """``assistant`` may be given (tests); otherwise it is loaded from the parameters."""
         super().__init__("llm_server", **kwargs)
-        self.params = declare_all(self, PARAMETERS)
+        self.params = declare_all(self, PARAMETERS, self._on_parameter)
         self._publish = string_publisher(self, "/llm/result")
         self._ready = threading.Event()
         self._waiting: list[LlmRequest] = []
@@ -87,6 +89,10 @@ class LlmServerNode(Node):
         self.get_logger().info("adapters: " + ", ".join(
             f"{name} from {folder}" for name, folder in config.adapter_dirs.items()))
         threading.Thread(target=self._load, args=(config,), name="llm-load", daemon=True).start()
+
+    def _on_parameter(self, name: str, value: float) -> None:
+        if self.assistant is not None:  # request_timeout_s; a later load reads self.params
+            self.assistant.timeout_s = value
 
     def _load(self, config: BackendConfig) -> None:
         p = self.params

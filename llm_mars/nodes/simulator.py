@@ -37,31 +37,35 @@ from rclpy.node import Node
 
 from llm_mars import vocabulary as V
 from llm_mars.nodes.common import (LATEST, ParamSpec, declare_all, payload_subscription,
-                                   run_node, safe_timer, string_publisher, string_subscription)
+                                   run_node, safe_timer, set_rate, string_publisher,
+                                   string_subscription)
 from llm_mars.payloads import ExecutorStatus, GoalRef, SkillFeedback, SkillGoal, peek_field
 from llm_mars.session.skill_server import SkillServer
 from llm_mars.world.faults import Faults
 from llm_mars.world.simulator import Simulator
 
 PARAMETERS = (
-    ParamSpec("seed", 0, "random seed (manipulation times, injected faults)"),
-    ParamSpec("time_scale", 1.0, "simulated seconds per wall second"),
-    ParamSpec("step_hz", 20.0, "simulation steps per wall second"),
-    ParamSpec("state_rate_hz", 5.0, "/world/state and odometry publications per second"),
-    ParamSpec("fail_probability", 0.0, "chance that a body skill fails (fault injection)"),
+    ParamSpec("seed", 0, "random seed (manipulation times, injected faults)", (0, 2**31 - 1)),
+    ParamSpec("time_scale", 1.0, "simulated seconds per wall second", (0.01, 1000.0),
+              runtime=True),
+    ParamSpec("step_hz", 20.0, "simulation steps per wall second", (1.0, 1000.0), runtime=True),
+    ParamSpec("state_rate_hz", 5.0, "world/state and odometry publications per second",
+              (0.1, 100.0), runtime=True),
+    ParamSpec("fail_probability", 0.0, "chance that a body skill fails (fault injection)",
+              (0.0, 1.0)),
     ParamSpec("pause_when_idle", False,
-              "stop the match clock while no robot runs a skill (demos, replays)"),
+              "stop the match clock while no robot runs a skill (demos, replays)", runtime=True),
     ParamSpec("executor_silence_s", 3.0,
-              "a robot whose executor is silent this long has its running skills cancelled"),
+              "a robot whose executor is silent this long has its running skills cancelled",
+              (0.1, 3600.0)),
 )
 
 
 class SimulatorNode(Node):
     def __init__(self, **kwargs):
         super().__init__("simulator", **kwargs)
-        p = declare_all(self, PARAMETERS)
-        self.seed, self.time_scale, self.fail_probability = p.seed, p.time_scale, p.fail_probability
-        self.pause_when_idle = p.pause_when_idle
+        self.params = p = declare_all(self, PARAMETERS, self._on_parameter)
+        self.seed, self.fail_probability = p.seed, p.fail_probability
         self._lock = threading.Lock()
         self.server = SkillServer(self._new_world(), p.executor_silence_s)
         self._publish_state = string_publisher(self, "/world/state", LATEST)
@@ -77,9 +81,13 @@ class SimulatorNode(Node):
                                  lambda status, r=robot: self._on_status(r, status))
         string_subscription(self, "/world/reset", lambda _data: self._reset())
         self._last_wall = time.monotonic()
-        safe_timer(self, 1.0 / p.step_hz, self._step)
-        safe_timer(self, 1.0 / p.state_rate_hz, self._publish)
-        self.get_logger().info(f"simulating at {self.time_scale:g}x real time, seed {self.seed}")
+        self._rate_timers = {"step_hz": safe_timer(self, 1.0 / p.step_hz, self._step),
+                        "state_rate_hz": safe_timer(self, 1.0 / p.state_rate_hz, self._publish)}
+        self.get_logger().info(f"simulating at {p.time_scale:g}x real time, seed {self.seed}")
+
+    def _on_parameter(self, name: str, value) -> None:
+        if name in self._rate_timers:  # time_scale and pause_when_idle are read on every step
+            set_rate(self._rate_timers[name], value)
 
     @property
     def world(self) -> Simulator:
@@ -117,10 +125,10 @@ class SimulatorNode(Node):
 
     def _step(self) -> None:
         now = time.monotonic()
-        dt = (now - self._last_wall) * self.time_scale
+        dt = (now - self._last_wall) * self.params.time_scale
         self._last_wall = now
         with self._lock:
-            stopped = self.server.step(dt, self.pause_when_idle)
+            stopped = self.server.step(dt, self.params.pause_when_idle)
         for robot in stopped:
             self.get_logger().warning(f"{robot}: executor silent, stopping the robot")
         self._report()
