@@ -2,6 +2,10 @@
 
 Nodes are thin: they declare parameters (with descriptors, loaded from launch/config/*.yaml),
 wire topics to a core object, and never let one bad message take them down.
+
+Topic names are relative (``operator/command``, ``robot1/plan``): in the default namespace they
+resolve to the names of docs/interfaces.md (``/operator/command``), and PushRosNamespace or
+``-r __ns:=/team_a`` moves a whole team, so two teams can share one ROS domain.
 """
 from __future__ import annotations
 

@@ -4,8 +4,8 @@ and answers as they arrive.
 Parameters (launch/config/console.yaml):
   show_status (bool, true)   print robot status changes (progress responses)
 
-Publishes: /operator/command (String, Utterance JSON with source "typed")
-Subscribes: /operator/response (OperatorResponse JSON), /world/state (for the `state` command)
+Publishes: operator/command (String, Utterance JSON with source "typed")
+Subscribes: operator/response (OperatorResponse JSON), world/state (for the `state` command)
 
 Input lines: anything is sent as an utterance; `state` prints a one-line world summary;
 `quit` (or end of input) leaves.
@@ -36,10 +36,10 @@ class ConsoleNode(Node):
         super().__init__("console", **kwargs)
         self.params = declare_all(self, PARAMETERS)
         self.stdin, self.stdout = stdin, stdout
-        self._send = string_publisher(self, "/operator/command")
+        self._send = string_publisher(self, "operator/command")
         self.state: dict | None = None
-        payload_subscription(self, "/operator/response", OperatorResponse, self._on_response)
-        string_subscription(self, "/world/state", self._on_state, LATEST)
+        payload_subscription(self, "operator/response", OperatorResponse, self._on_response)
+        string_subscription(self, "world/state", self._on_state, LATEST)
         self._reader = threading.Thread(target=self._read_lines, daemon=True)
         self._reader.start()
 

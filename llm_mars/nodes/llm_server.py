@@ -14,8 +14,8 @@ Parameters (launch/config/llm_server.yaml):
   max_batch (int, 16)      most requests decoded together (hf backend)
   request_timeout_s (float, 60.0)  a request unfinished this long fails (code llm_timeout)
 
-Subscribes: /llm/request (String, LlmRequest JSON)
-Publishes:  /llm/result (String, LlmResult JSON): exactly one per well-formed request; a
+Subscribes: llm/request (String, LlmRequest JSON)
+Publishes:  llm/result (String, LlmResult JSON): exactly one per well-formed request; a
   malformed request with a readable id gets an error result, others are logged.
 """
 from __future__ import annotations
@@ -71,13 +71,13 @@ class LlmServerNode(Node):
         """``assistant`` may be given (tests); otherwise it is loaded from the parameters."""
         super().__init__("llm_server", **kwargs)
         self.params = declare_all(self, PARAMETERS, self._on_parameter)
-        self._publish = string_publisher(self, "/llm/result")
+        self._publish = string_publisher(self, "llm/result")
         self._ready = threading.Event()
         self._waiting: list[LlmRequest] = []
         self._lock = threading.Lock()
         self.assistant = assistant
         self.load_error: BaseException | None = None
-        payload_subscription(self, "/llm/request", LlmRequest, self._on_request,
+        payload_subscription(self, "llm/request", LlmRequest, self._on_request,
                              on_bad=self._refuse)
         if assistant is not None:
             self._ready.set()

@@ -9,7 +9,7 @@ Parameters (launch/config/simulator.yaml):
   seed (int, 0)                        random seed (manipulation times, injected faults)
   time_scale (float, 1.0)              simulated seconds per wall second
   step_hz (float, 20.0)                simulation steps per wall second
-  state_rate_hz (float, 5.0)           /world/state and odometry publications per second
+  state_rate_hz (float, 5.0)           world/state and odometry publications per second
   fail_probability (float, 0.0)        fault injection: chance that a body skill fails
   pause_when_idle (bool, false)        the match clock stands still while no robot runs a skill
                                        (operator sessions in demos and replays, where the
@@ -20,9 +20,9 @@ Parameters (launch/config/simulator.yaml):
 Subscribes, for each robot R in /robot1, /robot2:
   R/skill/goal (String, SkillGoal JSON), R/skill/cancel (String, GoalRef JSON)
   R/bt_status (String, ExecutorStatus JSON): the tree status shown in the state JSON
-  /world/reset (String, anything): a fresh field and match clock
+  world/reset (String, anything): a fresh field and match clock
 Publishes:
-  /world/state (String, the state JSON of DESIGN.md section 3, plus "time_left_s")
+  world/state (String, the state JSON of DESIGN.md section 3, plus "time_left_s")
   R/odom (nav_msgs/Odometry, metres in the field frame "field")
   R/skill/outcome (String, SkillFeedback JSON): on every change, and RUNNING once a second
 """
@@ -68,18 +68,18 @@ class SimulatorNode(Node):
         self.seed, self.fail_probability = p.seed, p.fail_probability
         self._lock = threading.Lock()
         self.server = SkillServer(self._new_world(), p.executor_silence_s)
-        self._publish_state = string_publisher(self, "/world/state", LATEST)
-        self._outcome = {r: string_publisher(self, f"/{r}/skill/outcome") for r in V.ROBOTS}
-        self._odom = {r: self.create_publisher(Odometry, f"/{r}/odom", LATEST) for r in V.ROBOTS}
+        self._publish_state = string_publisher(self, "world/state", LATEST)
+        self._outcome = {r: string_publisher(self, f"{r}/skill/outcome") for r in V.ROBOTS}
+        self._odom = {r: self.create_publisher(Odometry, f"{r}/odom", LATEST) for r in V.ROBOTS}
         for robot in V.ROBOTS:
-            payload_subscription(self, f"/{robot}/skill/goal", SkillGoal,
+            payload_subscription(self, f"{robot}/skill/goal", SkillGoal,
                                  lambda goal, r=robot: self._on_goal(r, goal),
                                  on_bad=lambda data, exc, r=robot: self._refuse(r, data, exc))
-            payload_subscription(self, f"/{robot}/skill/cancel", GoalRef,
+            payload_subscription(self, f"{robot}/skill/cancel", GoalRef,
                                  lambda ref, r=robot: self._on_cancel(r, ref))
-            payload_subscription(self, f"/{robot}/bt_status", ExecutorStatus,
+            payload_subscription(self, f"{robot}/bt_status", ExecutorStatus,
                                  lambda status, r=robot: self._on_status(r, status))
-        string_subscription(self, "/world/reset", lambda _data: self._reset())
+        string_subscription(self, "world/reset", lambda _data: self._reset())
         self._last_wall = time.monotonic()
         self._rate_timers = {"step_hz": safe_timer(self, 1.0 / p.step_hz, self._step),
                         "state_rate_hz": safe_timer(self, 1.0 / p.state_rate_hz, self._publish)}

@@ -11,7 +11,7 @@ Final responses are said with espeak-ng and/or saved as WAV files.
 Parameters (launch/config/speech.yaml):
   wav_input (string, "")          a WAV file, or a folder of *.wav (name order), heard at start
   wav_start_delay_s (float, 2.0)  wait before hearing wav_input (lets the graph connect)
-  audio_topic (string, "/speech/audio")  raw audio topic ("" for none), see below
+  audio_topic (string, "speech/audio")  raw audio topic ("" for none), see below
   microphone (bool, false)        listen on a microphone (needs the sounddevice package; without
                                   it, or without an input device, a warning and no microphone)
   microphone_device (string, "")  sounddevice input device name or index ("" for the default)
@@ -28,9 +28,9 @@ Parameters (launch/config/speech.yaml):
 
 Subscribes: <audio_topic> (std_msgs/Int16MultiArray: 16 kHz mono signed 16-bit PCM samples in
   ``data``, chunks of any length, published in order; layout is ignored),
-  /operator/response (OperatorResponse JSON: final responses are spoken)
-Publishes: /operator/command (Utterance JSON, source "speech", with confidence),
-  /operator/response (OperatorResponse error, code low_confidence, for audio not understood)
+  operator/response (OperatorResponse JSON: final responses are spoken)
+Publishes: operator/command (Utterance JSON, source "speech", with confidence),
+  operator/response (OperatorResponse error, code low_confidence, for audio not understood)
 """
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ from llm_mars.speech.vad import VadConfig
 PARAMETERS = (
     ParamSpec("wav_input", "", "a WAV file or a folder of WAV files heard at start ('' for none)"),
     ParamSpec("wav_start_delay_s", 2.0, "wait this long before hearing wav_input", (0.0, 3600.0)),
-    ParamSpec("audio_topic", "/speech/audio",
+    ParamSpec("audio_topic", "speech/audio",
               "std_msgs/Int16MultiArray topic of 16 kHz mono PCM ('' for none)"),
     ParamSpec("microphone", False, "listen on a microphone (needs the sounddevice package)"),
     ParamSpec("microphone_device", "", "sounddevice input device name or index ('' default)"),
@@ -93,9 +93,9 @@ class SpeechNode(Node):
         self.vad = VadConfig(threshold_db=p.vad_threshold_db, hangover_ms=p.vad_hangover_ms,
                              max_utterance_s=p.max_utterance_s)
         self.speaker = Speaker(p.speak, p.answers_dir or None, p.voice, p.speech_rate)
-        self._command = string_publisher(self, "/operator/command")
-        self._respond = string_publisher(self, "/operator/response")
-        payload_subscription(self, "/operator/response", OperatorResponse, self.speaker.submit)
+        self._command = string_publisher(self, "operator/command")
+        self._respond = string_publisher(self, "operator/response")
+        payload_subscription(self, "operator/response", OperatorResponse, self.speaker.submit)
         if p.audio_topic:
             self.create_subscription(Int16MultiArray, p.audio_topic, self._on_audio, RELIABLE)
         self._work: queue.Queue = queue.Queue()
