@@ -97,9 +97,10 @@ def declare_all(node: Node, specs: tuple[ParamSpec, ...],
 
     def changed(parameters: list[Parameter]) -> None:
         for parameter in parameters:
-            setattr(values, parameter.name, parameter.value)
-            if on_change is not None:
-                on_change(parameter.name, parameter.value)
+            if hasattr(values, parameter.name):  # not rclpy's own (use_sim_time)
+                setattr(values, parameter.name, parameter.value)
+                if on_change is not None:
+                    on_change(parameter.name, parameter.value)
 
     node.add_pre_set_parameters_callback(lambda parameters: [as_float(p) for p in parameters])
     node.add_post_set_parameters_callback(changed)

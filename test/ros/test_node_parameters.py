@@ -59,9 +59,11 @@ def test_an_executor_given_tick_rate_zero_on_the_command_line_does_not_start(tmp
 
 def test_runtime_parameters_are_applied_and_the_others_refused(graph):
     executor = graph.make(BtExecutorNode, namespace="robot1")
-    rate, robot, zero = param_set(graph, "/robot1/bt_executor", tick_rate_hz=4, robot="robot2",
-                                  status_rate_hz=0.0)
+    rate, robot, zero, sim_time = param_set(graph, "/robot1/bt_executor", tick_rate_hz=4,
+                                            robot="robot2", status_rate_hz=0.0,
+                                            use_sim_time=False)
     assert rate.successful and executor._rate_timers["tick_rate_hz"].timer_period_ns == 250_000_000
+    assert sim_time.successful  # rclpy's own parameter still works
     assert not robot.successful and executor.robot_name == "robot1"
     assert not zero.successful
 
