@@ -75,9 +75,10 @@ class BtExecutorNode(Node):
         payload_subscription(self, "skill/outcome", SkillFeedback, self._on_outcome)
         string_subscription(self, f"{team}/world/state", self._on_state, LATEST)
         string_subscription(self, "state", self._on_state, LATEST)
-        self._rate_timers = {"tick_rate_hz": safe_timer(self, 1.0 / p.tick_rate_hz, self._tick),
-                        "status_rate_hz": safe_timer(self, 1.0 / p.status_rate_hz,
-                                                     lambda: self._status(force=True))}
+        self._rate_timers = {
+            "tick_rate_hz": safe_timer(self, 1.0 / p.tick_rate_hz, self._tick),
+            "status_rate_hz": safe_timer(self, 1.0 / p.status_rate_hz,
+                                         lambda: self._status(force=True))}
         self.get_logger().info(f"executor for {self.robot_name} ticking at {p.tick_rate_hz:g} Hz")
 
     def _on_parameter(self, name: str, value: float) -> None:

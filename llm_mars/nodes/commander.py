@@ -1,6 +1,6 @@
 """``commander``: operator utterances in, plans to robots and answers out.
 
-Parameters (launch/config/commander.yaml):
+Parameters (launch/config/commander.yaml; all but robots change at run time):
   robots (string[], ["robot1", "robot2"])  robot namespaces it commands
   llm_timeout_s (float, 30.0)              an LLM request unanswered this long is an error
   min_confidence (float, 0.5)              recognised speech below this is not executed
