@@ -82,6 +82,7 @@ def stop(proc: subprocess.Popen) -> int:
             proc.kill()
 
 
+@pytest.mark.slow  # loads the model: 10-20 s each on two cores
 @pytest.mark.parametrize("options", [(), ("--symlink-install",)], ids=["plain", "symlink"])
 def test_the_built_llm_server_runs_with_the_installed_adapters(tmp_path, options):
     clean_copy(tmp_path)
