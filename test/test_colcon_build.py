@@ -26,7 +26,7 @@ COLCON = Path(sys.executable).parent / "colcon"
 pytestmark = pytest.mark.ros
 
 
-def clean_copy(workspace: Path) -> Path:
+def clean_copy(workspace: Path) -> None:
     """The files git would commit (tracked, and untracked but not ignored) under src/."""
     package = workspace / "src" / "llm_mars"
     listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
@@ -35,7 +35,6 @@ def clean_copy(workspace: Path) -> Path:
         if (ROOT / name).is_file():
             (package / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, package / name)
-    return package
 
 
 def colcon_build(workspace: Path, *options: str) -> None:
@@ -105,9 +104,8 @@ def test_the_built_llm_server_runs_with_the_installed_adapters(tmp_path, options
 def test_an_installed_llm_server_without_its_adapters_does_not_start(tmp_path):
     clean_copy(tmp_path)
     colcon_build(tmp_path)
-    shutil.rmtree(tmp_path / "install" / "llm_mars" / "share" / "llm_mars" / "models" / "adapters"
-                  / "qa")
+    missing = tmp_path / "install" / "llm_mars" / "share" / "llm_mars" / "models" / "adapters" / "qa"
+    shutil.rmtree(missing)
     node = Ros2Run(tmp_path, "llm_server")
     assert node.proc.wait(timeout=60) == 1
-    missing = tmp_path / "install" / "llm_mars" / "share" / "llm_mars" / "models" / "adapters" / "qa"
     node.wait_for(f"cannot start: {re.escape(str(missing))}: adapter folder does not exist", 5)
