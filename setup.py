@@ -1,5 +1,6 @@
 """ament_python package setup: installs the library, the ``llm-mars`` command, one entry point
-per ROS node, and the launch files, parameter files and tree library for ``ros2 launch``."""
+per ROS node, and the launch files, parameter files, tree library and the shipped adapters
+for ``ros2 launch``."""
 from glob import glob
 
 from setuptools import find_packages, setup
@@ -20,6 +21,9 @@ setup(
         (f"share/{PACKAGE}/launch/config", glob("launch/config/*.yaml")),
         (f"share/{PACKAGE}/trees/subtrees", glob("trees/subtrees/*.xml")),
         (f"share/{PACKAGE}/trees/missions", glob("trees/missions/*.xml")),
+        # the bt and qa adapters: the installed llm_server finds them here (ament index)
+        *((f"share/{PACKAGE}/{folder}", sorted(glob(f"{folder}/*")))
+          for folder in sorted(glob("models/adapters/*"))),
     ],
     install_requires=["setuptools"],
     zip_safe=False,

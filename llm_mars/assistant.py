@@ -29,7 +29,10 @@ from llm_mars.language.decomposition import Clause, join_plans, split_command
 from llm_mars.language.grounding import Grounding, ground, is_world_reply, out_of_world
 from llm_mars.language.mentions import missing_mentions
 from llm_mars.language.normaliser import Said
-from llm_mars.llm.adapter_meta import default_adapters_dir, system_prompt
+from llm_mars.llm.adapter_meta import (default_adapters_dir, required_adapter_dirs,
+                                       system_prompt)
+from llm_mars.llm.backends import BackendConfig, make_backend
+from llm_mars.llm.model_store import base_model_sha256
 from llm_mars.llm.requests import (ADAPTERS, GenerationRequest, GenerationResult,
                                    SamplingParams, plan_constraint_name)
 
@@ -112,26 +115,40 @@ class Assistant:
         dirs = adapter_dirs or {}
         self._system = {name: system_prompt(dirs.get(name)) for name in ADAPTERS}
 
+    @staticmethod
+    def backend_config(model: str | None = None, adapters_dir: str | Path | None = None,
+                       dtype: str | None = None, backend: str | None = None,
+                       url: str | None = None) -> BackendConfig:
+        """The configured backend (``backend``/``url`` or the environment, see
+        :mod:`llm_mars.llm.backends`; default: the in-process engine) with the ``bt`` and
+        ``qa`` adapter folders of ``adapters_dir`` (default: the shipped ones). Cheap and loads
+        nothing: a missing adapter, or one trained for another base model, is an
+        :class:`~llm_mars.errors.AdapterLoadError` naming the folder here, at start-up. The
+        folders also carry the prompts the adapters were trained with, so they are needed even
+        when a remote server serves the adapters."""
+        root = Path(adapters_dir) if adapters_dir is not None else default_adapters_dir()
+        config = BackendConfig.from_env(kind=backend, url=url, model=model, dtype=dtype)
+        base = base_model_sha256(config.model) if config.kind != "openai" else None
+        return replace(config, adapter_dirs=required_adapter_dirs(root, base))
+
+    @classmethod
+    def from_backend(cls, config: BackendConfig, grounding: bool = True,
+                     alternatives: int = ALTERNATIVES, decompose: bool = True,
+                     verdict_samples: int = VERDICT_SAMPLES, **engine_kwargs: Any) -> Assistant:
+        """The assistant over the backend ``config`` describes (the model loads here)."""
+        if config.kind == "hf" and engine_kwargs:
+            config = replace(config, options={**config.options, **engine_kwargs})
+        return cls(make_backend(config), dict(config.adapter_dirs), grounding=grounding,
+                   alternatives=alternatives, decompose=decompose,
+                   verdict_samples=verdict_samples)
+
     @classmethod
     def load(cls, model: str | None = None, adapters_dir: str | Path | None = None,
              dtype: str | None = None, backend: str | None = None, url: str | None = None,
-             grounding: bool = True, alternatives: int = ALTERNATIVES, decompose: bool = True,
-             verdict_samples: int = VERDICT_SAMPLES, **engine_kwargs: Any) -> Assistant:
-        """The assistant over the configured backend (``backend``/``url`` or the environment,
-        see :mod:`llm_mars.llm.backends`; default: the in-process engine) with the ``bt`` and
-        ``qa`` adapters found in ``adapters_dir`` (default: the shipped ones). An adapter that
-        is absent is not used; the adapter folders also carry the prompts they were trained
-        with, so they are read even when a remote server serves the adapters."""
-        from llm_mars.llm.backends import BackendConfig, make_backend
-
-        root = Path(adapters_dir) if adapters_dir is not None else default_adapters_dir()
-        dirs = {name: root / name for name in ADAPTERS if (root / name).is_dir()}
-        config = BackendConfig.from_env(kind=backend, url=url, model=model, dtype=dtype,
-                                        adapter_dirs=dirs)
-        if config.kind == "hf" and engine_kwargs:
-            config = replace(config, options={**config.options, **engine_kwargs})
-        return cls(make_backend(config), dirs, grounding=grounding, alternatives=alternatives,
-                   decompose=decompose, verdict_samples=verdict_samples)
+             **options: Any) -> Assistant:
+        """:meth:`backend_config` then :meth:`from_backend` (``options`` go there)."""
+        return cls.from_backend(cls.backend_config(model, adapters_dir, dtype, backend, url),
+                                **options)
 
     def _adapter(self, name: str) -> str | None:
         return name if name in self.engine.adapters else None

@@ -96,6 +96,24 @@ class AdapterLoadError(ModelError):
     """An adapter folder is missing, corrupt or does not fit the base model."""
 
 
+class AdapterMissingError(AdapterLoadError):
+    """A required adapter folder is not there (e.g. an install without ``models/adapters``):
+    without it the server would quietly run the base model."""
+
+    def __init__(self, path: str, fix: str):
+        self.path, self.fix = str(path), fix
+        super().__init__(f"{path}: adapter folder does not exist. Fix: {fix}")
+
+
+class AdapterMismatchError(AdapterLoadError):
+    """An adapter folder holds another adapter than its name says, or one trained for another
+    base model."""
+
+    def __init__(self, path: str, problem: str):
+        self.path, self.problem = str(path), problem
+        super().__init__(f"{path}: {problem}")
+
+
 class ConstraintError(LlmMarsError):
     """Constrained decoding could not produce an output the grammar accepts."""
 
@@ -122,6 +140,14 @@ class PayloadError(LlmMarsError):
 
 class BagError(LlmMarsError):
     """A recorded session (bag) is missing, corrupt or truncated."""
+
+
+class ParameterError(LlmMarsError):
+    """A node parameter given at start-up has the wrong type or lies outside its range."""
+
+    def __init__(self, name: str, problem: str):
+        self.name, self.problem = name, problem
+        super().__init__(f"parameter {name!r}: {problem}")
 
 
 # --- evaluation -----------------------------------------------------------------------------

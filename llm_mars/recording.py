@@ -2,8 +2,9 @@
 
 ``rosbag2_py`` is not available from PyPI, so bags are written with the pure-Python ``rosbags``
 library in the standard rosbag2 layout (``metadata.yaml`` + ``.mcap``), which ``ros2 bag play``
-reads on a robot. Only ``std_msgs/msg/String`` topics are recorded: every structured payload of
-the system is JSON or XML inside a String (DESIGN.md section 4).
+reads on a robot. Every structured payload of the system is JSON or XML inside a
+``std_msgs/msg/String`` (DESIGN.md section 4), which is what sessions are read back as; other
+messages (odometry) are recorded as the CDR bytes rclpy received, for ``ros2 bag play``.
 """
 from __future__ import annotations
 
@@ -48,17 +49,22 @@ class BagRecorder:
         for topic in topics:
             self._connection(topic)
 
-    def _connection(self, topic: str):
+    def _connection(self, topic: str, msgtype: str = STRING_TYPE):
         if topic not in self._connections:
             self._connections[topic] = self._writer.add_connection(
-                topic, STRING_TYPE, typestore=self._typestore
+                topic, msgtype, typestore=self._typestore
             )
         return self._connections[topic]
 
     def write(self, topic: str, data: str, stamp_ns: int) -> None:
         msg = self._typestore.types[STRING_TYPE](data=data)
-        raw = self._typestore.serialize_cdr(msg, STRING_TYPE)
-        self._writer.write(self._connection(topic), int(stamp_ns), bytes(raw))
+        self.write_raw(topic, STRING_TYPE, self._typestore.serialize_cdr(msg, STRING_TYPE),
+                       stamp_ns)
+
+    def write_raw(self, topic: str, msgtype: str, raw: bytes, stamp_ns: int) -> None:
+        """A message already serialised as CDR (an rclpy subscription with ``raw=True``) of a
+        type ROS 2 Jazzy defines, e.g. ``nav_msgs/msg/Odometry``."""
+        self._writer.write(self._connection(topic, msgtype), int(stamp_ns), bytes(raw))
 
     def close(self) -> None:
         self._writer.close()

@@ -20,8 +20,13 @@ from llm_mars.recording import BagRecorder
 
 RECORDED_TOPICS = (
     "/operator/command", "/operator/response", "/llm/request", "/llm/result", "/world/state",
-    *(f"/{r}/{t}" for r in V.ROBOTS for t in ("plan", "cancel", "bt_status")),
+    *(f"/{r}/{t}" for r in V.ROBOTS
+      for t in ("plan", "cancel", "bt_status", "skill/goal", "skill/cancel", "skill/outcome")),
 )
+"""String topics a session records: what was said, planned, and told to each robot."""
+RECORDED_ODOMETRY = tuple(f"/{r}/odom" for r in V.ROBOTS)
+"""nav_msgs/Odometry topics a session records, so that a replay shows where the robots went."""
+ODOMETRY_TYPE = "nav_msgs/msg/Odometry"
 
 
 def isolate_ros_domain() -> None:
@@ -96,10 +101,12 @@ class System:
 class Operator:
     """Sends utterances and waits for their final responses; keeps the latest world state.
 
-    Optionally records every topic of :data:`RECORDED_TOPICS` into a bag.
+    Optionally records every topic of :data:`RECORDED_TOPICS` and :data:`RECORDED_ODOMETRY`
+    into a bag.
     """
 
     def __init__(self, system: System, bag: str | Path | None = None):
+        from nav_msgs.msg import Odometry
         from rclpy.node import Node
         from std_msgs.msg import String
 
@@ -116,7 +123,17 @@ class Operator:
         for topic in RECORDED_TOPICS:
             self.node.create_subscription(
                 String, topic, lambda msg, t=topic: self._on_message(t, msg.data), 100)
+        if self._recorder is not None:
+            for topic in RECORDED_ODOMETRY:
+                self.node.create_subscription(
+                    Odometry, topic, lambda raw, t=topic: self._record(t, ODOMETRY_TYPE, raw),
+                    10, raw=True)
         system.add_node(self.node)
+
+    def _record(self, topic: str, msgtype: str, raw: bytes) -> None:
+        with self._record_lock:
+            if self._recorder is not None:
+                self._recorder.write_raw(topic, msgtype, raw, time.time_ns())
 
     def _on_message(self, topic: str, data: str) -> None:
         if self._recorder is not None:

@@ -8,7 +8,7 @@ from llm_mars.assistant import Assistant
 from llm_mars.bt.model import Plan, Reply
 from llm_mars.bt.parser import parse_bt_output
 from llm_mars.bt.serializer import serialize_reply
-from llm_mars.errors import ConstraintError
+from llm_mars.errors import AdapterMissingError, ConstraintError
 from llm_mars.llm.requests import ADAPTERS, GenerationResult
 from llm_mars.qa.query import QUERY_CONSTRAINT, parse_query
 from llm_mars.session.match import Match
@@ -296,3 +296,9 @@ def test_a_yes_or_no_that_another_reading_decides_the_other_way_is_withheld():
     plain = ScriptedEngine("robot1.location", parse=parse_query)
     assert Assistant(plain).answer("where is robot 1?", state).text == "Robot 1 is at home."
     assert len(plain.requests) == 1  # no yes/no, nothing sampled
+
+
+def test_loading_without_the_adapters_fails_before_the_model_loads(tmp_path):
+    with pytest.raises(AdapterMissingError) as caught:
+        Assistant.load(adapters_dir=tmp_path, model=str(tmp_path / "no model"))
+    assert caught.value.path == str(tmp_path / "bt")

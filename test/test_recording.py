@@ -57,3 +57,23 @@ def test_missing_bag_is_bag_error(tmp_path):
 def test_refuses_to_overwrite(bag):
     with pytest.raises(BagError):
         BagRecorder(bag)
+
+
+def test_odometry_is_recorded_as_received_for_ros2_bag_play(tmp_path):
+    from nav_msgs.msg import Odometry
+    from rclpy.serialization import serialize_message
+    from rosbags.rosbag2 import Reader
+    from rosbags.typesys import Stores, get_typestore
+
+    odom = Odometry()
+    odom.header.frame_id, odom.pose.pose.position.x = "field", 1.25
+    with BagRecorder(tmp_path / "bag") as recorder:
+        recorder.write_raw("/robot1/odom", "nav_msgs/msg/Odometry", serialize_message(odom), 5)
+        recorder.write("/robot1/skill/goal", '{"goal_id": 1}', 6)
+    with Reader(tmp_path / "bag") as reader:
+        [(connection, stamp, raw)] = list(reader.messages(
+            connections=[c for c in reader.connections if c.topic == "/robot1/odom"]))
+        read = get_typestore(Stores.ROS2_JAZZY).deserialize_cdr(raw, connection.msgtype)
+    assert (connection.msgtype, stamp) == ("nav_msgs/msg/Odometry", 5)
+    assert (read.header.frame_id, read.pose.pose.position.x) == ("field", 1.25)
+    assert [m.topic for m in read_bag(tmp_path / "bag")] == ["/robot1/skill/goal"]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from llm_mars.errors import AdapterLoadError
+from llm_mars.errors import AdapterLoadError, AdapterMismatchError, AdapterMissingError
 from llm_mars.llm.requests import ADAPTERS
 
 META_FILE = "llm_mars_adapter.json"
@@ -71,6 +71,29 @@ def read_adapter_meta(adapter_dir: str | Path) -> AdapterMeta:
              if k not in ("adapter", "system_prompt", "base_model_sha256")}
     return AdapterMeta(data["adapter"], data["system_prompt"], data.get("base_model_sha256"),
                        extra or None)
+
+
+def required_adapter_dirs(root: str | Path, base_sha256: str | None = None) -> dict[str, Path]:
+    """The ``bt`` and ``qa`` folders under ``root``, checked before anything loads: a missing
+    folder is an :class:`AdapterMissingError`, a folder whose metadata names another adapter
+    or (when ``base_sha256`` is known) another base model an :class:`AdapterMismatchError`,
+    each naming the folder. Without this a server would quietly run the base model."""
+    folders = {}
+    for name in ADAPTERS:
+        folder = Path(root) / name
+        if not folder.is_dir():
+            raise AdapterMissingError(folder, "install the package with its adapters (colcon "
+                                      "build installs models/adapters into share/llm_mars) or "
+                                      "point adapters_dir / --adapters at a folder with bt/ and qa/")
+        meta = read_adapter_meta(folder)
+        if meta.adapter != name:
+            raise AdapterMismatchError(folder, f"holds the {meta.adapter!r} adapter, not {name!r}")
+        if base_sha256 and meta.base_model_sha256 and meta.base_model_sha256 != base_sha256:
+            raise AdapterMismatchError(folder, f"was trained on base model sha256 "
+                                       f"{meta.base_model_sha256[:16]}..., not on this model "
+                                       f"({base_sha256[:16]}...); pass adapters trained for it")
+        folders[name] = folder
+    return folders
 
 
 def system_prompt(adapter_dir: str | Path | None) -> str | None:

@@ -285,6 +285,19 @@ def resolve_model_dir(model: str | os.PathLike | None = None, rebuild: bool = Fa
     return folder
 
 
+def base_model_sha256(model: str | os.PathLike | None = None) -> str | None:
+    """The SHA-256 of the weights ``model`` was made from (as :func:`resolve_model_dir` chooses
+    it), known without loading or converting anything: the bundled GGUF's, else the source in
+    the folder's llm_mars manifest; ``None`` for a folder without one."""
+    chosen = model if model is not None else os.environ.get(ENV_MODEL) or None
+    if chosen is None:
+        return BUNDLED_GGUF_SHA256
+    folder = Path(chosen).expanduser()
+    if not (folder / MANIFEST).is_file():
+        return None
+    return read_manifest(folder).get("source", {}).get("sha256")
+
+
 # --- loading ------------------------------------------------------------------------------
 
 

@@ -1,20 +1,27 @@
 """``bt_executor``: runs one robot's behavior trees (one node per robot namespace).
 
-Parameters (launch/config/bt_executor.yaml):
-  robot (str, "robot1")            the robot this executor drives; also its namespace
-  tick_rate_hz (float, 10.0)       tree ticks per second
-  status_rate_hz (float, 2.0)      status heartbeats per second (status changes go out at once)
+The node runs in its robot's namespace (``<team>/robot1``; ``<team>`` is empty by default or
+what PushRosNamespace adds): the robot is the namespace's last part unless ``robot`` names it,
+and the two must agree. Team-level topics are taken in ``<team>``, so a whole team moves into
+a namespace together and two teams share a ROS domain without seeing each other.
+
+Parameters (launch/config/bt_executor.yaml; docs/interfaces.md has the ranges):
+  robot (str, "")                  the robot this executor drives; "" = the namespace's last part
+  tick_rate_hz (float, 10.0)       tree ticks per second (run-time)
+  status_rate_hz (float, 2.0)      status heartbeats per second (run-time; changes go out at once)
   silence_timeout_s (float, 3.0)   a skill goal with no word from the robot for this long fails
 
-Subscribes (relative to the robot namespace, e.g. /robot1/...):
+Subscribes (in the robot namespace, e.g. /robot1/...):
   plan (String, PlanDispatch JSON)       validated again; replace or queue
   cancel (String, reason text)           halt the tree and drop the queue
   skill/outcome (String, SkillFeedback)  from the simulator or the robot's driver
-  /world/state (String, state JSON)      for conditions (IsAt, IsCarrying, TimeLeft)
+  state (String, state JSON)             the robot driver's own view (field trials)
+  <team>/world/state (String, state JSON)  the simulator's world; both feed conditions
+                                         (IsAt, IsCarrying, TimeLeft)
 Publishes:
   bt_status (String, ExecutorStatus JSON) on every change and as a heartbeat
   skill/goal, skill/cancel (String)        goals for the robot
-  /operator/response (String)              rejected plans (kind error, not final)
+  <team>/operator/response (String)        rejected plans (kind error, not final)
 
 Ticking only polls the robot; nothing on the tick path blocks.
 """
@@ -25,27 +32,35 @@ import threading
 
 from rclpy.node import Node
 
-from llm_mars.errors import LlmMarsError, PayloadError, PlanValidationError
+from llm_mars import vocabulary as V
+from llm_mars.errors import LlmMarsError, ParameterError, PayloadError, PlanValidationError
 from llm_mars.nodes.common import (LATEST, ParamSpec, declare_all, payload_subscription,
-                                   run_node, safe_timer, string_publisher, string_subscription)
+                                   run_node, safe_timer, set_rate, string_publisher,
+                                   string_subscription)
 from llm_mars.payloads import OperatorResponse, PlanDispatch, SkillFeedback
 from llm_mars.robots.topic_robot import TopicRobot
 from llm_mars.session.executor import PlanExecutor
 
 
 PARAMETERS = (
-    ParamSpec("robot", "robot1", "robot this executor drives"),
-    ParamSpec("tick_rate_hz", 10.0, "tree ticks per second"),
-    ParamSpec("status_rate_hz", 2.0, "status heartbeats per second"),
-    ParamSpec("silence_timeout_s", 3.0, "a goal with no word from the robot for this long fails"),
+    ParamSpec("robot", "", "robot this executor drives; empty: the namespace's last part"),
+    ParamSpec("tick_rate_hz", 10.0, "tree ticks per second", (0.1, 1000.0), runtime=True),
+    ParamSpec("status_rate_hz", 2.0, "status heartbeats per second", (0.1, 100.0), runtime=True),
+    ParamSpec("silence_timeout_s", 3.0, "a goal with no word from the robot for this long fails",
+              (0.1, 3600.0)),
 )
 
 
 class BtExecutorNode(Node):
     def __init__(self, **kwargs):
         super().__init__("bt_executor", **kwargs)
-        p = declare_all(self, PARAMETERS)
-        self.robot_name = p.robot
+        p = declare_all(self, PARAMETERS, self._on_parameter)
+        team, _, last = self.get_namespace().rpartition("/")
+        self.robot_name = p.robot or last
+        if self.robot_name not in V.ROBOTS or last != self.robot_name:
+            raise ParameterError("robot", f"{p.robot!r} in namespace {self.get_namespace()!r}: "
+                                 f"run one executor in each robot's namespace (one of "
+                                 f"{', '.join(V.ROBOTS)}), e.g. -r __ns:=/robot1")
         publishers = {"skill/goal": string_publisher(self, "skill/goal"),
                       "skill/cancel": string_publisher(self, "skill/cancel")}
         self.robot = TopicRobot(self.robot_name, lambda topic, data: publishers[topic](data),
@@ -53,15 +68,21 @@ class BtExecutorNode(Node):
         self.plans = PlanExecutor(self.robot_name, self.robot)
         self._lock = threading.Lock()  # plan/cancel callbacks vs the tick timer
         self._publish_status = string_publisher(self, "bt_status")
-        self._respond = string_publisher(self, "/operator/response")
+        self._respond = string_publisher(self, f"{team}/operator/response")
         self._last_status: str | None = None
         string_subscription(self, "plan", self._on_plan)
         string_subscription(self, "cancel", self._on_cancel)
         payload_subscription(self, "skill/outcome", SkillFeedback, self._on_outcome)
-        string_subscription(self, "/world/state", self._on_state, LATEST)
-        safe_timer(self, 1.0 / p.tick_rate_hz, self._tick)
-        safe_timer(self, 1.0 / p.status_rate_hz, lambda: self._status(force=True))
+        string_subscription(self, f"{team}/world/state", self._on_state, LATEST)
+        string_subscription(self, "state", self._on_state, LATEST)
+        self._rate_timers = {
+            "tick_rate_hz": safe_timer(self, 1.0 / p.tick_rate_hz, self._tick),
+            "status_rate_hz": safe_timer(self, 1.0 / p.status_rate_hz,
+                                         lambda: self._status(force=True))}
         self.get_logger().info(f"executor for {self.robot_name} ticking at {p.tick_rate_hz:g} Hz")
+
+    def _on_parameter(self, name: str, value: float) -> None:
+        set_rate(self._rate_timers[name], value)
 
     def _on_plan(self, data: str) -> None:
         try:

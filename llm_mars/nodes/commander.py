@@ -1,15 +1,17 @@
 """``commander``: operator utterances in, plans to robots and answers out.
 
-Parameters (launch/config/commander.yaml):
+Parameters (launch/config/commander.yaml; all but robots change at run time):
   robots (string[], ["robot1", "robot2"])  robot namespaces it commands
   llm_timeout_s (float, 30.0)              an LLM request unanswered this long is an error
   min_confidence (float, 0.5)              recognised speech below this is not executed
   executor_silence_s (float, 3.0)          an executor silent this long is reported offline
 
-Subscribes: /operator/command (String: text or Utterance JSON), /llm/result (LlmResult JSON),
-  /world/state (state JSON), /<robot>/bt_status (ExecutorStatus JSON)
-Publishes: /operator/response (OperatorResponse JSON; exactly one final per utterance),
-  /llm/request (LlmRequest JSON), /<robot>/plan (PlanDispatch JSON), /<robot>/cancel (String)
+Subscribes: operator/command (String: text or Utterance JSON), llm/result (LlmResult JSON),
+  world/state (state JSON of the whole world: the simulator's), <robot>/bt_status
+  (ExecutorStatus JSON), <robot>/state (state JSON: a robot driver's own view in field trials;
+  its robots.<robot> entry replaces that robot's, the other robots keep theirs)
+Publishes: operator/response (OperatorResponse JSON; exactly one final per utterance),
+  llm/request (LlmRequest JSON), <robot>/plan (PlanDispatch JSON), <robot>/cancel (String)
 
 The rules (stop, questions, commands, queueing) are in llm_mars.session.commander and
 llm_mars.language.intent; this node only wires them to topics.
@@ -30,21 +32,25 @@ from llm_mars.session.commander import Commander, CommanderPorts
 
 PARAMETERS = (
     ParamSpec("robots", list(V.ROBOTS), "robot namespaces to command"),
-    ParamSpec("llm_timeout_s", 30.0, "an LLM request unanswered this long is an error"),
-    ParamSpec("min_confidence", 0.5, "recognised speech below this confidence is not executed"),
-    ParamSpec("executor_silence_s", 3.0, "an executor silent this long is reported offline"),
+    ParamSpec("llm_timeout_s", 30.0, "an LLM request unanswered this long is an error",
+              (0.1, 3600.0), runtime=True),
+    ParamSpec("min_confidence", 0.5, "recognised speech below this confidence is not executed",
+              (0.0, 1.0), runtime=True),
+    ParamSpec("executor_silence_s", 3.0, "an executor silent this long is reported offline",
+              (0.1, 3600.0), runtime=True),
 )
 
 
 class CommanderNode(Node):
     def __init__(self, **kwargs):
         super().__init__("commander", **kwargs)
-        p = declare_all(self, PARAMETERS)
+        p = declare_all(self, PARAMETERS, self._locked(lambda name, value: setattr(
+            self.core, name, value)))  # runtime parameters are the core's attributes of that name
         robots = p.robots
-        request = string_publisher(self, "/llm/request")
-        respond = string_publisher(self, "/operator/response")
-        plan = {r: string_publisher(self, f"/{r}/plan") for r in robots}
-        cancel = {r: string_publisher(self, f"/{r}/cancel") for r in robots}
+        request = string_publisher(self, "llm/request")
+        respond = string_publisher(self, "operator/response")
+        plan = {r: string_publisher(self, f"{r}/plan") for r in robots}
+        cancel = {r: string_publisher(self, f"{r}/cancel") for r in robots}
         self._lock = threading.Lock()
         self.core = Commander(
             CommanderPorts(
@@ -55,11 +61,13 @@ class CommanderNode(Node):
             ),
             llm_timeout_s=p.llm_timeout_s, min_confidence=p.min_confidence,
             executor_silence_s=p.executor_silence_s)
-        string_subscription(self, "/operator/command", self._locked(self.core.on_utterance))
-        string_subscription(self, "/llm/result", self._locked(self.core.on_llm_result))
-        string_subscription(self, "/world/state", self._on_state, LATEST)
+        string_subscription(self, "operator/command", self._locked(self.core.on_utterance))
+        string_subscription(self, "llm/result", self._locked(self.core.on_llm_result))
+        string_subscription(self, "world/state", self._on_state, LATEST)
         for robot in robots:
-            payload_subscription(self, f"/{robot}/bt_status", ExecutorStatus, self._on_status)
+            payload_subscription(self, f"{robot}/bt_status", ExecutorStatus, self._on_status)
+            string_subscription(self, f"{robot}/state",
+                                lambda data, r=robot: self._on_robot_state(r, data), LATEST)
         safe_timer(self, 0.2, self._locked(self.core.poll))
 
     def _locked(self, handler):
@@ -77,6 +85,16 @@ class CommanderNode(Node):
         if isinstance(state, dict) and isinstance(state.get("robots"), dict):
             with self._lock:
                 self.core.on_world_state(state)
+
+    def _on_robot_state(self, robot: str, data: str) -> None:
+        try:
+            state = json.loads(data)
+            state["robots"][robot]["location"]
+        except (ValueError, KeyError, TypeError) as exc:
+            self.get_logger().warning(f"{robot}/state: no state of {robot} ({exc!r})")
+            return
+        with self._lock:
+            self.core.on_robot_state(robot, state)
 
     def _on_status(self, status: ExecutorStatus) -> None:
         with self._lock:

@@ -2,6 +2,10 @@
 
 Nodes are thin: they declare parameters (with descriptors, loaded from launch/config/*.yaml),
 wire topics to a core object, and never let one bad message take them down.
+
+Topic names are relative (``operator/command``, ``robot1/plan``): in the default namespace they
+resolve to the names of docs/interfaces.md (``/operator/command``), and PushRosNamespace or
+``-r __ns:=/team_a`` moves a whole team, so two teams can share one ROS domain.
 """
 from __future__ import annotations
 
@@ -14,14 +18,15 @@ from types import SimpleNamespace
 from typing import Any, TypeVar
 
 import rclpy
-from rcl_interfaces.msg import ParameterDescriptor
-from rclpy.exceptions import InvalidHandle
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+from rclpy.exceptions import InvalidHandle, ParameterException
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
+from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from std_msgs.msg import String
 
-from llm_mars.errors import PayloadError
+from llm_mars.errors import LlmMarsError, ParameterError, PayloadError
 from llm_mars.payloads import Payload
 
 P = TypeVar("P", bound=Payload)
@@ -37,21 +42,69 @@ LATEST = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
 @dataclass(frozen=True)
 class ParamSpec:
     """One node parameter: each node module lists its own in ``PARAMETERS``; the node declares
-    exactly these, and the launch tests check launch/config/*.yaml against them."""
+    exactly these, and the launch tests check launch/config/*.yaml against them.
+
+    ``limits`` (inclusive) bound a number. A ``runtime`` parameter may be changed while the
+    node runs (``ros2 param set``): the node applies it in its ``on_change``. Every other
+    parameter is declared read-only, so a change is refused rather than ignored."""
 
     name: str
     default: Any
     description: str
+    limits: tuple[float, float] | None = None
+    runtime: bool = False
+
+    def descriptor(self) -> ParameterDescriptor:
+        descriptor = ParameterDescriptor(description=self.description,
+                                         read_only=not self.runtime)
+        if self.limits is not None:
+            low, high = self.limits
+            if isinstance(self.default, float):
+                descriptor.floating_point_range = [
+                    FloatingPointRange(from_value=float(low), to_value=float(high), step=0.0)]
+            else:
+                descriptor.integer_range = [
+                    IntegerRange(from_value=int(low), to_value=int(high), step=0)]
+        return descriptor
 
 
-def declare_all(node: Node, specs: tuple[ParamSpec, ...]) -> SimpleNamespace:
-    """Declare every parameter with a descriptor; their values as attributes."""
-    values = {}
+def declare_all(node: Node, specs: tuple[ParamSpec, ...],
+                on_change: Callable[[str, Any], None] | None = None) -> SimpleNamespace:
+    """Declare every parameter with its descriptor; their values as attributes, kept up to
+    date as runtime parameters change (``on_change(name, value)`` is called after each).
+
+    An integer given for a float parameter (``time_scale:=2`` on a command line or in a launch
+    file) is taken as that float, at start-up and at run time. A value of the wrong type or
+    out of range at start-up is a :class:`ParameterError` naming the parameter."""
+    floats = {spec.name for spec in specs if isinstance(spec.default, float)}
+
+    def as_float(parameter: Parameter) -> Parameter:
+        if parameter.name in floats and parameter.type_ == Parameter.Type.INTEGER:
+            return Parameter(parameter.name, value=float(parameter.value))
+        return parameter
+
+    # rclpy reads start-up values from here and offers no public hook before it checks types
+    overrides = node._parameter_overrides
+    values = SimpleNamespace()
     for spec in specs:
-        node.declare_parameter(spec.name, spec.default,
-                               ParameterDescriptor(description=spec.description))
-        values[spec.name] = node.get_parameter(spec.name).value
-    return SimpleNamespace(**values)
+        if spec.name in overrides:
+            overrides[spec.name] = as_float(overrides[spec.name])
+        try:
+            node.declare_parameter(spec.name, spec.default, spec.descriptor())
+        except ParameterException as exc:
+            raise ParameterError(spec.name, str(exc)) from None
+        setattr(values, spec.name, node.get_parameter(spec.name).value)
+
+    def changed(parameters: list[Parameter]) -> None:
+        for parameter in parameters:
+            if hasattr(values, parameter.name):  # not rclpy's own (use_sim_time)
+                setattr(values, parameter.name, parameter.value)
+                if on_change is not None:
+                    on_change(parameter.name, parameter.value)
+
+    node.add_pre_set_parameters_callback(lambda parameters: [as_float(p) for p in parameters])
+    node.add_post_set_parameters_callback(changed)
+    return values
 
 
 def string_publisher(node: Node, topic: str, qos: QoSProfile = RELIABLE):
@@ -103,6 +156,11 @@ def safe_timer(node: Node, period_s: float, callback: Callable[[], None]):
     return node.create_timer(period_s, tick)
 
 
+def set_rate(timer, rate_hz: float) -> None:
+    """Change a running timer's rate (a runtime ``*_rate_hz`` parameter)."""
+    timer.timer_period_ns = 1e9 / rate_hz
+
+
 def stop_executor(executor: MultiThreadedExecutor, spin_thread: threading.Thread | None = None,
                   timeout_s: float = 10.0) -> None:
     """Stop ``executor`` and wait for the callbacks it is still running, so that its nodes can
@@ -142,7 +200,11 @@ def run_node(make_node: Callable[[], Node], args: list[str] | None = None,
              threads: int = 2) -> None:
     """Entry-point body: init, spin until Ctrl-C or shutdown, clean up."""
     rclpy.init(args=args if args is not None else sys.argv)
-    node = make_node()
+    try:
+        node = make_node()
+    except LlmMarsError as exc:  # a configuration that cannot work: say what, and stop
+        rclpy.try_shutdown()
+        raise SystemExit(f"cannot start: {exc}") from None
     executor = MultiThreadedExecutor(num_threads=threads)
     executor.add_node(node)
     try:

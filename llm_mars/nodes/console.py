@@ -4,8 +4,8 @@ and answers as they arrive.
 Parameters (launch/config/console.yaml):
   show_status (bool, true)   print robot status changes (progress responses)
 
-Publishes: /operator/command (String, Utterance JSON with source "typed")
-Subscribes: /operator/response (OperatorResponse JSON), /world/state (for the `state` command)
+Publishes: operator/command (String, Utterance JSON with source "typed")
+Subscribes: operator/response (OperatorResponse JSON), world/state (for the `state` command)
 
 Input lines: anything is sent as an utterance; `state` prints a one-line world summary;
 `quit` (or end of input) leaves.
@@ -28,18 +28,18 @@ _MARK = {"plan": "PLAN", "answer": "ANSWER", "reply": "REPLY", "stopped": "STOP"
          "error": "ERROR", "progress": "status"}
 
 
-PARAMETERS = (ParamSpec("show_status", True, "print robot status changes"),)
+PARAMETERS = (ParamSpec("show_status", True, "print robot status changes", runtime=True),)
 
 
 class ConsoleNode(Node):
     def __init__(self, stdin=sys.stdin, stdout=sys.stdout, **kwargs):
         super().__init__("console", **kwargs)
-        self.show_status = declare_all(self, PARAMETERS).show_status
+        self.params = declare_all(self, PARAMETERS)
         self.stdin, self.stdout = stdin, stdout
-        self._send = string_publisher(self, "/operator/command")
+        self._send = string_publisher(self, "operator/command")
         self.state: dict | None = None
-        payload_subscription(self, "/operator/response", OperatorResponse, self._on_response)
-        string_subscription(self, "/world/state", self._on_state, LATEST)
+        payload_subscription(self, "operator/response", OperatorResponse, self._on_response)
+        string_subscription(self, "world/state", self._on_state, LATEST)
         self._reader = threading.Thread(target=self._read_lines, daemon=True)
         self._reader.start()
 
@@ -62,7 +62,7 @@ class ConsoleNode(Node):
         rclpy.try_shutdown(context=self.context)
 
     def _on_response(self, response: OperatorResponse) -> None:
-        if response.kind == "progress" and not self.show_status:
+        if response.kind == "progress" and not self.params.show_status:
             return
         self._print(f"[{_MARK[response.kind]}] [{response.id}] {response.text}")
 

@@ -14,8 +14,8 @@ Parameters (launch/config/llm_server.yaml):
   max_batch (int, 16)      most requests decoded together (hf backend)
   request_timeout_s (float, 60.0)  a request unfinished this long fails (code llm_timeout)
 
-Subscribes: /llm/request (String, LlmRequest JSON)
-Publishes:  /llm/result (String, LlmResult JSON): exactly one per well-formed request; a
+Subscribes: llm/request (String, LlmRequest JSON)
+Publishes:  llm/result (String, LlmResult JSON): exactly one per well-formed request; a
   malformed request with a readable id gets an error result, others are logged.
 """
 from __future__ import annotations
@@ -25,10 +25,12 @@ from concurrent.futures import Future
 
 from rclpy.node import Node
 
+from llm_mars.assistant import Assistant
 from llm_mars.bt.model import Reply
 from llm_mars.bt.serializer import serialize_plan
 from llm_mars.errors import (ConstraintError, GenerationTimeout, LlmMarsError, PayloadError,
                              UnknownAdapterError)
+from llm_mars.llm.backends import BackendConfig
 from llm_mars.nodes.common import (ParamSpec, declare_all, payload_subscription, run_node,
                                    string_publisher)
 from llm_mars.payloads import LlmRequest, LlmResult, peek_field
@@ -42,13 +44,15 @@ PARAMETERS = (
     ParamSpec("adapters_dir", "", "folder with bt/ and qa/ adapters; empty: the shipped ones"),
     ParamSpec("dtype", "", "int4 | bfloat16 | float32 | float16; empty: int4 on the CPU, "
                            "bfloat16 on a GPU"),
-    ParamSpec("max_batch", 16, "most requests decoded together"),
-    ParamSpec("request_timeout_s", 60.0, "a request unfinished this long fails"),
+    ParamSpec("max_batch", 16, "most requests decoded together", (1, 256)),
+    ParamSpec("request_timeout_s", 60.0, "a request unfinished this long fails", (0.1, 3600.0),
+              runtime=True),
     ParamSpec("grounding", True, "check commands against the world and narrow the plan grammar "
               "to what each command mentions (llm_mars.language.grounding); false: the bt "
               "adapter alone"),
     ParamSpec("plan_alternatives", 3, "plans sampled when the greedy plan leaves out something "
-              "the command mentions (llm_mars.language.mentions); 0: always the greedy plan"),
+              "the command mentions (llm_mars.language.mentions); 0: always the greedy plan",
+              (0, 16)),
 )
 
 _ERROR_CODES = ((GenerationTimeout, "llm_timeout"), (ConstraintError, "constraint_failed"),
@@ -66,29 +70,36 @@ class LlmServerNode(Node):
     def __init__(self, assistant=None, **kwargs):
         """``assistant`` may be given (tests); otherwise it is loaded from the parameters."""
         super().__init__("llm_server", **kwargs)
-        self.params = declare_all(self, PARAMETERS)
-        self._publish = string_publisher(self, "/llm/result")
+        self.params = declare_all(self, PARAMETERS, self._on_parameter)
+        self._publish = string_publisher(self, "llm/result")
         self._ready = threading.Event()
         self._waiting: list[LlmRequest] = []
         self._lock = threading.Lock()
         self.assistant = assistant
         self.load_error: BaseException | None = None
-        payload_subscription(self, "/llm/request", LlmRequest, self._on_request,
+        payload_subscription(self, "llm/request", LlmRequest, self._on_request,
                              on_bad=self._refuse)
         if assistant is not None:
             self._ready.set()
-        else:
-            threading.Thread(target=self._load, name="llm-load", daemon=True).start()
+            return
+        p = self.params  # adapter folders are checked now: a missing one ends the start-up
+        config = Assistant.backend_config(p.model or None, p.adapters_dir or None,
+                                          p.dtype or None, p.backend or None,
+                                          p.openai_url or None)
+        self.get_logger().info("adapters: " + ", ".join(
+            f"{name} from {folder}" for name, folder in config.adapter_dirs.items()))
+        threading.Thread(target=self._load, args=(config,), name="llm-load", daemon=True).start()
 
-    def _load(self) -> None:
-        from llm_mars.assistant import Assistant
+    def _on_parameter(self, name: str, value: float) -> None:
+        if self.assistant is not None:  # request_timeout_s; a later load reads self.params
+            self.assistant.timeout_s = value
 
+    def _load(self, config: BackendConfig) -> None:
         p = self.params
         try:
-            assistant = Assistant.load(p.model or None, p.adapters_dir or None, p.dtype or None,
-                                       backend=p.backend or None, url=p.openai_url or None,
-                                       grounding=p.grounding,
-                                       alternatives=p.plan_alternatives, max_batch=p.max_batch)
+            assistant = Assistant.from_backend(config, grounding=p.grounding,
+                                               alternatives=p.plan_alternatives,
+                                               max_batch=p.max_batch)
             assistant.timeout_s = p.request_timeout_s
         except LlmMarsError as exc:
             self.get_logger().error(f"cannot load the model: {exc}")

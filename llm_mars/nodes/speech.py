@@ -11,7 +11,7 @@ Final responses are said with espeak-ng and/or saved as WAV files.
 Parameters (launch/config/speech.yaml):
   wav_input (string, "")          a WAV file, or a folder of *.wav (name order), heard at start
   wav_start_delay_s (float, 2.0)  wait before hearing wav_input (lets the graph connect)
-  audio_topic (string, "/speech/audio")  raw audio topic ("" for none), see below
+  audio_topic (string, "speech/audio")  raw audio topic ("" for none), see below
   microphone (bool, false)        listen on a microphone (needs the sounddevice package; without
                                   it, or without an input device, a warning and no microphone)
   microphone_device (string, "")  sounddevice input device name or index ("" for the default)
@@ -28,9 +28,9 @@ Parameters (launch/config/speech.yaml):
 
 Subscribes: <audio_topic> (std_msgs/Int16MultiArray: 16 kHz mono signed 16-bit PCM samples in
   ``data``, chunks of any length, published in order; layout is ignored),
-  /operator/response (OperatorResponse JSON: final responses are spoken)
-Publishes: /operator/command (Utterance JSON, source "speech", with confidence),
-  /operator/response (OperatorResponse error, code low_confidence, for audio not understood)
+  operator/response (OperatorResponse JSON: final responses are spoken)
+Publishes: operator/command (Utterance JSON, source "speech", with confidence),
+  operator/response (OperatorResponse error, code low_confidence, for audio not understood)
 """
 from __future__ import annotations
 
@@ -54,21 +54,22 @@ from llm_mars.speech.vad import VadConfig
 
 PARAMETERS = (
     ParamSpec("wav_input", "", "a WAV file or a folder of WAV files heard at start ('' for none)"),
-    ParamSpec("wav_start_delay_s", 2.0, "wait this long before hearing wav_input"),
-    ParamSpec("audio_topic", "/speech/audio",
+    ParamSpec("wav_start_delay_s", 2.0, "wait this long before hearing wav_input", (0.0, 3600.0)),
+    ParamSpec("audio_topic", "speech/audio",
               "std_msgs/Int16MultiArray topic of 16 kHz mono PCM ('' for none)"),
     ParamSpec("microphone", False, "listen on a microphone (needs the sounddevice package)"),
     ParamSpec("microphone_device", "", "sounddevice input device name or index ('' default)"),
     ParamSpec("model_path", "", "CTranslate2 Whisper model folder ('' for bundled tiny.en)"),
-    ParamSpec("beam_size", 5, "Whisper beam size"),
-    ParamSpec("cpu_threads", 2, "CPU threads for Whisper"),
-    ParamSpec("vad_threshold_db", 12.0, "voice is this many dB above the noise floor"),
-    ParamSpec("vad_hangover_ms", 500, "an utterance ends after this much silence"),
-    ParamSpec("max_utterance_s", 20.0, "a longer utterance is cut here"),
+    ParamSpec("beam_size", 5, "Whisper beam size", (1, 16)),
+    ParamSpec("cpu_threads", 2, "CPU threads for Whisper", (1, 256)),
+    ParamSpec("vad_threshold_db", 12.0, "voice is this many dB above the noise floor",
+              (0.0, 60.0)),
+    ParamSpec("vad_hangover_ms", 500, "an utterance ends after this much silence", (10, 10000)),
+    ParamSpec("max_utterance_s", 20.0, "a longer utterance is cut here", (1.0, 600.0)),
     ParamSpec("speak", True, "say final responses aloud with espeak-ng"),
     ParamSpec("answers_dir", "", "also save each spoken response as <id>.wav here ('' for none)"),
     ParamSpec("voice", "en-us", "espeak-ng voice for answers"),
-    ParamSpec("speech_rate", 160, "espeak-ng speaking rate in words per minute"),
+    ParamSpec("speech_rate", 160, "espeak-ng speaking rate in words per minute", (80, 450)),
 )
 
 _END = object()  # marks the end of a source's stream on the work queue
@@ -92,9 +93,9 @@ class SpeechNode(Node):
         self.vad = VadConfig(threshold_db=p.vad_threshold_db, hangover_ms=p.vad_hangover_ms,
                              max_utterance_s=p.max_utterance_s)
         self.speaker = Speaker(p.speak, p.answers_dir or None, p.voice, p.speech_rate)
-        self._command = string_publisher(self, "/operator/command")
-        self._respond = string_publisher(self, "/operator/response")
-        payload_subscription(self, "/operator/response", OperatorResponse, self.speaker.submit)
+        self._command = string_publisher(self, "operator/command")
+        self._respond = string_publisher(self, "operator/response")
+        payload_subscription(self, "operator/response", OperatorResponse, self.speaker.submit)
         if p.audio_topic:
             self.create_subscription(Int16MultiArray, p.audio_topic, self._on_audio, RELIABLE)
         self._work: queue.Queue = queue.Queue()

@@ -126,7 +126,16 @@ class Commander:
             self._dispatch(uid, result.xml, pending.queue)
 
     def on_world_state(self, state: dict[str, Any]) -> None:
+        """The whole world (the simulator's): it replaces what the commander knew."""
         self.world_state = state
+
+    def on_robot_state(self, robot: str, state: dict[str, Any]) -> None:
+        """One robot driver's view (field trials): it is the truth about that robot only, so
+        its entry replaces that robot's and the other robots keep theirs; the rest of the world
+        (time, score, field) is taken from the freshest view."""
+        robots = dict((self.world_state or {}).get("robots") or {})
+        robots[robot] = state["robots"][robot]
+        self.world_state = {**state, "robots": robots}
 
     def on_executor_status(self, status: ExecutorStatus) -> None:
         previous = self.executors.get(status.robot)

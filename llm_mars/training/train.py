@@ -306,14 +306,6 @@ def _lr_at(step: int, total: int, warmup: int, peak: float) -> float:
     return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
 
 
-def base_model_sha256(model_dir: Path) -> str | None:
-    from llm_mars.llm.model_store import MANIFEST, read_manifest
-
-    if (Path(model_dir) / MANIFEST).exists():
-        return read_manifest(model_dir).get("source", {}).get("sha256")
-    return None
-
-
 def train_adapter(config: TrainConfig, out_dir: str | Path, model: str | None = None,
                   log: Callable[[str], None] = print) -> TrainStats:
     """Train the adapter described by ``config`` and save it (PEFT folder + metadata) to
@@ -321,7 +313,7 @@ def train_adapter(config: TrainConfig, out_dir: str | Path, model: str | None = 
     import torch
     from peft import LoraConfig, get_peft_model
 
-    from llm_mars.llm.model_store import load_model
+    from llm_mars.llm.model_store import base_model_sha256, load_model
     from llm_mars.llm.adapter_meta import AdapterMeta
 
     t = config.train

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from rosbags.rosbag2 import Reader
 
 from llm_mars.replay import load_session
 
@@ -30,6 +31,11 @@ def test_demo_then_replay(tmp_path):
     session = load_session(bag)
     assert len(session.utterances) == 7 and len(session.finals) == 7
     assert {r.kind for r in session.finals.values()} >= {"answer"}
+    with Reader(bag) as reader:  # what each robot was told and where it went, for a replay
+        counts = {c.topic: (c.msgtype, c.msgcount) for c in reader.connections}
+    for robot in ("robot1", "robot2"):
+        assert counts[f"/{robot}/odom"][0] == "nav_msgs/msg/Odometry"
+        assert all(counts[f"/{robot}/{t}"][1] > 0 for t in ("odom", "skill/goal", "skill/outcome"))
     replay = run("replay", str(bag))
     assert replay.returncode == 0, replay.stdout[-3000:] + replay.stderr[-2000:]
     assert "0 differences" in replay.stdout

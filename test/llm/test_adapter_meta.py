@@ -2,9 +2,13 @@ import json
 
 import pytest
 
-from llm_mars.errors import AdapterLoadError
+import shutil
+
+from llm_mars.errors import AdapterLoadError, AdapterMismatchError, AdapterMissingError
 from llm_mars.llm.adapter_meta import (AdapterMeta, adapter_messages, default_adapters_dir,
-                                       read_adapter_meta, system_prompt, write_adapter_meta)
+                                       read_adapter_meta, required_adapter_dirs, system_prompt,
+                                       write_adapter_meta)
+from llm_mars.llm.model_store import BUNDLED_GGUF_SHA256, base_model_sha256
 
 
 def test_round_trip_and_messages(tmp_path):
@@ -39,3 +43,41 @@ def test_a_folder_without_metadata_has_no_system_prompt_and_a_bad_one_is_an_erro
 def test_the_shipped_adapters_carry_their_training_prompts():
     assert system_prompt(default_adapters_dir() / "bt") == \
         read_adapter_meta(default_adapters_dir() / "bt").system_prompt
+
+
+def shipped_copy(tmp_path):
+    root = tmp_path / "adapters"
+    for name in ("bt", "qa"):
+        shutil.copytree(default_adapters_dir() / name, root / name)
+    return root
+
+
+def test_the_shipped_adapters_are_required_and_fit_the_bundled_model(tmp_path):
+    root = shipped_copy(tmp_path)
+    assert required_adapter_dirs(root, base_model_sha256()) == {"bt": root / "bt", "qa": root / "qa"}
+    assert base_model_sha256() == BUNDLED_GGUF_SHA256
+
+
+def test_a_missing_adapter_is_an_error_naming_its_folder(tmp_path):
+    root = shipped_copy(tmp_path)
+    shutil.rmtree(root / "qa")
+    with pytest.raises(AdapterMissingError) as caught:
+        required_adapter_dirs(root)
+    assert caught.value.path == str(root / "qa")
+
+
+def test_an_adapter_in_the_wrong_folder_is_a_mismatch(tmp_path):
+    root = shipped_copy(tmp_path)
+    shutil.rmtree(root / "qa")
+    shutil.copytree(root / "bt", root / "qa")
+    with pytest.raises(AdapterMismatchError) as caught:
+        required_adapter_dirs(root)
+    assert caught.value.path == str(root / "qa")
+
+
+def test_an_adapter_trained_on_another_base_model_is_a_mismatch(tmp_path):
+    root = shipped_copy(tmp_path)
+    with pytest.raises(AdapterMismatchError) as caught:
+        required_adapter_dirs(root, "0" * 64)
+    assert caught.value.path == str(root / "bt")
+    assert required_adapter_dirs(root, None)  # an unknown base model is not checked

@@ -170,3 +170,14 @@ def test_progress_reports_failures_and_offline_executors(h):
     assert texts == ["robot1 failed: PickCake: stack already taken",
                      "robot1 executor is offline (no status for 3 s).",
                      "robot1 executor is back online."]
+
+
+def test_robot_views_are_merged_each_robot_from_its_own_driver(h):
+    view = {"robot1": {"location": "plate_3"}, "robot2": {"location": "home"}}
+    other = {"robot1": {"location": "home"}, "robot2": {"location": "basket"}}
+    h.commander.on_robot_state("robot1", {"time_s": 2.0, "robots": view})
+    h.commander.on_robot_state("robot2", {"time_s": 3.0, "robots": other})
+    h.commander.on_robot_state("robot1", {"time_s": 4.0, "robots": view})
+    assert h.commander.world_state == {
+        "time_s": 4.0, "robots": {"robot1": {"location": "plate_3"},
+                                  "robot2": {"location": "basket"}}}
