@@ -57,8 +57,8 @@ _PLATE = re.compile(rf"\b(?:{'|'.join(words_of_kind('plate'))})\b")
 _ANTECEDENT = re.compile(rf"\b(?:cakes?|stacks?|layers?|{'|'.join(V.COLORS)}|legendary|cherry|"
                          r"cherries|everything)\b")
 _QUADRANT = re.compile(rf"\b(?:{'|'.join(words_of_kind('quadrant'))})\b")
-_NO_PLACE_NEEDED = frozenset({"wait", "do", "show", "say", "announce", "report",
-                              "finish", "end", "wrap"})
+_NO_PLACE_NEEDED = frozenset({"wait", "stay", "remain", "do", "show", "say", "announce",
+                              "report", "finish", "end", "wrap"})
 _SEQUENTIAL = frozenset({"then", "after that", "afterwards", "finally", "next", "after you",
                          "after having", "but first"})
 _BEFORE_PREVIOUS = frozenset({"after you", "after having", "but first"})
@@ -102,9 +102,37 @@ for _base, _forms in {
     "report": "reports reported", "show": "shows showed",
     "position": "positions positioned", "roll": "rolls rolled", "stop": "stops stopped",
     "dump": "dumps dumped", "crown": "crowns crowned", "decorate": "decorates decorated",
+    "proceed": "proceeds proceeded", "travel": "travels travelled traveled",
+    "visit": "visits visited", "hurry": "hurries hurried", "rush": "rushes rushed",
+    "retrieve": "retrieves retrieved", "transfer": "transfers transferred",
+    "stay": "stays stayed", "remain": "remains remained",
 }.items():
     _VERB_FORMS[_base] = _base
     _VERB_FORMS.update({form: _base for form in _forms.split()})
+
+
+def _mistyped_verb(word: str) -> str | None:
+    """The verb form ``word`` is one typing slip away from ("colect" -> collect, "birng" ->
+    bring), or ``None``. A slip keeps the first letter and the word at 4+ letters (as the
+    typos of the training data do), so "sing" is not "bring" and "fly" stays unknown: a
+    clause whose verb is unknown may be replied to, and a slip must not refuse a command."""
+    if len(word) < 4:
+        return None
+    for form in _VERB_FORMS:
+        if form[0] == word[0] and abs(len(form) - len(word)) <= 1 and _one_slip(word, form):
+            return form
+    return None
+
+
+def _one_slip(a: str, b: str) -> bool:
+    """Whether ``a`` and ``b`` differ by one dropped, added, changed or swapped letter."""
+    if len(a) > len(b):
+        a, b = b, a
+    i = next((k for k, (x, y) in enumerate(zip(a, b)) if x != y), len(a))
+    if len(a) < len(b):
+        return a[i:] == b[i + 1:]
+    swapped = a[i:i + 2] == b[i:i + 2][::-1] and a[i + 2:] == b[i + 2:]
+    return a[i + 1:] == b[i + 1:] or swapped
 
 
 @dataclass(frozen=True)
@@ -149,8 +177,11 @@ def _piece(text: str) -> _Piece:
         if word not in _LEAD_WORDS:
             if word.isalpha() and word not in _NOT_VERBS \
                     and not LOOSE_ROBOT_NUMBER.match(" ".join(words[i:i + 2])):
-                # "fly home", "colect 2 cherries"; not "robto 2", a robot mistyped
-                verb_at, known = i, False
+                # "fly home"; not "robto 2", a robot mistyped; "colect" is collect mistyped
+                typed = _mistyped_verb(word)
+                if typed is not None:
+                    words = [*words[:i], typed, *words[i + 1:]]
+                verb_at, known = i, typed is not None
             break
     lead = " ".join(words[:verb_at] if verb_at is not None else words)
     robots = robots_named(lead)

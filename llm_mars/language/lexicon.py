@@ -67,6 +67,12 @@ in :data:`llm_mars.vocabulary.COLORS` name cakes the field does not have."""
 UNKNOWN_COLOURS: tuple[str, ...] = tuple(c for c in COLOUR_TERMS if c not in V.COLORS)
 
 
+def how_many(thing: str) -> int:
+    """How many of a numbered thing (:data:`NUMBERED_THINGS`) the world has: ``robot`` -> 2,
+    ``tray`` -> 5."""
+    return len(V.ROBOTS) if thing in ROBOT_WORDS else PLACE_COUNT[PLACE_NOUNS[thing]]
+
+
 def words_of_kind(kind: str) -> tuple[str, ...]:
     """The place words naming one kind of place: ``"quadrant"`` -> quadrant, quad."""
     return tuple(word for word, named in PLACE_WORDS.items() if named == kind)

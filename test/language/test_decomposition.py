@@ -103,6 +103,22 @@ def test_a_verb_that_no_skill_has_is_a_clause_of_its_own():
         ("both robots fly home, thx", ("robot1", "robot2"), False)]
 
 
+@pytest.mark.parametrize("command, clauses", [
+    # a typing slip in a verb is the verb: its clause's reply must not refuse the command
+    ("robot 1 colect 5 cherries from holder 2 then dirve to plate 3",
+     ["robot 1 collect 5 cherries from holder 2", "robot 1 drive to plate 3"]),
+    ("R2 birng the pink stack from quadrant 1 to plate 2, then go home",
+     ["robot 2 bring the pink stack from quadrant 1 to plate 2", "robot 2 go home"]),
+    # other words operators use for what a skill does
+    ("robot 1 proceed to plate 3 and then retrieve the brown stack from quadrant 2",
+     ["robot 1 proceed to plate 3", "robot 1 retrieve the brown stack from quadrant 2"]),
+])
+def test_slips_and_synonyms_of_skill_verbs_are_known_verbs(command, clauses):
+    split = split_command(command)
+    assert [c.text for c in split] == clauses
+    assert all(c.known_verb for c in split)
+
+
 def test_one_robots_clauses_join_into_one_flat_sequence():
     clauses = split_command("robot 2 go to quadrant 2 and wait 3 seconds there")
     joined = join_plans(clauses, [plan('robot2:<MoveTo target="quadrant_2"/>'),
