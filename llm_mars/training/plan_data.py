@@ -26,8 +26,9 @@ the whole command gets the reply.
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from llm_mars import vocabulary as V
@@ -39,6 +40,7 @@ from llm_mars.language.decomposition import SIGNAL_SUFFIX
 from llm_mars.language.grounding import (cherries_reply, colour_reply, place_reply,
                                          robot_count_reply, robot_reply, stacks_reply)
 from llm_mars.language.lexicon import ORDINALS, UNKNOWN_COLOURS
+from llm_mars.language.normaliser import normalise
 from llm_mars.training.phrasing import Style, third_person
 
 UNKNOWN_PLACES = ("the kitchen", "the garage", "the parking lot", "the charging station",
@@ -85,6 +87,51 @@ SAY_WORDS = tuple("""hello team ready go done cake cakes delivered basket full c
 mission complete good luck start now all set finished here we are nice job watch out coming
 through sorry excuse me thanks the plate is ready bonjour let's win point points score win
 robot one two almost there wait for it yes no maybe great work over and out""".split())
+
+
+# --- held-out phrasing families -------------------------------------------------------------
+# Ways of saying a command that the training commands never use: ``llm-mars eval
+# plans-held-out`` (llm_mars.training.plan_held_out) measures the bt adapter on them. A
+# command is said in one of them only when drafted with ``family`` set
+# (:func:`held_out_plan_examples`); :func:`generate_plan_examples` never sets it, and
+# ``test/training/test_plan_held_out.py`` checks that no training command says a family's
+# marker. Each family: (the generator slot it fills, a regex on the canonical command that only
+# that family's wording matches).
+
+HELD_OUT_FAMILIES: dict[str, tuple[str, str]] = {
+    "job-for": ("address", r"\bjob for\b|'s job\b"),
+    "over-to-you": ("address", r"\bover to you\b"),
+    "that-ones-for": ("address", r"\bthat(?: one)?'s for\b"),
+    "what-i-need": ("sentence", r"\bwhat i need is\b"),
+    "your-task": ("sentence", r"\byour task is\b"),
+    "once-thats-done": ("connective", r"\b(?:once|when) that's done\b"),
+    "next-up": ("connective", r"\bnext up\b"),
+    "with-that-done": ("connective", r"\bwith that done\b"),
+    "takes-over": ("coordination", r"\btakes over\b"),
+    "hold-off": ("coordination", r"\bhold off\b"),
+    "as-for": ("order", r"\bas for\b"),
+}
+
+_FAMILY_MARKERS = {name: re.compile(marker) for name, (_, marker) in HELD_OUT_FAMILIES.items()}
+_HELD_OUT_ADDRESSES: dict[str, tuple[str, ...]] = {  # {r}: the robot, {tasks}: what it does
+    "job-for": ("job for {r}: {tasks}", "{r}'s job: {tasks}", "a job for {r}, {tasks}"),
+    "over-to-you": ("over to you {r}, {tasks}", "{r}, over to you: {tasks}"),
+    "that-ones-for": ("{tasks}, that one's for {r}", "{tasks} - that's for {r}"),
+    "what-i-need": ("what I need is for {r} to {tasks}", "what I need is {r} to {tasks}"),
+    "your-task": ("{r}, your task is to {tasks}", "your task is to {tasks}, {r}"),
+}
+_HELD_OUT_CONNECTIVES: dict[str, tuple[str, ...]] = {
+    "once-thats-done": (", and once that's done, ", " and when that's done ",
+                        ". Once that's done, "),
+    "next-up": (". Next up, ", ", next up ", "; next up: "),
+    "with-that-done": (", with that done, ", ". With that done, "),
+}
+_HELD_OUT_HANDOVERS: dict[str, tuple[str, ...]] = {  # {a} hands over to {b}
+    "takes-over": ("{b} takes over when {a} is through and should {post}",
+                   "when {a} is through, {b} takes over: {post}"),
+    "hold-off": ("{b}, hold off until {a} is through, then {post}",
+                 "{b} should hold off till {a} is through and then {post}"),
+}
 
 
 # --- plan pieces ----------------------------------------------------------------------------
@@ -191,8 +238,10 @@ class Ledger:
 class _Command:
     """Builds one command: draws values (through the ledger), tasks and their wording."""
 
-    def __init__(self, rng: random.Random, poison: str | None = None):
+    def __init__(self, rng: random.Random, poison: str | None = None,
+                 family: str | None = None):
         self.rng = rng
+        self.family = family  # a held-out phrasing family this command is said in, if any
         self.style = Style.draw(rng)
         self.ledger = Ledger()
         self.poison = poison  # the slot that gets an impossible value, if any
@@ -320,6 +369,9 @@ def _deliver(c: _Command, robot: str) -> Task:
         (f"{cake} from {qt} goes to {pt}", False),
     ]
     text, inflect = c.rng.choice(templates)
+    if c.family == "as-for":
+        text = f"as for {cake} in {qt}, {c.rng.choice(('bring', 'take', 'move'))} {it} to {pt}"
+        inflect = False
     c.take_stack(robot, color, q)
     c.ledger.carrying[robot].clear()
     _placed(c, robot, p, 1)
@@ -1035,6 +1087,8 @@ def _join(c: _Command, tasks: list[Task], third: bool = False) -> str:
     for i, text in enumerate(texts[1:], 1):
         sep = rng.choice(_LAST) if i == len(texts) - 1 and i >= 2 and rng.random() < 0.4 \
             else rng.choice(_THEN)
+        if i == 1 and c.family in _HELD_OUT_CONNECTIVES:
+            sep = rng.choice(_HELD_OUT_CONNECTIVES[c.family])
         out += sep + text
     return out
 
@@ -1043,6 +1097,8 @@ def _address(c: _Command, robot: str, tasks: list[Task]) -> str:
     """"Robot 1, bring ...", "have R1 bring ...", "robot one should bring ...", "R1 brings ..."."""
     name = c.say_robot(robot, start=True)
     rng = c.rng
+    if c.family in _HELD_OUT_ADDRESSES:
+        return rng.choice(_HELD_OUT_ADDRESSES[c.family]).format(r=name, tasks=_join(c, tasks))
     style = rng.random()
     if style < 0.4:
         return f"{name}, {_join(c, tasks)}"
@@ -1197,8 +1253,11 @@ def _handover(c: _Command, n: int) -> _Draft:
             f"after {name_a} {done}, {name_b} {_join(c, post, third=True)}"
             if all(t.inflect for t in post) else f"after that, {name_b}, {post_text}",
         ))
+    if c.family in _HELD_OUT_HANDOVERS and not pre:
+        text_b = rng.choice(_HELD_OUT_HANDOVERS[c.family]).format(a=name_a, b=name_b,
+                                                                  post=post_text)
     text = text_a + rng.choice(("; ", ". ", ", and ")) + text_b
-    if not pre and rng.random() < 0.4:  # "robot 1 ... and go home, then robot 2 ..."
+    if not pre and c.family is None and rng.random() < 0.4:  # "robot 1 ..., then robot 2"
         text = text_a + rng.choice((", then ", ". Then ", " and then ", ", after that ",
                                     "; afterwards ")) + rng.choice(
             (f"{name_b} {post_text}", f"{name_b}, {post_text}", f"{name_b} should {post_text}",
@@ -1296,14 +1355,17 @@ def _impossible(c: _Command) -> _Draft:
 _TASK_COUNTS = ((1, 0.36), (2, 0.30), (3, 0.21), (4, 0.13))
 
 
-def _draft(rng: random.Random, reply_share: float) -> tuple[_Command, _Draft]:
+def _draft(rng: random.Random, reply_share: float,
+           family: str | None = None) -> tuple[_Command, _Draft]:
     if rng.random() < reply_share:
         kinds, weights = zip(*POISONS)
-        c = _Command(rng, poison=rng.choices(kinds, weights)[0])
+        c = _Command(rng, poison=rng.choices(kinds, weights)[0], family=family)
         return c, _impossible(c)
-    c = _Command(rng)
+    c = _Command(rng, family=family)
     counts, weights = zip(*_TASK_COUNTS)
     n = rng.choices(counts, weights)[0]
+    if family is not None and HELD_OUT_FAMILIES[family][0] == "coordination":
+        return c, _handover(c, max(2, n))
     mode = rng.random()
     if mode < 0.05:
         return c, _continuation(c)
@@ -1316,11 +1378,13 @@ def _draft(rng: random.Random, reply_share: float) -> tuple[_Command, _Draft]:
     return c, _single(c, n, addressed=mode > 0.62 or rng.random() < 0.5)
 
 
-def make_example(rng: random.Random, reply_share: float = 0.12) -> PlanExample:
-    """One example; retries drafts that ran out of resources."""
+def make_example(rng: random.Random, reply_share: float = 0.12,
+                 family: str | None = None) -> PlanExample:
+    """One example (said in the held-out phrasing ``family`` where the draft has a place for
+    it); retries drafts that ran out of resources."""
     for _ in range(100):
         try:
-            c, draft = _draft(rng, reply_share)
+            c, draft = _draft(rng, reply_share, family)
         except _NoRoom:
             continue
         command = c.style.finish(draft.text)
@@ -1360,8 +1424,35 @@ def generate_plan_examples(count: int, seed: int, reply_share: float = 0.12,
             raise RuntimeError(f"only {len(out)} distinct examples after {attempts} attempts")
         example = make_example(rng, reply_share)
         key = example.command.lower()
-        if key in seen:
-            continue
+        if key in seen or held_out_family(example.command) is not None:
+            continue  # a held-out family's wording, met by chance, is not trained on
         seen.add(key)
         out.append(example)
     return out
+
+
+def held_out_family(command: str) -> str | None:
+    """The held-out phrasing family whose wording ``command`` uses, or ``None``."""
+    text = normalise(command)
+    return next((name for name, pattern in _FAMILY_MARKERS.items() if pattern.search(text)),
+                None)
+
+
+def held_out_plan_examples(count: int, seed: int,
+                           reply_share: float = 0.12) -> list[PlanExample]:
+    """``count`` distinct examples said in the held-out phrasing families (each family in
+    turn), tagged ``family:NAME``: the commands the bt adapter never trained on."""
+    rng = random.Random(seed)
+    names = list(HELD_OUT_FAMILIES)
+    seen: set[str] = set()
+    out: list[PlanExample] = []
+    for _ in range(count * 400):
+        if len(out) == count:
+            return out
+        family = names[len(out) % len(names)]
+        example = make_example(rng, reply_share, family)
+        if example.command.lower() in seen or held_out_family(example.command) != family:
+            continue  # the draft had no place for the family's wording
+        seen.add(example.command.lower())
+        out.append(replace(example, tags=tuple(sorted({*example.tags, f"family:{family}"}))))
+    raise RuntimeError(f"only {len(out)} held-out examples in {count * 400} drafts")
