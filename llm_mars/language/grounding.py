@@ -278,8 +278,10 @@ def ground(command: str | Said) -> Grounding:
                         if v >= 0)
     colors = frozenset(_COLOUR.findall(text))
     named = _robots_in(said)
-    loosely = {_value(m.group(1)) for m in LOOSE_ROBOT_NUMBER.finditer(said)}
-    robots = frozenset(named) if len(named) == 1 and len(loosely) <= 1 and \
+    loosely = {V.ROBOTS[n - 1] for n in (_value(m.group(1))
+                                         for m in LOOSE_ROBOT_NUMBER.finditer(said))
+               if 1 <= n <= len(V.ROBOTS)}  # "robpt 1": a robot too, mistyped
+    robots = frozenset(named) if len(named) == 1 and loosely <= named and \
         not _OTHER_ROBOTS.search(text) else None
     return Grounding(numbers, None if not colors or _ALL_COLOURS.search(text) else colors,
                      robots=robots)

@@ -40,7 +40,8 @@ NUMBERED_THINGS: tuple[str, ...] = (*ROBOT_WORDS, "plate", "quadrant", "holder",
 """Nouns after which the normaliser writes a number word or homophone in digits."""
 
 COUNTED_THINGS: tuple[str, ...] = ("cherry", "cherries", "cake", "cakes", "stack", "stacks",
-                                   "layer", "layers", "second", "seconds", "minute", "minutes")
+                                   "layer", "layers", "second", "seconds", "sec", "secs", "minute",
+                                   "minutes")
 """Nouns before which the normaliser writes a number word in digits ("four cherries")."""
 
 PLACE_NOUNS: dict[str, str] = {

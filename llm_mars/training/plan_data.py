@@ -13,8 +13,18 @@ through a :class:`~llm_mars.training.phrasing.Style`. The target is the canonica
   ``BuildLegendaryCakes``; "finish the match" -> ``FinishMatch``); spelled-out steps stay steps;
 * "if X is gone take Y" is a ``Fallback``; a time condition guards with ``TimeLeft``;
 * a hand-over is ``Signal signal="robotN_done"`` after the first robot's steps and
-  ``WaitForSignal`` at the matching point of the other's;
+  ``WaitForSignal`` at the matching point of the other's, whatever words say it ("when the
+  other robot has finished", "once robot 1 is done", "robot 2 after it": ``HANDOVER_FORMS``);
+* a retry or time limit said of one step ("..., retrying the pick-up up to 3 times, then put
+  it on plate 2") wraps that step alone; a wait at a place is ``MoveTo`` then ``Wait``;
+* counted cherries stay counted: "the rest" of a holder is a second collection of what it
+  still has, "one on each cake" as many ``PutCherry`` as the plate has cakes;
 * an unstated holder is holder 2 (next to the basket).
+
+Speech-style commands carry recognition noise some of the time (number homophones after a
+numbered thing, "plate to", "holder for"; dropped articles), besides typos and numbers as
+words (:mod:`llm_mars.training.phrasing`). The held-out phrasing families
+(:data:`HELD_OUT_FAMILIES`) are never drafted for training.
 
 A ledger of what the command has used (stacks, cherries, cakes on plates, places) keeps every
 generated plan executable from the initial field, except examples tagged ``continuation``
@@ -724,11 +734,20 @@ def _cherry_on_cake(c: _Command, robot: str) -> Task:
                              f"take {s.number(n)} cherries from {ht} and put them {target}",
                              f"get {s.number(n)} cherries at {ht} and put one on each of "
                              f"{s.number(n)} cakes on {pt}"])
+    tags = ("cherry-on-cake",)
+    if n >= 2 and n == c.ledger.bare_cakes.get(p) and c.rng.random() < 0.5:
+        # "one on each cake": as many cherries as the plate has cakes, counted by the operator
+        source = "" if unstated else f" from {ht}"
+        text = c.rng.choice([f"put a cherry{source} on each cake on {pt}",
+                             f"put one cherry{source} on every cake on {pt}",
+                             f"take cherries{source} and put one on each cake on {pt}",
+                             f"give each cake on {pt} a cherry{source}"])
+        tags += ("each-cake",)
     c.ledger.holders[h] -= n
     c.ledger.use(robot, f"holder_{h}")
     c.ledger.bare_cakes[p] = max(0, c.ledger.bare_cakes.get(p, n) - n)
     return Task([skill("CollectCherries", holder=h, count=n), *[skill("PutCherry", plate=p)] * n],
-                text, True, ("cherry-on-cake",), count=1)
+                text, True, tags, count=1)
 
 
 def _decorate(c: _Command, robot: str) -> Task:
@@ -987,6 +1006,120 @@ def _timeout(c: _Command, robot: str) -> Task:
                 inner.inflect, ("timeout",))
 
 
+def _step_guard(c: _Command, robot: str) -> Task:
+    """A retry or a time limit on the one step the words name ("..., retrying the pick-up up
+    to 3 times, then put it on plate 2"): the decorator wraps that step alone, never the steps
+    around it, which must not run twice."""
+    s = c.style
+    kind = c.rng.choice(("deliver", "deliver", "cherries", "move"))
+    retry = c.rng.random() < 0.6
+    n, seconds = c.rng.choice((2, 3, 3, 5)), c.rng.choice((10, 20, 30, 40))
+    tries, limit = s.number(n), s.seconds(seconds)
+    if kind == "deliver":
+        first, second = _deliver(c, robot).nodes
+        color, q, p = first.port("color"), first.port("quadrant"), second.port("plate")
+        cake, it = _cake_words(c, color)
+        qt, pt = s.quadrant(q), s.plate(p)
+        on_place = retry and c.rng.random() < 0.3
+        guarded = 1 if on_place else 0
+        if on_place:
+            text = c.rng.choice([f"pick up {cake} from {qt}, then put {it} on {pt}, retrying "
+                                 f"the placing up to {tries} times",
+                                 f"take {cake} from {qt} and try up to {tries} times to put "
+                                 f"{it} on {pt}"])
+        elif retry:
+            text = c.rng.choice([f"pick up {cake} from {qt}, trying up to {tries} times, then "
+                                 f"put {it} on {pt}",
+                                 f"take {cake} from {qt} to {pt}, and if the pick-up fails, "
+                                 f"retry it up to {tries} times",
+                                 f"try up to {tries} times to pick up {cake} in {qt}, then "
+                                 f"place {it} on {pt}"])
+        else:
+            text = c.rng.choice([f"pick up {cake} from {qt} within {limit}, then put {it} on "
+                                 f"{pt}",
+                                 f"bring {cake} from {qt} to {pt}, giving the pick-up at most "
+                                 f"{limit}"])
+        steps = [first, second]
+    elif kind == "cherries":
+        count = c.rng.randint(2, V.MAX_CHERRIES_CARRIED - c.ledger.cherries[robot]) \
+            if c.ledger.cherries[robot] < V.MAX_CHERRIES_CARRIED - 1 else None
+        if count is None or not c.ledger.free(robot, V.BASKET):
+            raise _NoRoom
+        h = c.holder(robot, count)
+        ht, basket, what = s.holder(h), s.basket(), s.cherries(count)
+        c.ledger.holders[h] -= count
+        c.ledger.use(robot, f"holder_{h}")
+        c.ledger.use(robot, V.BASKET)
+        guarded = 0
+        text = c.rng.choice([f"collect {what} from {ht}, retrying up to {tries} times, then "
+                             f"drop them in {basket}",
+                             f"collect {what} at {ht} and retry that up to {tries} times if "
+                             f"it fails, then put them in {basket}"] if retry else
+                            [f"collect {what} from {ht} within {limit}, then drop them in "
+                             f"{basket}",
+                             f"take {what} from {ht}, but give up on that after {limit}, and "
+                             f"put them in {basket}"])
+        steps = [skill("CollectCherries", holder=h, count=count), skill("DropCherries")]
+    else:
+        move, place = _move_to_place(c, robot)
+        wait = c.rng.choice((2, 3, 5))
+        text = f"go to {place}, retrying up to {tries} times, then wait {s.seconds(wait)}" \
+            if retry else f"go to {place} within {limit}, then wait {s.seconds(wait)}"
+        guarded = 0
+        steps = [move, skill("Wait", seconds=float(wait))]
+    steps[guarded] = control("RetryUntilSuccessful", steps[guarded], num_attempts=n) if retry \
+        else control("Timeout", steps[guarded], msec=seconds * 1000)
+    return Task(steps, text, True, ("retry-step" if retry else "timeout-step",))
+
+
+def _move_to_place(c: _Command, robot: str) -> tuple[Node, str]:
+    """A ``MoveTo`` of :func:`_move` and how the command names its place ("plate three")."""
+    if c.poison == "place":
+        raise _NoRoom  # its reply names a place these words do not
+    move = _move(c, robot).nodes[0]
+    kind, _, n = move.port("target").partition("_")
+    s = c.style
+    named = {"plate": s.plate, "quadrant": s.quadrant, "holder": s.holder}
+    return move, named[kind](int(n)) if n else s.basket()
+
+
+def _wait_at(c: _Command, robot: str) -> Task:
+    """A wait at a place ("wait 5 seconds at plate 3", "stop at holder 2 for 3 seconds"): go
+    there, then wait; the words name both."""
+    move, place = _move_to_place(c, robot)
+    seconds = c.rng.choice((2, 3, 5, 5, 10, c.rng.randint(1, 20)))
+    sec = c.style.seconds(seconds)
+    text = c.rng.choice([f"wait {sec} at {place}", f"go to {place} and wait {sec} there",
+                         f"stop at {place} for {sec}", f"stay at {place} for {sec}",
+                         f"park at {place} for {sec}", f"go wait at {place} for {sec}",
+                         f"pause at {place} for {sec}"])
+    return Task([move, skill("Wait", seconds=float(seconds))], text, True, ("wait-at",))
+
+
+def _rest_of_holder(c: _Command, robot: str) -> Task:
+    """Counted cherries and "the rest": "put 4 cherries from holder 1 in the basket, then the
+    rest too": the rest is what the holder still has, in a second load."""
+    if c.ledger.cherries[robot] or not c.ledger.free(robot, V.BASKET):
+        raise _NoRoom
+    h = c.holder(robot, V.CHERRIES_PER_HOLDER)
+    k = c.rng.randint(2, V.CHERRIES_PER_HOLDER - 2)
+    rest = V.CHERRIES_PER_HOLDER - k
+    s = c.style
+    ht, basket, what = s.holder(h), s.basket(), s.cherries(k)
+    text = c.rng.choice([f"put {what} from {ht} in {basket}, then bring the rest too",
+                         f"collect {what} at {ht} and drop them in {basket}, then collect the "
+                         f"rest of {ht} and drop those as well",
+                         f"take {what} from {ht} to {basket} and after that the remaining "
+                         f"cherries of {ht}",
+                         f"bring {what} from {ht} to {basket}, then go back for the rest"])
+    c.ledger.holders[h] = 0
+    c.ledger.use(robot, f"holder_{h}")
+    c.ledger.use(robot, V.BASKET)
+    return Task([skill("CollectCherries", holder=h, count=k), skill("DropCherries"),
+                 skill("CollectCherries", holder=h, count=rest), skill("DropCherries")],
+                text, True, ("rest", "basket"), count=2)
+
+
 # makers a condition or decorator can wrap
 _GUARDABLE: tuple[Maker, ...] = (_deliver, _deliver, _collect, _fill_basket, _move, _legendary)
 
@@ -996,7 +1129,7 @@ _MAKERS: tuple[tuple[Maker, float], ...] = (
     (_fill_basket, 7), (_move, 7), (_home, 5), (_funny, 3), (_finish, 2), (_wait, 2),
     (_say, 2), (_fallback_pick, 3.5), (_fallback_collect, 1.5), (_time_guard, 2), (_retry, 1.2),
     (_timeout, 0.8), (_unless_there, 0.6),
-    (_cherry_on_cake, 3),
+    (_cherry_on_cake, 3), (_step_guard, 1.5), (_wait_at, 2), (_rest_of_holder, 1),
 )
 _CARRY_FOLLOW_UPS: tuple[tuple[Maker, float], ...] = ((_place, 6), (_if_carrying, 0.5), (_move, 2))
 _CHERRY_FOLLOW_UPS: tuple[tuple[Maker, float], ...] = ((_drop, 6), (_put_cherry, 3),
@@ -1200,6 +1333,24 @@ def _both_same(c: _Command) -> _Draft:
     return _Draft({r: list(task.nodes) for r in V.ROBOTS}, text, 1, {"both-robots"} | set(task.tags))
 
 
+HANDOVER_FORMS: tuple[str, ...] = (
+    # how an operator tells {b} to wait for {a} ({done}: "is done", "has finished", ...);
+    # each is planned as Signal after {a}'s steps and WaitForSignal before {b}'s
+    "when the other robot has finished, {b} should {post}",
+    "{b}, once the other robot is done, {post}",
+    "{b}, when the other one {done}, {post}",
+    "{b}, after it, {post}",
+    "and {b} after it: {post}",
+    "{b}, when it has finished, {post}",
+    "as soon as {a} {done}, {b}, {post}",
+    "{b}, when {a} {done}, {post}",
+    "{b} waits for {a} and then should {post}",
+    "{b}, wait till {a} {done} and {post}",
+    "{b} goes next: {post}",
+    "{b} starts when {a} {done}: {post}",
+)
+
+
 def _handover(c: _Command, n: int) -> _Draft:
     """One robot waits for the other: Signal after the first's steps, WaitForSignal before the
     second's dependent steps."""
@@ -1213,24 +1364,23 @@ def _handover(c: _Command, n: int) -> _Draft:
     if goes_home:
         home = _home(c, first)
         ta.append(home)
-        c.ledger.places[first] = set()
-    pre: list[Task] = []
+    pre: list[Task] = []  # done before waiting: not at the first robot's places
     if n - a >= 2 and rng.random() < 0.5:
         pre = _tasks_for(c, second, 1)
     post_count = max(1, n - a - len(pre))
+    decorates = False  # the second robot puts cherries on the first one's cakes
     if goes_home and rng.random() < 0.5 and c.ledger.bare_cakes:
         plates = [p for p, k in c.ledger.bare_cakes.items() if k > 0]
         if plates and not c.ledger.cherries[second] and not pre:
             c.ledger.plate_owner.update({p: second for p in plates})
             pre = [_collect(c, second)] if rng.random() < 0.4 else []
-            if pre:
-                post = [_put_cherry(c, second)]
-            elif rng.random() < 0.6:
-                post = [_cherry_on_cake(c, second)]
-            else:
-                post = _tasks_for(c, second, post_count)
-        else:
-            post = _tasks_for(c, second, post_count)
+            decorates = True
+    if goes_home:
+        c.ledger.places[first] = set()  # after the signal, its places are free
+    if decorates and pre:
+        post = [_put_cherry(c, second)]
+    elif decorates and rng.random() < 0.6:
+        post = [_cherry_on_cake(c, second)]
     else:
         post = _tasks_for(c, second, post_count)
     name_a, name_b = c.say_robot(first), c.say_robot(second)
@@ -1252,6 +1402,8 @@ def _handover(c: _Command, n: int) -> _Draft:
             f"{name_b}, wait for {name_a} to finish before you {post_text}",
             f"after {name_a} {done}, {name_b} {_join(c, post, third=True)}"
             if all(t.inflect for t in post) else f"after that, {name_b}, {post_text}",
+            *(form.format(a=name_a, b=name_b, done=done, post=post_text)
+              for form in rng.sample(HANDOVER_FORMS, 3)),
         ))
     if c.family in _HELD_OUT_HANDOVERS and not pre:
         text_b = rng.choice(_HELD_OUT_HANDOVERS[c.family]).format(a=name_a, b=name_b,
@@ -1395,6 +1547,8 @@ def make_example(rng: random.Random, reply_share: float = 0.12,
             tags.add("number-words")
         if c.style.typos:
             tags.add("typos")
+        if c.style.noise:
+            tags.add("noise")
         if c.continuation:
             tags.add("continuation")
         if c.poison is not None:

@@ -152,3 +152,8 @@ def test_possible_two_robot_commands_are_never_refused(case):
 ])
 def test_the_false_refusals_found_by_the_independent_set_are_gone(command, robots, counts):
     _check(command, robots, counts)
+
+
+def test_a_mistyped_designator_beside_an_ordinal_one_keeps_both_robots():
+    _check("the second robot move the pink cake from quadrant 2 to plate 1, robpt 1 go home",
+           {1, 2}, set())
