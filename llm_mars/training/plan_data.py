@@ -1120,6 +1120,34 @@ def _rest_of_holder(c: _Command, robot: str) -> Task:
                 text, True, ("rest", "basket"), count=2)
 
 
+def _rest_of_load(c: _Command, robot: str) -> Task:
+    """One counted load shared out: "take 6 cherries from holder 1, put one on each cake on
+    plate 3 and the rest in the basket" (the cakes are this robot's)."""
+    plates = [p for p, n in c.ledger.bare_cakes.items()
+              if n > 0 and c.ledger.plate_owner.get(p) == robot]
+    if not plates or c.ledger.cherries[robot] or not c.ledger.free(robot, V.BASKET):
+        raise _NoRoom
+    p = c.rng.choice(plates)
+    cakes = c.ledger.bare_cakes[p]
+    k = c.rng.randint(cakes + 1, V.MAX_CHERRIES_CARRIED)
+    h = c.holder(robot, k)
+    s = c.style
+    what, ht, pt, basket = s.cherries(k), s.holder(h), s.plate(p), s.basket()
+    text = c.rng.choice([f"take {what} from {ht}, put one on each cake on {pt} and the rest in "
+                         f"{basket}",
+                         f"collect {what} at {ht}, give every cake on {pt} one and drop the "
+                         f"rest in {basket}",
+                         f"get {what} from {ht}, one for each cake on {pt}, the rest into "
+                         f"{basket}"])
+    c.ledger.holders[h] -= k
+    c.ledger.use(robot, f"holder_{h}")
+    c.ledger.use(robot, V.BASKET)
+    c.ledger.bare_cakes[p] = 0
+    return Task([skill("CollectCherries", holder=h, count=k), *[skill("PutCherry", plate=p)] *
+                 cakes, skill("DropCherries")], text, True, ("rest-of-load", "cherry-on-cake"),
+                count=2)
+
+
 # makers a condition or decorator can wrap
 _GUARDABLE: tuple[Maker, ...] = (_deliver, _deliver, _collect, _fill_basket, _move, _legendary)
 
@@ -1167,7 +1195,7 @@ def _next_task(c: _Command, robot: str, previous: Task | None, budget: int = 4) 
             maker = _decorate if bare and c.rng.random() < 0.3 else \
                 _weighted(c.rng, _CHERRY_FOLLOW_UPS)
         elif own_cakes and previous is not None and c.rng.random() < 0.3:
-            maker = _cherry_on_cake
+            maker = _rest_of_load if c.rng.random() < 0.25 else _cherry_on_cake
         elif previous is not None and "move" in previous.tags and c.rng.random() < 0.25:
             maker = _wait  # "go to plate 1 and wait there 5 seconds"
         else:
@@ -1423,6 +1451,32 @@ def _handover(c: _Command, n: int) -> _Draft:
     return _Draft(trees, text, min(MAX_TASKS, len(ta) + len(pre) + len(post)), tags)
 
 
+def _shared_holder(c: _Command) -> _Draft:
+    """Two robots empty one holder into the basket: the first a counted load, the second,
+    after it, "the rest" (what the holder still has)."""
+    rng, s = c.rng, c.style
+    first, second = ("robot1", "robot2") if rng.random() < 0.6 else ("robot2", "robot1")
+    h = c.holder(first, V.CHERRIES_PER_HOLDER)
+    k = rng.randint(2, V.CHERRIES_PER_HOLDER - 2)
+    a, b = c.say_robot(first, start=True), c.say_robot(second)
+    what, ht, basket = s.cherries(k), s.holder(h), s.basket()
+    text_a = rng.choice((f"{a}, put {what} from {ht} in {basket}",
+                         f"{a} take {what} from {ht} to {basket}",
+                         f"{a}: {what} from {ht} into {basket}"))
+    text_b = rng.choice((f"when it is done, {b} brings the rest of {ht} to {basket}",
+                         f"{b}, once {a} is done, bring the rest to {basket}",
+                         f"then {b} takes the remaining cherries of {ht} to {basket}",
+                         f"{b} after it: the rest of {ht} into {basket}"))
+    signal = first + SIGNAL_SUFFIX
+    trees = {first: [skill("CollectCherries", holder=h, count=k), skill("DropCherries"),
+                     skill("Signal", signal=signal)],
+             second: [skill("WaitForSignal", signal=signal),
+                      skill("CollectCherries", holder=h, count=V.CHERRIES_PER_HOLDER - k),
+                      skill("DropCherries")]}
+    text = text_a + rng.choice(("; ", ". ", ", and ")) + text_b
+    return _Draft(trees, text, 4, {"both-robots", "coordination", "rest", "basket"})
+
+
 def _continuation(c: _Command) -> _Draft:
     """A follow-up that only makes sense after an earlier command ("now put them on plate 2").
     "Put a cherry on plate 3" is not one: a cherry the command does not say the robot has
@@ -1524,7 +1578,7 @@ def _draft(rng: random.Random, reply_share: float,
     if mode < 0.10:
         return c, _both_same(c)
     if n >= 2 and mode < 0.21:
-        return c, _handover(c, n)
+        return c, _handover(c, n) if rng.random() < 0.9 else _shared_holder(c)
     if n >= 2 and mode < 0.60:
         return c, _two(c, n)
     return c, _single(c, n, addressed=mode > 0.62 or rng.random() < 0.5)

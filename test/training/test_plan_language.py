@@ -76,6 +76,17 @@ def test_the_rest_of_a_holder_is_collected_once_and_all_of_it(examples):
         assert not any("FAILURE" in h for r in state["robots"].values() for h in r["history"])
 
 
+def test_the_rest_of_a_load_goes_where_the_words_send_it(examples):
+    for e in _tagged(examples, "rest-of-load", 5):
+        plate = int(re.search(r'PutCherry plate="(\d)"', e.output).group(1))
+        count = int(re.search(r'CollectCherries holder="\d" count="(\d+)"', e.output).group(1))
+        put = len(re.findall(rf'PutCherry plate="{plate}"', e.output))
+        state = _run(e)
+        crowned = [cake for cake in state["plates"][f"plate_{plate}"] if cake["cherry"]]
+        assert len(crowned) == put and state["basket"] >= count - put, e.command
+        assert all(r["carrying"]["cherries"] == 0 for r in state["robots"].values())
+
+
 def test_one_cherry_on_each_cake_puts_one_on_each_of_several_cakes(examples):
     for e in _tagged(examples, "each-cake", 5):
         plate = int(re.search(r'PutCherry plate="(\d)"', e.output).group(1))
