@@ -34,7 +34,7 @@ from dataclasses import dataclass, replace
 from llm_mars import vocabulary as V
 from llm_mars.bt.model import Node, Plan
 from llm_mars.language.grounding import LOOSE_ROBOT_NUMBER, robots_named
-from llm_mars.language.lexicon import NUMBER_WORDS, PLACE_WORDS, words_of_kind
+from llm_mars.language.lexicon import NUMBER_WORDS, ORDINALS, PLACE_WORDS, words_of_kind
 from llm_mars.language.normaliser import Said, as_said
 
 SIGNAL_SUFFIX = "_done"
@@ -68,7 +68,7 @@ _LEAD_WORDS = frozenset(
     "robot robots bot bots r1 r2 r number 1 2 one two first second the other of you both "
     "hey ok okay so now please and then also next finally afterwards after that having "
     "meanwhile but i want tell have let use should needs need to will can could would just "
-    "you've youve go ahead".split())
+    "you've youve go ahead listen alright right someone somebody".split())
 # first words of a part that is no clause of its own ("the pink one", "thx"), though no verb
 _NOT_VERBS = frozenset((
     "the a an this that these those all every each some more other another any "
@@ -76,8 +76,10 @@ _NOT_VERBS = frozenset((
     "from to at in on into onto with of for by over up down back out off near next "
     "cake cakes stack stacks layer layers cherry cherries plate plates "
     "tray quadrant quad holder dispenser basket home base yourself "
-    "thanks thank thx cheers please kindly quickly right away ok okay uh um er").split()
-    + [word for word, n in NUMBER_WORDS.items() if 1 <= n <= 10] + list(V.COLORS))
+    "thanks thank thx cheers please kindly quickly right away ok okay uh um er "
+    "operator serving top remaining me as").split()
+    + [word for word, n in NUMBER_WORDS.items() if 1 <= n <= 10] + list(V.COLORS)
+    + list(ORDINALS))
 _VERB_FORMS: dict[str, str] = {}
 for _base, _forms in {
     "go": "goes went gone going", "drive": "drives drove driven driving",
@@ -105,7 +107,10 @@ for _base, _forms in {
     "proceed": "proceeds proceeded", "travel": "travels travelled traveled",
     "visit": "visits visited", "hurry": "hurries hurried", "rush": "rushes rushed",
     "retrieve": "retrieves retrieved", "transfer": "transfers transferred",
-    "stay": "stays stayed", "remain": "remains remained",
+    "stay": "stays stayed", "remain": "remains remained", "try": "tries tried trying",
+    "retry": "retries retried retrying", "sort": "sorts sorted sorting",
+    "use": "uses used using", "stand": "stands stood standing", "add": "adds added adding",
+    "hold": "holds held holding", "give": "gives gave given giving",
 }.items():
     _VERB_FORMS[_base] = _base
     _VERB_FORMS.update({form: _base for form in _forms.split()})
@@ -171,8 +176,9 @@ def _piece(text: str) -> _Piece:
     verb_at, known = None, True
     for i, word in enumerate(words):
         if word in _VERB_FORMS and not (word == "go" and words[i + 1:i + 2] in (["and"],
-                                                                                ["ahead"])):
-            verb_at = i
+                                                                                ["ahead"])) \
+                and not (word == "use" and robots_named(" ".join(words[i + 1:i + 4]))):
+            verb_at = i  # "use quadrant 2 to ...", but "use robot 2 to ..." is an address
             break
         if word not in _LEAD_WORDS:
             if word.isalpha() and word not in _NOT_VERBS \

@@ -158,3 +158,14 @@ def test_a_clause_plan_for_other_robots_does_not_join():
                Clause("robot 2 go home", ("robot2",), False)]
     home = 'robot1:<MoveTo target="home"/>'
     assert join_plans(clauses, [plan(home), plan(home)]) is None
+
+
+def test_clauses_of_generated_possible_commands_have_known_verbs():
+    """A clause whose verb is unknown may be answered with a reply that refuses the whole
+    command; on possible commands (training and held-out wording) that leaves typos only."""
+    from llm_mars.training.plan_data import generate_plan_examples, held_out_plan_examples
+
+    examples = generate_plan_examples(2000, seed=9) + held_out_plan_examples(300, seed=9)
+    clauses = [c for e in examples if e.kind == "plan" for c in split_command(e.command) or ()]
+    unknown = [c.text for c in clauses if not c.known_verb]
+    assert len(clauses) > 1000 and len(unknown) <= 0.01 * len(clauses), unknown
