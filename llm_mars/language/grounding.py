@@ -197,6 +197,19 @@ def is_world_reply(reply: str) -> bool:
     return _WORLD_REPLY.match(reply) is not None
 
 
+_CAKE_WORDS = re.compile(rf"\b(?:stacks?|cakes?|layers?|legendary|{'|'.join(V.COLORS)})\b")
+
+
+def is_false_reply(command: str | Said, reply: str) -> bool:
+    """Whether the model's ``reply`` to a command that passed :func:`out_of_world` is
+    certainly false: a reply of a kind the check owns (:func:`is_world_reply`), or the limit
+    on stacks carried said of a command that speaks of no cake ("take 4 cherries from holder 1
+    and 4 from holder 4 at once"). The command then gets a plan instead."""
+    if is_world_reply(reply):
+        return True
+    return reply == stacks_reply() and not _CAKE_WORDS.search(as_said(command).canonical)
+
+
 @dataclass(frozen=True)
 class Grounding:
     """The values a command mentions: numbers (not robot designators) and cake colours
