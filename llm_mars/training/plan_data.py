@@ -741,6 +741,7 @@ def _cherry_on_cake(c: _Command, robot: str) -> Task:
         text = c.rng.choice([f"put a cherry{source} on each cake on {pt}",
                              f"put one cherry{source} on every cake on {pt}",
                              f"take cherries{source} and put one on each cake on {pt}",
+                             f"take {s.cherries(n)}{source} and put one on each cake on {pt}",
                              f"give each cake on {pt} a cherry{source}"])
         tags += ("each-cake",)
     c.ledger.holders[h] -= n
