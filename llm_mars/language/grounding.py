@@ -283,9 +283,9 @@ def ground(command: str | Said) -> Grounding:
     """The numbers, colours and robot ``command`` mentions (see the module docstring)."""
     said = as_said(command).canonical
     text = said
-    for _, _, (start, end) in sorted((d for d in _robot_numbers(said) if d[1]),
-                                     key=lambda d: d[2], reverse=True):
-        text = text[:start] + " " * (end - start) + text[end:]  # designators are no numbers
+    for _, certain, (start, end) in _robot_numbers(said):
+        if certain:  # a designator is no number; one that may be a count stays one
+            text = text[:start] + " " * (end - start) + text[end:]
     text = _ORDINAL_ROBOT.sub(" ", text)
     numbers = frozenset(v for v in (_value(m.group(1)) for m in _ANY_NUMBER.finditer(text))
                         if v >= 0)
