@@ -20,8 +20,9 @@ first word is no skill's verb ("then both of you fly home") is a clause of its o
 model to reply to.
 
 Only plain lists are split: a command with a condition ("if", "otherwise", "unless"), a
-hand-over by words ("when", "once", "until", "after robot 1 has ..."), "each" or "the same", or
-a clause that points back past another robot's clause, is left whole (:func:`split_command`
+hand-over by words ("when", "once", "until", "after robot 1 has ..."), "each" or "the same", a
+load shared ("together", "split ... between"), or a clause that points back past another
+robot's clause, is left whole (:func:`split_command`
 returns ``None``). The assistant treats the joined plan as one more candidate plan
 (:mod:`llm_mars.assistant`).
 """
@@ -47,7 +48,7 @@ _CONNECTIVE = re.compile(
 _NOT_A_LIST = re.compile(
     r"\b(?:if|otherwise|unless|else|when|whenever|once|until|till|wait for|waits for|"
     r"wait until|waits until|while|before|as soon as|in case|as long as|each|either|"
-    r"still|gone|instead|same|as well)\b")
+    r"still|gone|instead|same|as well|together|between|split|share)\b")
 _AFTER_SOMEONE = re.compile(r"\bafter (?!that\b|you\b|having\b)")
 _REFERENCE = re.compile(r"\b(?:it|them|those|these|there|one|that cake|that stack)\b")
 _BOTH = re.compile(r"\b(?:both|you two|the two robots)\b")
@@ -68,7 +69,7 @@ _LEAD_WORDS = frozenset(
     "robot robots bot bots r1 r2 r number 1 2 one two first second the other of you both "
     "hey ok okay so now please and then also next finally afterwards after that having "
     "meanwhile but i want tell have let use should needs need to will can could would just "
-    "you've youve go ahead listen alright right someone somebody".split())
+    "you've youve go ahead listen alright right someone somebody everyone".split())
 # first words of a part that is no clause of its own ("the pink one", "thx"), though no verb
 _NOT_VERBS = frozenset((
     "the a an this that these those all every each some more other another any "

@@ -289,6 +289,8 @@ def ground(command: str | Said) -> Grounding:
     text = _ORDINAL_ROBOT.sub(" ", text)
     numbers = frozenset(v for v in (_value(m.group(1)) for m in _ANY_NUMBER.finditer(text))
                         if v >= 0)
+    if _SHARED.search(said):  # "together collect 16 cherries": each robot's share is 8
+        numbers |= {n // len(V.ROBOTS) for n in numbers if n % len(V.ROBOTS) == 0}
     colors = frozenset(_COLOUR.findall(text))
     named = _robots_in(said)
     loosely = {V.ROBOTS[n - 1] for n in (_value(m.group(1))

@@ -1352,8 +1352,32 @@ def _two(c: _Command, n: int) -> _Draft:
     return _Draft(trees, text, n, tags)
 
 
+def _shared_count(c: _Command) -> _Draft:
+    """A count of cherries the two robots share: "robot 1 and robot 2 together collect 16
+    cherries, from holder 1 and holder 3" is 8 each, each robot from its own holder."""
+    rng, s = c.rng, c.style
+    each = rng.randint(2, V.MAX_CHERRIES_CARRIED)
+    h1 = c.holder("robot1", each)
+    c.ledger.use("robot1", f"holder_{h1}")
+    h2 = c.holder("robot2", each)
+    who = rng.choice(("both robots", "robot 1 and robot 2", "you two", "the two robots",
+                      f"{c.say_robot('robot1')} and {c.say_robot('robot2')}"))
+    total = s.cherries(2 * each)
+    text = rng.choice((f"{who} together collect {total}, from {s.holder(h1)} and "
+                       f"{s.holder(h2)}",
+                       f"split {total} between {who}: the first from {s.holder(h1)}, the "
+                       f"second from {s.holder(h2)}",
+                       f"{who}, share the job of collecting {total}, one from {s.holder(h1)} "
+                       f"and the other from {s.holder(h2)}"))
+    trees = {"robot1": [skill("CollectCherries", holder=h1, count=each)],
+             "robot2": [skill("CollectCherries", holder=h2, count=each)]}
+    return _Draft(trees, text, 2, {"both-robots", "shared-count", "cherries"})
+
+
 def _both_same(c: _Command) -> _Draft:
     rng = c.rng
+    if rng.random() < 0.2:
+        return _shared_count(c)
     task = rng.choice((_home, _home, _funny, _finish, _wait, _say))(c, "robot1")
     who = rng.choice(("both robots", "both of you", "you two", "both bots", "the two robots",
                       "everyone", "robots", "both"))

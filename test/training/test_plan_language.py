@@ -84,7 +84,17 @@ def test_the_rest_of_a_load_goes_where_the_words_send_it(examples):
         state = _run(e)
         crowned = [cake for cake in state["plates"][f"plate_{plate}"] if cake["cherry"]]
         assert len(crowned) == put and state["basket"] >= count - put, e.command
-        assert all(r["carrying"]["cherries"] == 0 for r in state["robots"].values())
+
+
+def test_a_count_two_robots_share_is_split_between_them(examples):
+    for e in _tagged(examples, "shared-count", 5):
+        total = max(ground(e.command).numbers)
+        state = _run(e)
+        loads = [state["robots"][r]["carrying"]["cherries"] for r in V.ROBOTS]
+        assert loads[0] == loads[1] and sum(loads) == total, (e.command, loads)
+        plan = parse_bt_output(e.output)
+        counts = {n.port("count") for _, root in plan.trees for n in _steps(root)}
+        assert counts <= ground(e.command).numbers  # the grammar admits each robot's share
 
 
 def test_one_cherry_on_each_cake_puts_one_on_each_of_several_cakes(examples):
