@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from llm_mars import vocabulary as V
+from llm_mars.evaluation.evaluate import PlanReport
 from llm_mars.evaluation.expectations import CommandCase
 from llm_mars.session.match import Match
 from llm_mars.training.plan_data import PlanExample, held_out_plan_examples
@@ -51,9 +52,8 @@ def held_out_plan_cases(count: int, seed: int) -> list[CommandCase]:
             for i, e in enumerate(examples)]
 
 
-def family_figures(report: Any) -> dict[str, tuple[int, int]]:
-    """Family -> (cases passed, cases) of a :class:`~llm_mars.evaluation.evaluate.PlanReport`
-    of these cases."""
+def family_figures(report: PlanReport) -> dict[str, tuple[int, int]]:
+    """Family -> (cases passed, cases) of a report on these cases."""
     table: dict[str, list[int]] = {}
     for result in report.results:
         for tag in result.tags:

@@ -2,7 +2,8 @@
 
 Commands are generated from the vocabulary (every way of naming a robot, counts said as digits
 or words, a number right after a robot's name, counts across holders, both robots at once)
-and the property is the one the operator sees: no reply in place of a plan, no robot the
+and the property is the one the operator sees: no reply in place of a plan (nor a clause asked alone whose verb no skill
+has, whose reply would be the command's), no robot the
 command addresses left out of the robots a plan may command, no count it says left out of
 the numbers a plan may use.
 """
@@ -13,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from llm_mars import vocabulary as V
+from llm_mars.language.decomposition import split_command
 from llm_mars.language.grounding import ground, out_of_world
 from llm_mars.language.lexicon import ORDINALS, ROBOT_WORDS, number_word
 
@@ -119,6 +121,8 @@ def two_robot_command(draw) -> tuple[str, set[str], set[int]]:
 
 def _check(command: str, robots: set[int], counts: set[int]) -> None:
     assert out_of_world(command) is None, command
+    # a clause with a verb no skill has may be replied to, and its reply refuses the command
+    assert all(c.known_verb for c in split_command(command) or ()), command
     grounding = ground(command)
     allowed = grounding.allowed_robots()
     assert {V.ROBOTS[r - 1] for r in robots} <= set(allowed), (command, allowed)

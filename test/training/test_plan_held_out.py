@@ -67,3 +67,14 @@ def test_a_reference_passes_its_case_and_another_plan_fails_it(cases):
     state = wrong.state_dict()
     state["replies"] = []
     assert evaluate_case(case, state)
+
+
+def test_figures_are_given_per_family(cases):
+    from llm_mars.evaluation.evaluate import CaseResult, PlanReport
+    from llm_mars.training.plan_held_out import family_figures
+
+    report = PlanReport([CaseResult(c.id, c.tasks, c.kind, i % 2 == 0, (), (), c.tags)
+                         for i, c in enumerate(cases[:4])])
+    figures = family_figures(report)
+    assert sum(total for _, total in figures.values()) == 4
+    assert sum(passed for passed, _ in figures.values()) == 2
