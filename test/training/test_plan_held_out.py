@@ -78,3 +78,32 @@ def test_figures_are_given_per_family(cases):
     figures = family_figures(report)
     assert sum(total for _, total in figures.values()) == 4
     assert sum(passed for passed, _ in figures.values()) == 2
+
+
+class TableAssistant:
+    """Plans each command with its reference output (or, where ``wrong`` says, another)."""
+
+    def __init__(self, examples, wrong=None):
+        self.outputs = {e.command: e.output for e in examples}
+        self.wrong = wrong or {}
+
+    def plan(self, command):
+        from llm_mars.assistant import PlanOutcome
+        from llm_mars.bt.parser import parse_bt_output
+
+        text = self.wrong.get(command, self.outputs[command])
+        return PlanOutcome(parse_bt_output(text), text, 0.3)
+
+
+def test_the_evaluation_passes_the_reference_and_fails_another_plan():
+    from llm_mars.evaluation.evaluate import evaluate_plans
+
+    cases = held_out_plan_cases(30, seed=8)
+    examples = held_out_plan_examples(60, seed=8)
+    summary = evaluate_plans(TableAssistant(examples), cases).summary()
+    assert summary["execution_accuracy"] == 1.0 and summary["possible_refused"] == 0
+    assert summary["impossible_passed"] == summary["impossible_cases"] > 0
+    plans = [e for e in examples if e.kind == "plan" and e.executable]
+    report = evaluate_plans(TableAssistant(examples, {plans[0].command: plans[1].output}),
+                            [c for c in cases if c.commands[0] == plans[0].command])
+    assert not report.results[0].passed
