@@ -69,7 +69,7 @@ _STACK_COUNT = re.compile(  # stacks one robot is told to carry: "pick up all fo
 _SHARED = re.compile(  # a load two robots may share: "both", "robot 1 and robot 2 together"
     rf"\b(?:both|together with|robots|bots|you two|the two|each of you|between|split|share|"
     rf"(?:{_NOUN}|r)\s*{_NUMBER}\s+(?:and|&)\s+(?:(?:{_NOUN}|r)\s*)?{_NUMBER}|"
-    rf"{_ORDINAL} and (?:the )?{_ORDINAL})\b")
+    rf"(?:{_ORDINAL}) and (?:the )?(?:{_ORDINAL}))\b")
 _UNKNOWN_COLOUR = re.compile(  # "the green stack", "the purple and brown cake stacks"
     rf"\b({'|'.join(UNKNOWN_COLOURS)})(?:\s+\w+){{0,3}}?\s+"
     r"(?:one|ones|cake|cakes|stack|stacks|layer|layers)\b")
@@ -290,7 +290,7 @@ def ground(command: str | Said) -> Grounding:
     numbers = frozenset(v for v in (_value(m.group(1)) for m in _ANY_NUMBER.finditer(text))
                         if v >= 0)
     if _SHARED.search(said):  # "together collect 16 cherries": each robot's share is 8
-        numbers |= {n // len(V.ROBOTS) for n in numbers if n % len(V.ROBOTS) == 0}
+        numbers |= {n // len(V.ROBOTS) for n in cherry_counts(said) if n % len(V.ROBOTS) == 0}
     colors = frozenset(_COLOUR.findall(text))
     named = _robots_in(said)
     loosely = {V.ROBOTS[n - 1] for n in (_value(m.group(1))

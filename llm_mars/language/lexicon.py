@@ -35,9 +35,6 @@ ORDINAL_WORDS: dict[str, int] = {word: n for n, word in enumerate(ORDINALS)}
 ROBOT_WORDS: tuple[str, ...] = ("robot", "bot")
 """Nouns that name a robot ("robot 2", "the second bot"); "r" ("R2") is a designator only."""
 
-NUMBERED_THINGS: tuple[str, ...] = (*ROBOT_WORDS, "plate", "quadrant", "holder", "dispenser",
-                                    "tray")
-"""Nouns after which the normaliser writes a number word or homophone in digits."""
 
 COUNTED_THINGS: tuple[str, ...] = ("cherry", "cherries", "cake", "cakes", "stack", "stacks",
                                    "layer", "layers", "second", "seconds", "sec", "secs", "minute",
@@ -48,6 +45,9 @@ PLACE_NOUNS: dict[str, str] = {
     "plate": "plate", "tray": "plate", "quadrant": "quadrant", "quad": "quadrant",
     "holder": "holder", "dispenser": "holder", "distributor": "holder"}
 """Words for the numbered places, and the kind of place each names."""
+
+NUMBERED_THINGS: tuple[str, ...] = (*ROBOT_WORDS, *PLACE_NOUNS)
+"""Nouns after which the normaliser writes a number word or homophone in digits."""
 
 PLACE_COUNT: dict[str, int] = {"plate": V.N_PLATES, "quadrant": V.N_QUADRANTS,
                                "holder": V.N_HOLDERS}

@@ -13,6 +13,7 @@ from llm_mars.language.normaliser import Said, as_said, normalise
     ("robot1 go home", "robot 1 go home"),
     ("robot number two, stop", "robot 2 stop"),
     ("Bot two - go to dispenser three", "bot 2 go to dispenser 3"),
+    ("go to distributor three then quad two", "go to distributor 3 then quad 2"),
     # homophones after a numbered thing
     ("Robot to go to holder for.", "robot 2 go to holder 4"),
     ("robot too go to plate won", "robot 2 go to plate 1"),

@@ -87,7 +87,7 @@ def test_the_rest_of_a_load_goes_where_the_words_send_it(examples):
 
 
 def test_a_count_two_robots_share_is_split_between_them(examples):
-    for e in _tagged(examples, "shared-count", 5):
+    for e in [e for e in _tagged(examples, "shared-count", 5) if "typos" not in e.tags]:
         total = max(ground(e.command).numbers)
         state = _run(e)
         loads = [state["robots"][r]["carrying"]["cherries"] for r in V.ROBOTS]
