@@ -12,8 +12,8 @@ import random
 import re
 from dataclasses import dataclass
 
-from llm_mars.language.lexicon import (HOMOPHONES, NUMBER_WORDS, NUMBERED_THINGS, ORDINALS,
-                                       how_many, number_word)
+from llm_mars.language.lexicon import HOMOPHONES, NUMBERED_THINGS, ORDINALS, number_word
+from llm_mars.language.normaliser import normalise
 
 
 def third_person(verb: str) -> str:
@@ -64,25 +64,26 @@ _PUNCTUATION = re.compile(r"[\"“”,.;:!?()]")
 _SOUNDS_LIKE: dict[str, tuple[str, ...]] = {
     number_word(n): tuple(w for w, v in HOMOPHONES.items() if v == n)
     for n in set(HOMOPHONES.values())}
-_HEARD_NUMBER = re.compile(  # a number word right after a numbered thing, no article before it
-    rf"(?<!\bthe )(?<!\ba )\b({'|'.join(NUMBERED_THINGS)}) ({'|'.join(_SOUNDS_LIKE)})\b")
+_HEARD_NUMBER = re.compile(  # a number word right after a numbered thing
+    rf"\b(?:{'|'.join(NUMBERED_THINGS)}) ({'|'.join(_SOUNDS_LIKE)})\b")
 _DROPPABLE_ARTICLE = re.compile(r"\b(?:the|a) (?!(?:first|second|third|other|robot|bot|"
                                 r"one|rest)\b)")
+_DIGITS = re.compile(r"\d+")
 
 
 def recognition_noise(text: str, rng: random.Random) -> str:
-    """What a recogniser makes of a spoken command: a number word after a numbered thing
-    heard as its homophone ("plate to", "holder for"; only where the normaliser reads it
-    back: no article before, and a number the world has), articles dropped ("take brown cake
-    from quadrant two")."""
-    def heard(match: re.Match) -> str:
-        thing, word = match.groups()
-        if NUMBER_WORDS[word] > how_many(thing) or rng.random() < 0.4:
-            return match.group(0)
-        return f"{thing} {rng.choice(_SOUNDS_LIKE[word])}"
-
-    text = _HEARD_NUMBER.sub(heard, text)
-    return _DROPPABLE_ARTICLE.sub(lambda m: "" if rng.random() < 0.5 else m.group(0), text)
+    """What a recogniser makes of a spoken command: articles dropped ("take brown cake from
+    quadrant two"), a number word after a numbered thing heard as its homophone ("plate to",
+    "holder for"). Only noise the normaliser reads back to the same numbers is made, so the
+    plan stays what the words say."""
+    dropped = _DROPPABLE_ARTICLE.sub(lambda m: "" if rng.random() < 0.5 else m.group(0), text)
+    if _DIGITS.findall(normalise(dropped)) == _DIGITS.findall(normalise(text)):
+        text = dropped
+    for m in reversed(list(_HEARD_NUMBER.finditer(text))):
+        heard = text[:m.start(1)] + rng.choice(_SOUNDS_LIKE[m.group(1)]) + text[m.end(1):]
+        if rng.random() < 0.6 and normalise(heard) == normalise(text):
+            text = heard
+    return text
 
 
 def speech_text(text: str) -> str:
