@@ -26,7 +26,7 @@ from llm_mars.bt.parser import parse_bt_output
 from llm_mars.bt.serializer import serialize_plan, serialize_reply
 from llm_mars.errors import ConstraintError, PlanValidationError
 from llm_mars.language.decomposition import Clause, join_plans, split_command
-from llm_mars.language.grounding import Grounding, ground, is_world_reply, out_of_world
+from llm_mars.language.grounding import Grounding, ground, is_false_reply, out_of_world
 from llm_mars.language.mentions import missing_mentions
 from llm_mars.language.normaliser import Said
 from llm_mars.llm.adapter_meta import (default_adapters_dir, required_adapter_dirs,
@@ -183,8 +183,9 @@ class Assistant:
         2. the greedy plan of the whole command and, for a plain list of steps, a greedy plan
            per clause are asked in one batch;
         3. a clause plan that leaves out something of its clause is bettered by sampled plans;
-        4. a world reply to a command that passed the world check is false: the plan is asked
-           again under a plan-only grammar;
+        4. a world reply to a command that passed the world check is false (and so is the
+           stacks limit said of a command about no cake): the plan is asked again under a
+           plan-only grammar;
         5. the joined clause plans replace the whole-command plan unless they leave out more;
         6. a plan that still leaves out a mention, or an unfinished one, is bettered by
            sampled plans (:meth:`_covering`)."""
@@ -206,7 +207,7 @@ class Assistant:
         samples = self._clause_samples(clauses, results)
         outcome = _outcome(greedy)
         if isinstance(outcome, PlanOutcome) and isinstance(outcome.result, Reply) \
-                and is_world_reply(outcome.result.text):
+                and is_false_reply(said, outcome.result.text):
             again = self._submit_plan(command, _constraint(grounding, plan_only=True))
             outcome = _outcome(again, before_s=outcome.latency_s)
         results = self._better_clauses(clauses, results, samples)
@@ -348,7 +349,7 @@ def _joined(clauses: list[Clause], results: list[GenerationResult | BaseExceptio
     for clause, result in zip(clauses, results, strict=True):
         reply = result.parsed
         if not clause.known_verb and isinstance(reply, Reply) \
-                and not is_world_reply(reply.text):
+                and not is_false_reply(clause.said, reply.text):
             return PlanOutcome(reply, result.text, latency, source="clauses")
     plans = [r.parsed for r in results]
     if not all(isinstance(p, Plan) for p in plans):

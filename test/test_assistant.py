@@ -66,6 +66,30 @@ def test_a_false_world_reply_is_replaced_by_a_plan():
     assert outcome.latency_s == pytest.approx(1.0)  # both generations count
 
 
+def test_the_stacks_limit_said_of_a_command_about_no_cake_is_replaced_by_a_plan():
+    cherries = """<root BTCPP_format="4">
+  <BehaviorTree ID="robot1">
+    <Sequence>
+      <CollectCherries holder="1" count="4"/>
+      <CollectCherries holder="4" count="4"/>
+    </Sequence>
+  </BehaviorTree>
+</root>
+"""
+    stacks = serialize_reply(Reply("A robot can carry at most 3 stacks at once."))
+    engine = ScriptedEngine(stacks, cherries)
+    outcome = Assistant(engine, decompose=False).plan(
+        "robot 1 take 4 cherries from holder 1 and 4 from holder 4 at once")
+    assert isinstance(outcome.result, Plan) and outcome.text == cherries
+    assert engine.requests[-1].constraint.endswith(";p=1")
+    # of a command about stacks, the model's stacks limit stands
+    engine = ScriptedEngine(stacks)
+    outcome = Assistant(engine, decompose=False).plan(
+        "Robot 2, pick up brown, yellow and pink from quadrant 3 and the pink from quadrant "
+        "4, and carry all four to plate 4")
+    assert outcome.result == Reply("A robot can carry at most 3 stacks at once.")
+
+
 def test_other_replies_stand():
     reply = serialize_reply(Reply("The robots cannot fly: no skill does that."))
     engine = ScriptedEngine(reply)

@@ -1,4 +1,5 @@
-"""``llm-mars eval plans|qa``: the adapters' evaluation on case files (docs/evaluation.md)."""
+"""``llm-mars eval plans|qa|qa-held-out|plans-held-out``: the adapters' evaluation on case
+files and on generated held-out phrasings (docs/evaluation.md)."""
 from __future__ import annotations
 
 import argparse
@@ -18,9 +19,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                             ("qa-held-out", "generated questions of the phrasing families the "
                                             "qa adapter never trained on, over simulated "
                                             "states: the same answer as the question's own "
-                                            "query")):
+                                            "query"),
+                            ("plans-held-out", "generated commands of the phrasing families "
+                                               "the bt adapter never trained on: the final "
+                                               "state of their reference plan, or a reply")):
         sub = kinds.add_parser(kind, help=help_text)
-        if kind == "qa-held-out":
+        if kind.endswith("held-out"):
             sub.add_argument("--count", type=int, default=300, help="cases (default 300)")
             sub.add_argument("--seed", type=int, default=11, help="seed (default 11)")
         else:
@@ -32,12 +36,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         sub.add_argument("--json", type=Path, metavar="OUT", help="also write the full report")
         sub.add_argument("--quiet", action="store_true", help="do not list failed cases")
         sub.add_argument("--progress", action="store_true", help="print each case as it is done")
-        if kind != "plans":
+        if not kind.startswith("plans"):
             sub.add_argument("--verdict-samples", type=int, default=VERDICT_SAMPLES, metavar="N",
                              help="other readings sampled for a yes/no question; a yes or no "
                                   f"they contradict is withheld (default {VERDICT_SAMPLES}; 0: "
                                   "the first reading always)")
-        if kind == "plans":
+        if kind.startswith("plans"):
             sub.add_argument("--no-grounding", dest="grounding", action="store_false",
                              help="no world check before the bt adapter, no grounded "
                                   "grammar (llm_mars.language.grounding)")
@@ -63,6 +67,10 @@ def _eval(args: argparse.Namespace) -> int:
         cases = load_command_cases(args.file)[:args.limit]
     elif args.eval_kind == "qa":
         cases = load_question_cases(args.file)[:args.limit]
+    elif args.eval_kind == "plans-held-out":
+        from llm_mars.training.plan_held_out import held_out_plan_cases
+
+        cases = held_out_plan_cases(args.count, args.seed)[:args.limit]
     else:
         from llm_mars.training.qa_held_out import held_out_cases
 
@@ -80,9 +88,14 @@ def _eval(args: argparse.Namespace) -> int:
                                verdict_samples=getattr(args, "verdict_samples",
                                                        VERDICT_SAMPLES))
     try:
-        if args.eval_kind == "plans":
+        if args.eval_kind.startswith("plans"):
             report = E.evaluate_plans(assistant, cases, progress=progress)
             print(E.format_plan_report(report, show_failures=not args.quiet))
+            if args.eval_kind == "plans-held-out":
+                from llm_mars.training.plan_held_out import family_figures
+
+                print("by family: " + ", ".join(f"{family} {passed}/{total}" for family,
+                                                (passed, total) in family_figures(report).items()))
         elif args.eval_kind == "qa":
             report = E.evaluate_questions(assistant, cases, progress=progress)
             print(E.format_qa_report(report, show_failures=not args.quiet))

@@ -20,8 +20,9 @@ first word is no skill's verb ("then both of you fly home") is a clause of its o
 model to reply to.
 
 Only plain lists are split: a command with a condition ("if", "otherwise", "unless"), a
-hand-over by words ("when", "once", "until", "after robot 1 has ..."), "each" or "the same", or
-a clause that points back past another robot's clause, is left whole (:func:`split_command`
+hand-over by words ("when", "once", "until", "after robot 1 has ..."), "each" or "the same", a
+load shared ("together", "split ... between"), or a clause that points back past another
+robot's clause, is left whole (:func:`split_command`
 returns ``None``). The assistant treats the joined plan as one more candidate plan
 (:mod:`llm_mars.assistant`).
 """
@@ -34,7 +35,7 @@ from dataclasses import dataclass, replace
 from llm_mars import vocabulary as V
 from llm_mars.bt.model import Node, Plan
 from llm_mars.language.grounding import LOOSE_ROBOT_NUMBER, robots_named
-from llm_mars.language.lexicon import NUMBER_WORDS, PLACE_WORDS, words_of_kind
+from llm_mars.language.lexicon import NUMBER_WORDS, ORDINALS, PLACE_WORDS, words_of_kind
 from llm_mars.language.normaliser import Said, as_said
 
 SIGNAL_SUFFIX = "_done"
@@ -47,7 +48,7 @@ _CONNECTIVE = re.compile(
 _NOT_A_LIST = re.compile(
     r"\b(?:if|otherwise|unless|else|when|whenever|once|until|till|wait for|waits for|"
     r"wait until|waits until|while|before|as soon as|in case|as long as|each|either|"
-    r"still|gone|instead|same|as well)\b")
+    r"still|gone|instead|same|as well|together|between|split|share)\b")
 _AFTER_SOMEONE = re.compile(r"\bafter (?!that\b|you\b|having\b)")
 _REFERENCE = re.compile(r"\b(?:it|them|those|these|there|one|that cake|that stack)\b")
 _BOTH = re.compile(r"\b(?:both|you two|the two robots)\b")
@@ -57,8 +58,8 @@ _PLATE = re.compile(rf"\b(?:{'|'.join(words_of_kind('plate'))})\b")
 _ANTECEDENT = re.compile(rf"\b(?:cakes?|stacks?|layers?|{'|'.join(V.COLORS)}|legendary|cherry|"
                          r"cherries|everything)\b")
 _QUADRANT = re.compile(rf"\b(?:{'|'.join(words_of_kind('quadrant'))})\b")
-_NO_PLACE_NEEDED = frozenset({"wait", "do", "show", "say", "announce", "report",
-                              "finish", "end", "wrap"})
+_NO_PLACE_NEEDED = frozenset({"wait", "stay", "remain", "do", "show", "say", "announce",
+                              "report", "finish", "end", "wrap"})
 _SEQUENTIAL = frozenset({"then", "after that", "afterwards", "finally", "next", "after you",
                          "after having", "but first"})
 _BEFORE_PREVIOUS = frozenset({"after you", "after having", "but first"})
@@ -68,7 +69,7 @@ _LEAD_WORDS = frozenset(
     "robot robots bot bots r1 r2 r number 1 2 one two first second the other of you both "
     "hey ok okay so now please and then also next finally afterwards after that having "
     "meanwhile but i want tell have let use should needs need to will can could would just "
-    "you've youve go ahead".split())
+    "you've youve go ahead listen alright right someone somebody everyone".split())
 # first words of a part that is no clause of its own ("the pink one", "thx"), though no verb
 _NOT_VERBS = frozenset((
     "the a an this that these those all every each some more other another any "
@@ -76,8 +77,10 @@ _NOT_VERBS = frozenset((
     "from to at in on into onto with of for by over up down back out off near next "
     "cake cakes stack stacks layer layers cherry cherries plate plates "
     "tray quadrant quad holder dispenser basket home base yourself "
-    "thanks thank thx cheers please kindly quickly right away ok okay uh um er").split()
-    + [word for word, n in NUMBER_WORDS.items() if 1 <= n <= 10] + list(V.COLORS))
+    "thanks thank thx cheers please kindly quickly right away ok okay uh um er "
+    "operator serving top remaining me as").split()
+    + [word for word, n in NUMBER_WORDS.items() if 1 <= n <= 10] + list(V.COLORS)
+    + list(ORDINALS))
 _VERB_FORMS: dict[str, str] = {}
 for _base, _forms in {
     "go": "goes went gone going", "drive": "drives drove driven driving",
@@ -102,9 +105,40 @@ for _base, _forms in {
     "report": "reports reported", "show": "shows showed",
     "position": "positions positioned", "roll": "rolls rolled", "stop": "stops stopped",
     "dump": "dumps dumped", "crown": "crowns crowned", "decorate": "decorates decorated",
+    "proceed": "proceeds proceeded", "travel": "travels travelled traveled",
+    "visit": "visits visited", "hurry": "hurries hurried", "rush": "rushes rushed",
+    "retrieve": "retrieves retrieved", "transfer": "transfers transferred",
+    "stay": "stays stayed", "remain": "remains remained", "try": "tries tried trying",
+    "retry": "retries retried retrying", "sort": "sorts sorted sorting",
+    "use": "uses used using", "stand": "stands stood standing", "add": "adds added adding",
+    "hold": "holds held holding", "give": "gives gave given giving",
 }.items():
     _VERB_FORMS[_base] = _base
     _VERB_FORMS.update({form: _base for form in _forms.split()})
+
+
+def _mistyped_verb(word: str) -> str | None:
+    """The verb form ``word`` is one typing slip away from ("colect" -> collect, "birng" ->
+    bring), or ``None``. A slip keeps the first letter and the word at 4+ letters (as the
+    typos of the training data do), so "sing" is not "bring" and "fly" stays unknown: a
+    clause whose verb is unknown may be replied to, and a slip must not refuse a command."""
+    if len(word) < 4:
+        return None
+    for form in _VERB_FORMS:
+        if form[0] == word[0] and abs(len(form) - len(word)) <= 1 and _one_slip(word, form):
+            return form
+    return None
+
+
+def _one_slip(a: str, b: str) -> bool:
+    """Whether ``a`` and ``b`` differ by one dropped, added, changed or swapped letter."""
+    if len(a) > len(b):
+        a, b = b, a
+    i = next((k for k, (x, y) in enumerate(zip(a, b)) if x != y), len(a))
+    if len(a) < len(b):
+        return a[i:] == b[i + 1:]
+    swapped = a[i:i + 2] == b[i:i + 2][::-1] and a[i + 2:] == b[i + 2:]
+    return a[i + 1:] == b[i + 1:] or swapped
 
 
 @dataclass(frozen=True)
@@ -143,14 +177,18 @@ def _piece(text: str) -> _Piece:
     verb_at, known = None, True
     for i, word in enumerate(words):
         if word in _VERB_FORMS and not (word == "go" and words[i + 1:i + 2] in (["and"],
-                                                                                ["ahead"])):
-            verb_at = i
+                                                                                ["ahead"])) \
+                and not (word == "use" and robots_named(" ".join(words[i + 1:i + 4]))):
+            verb_at = i  # "use quadrant 2 to ...", but "use robot 2 to ..." is an address
             break
         if word not in _LEAD_WORDS:
             if word.isalpha() and word not in _NOT_VERBS \
                     and not LOOSE_ROBOT_NUMBER.match(" ".join(words[i:i + 2])):
-                # "fly home", "colect 2 cherries"; not "robto 2", a robot mistyped
-                verb_at, known = i, False
+                # "fly home"; not "robto 2", a robot mistyped; "colect" is collect mistyped
+                typed = _mistyped_verb(word)
+                if typed is not None:
+                    words = [*words[:i], typed, *words[i + 1:]]
+                verb_at, known = i, typed is not None
             break
     lead = " ".join(words[:verb_at] if verb_at is not None else words)
     robots = robots_named(lead)

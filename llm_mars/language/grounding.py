@@ -5,9 +5,15 @@ A 135M-parameter model copies numbers and colours badly: "quadrant 7" comes out 
 checks, both read from :mod:`llm_mars.vocabulary` and the skill registry, take that burden off
 the model:
 
-* :func:`out_of_world` finds references the world does not have (robot 3, the third robot,
-  quadrant 7, plate 0, holder 5, a green cake, 15 cherries, four stacks at once) and returns
-  the reply the operator gets instead of a plan; the model is not asked.
+* :func:`out_of_world` finds references the world certainly does not have (robot 3, the
+  third robot, quadrant 7, plate 0, holder 5, a green cake, 15 cherries for one robot, four
+  stacks one robot is to carry at once) and returns the reply the operator gets instead of a
+  plan; the model is not asked. A word that may also be read as something the world has is
+  left to the model: a number after a robot's name that may count what follows ("second
+  robot: three cherries", "robot 3 cherries"), a homophone (see the normaliser), a load that
+  two robots may share ("robot 1 and robot 2 together collect 16 cherries"), a count that is
+  not of stacks being carried ("... and put them on the 4 cakes at once").
+  ``test/language/test_possible_commands.py`` holds it to that on generated commands.
 * :func:`ground` collects the numbers and colours the command mentions. The plan grammar for
   this command (:func:`llm_mars.llm.grammar.plan_grammar_ebnf` with ``grounding``) admits in
   the small numbered ports (quadrant, plate, holder, count, numbered places) and the colour
@@ -24,11 +30,12 @@ Both read the canonical form of the command (:class:`~llm_mars.language.normalis
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from llm_mars import vocabulary as V
-from llm_mars.language.lexicon import (NUMBER_WORDS, ORDINAL_WORDS, PLACE_COUNT, PLACE_NOUNS,
-                                       ROBOT_WORDS, UNKNOWN_COLOURS)
+from llm_mars.language.lexicon import (COUNTED_THINGS, NUMBER_WORDS, ORDINAL_WORDS, PLACE_COUNT,
+                                       PLACE_NOUNS, ROBOT_WORDS, UNKNOWN_COLOURS)
 from llm_mars.language.normaliser import Said, as_said
 
 IMPLICIT_VALUES: dict[str, tuple[int, ...]] = {"holder": (V.DEFAULT_HOLDER,), "count": (1,)}
@@ -40,15 +47,29 @@ GROUNDED_INT_MAX = 10
 
 _NUMBER = rf"(?:\d+|{'|'.join(NUMBER_WORDS)})"
 _NOUN = "|".join(ROBOT_WORDS)
-_ROBOT_NUMBER = re.compile(rf"\b(?:{_NOUN}|r)\s*(?:number\s+)?({_NUMBER})\b")
-_ORDINAL_ROBOT = re.compile(rf"\b({'|'.join(ORDINAL_WORDS)})\s+(?:{_NOUN})\b")
+_ORDINAL = "|".join(ORDINAL_WORDS)
+_COUNTED_NEXT = rf"(?=\s+(?:more\s+)?(?:{'|'.join(COUNTED_THINGS)})\b)"
+"""After a number: what it counts follows ("robot 3 cherries": 3 may be a count)."""
+_ROBOT_NUMBER = re.compile(  # group 1: an ordinal before the noun; group 3: a count follows
+    rf"\b(?:({_ORDINAL})\s+)?(?:{_NOUN}|r)\s*(?:number\s+)?({_NUMBER})\b({_COUNTED_NEXT})?")
+_ROBOT_LIST = re.compile(  # "robot 1 and 2", "robots one and two"
+    rf"\b(?:{_NOUN})s?\s+(?:number\s+)?({_NUMBER})\s*(?:and|or|&)\s*({_NUMBER})\b"
+    rf"(?!{_COUNTED_NEXT})")
+_ORDINAL_ROBOT = re.compile(rf"\b({_ORDINAL})\s+(?:{_NOUN})\b")
 _ROBOT_COUNT = re.compile(rf"\b({_NUMBER})\s+(?:{'|'.join(w + 's' for w in ROBOT_WORDS)})\b")
-_NUMBERED_PLACE = re.compile(rf"\b({'|'.join(PLACE_NOUNS)})\s+(?:number\s+)?({_NUMBER})\b")
-_ORDINAL_PLACE = re.compile(
-    rf"\b({'|'.join(ORDINAL_WORDS)})\s+(?:\w+\s+)?({'|'.join(PLACE_NOUNS)})\b")
+_NUMBERED_PLACE = re.compile(
+    rf"\b({'|'.join(PLACE_NOUNS)})\s+(?:number\s+)?({_NUMBER})\b(?!{_COUNTED_NEXT})")
+_ORDINAL_PLACE = re.compile(rf"\b({_ORDINAL})\s+(?:\w+\s+)?({'|'.join(PLACE_NOUNS)})\b")
 _CHERRY_COUNT = re.compile(r"\b(\d+)\s+(?:more\s+)?cherries\b")
 _AT_ONCE = re.compile(r"\b(?:at once|at the same time|in one go|together)\b")
-_STACK_COUNT = re.compile(rf"\b({_NUMBER})\s+(?:\w+\s+)?(?:stacks|cakes)\b")
+_TAKING = r"(?:pick up|pick|take|carry|grab|hold|load|get|bring|collect|fetch|gather)"
+_STACK_COUNT = re.compile(  # stacks one robot is told to carry: "pick up all four brown stacks"
+    rf"\b{_TAKING}\s+(?:up\s+)?(?:all\s+)?(?:of\s+)?(?:the\s+)?({_NUMBER})\s+"
+    rf"(?:(?:{'|'.join(V.COLORS)}|cake)\s+)?(?:stacks|cakes)\b")
+_SHARED = re.compile(  # a load two robots may share: "both", "robot 1 and robot 2 together"
+    rf"\b(?:both|together with|robots|bots|you two|the two|each of you|between|split|share|"
+    rf"(?:{_NOUN}|r)\s*{_NUMBER}\s+(?:and|&)\s+(?:(?:{_NOUN}|r)\s*)?{_NUMBER}|"
+    rf"(?:{_ORDINAL}) and (?:the )?(?:{_ORDINAL}))\b")
 _UNKNOWN_COLOUR = re.compile(  # "the green stack", "the purple and brown cake stacks"
     rf"\b({'|'.join(UNKNOWN_COLOURS)})(?:\s+\w+){{0,3}}?\s+"
     r"(?:one|ones|cake|cakes|stack|stacks|layer|layers)\b")
@@ -99,12 +120,26 @@ def stacks_reply() -> str:
     return f"A robot can carry at most {V.MAX_STACKS_CARRIED} stacks at once."
 
 
-def out_of_world(command: str | Said) -> str | None:
-    """The reply for a command that names something the world does not have, else ``None``."""
-    text = as_said(command).canonical
+def _robot_numbers(text: str) -> Iterator[tuple[int, bool, tuple[int, int]]]:
+    """(number, certain, span of the designator) of each robot number in ``text``. A number
+    right after an ordinal designator ("second robot 2 cherries") is a count, not a robot; one
+    followed by what it may count ("robot 3 cherries") may be either, so it is not certain."""
     for m in _ROBOT_NUMBER.finditer(text):
-        if not 1 <= _value(m.group(1)) <= len(V.ROBOTS):
-            return robot_reply(f"robot {_value(m.group(1))}")
+        if m.group(1) is None:
+            yield _value(m.group(2)), m.group(3) is None, m.span()
+    for m in _ROBOT_LIST.finditer(text):
+        yield _value(m.group(1)), True, m.span()
+        yield _value(m.group(2)), True, m.span()
+
+
+def out_of_world(command: str | Said) -> str | None:
+    """The reply for a command that certainly names something the world does not have, else
+    ``None``: where a word may also be read as something the world has (a count after a
+    robot's name, a load two robots share), the model decides."""
+    text = as_said(command).canonical
+    for n, certain, _ in _robot_numbers(text):
+        if certain and not 1 <= n <= len(V.ROBOTS):
+            return robot_reply(f"robot {n}")
     for m in _ORDINAL_ROBOT.finditer(text):
         if _value(m.group(1)) > len(V.ROBOTS):
             return robot_reply(f"{m.group(1)} robot")
@@ -119,6 +154,8 @@ def out_of_world(command: str | Said) -> str | None:
             return place_reply(kind, n)
     for m in _UNKNOWN_COLOUR.finditer(text):
         return colour_reply(m.group(1))
+    if _SHARED.search(text):
+        return None
     for m in _CHERRY_COUNT.finditer(text):
         if int(m.group(1)) > V.MAX_CHERRIES_CARRIED:
             return cherries_reply(int(m.group(1)))
@@ -143,7 +180,7 @@ def robots_named(command: str | Said) -> set[str]:
 
 def _robots_in(text: str) -> set[str]:
     """:func:`robots_named` of an already normalised text."""
-    numbers = [_value(m.group(1)) for m in _ROBOT_NUMBER.finditer(text)]
+    numbers = [n for n, _, _ in _robot_numbers(text)]
     numbers += [_value(m.group(1)) for m in _ORDINAL_ROBOT.finditer(text)]
     return {V.ROBOTS[n - 1] for n in numbers if 1 <= n <= len(V.ROBOTS)}
 
@@ -158,6 +195,19 @@ def is_world_reply(reply: str) -> bool:
     colour or cherry count the world lacks). For a command that passed that check, such a
     reply from the model is false: the command gets a plan instead (``plan_only``)."""
     return _WORLD_REPLY.match(reply) is not None
+
+
+_CAKE_WORDS = re.compile(rf"\b(?:stacks?|cakes?|layers?|legendary|{'|'.join(V.COLORS)})\b")
+
+
+def is_false_reply(command: str | Said, reply: str) -> bool:
+    """Whether the model's ``reply`` to a command that passed :func:`out_of_world` is
+    certainly false: a reply of a kind the check owns (:func:`is_world_reply`), or the limit
+    on stacks carried said of a command that speaks of no cake ("take 4 cherries from holder 1
+    and 4 from holder 4 at once"). The command then gets a plan instead."""
+    if is_world_reply(reply):
+        return True
+    return reply == stacks_reply() and not _CAKE_WORDS.search(as_said(command).canonical)
 
 
 @dataclass(frozen=True)
@@ -232,13 +282,21 @@ class Grounding:
 def ground(command: str | Said) -> Grounding:
     """The numbers, colours and robot ``command`` mentions (see the module docstring)."""
     said = as_said(command).canonical
-    text = _ORDINAL_ROBOT.sub(" ", _ROBOT_NUMBER.sub(" ", said))
+    text = said
+    for _, certain, (start, end) in _robot_numbers(said):
+        if certain:  # a designator is no number; one that may be a count stays one
+            text = text[:start] + " " * (end - start) + text[end:]
+    text = _ORDINAL_ROBOT.sub(" ", text)
     numbers = frozenset(v for v in (_value(m.group(1)) for m in _ANY_NUMBER.finditer(text))
                         if v >= 0)
+    if _SHARED.search(said):  # "together collect 16 cherries": each robot's share is 8
+        numbers |= {n // len(V.ROBOTS) for n in cherry_counts(said) if n % len(V.ROBOTS) == 0}
     colors = frozenset(_COLOUR.findall(text))
     named = _robots_in(said)
-    loosely = {_value(m.group(1)) for m in LOOSE_ROBOT_NUMBER.finditer(said)}
-    robots = frozenset(named) if len(named) == 1 and len(loosely) <= 1 and \
+    loosely = {V.ROBOTS[n - 1] for n in (_value(m.group(1))
+                                         for m in LOOSE_ROBOT_NUMBER.finditer(said))
+               if 1 <= n <= len(V.ROBOTS)}  # "robpt 1": a robot too, mistyped
+    robots = frozenset(named) if len(named) == 1 and loosely <= named and \
         not _OTHER_ROBOTS.search(text) else None
     return Grounding(numbers, None if not colors or _ALL_COLOURS.search(text) else colors,
                      robots=robots)

@@ -35,18 +35,19 @@ ORDINAL_WORDS: dict[str, int] = {word: n for n, word in enumerate(ORDINALS)}
 ROBOT_WORDS: tuple[str, ...] = ("robot", "bot")
 """Nouns that name a robot ("robot 2", "the second bot"); "r" ("R2") is a designator only."""
 
-NUMBERED_THINGS: tuple[str, ...] = (*ROBOT_WORDS, "plate", "quadrant", "holder", "dispenser",
-                                    "tray")
-"""Nouns after which the normaliser writes a number word or homophone in digits."""
 
 COUNTED_THINGS: tuple[str, ...] = ("cherry", "cherries", "cake", "cakes", "stack", "stacks",
-                                   "layer", "layers", "second", "seconds", "minute", "minutes")
+                                   "layer", "layers", "second", "seconds", "sec", "secs", "minute",
+                                   "minutes")
 """Nouns before which the normaliser writes a number word in digits ("four cherries")."""
 
 PLACE_NOUNS: dict[str, str] = {
     "plate": "plate", "tray": "plate", "quadrant": "quadrant", "quad": "quadrant",
     "holder": "holder", "dispenser": "holder", "distributor": "holder"}
 """Words for the numbered places, and the kind of place each names."""
+
+NUMBERED_THINGS: tuple[str, ...] = (*ROBOT_WORDS, *PLACE_NOUNS)
+"""Nouns after which the normaliser writes a number word or homophone in digits."""
 
 PLACE_COUNT: dict[str, int] = {"plate": V.N_PLATES, "quadrant": V.N_QUADRANTS,
                                "holder": V.N_HOLDERS}
@@ -65,6 +66,12 @@ COLOUR_TERMS: tuple[str, ...] = (
 in :data:`llm_mars.vocabulary.COLORS` name cakes the field does not have."""
 
 UNKNOWN_COLOURS: tuple[str, ...] = tuple(c for c in COLOUR_TERMS if c not in V.COLORS)
+
+
+def how_many(thing: str) -> int:
+    """How many of a numbered thing (:data:`NUMBERED_THINGS`) the world has: ``robot`` -> 2,
+    ``tray`` -> 5."""
+    return len(V.ROBOTS) if thing in ROBOT_WORDS else PLACE_COUNT[PLACE_NOUNS[thing]]
 
 
 def words_of_kind(kind: str) -> tuple[str, ...]:

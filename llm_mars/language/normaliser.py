@@ -15,7 +15,9 @@ Whisper writes "Robot one, take the brown cake from quadrant 2." one time and "r
   - a number after a numbered thing (:data:`~llm_mars.language.lexicon.NUMBERED_THINGS`) is
     written in digits, and there its homophones count as numbers ("to"/"too" -> 2, "for" ->
     4, "won" -> 1, "tree"/"free" -> 3, "ate" -> 8) unless an article comes before the thing
-    ("tell the robot to go" keeps its "to");
+    ("tell the robot to go" keeps its "to"), a pause comes between them ("robot, for the
+    basket") or the world has no such thing ("robot for" is no robot 4): a homophone is a
+    guess, and a guess that names what the world lacks would refuse a possible command;
   - a number word before a counted thing ("four cherries", "ten seconds") is written in
     digits. Other number words are left alone ("the pink one").
 
@@ -30,13 +32,13 @@ import re
 from dataclasses import dataclass
 
 from llm_mars.language.lexicon import (COUNTED_THINGS, HOMOPHONES, NUMBER_WORDS,
-                                       NUMBERED_THINGS, number_value)
+                                       NUMBERED_THINGS, how_many, number_value)
 
 _THING = "|".join(NUMBERED_THINGS)
 _GLUED = re.compile(rf"\b({_THING})(\d+)\b")
 _ARTICLES = ("the", "a", "an", "each", "every", "this", "that")
-_AFTER_THING = re.compile(
-    rf"\b(?:({'|'.join(_ARTICLES)})\s+)?({_THING})\s+(?:number\s+)?"
+_AFTER_THING = re.compile(  # read before punctuation is dropped: a pause is group 3
+    rf"\b(?:({'|'.join(_ARTICLES)})\s+)?({_THING})(\s*[^\w\s']+\s*|\s+)(?:number\s+)?"
     rf"({'|'.join([*NUMBER_WORDS, *HOMOPHONES, r'[0-9]+'])})(?![\w'])")
 _BEFORE_COUNTED = re.compile(
     rf"\b({'|'.join(NUMBER_WORDS)})\s+(?=(?:{'|'.join(COUNTED_THINGS)})\b)")
@@ -47,9 +49,9 @@ _PHRASE_BREAK = re.compile(r"[.;!?]+\s+|,\s*|:\s+|\s+-\s+")
 
 
 def _number_after_thing(match: re.Match) -> str:
-    article, thing, word = match.groups()
-    value = number_value(word, homophones=article is None)
-    if value is None:
+    article, thing, gap, word = match.groups()
+    value = number_value(word, homophones=article is None and not gap.strip())
+    if value is None or (word in HOMOPHONES and value > how_many(thing)):
         return match.group(0)
     return f"{article} {thing} {value}" if article else f"{thing} {value}"
 
@@ -63,11 +65,10 @@ def normalise(text: str) -> str:
     """Canonical form of a typed or recognised utterance (see the module docstring)."""
     lowered = fold(text).replace("\u2018", "'")
     question = lowered.rstrip().endswith("?")
-    words = _LOOSE_APOSTROPHE.sub(" ", _PUNCTUATION.sub(" ", lowered))
+    words = _AFTER_THING.sub(_number_after_thing, _GLUED.sub(r"\1 \2", lowered))
+    words = _LOOSE_APOSTROPHE.sub(" ", _PUNCTUATION.sub(" ", words))
     words = " ".join(words.split())
     words = _SPLIT.sub(r"every\1", words)
-    words = _GLUED.sub(r"\1 \2", words)
-    words = _AFTER_THING.sub(_number_after_thing, words)
     words = _BEFORE_COUNTED.sub(lambda m: f"{NUMBER_WORDS[m.group(1)]} ", words)
     if question and words:
         words += "?"

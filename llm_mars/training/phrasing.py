@@ -12,7 +12,8 @@ import random
 import re
 from dataclasses import dataclass
 
-from llm_mars.language.lexicon import ORDINALS, number_word
+from llm_mars.language.lexicon import HOMOPHONES, NUMBERED_THINGS, ORDINALS, number_word
+from llm_mars.language.normaliser import normalise
 
 
 def third_person(verb: str) -> str:
@@ -60,6 +61,31 @@ please robot stack cake cakes layers brown yellow pink place home legendary deco
 _PUNCTUATION = re.compile(r"[\"“”,.;:!?()]")
 
 
+_SOUNDS_LIKE: dict[str, tuple[str, ...]] = {
+    number_word(n): tuple(w for w, v in HOMOPHONES.items() if v == n)
+    for n in set(HOMOPHONES.values())}
+_HEARD_NUMBER = re.compile(  # a number word right after a numbered thing
+    rf"\b(?:{'|'.join(NUMBERED_THINGS)}) ({'|'.join(_SOUNDS_LIKE)})\b")
+_DROPPABLE_ARTICLE = re.compile(r"\b(?:the|a) (?!(?:first|second|third|other|robot|bot|"
+                                r"one|rest)\b)")
+_DIGITS = re.compile(r"\d+")
+
+
+def recognition_noise(text: str, rng: random.Random) -> str:
+    """What a recogniser makes of a spoken command: articles dropped ("take brown cake from
+    quadrant two"), a number word after a numbered thing heard as its homophone ("plate to",
+    "holder for"). Only noise the normaliser reads back to the same numbers is made, so the
+    plan stays what the words say."""
+    dropped = _DROPPABLE_ARTICLE.sub(lambda m: "" if rng.random() < 0.5 else m.group(0), text)
+    if _DIGITS.findall(normalise(dropped)) == _DIGITS.findall(normalise(text)):
+        text = dropped
+    for m in reversed(list(_HEARD_NUMBER.finditer(text))):
+        heard = text[:m.start(1)] + rng.choice(_SOUNDS_LIKE[m.group(1)]) + text[m.end(1):]
+        if rng.random() < 0.6 and normalise(heard) == normalise(text):
+            text = heard
+    return text
+
+
 def speech_text(text: str) -> str:
     """What speech recognition makes of a typed command: lower case, no punctuation, digits
     kept (recognisers write "plate 3")."""
@@ -76,6 +102,7 @@ class Style:
     speech: bool = False  # lower case, no punctuation
     typos: float = 0.0  # per eligible word
     ordinals: bool = False  # "the second robot", "the third plate" allowed
+    noise: bool = False  # speech: homophones of numbers, dropped articles
 
     @classmethod
     def draw(cls, rng: random.Random) -> Style:
@@ -86,6 +113,7 @@ class Style:
             speech=speech,
             typos=0.12 if rng.random() < 0.12 else 0.0,
             ordinals=rng.random() < 0.15,
+            noise=speech and rng.random() < 0.3,
         )
 
     # --- numbers and names ------------------------------------------------------------------
@@ -185,7 +213,8 @@ class Style:
             text = " ".join(typo(w, rng) if w.lower() in TYPO_WORDS and rng.random() < self.typos
                             else w for w in text.split(" "))
         if self.speech:
-            return speech_text(text)
+            text = speech_text(text)
+            return recognition_noise(text, rng) if self.noise else text
         text = text[0].upper() + text[1:]
         return text if text.endswith((".", "!", "?")) or rng.random() < 0.2 else text + "."
 

@@ -13,8 +13,18 @@ through a :class:`~llm_mars.training.phrasing.Style`. The target is the canonica
   ``BuildLegendaryCakes``; "finish the match" -> ``FinishMatch``); spelled-out steps stay steps;
 * "if X is gone take Y" is a ``Fallback``; a time condition guards with ``TimeLeft``;
 * a hand-over is ``Signal signal="robotN_done"`` after the first robot's steps and
-  ``WaitForSignal`` at the matching point of the other's;
+  ``WaitForSignal`` at the matching point of the other's, whatever words say it ("when the
+  other robot has finished", "once robot 1 is done", "robot 2 after it": ``HANDOVER_FORMS``);
+* a retry or time limit said of one step ("..., retrying the pick-up up to 3 times, then put
+  it on plate 2") wraps that step alone; a wait at a place is ``MoveTo`` then ``Wait``;
+* counted cherries stay counted: "the rest" of a holder is a second collection of what it
+  still has, "one on each cake" as many ``PutCherry`` as the plate has cakes;
 * an unstated holder is holder 2 (next to the basket).
+
+Speech-style commands carry recognition noise some of the time (number homophones after a
+numbered thing, "plate to", "holder for"; dropped articles), besides typos and numbers as
+words (:mod:`llm_mars.training.phrasing`). The held-out phrasing families
+(:data:`HELD_OUT_FAMILIES`) are never drafted for training.
 
 A ledger of what the command has used (stacks, cherries, cakes on plates, places) keeps every
 generated plan executable from the initial field, except examples tagged ``continuation``
@@ -26,8 +36,9 @@ the whole command gets the reply.
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from llm_mars import vocabulary as V
@@ -39,6 +50,7 @@ from llm_mars.language.decomposition import SIGNAL_SUFFIX
 from llm_mars.language.grounding import (cherries_reply, colour_reply, place_reply,
                                          robot_count_reply, robot_reply, stacks_reply)
 from llm_mars.language.lexicon import ORDINALS, UNKNOWN_COLOURS
+from llm_mars.language.normaliser import normalise
 from llm_mars.training.phrasing import Style, third_person
 
 UNKNOWN_PLACES = ("the kitchen", "the garage", "the parking lot", "the charging station",
@@ -85,6 +97,51 @@ SAY_WORDS = tuple("""hello team ready go done cake cakes delivered basket full c
 mission complete good luck start now all set finished here we are nice job watch out coming
 through sorry excuse me thanks the plate is ready bonjour let's win point points score win
 robot one two almost there wait for it yes no maybe great work over and out""".split())
+
+
+# --- held-out phrasing families -------------------------------------------------------------
+# Ways of saying a command that the training commands never use: ``llm-mars eval
+# plans-held-out`` (llm_mars.training.plan_held_out) measures the bt adapter on them. A
+# command is said in one of them only when drafted with ``family`` set
+# (:func:`held_out_plan_examples`); :func:`generate_plan_examples` never sets it, and
+# ``test/training/test_plan_held_out.py`` checks that no training command says a family's
+# marker. Each family: (the generator slot it fills, a regex on the canonical command that only
+# that family's wording matches).
+
+HELD_OUT_FAMILIES: dict[str, tuple[str, str]] = {
+    "job-for": ("address", r"\bjob for\b|'s job\b"),
+    "over-to-you": ("address", r"\bover to you\b"),
+    "that-ones-for": ("address", r"\bthat(?: one)?'s for\b"),
+    "what-i-need": ("sentence", r"\bwhat i need is\b"),
+    "your-task": ("sentence", r"\byour task is\b"),
+    "once-thats-done": ("connective", r"\b(?:once|when) that's done\b"),
+    "next-up": ("connective", r"\bnext up\b"),
+    "with-that-done": ("connective", r"\bwith that done\b"),
+    "takes-over": ("coordination", r"\btakes over\b"),
+    "hold-off": ("coordination", r"\bhold off\b"),
+    "as-for": ("order", r"\bas for\b"),
+}
+
+_FAMILY_MARKERS = {name: re.compile(marker) for name, (_, marker) in HELD_OUT_FAMILIES.items()}
+_HELD_OUT_ADDRESSES: dict[str, tuple[str, ...]] = {  # {r}: the robot, {tasks}: what it does
+    "job-for": ("job for {r}: {tasks}", "{r}'s job: {tasks}", "a job for {r}, {tasks}"),
+    "over-to-you": ("over to you {r}, {tasks}", "{r}, over to you: {tasks}"),
+    "that-ones-for": ("{tasks}, that one's for {r}", "{tasks} - that's for {r}"),
+    "what-i-need": ("what I need is for {r} to {tasks}", "what I need is {r} to {tasks}"),
+    "your-task": ("{r}, your task is to {tasks}", "your task is to {tasks}, {r}"),
+}
+_HELD_OUT_CONNECTIVES: dict[str, tuple[str, ...]] = {
+    "once-thats-done": (", and once that's done, ", " and when that's done ",
+                        ". Once that's done, "),
+    "next-up": (". Next up, ", ", next up ", "; next up: "),
+    "with-that-done": (", with that done, ", ". With that done, "),
+}
+_HELD_OUT_HANDOVERS: dict[str, tuple[str, ...]] = {  # {a} hands over to {b}
+    "takes-over": ("{b} takes over when {a} is through and should {post}",
+                   "when {a} is through, {b} takes over: {post}"),
+    "hold-off": ("{b}, hold off until {a} is through, then {post}",
+                 "{b} should hold off till {a} is through and then {post}"),
+}
 
 
 # --- plan pieces ----------------------------------------------------------------------------
@@ -191,8 +248,10 @@ class Ledger:
 class _Command:
     """Builds one command: draws values (through the ledger), tasks and their wording."""
 
-    def __init__(self, rng: random.Random, poison: str | None = None):
+    def __init__(self, rng: random.Random, poison: str | None = None,
+                 family: str | None = None):
         self.rng = rng
+        self.family = family  # a held-out phrasing family this command is said in, if any
         self.style = Style.draw(rng)
         self.ledger = Ledger()
         self.poison = poison  # the slot that gets an impossible value, if any
@@ -320,6 +379,9 @@ def _deliver(c: _Command, robot: str) -> Task:
         (f"{cake} from {qt} goes to {pt}", False),
     ]
     text, inflect = c.rng.choice(templates)
+    if c.family == "as-for":
+        text = f"as for {cake} in {qt}, {c.rng.choice(('bring', 'take', 'move'))} {it} to {pt}"
+        inflect = False
     c.take_stack(robot, color, q)
     c.ledger.carrying[robot].clear()
     _placed(c, robot, p, 1)
@@ -672,11 +734,21 @@ def _cherry_on_cake(c: _Command, robot: str) -> Task:
                              f"take {s.number(n)} cherries from {ht} and put them {target}",
                              f"get {s.number(n)} cherries at {ht} and put one on each of "
                              f"{s.number(n)} cakes on {pt}"])
+    tags = ("cherry-on-cake",)
+    if n >= 2 and n == c.ledger.bare_cakes.get(p) and c.rng.random() < 0.5:
+        # "one on each cake": as many cherries as the plate has cakes, counted by the operator
+        source = "" if unstated else f" from {ht}"
+        text = c.rng.choice([f"put a cherry{source} on each cake on {pt}",
+                             f"put one cherry{source} on every cake on {pt}",
+                             f"take cherries{source} and put one on each cake on {pt}",
+                             f"take {s.cherries(n)}{source} and put one on each cake on {pt}",
+                             f"give each cake on {pt} a cherry{source}"])
+        tags += ("each-cake",)
     c.ledger.holders[h] -= n
     c.ledger.use(robot, f"holder_{h}")
     c.ledger.bare_cakes[p] = max(0, c.ledger.bare_cakes.get(p, n) - n)
     return Task([skill("CollectCherries", holder=h, count=n), *[skill("PutCherry", plate=p)] * n],
-                text, True, ("cherry-on-cake",), count=1)
+                text, True, tags, count=1)
 
 
 def _decorate(c: _Command, robot: str) -> Task:
@@ -935,6 +1007,148 @@ def _timeout(c: _Command, robot: str) -> Task:
                 inner.inflect, ("timeout",))
 
 
+def _step_guard(c: _Command, robot: str) -> Task:
+    """A retry or a time limit on the one step the words name ("..., retrying the pick-up up
+    to 3 times, then put it on plate 2"): the decorator wraps that step alone, never the steps
+    around it, which must not run twice."""
+    s = c.style
+    kind = c.rng.choice(("deliver", "deliver", "cherries", "move"))
+    retry = c.rng.random() < 0.6
+    n, seconds = c.rng.choice((2, 3, 3, 5)), c.rng.choice((10, 20, 30, 40))
+    tries, limit = s.number(n), s.seconds(seconds)
+    if kind == "deliver":
+        first, second = _deliver(c, robot).nodes
+        color, q, p = first.port("color"), first.port("quadrant"), second.port("plate")
+        cake, it = _cake_words(c, color)
+        qt, pt = s.quadrant(q), s.plate(p)
+        on_place = retry and c.rng.random() < 0.3
+        guarded = 1 if on_place else 0
+        if on_place:
+            text = c.rng.choice([f"pick up {cake} from {qt}, then put {it} on {pt}, retrying "
+                                 f"the placing up to {tries} times",
+                                 f"take {cake} from {qt} and try up to {tries} times to put "
+                                 f"{it} on {pt}"])
+        elif retry:
+            text = c.rng.choice([f"pick up {cake} from {qt}, trying up to {tries} times, then "
+                                 f"put {it} on {pt}",
+                                 f"take {cake} from {qt} to {pt}, and if the pick-up fails, "
+                                 f"retry it up to {tries} times",
+                                 f"try up to {tries} times to pick up {cake} in {qt}, then "
+                                 f"place {it} on {pt}"])
+        else:
+            text = c.rng.choice([f"pick up {cake} from {qt} within {limit}, then put {it} on "
+                                 f"{pt}",
+                                 f"bring {cake} from {qt} to {pt}, giving the pick-up at most "
+                                 f"{limit}"])
+        steps = [first, second]
+    elif kind == "cherries":
+        count = c.rng.randint(2, V.MAX_CHERRIES_CARRIED - c.ledger.cherries[robot]) \
+            if c.ledger.cherries[robot] < V.MAX_CHERRIES_CARRIED - 1 else None
+        if count is None or not c.ledger.free(robot, V.BASKET):
+            raise _NoRoom
+        h = c.holder(robot, count)
+        ht, basket, what = s.holder(h), s.basket(), s.cherries(count)
+        c.ledger.holders[h] -= count
+        c.ledger.use(robot, f"holder_{h}")
+        c.ledger.use(robot, V.BASKET)
+        guarded = 0
+        text = c.rng.choice([f"collect {what} from {ht}, retrying up to {tries} times, then "
+                             f"drop them in {basket}",
+                             f"collect {what} at {ht} and retry that up to {tries} times if "
+                             f"it fails, then put them in {basket}"] if retry else
+                            [f"collect {what} from {ht} within {limit}, then drop them in "
+                             f"{basket}",
+                             f"take {what} from {ht}, but give up on that after {limit}, and "
+                             f"put them in {basket}"])
+        steps = [skill("CollectCherries", holder=h, count=count), skill("DropCherries")]
+    else:
+        move, place = _move_to_place(c, robot)
+        wait = c.rng.choice((2, 3, 5))
+        text = f"go to {place}, retrying up to {tries} times, then wait {s.seconds(wait)}" \
+            if retry else f"go to {place} within {limit}, then wait {s.seconds(wait)}"
+        guarded = 0
+        steps = [move, skill("Wait", seconds=float(wait))]
+    steps[guarded] = control("RetryUntilSuccessful", steps[guarded], num_attempts=n) if retry \
+        else control("Timeout", steps[guarded], msec=seconds * 1000)
+    return Task(steps, text, True, ("retry-step" if retry else "timeout-step",))
+
+
+def _move_to_place(c: _Command, robot: str) -> tuple[Node, str]:
+    """A ``MoveTo`` of :func:`_move` and how the command names its place ("plate three")."""
+    if c.poison == "place":
+        raise _NoRoom  # its reply names a place these words do not
+    move = _move(c, robot).nodes[0]
+    kind, _, n = move.port("target").partition("_")
+    s = c.style
+    named = {"plate": s.plate, "quadrant": s.quadrant, "holder": s.holder}
+    return move, named[kind](int(n)) if n else s.basket()
+
+
+def _wait_at(c: _Command, robot: str) -> Task:
+    """A wait at a place ("wait 5 seconds at plate 3", "stop at holder 2 for 3 seconds"): go
+    there, then wait; the words name both."""
+    move, place = _move_to_place(c, robot)
+    seconds = c.rng.choice((2, 3, 5, 5, 10, c.rng.randint(1, 20)))
+    sec = c.style.seconds(seconds)
+    text = c.rng.choice([f"wait {sec} at {place}", f"go to {place} and wait {sec} there",
+                         f"stop at {place} for {sec}", f"stay at {place} for {sec}",
+                         f"park at {place} for {sec}", f"go wait at {place} for {sec}",
+                         f"pause at {place} for {sec}"])
+    return Task([move, skill("Wait", seconds=float(seconds))], text, True, ("wait-at",))
+
+
+def _rest_of_holder(c: _Command, robot: str) -> Task:
+    """Counted cherries and "the rest": "put 4 cherries from holder 1 in the basket, then the
+    rest too": the rest is what the holder still has, in a second load."""
+    if c.ledger.cherries[robot] or not c.ledger.free(robot, V.BASKET):
+        raise _NoRoom
+    h = c.holder(robot, V.CHERRIES_PER_HOLDER)
+    k = c.rng.randint(2, V.CHERRIES_PER_HOLDER - 2)
+    rest = V.CHERRIES_PER_HOLDER - k
+    s = c.style
+    ht, basket, what = s.holder(h), s.basket(), s.cherries(k)
+    text = c.rng.choice([f"put {what} from {ht} in {basket}, then bring the rest too",
+                         f"collect {what} at {ht} and drop them in {basket}, then collect the "
+                         f"rest of {ht} and drop those as well",
+                         f"take {what} from {ht} to {basket} and after that the remaining "
+                         f"cherries of {ht}",
+                         f"bring {what} from {ht} to {basket}, then go back for the rest"])
+    c.ledger.holders[h] = 0
+    c.ledger.use(robot, f"holder_{h}")
+    c.ledger.use(robot, V.BASKET)
+    return Task([skill("CollectCherries", holder=h, count=k), skill("DropCherries"),
+                 skill("CollectCherries", holder=h, count=rest), skill("DropCherries")],
+                text, True, ("rest", "basket"), count=2)
+
+
+def _rest_of_load(c: _Command, robot: str) -> Task:
+    """One counted load shared out: "take 6 cherries from holder 1, put one on each cake on
+    plate 3 and the rest in the basket" (the cakes are this robot's)."""
+    plates = [p for p, n in c.ledger.bare_cakes.items()
+              if n > 0 and c.ledger.plate_owner.get(p) == robot]
+    if not plates or c.ledger.cherries[robot] or not c.ledger.free(robot, V.BASKET):
+        raise _NoRoom
+    p = c.rng.choice(plates)
+    cakes = c.ledger.bare_cakes[p]
+    k = c.rng.randint(cakes + 1, V.MAX_CHERRIES_CARRIED)
+    h = c.holder(robot, k)
+    s = c.style
+    what, ht, pt, basket = s.cherries(k), s.holder(h), s.plate(p), s.basket()
+    text = c.rng.choice([f"take {what} from {ht}, put one on each cake on {pt} and the rest in "
+                         f"{basket}",
+                         f"collect {what} at {ht}, give every cake on {pt} one and drop the "
+                         f"rest in {basket}",
+                         f"get {what} from {ht}, one for each cake on {pt}, the rest into "
+                         f"{basket}"])
+    c.ledger.holders[h] -= k
+    c.ledger.use(robot, f"holder_{h}")
+    c.ledger.use(robot, V.BASKET)
+    c.ledger.bare_cakes[p] = 0
+    return Task([skill("CollectCherries", holder=h, count=k), *[skill("PutCherry", plate=p)] *
+                 cakes, skill("DropCherries")], text, True, ("rest-of-load", "cherry-on-cake"),
+                count=2)
+
+
 # makers a condition or decorator can wrap
 _GUARDABLE: tuple[Maker, ...] = (_deliver, _deliver, _collect, _fill_basket, _move, _legendary)
 
@@ -944,7 +1158,7 @@ _MAKERS: tuple[tuple[Maker, float], ...] = (
     (_fill_basket, 7), (_move, 7), (_home, 5), (_funny, 3), (_finish, 2), (_wait, 2),
     (_say, 2), (_fallback_pick, 3.5), (_fallback_collect, 1.5), (_time_guard, 2), (_retry, 1.2),
     (_timeout, 0.8), (_unless_there, 0.6),
-    (_cherry_on_cake, 3),
+    (_cherry_on_cake, 3), (_step_guard, 1.5), (_wait_at, 2), (_rest_of_holder, 1),
 )
 _CARRY_FOLLOW_UPS: tuple[tuple[Maker, float], ...] = ((_place, 6), (_if_carrying, 0.5), (_move, 2))
 _CHERRY_FOLLOW_UPS: tuple[tuple[Maker, float], ...] = ((_drop, 6), (_put_cherry, 3),
@@ -982,7 +1196,7 @@ def _next_task(c: _Command, robot: str, previous: Task | None, budget: int = 4) 
             maker = _decorate if bare and c.rng.random() < 0.3 else \
                 _weighted(c.rng, _CHERRY_FOLLOW_UPS)
         elif own_cakes and previous is not None and c.rng.random() < 0.3:
-            maker = _cherry_on_cake
+            maker = _rest_of_load if c.rng.random() < 0.25 else _cherry_on_cake
         elif previous is not None and "move" in previous.tags and c.rng.random() < 0.25:
             maker = _wait  # "go to plate 1 and wait there 5 seconds"
         else:
@@ -1035,6 +1249,8 @@ def _join(c: _Command, tasks: list[Task], third: bool = False) -> str:
     for i, text in enumerate(texts[1:], 1):
         sep = rng.choice(_LAST) if i == len(texts) - 1 and i >= 2 and rng.random() < 0.4 \
             else rng.choice(_THEN)
+        if i == 1 and c.family in _HELD_OUT_CONNECTIVES:
+            sep = rng.choice(_HELD_OUT_CONNECTIVES[c.family])
         out += sep + text
     return out
 
@@ -1043,6 +1259,8 @@ def _address(c: _Command, robot: str, tasks: list[Task]) -> str:
     """"Robot 1, bring ...", "have R1 bring ...", "robot one should bring ...", "R1 brings ..."."""
     name = c.say_robot(robot, start=True)
     rng = c.rng
+    if c.family in _HELD_OUT_ADDRESSES:
+        return rng.choice(_HELD_OUT_ADDRESSES[c.family]).format(r=name, tasks=_join(c, tasks))
     style = rng.random()
     if style < 0.4:
         return f"{name}, {_join(c, tasks)}"
@@ -1134,14 +1352,56 @@ def _two(c: _Command, n: int) -> _Draft:
     return _Draft(trees, text, n, tags)
 
 
+def _shared_count(c: _Command) -> _Draft:
+    """A count of cherries the two robots share: "robot 1 and robot 2 together collect 16
+    cherries, from holder 1 and holder 3" is 8 each, each robot from its own holder."""
+    rng, s = c.rng, c.style
+    each = rng.randint(2, V.MAX_CHERRIES_CARRIED)
+    h1 = c.holder("robot1", each)
+    c.ledger.use("robot1", f"holder_{h1}")
+    h2 = c.holder("robot2", each)
+    who = rng.choice(("both robots", "robot 1 and robot 2", "you two", "the two robots",
+                      f"{c.say_robot('robot1')} and {c.say_robot('robot2')}"))
+    total = s.cherries(2 * each)
+    text = rng.choice((f"{who} together collect {total}, from {s.holder(h1)} and "
+                       f"{s.holder(h2)}",
+                       f"split {total} between {who}: the first from {s.holder(h1)}, the "
+                       f"second from {s.holder(h2)}",
+                       f"{who}, share the job of collecting {total}, one from {s.holder(h1)} "
+                       f"and the other from {s.holder(h2)}"))
+    trees = {"robot1": [skill("CollectCherries", holder=h1, count=each)],
+             "robot2": [skill("CollectCherries", holder=h2, count=each)]}
+    return _Draft(trees, text, 2, {"both-robots", "shared-count", "cherries"})
+
+
 def _both_same(c: _Command) -> _Draft:
     rng = c.rng
+    if rng.random() < 0.2:
+        return _shared_count(c)
     task = rng.choice((_home, _home, _funny, _finish, _wait, _say))(c, "robot1")
     who = rng.choice(("both robots", "both of you", "you two", "both bots", "the two robots",
                       "everyone", "robots", "both"))
     text = rng.choice((f"{who}, {task.text}", f"{who} {task.text}", f"{who} should {task.text}",
                        f"{task.text}, both of you", f"I want both robots to {task.text}"))
     return _Draft({r: list(task.nodes) for r in V.ROBOTS}, text, 1, {"both-robots"} | set(task.tags))
+
+
+HANDOVER_FORMS: tuple[str, ...] = (
+    # how an operator tells {b} to wait for {a} ({done}: "is done", "has finished", ...);
+    # each is planned as Signal after {a}'s steps and WaitForSignal before {b}'s
+    "when the other robot has finished, {b} should {post}",
+    "{b}, once the other robot is done, {post}",
+    "{b}, when the other one {done}, {post}",
+    "{b}, after it, {post}",
+    "and {b} after it: {post}",
+    "{b}, when it has finished, {post}",
+    "as soon as {a} {done}, {b}, {post}",
+    "{b}, when {a} {done}, {post}",
+    "{b} waits for {a} and then should {post}",
+    "{b}, wait till {a} {done} and {post}",
+    "{b} goes next: {post}",
+    "{b} starts when {a} {done}: {post}",
+)
 
 
 def _handover(c: _Command, n: int) -> _Draft:
@@ -1157,24 +1417,23 @@ def _handover(c: _Command, n: int) -> _Draft:
     if goes_home:
         home = _home(c, first)
         ta.append(home)
-        c.ledger.places[first] = set()
-    pre: list[Task] = []
+    pre: list[Task] = []  # done before waiting: not at the first robot's places
     if n - a >= 2 and rng.random() < 0.5:
         pre = _tasks_for(c, second, 1)
     post_count = max(1, n - a - len(pre))
+    decorates = False  # the second robot puts cherries on the first one's cakes
     if goes_home and rng.random() < 0.5 and c.ledger.bare_cakes:
         plates = [p for p, k in c.ledger.bare_cakes.items() if k > 0]
         if plates and not c.ledger.cherries[second] and not pre:
             c.ledger.plate_owner.update({p: second for p in plates})
             pre = [_collect(c, second)] if rng.random() < 0.4 else []
-            if pre:
-                post = [_put_cherry(c, second)]
-            elif rng.random() < 0.6:
-                post = [_cherry_on_cake(c, second)]
-            else:
-                post = _tasks_for(c, second, post_count)
-        else:
-            post = _tasks_for(c, second, post_count)
+            decorates = True
+    if goes_home:
+        c.ledger.places[first] = set()  # after the signal, its places are free
+    if decorates and pre:
+        post = [_put_cherry(c, second)]
+    elif decorates and rng.random() < 0.6:
+        post = [_cherry_on_cake(c, second)]
     else:
         post = _tasks_for(c, second, post_count)
     name_a, name_b = c.say_robot(first), c.say_robot(second)
@@ -1196,9 +1455,14 @@ def _handover(c: _Command, n: int) -> _Draft:
             f"{name_b}, wait for {name_a} to finish before you {post_text}",
             f"after {name_a} {done}, {name_b} {_join(c, post, third=True)}"
             if all(t.inflect for t in post) else f"after that, {name_b}, {post_text}",
+            *(form.format(a=name_a, b=name_b, done=done, post=post_text)
+              for form in rng.sample(HANDOVER_FORMS, 3)),
         ))
+    if c.family in _HELD_OUT_HANDOVERS and not pre:
+        text_b = rng.choice(_HELD_OUT_HANDOVERS[c.family]).format(a=name_a, b=name_b,
+                                                                  post=post_text)
     text = text_a + rng.choice(("; ", ". ", ", and ")) + text_b
-    if not pre and rng.random() < 0.4:  # "robot 1 ... and go home, then robot 2 ..."
+    if not pre and c.family is None and rng.random() < 0.4:  # "robot 1 ..., then robot 2"
         text = text_a + rng.choice((", then ", ". Then ", " and then ", ", after that ",
                                     "; afterwards ")) + rng.choice(
             (f"{name_b} {post_text}", f"{name_b}, {post_text}", f"{name_b} should {post_text}",
@@ -1210,6 +1474,32 @@ def _handover(c: _Command, n: int) -> _Draft:
     }
     tags = {"both-robots", "coordination"} | _task_tags(ta + pre + post)
     return _Draft(trees, text, min(MAX_TASKS, len(ta) + len(pre) + len(post)), tags)
+
+
+def _shared_holder(c: _Command) -> _Draft:
+    """Two robots empty one holder into the basket: the first a counted load, the second,
+    after it, "the rest" (what the holder still has)."""
+    rng, s = c.rng, c.style
+    first, second = ("robot1", "robot2") if rng.random() < 0.6 else ("robot2", "robot1")
+    h = c.holder(first, V.CHERRIES_PER_HOLDER)
+    k = rng.randint(2, V.CHERRIES_PER_HOLDER - 2)
+    a, b = c.say_robot(first, start=True), c.say_robot(second)
+    what, ht, basket = s.cherries(k), s.holder(h), s.basket()
+    text_a = rng.choice((f"{a}, put {what} from {ht} in {basket}",
+                         f"{a} take {what} from {ht} to {basket}",
+                         f"{a}: {what} from {ht} into {basket}"))
+    text_b = rng.choice((f"when it is done, {b} brings the rest of {ht} to {basket}",
+                         f"{b}, once {a} is done, bring the rest to {basket}",
+                         f"then {b} takes the remaining cherries of {ht} to {basket}",
+                         f"{b} after it: the rest of {ht} into {basket}"))
+    signal = first + SIGNAL_SUFFIX
+    trees = {first: [skill("CollectCherries", holder=h, count=k), skill("DropCherries"),
+                     skill("Signal", signal=signal)],
+             second: [skill("WaitForSignal", signal=signal),
+                      skill("CollectCherries", holder=h, count=V.CHERRIES_PER_HOLDER - k),
+                      skill("DropCherries")]}
+    text = text_a + rng.choice(("; ", ". ", ", and ")) + text_b
+    return _Draft(trees, text, 4, {"both-robots", "coordination", "rest", "basket"})
 
 
 def _continuation(c: _Command) -> _Draft:
@@ -1296,31 +1586,36 @@ def _impossible(c: _Command) -> _Draft:
 _TASK_COUNTS = ((1, 0.36), (2, 0.30), (3, 0.21), (4, 0.13))
 
 
-def _draft(rng: random.Random, reply_share: float) -> tuple[_Command, _Draft]:
+def _draft(rng: random.Random, reply_share: float,
+           family: str | None = None) -> tuple[_Command, _Draft]:
     if rng.random() < reply_share:
         kinds, weights = zip(*POISONS)
-        c = _Command(rng, poison=rng.choices(kinds, weights)[0])
+        c = _Command(rng, poison=rng.choices(kinds, weights)[0], family=family)
         return c, _impossible(c)
-    c = _Command(rng)
+    c = _Command(rng, family=family)
     counts, weights = zip(*_TASK_COUNTS)
     n = rng.choices(counts, weights)[0]
+    if family is not None and HELD_OUT_FAMILIES[family][0] == "coordination":
+        return c, _handover(c, max(2, n))
     mode = rng.random()
     if mode < 0.05:
         return c, _continuation(c)
     if mode < 0.10:
         return c, _both_same(c)
     if n >= 2 and mode < 0.21:
-        return c, _handover(c, n)
+        return c, _handover(c, n) if rng.random() < 0.9 else _shared_holder(c)
     if n >= 2 and mode < 0.60:
         return c, _two(c, n)
     return c, _single(c, n, addressed=mode > 0.62 or rng.random() < 0.5)
 
 
-def make_example(rng: random.Random, reply_share: float = 0.12) -> PlanExample:
-    """One example; retries drafts that ran out of resources."""
+def make_example(rng: random.Random, reply_share: float = 0.12,
+                 family: str | None = None) -> PlanExample:
+    """One example (said in the held-out phrasing ``family`` where the draft has a place for
+    it); retries drafts that ran out of resources."""
     for _ in range(100):
         try:
-            c, draft = _draft(rng, reply_share)
+            c, draft = _draft(rng, reply_share, family)
         except _NoRoom:
             continue
         command = c.style.finish(draft.text)
@@ -1331,6 +1626,8 @@ def make_example(rng: random.Random, reply_share: float = 0.12) -> PlanExample:
             tags.add("number-words")
         if c.style.typos:
             tags.add("typos")
+        if c.style.noise:
+            tags.add("noise")
         if c.continuation:
             tags.add("continuation")
         if c.poison is not None:
@@ -1360,8 +1657,35 @@ def generate_plan_examples(count: int, seed: int, reply_share: float = 0.12,
             raise RuntimeError(f"only {len(out)} distinct examples after {attempts} attempts")
         example = make_example(rng, reply_share)
         key = example.command.lower()
-        if key in seen:
-            continue
+        if key in seen or held_out_family(example.command) is not None:
+            continue  # a held-out family's wording, met by chance, is not trained on
         seen.add(key)
         out.append(example)
     return out
+
+
+def held_out_family(command: str) -> str | None:
+    """The held-out phrasing family whose wording ``command`` uses, or ``None``."""
+    text = normalise(command)
+    return next((name for name, pattern in _FAMILY_MARKERS.items() if pattern.search(text)),
+                None)
+
+
+def held_out_plan_examples(count: int, seed: int,
+                           reply_share: float = 0.12) -> list[PlanExample]:
+    """``count`` distinct examples said in the held-out phrasing families (each family in
+    turn), tagged ``family:NAME``: the commands the bt adapter never trained on."""
+    rng = random.Random(seed)
+    names = list(HELD_OUT_FAMILIES)
+    seen: set[str] = set()
+    out: list[PlanExample] = []
+    for _ in range(count * 400):
+        if len(out) == count:
+            return out
+        family = names[len(out) % len(names)]
+        example = make_example(rng, reply_share, family)
+        if example.command.lower() in seen or held_out_family(example.command) != family:
+            continue  # the draft had no place for the family's wording
+        seen.add(example.command.lower())
+        out.append(replace(example, tags=tuple(sorted({*example.tags, f"family:{family}"}))))
+    raise RuntimeError(f"only {len(out)} held-out examples in {count * 400} drafts")

@@ -103,6 +103,22 @@ def test_a_verb_that_no_skill_has_is_a_clause_of_its_own():
         ("both robots fly home, thx", ("robot1", "robot2"), False)]
 
 
+@pytest.mark.parametrize("command, clauses", [
+    # a typing slip in a verb is the verb: its clause's reply must not refuse the command
+    ("robot 1 colect 5 cherries from holder 2 then dirve to plate 3",
+     ["robot 1 collect 5 cherries from holder 2", "robot 1 drive to plate 3"]),
+    ("R2 birng the pink stack from quadrant 1 to plate 2, then go home",
+     ["robot 2 bring the pink stack from quadrant 1 to plate 2", "robot 2 go home"]),
+    # other words operators use for what a skill does
+    ("robot 1 proceed to plate 3 and then retrieve the brown stack from quadrant 2",
+     ["robot 1 proceed to plate 3", "robot 1 retrieve the brown stack from quadrant 2"]),
+])
+def test_slips_and_synonyms_of_skill_verbs_are_known_verbs(command, clauses):
+    split = split_command(command)
+    assert [c.text for c in split] == clauses
+    assert all(c.known_verb for c in split)
+
+
 def test_one_robots_clauses_join_into_one_flat_sequence():
     clauses = split_command("robot 2 go to quadrant 2 and wait 3 seconds there")
     joined = join_plans(clauses, [plan('robot2:<MoveTo target="quadrant_2"/>'),
@@ -142,3 +158,14 @@ def test_a_clause_plan_for_other_robots_does_not_join():
                Clause("robot 2 go home", ("robot2",), False)]
     home = 'robot1:<MoveTo target="home"/>'
     assert join_plans(clauses, [plan(home), plan(home)]) is None
+
+
+def test_clauses_of_generated_possible_commands_have_known_verbs():
+    """A clause whose verb is unknown may be answered with a reply that refuses the whole
+    command; on possible commands (training and held-out wording) that leaves typos only."""
+    from llm_mars.training.plan_data import generate_plan_examples, held_out_plan_examples
+
+    examples = generate_plan_examples(2000, seed=9) + held_out_plan_examples(300, seed=9)
+    clauses = [c for e in examples if e.kind == "plan" for c in split_command(e.command) or ()]
+    unknown = [c.text for c in clauses if not c.known_verb]
+    assert len(clauses) > 1000 and len(unknown) <= 0.01 * len(clauses), unknown

@@ -27,6 +27,8 @@ from llm_mars.language.grounding import (Grounding, ground, is_world_reply, out_
      "A robot can carry at most 10 cherries, so it cannot take 15."),
     ("robot 1 pick up all four brown stacks at once",
      "A robot can carry at most 3 stacks at once."),
+    ("the second robot takes 15 cherries from holder 2",  # an ordinal is no shared load
+     "A robot can carry at most 10 cherries, so it cannot take 15."),
 ])
 def test_references_the_world_lacks_get_a_reply(command, reply):
     assert out_of_world(command) == reply

@@ -13,12 +13,14 @@ from llm_mars.language.normaliser import Said, as_said, normalise
     ("robot1 go home", "robot 1 go home"),
     ("robot number two, stop", "robot 2 stop"),
     ("Bot two - go to dispenser three", "bot 2 go to dispenser 3"),
+    ("go to distributor three then quad two", "go to distributor 3 then quad 2"),
     # homophones after a numbered thing
     ("Robot to go to holder for.", "robot 2 go to holder 4"),
     ("robot too go to plate won", "robot 2 go to plate 1"),
     ("put it on plate tree", "put it on plate 3"),
     ("quadrant free", "quadrant 3"),
-    ("robot ate", "robot 8"),
+    ("robot ate", "robot ate"),  # the world has no robot 8: a homophone is a guess
+    ("robot, for the basket", "robot for the basket"),  # a pause: a preposition
     # ... but not after an article: "to" is a preposition there
     ("tell the robot to go to plate for", "tell the robot to go to plate 4"),
     ("send a robot to the basket", "send a robot to the basket"),

@@ -1,0 +1,109 @@
+"""Held-out phrasing families of the bt data (llm_mars.training.plan_data) and their cases
+(llm_mars.training.plan_held_out)."""
+import json
+import random
+
+import pytest
+
+from llm_mars.evaluation.expectations import CommandCase, evaluate_case
+from llm_mars.session.match import Match
+from llm_mars.training.plan_data import (HELD_OUT_FAMILIES, generate_plan_examples,
+                                         held_out_family, held_out_plan_examples, make_example)
+from llm_mars.training.plan_held_out import held_out_plan_cases, reference_state
+
+
+def test_the_training_generator_never_says_a_held_out_family():
+    """Drawn the way training data is drawn (no family): not one command in the wording of a
+    held-out family, before the filter of generate_plan_examples has anything to do."""
+    rng = random.Random(3)
+    said = [e.command for e in (make_example(rng, 0.12) for _ in range(6000))
+            if held_out_family(e.command) is not None]
+    assert said == []
+
+
+def test_training_data_holds_no_held_out_family_text():
+    examples = generate_plan_examples(3000, seed=17)
+    assert [e.command for e in examples if held_out_family(e.command)] == []
+
+
+def test_every_held_out_family_is_generated_in_its_own_wording():
+    examples = held_out_plan_examples(3 * len(HELD_OUT_FAMILIES), seed=4)
+    by_family = {}
+    for e in examples:
+        (tag,) = [t for t in e.tags if t.startswith("family:")]
+        family = tag.removeprefix("family:")
+        assert held_out_family(e.command) == family, e.command
+        by_family[family] = by_family.get(family, 0) + 1
+    assert by_family == {family: 3 for family in HELD_OUT_FAMILIES}
+    assert len({e.command for e in examples}) == len(examples)
+    assert held_out_plan_examples(11, seed=4) == examples[:11]  # seeded
+
+
+@pytest.fixture(scope="module")
+def cases():
+    return held_out_plan_cases(60, seed=5)
+
+
+def test_cases_are_valid_case_file_lines(cases):
+    assert {c.kind for c in cases} == {"plan", "reply"}
+    for case in cases:
+        line = json.dumps({"id": case.id, "commands": list(case.commands), "tasks": case.tasks,
+                           "kind": case.kind, "expect": list(case.expect),
+                           "tags": list(case.tags)})
+        assert CommandCase.from_json(json.loads(line)) == case
+
+
+def test_a_reference_passes_its_case_and_another_plan_fails_it(cases):
+    examples = [e for e in held_out_plan_examples(120, seed=5)
+                if e.kind == "reply" or e.executable][:60]
+    for case, example in zip(cases, examples, strict=True):
+        state = reference_state(example)
+        state["replies"] = [example.output] if example.kind == "reply" else []
+        assert evaluate_case(case, state) == [], case.commands
+    plan_cases = [(c, e) for c, e in zip(cases, examples) if e.kind == "plan"]
+    (case, _), (_, other) = plan_cases[0], plan_cases[1]
+    wrong = Match(seed=0)
+    wrong.execute(other.output)
+    state = wrong.state_dict()
+    state["replies"] = []
+    assert evaluate_case(case, state)
+
+
+def test_figures_are_given_per_family(cases):
+    from llm_mars.evaluation.evaluate import CaseResult, PlanReport
+    from llm_mars.training.plan_held_out import family_figures
+
+    report = PlanReport([CaseResult(c.id, c.tasks, c.kind, i % 2 == 0, (), (), c.tags)
+                         for i, c in enumerate(cases[:4])])
+    figures = family_figures(report)
+    assert sum(total for _, total in figures.values()) == 4
+    assert sum(passed for passed, _ in figures.values()) == 2
+
+
+class TableAssistant:
+    """Plans each command with its reference output (or, where ``wrong`` says, another)."""
+
+    def __init__(self, examples, wrong=None):
+        self.outputs = {e.command: e.output for e in examples}
+        self.wrong = wrong or {}
+
+    def plan(self, command):
+        from llm_mars.assistant import PlanOutcome
+        from llm_mars.bt.parser import parse_bt_output
+
+        text = self.wrong.get(command, self.outputs[command])
+        return PlanOutcome(parse_bt_output(text), text, 0.3)
+
+
+def test_the_evaluation_passes_the_reference_and_fails_another_plan():
+    from llm_mars.evaluation.evaluate import evaluate_plans
+
+    cases = held_out_plan_cases(30, seed=8)
+    examples = held_out_plan_examples(60, seed=8)
+    summary = evaluate_plans(TableAssistant(examples), cases).summary()
+    assert summary["execution_accuracy"] == 1.0 and summary["possible_refused"] == 0
+    assert summary["impossible_passed"] == summary["impossible_cases"] > 0
+    plans = [e for e in examples if e.kind == "plan" and e.executable]
+    report = evaluate_plans(TableAssistant(examples, {plans[0].command: plans[1].output}),
+                            [c for c in cases if c.commands[0] == plans[0].command])
+    assert not report.results[0].passed
