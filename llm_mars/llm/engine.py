@@ -289,6 +289,11 @@ class Engine:
             stats["threads"] = scheduler.thread_tuner.current
         return stats
 
+    @property
+    def alive(self) -> bool:
+        """Whether the engine thread is serving (not closed, not dead): a health check."""
+        return self._thread.is_alive() and not self._closing
+
     def close(self, timeout: float | None = 10.0) -> None:
         """Stop the engine thread; queued and running requests fail with EngineClosedError."""
         with self._cond:
@@ -368,8 +373,11 @@ class Engine:
                 seq.constraint, seq.check = constraint.new_row(), constraint.check
             if not request.sampling.greedy and request.sampling.seed is not None:
                 seq.generator = torch.Generator().manual_seed(request.sampling.seed)
-        except LlmMarsError as exc:
+        except Exception as exc:  # fail this request only: the engine thread must live on
             seq.error = exc
+            if not isinstance(exc, LlmMarsError):
+                seq.error = BackendError(f"the request could not be prepared: {exc!r}")
+                seq.error.__cause__ = exc
             seq.on_done(seq)
             return
         self._scheduler.add(seq)

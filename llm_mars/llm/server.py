@@ -8,13 +8,16 @@ under the same registry-generated grammar as in-process. Only the standard libra
 
 Endpoints::
 
-    GET  /v1/models             the base model, then the adapters (``parent``: the base model)
+    GET  /health                200 while the engine serves, 503 when it does not (no key)
+    GET  /v1/models             the base model, then the adapters (``parent``: the base model);
+                                503 ``engine_unavailable`` when the engine does not serve
     POST /v1/chat/completions   chat messages; ``model``: the base model id or an adapter name
     POST /v1/completions        ``prompt`` is sent as one user turn: the engine serves chat
                                 prompts only (the adapters are trained on chat prompts)
 
 Request fields: ``max_tokens`` (or ``max_completion_tokens``), ``temperature`` (default 1, as
-OpenAI; 0 is greedy), ``top_p``, ``seed``, ``stop``, ``stream`` (server-sent events
+OpenAI; 0 is greedy), ``top_p``, ``seed`` (an integer of the generator's range,
+:data:`~llm_mars.llm.requests.SEED_RANGE`), ``stop``, ``stream`` (server-sent events
 ``data: {...}`` ending with ``data: [DONE]``; ``stream_options.include_usage``), and vLLM's
 ``return_token_ids``. Structured output is the plan grammar or the state query grammar only,
 asked for in any of vLLM's forms with exactly the text of
@@ -33,7 +36,8 @@ Errors carry an OpenAI-style body ``{"error": {"message", "type", "param", "code
 413    body over ``max_body_bytes`` (``request_too_large``) or prompt too long (``prompt_too_long``)
 422    the constrained output failed (``constraint_failed``) or did not validate (``invalid_plan``,
        ``invalid_query``)
-500    engine failure; 503 engine closed (``engine_closed``); 504 deadline passed (``timeout``)
+500    engine failure; 503 engine closed (``engine_closed``) or not serving
+       (``engine_unavailable``); 504 deadline passed (``timeout``)
 =====  ==================================================================================
 
 An error after a stream has started is sent as one ``data: {"error": {..., "status": N}}``
@@ -61,7 +65,8 @@ from llm_mars.errors import (ApiError, BackendError, ConstraintError, EngineClos
                              GenerationTimeout, LlmMarsError, PlanValidationError,
                              PromptTooLongError, QueryError, RequestError, UnknownAdapterError)
 from llm_mars.llm.outputs import constraint_of_grammar, grammar_for
-from llm_mars.llm.requests import GenerationRequest, GenerationResult, SamplingParams, TokenEvent
+from llm_mars.llm.requests import (SEED_RANGE, GenerationRequest, GenerationResult,
+                                   SamplingParams, TokenEvent)
 
 log = logging.getLogger(__name__)
 
@@ -94,9 +99,11 @@ _UNSUPPORTED = {
 
 
 class GenerationService(Protocol):
-    """What the server needs of an engine: the engine's ``adapters`` and streaming ``submit``."""
+    """What the server needs of an engine: the engine's ``adapters``, whether it is ``alive``
+    and streaming ``submit``."""
 
     adapters: tuple[str, ...]
+    alive: bool
 
     def submit(self, request: GenerationRequest,
                on_token: Callable[[TokenEvent], None] | None = None) -> Future: ...
@@ -195,7 +202,15 @@ class OpenAIApi:
 
     # --- models ----------------------------------------------------------------------------
 
+    def health(self) -> dict[str, Any]:
+        """``{"status": "ok"}``; ApiError 503 when the engine thread does not serve."""
+        if not self.engine.alive:
+            raise ApiError(503, "engine_unavailable", "the engine is not serving requests")
+        return {"status": "ok"}
+
     def models(self) -> dict[str, Any]:
+        self.health()
+
         def card(name: str, parent: str | None) -> dict[str, Any]:
             return {"id": name, "object": "model", "created": self._created,
                     "owned_by": "llm_mars", "root": self.base_model, "parent": parent}
@@ -406,8 +421,16 @@ def _sampling(body: dict[str, Any], kind: str) -> SamplingParams:
                        f"at most {MAX_STOP_STRINGS} of them", "stop")
     return SamplingParams(temperature=_number(body, "temperature", 1.0, 0.0, 2.0),
                           top_p=_number(body, "top_p", 1.0, 0.0, 1.0, low_open=True),
-                          seed=_optional(body, "seed", int, None), max_new_tokens=max_tokens,
+                          seed=_seed(body), max_new_tokens=max_tokens,
                           stop=tuple(stops))
+
+
+def _seed(body: dict[str, Any]) -> int | None:
+    seed = _optional(body, "seed", int, None)
+    if seed is not None and not SEED_RANGE[0] <= seed <= SEED_RANGE[1]:
+        raise ApiError(400, "invalid_request", f"'seed' must be an integer in "
+                       f"[{SEED_RANGE[0]}, {SEED_RANGE[1]}]", "seed")
+    return seed
 
 
 def _chat_messages(body: dict[str, Any]) -> list[dict[str, str]]:
@@ -464,8 +487,8 @@ class _Handler(BaseHTTPRequestHandler):
     api_key: str | None
     max_body_bytes: int
 
-    ROUTES = {"/v1/models": ("GET", None), "/v1/chat/completions": ("POST", "chat"),
-              "/v1/completions": ("POST", "completion")}
+    ROUTES = {"/health": ("GET", "health"), "/v1/models": ("GET", "models"),
+              "/v1/chat/completions": ("POST", "chat"), "/v1/completions": ("POST", "completion")}
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         self._handle("GET")
@@ -491,8 +514,8 @@ class _Handler(BaseHTTPRequestHandler):
             allowed, kind = self.ROUTES[path]
             if method != allowed:
                 raise ApiError(405, "method_not_allowed", f"{path} takes {allowed}")
-            if kind is None:
-                self._send_json(200, self.api.models())
+            if kind in ("health", "models"):
+                self._send_json(200, getattr(self.api, kind)())
                 return
             call = self.api.prepare(kind, self._read_json())
             if call.stream:

@@ -265,3 +265,19 @@ def test_a_scoring_request_takes_no_constraint(engine):
     with pytest.raises(RequestError, match="scoring"):
         engine.submit(GenerationRequest(request.messages, "bt", constraint="plan",
                                         score_target="y"))
+
+
+def test_an_unexpected_error_preparing_a_request_fails_that_request_only(tiny_llama,
+                                                                           tiny_tokenizer):
+    """Any exception while a request is prepared (chat template, grammar compile) used to
+    end the engine thread: every later request then waited for its deadline."""
+    def broken(tokenizer, vocab_size):
+        raise IndexError("a grammar compiler bug")
+
+    with Engine(CompactLlama.from_hf(tiny_llama, torch.float32), tiny_tokenizer,
+                constraints={"broken": broken}, max_seq_len=128) as engine:
+        with pytest.raises(BackendError, match="a grammar compiler bug"):
+            engine.submit(chat(None, "go", constraint="broken")).result(timeout=30)
+        assert engine.alive
+        assert engine.submit(chat(None, "go", 3)).result(timeout=30).output_tokens >= 1
+    assert not engine.alive

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
+import torch
 
 from llm_mars.errors import (BackendError, ConstraintError, EngineClosedError, GenerationTimeout,
                              PlanValidationError, Problem, PromptTooLongError, RequestError,
@@ -43,6 +44,7 @@ class FakeEngine:
     def __init__(self, script: Callable[[GenerationRequest], str | Exception] = echo, *,
                  adapters: tuple[str, ...] = ("bt", "qa"), token_delay_s: float = 0.0):
         self.adapters = adapters
+        self.alive = True
         self.script = script
         self.token_delay_s = token_delay_s
         self.submit_errors: list[Exception] = []  # raised by the next submit() calls
@@ -108,7 +110,7 @@ def shared_server():
 def engine(shared_server):
     """The shared server's fake engine, reset to echo without delay."""
     fake = shared_server.api.engine
-    fake.script, fake.token_delay_s = echo, 0.0
+    fake.script, fake.token_delay_s, fake.alive = echo, 0.0, True
     fake.requests, fake.cancelled, fake.submit_errors = [], [], []
     return fake
 
@@ -393,6 +395,9 @@ def test_a_client_that_leaves_mid_stream_cancels_the_request(server):
     ("POST", "/v1/chat/completions", chat(stream="yes"), 400, "invalid_request"),
     ("POST", "/v1/chat/completions", chat(stream_options={"include_usage": True}), 400,
      "invalid_request"),
+    ("POST", "/v1/chat/completions", chat(seed=2**64, temperature=1), 400, "invalid_request"),
+    ("POST", "/v1/chat/completions", chat(seed=-2**63 - 1, temperature=1), 400,
+     "invalid_request"),
     ("POST", "/v1/chat/completions", chat(n=2), 400, "unsupported_parameter"),
     ("POST", "/v1/chat/completions", chat(logprobs=True), 400, "unsupported_parameter"),
     ("POST", "/v1/chat/completions", chat(presence_penalty=0.5), 400, "unsupported_parameter"),
@@ -476,6 +481,21 @@ def test_engine_refusals_map_to_http_errors(engine, server, error, status, code)
     assert_serving(server)
 
 
+def test_health_and_models_say_when_the_engine_does_not_serve(engine, server):
+    assert call(server, "GET", "/health")[:2] == (200, {"status": "ok"})
+    engine.alive = False
+    for path in ("/health", "/v1/models"):
+        status, answer, _ = call(server, "GET", path)
+        assert (status, answer["error"]["code"]) == (503, "engine_unavailable")
+
+
+def test_the_extreme_seeds_of_the_generator_are_served(server, engine):
+    for seed in (2**64 - 1, -2**63):
+        assert call(server, "POST", "/v1/chat/completions", chat(seed=seed, temperature=1))[0] \
+            == 200
+    assert [r.sampling.seed for r in engine.requests] == [2**64 - 1, -2**63]
+
+
 def test_a_request_the_engine_does_not_finish_in_time_gets_504():
     slow = FakeEngine(lambda r: "x" * 1000, token_delay_s=0.01)
     with OpenAIServer(slow, BASE, port=0, request_timeout_s=0.3).start() as server:
@@ -545,3 +565,32 @@ def test_serving_from_many_threads_keeps_each_answer_with_its_request(server, en
     for t in threads:
         t.join(20)
     assert results == {i: f"[qa] question {i}" for i in range(6)}
+
+
+# --- over the real engine (the tiny model) --------------------------------------------------
+
+
+@pytest.fixture
+def real_server(tiny_llama, tiny_tokenizer, adapter_dirs):
+    from llm_mars.llm.engine import Engine
+    from llm_mars.llm.llama import CompactLlama
+
+    engine = Engine(CompactLlama.from_hf(tiny_llama, torch.float32), tiny_tokenizer,
+                    adapters=adapter_dirs, max_batch=4, max_seq_len=128, chunk_tokens=64)
+    with engine, OpenAIServer(engine, BASE, port=0, request_timeout_s=10).start() as server:
+        yield server
+
+
+def test_no_request_stops_the_real_engine_and_health_tells_when_it_stopped(real_server):
+    """A seed out of the generator's range once killed the engine thread (every later request
+    then answered 504) while /v1/models still answered 200."""
+    bad = chat("bt", "go home", seed=2**64, temperature=1, max_tokens=4)
+    status, answer, _ = call(real_server, "POST", "/v1/chat/completions", bad)
+    assert (status, answer["error"]["param"]) == (400, "seed")
+    status, answer, _ = call(real_server, "POST", "/v1/chat/completions",
+                             chat("bt", "go home", seed=7, temperature=1, max_tokens=4))
+    assert status == 200 and answer["usage"]["completion_tokens"] >= 1
+    assert call(real_server, "GET", "/health")[0] == 200
+    real_server.api.engine.close()
+    assert call(real_server, "GET", "/health")[0] == 503
+    assert call(real_server, "GET", "/v1/models")[0] == 503
