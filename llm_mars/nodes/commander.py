@@ -16,7 +16,6 @@ llm_mars.language.intent; this node only wires them to topics.
 """
 from __future__ import annotations
 
-import json
 import threading
 
 from rclpy.node import Node
@@ -24,7 +23,7 @@ from rclpy.node import Node
 from llm_mars import vocabulary as V
 from llm_mars.nodes.common import (LATEST, ParamSpec, declare_all, payload_subscription,
                                    run_node, safe_timer, string_publisher, string_subscription)
-from llm_mars.payloads import ExecutorStatus
+from llm_mars.payloads import ExecutorStatus, WorldStateMessage
 from llm_mars.session.commander import Commander, CommanderPorts
 
 
@@ -57,7 +56,8 @@ class CommanderNode(Node):
             executor_silence_s=p.executor_silence_s)
         string_subscription(self, "/operator/command", self._locked(self.core.on_utterance))
         string_subscription(self, "/llm/result", self._locked(self.core.on_llm_result))
-        string_subscription(self, "/world/state", self._on_state, LATEST)
+        payload_subscription(self, "/world/state", WorldStateMessage, self._on_state, LATEST,
+                             warn_every=False)
         for robot in robots:
             payload_subscription(self, f"/{robot}/bt_status", ExecutorStatus, self._on_status)
         safe_timer(self, 0.2, self._locked(self.core.poll))
@@ -68,15 +68,9 @@ class CommanderNode(Node):
                 handler(*args)
         return call
 
-    def _on_state(self, data: str) -> None:
-        try:
-            state = json.loads(data)
-        except ValueError:
-            self.get_logger().warning("world state is not JSON")
-            return
-        if isinstance(state, dict) and isinstance(state.get("robots"), dict):
-            with self._lock:
-                self.core.on_world_state(state)
+    def _on_state(self, message: WorldStateMessage) -> None:
+        with self._lock:
+            self.core.on_world_state(message.state)
 
     def _on_status(self, status: ExecutorStatus) -> None:
         with self._lock:

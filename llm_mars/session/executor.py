@@ -98,18 +98,28 @@ class PlanExecutor:
         self._halt(status, reason)
         return was_running
 
-    def tick(self) -> None:
-        """Tick the running tree once; start the next queued plan when it finishes."""
+    def tick(self) -> Exception | None:
+        """Tick the running tree once; start the next queued plan when it finishes. A tick
+        that raises fails the plan with the error as its reason (a plan must never stay
+        RUNNING on an error that every tick repeats); the error is returned, to be logged."""
         if self.current is None:
-            return
+            return None
         root = self.current.root
-        root.tick_once()
-        if root.status in (Status.SUCCESS, Status.FAILURE):
+        try:
+            root.tick_once()
+        except Exception as exc:  # a robot or behaviour failed: the plan fails, not the node
+            self._halt("FAILURE", f"tick failed: {exc!r}")
+            error = exc
+        else:
+            if root.status not in (Status.SUCCESS, Status.FAILURE):
+                return None
             self.status = root.status.value
             self.reason = self._failure_reason(root) if root.status is Status.FAILURE else None
             self.current = None
-            if self.queue:
-                self._begin(self.queue.popleft())
+            error = None
+        if self.queue:
+            self._begin(self.queue.popleft())
+        return error
 
     @property
     def running(self) -> bool:

@@ -204,7 +204,7 @@ class Simulator:
         check_robot(robot)
         if skill not in S.PROGRAMS:
             raise UnknownSkillError(skill, tuple(S.PROGRAMS))
-        S.check_args(skill, args)
+        args = S.read_args(skill, args)
         body = self.state.robots[robot]
         goal = _Goal(
             id=next(self._ids), robot=robot, skill=skill, label=REGISTRY[skill].label(args),
@@ -214,14 +214,28 @@ class Simulator:
         )
         self._goals[goal.id] = goal
         self._running[robot].append(goal)
-        if self.state.match_over:
-            self._finish(goal, SkillState.FAILURE, S.MATCH_OVER)
-        elif goal.body and any(g.body for g in self._running[robot] if g is not goal):
-            self._finish(goal, SkillState.FAILURE, S.ROBOT_BUSY)
-        else:
-            self._advance(goal, self.state.time_s, 0.0, 0.0)
+        try:
+            if self.state.match_over:
+                self._finish(goal, SkillState.FAILURE, S.MATCH_OVER)
+            elif goal.body and any(g.body for g in self._running[robot] if g is not goal):
+                self._finish(goal, SkillState.FAILURE, S.ROBOT_BUSY)
+            else:
+                self._advance(goal, self.state.time_s, 0.0, 0.0)
+        except Exception:  # a goal that cannot start must not stay to fail every later step
+            self._forget(goal)
+            raise
         self._update_active(robot)
         return goal.id
+
+    def _forget(self, goal: _Goal) -> None:
+        goal.program.close()
+        self._goals.pop(goal.id, None)
+        if goal in self._running[goal.robot]:
+            self._running[goal.robot].remove(goal)
+        nav = self._nav[goal.robot]
+        if nav is not None and nav.goal_id == goal.id:
+            self._stop_driving(goal.robot)
+        self._update_active(goal.robot)
 
     def skill_outcome(self, robot: str, goal_id: int) -> SkillOutcome:
         goal = self._goal(robot, goal_id)
