@@ -430,6 +430,7 @@ class WorldStateMessage(Payload):
                     _colors(_get(cake, f"{where}[{i}]", "layers", list), f"{where}[{i}].layers")
                     _get(cake, f"{where}[{i}]", "cherry", bool)
         _get(obj, what, "basket", int, required=False)
+        _get(obj, what, "match_over", bool, required=False)
         return cls(obj)
 
 

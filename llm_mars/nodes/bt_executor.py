@@ -97,7 +97,7 @@ class BtExecutorNode(Node):
 
     def _tick(self) -> None:
         with self._lock:
-            error = self.plans.tick()
+            error = self.plans.tick(match_over=self.robot.match_over)
         if error is not None:
             self.get_logger().error(f"tick failed, plan failed: {error!r}")
         self._status()

@@ -52,9 +52,12 @@ from llm_mars.world import skills as S
 from llm_mars.world.faults import NO_FAULTS, Faults
 from llm_mars.world.field import (
     CLEARANCE_MM, HOME_SLOTS, PLACE_XY, STAND_POINTS, Point, check_robot, distance)
-from llm_mars.world.state import WorldState
+from llm_mars.world.state import HISTORY_KEPT, WorldState
 
 _TIME_EPS = 1e-9
+RECORDS_KEPT = 2000
+"""Finished goals (their outcomes) and skill records kept: a whole match at ten goals a second,
+bounded in a session of any length."""
 
 
 @dataclass(frozen=True)
@@ -151,6 +154,7 @@ class Simulator:
         self._rng = random.Random(seed)
         self._ids = itertools.count(1)
         self._goals: dict[int, _Goal] = {}
+        self._done: list[int] = []  # ids of the finished goals still kept, oldest first
         self._running: dict[str, list[_Goal]] = {r: [] for r in V.ROBOTS}
         self._nav: dict[str, _Navigation | None] = {r: None for r in V.ROBOTS}
         self._leaving: dict[str, str | None] = {r: None for r in V.ROBOTS}
@@ -330,7 +334,15 @@ class Simulator:
         record = SkillRecord(goal.robot, goal.label, goal.start_s,
                              self.state.time_s if now is None else now, state, reason)
         self.records.append(record)
-        self.state.robots[goal.robot].history.append(record.entry)
+        history = self.state.robots[goal.robot].history
+        history.append(record.entry)
+        del history[:-HISTORY_KEPT]
+        self._done.append(goal.id)
+        if len(self._done) > RECORDS_KEPT:  # forget the oldest finished goals and records
+            for old in self._done[:-RECORDS_KEPT]:
+                self._goals.pop(old, None)
+            del self._done[:-RECORDS_KEPT]
+            del self.records[:-RECORDS_KEPT]
         self._update_active(goal.robot)
 
     def _update_active(self, robot: str) -> None:

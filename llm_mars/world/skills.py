@@ -22,7 +22,7 @@ from typing import Any
 from llm_mars import vocabulary as V
 from llm_mars.bt.registry import REGISTRY
 from llm_mars.errors import SkillArgumentError
-from llm_mars.world.state import Cake, RobotState, WorldState
+from llm_mars.world.state import HISTORY_KEPT, Cake, RobotState, WorldState
 
 # Failure reasons (they end up in the robot's history, e.g. "PickCake pink 1: FAILURE (...)").
 ROBOT_FULL = "robot full"
@@ -231,6 +231,7 @@ def _say(world: WorldState, robot: RobotState, args: Mapping[str, Any]) -> Progr
 
     def speak() -> None:
         robot.said.append(text)
+        del robot.said[:-HISTORY_KEPT]
     return speak
     yield  # a generator with no phases: it finishes on the first step
 
