@@ -6,7 +6,8 @@ checks, both read from :mod:`llm_mars.vocabulary` and the skill registry, take t
 the model:
 
 * :func:`out_of_world` finds references the world does not have (robot 3, the third robot,
-  quadrant 7, plate 0, holder 5, a green cake, 15 cherries, four stacks at once) and returns
+  robot one hundred, quadrant 7, quadrant -1, quadrant 4.5, plate 0, holder 5, a green cake,
+  15 or -3 cherries, four stacks at once) and returns
   the reply the operator gets instead of a plan; the model is not asked.
 * :func:`ground` collects the numbers and colours the command mentions. The plan grammar for
   this command (:func:`llm_mars.llm.grammar.plan_grammar_ebnf` with ``grounding``) admits in
@@ -39,14 +40,16 @@ GROUNDED_INT_MAX = 10
 (Repeat's cycles, Timeout's milliseconds) are not restricted."""
 
 _NUMBER = rf"(?:\d+|{'|'.join(NUMBER_WORDS)})"
+_ANY_VALUE = rf"(?:-?\d+(?:\.\d+)?|{'|'.join(NUMBER_WORDS)})"  # what a designator may be given
 _NOUN = "|".join(ROBOT_WORDS)
-_ROBOT_NUMBER = re.compile(rf"\b(?:{_NOUN}|r)\s*(?:number\s+)?({_NUMBER})\b")
+_ROBOT_NUMBER = re.compile(rf"\b(?:{_NOUN}|r)\s*(?:number\s+)?({_ANY_VALUE})(?![\w.])")
 _ORDINAL_ROBOT = re.compile(rf"\b({'|'.join(ORDINAL_WORDS)})\s+(?:{_NOUN})\b")
 _ROBOT_COUNT = re.compile(rf"\b({_NUMBER})\s+(?:{'|'.join(w + 's' for w in ROBOT_WORDS)})\b")
-_NUMBERED_PLACE = re.compile(rf"\b({'|'.join(PLACE_NOUNS)})\s+(?:number\s+)?({_NUMBER})\b")
+_NUMBERED_PLACE = re.compile(
+    rf"\b({'|'.join(PLACE_NOUNS)})\s+(?:number\s+)?({_ANY_VALUE})(?![\w.])")
 _ORDINAL_PLACE = re.compile(
     rf"\b({'|'.join(ORDINAL_WORDS)})\s+(?:\w+\s+)?({'|'.join(PLACE_NOUNS)})\b")
-_CHERRY_COUNT = re.compile(r"\b(\d+)\s+(?:more\s+)?cherries\b")
+_CHERRY_COUNT = re.compile(r"(?<![\w.-])(-?\d+(?:\.\d+)?)\s+(?:more\s+)?cherries\b")
 _AT_ONCE = re.compile(r"\b(?:at once|at the same time|in one go|together)\b")
 _STACK_COUNT = re.compile(rf"\b({_NUMBER})\s+(?:\w+\s+)?(?:stacks|cakes)\b")
 _UNKNOWN_COLOUR = re.compile(  # "the green stack", "the purple and brown cake stacks"
@@ -63,8 +66,12 @@ LOOSE_ROBOT_NUMBER = re.compile(  # "robot 1", but also "rboot one", "robit 2", 
     rf"\b(?:r[a-z]{{0,6}}|b[a-z]{{1,3}})\s*(?:number\s+)?({_NUMBER})\b")
 
 
-def _value(word: str) -> int:
-    return int(word) if word.isdigit() else NUMBER_WORDS.get(word, ORDINAL_WORDS.get(word, -1))
+def _value(word: str) -> int | float:
+    """A number as said: a whole one as an int, "4.5" as a float, "-1" negative."""
+    if word in NUMBER_WORDS or word in ORDINAL_WORDS:
+        return NUMBER_WORDS.get(word, ORDINAL_WORDS.get(word))
+    value = float(word)
+    return int(value) if value.is_integer() else value
 
 
 # The replies, one function each: the world check gives them and the bt training data
@@ -95,6 +102,12 @@ def cherries_reply(n: int) -> str:
             f"{n}.")
 
 
+def cherry_count_reply(n: int | float) -> str:
+    """The reply to a number of cherries that is not a whole number of at least one."""
+    return (f"{n} is not a number of cherries a robot can take: it takes 1 to "
+            f"{V.MAX_CHERRIES_CARRIED}.")
+
+
 def stacks_reply() -> str:
     return f"A robot can carry at most {V.MAX_STACKS_CARRIED} stacks at once."
 
@@ -103,7 +116,7 @@ def out_of_world(command: str | Said) -> str | None:
     """The reply for a command that names something the world does not have, else ``None``."""
     text = as_said(command).canonical
     for m in _ROBOT_NUMBER.finditer(text):
-        if not 1 <= _value(m.group(1)) <= len(V.ROBOTS):
+        if _value(m.group(1)) not in range(1, len(V.ROBOTS) + 1):
             return robot_reply(f"robot {_value(m.group(1))}")
     for m in _ORDINAL_ROBOT.finditer(text):
         if _value(m.group(1)) > len(V.ROBOTS):
@@ -120,8 +133,11 @@ def out_of_world(command: str | Said) -> str | None:
     for m in _UNKNOWN_COLOUR.finditer(text):
         return colour_reply(m.group(1))
     for m in _CHERRY_COUNT.finditer(text):
-        if int(m.group(1)) > V.MAX_CHERRIES_CARRIED:
-            return cherries_reply(int(m.group(1)))
+        n = _value(m.group(1))
+        if isinstance(n, int) and n > V.MAX_CHERRIES_CARRIED:
+            return cherries_reply(n)
+        if not isinstance(n, int) or n < 1:
+            return cherry_count_reply(n)
     if _AT_ONCE.search(text):
         for m in _STACK_COUNT.finditer(text):
             if _value(m.group(1)) > V.MAX_STACKS_CARRIED:
@@ -132,7 +148,8 @@ def out_of_world(command: str | Said) -> str | None:
 def cherry_counts(command: str | Said) -> set[int]:
     """The numbers ``command`` says of cherries ("put 4 cherries", "2 more cherries"): in a
     plan each is a collection's count or the number of cherries put on cakes."""
-    return {int(m.group(1)) for m in _CHERRY_COUNT.finditer(as_said(command).canonical)}
+    counts = (_value(m.group(1)) for m in _CHERRY_COUNT.finditer(as_said(command).canonical))
+    return {n for n in counts if isinstance(n, int) and n >= 1}
 
 
 def robots_named(command: str | Said) -> set[str]:
@@ -145,12 +162,13 @@ def _robots_in(text: str) -> set[str]:
     """:func:`robots_named` of an already normalised text."""
     numbers = [_value(m.group(1)) for m in _ROBOT_NUMBER.finditer(text)]
     numbers += [_value(m.group(1)) for m in _ORDINAL_ROBOT.finditer(text)]
-    return {V.ROBOTS[n - 1] for n in numbers if 1 <= n <= len(V.ROBOTS)}
+    return {V.ROBOTS[n - 1] for n in numbers if n in range(1, len(V.ROBOTS) + 1)}
 
 
 _WORLD_REPLY = re.compile(
-    r"^(?:There is no (?:robot|quadrant|plate|holder) \d|There is no \w+ robot|"
-    r"There is no \w+ cake|There are only two robots|A robot can carry at most \d+ cherries)")
+    r"^(?:There is no (?:robot|quadrant|plate|holder) -?\d|There is no \w+ robot|"
+    r"There is no \w+ cake|There are only two robots|A robot can carry at most \d+ cherries|"
+    r"-?[0-9.]+ is not a number of cherries)")
 
 
 def is_world_reply(reply: str) -> bool:
