@@ -204,6 +204,16 @@ class Engine:
         future: Future = Future()
         seq = Sequence(request, prompt=[], prefix_len=0, submitted=time.monotonic(),
                        on_token=on_token, cancelled=future.cancelled)
+        if request.constraint is not None:  # compiled here: a grammar compile (a new grounding
+            # each request) must not stall every request on the engine thread
+            try:
+                constraint = self._constraint(request.constraint)
+            except LlmMarsError:
+                raise
+            except Exception as exc:
+                raise RequestError(f"cannot build the output constraint "
+                                   f"{request.constraint!r}: {exc}") from exc
+            seq.constraint, seq.check = constraint.new_row(), constraint.check
         seq.on_done = lambda s: _resolve(future, s)
         with self._cond:
             if self._closing:
@@ -368,9 +378,6 @@ class Engine:
             if len(seq.prompt) >= self._scheduler.max_seq_len:
                 raise PromptTooLongError(f"the prompt has {len(seq.prompt)} tokens; the context holds "
                                    f"{self._scheduler.max_seq_len}")
-            if request.constraint is not None:
-                constraint = self._constraint(request.constraint)
-                seq.constraint, seq.check = constraint.new_row(), constraint.check
             if not request.sampling.greedy and request.sampling.seed is not None:
                 seq.generator = torch.Generator().manual_seed(request.sampling.seed)
         except Exception as exc:  # fail this request only: the engine thread must live on

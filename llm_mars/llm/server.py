@@ -6,6 +6,13 @@ the ``model`` field, requests of every client share the engine's batches, and pl
 under the same registry-generated grammar as in-process. Only the standard library is used
 (``http.server.ThreadingHTTPServer``: one thread per connection; the engine does the batching).
 
+Load limits: at most ``max_connections`` connections are served at once (one more is answered
+503 ``too_many_connections`` and closed, without a thread); at most ``max_queued`` requests wait
+for or run on the engine (one more is answered 429 ``too_many_requests``; both carry
+``Retry-After``); a request (its line, headers and body) must arrive within ``read_timeout_s``
+of the connection becoming ready for it, however slowly its bytes trickle in, else the
+connection is closed; the API key is checked before a body is read.
+
 Endpoints::
 
     GET  /health                200 while the engine serves, 503 when it does not (no key)
@@ -32,6 +39,7 @@ Errors carry an OpenAI-style body ``{"error": {"message", "type", "param", "code
 =====  ==================================================================================
 400    malformed JSON, bad or unsupported fields, another grammar (``unsupported_grammar``)
 401    missing or wrong API key (``Authorization: Bearer KEY``) on ``/v1/...``
+429    more requests queued than ``max_queued`` (``too_many_requests``, with ``Retry-After``)
 404    unknown model (``model_not_found``) or route; 405 wrong method
 413    body over ``max_body_bytes`` (``request_too_large``) or prompt too long (``prompt_too_long``)
 422    the constrained output failed (``constraint_failed``) or did not validate (``invalid_plan``,
@@ -84,6 +92,11 @@ RESULT_GRACE_S = 5.0
 """Past a request's deadline the engine fails it; the server stops waiting this much later."""
 SOCKET_TIMEOUT_S = 60.0
 """An idle or stalled client connection is closed after this long."""
+READ_TIMEOUT_S = 30.0
+"""A whole request (line, headers, body) must arrive within this long."""
+MAX_CONNECTIONS = 64
+MAX_QUEUED = 64
+RETRY_AFTER_S = 1
 
 _ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
 _ERROR_TYPES = {401: "authentication_error", 404: "not_found_error"}
@@ -193,12 +206,15 @@ class OpenAIApi:
 
     def __init__(self, engine: GenerationService, base_model: str, *,
                  max_prompt_chars: int = MAX_PROMPT_CHARS,
-                 request_timeout_s: float = REQUEST_TIMEOUT_S):
+                 request_timeout_s: float = REQUEST_TIMEOUT_S, max_queued: int = MAX_QUEUED):
         self.engine = engine
         self.base_model = base_model
         self.max_prompt_chars = max_prompt_chars
         self.request_timeout_s = request_timeout_s
+        self.max_queued = max_queued
         self._created = int(time.time())
+        self._lock = threading.Lock()
+        self._queued = 0  # requests submitted to the engine and not yet done
 
     # --- models ----------------------------------------------------------------------------
 
@@ -313,10 +329,26 @@ class OpenAIApi:
     # --- engine ----------------------------------------------------------------------------
 
     def submit(self, call: Call, on_token: Callable[[TokenEvent], None] | None = None) -> Future:
+        """Submit to the engine; ApiError 429 when ``max_queued`` requests are already there."""
+        with self._lock:
+            if self._queued >= self.max_queued:
+                raise ApiError(429, "too_many_requests", f"{self._queued} requests are queued, "
+                               f"the most this server takes; try again shortly")
+            self._queued += 1
         try:
-            return self.engine.submit(call.request, on_token=on_token)
+            future = self.engine.submit(call.request, on_token=on_token)
         except LlmMarsError as exc:
+            self._done()
             raise api_error_for(exc) from exc
+        except BaseException:
+            self._done()
+            raise
+        future.add_done_callback(lambda _: self._done())
+        return future
+
+    def _done(self) -> None:
+        with self._lock:
+            self._queued -= 1
 
     def wait(self, call: Call, future: Future) -> GenerationResult:
         """The result, or the ApiError for its failure; gives up a little after the deadline."""
@@ -490,6 +522,13 @@ class _Handler(BaseHTTPRequestHandler):
     ROUTES = {"/health": ("GET", "health"), "/v1/models": ("GET", "models"),
               "/v1/chat/completions": ("POST", "chat"), "/v1/completions": ("POST", "completion")}
 
+    def handle_one_request(self) -> None:
+        self.server.reading(self.connection)  # the request must arrive in read_timeout_s
+        try:
+            super().handle_one_request()
+        finally:
+            self.server.read(self.connection)
+
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         self._handle("GET")
 
@@ -524,7 +563,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send_json(200, self.api.response(call, self.api.wait(
                     call, self.api.submit(call))))
         except ApiError as exc:
-            if not self._body_read:
+            if exc.status == 401:  # nothing more is read from a client without the key
+                self.close_connection = True
+            elif not self._body_read:
                 self._drop_body()
             self._send_error(exc)
         except (BrokenPipeError, ConnectionResetError, socket.timeout):
@@ -584,12 +625,14 @@ class _Handler(BaseHTTPRequestHandler):
                            f"server takes at most {self.max_body_bytes}")
         self._body_read = True
         raw = self.rfile.read(length)
+        self.server.read(self.connection)
         try:
             return json.loads(raw)
         except (ValueError, RecursionError) as exc:
             raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
 
     def _send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        self.server.read(self.connection)
         data = json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -605,6 +648,8 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {}
         if error.status == 401:
             headers["WWW-Authenticate"] = "Bearer"
+        elif error.status in (429, 503):
+            headers["Retry-After"] = str(RETRY_AFTER_S)
         elif error.status == 405:
             headers["Allow"] = self.ROUTES[urlsplit(self.path).path.rstrip("/")][0]
         try:
@@ -668,16 +713,16 @@ class OpenAIServer:
 
     def __init__(self, engine: GenerationService, base_model: str, *, host: str = DEFAULT_HOST,
                  port: int = DEFAULT_PORT, api_key: str | None = None,
-                 max_body_bytes: int = MAX_BODY_BYTES, **api_options: Any):
+                 max_body_bytes: int = MAX_BODY_BYTES, max_connections: int = MAX_CONNECTIONS,
+                 read_timeout_s: float = READ_TIMEOUT_S, **api_options: Any):
         self.api = OpenAIApi(engine, base_model, **api_options)
         handler = type("Handler", (_Handler,), {"api": self.api, "api_key": api_key or None,
                                                 "max_body_bytes": max_body_bytes})
-        server_class = _ThreadingHTTPServerV6 if ":" in host else ThreadingHTTPServer
+        server_class = _LimitedServerV6 if ":" in host else _LimitedServer
         try:
-            self._http = server_class((host, port), handler)
+            self._http = server_class((host, port), handler, max_connections, read_timeout_s)
         except OSError as exc:
             raise BackendError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
-        self._http.daemon_threads = True
         self._thread: threading.Thread | None = None
 
     @property
@@ -709,5 +754,83 @@ class OpenAIServer:
         self.close()
 
 
-class _ThreadingHTTPServerV6(ThreadingHTTPServer):
+class _LimitedServer(ThreadingHTTPServer):
+    """One thread per connection, at most ``max_connections`` of them; a connection whose
+    request has not arrived whole within ``read_timeout_s`` is shut down (checked between
+    polls of ``serve_forever``), so neither many idle nor trickling clients hold threads."""
+
+    daemon_threads = True
+
+    def __init__(self, address: Any, handler: type, max_connections: int,
+                 read_timeout_s: float):
+        self.max_connections, self.read_timeout_s = max_connections, read_timeout_s
+        self._lock = threading.Lock()
+        self._active = 0
+        self._deadlines: dict[socket.socket, float] = {}  # connections reading a request
+        super().__init__(address, handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._lock:
+            full = self._active >= self.max_connections
+            self._active += not full
+        if full:
+            _refuse_connection(request)
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._release(request)
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._release(request)
+
+    def _release(self, request: Any) -> None:
+        with self._lock:
+            self._active -= 1
+            self._deadlines.pop(request, None)
+
+    def reading(self, connection: socket.socket) -> None:
+        """``connection`` starts reading a request: it has ``read_timeout_s`` for all of it."""
+        with self._lock:
+            self._deadlines[connection] = time.monotonic() + self.read_timeout_s
+
+    def read(self, connection: socket.socket) -> None:
+        """``connection`` has read its request (or is answering it)."""
+        with self._lock:
+            self._deadlines.pop(connection, None)
+
+    def service_actions(self) -> None:
+        now = time.monotonic()
+        with self._lock:
+            late = [c for c, deadline in self._deadlines.items() if deadline < now]
+            for connection in late:
+                del self._deadlines[connection]
+        for connection in late:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+class _LimitedServerV6(_LimitedServer):
     address_family = socket.AF_INET6
+
+
+def _refuse_connection(connection: socket.socket) -> None:
+    """Answer 503 on a connection over the limit without waiting for the client."""
+    body = json.dumps(error_body(ApiError(
+        503, "too_many_connections", "the server has as many connections as it serves; try "
+        "again shortly"))).encode()
+    head = (f"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+            f"Retry-After: {RETRY_AFTER_S}\r\nConnection: close\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode()
+    try:
+        connection.setblocking(False)
+        connection.send(head + body)
+    except OSError:
+        pass

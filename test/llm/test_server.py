@@ -594,3 +594,73 @@ def test_no_request_stops_the_real_engine_and_health_tells_when_it_stopped(real_
     real_server.api.engine.close()
     assert call(real_server, "GET", "/health")[0] == 503
     assert call(real_server, "GET", "/v1/models")[0] == 503
+
+
+# --- load limits ----------------------------------------------------------------------------
+
+
+def _connect(server: OpenAIServer) -> socket.socket:
+    return socket.create_connection(server._http.server_address[:2], timeout=5)
+
+
+def test_connections_past_the_cap_get_503_and_no_thread(engine):
+    """300 half-open connections made 303 threads."""
+    with OpenAIServer(engine, BASE, port=0, max_connections=4, read_timeout_s=1.5).start() \
+            as server:
+        threads = threading.active_count()
+        held = []
+        for _ in range(12):
+            sock = _connect(server)
+            sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n")  # half a request
+            held.append(sock)
+            time.sleep(0.02)
+        time.sleep(0.3)
+        assert threading.active_count() - threads <= 4
+        refused = []
+        for sock in held[4:]:
+            answer = sock.recv(4096)
+            refused.append(answer.startswith(b"HTTP/1.1 503 ") and b"Retry-After: 1" in answer)
+        assert all(refused)
+        for sock in held[:4]:  # the read deadline frees the held ones
+            assert sock.recv(4096) == b""
+            sock.close()
+        assert_serving(server)
+
+
+def test_a_request_trickling_in_is_cut_at_the_read_deadline(engine):
+    """The socket timeout restarted with every byte: one byte a second held a thread for ever."""
+    with OpenAIServer(engine, BASE, port=0, read_timeout_s=1.0).start() as server:
+        sock = _connect(server)
+        sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\n")
+        start, closed = time.monotonic(), False
+        while time.monotonic() - start < 5 and not closed:
+            try:
+                sock.sendall(b"X")
+                time.sleep(0.2)
+            except OSError:
+                closed = True
+        sock.close()
+        assert closed and time.monotonic() - start < 3
+        assert_serving(server)
+
+
+def test_requests_past_the_queue_get_429_with_retry_after(engine):
+    slow = FakeEngine(token_delay_s=0.05)
+    with OpenAIServer(slow, BASE, port=0, max_queued=2).start() as server:
+        with ThreadPoolExecutor(5) as pool:
+            answers = list(pool.map(lambda i: call(server, "POST", "/v1/chat/completions",
+                                                   chat(content=f"command {i}")), range(5)))
+        statuses = sorted(a[0] for a in answers)
+        assert statuses.count(200) >= 2 and statuses.count(429) >= 1, statuses
+        assert all(a[2]["Retry-After"] == "1" and a[1]["error"]["code"] == "too_many_requests"
+                   for a in answers if a[0] == 429)
+        assert_serving(server)
+
+
+def test_a_client_without_the_key_is_refused_before_its_body_is_read(engine):
+    with OpenAIServer(engine, BASE, port=0, api_key="s3cret").start() as server:
+        sock = _connect(server)
+        sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+                     b"Content-Length: 10000000\r\n\r\n")  # and no body
+        assert sock.recv(4096).startswith(b"HTTP/1.1 401 ")
+        sock.close()
