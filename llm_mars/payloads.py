@@ -385,7 +385,6 @@ class ExecutorStatus(Payload):
         )
 
 
-
 @dataclass(frozen=True)
 class WorldStateMessage(Payload):
     """``/world/state``: the state JSON (DESIGN.md section 3), checked whole on receipt, so

@@ -191,7 +191,8 @@ class Engine:
         """Queue ``request``; the future resolves to a GenerationResult (or its error).
 
         ``on_token`` is called on the engine thread for every new token: keep it short.
-        Cancelling the future drops the request at the next step.
+        Cancelling the future drops the request at the next step. The output constraint (a
+        grammar compile for a new grounding) is built here, on the caller's thread.
         """
         if request.adapter is not None and request.adapter not in self._served:
             raise UnknownAdapterError(request.adapter, self.adapters)

@@ -39,13 +39,14 @@ Errors carry an OpenAI-style body ``{"error": {"message", "type", "param", "code
 =====  ==================================================================================
 400    malformed JSON, bad or unsupported fields, another grammar (``unsupported_grammar``)
 401    missing or wrong API key (``Authorization: Bearer KEY``) on ``/v1/...``
-429    more requests queued than ``max_queued`` (``too_many_requests``, with ``Retry-After``)
 404    unknown model (``model_not_found``) or route; 405 wrong method
 413    body over ``max_body_bytes`` (``request_too_large``) or prompt too long (``prompt_too_long``)
 422    the constrained output failed (``constraint_failed``) or did not validate (``invalid_plan``,
        ``invalid_query``)
-500    engine failure; 503 engine closed (``engine_closed``) or not serving
-       (``engine_unavailable``); 504 deadline passed (``timeout``)
+429    more requests queued than ``max_queued`` (``too_many_requests``, with ``Retry-After``)
+500    engine failure; 503 engine closed (``engine_closed``), not serving
+       (``engine_unavailable``) or too many connections (``too_many_connections``);
+       504 deadline passed (``timeout``)
 =====  ==================================================================================
 
 An error after a stream has started is sent as one ``data: {"error": {..., "status": N}}``

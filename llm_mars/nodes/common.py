@@ -80,19 +80,20 @@ def payload_subscription(node: Node, topic: str, payload: type[P], handler: Call
     decode is logged as a warning, passed to ``on_bad`` (to answer it) and dropped. With
     ``warn_every`` false (a stream republished several times a second) a run of bad messages
     is logged once, at its first one."""
-    bad_run = [False]
+    in_bad_run = False
 
     def decoded(data: str) -> None:
+        nonlocal in_bad_run
         try:
             message = payload.from_json(data)
         except PayloadError as exc:
-            if warn_every or not bad_run[0]:
+            if warn_every or not in_bad_run:
                 node.get_logger().warning(f"{topic}: bad {payload.NAME}, ignored: {exc}")
-            bad_run[0] = True
+            in_bad_run = True
             if on_bad is not None:
                 on_bad(data, exc)
             return
-        bad_run[0] = False
+        in_bad_run = False
         handler(message)
 
     return string_subscription(node, topic, decoded, qos)

@@ -7,6 +7,7 @@ import json
 import pytest
 from rcl_interfaces.msg import Log
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from std_msgs.msg import String
 
 from llm_mars.nodes.bt_executor import BtExecutorNode
 from llm_mars.nodes.commander import CommanderNode
@@ -56,6 +57,21 @@ def test_an_utterance_whose_confidence_has_5000_digits_gets_a_bad_input_reply(gr
     say('{"id": "c5k", "text": "robot 1 go home", "confidence": %s}' % ("1" * 5000))
     assert graph.wait_for(lambda: any(
         (r.id, r.code, r.final) == ("c5k", "bad_input", True)
+        for r in map(OperatorResponse.from_json, responses)), 10)
+
+
+def test_an_unreadable_llm_result_is_told_to_the_operator_at_once(graph):
+    """The commander dropped it: the operator heard nothing until the LLM timeout."""
+    graph.make(CommanderNode, parameter_overrides=params(llm_timeout_s=60.0))
+    responses = graph.listen("/operator/response")
+    result = graph.publisher("/llm/result", subscribers=1)
+    graph.probe.create_subscription(String, "/llm/request", lambda m: result(
+        '{"id": "%s", "kind": "plan", "latency_s": %s}' % (json.loads(m.data)["id"], "9" * 400)),
+        100)
+    say = graph.publisher("/operator/command", subscribers=1)
+    say(json.dumps({"id": "u1", "text": "robot 1 go to plate 3"}))
+    assert graph.wait_for(lambda: any(
+        (r.id, r.code, r.final) == ("u1", "llm_error", True)
         for r in map(OperatorResponse.from_json, responses)), 10)
 
 
