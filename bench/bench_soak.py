@@ -60,8 +60,8 @@ def soak(assistant, args: argparse.Namespace) -> None:
     operator = Operator(system)
     try:
         operator.wait_ready()
-        print(f"warm-up: {run_load(operator, utterances(args.warm_up, seed=2), args.rate).summary()}",
-              flush=True)
+        warm_up = run_load(operator, utterances(args.warm_up, seed=2), args.rate)
+        print(f"warm-up: {warm_up.summary()}", flush=True)
         items = utterances(args.soak, seed=1)
         sent = answered = lost = duplicated = 0
         rss = []
