@@ -16,7 +16,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -145,6 +145,9 @@ class Engine:
         # adapter swaps waiting for the adapter's running requests: (action, future, adapter)
         self._commands: list[tuple[Callable[[], bool], Future, str]] = []
         self._closing = False
+        # grammar compiles: off the engine thread, and all on this one thread (spread over the
+        # callers' threads they grew the soak's memory: docs/reliability.md, "Load")
+        self._builder = ThreadPoolExecutor(1, thread_name_prefix="llm-constraints")
         self._thread = threading.Thread(target=self._run, name="llm-engine", daemon=True)
         self._thread.start()
 
@@ -192,7 +195,8 @@ class Engine:
 
         ``on_token`` is called on the engine thread for every new token: keep it short.
         Cancelling the future drops the request at the next step. The output constraint (a
-        grammar compile for a new grounding) is built here, on the caller's thread.
+        grammar compile for a new grounding) is built before the request is queued, on the
+        engine's one constraint thread: the engine thread goes on meanwhile.
         """
         if request.adapter is not None and request.adapter not in self._served:
             raise UnknownAdapterError(request.adapter, self.adapters)
@@ -208,7 +212,7 @@ class Engine:
         if request.constraint is not None:  # compiled here: a grammar compile (a new grounding
             # each request) must not stall every request on the engine thread
             try:
-                constraint = self._constraint(request.constraint)
+                constraint = self._builder.submit(self._constraint, request.constraint).result()
             except LlmMarsError:
                 raise
             except Exception as exc:
@@ -311,6 +315,7 @@ class Engine:
             self._closing = True
             self._cond.notify()
         self._thread.join(timeout)
+        self._builder.shutdown(wait=False)
 
     def __enter__(self) -> "Engine":
         return self
