@@ -145,8 +145,8 @@ class Engine:
         # adapter swaps waiting for the adapter's running requests: (action, future, adapter)
         self._commands: list[tuple[Callable[[], bool], Future, str]] = []
         self._closing = False
-        # grammar compiles: off the engine thread, and all on this one thread (spread over the
-        # callers' threads they grew the soak's memory: docs/reliability.md, "Load")
+        # grammar compiles: off the engine thread, and one at a time on this thread, as they
+        # were on the engine thread (not spread over every caller's thread)
         self._builder = ThreadPoolExecutor(1, thread_name_prefix="llm-constraints")
         self._thread = threading.Thread(target=self._run, name="llm-engine", daemon=True)
         self._thread.start()
