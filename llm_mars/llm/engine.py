@@ -209,8 +209,10 @@ class Engine:
         future: Future = Future()
         seq = Sequence(request, prompt=[], prefix_len=0, submitted=time.monotonic(),
                        on_token=on_token, cancelled=future.cancelled)
-        if request.constraint is not None:  # compiled here: a grammar compile (a new grounding
-            # each request) must not stall every request on the engine thread
+        if request.constraint is not None:  # built before queueing, on the constraint thread:
+            # a grammar compile (a new grounding each request) must not stall the engine thread
+            if self._closing:
+                raise EngineClosedError("the engine is closed")
             try:
                 constraint = self._builder.submit(self._constraint, request.constraint).result()
             except LlmMarsError:
