@@ -1,5 +1,6 @@
-"""A bounded operator load: many utterances (commands, questions, stops; both robots) sent to a
-running system, with the accounting the reliability suite and the soak benchmark need.
+"""A bounded operator load: many utterances (commands, questions, stops, malformed messages;
+both robots) sent to a running system, with the accounting the reliability suite and the soak
+benchmark need.
 
 Every utterance must get exactly one final response: :class:`LoadReport` counts the lost and
 the duplicated ones, the latency from publish to final response, and the process memory.
@@ -20,7 +21,8 @@ COMMANDS = (
     "from quadrant {q}", "robot two collect cherries from holder {h}", "both robots go home",
     "robot 2 drop the cherries in the basket", "then robot one go to plate {p}",
     "robot 1 put the cakes on plate {p}", "robot two do the funny action",
-    "robot 1 fly to the moon", "robot three go home",
+    "robot 1 fly to the moon", "robot three go home", "robot 1 go to quadrant -1",
+    "robot one hundred go home", "robot 2 take -3 cherries from holder {h}",
 )
 QUESTIONS = (
     "where is robot one", "what is robot two doing?", "what is the score", "how many cherries "
@@ -28,19 +30,28 @@ QUESTIONS = (
     "what has robot two done", "did anything fail?",
 )
 STOPS = ("robot 2 stop", "robot one stop", "everyone stop", "stop")
+MALFORMED = (  # /operator/command messages that do not decode; each names its id
+    '{{"id": "{id}", "text": "robot 1 go home", "confidence": ' + "1" * 5000 + "}}",
+    '{{"id": "{id}", "text": "robot 2 go home", "confidence": NaN}}',
+    '{{"id": "{id}", "text": ""}}', '{{"id": "{id}", "text": 5}}',
+    '{{"id": "{id}", "text": "robot 1 go\\u0000 home"}}',
+    '{{"id": "{id}", "text": "go", "source": "telepathy"}}',
+)
 COLORS = ("brown", "yellow", "pink")
 
 
 def utterances(count: int, seed: int = 0) -> list[tuple[str, str]]:
-    """``count`` (id, text) pairs: about 45 % commands, 40 % questions, 15 % stops."""
+    """``count`` (id, text) pairs: about 42 % commands, 38 % questions, 13 % stops and 7 %
+    malformed messages (the text is then the whole message, sent as it is)."""
     rng = random.Random(seed)
     out = []
     for i in range(count):
-        roll = rng.random()
-        pool = COMMANDS if roll < 0.45 else QUESTIONS if roll < 0.85 else STOPS
+        uid, roll = f"load{seed}-{i:04d}", rng.random()
+        pool = (COMMANDS if roll < 0.42 else QUESTIONS if roll < 0.80 else STOPS if roll < 0.93
+                else MALFORMED)
         text = rng.choice(pool).format(p=rng.randint(1, 5), h=rng.randint(1, 4),
-                                       q=rng.randint(1, 4), c=rng.choice(COLORS))
-        out.append((f"load{seed}-{i:04d}", text))
+                                       q=rng.randint(1, 4), c=rng.choice(COLORS), id=uid)
+        out.append((uid, text))
     return out
 
 
@@ -98,7 +109,10 @@ def run_load(operator, items: list[tuple[str, str]], rate_hz: float | None,
             if delay > 0:
                 time.sleep(delay)
         sent_at[uid] = time.monotonic()
-        operator.send(text, uid)
+        if text.startswith("{"):
+            operator.send_raw(text)
+        else:
+            operator.send(text, uid)
         report.sent += 1
         if rate_hz is None:
             operator.wait_until(lambda u=uid: operator.final(u) is not None, settle_s)

@@ -8,6 +8,7 @@ message with an error instead of crashing. The schemas are documented in docs/in
 from __future__ import annotations
 
 import json
+import math
 import unicodedata
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -37,23 +38,58 @@ def clean_text(text: str, what: str, max_chars: int = MAX_UTTERANCE_CHARS) -> st
     return cleaned
 
 
+MAX_NUMBER_CHARS = 100
+"""A longer number in a payload is refused before it is converted: no field needs one, and
+Python refuses an integer of more than 4300 digits with a plain ValueError."""
+
+
+def _number(text: str) -> int | float:
+    """One JSON number; ValueError when it is too long or not finite (``1e999``)."""
+    if len(text) > MAX_NUMBER_CHARS:
+        raise ValueError(f"a number of {len(text)} characters")
+    value = float(text) if any(c in text for c in ".eE") else int(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is not a finite number")
+    return value
+
+
+def _not_json(text: str) -> None:
+    raise ValueError(f"{text} is not JSON")
+
+
+def _decode(data: str) -> Any:
+    """JSON text as Python values; ValueError or RecursionError when it cannot be read."""
+    return json.loads(data, parse_int=_number, parse_float=_number, parse_constant=_not_json)
+
+
 def _load_object(data: str, what: str) -> dict[str, Any]:
     if len(data) > MAX_PAYLOAD_CHARS:
         raise PayloadError(f"{what}: payload of {len(data)} characters is too large")
     try:
-        obj = json.loads(data)
-    except (json.JSONDecodeError, RecursionError) as exc:
+        obj = _decode(data)
+    except (ValueError, RecursionError) as exc:
         raise PayloadError(f"{what}: not valid JSON ({exc})") from None
     if not isinstance(obj, dict):
         raise PayloadError(f"{what}: expected a JSON object, got {type(obj).__name__}")
     return obj
 
 
+def _number_or_none(text: str) -> int | float | None:
+    try:
+        return _number(text)
+    except ValueError:
+        return None
+
+
 def peek_field(data: str, key: str, kind: type, max_chars: int = 64):
     """``data[key]`` of a payload that failed validation, if it is JSON with a usable value
-    of type ``kind`` there (to address the error reply); else None."""
+    of type ``kind`` there (to address the error reply); else None. A number that made the
+    payload fail does not hide the field."""
+    if len(data) > MAX_PAYLOAD_CHARS:
+        return None
     try:
-        value = json.loads(data).get(key)
+        value = json.loads(data, parse_int=_number_or_none, parse_float=_number_or_none,
+                           parse_constant=_number_or_none).get(key)
     except (ValueError, AttributeError, RecursionError):
         return None
     if not isinstance(value, kind) or isinstance(value, bool):
@@ -206,14 +242,14 @@ class SkillGoal(Payload):
         kind = REGISTRY.get(skill)
         if kind is None or kind.category is not Category.ACTION:
             raise PayloadError(f"{cls.NAME}.skill: {skill!r} is not a skill")
-        args = _get(obj, cls.NAME, "args", dict, required=False, default={})
-        for name, value in args.items():
+        args = {}
+        for name, value in _get(obj, cls.NAME, "args", dict, required=False, default={}).items():
             port = kind.port(name)
             if port is None:
                 raise PayloadError(f"{cls.NAME}.args: {skill} has no port {name!r}")
             try:
-                port.parse(port.format(value))
-            except (ValueError, TypeError) as exc:
+                args[name] = port.read(value)
+            except ValueError as exc:
                 raise PayloadError(f"{cls.NAME}.args.{name}: {exc}") from None
         return cls(_get(obj, cls.NAME, "goal_id", int), skill, args)
 
@@ -348,3 +384,76 @@ class ExecutorStatus(Payload):
             queued=_get(obj, cls.NAME, "queued", int, required=False, default=0),
         )
 
+
+@dataclass(frozen=True)
+class WorldStateMessage(Payload):
+    """``/world/state``: the state JSON (DESIGN.md section 3), checked whole on receipt, so
+    that no reader (a condition in a tick, a question) meets a missing key or a wrong type
+    later. A robot's driver may publish less than the simulator (docs/interfaces.md): what
+    every state must hold is ``time_s`` and, for each robot it names, ``location`` and
+    ``carrying``; every other part of the contract is checked where present. Extra keys are
+    allowed, as the contract says."""
+
+    NAME: ClassVar[str] = "world_state"
+
+    state: dict[str, Any]
+
+    def to_json(self) -> str:
+        return json.dumps(self.state)
+
+    @classmethod
+    def from_json(cls, data: str) -> WorldStateMessage:
+        what = cls.NAME
+        obj = _load_object(data, what)
+        _get(obj, what, "time_s", (int, float))
+        _get(obj, what, "time_left_s", (int, float), required=False)
+        robots = _get(obj, what, "robots", dict)
+        if not robots:
+            raise PayloadError(f"{what}.robots: names no robot")
+        for robot in robots:
+            _choice(robot, f"{what}.robots", V.ROBOTS)
+            _check_robot_state(_get(robots, f"{what}.robots", robot, dict),
+                               f"{what}.robots.{robot}")
+        for group, places, kind in (("quadrants", V.QUADRANTS, dict), ("holders", V.HOLDERS, int),
+                                    ("plates", V.PLATES, list)):
+            table = _get(obj, what, group, dict, required=False)
+            for place in places if table is not None else ():
+                value = _get(table, f"{what}.{group}", place, kind)
+                where = f"{what}.{group}.{place}"
+                if kind is dict:
+                    for color in V.COLORS:
+                        _get(value, where, color, int)
+                for i, cake in enumerate(value if kind is list else ()):
+                    if not isinstance(cake, dict):
+                        raise PayloadError(f"{where}[{i}]: expected an object")
+                    _colors(_get(cake, f"{where}[{i}]", "layers", list), f"{where}[{i}].layers")
+                    _get(cake, f"{where}[{i}]", "cherry", bool)
+        _get(obj, what, "basket", int, required=False)
+        _get(obj, what, "match_over", bool, required=False)
+        return cls(obj)
+
+
+def _check_robot_state(body: dict[str, Any], what: str) -> None:
+    if "location" not in body:  # present; null while between places
+        raise PayloadError(f"{what}: missing field 'location'")
+    location = _get(body, what, "location", str, required=False)
+    if location is not None:
+        _choice(location, f"{what}.location", V.PLACES)
+    carrying = _get(body, what, "carrying", dict)
+    _colors(_get(carrying, f"{what}.carrying", "stacks", list), f"{what}.carrying.stacks")
+    _get(carrying, f"{what}.carrying", "cherries", int)
+    for key, kind in (("x_mm", (int, float)), ("y_mm", (int, float)), ("active", str),
+                      ("funny_action", bool), ("history", list)):
+        _get(body, what, key, kind, required=False)
+    status = _get(body, what, "tree_status", str, required=False)
+    if status is not None:
+        _choice(status, f"{what}.tree_status", V.TREE_STATUSES)
+    if not all(isinstance(entry, str) for entry in body.get("history") or ()):
+        raise PayloadError(f"{what}.history: expected a list of strings")
+
+
+def _colors(values: list[Any], what: str) -> None:
+    for value in values:
+        if not isinstance(value, str):
+            raise PayloadError(f"{what}: expected colour names")
+        _choice(value, what, V.COLORS)

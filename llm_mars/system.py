@@ -164,6 +164,12 @@ class Operator:
 
         self._publisher.publish(String(data=Utterance(text, uid, **extra).to_json()))
 
+    def send_raw(self, data: str) -> None:
+        """Publish ``data`` on the command topic as it is (malformed messages, in tests)."""
+        from std_msgs.msg import String
+
+        self._publisher.publish(String(data=data))
+
     def say(self, text: str, uid: str, timeout: float = 180.0, **extra: Any) -> OperatorResponse:
         """Publish an utterance and return its final response (TimeoutError if none comes)."""
         self.send(text, uid, **extra)

@@ -73,22 +73,26 @@ class Port:
     def parse(self, text: str) -> Any:
         """Convert an XML attribute value to this port's Python value.
 
-        Raises ``ValueError`` with a short reason when the text is not a legal value.
+        Numbers are read as BehaviorTree.CPP reads them: ASCII digits with an optional minus
+        (a float may add a fraction and an exponent), nothing around them; Python's own
+        ``int()`` would also take ``" 2"``, ``"+2"``, ``"0_2"`` and ``"٢"``. Raises
+        ``ValueError`` with a short reason when the text is not a legal value.
         """
         if self.type is PortType.INT:
+            if not _INT_TEXT.fullmatch(text):
+                raise ValueError(f"expected an integer, got {_shown(text)}")
             try:
-                value = int(text.strip())
-            except ValueError:
-                raise ValueError(f"expected an integer, got {text!r}") from None
+                value = int(text)
+            except ValueError:  # more digits than Python converts
+                raise ValueError(f"expected an integer, got {len(text)} digits") from None
             self._check_range(value)
             return value
         if self.type is PortType.FLOAT:
-            try:
-                value = float(text.strip())
-            except ValueError:
-                raise ValueError(f"expected a number, got {text!r}") from None
+            if not _FLOAT_TEXT.fullmatch(text):
+                raise ValueError(f"expected a number, got {_shown(text)}")
+            value = float(text)
             if not math.isfinite(value):
-                raise ValueError(f"expected a finite number, got {text!r}")
+                raise ValueError(f"expected a finite number, got {_shown(text)}")
             self._check_range(value)
             return value
         if self.type is PortType.BOOL:
@@ -105,6 +109,18 @@ class Port:
         if self.max_length is not None and len(text) > self.max_length:
             raise ValueError(f"text longer than {self.max_length} characters")
         return text
+
+    def read(self, value: Any) -> Any:
+        """A value given as JSON (a skill goal's ``args``) read as its XML text would be, so
+        that a goal and a plan node take the same values. Raises ``ValueError``."""
+        if isinstance(value, str):
+            return self.parse(value)
+        if self.type is PortType.BOOL and isinstance(value, bool):
+            return value
+        if self.type in (PortType.INT, PortType.FLOAT) and isinstance(value, (int, float)) \
+                and not isinstance(value, bool):
+            return self.parse(repr(value))
+        raise ValueError(f"expected {self.describe()}, got {type(value).__name__}")
 
     def format(self, value: Any) -> str:
         """Canonical XML text of a value (inverse of :meth:`parse`)."""
@@ -250,6 +266,14 @@ class NodeKind:
             "max_children": self.max_children,
             "ports": [p.to_dict() for p in self.ports],
         }
+
+
+_INT_TEXT = re.compile(r"-?[0-9]+")
+_FLOAT_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+
+
+def _shown(text: str, most: int = 40) -> str:
+    return repr(text) if len(text) <= most else f"{text[:most]!r}... ({len(text)} characters)"
 
 
 def _int(name: str, description: str, lo: float | None = None, hi: float | None = None,

@@ -10,7 +10,10 @@ dropped).
 """
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass, field
+from pathlib import Path
 from xml.parsers import expat
 
 from llm_mars.errors import PlanValidationError, Problem
@@ -60,6 +63,30 @@ def _encode(text: str | bytes) -> bytes:
         raise PlanValidationError([Problem(
             "the document contains a character that cannot be encoded (lone surrogate)",
             line=line, column=column, code="bad_encoding",
+        )]) from None
+
+
+def read_document(path: str | Path, max_bytes: int = MAX_DOCUMENT_BYTES) -> str:
+    """The text of a plan or subtree file, the one way every command reads one: at most
+    ``max_bytes + 1`` bytes are read (``/dev/zero`` or a pipe that never ends included), and
+    the file must be UTF-8. Raises :class:`PlanValidationError` (too large, with the file's
+    real size where it has one; not UTF-8, with where) or ``OSError``."""
+    with open(path, "rb") as handle:
+        data = handle.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            info = os.fstat(handle.fileno())
+            size = (f"{info.st_size} bytes" if stat.S_ISREG(info.st_mode)
+                    else f"more than {max_bytes} bytes")
+            raise PlanValidationError([Problem(f"the file is {size}; the limit is {max_bytes}",
+                                               line=1, column=1, code="too_large")])
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        raise PlanValidationError([Problem(
+            f"the file is not UTF-8 text: byte 0x{data[exc.start]:02x} cannot be decoded "
+            f"({exc.reason})", line=data.count(b"\n", 0, exc.start) + 1,
+            column=len(data[line_start:exc.start].decode("utf-8")) + 1, code="bad_encoding",
         )]) from None
 
 

@@ -86,16 +86,6 @@ def _ports_text(ports) -> str:
     return " ".join(parts) or "-"
 
 
-def _read(path: Path) -> str:
-    """The file's text (at most one byte over the document limit); raises OSError."""
-    from llm_mars.bt.safe_xml import MAX_DOCUMENT_BYTES
-
-    with path.open("rb") as handle:
-        data = handle.read(MAX_DOCUMENT_BYTES + 1)
-    # undecodable bytes are left to the XML reader, which reports them with a location
-    return data.decode("utf-8", errors="surrogateescape")
-
-
 def _is_subtree_document(path: Path, text: str) -> bool:
     """A library file (trees/subtrees/ID.xml): a model and one tree, named like the file.
     Everything else, Groot2 and BT.CPP files included, goes to the plan reader ``run-tree``
@@ -115,16 +105,21 @@ def _validate(args: argparse.Namespace) -> int:
     from llm_mars.bt.library import load_library
     from llm_mars.bt.model import Reply
     from llm_mars.bt.parser import parse_bt_output
+    from llm_mars.bt.safe_xml import read_document
     from llm_mars.errors import PlanValidationError, SubtreeLibraryError
 
     library = load_library()
     failed = 0
     for path in args.files:
         try:
-            text = _read(path)
+            text = read_document(path)
         except OSError as exc:
             failed += 1
             print(f"{path}: cannot read: {exc.strerror}")
+            continue
+        except PlanValidationError as exc:
+            failed += 1
+            print(f"{path}: 1 problem\n  {exc.problems[0]}")
             continue
         try:
             if _is_subtree_document(path, text):
@@ -158,10 +153,11 @@ def _validate(args: argparse.Namespace) -> int:
 def _read_plan(path: Path):
     """The validated plan in ``path``; LlmMarsError when it cannot be read."""
     from llm_mars.bt.parser import parse_plan
+    from llm_mars.bt.safe_xml import read_document
     from llm_mars.errors import LlmMarsError
 
     try:
-        text = _read(path)
+        text = read_document(path)
     except OSError as exc:
         raise LlmMarsError(f"cannot read {path}: {exc.strerror}") from None
     return parse_plan(text)

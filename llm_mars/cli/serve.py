@@ -51,6 +51,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                             "(default: %(default)s)")
     serve.add_argument("--max-body-bytes", type=int, default=server.MAX_BODY_BYTES,
                        help="largest request body (default: %(default)s)")
+    serve.add_argument("--max-connections", type=int, default=server.MAX_CONNECTIONS,
+                       help="connections served at once; more get 503 (default: %(default)s)")
+    serve.add_argument("--max-queued", type=int, default=server.MAX_QUEUED,
+                       help="requests waiting or running on the engine; more get 429 "
+                            "(default: %(default)s)")
+    serve.add_argument("--read-timeout", type=float, default=server.READ_TIMEOUT_S,
+                       help="seconds a whole request may take to arrive (default: %(default)s)")
     serve.set_defaults(handler=_serve)
 
 
@@ -77,6 +84,8 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         http = OpenAIServer(engine, name, host=args.host, port=args.port, api_key=api_key,
                             max_body_bytes=args.max_body_bytes,
+                            max_connections=args.max_connections,
+                            read_timeout_s=args.read_timeout, max_queued=args.max_queued,
                             request_timeout_s=args.request_timeout)
         try:
             signal.signal(signal.SIGTERM, _interrupt)

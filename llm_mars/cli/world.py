@@ -35,15 +35,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run_tree(args: argparse.Namespace) -> int:
+    from llm_mars.bt.safe_xml import read_document
     from llm_mars.errors import LlmMarsError, PlanValidationError
     from llm_mars.session.match import run_plan
 
     try:
-        text = args.plan.read_text(encoding="utf-8", errors="surrogateescape")
+        result = run_plan(read_document(args.plan), seed=args.seed, dt=args.dt)
     except OSError as exc:
         raise LlmMarsError(f"cannot read {args.plan}: {exc.strerror}") from None
-    try:
-        result = run_plan(text, seed=args.seed, dt=args.dt)
     except PlanValidationError as exc:
         count = len(exc.problems)
         print(f"{args.plan}: invalid plan, {count} problem{'s' if count != 1 else ''}",

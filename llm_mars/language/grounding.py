@@ -6,8 +6,8 @@ checks, both read from :mod:`llm_mars.vocabulary` and the skill registry, take t
 the model:
 
 * :func:`out_of_world` finds references the world certainly does not have (robot 3, the
-  third robot, quadrant 7, plate 0, holder 5, a green cake, 15 cherries for one robot, four
-  stacks one robot is to carry at once) and returns the reply the operator gets instead of a
+  third robot, robot one hundred, quadrant 7, quadrant -1, quadrant 4.5, plate 0, holder 5, a
+  green cake, 15 or -3 cherries for one robot, four stacks one robot is to carry at once) and returns the reply the operator gets instead of a
   plan; the model is not asked. A word that may also be read as something the world has is
   left to the model: a number after a robot's name that may count what follows ("second
   robot: three cherries", "robot 3 cherries"), a homophone (see the normaliser), a load that
@@ -46,21 +46,22 @@ GROUNDED_INT_MAX = 10
 (Repeat's cycles, Timeout's milliseconds) are not restricted."""
 
 _NUMBER = rf"(?:\d+|{'|'.join(NUMBER_WORDS)})"
+_ANY_VALUE = rf"(?:-?\d+(?:\.\d+)?|{'|'.join(NUMBER_WORDS)})"  # what a designator may be given
 _NOUN = "|".join(ROBOT_WORDS)
 _ORDINAL = "|".join(ORDINAL_WORDS)
 _COUNTED_NEXT = rf"(?=\s+(?:more\s+)?(?:{'|'.join(COUNTED_THINGS)})\b)"
 """After a number: what it counts follows ("robot 3 cherries": 3 may be a count)."""
 _ROBOT_NUMBER = re.compile(  # group 1: an ordinal before the noun; group 3: a count follows
-    rf"\b(?:({_ORDINAL})\s+)?(?:{_NOUN}|r)\s*(?:number\s+)?({_NUMBER})\b({_COUNTED_NEXT})?")
+    rf"\b(?:({_ORDINAL})\s+)?(?:{_NOUN}|r)\s*(?:number\s+)?({_ANY_VALUE})(?![\w.])({_COUNTED_NEXT})?")
 _ROBOT_LIST = re.compile(  # "robot 1 and 2", "robots one and two"
     rf"\b(?:{_NOUN})s?\s+(?:number\s+)?({_NUMBER})\s*(?:and|or|&)\s*({_NUMBER})\b"
     rf"(?!{_COUNTED_NEXT})")
 _ORDINAL_ROBOT = re.compile(rf"\b({_ORDINAL})\s+(?:{_NOUN})\b")
 _ROBOT_COUNT = re.compile(rf"\b({_NUMBER})\s+(?:{'|'.join(w + 's' for w in ROBOT_WORDS)})\b")
 _NUMBERED_PLACE = re.compile(
-    rf"\b({'|'.join(PLACE_NOUNS)})\s+(?:number\s+)?({_NUMBER})\b(?!{_COUNTED_NEXT})")
+    rf"\b({'|'.join(PLACE_NOUNS)})\s+(?:number\s+)?({_ANY_VALUE})(?![\w.])(?!{_COUNTED_NEXT})")
 _ORDINAL_PLACE = re.compile(rf"\b({_ORDINAL})\s+(?:\w+\s+)?({'|'.join(PLACE_NOUNS)})\b")
-_CHERRY_COUNT = re.compile(r"\b(\d+)\s+(?:more\s+)?cherries\b")
+_CHERRY_COUNT = re.compile(r"(?<![\w.-])(-?\d+(?:\.\d+)?)\s+(?:more\s+)?cherries\b")
 _AT_ONCE = re.compile(r"\b(?:at once|at the same time|in one go|together)\b")
 _TAKING = r"(?:pick up|pick|take|carry|grab|hold|load|get|bring|collect|fetch|gather)"
 _STACK_COUNT = re.compile(  # stacks one robot is told to carry: "pick up all four brown stacks"
@@ -84,8 +85,12 @@ LOOSE_ROBOT_NUMBER = re.compile(  # "robot 1", but also "rboot one", "robit 2", 
     rf"\b(?:r[a-z]{{0,6}}|b[a-z]{{1,3}})\s*(?:number\s+)?({_NUMBER})\b")
 
 
-def _value(word: str) -> int:
-    return int(word) if word.isdigit() else NUMBER_WORDS.get(word, ORDINAL_WORDS.get(word, -1))
+def _value(word: str) -> int | float:
+    """A number as said: a whole one as an int, "4.5" as a float, "-1" negative."""
+    if word in NUMBER_WORDS or word in ORDINAL_WORDS:
+        return NUMBER_WORDS.get(word, ORDINAL_WORDS.get(word))
+    value = float(word)
+    return int(value) if value.is_integer() else value
 
 
 # The replies, one function each: the world check gives them and the bt training data
@@ -116,6 +121,12 @@ def cherries_reply(n: int) -> str:
             f"{n}.")
 
 
+def cherry_count_reply(n: int | float) -> str:
+    """The reply to a number of cherries that is not a whole number of at least one."""
+    return (f"{n} is not a number of cherries a robot can take: it takes 1 to "
+            f"{V.MAX_CHERRIES_CARRIED}.")
+
+
 def stacks_reply() -> str:
     return f"A robot can carry at most {V.MAX_STACKS_CARRIED} stacks at once."
 
@@ -138,7 +149,7 @@ def out_of_world(command: str | Said) -> str | None:
     robot's name, a load two robots share), the model decides."""
     text = as_said(command).canonical
     for n, certain, _ in _robot_numbers(text):
-        if certain and not 1 <= n <= len(V.ROBOTS):
+        if certain and n not in range(1, len(V.ROBOTS) + 1):
             return robot_reply(f"robot {n}")
     for m in _ORDINAL_ROBOT.finditer(text):
         if _value(m.group(1)) > len(V.ROBOTS):
@@ -157,8 +168,11 @@ def out_of_world(command: str | Said) -> str | None:
     if _SHARED.search(text):
         return None
     for m in _CHERRY_COUNT.finditer(text):
-        if int(m.group(1)) > V.MAX_CHERRIES_CARRIED:
-            return cherries_reply(int(m.group(1)))
+        n = _value(m.group(1))
+        if isinstance(n, int) and n > V.MAX_CHERRIES_CARRIED:
+            return cherries_reply(n)
+        if not isinstance(n, int) or n < 1:
+            return cherry_count_reply(n)
     if _AT_ONCE.search(text):
         for m in _STACK_COUNT.finditer(text):
             if _value(m.group(1)) > V.MAX_STACKS_CARRIED:
@@ -169,7 +183,8 @@ def out_of_world(command: str | Said) -> str | None:
 def cherry_counts(command: str | Said) -> set[int]:
     """The numbers ``command`` says of cherries ("put 4 cherries", "2 more cherries"): in a
     plan each is a collection's count or the number of cherries put on cakes."""
-    return {int(m.group(1)) for m in _CHERRY_COUNT.finditer(as_said(command).canonical)}
+    counts = (_value(m.group(1)) for m in _CHERRY_COUNT.finditer(as_said(command).canonical))
+    return {n for n in counts if isinstance(n, int) and n >= 1}
 
 
 def robots_named(command: str | Said) -> set[str]:
@@ -182,12 +197,13 @@ def _robots_in(text: str) -> set[str]:
     """:func:`robots_named` of an already normalised text."""
     numbers = [n for n, _, _ in _robot_numbers(text)]
     numbers += [_value(m.group(1)) for m in _ORDINAL_ROBOT.finditer(text)]
-    return {V.ROBOTS[n - 1] for n in numbers if 1 <= n <= len(V.ROBOTS)}
+    return {V.ROBOTS[n - 1] for n in numbers if n in range(1, len(V.ROBOTS) + 1)}
 
 
 _WORLD_REPLY = re.compile(
-    r"^(?:There is no (?:robot|quadrant|plate|holder) \d|There is no \w+ robot|"
-    r"There is no \w+ cake|There are only two robots|A robot can carry at most \d+ cherries)")
+    r"^(?:There is no (?:robot|quadrant|plate|holder) -?\d|There is no \w+ robot|"
+    r"There is no \w+ cake|There are only two robots|A robot can carry at most \d+ cherries|"
+    r"-?[0-9.]+ is not a number of cherries)")
 
 
 def is_world_reply(reply: str) -> bool:

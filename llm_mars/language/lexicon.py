@@ -14,7 +14,8 @@ NUMBER_WORDS: dict[str, int] = {
     "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
     "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
     "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
-    "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100,
+    "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, "thousand": 1000,
+    "million": 1_000_000,
 }
 _WORD_OF = {n: word for word, n in NUMBER_WORDS.items()}
 
@@ -86,6 +87,36 @@ def number_value(word: str, homophones: bool = False) -> int | None:
     if word in NUMBER_WORDS:
         return NUMBER_WORDS[word]
     return HOMOPHONES.get(word) if homophones else None
+
+
+def number_phrase_value(words: list[str]) -> int | None:
+    """The one number several number words say together ("twenty one", "one hundred", "two
+    thousand and five"); None when they are not one number ("one two", "one and two")."""
+    total, group, last = 0, 0, None  # last: what the previous word was
+    for word in words:
+        n = NUMBER_WORDS.get(word)
+        if word == "and" and last in ("hundred", "scale"):
+            last = "and"
+        elif n is None or word == "and":
+            return None
+        elif n == 100:
+            if group >= 100 or last not in (None, "unit", "tens"):
+                return None
+            group, last = (group or 1) * 100, "hundred"
+        elif n >= 1000:
+            if last in ("scale", "and"):
+                return None
+            total, group, last = total + (group or 1) * n, 0, "scale"
+        elif n >= 20:
+            if last not in (None, "hundred", "scale", "and"):
+                return None
+            group, last = group + n, "tens"
+        else:
+            if last not in (None, "tens", "hundred", "scale", "and") or (last == "tens"
+                                                                         and n >= 10):
+                return None
+            group, last = group + n, "unit"
+    return None if last in (None, "and") else total + group
 
 
 def number_word(n: int) -> str:

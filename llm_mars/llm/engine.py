@@ -16,7 +16,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -145,6 +145,9 @@ class Engine:
         # adapter swaps waiting for the adapter's running requests: (action, future, adapter)
         self._commands: list[tuple[Callable[[], bool], Future, str]] = []
         self._closing = False
+        # grammar compiles: off the engine thread, and one at a time on this thread, as they
+        # were on the engine thread (not spread over every caller's thread)
+        self._builder = ThreadPoolExecutor(1, thread_name_prefix="llm-constraints")
         self._thread = threading.Thread(target=self._run, name="llm-engine", daemon=True)
         self._thread.start()
 
@@ -191,7 +194,9 @@ class Engine:
         """Queue ``request``; the future resolves to a GenerationResult (or its error).
 
         ``on_token`` is called on the engine thread for every new token: keep it short.
-        Cancelling the future drops the request at the next step.
+        Cancelling the future drops the request at the next step. The output constraint (a
+        grammar compile for a new grounding) is built before the request is queued, on the
+        engine's one constraint thread: the engine thread goes on meanwhile.
         """
         if request.adapter is not None and request.adapter not in self._served:
             raise UnknownAdapterError(request.adapter, self.adapters)
@@ -204,6 +209,18 @@ class Engine:
         future: Future = Future()
         seq = Sequence(request, prompt=[], prefix_len=0, submitted=time.monotonic(),
                        on_token=on_token, cancelled=future.cancelled)
+        if request.constraint is not None:  # built before queueing, on the constraint thread:
+            # a grammar compile (a new grounding each request) must not stall the engine thread
+            if self._closing:
+                raise EngineClosedError("the engine is closed")
+            try:
+                constraint = self._builder.submit(self._constraint, request.constraint).result()
+            except LlmMarsError:
+                raise
+            except Exception as exc:
+                raise RequestError(f"cannot build the output constraint "
+                                   f"{request.constraint!r}: {exc}") from exc
+            seq.constraint, seq.check = constraint.new_row(), constraint.check
         seq.on_done = lambda s: _resolve(future, s)
         with self._cond:
             if self._closing:
@@ -289,12 +306,18 @@ class Engine:
             stats["threads"] = scheduler.thread_tuner.current
         return stats
 
+    @property
+    def alive(self) -> bool:
+        """Whether the engine thread is serving (not closed, not dead): a health check."""
+        return self._thread.is_alive() and not self._closing
+
     def close(self, timeout: float | None = 10.0) -> None:
         """Stop the engine thread; queued and running requests fail with EngineClosedError."""
         with self._cond:
             self._closing = True
             self._cond.notify()
         self._thread.join(timeout)
+        self._builder.shutdown(wait=False)
 
     def __enter__(self) -> "Engine":
         return self
@@ -363,13 +386,13 @@ class Engine:
             if len(seq.prompt) >= self._scheduler.max_seq_len:
                 raise PromptTooLongError(f"the prompt has {len(seq.prompt)} tokens; the context holds "
                                    f"{self._scheduler.max_seq_len}")
-            if request.constraint is not None:
-                constraint = self._constraint(request.constraint)
-                seq.constraint, seq.check = constraint.new_row(), constraint.check
             if not request.sampling.greedy and request.sampling.seed is not None:
                 seq.generator = torch.Generator().manual_seed(request.sampling.seed)
-        except LlmMarsError as exc:
+        except Exception as exc:  # fail this request only: the engine thread must live on
             seq.error = exc
+            if not isinstance(exc, LlmMarsError):
+                seq.error = BackendError(f"the request could not be prepared: {exc!r}")
+                seq.error.__cause__ = exc
             seq.on_done(seq)
             return
         self._scheduler.add(seq)

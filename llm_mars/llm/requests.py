@@ -13,6 +13,9 @@ ADAPTERS = ("bt", "qa")
 
 FinishReason = Literal["stop", "length", "constraint", "scored"]
 
+SEED_RANGE = (-(1 << 63), (1 << 64) - 1)
+"""The seeds torch's random generator takes (a signed or an unsigned 64-bit integer)."""
+
 
 @dataclass(frozen=True)
 class SamplingParams:
@@ -25,7 +28,8 @@ class SamplingParams:
     stop: tuple[str, ...] = ()  # the output ends before the first of these strings
 
     def __post_init__(self):
-        if self.temperature < 0 or not 0 < self.top_p <= 1 or self.max_new_tokens < 1:
+        if self.temperature < 0 or not 0 < self.top_p <= 1 or self.max_new_tokens < 1 or (
+                self.seed is not None and not SEED_RANGE[0] <= self.seed <= SEED_RANGE[1]):
             raise ValueError(f"invalid sampling parameters: {self}")
         object.__setattr__(self, "stop", tuple(self.stop))
 

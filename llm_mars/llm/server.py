@@ -6,15 +6,25 @@ the ``model`` field, requests of every client share the engine's batches, and pl
 under the same registry-generated grammar as in-process. Only the standard library is used
 (``http.server.ThreadingHTTPServer``: one thread per connection; the engine does the batching).
 
+Load limits: at most ``max_connections`` connections are served at once (one more is answered
+503 ``too_many_connections`` and closed, without a thread); at most ``max_queued`` requests wait
+for or run on the engine (one more is answered 429 ``too_many_requests``; both carry
+``Retry-After``); a request (its line, headers and body) must arrive within ``read_timeout_s``
+of the connection becoming ready for it, however slowly its bytes trickle in, else the
+connection is closed; the API key is checked before a body is read.
+
 Endpoints::
 
-    GET  /v1/models             the base model, then the adapters (``parent``: the base model)
+    GET  /health                200 while the engine serves, 503 when it does not (no key)
+    GET  /v1/models             the base model, then the adapters (``parent``: the base model);
+                                503 ``engine_unavailable`` when the engine does not serve
     POST /v1/chat/completions   chat messages; ``model``: the base model id or an adapter name
     POST /v1/completions        ``prompt`` is sent as one user turn: the engine serves chat
                                 prompts only (the adapters are trained on chat prompts)
 
 Request fields: ``max_tokens`` (or ``max_completion_tokens``), ``temperature`` (default 1, as
-OpenAI; 0 is greedy), ``top_p``, ``seed``, ``stop``, ``stream`` (server-sent events
+OpenAI; 0 is greedy), ``top_p``, ``seed`` (an integer of the generator's range,
+:data:`~llm_mars.llm.requests.SEED_RANGE`), ``stop``, ``stream`` (server-sent events
 ``data: {...}`` ending with ``data: [DONE]``; ``stream_options.include_usage``), and vLLM's
 ``return_token_ids``. Structured output is the plan grammar or the state query grammar only,
 asked for in any of vLLM's forms with exactly the text of
@@ -33,7 +43,10 @@ Errors carry an OpenAI-style body ``{"error": {"message", "type", "param", "code
 413    body over ``max_body_bytes`` (``request_too_large``) or prompt too long (``prompt_too_long``)
 422    the constrained output failed (``constraint_failed``) or did not validate (``invalid_plan``,
        ``invalid_query``)
-500    engine failure; 503 engine closed (``engine_closed``); 504 deadline passed (``timeout``)
+429    more requests queued than ``max_queued`` (``too_many_requests``, with ``Retry-After``)
+500    engine failure; 503 engine closed (``engine_closed``), not serving
+       (``engine_unavailable``) or too many connections (``too_many_connections``);
+       504 deadline passed (``timeout``)
 =====  ==================================================================================
 
 An error after a stream has started is sent as one ``data: {"error": {..., "status": N}}``
@@ -61,7 +74,8 @@ from llm_mars.errors import (ApiError, BackendError, ConstraintError, EngineClos
                              GenerationTimeout, LlmMarsError, PlanValidationError,
                              PromptTooLongError, QueryError, RequestError, UnknownAdapterError)
 from llm_mars.llm.outputs import constraint_of_grammar, grammar_for
-from llm_mars.llm.requests import GenerationRequest, GenerationResult, SamplingParams, TokenEvent
+from llm_mars.llm.requests import (SEED_RANGE, GenerationRequest, GenerationResult,
+                                   SamplingParams, TokenEvent)
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +93,11 @@ RESULT_GRACE_S = 5.0
 """Past a request's deadline the engine fails it; the server stops waiting this much later."""
 SOCKET_TIMEOUT_S = 60.0
 """An idle or stalled client connection is closed after this long."""
+READ_TIMEOUT_S = 30.0
+"""A whole request (line, headers, body) must arrive within this long."""
+MAX_CONNECTIONS = 64
+MAX_QUEUED = 64
+RETRY_AFTER_S = 1
 
 _ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
 _ERROR_TYPES = {401: "authentication_error", 404: "not_found_error"}
@@ -94,9 +113,11 @@ _UNSUPPORTED = {
 
 
 class GenerationService(Protocol):
-    """What the server needs of an engine: the engine's ``adapters`` and streaming ``submit``."""
+    """What the server needs of an engine: the engine's ``adapters``, whether it is ``alive``
+    and streaming ``submit``."""
 
     adapters: tuple[str, ...]
+    alive: bool
 
     def submit(self, request: GenerationRequest,
                on_token: Callable[[TokenEvent], None] | None = None) -> Future: ...
@@ -186,16 +207,27 @@ class OpenAIApi:
 
     def __init__(self, engine: GenerationService, base_model: str, *,
                  max_prompt_chars: int = MAX_PROMPT_CHARS,
-                 request_timeout_s: float = REQUEST_TIMEOUT_S):
+                 request_timeout_s: float = REQUEST_TIMEOUT_S, max_queued: int = MAX_QUEUED):
         self.engine = engine
         self.base_model = base_model
         self.max_prompt_chars = max_prompt_chars
         self.request_timeout_s = request_timeout_s
+        self.max_queued = max_queued
         self._created = int(time.time())
+        self._lock = threading.Lock()
+        self._queued = 0  # requests submitted to the engine and not yet done
 
     # --- models ----------------------------------------------------------------------------
 
+    def health(self) -> dict[str, Any]:
+        """``{"status": "ok"}``; ApiError 503 when the engine thread does not serve."""
+        if not self.engine.alive:
+            raise ApiError(503, "engine_unavailable", "the engine is not serving requests")
+        return {"status": "ok"}
+
     def models(self) -> dict[str, Any]:
+        self.health()
+
         def card(name: str, parent: str | None) -> dict[str, Any]:
             return {"id": name, "object": "model", "created": self._created,
                     "owned_by": "llm_mars", "root": self.base_model, "parent": parent}
@@ -298,10 +330,26 @@ class OpenAIApi:
     # --- engine ----------------------------------------------------------------------------
 
     def submit(self, call: Call, on_token: Callable[[TokenEvent], None] | None = None) -> Future:
+        """Submit to the engine; ApiError 429 when ``max_queued`` requests are already there."""
+        with self._lock:
+            if self._queued >= self.max_queued:
+                raise ApiError(429, "too_many_requests", f"{self._queued} requests are queued, "
+                               f"the most this server takes; try again shortly")
+            self._queued += 1
         try:
-            return self.engine.submit(call.request, on_token=on_token)
+            future = self.engine.submit(call.request, on_token=on_token)
         except LlmMarsError as exc:
+            self._done()
             raise api_error_for(exc) from exc
+        except BaseException:
+            self._done()
+            raise
+        future.add_done_callback(lambda _: self._done())
+        return future
+
+    def _done(self) -> None:
+        with self._lock:
+            self._queued -= 1
 
     def wait(self, call: Call, future: Future) -> GenerationResult:
         """The result, or the ApiError for its failure; gives up a little after the deadline."""
@@ -406,8 +454,16 @@ def _sampling(body: dict[str, Any], kind: str) -> SamplingParams:
                        f"at most {MAX_STOP_STRINGS} of them", "stop")
     return SamplingParams(temperature=_number(body, "temperature", 1.0, 0.0, 2.0),
                           top_p=_number(body, "top_p", 1.0, 0.0, 1.0, low_open=True),
-                          seed=_optional(body, "seed", int, None), max_new_tokens=max_tokens,
+                          seed=_seed(body), max_new_tokens=max_tokens,
                           stop=tuple(stops))
+
+
+def _seed(body: dict[str, Any]) -> int | None:
+    seed = _optional(body, "seed", int, None)
+    if seed is not None and not SEED_RANGE[0] <= seed <= SEED_RANGE[1]:
+        raise ApiError(400, "invalid_request", f"'seed' must be an integer in "
+                       f"[{SEED_RANGE[0]}, {SEED_RANGE[1]}]", "seed")
+    return seed
 
 
 def _chat_messages(body: dict[str, Any]) -> list[dict[str, str]]:
@@ -464,8 +520,15 @@ class _Handler(BaseHTTPRequestHandler):
     api_key: str | None
     max_body_bytes: int
 
-    ROUTES = {"/v1/models": ("GET", None), "/v1/chat/completions": ("POST", "chat"),
-              "/v1/completions": ("POST", "completion")}
+    ROUTES = {"/health": ("GET", "health"), "/v1/models": ("GET", "models"),
+              "/v1/chat/completions": ("POST", "chat"), "/v1/completions": ("POST", "completion")}
+
+    def handle_one_request(self) -> None:
+        self.server.reading(self.connection)  # the request must arrive in read_timeout_s
+        try:
+            super().handle_one_request()
+        finally:
+            self.server.read(self.connection)
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         self._handle("GET")
@@ -491,8 +554,8 @@ class _Handler(BaseHTTPRequestHandler):
             allowed, kind = self.ROUTES[path]
             if method != allowed:
                 raise ApiError(405, "method_not_allowed", f"{path} takes {allowed}")
-            if kind is None:
-                self._send_json(200, self.api.models())
+            if kind in ("health", "models"):
+                self._send_json(200, getattr(self.api, kind)())
                 return
             call = self.api.prepare(kind, self._read_json())
             if call.stream:
@@ -501,7 +564,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send_json(200, self.api.response(call, self.api.wait(
                     call, self.api.submit(call))))
         except ApiError as exc:
-            if not self._body_read:
+            if exc.status == 401:  # nothing more is read from a client without the key
+                self.close_connection = True
+            elif not self._body_read:
                 self._drop_body()
             self._send_error(exc)
         except (BrokenPipeError, ConnectionResetError, socket.timeout):
@@ -561,12 +626,14 @@ class _Handler(BaseHTTPRequestHandler):
                            f"server takes at most {self.max_body_bytes}")
         self._body_read = True
         raw = self.rfile.read(length)
+        self.server.read(self.connection)
         try:
             return json.loads(raw)
         except (ValueError, RecursionError) as exc:
             raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
 
     def _send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        self.server.read(self.connection)
         data = json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -582,6 +649,8 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {}
         if error.status == 401:
             headers["WWW-Authenticate"] = "Bearer"
+        elif error.status in (429, 503):
+            headers["Retry-After"] = str(RETRY_AFTER_S)
         elif error.status == 405:
             headers["Allow"] = self.ROUTES[urlsplit(self.path).path.rstrip("/")][0]
         try:
@@ -645,16 +714,16 @@ class OpenAIServer:
 
     def __init__(self, engine: GenerationService, base_model: str, *, host: str = DEFAULT_HOST,
                  port: int = DEFAULT_PORT, api_key: str | None = None,
-                 max_body_bytes: int = MAX_BODY_BYTES, **api_options: Any):
+                 max_body_bytes: int = MAX_BODY_BYTES, max_connections: int = MAX_CONNECTIONS,
+                 read_timeout_s: float = READ_TIMEOUT_S, **api_options: Any):
         self.api = OpenAIApi(engine, base_model, **api_options)
         handler = type("Handler", (_Handler,), {"api": self.api, "api_key": api_key or None,
                                                 "max_body_bytes": max_body_bytes})
-        server_class = _ThreadingHTTPServerV6 if ":" in host else ThreadingHTTPServer
+        server_class = _LimitedServerV6 if ":" in host else _LimitedServer
         try:
-            self._http = server_class((host, port), handler)
+            self._http = server_class((host, port), handler, max_connections, read_timeout_s)
         except OSError as exc:
             raise BackendError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
-        self._http.daemon_threads = True
         self._thread: threading.Thread | None = None
 
     @property
@@ -686,5 +755,83 @@ class OpenAIServer:
         self.close()
 
 
-class _ThreadingHTTPServerV6(ThreadingHTTPServer):
+class _LimitedServer(ThreadingHTTPServer):
+    """One thread per connection, at most ``max_connections`` of them; a connection whose
+    request has not arrived whole within ``read_timeout_s`` is shut down (checked between
+    polls of ``serve_forever``), so neither many idle nor trickling clients hold threads."""
+
+    daemon_threads = True
+
+    def __init__(self, address: Any, handler: type, max_connections: int,
+                 read_timeout_s: float):
+        self.max_connections, self.read_timeout_s = max_connections, read_timeout_s
+        self._lock = threading.Lock()
+        self._active = 0
+        self._deadlines: dict[socket.socket, float] = {}  # connections reading a request
+        super().__init__(address, handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._lock:
+            full = self._active >= self.max_connections
+            self._active += not full
+        if full:
+            _refuse_connection(request)
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._release(request)
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._release(request)
+
+    def _release(self, request: Any) -> None:
+        with self._lock:
+            self._active -= 1
+            self._deadlines.pop(request, None)
+
+    def reading(self, connection: socket.socket) -> None:
+        """``connection`` starts reading a request: it has ``read_timeout_s`` for all of it."""
+        with self._lock:
+            self._deadlines[connection] = time.monotonic() + self.read_timeout_s
+
+    def read(self, connection: socket.socket) -> None:
+        """``connection`` has read its request (or is answering it)."""
+        with self._lock:
+            self._deadlines.pop(connection, None)
+
+    def service_actions(self) -> None:
+        now = time.monotonic()
+        with self._lock:
+            late = [c for c, deadline in self._deadlines.items() if deadline < now]
+            for connection in late:
+                del self._deadlines[connection]
+        for connection in late:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+class _LimitedServerV6(_LimitedServer):
     address_family = socket.AF_INET6
+
+
+def _refuse_connection(connection: socket.socket) -> None:
+    """Answer 503 on a connection over the limit without waiting for the client."""
+    body = json.dumps(error_body(ApiError(
+        503, "too_many_connections", "the server has as many connections as it serves; try "
+        "again shortly"))).encode()
+    head = (f"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+            f"Retry-After: {RETRY_AFTER_S}\r\nConnection: close\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode()
+    try:
+        connection.setblocking(False)
+        connection.send(head + body)
+    except OSError:
+        pass

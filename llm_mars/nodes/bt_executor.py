@@ -17,7 +17,8 @@ Subscribes (in the robot namespace, e.g. /robot1/...):
   skill/outcome (String, SkillFeedback)  from the simulator or the robot's driver
   state (String, state JSON)             the robot driver's own view (field trials)
   <team>/world/state (String, state JSON)  the simulator's world; both feed conditions
-                                         (IsAt, IsCarrying, TimeLeft)
+                                         (IsAt, IsCarrying, TimeLeft); a state that is not
+                                         whole is ignored (logged once)
 Publishes:
   bt_status (String, ExecutorStatus JSON) on every change and as a heartbeat
   skill/goal, skill/cancel (String)        goals for the robot
@@ -27,7 +28,6 @@ Ticking only polls the robot; nothing on the tick path blocks.
 """
 from __future__ import annotations
 
-import json
 import threading
 
 from rclpy.node import Node
@@ -37,7 +37,8 @@ from llm_mars.errors import LlmMarsError, ParameterError, PayloadError, PlanVali
 from llm_mars.nodes.common import (LATEST, ParamSpec, declare_all, payload_subscription,
                                    run_node, safe_timer, set_rate, string_publisher,
                                    string_subscription)
-from llm_mars.payloads import OperatorResponse, PlanDispatch, SkillFeedback
+from llm_mars.payloads import (OperatorResponse, PlanDispatch, SkillFeedback, WorldStateMessage,
+                               peek_field)
 from llm_mars.robots.topic_robot import TopicRobot
 from llm_mars.session.executor import PlanExecutor
 
@@ -73,8 +74,9 @@ class BtExecutorNode(Node):
         string_subscription(self, "plan", self._on_plan)
         string_subscription(self, "cancel", self._on_cancel)
         payload_subscription(self, "skill/outcome", SkillFeedback, self._on_outcome)
-        string_subscription(self, f"{team}/world/state", self._on_state, LATEST)
-        string_subscription(self, "state", self._on_state, LATEST)
+        for topic in (f"{team}/world/state", "state"):
+            payload_subscription(self, topic, WorldStateMessage, self._on_state, LATEST,
+                                 warn_every=False)
         self._rate_timers = {
             "tick_rate_hz": safe_timer(self, 1.0 / p.tick_rate_hz, self._tick),
             "status_rate_hz": safe_timer(self, 1.0 / p.status_rate_hz,
@@ -91,7 +93,8 @@ class BtExecutorNode(Node):
                 self.plans.submit(dispatch)
         except (PayloadError, PlanValidationError) as exc:
             self.get_logger().warning(f"plan rejected: {exc}")
-            plan_id = dispatch.id if isinstance(exc, PlanValidationError) else "invalid"
+            plan_id = dispatch.id if isinstance(exc, PlanValidationError) else (
+                peek_field(data, "id", str) or "invalid")
             self._respond(OperatorResponse(
                 plan_id, "error", f"{self.robot_name} rejected the plan: {exc}", final=False,
                 robots=[self.robot_name], code="plan_rejected").to_json())
@@ -107,23 +110,17 @@ class BtExecutorNode(Node):
         with self._lock:
             self.robot.on_outcome(feedback)
 
-    def _on_state(self, data: str) -> None:
-        try:
-            state = json.loads(data)
-            state["robots"][self.robot_name]["location"]
-        except (ValueError, KeyError, TypeError) as exc:
-            self.get_logger().warning(f"bad world state: {exc!r}")
-            return
+    def _on_state(self, message: WorldStateMessage) -> None:
+        if self.robot_name not in message.state["robots"]:
+            return  # the other robot's driver speaking (field.launch.py)
         with self._lock:
-            self.robot.on_state(state)
+            self.robot.on_state(message.state)
 
     def _tick(self) -> None:
         with self._lock:
-            try:
-                self.plans.tick()
-            except LlmMarsError as exc:  # a robot refused something mid-tree: stop that plan
-                self.get_logger().error(f"tick failed: {exc}")
-                self.plans.cancel(f"executor error: {exc}")
+            error = self.plans.tick(match_over=self.robot.match_over)
+        if error is not None:
+            self.get_logger().error(f"tick failed, plan failed: {error!r}")
         self._status()
 
     def _status(self, force: bool = False) -> None:

@@ -18,7 +18,6 @@ llm_mars.language.intent; this node only wires them to topics.
 """
 from __future__ import annotations
 
-import json
 import threading
 
 from rclpy.node import Node
@@ -26,7 +25,7 @@ from rclpy.node import Node
 from llm_mars import vocabulary as V
 from llm_mars.nodes.common import (LATEST, ParamSpec, declare_all, payload_subscription,
                                    run_node, safe_timer, string_publisher, string_subscription)
-from llm_mars.payloads import ExecutorStatus
+from llm_mars.payloads import ExecutorStatus, WorldStateMessage
 from llm_mars.session.commander import Commander, CommanderPorts
 
 
@@ -63,11 +62,13 @@ class CommanderNode(Node):
             executor_silence_s=p.executor_silence_s)
         string_subscription(self, "operator/command", self._locked(self.core.on_utterance))
         string_subscription(self, "llm/result", self._locked(self.core.on_llm_result))
-        string_subscription(self, "world/state", self._on_state, LATEST)
+        payload_subscription(self, "world/state", WorldStateMessage, self._on_state, LATEST,
+                             warn_every=False)
         for robot in robots:
             payload_subscription(self, f"{robot}/bt_status", ExecutorStatus, self._on_status)
-            string_subscription(self, f"{robot}/state",
-                                lambda data, r=robot: self._on_robot_state(r, data), LATEST)
+            payload_subscription(self, f"{robot}/state", WorldStateMessage,
+                                 lambda message, r=robot: self._on_robot_state(r, message),
+                                 LATEST, warn_every=False)
         safe_timer(self, 0.2, self._locked(self.core.poll))
 
     def _locked(self, handler):
@@ -76,25 +77,16 @@ class CommanderNode(Node):
                 handler(*args)
         return call
 
-    def _on_state(self, data: str) -> None:
-        try:
-            state = json.loads(data)
-        except ValueError:
-            self.get_logger().warning("world state is not JSON")
-            return
-        if isinstance(state, dict) and isinstance(state.get("robots"), dict):
-            with self._lock:
-                self.core.on_world_state(state)
+    def _on_state(self, message: WorldStateMessage) -> None:
+        with self._lock:
+            self.core.on_world_state(message.state)
 
-    def _on_robot_state(self, robot: str, data: str) -> None:
-        try:
-            state = json.loads(data)
-            state["robots"][robot]["location"]
-        except (ValueError, KeyError, TypeError) as exc:
-            self.get_logger().warning(f"{robot}/state: no state of {robot} ({exc!r})")
+    def _on_robot_state(self, robot: str, message: WorldStateMessage) -> None:
+        if robot not in message.state["robots"]:
+            self.get_logger().warning(f"{robot}/state: the state holds no {robot}")
             return
         with self._lock:
-            self.core.on_robot_state(robot, state)
+            self.core.on_robot_state(robot, message.state)
 
     def _on_status(self, status: ExecutorStatus) -> None:
         with self._lock:

@@ -127,18 +127,26 @@ def string_subscription(node: Node, topic: str, handler: Callable[[str], None],
 
 def payload_subscription(node: Node, topic: str, payload: type[P], handler: Callable[[P], None],
                          qos: QoSProfile = RELIABLE,
-                         on_bad: Callable[[str, PayloadError], None] | None = None):
+                         on_bad: Callable[[str, PayloadError], None] | None = None,
+                         warn_every: bool = True):
     """Subscribe ``handler(message)`` to a topic of ``payload`` JSON: a message that does not
-    decode is logged as a warning, passed to ``on_bad`` (to answer it) and dropped."""
+    decode is logged as a warning, passed to ``on_bad`` (to answer it) and dropped. With
+    ``warn_every`` false (a stream republished several times a second) a run of bad messages
+    is logged once, at its first one."""
+    in_bad_run = False
 
     def decoded(data: str) -> None:
+        nonlocal in_bad_run
         try:
             message = payload.from_json(data)
         except PayloadError as exc:
-            node.get_logger().warning(f"{topic}: bad {payload.NAME}: {exc}")
+            if warn_every or not in_bad_run:
+                node.get_logger().warning(f"{topic}: bad {payload.NAME}, ignored: {exc}")
+            in_bad_run = True
             if on_bad is not None:
                 on_bad(data, exc)
             return
+        in_bad_run = False
         handler(message)
 
     return string_subscription(node, topic, decoded, qos)

@@ -81,6 +81,11 @@ class TopicRobot(RobotInterface):
         else:
             self._outcomes[feedback.goal_id] = outcome
 
+    @property
+    def match_over(self) -> bool:
+        """Whether the latest state says the match is over."""
+        return bool(self.state and self.state.get("match_over"))
+
     def on_state(self, state: Mapping[str, Any]) -> None:
         self.state = dict(state)
 

@@ -105,8 +105,12 @@ class Commander:
     def on_llm_result(self, data: str) -> None:
         try:
             result = LlmResult.from_json(data)
-        except PayloadError:
-            return  # not ours to answer: the LLM server logs its own bad output
+        except PayloadError as exc:  # the operator waiting for it hears now, not at the timeout
+            uid = peek_field(data, "id", str)
+            if uid is not None and self.pending.pop(uid, None) is not None:
+                self._respond(uid, "error", f"the language model's answer could not be read: "
+                              f"{exc}", code="llm_error")
+            return
         pending = self.pending.pop(result.id, None)
         if pending is None:
             return  # late (already timed out) or someone else's request

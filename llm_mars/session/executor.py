@@ -8,7 +8,8 @@ the same way with and without ROS; tests drive it directly. Rules:
 * ``replace`` halts the running tree (its skill is cancelled) and starts the new one at once;
   ``queue`` appends it, to start when the current tree finishes (whatever its outcome);
 * ``cancel`` halts the running tree and drops the queue: status ``CANCELLED``;
-* ``tick`` ticks the tree once and never blocks (skills only poll the robot).
+* ``tick`` ticks the tree once and never blocks (skills only poll the robot); a tick that
+  raises fails the plan, and once the match is over nothing is ticked.
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from llm_mars.bt.render import render_unicode
 from llm_mars.bt.robot import RobotInterface
 from llm_mars.errors import PlanValidationError, Problem
 from llm_mars.payloads import ExecutorStatus, PlanDispatch
+from llm_mars.world.skills import MATCH_OVER
 
 MAX_QUEUED_PLANS = 8
 
@@ -98,18 +100,33 @@ class PlanExecutor:
         self._halt(status, reason)
         return was_running
 
-    def tick(self) -> None:
-        """Tick the running tree once; start the next queued plan when it finishes."""
+    def tick(self, match_over: bool = False) -> Exception | None:
+        """Tick the running tree once; start the next queued plan when it finishes. A tick
+        that raises fails the plan with the error as its reason (a plan must never stay
+        RUNNING on an error that every tick repeats); the error is returned, to be logged.
+        Once the match is over nothing is ticked: the plan and the queue fail ("match over";
+        a retry loop would otherwise start a failing goal every tick, for ever)."""
         if self.current is None:
-            return
+            return None
+        if match_over:
+            self.stop("FAILURE", MATCH_OVER)
+            return None
         root = self.current.root
-        root.tick_once()
-        if root.status in (Status.SUCCESS, Status.FAILURE):
+        try:
+            root.tick_once()
+        except Exception as exc:  # a robot or behaviour failed: the plan fails, not the node
+            self._halt("FAILURE", f"tick failed: {exc!r}")
+            error = exc
+        else:
+            if root.status not in (Status.SUCCESS, Status.FAILURE):
+                return None
             self.status = root.status.value
             self.reason = self._failure_reason(root) if root.status is Status.FAILURE else None
             self.current = None
-            if self.queue:
-                self._begin(self.queue.popleft())
+            error = None
+        if self.queue:
+            self._begin(self.queue.popleft())
+        return error
 
     @property
     def running(self) -> bool:

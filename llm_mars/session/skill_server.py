@@ -56,8 +56,9 @@ class SkillServer:
         try:
             self._goals[robot][goal.goal_id] = self.world.start_skill(robot, goal.skill,
                                                                        goal.args)
-        except LlmMarsError as exc:
-            return SkillFeedback(goal.goal_id, "FAILURE", str(exc))
+        except Exception as exc:  # noqa: BLE001 - a goal that cannot start fails; the world goes on
+            return SkillFeedback(goal.goal_id, "FAILURE", str(exc) if isinstance(
+                exc, LlmMarsError) else f"the goal could not start: {exc!r}")
         return None
 
     def cancel(self, robot: str, goal_id: int) -> None:

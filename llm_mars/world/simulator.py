@@ -52,9 +52,12 @@ from llm_mars.world import skills as S
 from llm_mars.world.faults import NO_FAULTS, Faults
 from llm_mars.world.field import (
     CLEARANCE_MM, HOME_SLOTS, PLACE_XY, STAND_POINTS, Point, check_robot, distance)
-from llm_mars.world.state import WorldState
+from llm_mars.world.state import HISTORY_KEPT, WorldState
 
 _TIME_EPS = 1e-9
+RECORDS_KEPT = 2000
+"""Finished goals (their outcomes) and skill records kept: a whole match at ten goals a second,
+bounded in a session of any length."""
 
 
 @dataclass(frozen=True)
@@ -151,6 +154,7 @@ class Simulator:
         self._rng = random.Random(seed)
         self._ids = itertools.count(1)
         self._goals: dict[int, _Goal] = {}
+        self._done: list[int] = []  # ids of the finished goals still kept, oldest first
         self._running: dict[str, list[_Goal]] = {r: [] for r in V.ROBOTS}
         self._nav: dict[str, _Navigation | None] = {r: None for r in V.ROBOTS}
         self._leaving: dict[str, str | None] = {r: None for r in V.ROBOTS}
@@ -204,7 +208,7 @@ class Simulator:
         check_robot(robot)
         if skill not in S.PROGRAMS:
             raise UnknownSkillError(skill, tuple(S.PROGRAMS))
-        S.check_args(skill, args)
+        args = S.read_args(skill, args)
         body = self.state.robots[robot]
         goal = _Goal(
             id=next(self._ids), robot=robot, skill=skill, label=REGISTRY[skill].label(args),
@@ -214,14 +218,28 @@ class Simulator:
         )
         self._goals[goal.id] = goal
         self._running[robot].append(goal)
-        if self.state.match_over:
-            self._finish(goal, SkillState.FAILURE, S.MATCH_OVER)
-        elif goal.body and any(g.body for g in self._running[robot] if g is not goal):
-            self._finish(goal, SkillState.FAILURE, S.ROBOT_BUSY)
-        else:
-            self._advance(goal, self.state.time_s, 0.0, 0.0)
+        try:
+            if self.state.match_over:
+                self._finish(goal, SkillState.FAILURE, S.MATCH_OVER)
+            elif goal.body and any(g.body for g in self._running[robot] if g is not goal):
+                self._finish(goal, SkillState.FAILURE, S.ROBOT_BUSY)
+            else:
+                self._advance(goal, self.state.time_s, 0.0, 0.0)
+        except Exception:  # a goal that cannot start must not stay to fail every later step
+            self._forget(goal)
+            raise
         self._update_active(robot)
         return goal.id
+
+    def _forget(self, goal: _Goal) -> None:
+        goal.program.close()
+        self._goals.pop(goal.id, None)
+        if goal in self._running[goal.robot]:
+            self._running[goal.robot].remove(goal)
+        nav = self._nav[goal.robot]
+        if nav is not None and nav.goal_id == goal.id:
+            self._stop_driving(goal.robot)
+        self._update_active(goal.robot)
 
     def skill_outcome(self, robot: str, goal_id: int) -> SkillOutcome:
         goal = self._goal(robot, goal_id)
@@ -316,7 +334,15 @@ class Simulator:
         record = SkillRecord(goal.robot, goal.label, goal.start_s,
                              self.state.time_s if now is None else now, state, reason)
         self.records.append(record)
-        self.state.robots[goal.robot].history.append(record.entry)
+        history = self.state.robots[goal.robot].history
+        history.append(record.entry)
+        del history[:-HISTORY_KEPT]
+        self._done.append(goal.id)
+        if len(self._done) > RECORDS_KEPT:  # forget the oldest finished goals and records
+            for old in self._done[:-RECORDS_KEPT]:
+                self._goals.pop(old, None)
+            del self._done[:-RECORDS_KEPT]
+            del self.records[:-RECORDS_KEPT]
         self._update_active(goal.robot)
 
     def _update_active(self, robot: str) -> None:

@@ -22,7 +22,7 @@ from typing import Any
 from llm_mars import vocabulary as V
 from llm_mars.bt.registry import REGISTRY
 from llm_mars.errors import SkillArgumentError
-from llm_mars.world.state import Cake, RobotState, WorldState
+from llm_mars.world.state import HISTORY_KEPT, Cake, RobotState, WorldState
 
 # Failure reasons (they end up in the robot's history, e.g. "PickCake pink 1: FAILURE (...)").
 ROBOT_FULL = "robot full"
@@ -73,8 +73,9 @@ Effect = Callable[[], None]
 Program = Generator[Phase, None, "Failure | Effect | None"]
 
 
-def check_args(skill: str, args: Mapping[str, Any]) -> None:
-    """Raise :class:`SkillArgumentError` unless ``args`` fit the registry ports of ``skill``.
+def read_args(skill: str, args: Mapping[str, Any]) -> dict[str, Any]:
+    """``args`` as the registry ports of ``skill`` read them (a goal runs on the values a plan
+    node would hold); :class:`SkillArgumentError` unless they fit.
 
     Optional ports may be absent; the programs apply their defaults.
     """
@@ -82,15 +83,17 @@ def check_args(skill: str, args: Mapping[str, Any]) -> None:
     for name in args:
         if kind.port(name) is None:
             raise SkillArgumentError(skill, name, "no such port")
+    read = {}
     for port in kind.ports:
         if port.name not in args or (args[port.name] is None and not port.required):
             if port.required:
                 raise SkillArgumentError(skill, port.name, "missing")
             continue
         try:
-            port.parse(port.format(args[port.name]))
-        except (TypeError, ValueError) as exc:
+            read[port.name] = port.read(args[port.name])
+        except ValueError as exc:
             raise SkillArgumentError(skill, port.name, str(exc)) from None
+    return read
 
 
 def _place(skill: str, args: Mapping[str, Any]) -> str:
@@ -228,6 +231,7 @@ def _say(world: WorldState, robot: RobotState, args: Mapping[str, Any]) -> Progr
 
     def speak() -> None:
         robot.said.append(text)
+        del robot.said[:-HISTORY_KEPT]
     return speak
     yield  # a generator with no phases: it finishes on the first step
 

@@ -14,6 +14,12 @@ from llm_mars.world.field import START_POSITIONS, Point
 from llm_mars.world.scoring import score
 
 
+HISTORY_KEPT = 100
+"""The most recent history entries (and ``said`` texts) a robot's state keeps: questions need
+recent history, not all of it, and the state JSON must stay far below the payload limit in a
+session of any length (a retry loop adds an entry every tick)."""
+
+
 @dataclass
 class Cake:
     """One cake on a plate: its layers bottom to top, and whether a cherry crowns it."""

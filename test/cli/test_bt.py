@@ -143,3 +143,18 @@ def test_show_draws_a_png(llm_mars, tmp_path):
     code, _, _ = llm_mars("tree", "show", REPOSITORY / "trees/missions/signal_decorate.xml",
                           "--png", tmp_path / "plan.png")
     assert code == 0 and (tmp_path / "plan.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_validate_names_the_real_size_and_the_encoding(llm_mars, tmp_path):
+    """A 70 kB file was reported as "65537 bytes", a non-UTF-8 one as "lone surrogate"."""
+    big = tmp_path / "big.xml"
+    big.write_text('<root BTCPP_format="4"><BehaviorTree ID="robot1"><Say text="%s"/>'
+                   '</BehaviorTree></root>' % ("x" * 70_000))
+    latin = tmp_path / "latin.xml"
+    latin.write_bytes('<root BTCPP_format="4"><BehaviorTree ID="robot1">\n<Say text="caf\u00e9"/>'
+                      '</BehaviorTree></root>'.encode("latin-1"))
+    code, out, _ = llm_mars("tree", "validate", big, latin)
+    assert code == 1
+    assert f"the file is {big.stat().st_size} bytes; the limit is 65536" in out
+    assert "line 2, col 15: the file is not UTF-8 text: byte 0xe9" in out
+    assert "surrogate" not in out

@@ -72,3 +72,35 @@ def test_the_seed_changes_timings_not_the_outcome(capsys):
 def test_a_missing_file_is_an_error(tmp_path, capsys):
     assert main(["run-tree", str(tmp_path / "nope.xml")]) == 1
     assert "cannot read" in capsys.readouterr().err
+
+
+def _oversized_and_undecodable(tmp_path):
+    big = tmp_path / "big.xml"
+    big.write_text(plan(robot1='<Say text="%s"/>' % ("x" * 70_000)))
+    latin = tmp_path / "latin.xml"
+    latin.write_bytes(plan(robot1='<Say text="caf\u00e9"/>').encode("latin-1"))
+    return big, latin
+
+
+def _limited_to_2_gib():  # so that a reader without a limit fails here, not the machine
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+
+
+def test_run_tree_reads_as_tree_validate_does(tmp_path):
+    """run-tree read /dev/zero until memory ran out (8.5 GB in 20 s), and said "lone
+    surrogate" for any file that is not UTF-8."""
+    big, latin = _oversized_and_undecodable(tmp_path)
+    outcomes = {}
+    for name in ("/dev/zero", big, latin):
+        done = subprocess.run([str(CLI), "run-tree", str(name)], capture_output=True, text=True,
+                              timeout=120, cwd=ROOT, preexec_fn=_limited_to_2_gib)
+        outcomes[str(name)] = (done.returncode, done.stderr)
+    assert outcomes["/dev/zero"][0] == 1
+    assert "more than 65536 bytes; the limit is 65536" in outcomes["/dev/zero"][1]
+    assert outcomes[str(big)][0] == 1
+    assert f"the file is {big.stat().st_size} bytes; the limit is 65536" in outcomes[str(big)][1]
+    assert outcomes[str(latin)][0] == 1
+    assert "not UTF-8 text: byte 0xe9" in outcomes[str(latin)][1]
+    assert "surrogate" not in outcomes[str(latin)][1]

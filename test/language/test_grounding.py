@@ -29,6 +29,19 @@ from llm_mars.language.grounding import (Grounding, ground, is_world_reply, out_
      "A robot can carry at most 3 stacks at once."),
     ("the second robot takes 15 cherries from holder 2",  # an ordinal is no shared load
      "A robot can carry at most 10 cherries, so it cannot take 15."),
+    ("robot 1 go to quadrant -1", "There is no quadrant -1: quadrants are numbered 1 to 4."),
+    ("robot 1 go to quadrant 4.5", "There is no quadrant 4.5: quadrants are numbered 1 to 4."),
+    ("robot 1 go to \uff51\uff55\uff41\uff44\uff52\uff41\uff4e\uff54 \uff17",
+     "There is no quadrant 7: quadrants are numbered 1 to 4."),
+    ("robot 1 take -3 cherries from holder 2",
+     "-3 is not a number of cherries a robot can take: it takes 1 to 10."),
+    ("robot 1 take 2.5 cherries", "2.5 is not a number of cherries a robot can take: it takes "
+     "1 to 10."),
+    ("robot one hundred go home",
+     "There is no robot 100: I can only command robot 1 and robot 2."),
+    ("robot 1.5 go home", "There is no robot 1.5: I can only command robot 1 and robot 2."),
+    ("robot 2 take twenty one cherries",
+     "A robot can carry at most 10 cherries, so it cannot take 21."),
 ])
 def test_references_the_world_lacks_get_a_reply(command, reply):
     assert out_of_world(command) == reply
@@ -45,6 +58,9 @@ def test_references_the_world_lacks_get_a_reply(command, reply):
     "robot 1 and robot 2 go home",
     "tell the robot to go to plate 2",  # "to" is not a number here
     "robot 1 paint the pink cake green",  # not the check's business: the model replies
+    "robot 2 go to quadrant \u0662",  # an Arabic-Indic two
+    "robot one, two cherries to the basket",  # "one two" is not one number
+    "robot 1 wait 2.5 seconds then go to plate 3 - quickly",
 ])
 def test_commands_within_the_world_pass(command):
     assert out_of_world(command) is None

@@ -12,6 +12,7 @@ import selectors
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -202,6 +203,29 @@ def test_a_plan_through_the_server_equals_the_in_process_plan(local, remote):
     assert isinstance(local_outcome.result, (Plan, Reply))
     assert remote_outcome.text == local_outcome.text
     assert remote_outcome.result == local_outcome.result
+
+
+def _http(url: str, body: dict | None = None) -> tuple[int, dict]:
+    request = urllib.request.Request(
+        url, data=None if body is None else json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            return answer.status, json.load(answer)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+
+def test_a_seed_the_generator_cannot_take_is_refused_and_the_engine_serves_on(serve):
+    """Issue 17: this request killed the engine thread of ``llm-mars serve``."""
+    url = serve.ensure_running()
+    chat = {"model": "bt", "messages": [{"role": "user", "content": "go home"}],
+            "temperature": 1, "max_tokens": 4}
+    status, answer = _http(f"{url}/v1/chat/completions", {**chat, "seed": 2**64})
+    assert (status, answer["error"]["param"]) == (400, "seed")
+    status, answer = _http(f"{url}/v1/chat/completions", {**chat, "seed": 7})
+    assert status == 200 and answer["usage"]["completion_tokens"] >= 1
+    assert _http(f"{url}/health") == (200, {"status": "ok"})
 
 
 def test_a_server_killed_mid_request_is_a_clear_error_without_a_hang(serve, remote):

@@ -265,3 +265,35 @@ def test_a_scoring_request_takes_no_constraint(engine):
     with pytest.raises(RequestError, match="scoring"):
         engine.submit(GenerationRequest(request.messages, "bt", constraint="plan",
                                         score_target="y"))
+
+
+def test_an_unexpected_error_preparing_a_request_fails_that_request_only(engine):
+    """A chat template error (here: a message without content) ended the engine thread:
+    every later request then waited for its deadline."""
+    broken = GenerationRequest.chat([{"role": "user"}], "bt", SamplingParams(max_new_tokens=3))
+    with pytest.raises(BackendError, match="content"):
+        engine.submit(broken).result(timeout=30)
+    assert engine.alive
+    assert engine.submit(chat("bt", "go", 3)).result(timeout=30).output_tokens >= 1
+    engine.close()
+    assert not engine.alive
+
+
+def test_a_slow_constraint_build_does_not_stall_other_requests(tiny_llama, tiny_tokenizer):
+    """A new grounding per request means a grammar compile per request; on the engine thread
+    it stalled every request in flight."""
+    def slow(tokenizer, vocab_size, arg):
+        time.sleep(3.0)
+        return OutputConstraint(lambda: None)
+
+    with Engine(CompactLlama.from_hf(tiny_llama, torch.float32), tiny_tokenizer,
+                constraints={"slow": slow}, max_seq_len=128) as engine:
+        engine.generate(chat(None, "warm up", 2), timeout=60)
+        compiling = threading.Thread(
+            target=lambda: engine.submit(chat(None, "go", 2, constraint="slow:1")), daemon=True)
+        compiling.start()
+        time.sleep(0.2)
+        start = time.monotonic()
+        engine.generate(chat(None, "go", 2), timeout=60)
+        assert time.monotonic() - start < 2.0
+        compiling.join(10)

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
+import torch
 
 from llm_mars.errors import (BackendError, ConstraintError, EngineClosedError, GenerationTimeout,
                              PlanValidationError, Problem, PromptTooLongError, RequestError,
@@ -43,6 +44,7 @@ class FakeEngine:
     def __init__(self, script: Callable[[GenerationRequest], str | Exception] = echo, *,
                  adapters: tuple[str, ...] = ("bt", "qa"), token_delay_s: float = 0.0):
         self.adapters = adapters
+        self.alive = True
         self.script = script
         self.token_delay_s = token_delay_s
         self.submit_errors: list[Exception] = []  # raised by the next submit() calls
@@ -108,7 +110,7 @@ def shared_server():
 def engine(shared_server):
     """The shared server's fake engine, reset to echo without delay."""
     fake = shared_server.api.engine
-    fake.script, fake.token_delay_s = echo, 0.0
+    fake.script, fake.token_delay_s, fake.alive = echo, 0.0, True
     fake.requests, fake.cancelled, fake.submit_errors = [], [], []
     return fake
 
@@ -393,6 +395,9 @@ def test_a_client_that_leaves_mid_stream_cancels_the_request(server):
     ("POST", "/v1/chat/completions", chat(stream="yes"), 400, "invalid_request"),
     ("POST", "/v1/chat/completions", chat(stream_options={"include_usage": True}), 400,
      "invalid_request"),
+    ("POST", "/v1/chat/completions", chat(seed=2**64, temperature=1), 400, "invalid_request"),
+    ("POST", "/v1/chat/completions", chat(seed=-2**63 - 1, temperature=1), 400,
+     "invalid_request"),
     ("POST", "/v1/chat/completions", chat(n=2), 400, "unsupported_parameter"),
     ("POST", "/v1/chat/completions", chat(logprobs=True), 400, "unsupported_parameter"),
     ("POST", "/v1/chat/completions", chat(presence_penalty=0.5), 400, "unsupported_parameter"),
@@ -476,6 +481,21 @@ def test_engine_refusals_map_to_http_errors(engine, server, error, status, code)
     assert_serving(server)
 
 
+def test_health_and_models_say_when_the_engine_does_not_serve(engine, server):
+    assert call(server, "GET", "/health")[:2] == (200, {"status": "ok"})
+    engine.alive = False
+    for path in ("/health", "/v1/models"):
+        status, answer, _ = call(server, "GET", path)
+        assert (status, answer["error"]["code"]) == (503, "engine_unavailable")
+
+
+def test_the_extreme_seeds_of_the_generator_are_served(server, engine):
+    for seed in (2**64 - 1, -2**63):
+        assert call(server, "POST", "/v1/chat/completions", chat(seed=seed, temperature=1))[0] \
+            == 200
+    assert [r.sampling.seed for r in engine.requests] == [2**64 - 1, -2**63]
+
+
 def test_a_request_the_engine_does_not_finish_in_time_gets_504():
     slow = FakeEngine(lambda r: "x" * 1000, token_delay_s=0.01)
     with OpenAIServer(slow, BASE, port=0, request_timeout_s=0.3).start() as server:
@@ -545,3 +565,105 @@ def test_serving_from_many_threads_keeps_each_answer_with_its_request(server, en
     for t in threads:
         t.join(20)
     assert results == {i: f"[qa] question {i}" for i in range(6)}
+
+
+# --- over the real engine (the tiny model) --------------------------------------------------
+
+
+@pytest.fixture
+def real_server(tiny_llama, tiny_tokenizer, adapter_dirs):
+    from llm_mars.llm.engine import Engine
+    from llm_mars.llm.llama import CompactLlama
+
+    engine = Engine(CompactLlama.from_hf(tiny_llama, torch.float32), tiny_tokenizer,
+                    adapters=adapter_dirs, max_batch=4, max_seq_len=128, chunk_tokens=64)
+    with engine, OpenAIServer(engine, BASE, port=0, request_timeout_s=10).start() as server:
+        yield server
+
+
+def test_no_request_stops_the_real_engine_and_health_tells_when_it_stopped(real_server):
+    """A seed out of the generator's range once killed the engine thread (every later request
+    then answered 504) while /v1/models still answered 200."""
+    bad = chat("bt", "go home", seed=2**64, temperature=1, max_tokens=4)
+    status, answer, _ = call(real_server, "POST", "/v1/chat/completions", bad)
+    assert (status, answer["error"]["param"]) == (400, "seed")
+    status, answer, _ = call(real_server, "POST", "/v1/chat/completions",
+                             chat("bt", "go home", seed=7, temperature=1, max_tokens=4))
+    assert status == 200 and answer["usage"]["completion_tokens"] >= 1
+    assert call(real_server, "GET", "/health")[0] == 200
+    real_server.api.engine.close()
+    assert call(real_server, "GET", "/health")[0] == 503
+    assert call(real_server, "GET", "/v1/models")[0] == 503
+
+
+# --- load limits ----------------------------------------------------------------------------
+
+
+def _connect(server: OpenAIServer) -> socket.socket:
+    return socket.create_connection(server._http.server_address[:2], timeout=5)
+
+
+def test_connections_past_the_cap_get_503_and_no_thread(engine):
+    """300 half-open connections made 303 threads."""
+    with OpenAIServer(engine, BASE, port=0, max_connections=4, read_timeout_s=1.5).start() \
+            as server:
+        threads = threading.active_count()
+        held = []
+        for _ in range(12):
+            sock = _connect(server)
+            sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n")  # half a request
+            held.append(sock)
+            time.sleep(0.02)
+        time.sleep(0.3)
+        assert threading.active_count() - threads <= 4
+        refused = []
+        for sock in held[4:]:
+            answer = sock.recv(4096)
+            refused.append(answer.startswith(b"HTTP/1.1 503 ") and b"Retry-After: 1" in answer)
+        assert all(refused)
+        for sock in held[:4]:  # the read deadline frees the held ones
+            assert sock.recv(4096) == b""
+            sock.close()
+        deadline = time.monotonic() + 5  # their threads end a moment after the sockets do
+        while threading.active_count() > threads and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert_serving(server)
+
+
+def test_a_request_trickling_in_is_cut_at_the_read_deadline(engine):
+    """The socket timeout restarted with every byte: one byte a second held a thread for ever."""
+    with OpenAIServer(engine, BASE, port=0, read_timeout_s=1.0).start() as server:
+        sock = _connect(server)
+        sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\n")
+        start, closed = time.monotonic(), False
+        while time.monotonic() - start < 5 and not closed:
+            try:
+                sock.sendall(b"X")
+                time.sleep(0.2)
+            except OSError:
+                closed = True
+        sock.close()
+        assert closed and time.monotonic() - start < 3
+        assert_serving(server)
+
+
+def test_requests_past_the_queue_get_429_with_retry_after(engine):
+    slow = FakeEngine(token_delay_s=0.05)
+    with OpenAIServer(slow, BASE, port=0, max_queued=2).start() as server:
+        with ThreadPoolExecutor(5) as pool:
+            answers = list(pool.map(lambda i: call(server, "POST", "/v1/chat/completions",
+                                                   chat(content=f"command {i}")), range(5)))
+        statuses = sorted(a[0] for a in answers)
+        assert statuses.count(200) >= 2 and statuses.count(429) >= 1, statuses
+        assert all(a[2]["Retry-After"] == "1" and a[1]["error"]["code"] == "too_many_requests"
+                   for a in answers if a[0] == 429)
+        assert_serving(server)
+
+
+def test_a_client_without_the_key_is_refused_before_its_body_is_read(engine):
+    with OpenAIServer(engine, BASE, port=0, api_key="s3cret").start() as server:
+        sock = _connect(server)
+        sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+                     b"Content-Length: 10000000\r\n\r\n")  # and no body
+        assert sock.recv(4096).startswith(b"HTTP/1.1 401 ")
+        sock.close()

@@ -1,6 +1,6 @@
-"""A bounded soak on loopback: 200 utterances (commands, questions, stops; both robots) over
-about two minutes through the whole in-process system with the real model. Every utterance
-gets exactly one final response; memory stays within a stated bound."""
+"""A bounded soak on loopback: 200 utterances (commands, questions, stops, malformed messages;
+both robots) over about two minutes through the whole in-process system with the real model.
+Every utterance gets exactly one final response; memory stays within a stated bound."""
 from __future__ import annotations
 
 import pytest
@@ -11,12 +11,17 @@ pytestmark = [pytest.mark.ros, pytest.mark.reliability, pytest.mark.slow]
 
 UTTERANCES = 200
 RATE_HZ = 1.6  # 200 utterances over ~125 s
-# The engine alone settles after about 90 requests (KV and prefix caches, allocator pools,
-# compiled grammar): 2705 -> 2863 MB over the first 90, then flat within 15 MB. The whole
-# system still grew 164-182 MB over the 200 soak utterances after a 30-100 utterance warm-up
-# (not yet explained; docs/reliability.md): the bound below is that, with margin.
+# The engine's KV cache (1.8 GiB with 16 + 4 slots of 2048 tokens in fp32) is zeroed lazily:
+# its pages become resident when first used, so live memory steps up whenever a burst first
+# reaches new slots or positions. The test makes it resident after the warm-up, so that the
+# growth it measures is the system's: +133 and +20 MB over the 200 in two runs (the first
+# not explained; docs/reliability.md, "Load"); the bound is the larger with margin.
 WARM_UP = 100
-RSS_GROWTH_BOUND_MB = 250.0  # after warm-up, for 200 more utterances
+RSS_GROWTH_BOUND_MB = 250.0  # after warm-up and a resident KV cache, for 200 more utterances
+
+
+def make_kv_cache_resident(assistant) -> None:
+    assistant.engine._scheduler.cache.data.zero_()
 
 
 def test_soak_every_utterance_answered_once(assistant):
@@ -27,6 +32,7 @@ def test_soak_every_utterance_answered_once(assistant):
     try:
         assert operator.wait_ready()
         warm_up = run_load(operator, utterances(WARM_UP, seed=2), RATE_HZ)
+        make_kv_cache_resident(assistant)
         report = run_load(operator, utterances(UTTERANCES, seed=1), RATE_HZ)
     finally:
         system.close()

@@ -80,10 +80,13 @@ def test_an_executor_takes_its_robot_from_its_namespace(graph):
 
 def test_field_trials_merge_each_robots_own_state(graph):
     commander = graph.make(CommanderNode)
-    views = {"robot1": {"robot1": {"location": "plate_3"}, "robot2": {"location": "home"}},
-             "robot2": {"robot1": {"location": "home"}, "robot2": {"location": "basket"}}}
+    def at(place: str) -> dict:  # what a driver must publish of a robot (docs/interfaces.md)
+        return {"location": place, "carrying": {"stacks": [], "cherries": 0}}
+
+    views = {"robot1": {"robot1": at("plate_3"), "robot2": at("home")},
+             "robot2": {"robot1": at("home"), "robot2": at("basket")}}
     drivers = {r: graph.publisher(f"/{r}/state", subscribers=1) for r in views}
     for robot, robots in views.items():
         drivers[robot](json.dumps({"time_s": 1.0, "robots": robots}))
     assert graph.wait_for(lambda: (commander.core.world_state or {}).get("robots") == {
-        "robot1": {"location": "plate_3"}, "robot2": {"location": "basket"}})
+        "robot1": at("plate_3"), "robot2": at("basket")})

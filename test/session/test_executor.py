@@ -118,3 +118,23 @@ def test_cancel_halts_within_one_tick_and_drops_queue(executor, world):
     snap = executor.snapshot()
     assert (snap.status, snap.reason, snap.queued) == ("CANCELLED", "operator said stop", 0)
     assert not executor.cancel()
+
+
+class _BrokenRobot(SimRobot):
+    """A robot whose condition check raises, as one fed a state without 'carrying' did."""
+
+    def check_condition(self, condition, args):
+        raise KeyError("carrying")
+
+
+def test_a_tick_that_raises_fails_the_plan_with_its_reason_and_starts_the_next(world):
+    executor = PlanExecutor("robot1", _BrokenRobot(world, "robot1"), clock=world.clock)
+    executor.submit(PlanDispatch("p1", plan('<IsCarrying item="cake"/>')))
+    executor.submit(PlanDispatch("p2", plan('<IsCarrying item="cake"/>'), "queue"))
+    error = executor.tick()
+    assert isinstance(error, KeyError)
+    snap = executor.snapshot()
+    assert (snap.status, snap.plan_id) == ("RUNNING", "p2")
+    executor.tick()
+    snap = executor.snapshot()
+    assert (snap.status, snap.plan_id) == ("FAILURE", "p2") and "carrying" in snap.reason

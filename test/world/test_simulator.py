@@ -446,3 +446,20 @@ def test_random_errands_with_idle_spells_never_wait_long_for_an_idle_robot(seed)
             assert waited_for_idle[robot.name] <= 3.0, (robot.name, sim.time_s)
     assert min(separations(sim)) >= CLEARANCE_MM - 1e-6
     assert finished >= 10
+
+
+def test_a_goal_that_fails_to_start_is_not_left_behind(monkeypatch):
+    """A start that raised once left its goal registered: every later step raised again and
+    the match clock stopped for both robots."""
+    from llm_mars.world import skills
+
+    def broken(world, robot, args):  # drives where no place is, as "0_2" once made it
+        yield skills.Drive("quadrant_0_2")
+
+    world = Simulator(0)
+    monkeypatch.setitem(skills.PROGRAMS, "Wait", broken)
+    with pytest.raises(KeyError):
+        world.start_skill("robot1", "Wait", {"seconds": 1.0})
+    world.step(0.5)
+    assert world.state.time_s == 0.5
+    assert world.state_dict()["robots"]["robot1"]["active"] is None
