@@ -4,7 +4,7 @@ one at a time (each after the previous answer) as the baseline, in the same run;
 ``--soak N``, N utterances (commands, questions, stops and malformed messages) after a warm-up,
 in chunks, with the live memory after each chunk (docs/reliability.md, "Load").
 
-    .venv/bin/python bench/bench_soak.py [--count 200] [--rate 1.6]
+    .venv/bin/python bench/bench_soak.py [--count 200] [--rate 1.6 --rate 20]
     .venv/bin/python bench/bench_soak.py --soak 1000 [--warm-up 100] [--chunk 100]
 """
 from __future__ import annotations
@@ -17,7 +17,10 @@ from llm_mars.system import isolate_ros_domain
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=200)
-    parser.add_argument("--rate", type=float, default=1.6, help="arrivals per second")
+    parser.add_argument("--rate", type=float, action="append",
+                        help="arrivals per second (repeatable; default: 1.6, an operator's "
+                             "pace, and 20, which saturates the system: what batching buys "
+                             "shows only at saturation)")
     parser.add_argument("--baseline-count", type=int, default=60)
     parser.add_argument("--soak", type=int, default=0, help="utterances of one long soak")
     parser.add_argument("--warm-up", type=int, default=100)
@@ -43,8 +46,9 @@ def compare(assistant, args: argparse.Namespace) -> None:
     from llm_mars.operator_load import run_load, utterances
     from llm_mars.system import Operator, System, SystemConfig
 
-    for label, count, rate in (("one at a time (baseline)", args.baseline_count, None),
-                               (f"arrivals at {args.rate}/s", args.count, args.rate)):
+    loads = [("one at a time (baseline)", args.baseline_count, None)]
+    loads += [(f"arrivals at {rate}/s", args.count, rate) for rate in args.rate or (1.6, 20.0)]
+    for label, count, rate in loads:
         system = System(assistant, SystemConfig(time_scale=1.0, llm_timeout_s=60.0))
         operator = Operator(system)
         try:
