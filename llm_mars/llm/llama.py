@@ -167,7 +167,8 @@ class StepInput:
 
         decode = _plan_decode(rows[:n_decode], device, share_prefixes) if n_decode else None
         return cls(as_long(tokens), as_long(positions), as_long(slots),
-                   RowAdapters(adapter_ids, device), as_long(logit_rows), n_decode, chunks,
+                   RowAdapters(adapter_ids, device, n_decode), as_long(logit_rows), n_decode,
+                   chunks,
                    decode)
 
 
@@ -562,7 +563,8 @@ class CompactLlama:
             act = F.silu(gate_up[:, : s.intermediate]).mul_(gate_up[:, s.intermediate:])
             x = x + layer.down(act, rows)
         h = F.rms_norm(x[step.logit_rows], (s.hidden,), self.norm, s.eps)
-        return self._lm_head(h, _NO_ADAPTERS).float()
+        decode_logits = int((step.logit_rows < step.n_decode).sum()) if step.n_decode else 0
+        return self._lm_head(h, RowAdapters([], decode_rows=decode_logits)).float()
 
 
 def _read_bases(cache: Path, layout: dict, kernels: CpuKernels) -> dict[str, BaseWeight]:
@@ -581,4 +583,3 @@ def _read_bases(cache: Path, layout: dict, kernels: CpuKernels) -> dict[str, Bas
             for name, (_, fmt) in expected.items()}
 
 
-_NO_ADAPTERS = RowAdapters([])

@@ -78,9 +78,10 @@ class RowAdapters:
     """
 
     def __init__(self, adapter_ids: Sequence[int] | torch.Tensor,
-                 device: torch.device | str = "cpu"):
+                 device: torch.device | str = "cpu", decode_rows: int = 0):
         ids = torch.as_tensor(adapter_ids, dtype=torch.long, device="cpu")
         self.ids = ids
+        self.decode_rows = decode_rows  # the leading rows that are decode steps (see weights)
         used = ids[ids != BASE]
         self.active = used.numel() > 0
         self._masks: dict[int, torch.Tensor | None] = {}
@@ -195,7 +196,7 @@ class MultiLoraLinear:
         self.bt = bt.to(self.device)
 
     def __call__(self, x: torch.Tensor, rows: RowAdapters) -> torch.Tensor:
-        y = self.base(x, self.bias)
+        y = self.base(x, self.bias, rows.decode_rows)
         if self.a is None or not rows.active:
             return y
         lo, hi = rows.span

@@ -122,6 +122,17 @@ def _round_bf16(x: torch.Tensor) -> torch.Tensor:
     return x.to(torch.bfloat16).float()
 
 
+def _product(weight: Int4Weight | Int8Weight, x: torch.Tensor, decode_rows: int) -> torch.Tensor:
+    """x @ weight.T by the kernel for blocks of up to KERNEL_ROWS rows, else the dense copy.
+    The leading ``decode_rows`` (a step's decode rows) are one block and the rest another, so
+    a decode row takes the same path whatever prefill shares its step: the two paths differ in
+    summation order, and a greedy decode must not change with the other requests' timing."""
+    blocks = (x[:decode_rows], x[decode_rows:]) if 0 < decode_rows < x.shape[0] else (x,)
+    out = [weight.kernel_product(b) if 0 < b.shape[0] <= KERNEL_ROWS else weight.dense_product(b)
+           for b in blocks]
+    return out[0] if len(out) == 1 else torch.cat(out)
+
+
 class DenseWeight:
     """A weight kept as it is; on CPU optionally in oneDNN's packed layout (faster products)."""
 
@@ -152,7 +163,8 @@ class DenseWeight:
         eye = torch.eye(self.shape[1], dtype=self.dtype)
         return self(eye, None).float().T.contiguous()
 
-    def __call__(self, x: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    def __call__(self, x: torch.Tensor, bias: torch.Tensor | None,
+                 decode_rows: int = 0) -> torch.Tensor:
         if self._packed is not None:
             return torch.ops.mkldnn._linear_pointwise(x, self._packed, bias, "none", [], "")
         return F.linear(x, self.weight, bias)
@@ -236,12 +248,13 @@ class Int4Weight:
         return torch.ops.aten._weight_int4pack_mm_for_cpu(
             x.to(torch.bfloat16).contiguous(), self._packed, GROUP, self._scale_zero).float()
 
-    def __call__(self, x: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
-        if self._packed is not None and 0 < x.shape[0] <= KERNEL_ROWS:
-            y = self.kernel_product(x)
-        else:
-            y = _round_bf16(F.linear(_round_bf16(x), self.dense))
+    def __call__(self, x: torch.Tensor, bias: torch.Tensor | None = None,
+                 decode_rows: int = 0) -> torch.Tensor:
+        y = _product(self, x, decode_rows) if self._packed is not None else self.dense_product(x)
         return y if bias is None else y.add_(bias)
+
+    def dense_product(self, x: torch.Tensor) -> torch.Tensor:
+        return _round_bf16(F.linear(_round_bf16(x), self.dense))
 
 
 class Int8Weight:
@@ -291,12 +304,13 @@ class Int8Weight:
         return torch.ops.aten._weight_int8pack_mm(
             x.to(torch.bfloat16).contiguous(), self.codes, self.scale).float()
 
-    def __call__(self, x: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
-        if self._use_kernel and 0 < x.shape[0] <= KERNEL_ROWS:
-            y = self.kernel_product(x)
-        else:
-            y = _round_bf16(F.linear(_round_bf16(x), self.dense))
+    def __call__(self, x: torch.Tensor, bias: torch.Tensor | None = None,
+                 decode_rows: int = 0) -> torch.Tensor:
+        y = _product(self, x, decode_rows) if self._use_kernel else self.dense_product(x)
         return y if bias is None else y.add_(bias)
+
+    def dense_product(self, x: torch.Tensor) -> torch.Tensor:
+        return _round_bf16(F.linear(_round_bf16(x), self.dense))
 
 
 QUANTIZED = {"int4": Int4Weight, "int8": Int8Weight}

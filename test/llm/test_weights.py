@@ -51,6 +51,25 @@ def test_int4_kernel_equals_its_dense_path(rows):
     assert with_kernel(x).dtype == torch.float32
 
 
+@pytest.mark.parametrize("fmt", ["int4", "int8"])
+def test_a_decode_row_is_computed_the_same_whatever_prefill_shares_its_step(fmt):
+    """Greedy decoding must not depend on the other requests' timing: the decode rows of a
+    step take the kernel however many prefill rows follow them (the dense path sums in another
+    order, and a near-tie can flip a token)."""
+    if fmt not in cpu_kernels():
+        pytest.skip(f"no {fmt} kernel on this CPU: every row takes the dense path anyway")
+    w, _ = q4_1_matrix(64, 128, seed=2)
+    layer = Int4Weight.quantize(w, use_kernel=True) if fmt == "int4" else Int8Weight.quantize(w)
+    decode = torch.randn(3, 128)
+    alone = layer(decode, decode_rows=3)
+    for prefill in (1, KERNEL_ROWS, 40):
+        step = torch.cat([decode, torch.randn(prefill, 128)])
+        assert torch.equal(layer(step, decode_rows=3)[:3], alone)
+        torch.testing.assert_close(layer(step, decode_rows=3)[3:], layer.dense_product(step[3:]),
+                                   atol=2e-2, rtol=1e-2)
+    assert torch.equal(layer(decode), layer.kernel_product(decode))  # a block that fits
+
+
 def test_int8_kernel_equals_its_dense_path_and_keeps_rows_apart():
     w = torch.randn(40, 80) * 0.1
     assert Int8Weight.fits((40, 80)) and not Int8Weight.fits((40, 72))
