@@ -20,7 +20,9 @@ weight-only kernels, which exist for AVX2, AVX-512 and NEON; many rows (prefill 
 compute-bound and those kernels do not reuse a weight across rows, so they multiply a dense fp32
 copy of the same de-quantised values instead (``KERNEL_ROWS`` is the switch-over, measured in
 ``bench/bench_kernels.py``); so do empty products (torch's int8 kernel crashes on zero rows with
-two threads). Both paths compute the same function up to summation order, on every CPU.
+two threads). Both paths compute the same function up to summation order, on every CPU. A
+step's decode rows are one block and its prefill rows another, so which path a decode row takes
+never depends on the prefill that happens to share its step.
 
 :func:`cpu_kernels` finds out once which of these kernels work here; anything that does not is
 replaced by the dense fp32 path, never a crash. ``$LLM_MARS_DISABLE_KERNELS`` (comma-separated
