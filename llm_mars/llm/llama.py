@@ -168,8 +168,7 @@ class StepInput:
         decode = _plan_decode(rows[:n_decode], device, share_prefixes) if n_decode else None
         return cls(as_long(tokens), as_long(positions), as_long(slots),
                    RowAdapters(adapter_ids, device, n_decode), as_long(logit_rows), n_decode,
-                   chunks,
-                   decode)
+                   chunks, decode)
 
 
 def _rows_index(rows: list[int], device) -> slice | torch.Tensor:
@@ -581,5 +580,3 @@ def _read_bases(cache: Path, layout: dict, kernels: CpuKernels) -> dict[str, Bas
         return {}
     return {name: QUANTIZED[fmt].from_state(stored[name], fmt in kernels)
             for name, (_, fmt) in expected.items()}
-
-
