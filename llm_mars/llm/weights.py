@@ -124,15 +124,33 @@ def _round_bf16(x: torch.Tensor) -> torch.Tensor:
     return x.to(torch.bfloat16).float()
 
 
-def _product(weight: Int4Weight | Int8Weight, x: torch.Tensor, decode_rows: int) -> torch.Tensor:
-    """x @ weight.T by the kernel for blocks of up to KERNEL_ROWS rows, else the dense copy.
-    The leading ``decode_rows`` (a step's decode rows) are one block and the rest another, so
-    a decode row takes the same path whatever prefill shares its step: the two paths differ in
-    summation order, and a greedy decode must not change with the other requests' timing."""
-    blocks = (x[:decode_rows], x[decode_rows:]) if 0 < decode_rows < x.shape[0] else (x,)
-    out = [weight.kernel_product(b) if 0 < b.shape[0] <= KERNEL_ROWS else weight.dense_product(b)
-           for b in blocks]
-    return out[0] if len(out) == 1 else torch.cat(out)
+class _QuantizedWeight:
+    """What the quantized formats share: the product by the kernel for blocks of up to
+    KERNEL_ROWS rows where the kernel works here, else by the dense copy (``self.dense``)."""
+
+    dense: torch.Tensor
+    uses_kernel: bool
+
+    def kernel_product(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def dense_product(self, x: torch.Tensor) -> torch.Tensor:
+        return _round_bf16(F.linear(_round_bf16(x), self.dense))
+
+    def __call__(self, x: torch.Tensor, bias: torch.Tensor | None = None,
+                 decode_rows: int = 0) -> torch.Tensor:
+        """The leading ``decode_rows`` (a step's decode rows) are one block and the rest
+        another, so a decode row takes the same path whatever prefill shares its step: the two
+        paths differ in summation order, and a greedy decode must not change with the other
+        requests' timing."""
+        if not self.uses_kernel:
+            y = self.dense_product(x)
+        else:
+            blocks = (x[:decode_rows], x[decode_rows:]) if 0 < decode_rows < x.shape[0] else (x,)
+            out = [self.kernel_product(b) if 0 < b.shape[0] <= KERNEL_ROWS
+                   else self.dense_product(b) for b in blocks]
+            y = out[0] if len(out) == 1 else torch.cat(out)
+        return y if bias is None else y.add_(bias)
 
 
 class DenseWeight:
@@ -172,7 +190,7 @@ class DenseWeight:
         return F.linear(x, self.weight, bias)
 
 
-class Int4Weight:
+class Int4Weight(_QuantizedWeight):
     """4-bit codes in groups of ``GROUP`` input columns with bf16 scales and zeros; see the module
     docstring. ``use_kernel=False`` keeps only the dense fp32 copy (every product goes there).
     ``dense`` and ``packed`` may be given (from :meth:`state`) to skip computing them."""
@@ -250,16 +268,12 @@ class Int4Weight:
         return torch.ops.aten._weight_int4pack_mm_for_cpu(
             x.to(torch.bfloat16).contiguous(), self._packed, GROUP, self._scale_zero).float()
 
-    def __call__(self, x: torch.Tensor, bias: torch.Tensor | None = None,
-                 decode_rows: int = 0) -> torch.Tensor:
-        y = _product(self, x, decode_rows) if self._packed is not None else self.dense_product(x)
-        return y if bias is None else y.add_(bias)
-
-    def dense_product(self, x: torch.Tensor) -> torch.Tensor:
-        return _round_bf16(F.linear(_round_bf16(x), self.dense))
+    @property
+    def uses_kernel(self) -> bool:
+        return self._packed is not None
 
 
-class Int8Weight:
+class Int8Weight(_QuantizedWeight):
     """8-bit codes with one bf16 scale per output row (symmetric); same two paths as :class:`Int4Weight`."""
 
     def __init__(self, codes: torch.Tensor, scale: torch.Tensor, use_kernel: bool = True,
@@ -306,13 +320,9 @@ class Int8Weight:
         return torch.ops.aten._weight_int8pack_mm(
             x.to(torch.bfloat16).contiguous(), self.codes, self.scale).float()
 
-    def __call__(self, x: torch.Tensor, bias: torch.Tensor | None = None,
-                 decode_rows: int = 0) -> torch.Tensor:
-        y = _product(self, x, decode_rows) if self._use_kernel else self.dense_product(x)
-        return y if bias is None else y.add_(bias)
-
-    def dense_product(self, x: torch.Tensor) -> torch.Tensor:
-        return _round_bf16(F.linear(_round_bf16(x), self.dense))
+    @property
+    def uses_kernel(self) -> bool:
+        return self._use_kernel
 
 
 QUANTIZED = {"int4": Int4Weight, "int8": Int8Weight}
