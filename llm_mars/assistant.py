@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from llm_mars.bt.model import Plan, Reply
 from llm_mars.bt.parser import parse_bt_output
 from llm_mars.bt.serializer import serialize_plan, serialize_reply
-from llm_mars.errors import ConstraintError, PlanValidationError
+from llm_mars.errors import AdapterMissingError, ConstraintError, PlanValidationError
 from llm_mars.language.decomposition import Clause, join_plans, split_command
 from llm_mars.language.grounding import Grounding, ground, is_false_reply, out_of_world
 from llm_mars.language.mentions import missing_mentions
@@ -33,7 +33,7 @@ from llm_mars.llm.adapter_meta import (default_adapters_dir, required_adapter_di
                                        system_prompt)
 from llm_mars.llm.backends import BackendConfig, make_backend
 from llm_mars.llm.model_store import base_model_sha256
-from llm_mars.llm.requests import (ADAPTERS, GenerationRequest, GenerationResult,
+from llm_mars.llm.requests import (ADAPTER_NAMES, DESCRIBE, GenerationRequest, GenerationResult,
                                    SamplingParams, plan_constraint_name)
 
 PLAN_MAX_TOKENS = 384
@@ -44,6 +44,12 @@ VERDICT_SAMPLES = 4
 ALTERNATIVES = 5
 """Plans sampled when the plans so far leave out something the command (or clause) mentions."""
 ALTERNATIVE_TEMPERATURE = 0.7
+CHOOSERS = ("mentions", "describe")
+"""How the assistant keeps one of several candidate plans of a command (or clause):
+``mentions``: the one that leaves out fewest of the numbers, colours, robots, places and
+actions the words mention (:mod:`llm_mars.language.mentions`); ``describe``: the likeliest
+under the noisy channel, log P(command | plan) under the ``describe`` adapter plus
+log P(plan | command) under ``bt``, every candidate scored in one mixed-adapter batch."""
 
 
 class Submitter(Protocol):
@@ -86,6 +92,9 @@ class Assistant:
     finish, this many plans are sampled (seeded, in one batch) and the first plan that leaves
     out least is kept. 0: the greedy plan always.
 
+    ``chooser`` (:data:`CHOOSERS`): what decides among the candidates; ``describe`` needs the
+    describe adapter. Which candidates there are does not change with it.
+
     ``decompose`` (default on, with grounding): a command that is a plain list of steps is
     also planned clause by clause (:mod:`llm_mars.language.decomposition`, in the same batch
     as the greedy plan); the joined plan is kept unless it leaves out more than the greedy
@@ -102,10 +111,15 @@ class Assistant:
     def __init__(self, engine: Submitter, adapter_dirs: dict[str, Path] | None = None,
                  timeout_s: float = 60.0, grounding: bool = True,
                  alternatives: int = ALTERNATIVES, decompose: bool = True,
-                 verdict_samples: int = VERDICT_SAMPLES):
-        if alternatives < 0 or verdict_samples < 0:
-            raise ValueError(f"alternatives and verdict_samples must be >= 0, not "
-                             f"{alternatives}, {verdict_samples}")
+                 verdict_samples: int = VERDICT_SAMPLES, chooser: str = "mentions"):
+        if alternatives < 0 or verdict_samples < 0 or chooser not in CHOOSERS:
+            raise ValueError(f"alternatives and verdict_samples must be >= 0 and chooser one "
+                             f"of {CHOOSERS}, not {alternatives}, {verdict_samples}, {chooser!r}")
+        if chooser == DESCRIBE and DESCRIBE not in engine.adapters:
+            raise AdapterMissingError(DESCRIBE, "the describe chooser needs the describe "
+                                      "adapter: llm-mars train describe, into the adapters "
+                                      "folder")
+        self.chooser = chooser
         self.verdict_samples = verdict_samples
         self.engine = engine
         self.timeout_s = timeout_s
@@ -113,7 +127,7 @@ class Assistant:
         self.alternatives = alternatives
         self.decompose = decompose
         dirs = adapter_dirs or {}
-        self._system = {name: system_prompt(dirs.get(name)) for name in ADAPTERS}
+        self._system = {name: system_prompt(dirs.get(name)) for name in ADAPTER_NAMES}
 
     @staticmethod
     def backend_config(model: str | None = None, adapters_dir: str | Path | None = None,
@@ -134,13 +148,14 @@ class Assistant:
     @classmethod
     def from_backend(cls, config: BackendConfig, grounding: bool = True,
                      alternatives: int = ALTERNATIVES, decompose: bool = True,
-                     verdict_samples: int = VERDICT_SAMPLES, **engine_kwargs: Any) -> Assistant:
+                     verdict_samples: int = VERDICT_SAMPLES, chooser: str = "mentions",
+                     **engine_kwargs: Any) -> Assistant:
         """The assistant over the backend ``config`` describes (the model loads here)."""
         if config.kind == "hf" and engine_kwargs:
             config = replace(config, options={**config.options, **engine_kwargs})
         return cls(make_backend(config), dict(config.adapter_dirs), grounding=grounding,
                    alternatives=alternatives, decompose=decompose,
-                   verdict_samples=verdict_samples)
+                   verdict_samples=verdict_samples, chooser=chooser)
 
     @classmethod
     def load(cls, model: str | None = None, adapters_dir: str | Path | None = None,
@@ -156,19 +171,26 @@ class Assistant:
     def bt_messages(self, command: str) -> list[dict[str, str]]:
         from llm_mars.llm.prompts import bt_messages
 
-        messages = bt_messages(command)
-        if self._system["bt"] is not None:
-            messages[0] = {"role": "system", "content": self._system["bt"]}
+        return self._trained_prompt("bt", bt_messages(command))
+
+    def describe_messages(self, plan_text: str) -> list[dict[str, str]]:
+        from llm_mars.llm.prompts import describe_messages
+
+        return self._trained_prompt(DESCRIBE, describe_messages(plan_text))
+
+    def _trained_prompt(self, adapter: str, messages: list[dict[str, str]]
+                        ) -> list[dict[str, str]]:
+        """``messages`` with the system prompt ``adapter`` was trained with, when its folder
+        has one."""
+        if self._system[adapter] is not None:
+            messages[0] = {"role": "system", "content": self._system[adapter]}
         return messages
 
     def query_messages(self, question: str, previous: str | None = None
                        ) -> list[dict[str, str]]:
         from llm_mars.llm.prompts import query_messages
 
-        messages = query_messages(question, previous)
-        if self._system["qa"] is not None:
-            messages[0] = {"role": "system", "content": self._system["qa"]}
-        return messages
+        return self._trained_prompt("qa", query_messages(question, previous))
 
     def plan_async(self, command: str) -> Future:
         """Future of :meth:`plan`, planned on a thread of its own (the engine batches what
@@ -216,13 +238,13 @@ class Assistant:
             outcome = joined
         elif joined is not None and isinstance(outcome, PlanOutcome) \
                 and isinstance(outcome.result, Plan):
-            # a reply to a part of the command is the command's reply
-            keep = joined if isinstance(joined.result, Reply) \
-                or len(missing_mentions(said, joined.result)) \
-                <= len(missing_mentions(said, outcome.result)) else outcome
+            # a reply to a part of the command is the command's reply; else the joined plan
+            # unless the whole-command one is better (first among equals)
+            keep, choosing_s = (joined, 0.0) if isinstance(joined.result, Reply) else \
+                self._choose(said, [joined, outcome])
             # the clauses ran beside the greedy plan: the later of the two is the wait
-            outcome = replace(keep, latency_s=max(outcome.latency_s, joined.latency_s),
-                              candidates=2)
+            outcome = replace(keep, latency_s=max(outcome.latency_s, joined.latency_s)
+                              + choosing_s, candidates=2)
         return self._covering(said, _constraint(grounding, plan_only=True), outcome, start)
 
     def _clause_samples(self, clauses: list[Clause], results: list) -> dict[int, list[Future]]:
@@ -236,46 +258,70 @@ class Assistant:
     def _better_clauses(self, clauses: list[Clause], results: list,
                         samples: dict[int, list[Future]]) -> list:
         """``results``, each clause plan that leaves out something of its clause replaced by
-        the sampled plan that leaves out least."""
+        the one the chooser keeps among it and its sampled plans."""
         out = list(results)
         for i, futures in samples.items():
-            fewest = _missing(clauses[i], out[i])
-            for result in map(_result, futures):
-                n = _missing(clauses[i], result)
-                if 0 <= n < fewest:
-                    out[i], fewest = result, n
+            candidates = [out[i]] + [r for r in map(_result, futures)
+                                     if _missing(clauses[i], r) >= 0]
+            out[i] = self._choose(clauses[i].said, candidates)[0]
         return out
+
+    def _choose(self, said: Said, candidates: list) -> tuple[Any, float]:
+        """The candidate (a PlanOutcome or GenerationResult holding a plan) the chooser keeps
+        for ``said``, the first among equals, and the seconds spent waiting for its scores."""
+        plans = [(c.result if isinstance(c, PlanOutcome) else c.parsed, c.text)
+                 for c in candidates]
+        waited = 0.0
+        if self.chooser == "mentions":
+            scores = [-len(missing_mentions(said, plan)) for plan, _ in plans]
+        else:
+            start = time.perf_counter()
+            scores = self._channel_scores(said.text, [text for _, text in plans])
+            waited = time.perf_counter() - start
+        best = max(range(len(candidates)), key=lambda i: (scores[i], -i))
+        return candidates[best], waited
+
+    def _channel_scores(self, command: str, plan_texts: list[str]) -> list[float]:
+        """log P(command | plan) under describe plus log P(plan | command) under bt, for
+        each plan, asked in one batch; a request that fails scores minus infinity."""
+        def score(messages: list[dict[str, str]], target: str, adapter: str) -> Future:
+            return self.engine.submit(GenerationRequest.score(
+                messages, target, self._adapter(adapter), timeout_s=self.timeout_s))
+
+        asked = [(score(self.describe_messages(text), command, DESCRIBE),
+                  score(self.bt_messages(command), text, "bt")) for text in plan_texts]
+        scores = []
+        for channel, direct in asked:
+            results = [_result(channel), _result(direct)]
+            scores.append(float("-inf") if any(isinstance(r, BaseException) for r in results)
+                          else sum(r.score for r in results))
+        return scores
 
     def _covering(self, said: Said, constraint: str, first: PlanOutcome | BaseException,
                   start: float) -> PlanOutcome:
-        """``first``, or a sampled plan that leaves out less of what the command mentions.
-        A greedy output that did not finish (it looped to the token limit) is replaced by
+        """``first``; or, when it leaves out something the command mentions, the plan the
+        chooser keeps among it and ``alternatives`` sampled plans. A greedy output that did not finish (it looped to the token limit) is replaced by
         the best finished sample; when none finishes, its error stands, as do other errors."""
         if isinstance(first, BaseException):
             if not isinstance(first, ConstraintError) or not self.alternatives:
                 raise first
-            chosen, fewest = None, float("inf")
-        else:
-            if not self.alternatives or not isinstance(first.result, Plan):
-                return first
-            chosen, fewest = first, len(missing_mentions(said, first.result))
-            if not fewest:
-                return first
+        elif not self.alternatives or not isinstance(first.result, Plan) \
+                or not missing_mentions(said, first.result):
+            return first
         samples = self._samples(said.text, constraint)
+        candidates = [] if isinstance(first, BaseException) else [first]
         slowest = 0.0
         for result in map(_result, samples):
             if isinstance(result, BaseException) or not isinstance(result.parsed, Plan):
                 continue  # a failed sample costs nothing: the greedy outcome stands
             slowest = max(slowest, result.total_s)
-            missing = len(missing_mentions(said, result.parsed))
-            if missing < fewest:
-                chosen = PlanOutcome(result.parsed, result.text, 0.0, source="sample")
-                fewest = missing
-        if chosen is None:
+            candidates.append(PlanOutcome(result.parsed, result.text, 0.0, source="sample"))
+        if not candidates:
             raise first
+        chosen, choosing_s = self._choose(said, candidates)
         # the greedy generation, then one batch (an unfinished one: the wall time)
         latency = time.perf_counter() - start if isinstance(first, ConstraintError) \
-            else first.latency_s + slowest
+            else first.latency_s + slowest + choosing_s
         tried = first.candidates if isinstance(first, PlanOutcome) else 1
         return replace(chosen, latency_s=latency, candidates=tried + len(samples),
                        sampled=len(samples))

@@ -7,9 +7,11 @@ import pytest
 from llm_mars.assistant import Assistant
 from llm_mars.bt.model import Plan, Reply
 from llm_mars.bt.parser import parse_bt_output
-from llm_mars.bt.serializer import serialize_reply
+from llm_mars.bt.serializer import serialize_plan, serialize_reply
 from llm_mars.errors import AdapterMissingError, ConstraintError
-from llm_mars.llm.requests import ADAPTERS, GenerationResult
+from llm_mars.language.decomposition import join_plans, split_command
+from llm_mars.language.normaliser import Said
+from llm_mars.llm.requests import ADAPTER_NAMES, ADAPTERS, GenerationResult
 from llm_mars.qa.query import QUERY_CONSTRAINT, parse_query
 from llm_mars.session.match import Match
 
@@ -281,6 +283,79 @@ def test_a_reply_to_a_clause_with_a_known_verb_leaves_the_greedy_plan():
 
 
 # --- questions ------------------------------------------------------------------------------
+
+
+class ScoringEngine(ScriptedEngine):
+    """Also serves the describe adapter, and answers a scoring request with
+    ``scores[plan text][0]`` (describe) or ``[1]`` (bt); no entry: the request fails."""
+
+    adapters = ADAPTER_NAMES
+
+    def __init__(self, *outputs: str, scores: dict):
+        super().__init__(*outputs)
+        self.scores = scores
+
+    def submit(self, request):
+        if request.score_target is None:
+            return super().submit(request)
+        self.requests.append(request)
+        plan = request.score_target if request.adapter == "bt" else _user_text(request)
+        future = Future()
+        known = self.scores.get(plan.strip(), (None, None))[request.adapter == "bt"]
+        if known is not None:
+            future.set_result(GenerationResult("", (), "scored", 10, 0, 0, 0.0, 0.0, 0.2,
+                                               score=known))
+        else:
+            future.set_exception(ConstraintError("no score"))
+        return future
+
+
+HOME_PLAN_FIRST = HOME_PLAN.replace('<PickCake color="brown" quadrant="4"/>\n      '
+                                    '<MoveTo target="home"/>', '<MoveTo target="home"/>\n      '
+                                    '<PickCake color="brown" quadrant="4"/>')
+
+
+def test_the_describe_chooser_keeps_the_likeliest_plan_under_the_noisy_channel():
+    # both samples cover every mention: the mentions chooser keeps the first of them
+    scores = {PLAN.strip(): (-9.0, -1.0), HOME_PLAN_FIRST.strip(): (-6.0, -2.0),
+              HOME_PLAN.strip(): (-3.0, -4.0)}
+    outputs = (PLAN, HOME_PLAN_FIRST, HOME_PLAN)
+    mentions = Assistant(ScoringEngine(*outputs, scores=scores), alternatives=2,
+                         decompose=False).plan(COMMAND_WITH_HOME)
+    assert mentions.text == HOME_PLAN_FIRST
+    engine = ScoringEngine(*outputs, scores=scores)
+    outcome = Assistant(engine, alternatives=2, decompose=False,
+                        chooser="describe").plan(COMMAND_WITH_HOME)
+    assert outcome.text == HOME_PLAN and outcome.source == "sample"  # -7 against -8 and -10
+    scored = [r for r in engine.requests if r.score_target is not None]
+    assert sorted((r.adapter, _user_text(r), r.score_target) for r in scored) == sorted(
+        [("describe", plan.strip(), COMMAND_WITH_HOME) for plan in outputs]
+        + [("bt", COMMAND_WITH_HOME, plan) for plan in outputs])
+
+
+def test_a_plan_whose_score_fails_is_not_kept_by_the_describe_chooser():
+    scores = {PLAN.strip(): (-9.0, -1.0), HOME_PLAN.strip(): (None, -0.5)}
+    engine = ScoringEngine(PLAN, HOME_PLAN, scores=scores)
+    outcome = Assistant(engine, alternatives=1, decompose=False,
+                        chooser="describe").plan(COMMAND_WITH_HOME)
+    assert outcome.text == PLAN
+
+
+def test_the_describe_chooser_weighs_the_joined_plan_against_the_whole_command_plan():
+    joined = serialize_plan(join_plans(split_command(Said(COMMAND_WITH_HOME)),
+                                       [parse_bt_output(CLAUSE_PICK),
+                                        parse_bt_output(CLAUSE_HOME)]))
+    scores = {HOME_PLAN_FIRST.strip(): (-2.0, -2.0), joined.strip(): (-5.0, -1.0)}
+    engine = ScoringEngine(HOME_PLAN_FIRST, CLAUSE_PICK, CLAUSE_HOME, scores=scores)
+    outcome = Assistant(engine, chooser="describe").plan(COMMAND_WITH_HOME)
+    assert (outcome.text, outcome.source, outcome.candidates) == (HOME_PLAN_FIRST, "greedy", 2)
+
+
+def test_the_describe_chooser_needs_the_describe_adapter():
+    with pytest.raises(AdapterMissingError):
+        Assistant(ScriptedEngine(), chooser="describe")
+    with pytest.raises(ValueError):
+        Assistant(ScriptedEngine(), chooser="longest")
 
 
 def test_a_question_is_asked_as_a_query_and_answered_from_the_state():

@@ -6,7 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
-from llm_mars.assistant import ALTERNATIVES, VERDICT_SAMPLES
+from llm_mars.assistant import ALTERNATIVES, CHOOSERS, VERDICT_SAMPLES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -52,6 +52,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             sub.add_argument("--no-decompose", dest="decompose", action="store_false",
                              help="do not also plan a plain list of steps clause by clause "
                                   "(llm_mars.language.decomposition)")
+            sub.add_argument("--chooser", choices=CHOOSERS, default="mentions",
+                             help="what keeps one of several candidate plans (default "
+                                  "mentions; describe needs the describe adapter)")
         sub.set_defaults(handler=_eval)
 
 
@@ -85,6 +88,7 @@ def _eval(args: argparse.Namespace) -> int:
                                grounding=getattr(args, "grounding", True),
                                alternatives=getattr(args, "alternatives", ALTERNATIVES),
                                decompose=getattr(args, "decompose", True),
+                               chooser=getattr(args, "chooser", "mentions"),
                                verdict_samples=getattr(args, "verdict_samples",
                                                        VERDICT_SAMPLES))
     try:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from llm_mars.errors import LlmMarsError
 from llm_mars.llm.backends import ENV_API_KEY
-from llm_mars.llm.requests import ADAPTERS
+from llm_mars.llm.requests import ADAPTER_NAMES
 
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
@@ -73,9 +73,9 @@ def _serve(args: argparse.Namespace) -> int:
     name = args.served_model_name or (Path(folder).name if configured
                                       else BUNDLED_GGUF.split(".")[0])
     root = Path(args.adapters) if args.adapters else default_adapters_dir()
-    adapters = {n: root / n for n in ADAPTERS if (root / n).is_dir()}
+    adapters = {n: root / n for n in ADAPTER_NAMES if (root / n).is_dir()}
     if not adapters:
-        print(f"llm-mars serve: no bt/ or qa/ adapter in {root}; serving the base model only",
+        print(f"llm-mars serve: no adapter folder in {root}; serving the base model only",
               file=sys.stderr)
     if args.host not in LOOPBACK and api_key is None:
         print(f"llm-mars serve: warning: listening on {args.host} without an API key",

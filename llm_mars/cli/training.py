@@ -1,15 +1,15 @@
-"""``llm-mars train bt|qa``: the adapters' training."""
+"""``llm-mars train bt|qa|describe``: the adapters' training."""
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from llm_mars.llm.requests import ADAPTERS
+from llm_mars.llm.requests import ADAPTER_NAMES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    train = subparsers.add_parser("train", help="train the bt or qa LoRA adapter on this CPU")
-    train.add_argument("adapter", choices=ADAPTERS)
+    train = subparsers.add_parser("train", help="train the bt, qa or describe LoRA adapter on this CPU")
+    train.add_argument("adapter", choices=ADAPTER_NAMES)
     train.add_argument("--config", metavar="FILE", default=None,
                        help="training YAML (default: llm_mars/training/configs/ADAPTER.yaml)")
     train.add_argument("--out", metavar="DIR", default=None,

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from llm_mars.errors import AdapterLoadError, AdapterMismatchError, AdapterMissingError
-from llm_mars.llm.requests import ADAPTERS
+from llm_mars.llm.requests import ADAPTER_NAMES, ADAPTERS
 
 META_FILE = "llm_mars_adapter.json"
 
@@ -35,7 +35,7 @@ def default_adapters_dir() -> Path:
 
 @dataclass(frozen=True)
 class AdapterMeta:
-    adapter: str  # "bt" | "qa"
+    adapter: str  # one of ADAPTER_NAMES
     system_prompt: str
     base_model_sha256: str | None = None
     extra: dict[str, Any] | None = None
@@ -63,9 +63,9 @@ def read_adapter_meta(adapter_dir: str | Path) -> AdapterMeta:
         raise AdapterLoadError(f"{path}: cannot be read ({exc.strerror})") from None
     except ValueError as exc:
         raise AdapterLoadError(f"{path}: not valid JSON ({exc})") from None
-    if not isinstance(data, dict) or data.get("adapter") not in ADAPTERS \
+    if not isinstance(data, dict) or data.get("adapter") not in ADAPTER_NAMES \
             or not isinstance(data.get("system_prompt"), str) or not data["system_prompt"]:
-        raise AdapterLoadError(f"{path}: needs 'adapter' (one of {ADAPTERS}) and a "
+        raise AdapterLoadError(f"{path}: needs 'adapter' (one of {ADAPTER_NAMES}) and a "
                                "non-empty 'system_prompt'")
     extra = {k: v for k, v in data.items()
              if k not in ("adapter", "system_prompt", "base_model_sha256")}
@@ -74,13 +74,16 @@ def read_adapter_meta(adapter_dir: str | Path) -> AdapterMeta:
 
 
 def required_adapter_dirs(root: str | Path, base_sha256: str | None = None) -> dict[str, Path]:
-    """The ``bt`` and ``qa`` folders under ``root``, checked before anything loads: a missing
-    folder is an :class:`AdapterMissingError`, a folder whose metadata names another adapter
+    """The ``bt`` and ``qa`` folders under ``root`` (and ``describe`` when it is there),
+    checked before anything loads: a missing ``bt`` or ``qa`` folder is an
+    :class:`AdapterMissingError`, a folder whose metadata names another adapter
     or (when ``base_sha256`` is known) another base model an :class:`AdapterMismatchError`,
     each naming the folder. Without this a server would quietly run the base model."""
     folders = {}
-    for name in ADAPTERS:
+    for name in ADAPTER_NAMES:
         folder = Path(root) / name
+        if name not in ADAPTERS and not folder.is_dir():
+            continue  # an optional adapter (describe) is served when its folder is there
         if not folder.is_dir():
             raise AdapterMissingError(folder, "install the package with its adapters (colcon "
                                       "build installs models/adapters into share/llm_mars) or "

@@ -1,4 +1,5 @@
-"""Chat prompts of the two adapters: ``bt`` (command -> plan) and ``qa`` (question -> answer).
+"""Chat prompts of the adapters: ``bt`` (command -> plan), ``qa`` (question -> query or answer)
+and ``describe`` (plan -> command).
 
 The ``bt`` system prompt carries the skill catalogue, generated from the registry, the
 vocabulary and the subtree library, so it never drifts from what the parser accepts. Each
@@ -106,6 +107,17 @@ def bt_messages(command: str) -> list[dict[str, str]]:
     """Chat messages asking the ``bt`` adapter for the plan (or reply) of ``command``."""
     return [{"role": "system", "content": _default_bt_system_prompt()},
             {"role": "user", "content": command.strip()}]
+
+
+DESCRIBE_SYSTEM_PROMPT = "Write the operator's command that this BehaviorTree plan carries out."
+"""The ``describe`` adapter's system prompt (the one it is trained with is kept in its folder)."""
+
+
+def describe_messages(plan_text: str) -> list[dict[str, str]]:
+    """Chat messages asking the ``describe`` adapter for the command of a plan document (its
+    reply is scored, never generated, by the reranker)."""
+    return [{"role": "system", "content": DESCRIBE_SYSTEM_PROMPT},
+            {"role": "user", "content": plan_text.strip()}]
 
 
 def qa_messages(question: str, state_summary: str) -> list[dict[str, str]]:

@@ -9,7 +9,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 ADAPTERS = ("bt", "qa")
-"""The adapters the system serves (a request may also name None: the base model)."""
+"""The adapters the system needs (a request may also name None: the base model)."""
+DESCRIBE = "describe"
+"""The optional third adapter: plan -> the command it carries out, which scores candidate
+plans by log P(command | plan) (:mod:`llm_mars.language.rerank`)."""
+ADAPTER_NAMES = ADAPTERS + (DESCRIBE,)
+"""Every adapter the project trains and serves when its folder is there."""
 
 FinishReason = Literal["stop", "length", "constraint", "scored"]
 

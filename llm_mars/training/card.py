@@ -23,12 +23,18 @@ PURPOSE = {
     "qa": "operator question (with the previous query of the session, for a follow-up) -> "
           "state query (`llm_mars.qa.query`), decoded under the query grammar; the answer is "
           "worked out from the state and worded by `llm_mars.qa.answers`, never by the model",
+    "describe": "BehaviorTree plan -> the command it carries out; never generated from: the "
+                "assistant's `describe` chooser scores each candidate plan by log P(command | "
+                "plan) (plus log P(plan | command) under bt), so its scores are plan "
+                "evaluations run with `--chooser describe`",
 }
 DATA = {
     "bt": "`llm_mars.training.plan_data.generate_plan_examples` (seeded generator; not tuned on "
           "the development set)",
     "qa": "`llm_mars.training.query_data.generate_query_examples` (seeded phrasing families; "
           "the held-out families never reach training)",
+    "describe": "the bt data reversed: each plan of "
+                "`llm_mars.training.plan_data.generate_plan_examples` (no replies) with its command",
 }
 
 

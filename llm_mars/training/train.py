@@ -1,4 +1,4 @@
-"""LoRA training of the ``bt`` and ``qa`` adapters on the bundled base model, on a small CPU.
+"""LoRA training of the ``bt``, ``qa`` and ``describe`` adapters on the bundled base model, on a small CPU.
 
 Reproducible: every random choice (data, LoRA initialisation, dropout, batch order) follows
 the config's seeds, and the config is a YAML file committed beside the code
@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from llm_mars.errors import AdapterTooLargeError, TrainingConfigError
-from llm_mars.llm.requests import ADAPTERS
+from llm_mars.llm.requests import ADAPTER_NAMES, DESCRIBE
 
 MAX_ADAPTER_BYTES = 10_000_000
 TRAIN_CONFIG_FILE = "train.yaml"
@@ -64,7 +64,7 @@ class TrainSettings:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    adapter: str  # "bt" | "qa"
+    adapter: str  # one of ADAPTER_NAMES
     seed: int
     system_prompt: str
     data: dict[str, Any]
@@ -119,8 +119,8 @@ def load_config(path: str | Path) -> TrainConfig:
     known = {"adapter", "seed", "system_prompt", "data", "lora", "train"}
     if set(raw) - known:
         raise TrainingConfigError(str(path), f"unknown keys {sorted(set(raw) - known)}")
-    if raw.get("adapter") not in ADAPTERS:
-        raise TrainingConfigError(f"{path}:adapter", "must be 'bt' or 'qa'")
+    if raw.get("adapter") not in ADAPTER_NAMES:
+        raise TrainingConfigError(f"{path}:adapter", f"must be one of {ADAPTER_NAMES}")
     if not isinstance(raw.get("seed"), int):
         raise TrainingConfigError(f"{path}:seed", "must be an integer")
     if not isinstance(raw.get("system_prompt"), str) or not raw["system_prompt"].strip():
@@ -169,10 +169,16 @@ class Pair:
 def training_pairs(config: TrainConfig, decision_tokens: int = 2) -> list[Pair]:
     """The pairs of the config's data section (bt: ``examples`` full plans or replies, plus
     ``decision_examples`` other commands cut after their first ``decision_tokens`` tokens;
-    qa: ``examples`` questions with the state query each means)."""
-    from llm_mars.llm.prompts import bt_messages
+    qa: ``examples`` questions with the state query each means; describe: the bt data
+    reversed, ``examples`` plans each with its command)."""
+    from llm_mars.llm.prompts import bt_messages, describe_messages
 
     data = dict(config.data)
+    if config.adapter == DESCRIBE:
+        from llm_mars.training.plan_data import generate_plan_examples
+
+        examples = generate_plan_examples(int(data["examples"]), int(data["seed"]), 0.0)
+        return [Pair(describe_messages(e.output)[-1]["content"], e.command) for e in examples]
     if config.adapter == "bt":
         from llm_mars.training.plan_data import generate_plan_examples
 

@@ -58,6 +58,17 @@ def test_the_shipped_adapters_are_required_and_fit_the_bundled_model(tmp_path):
     assert base_model_sha256() == BUNDLED_GGUF_SHA256
 
 
+def test_the_describe_adapter_is_served_when_its_folder_is_there(tmp_path):
+    root = shipped_copy(tmp_path)
+    write_adapter_meta(root / "describe", AdapterMeta("describe", "plan to command"))
+    assert required_adapter_dirs(root)["describe"] == root / "describe"
+    shutil.rmtree(root / "describe")
+    shutil.copytree(root / "bt", root / "describe")
+    with pytest.raises(AdapterMismatchError) as caught:
+        required_adapter_dirs(root)
+    assert caught.value.path == str(root / "describe")
+
+
 def test_a_missing_adapter_is_an_error_naming_its_folder(tmp_path):
     root = shipped_copy(tmp_path)
     shutil.rmtree(root / "qa")

@@ -5,13 +5,13 @@ import pytest
 import yaml
 
 from llm_mars.errors import TrainingConfigError
-from llm_mars.llm.requests import ADAPTERS
+from llm_mars.llm.requests import ADAPTER_NAMES
 from llm_mars.training.train import (Encoded, _lr_at, answer_loss, collate,
                                      decision_offset, default_config_path, encode_pair,
                                      length_batches, load_config, training_pairs)
 
 
-@pytest.mark.parametrize("adapter", ADAPTERS)
+@pytest.mark.parametrize("adapter", ADAPTER_NAMES)
 def test_committed_configs_load(adapter):
     config = load_config(default_config_path(adapter))
     assert config.adapter == adapter
@@ -97,6 +97,23 @@ def test_bt_pairs_add_decision_examples_for_other_commands():
     assert len(cut) == 20 and all(p.keep == 0 for p in full) and all(p.keep == 2 for p in cut)
     assert not {p.user for p in full} & {p.user for p in cut}
     assert any(p.answer.startswith("<reply>") for p in cut)
+
+
+def test_describe_pairs_are_the_bt_plans_reversed():
+    import dataclasses
+
+    from llm_mars.bt.parser import parse_bt_output
+    from llm_mars.llm.prompts import describe_messages
+    from llm_mars.training.plan_data import generate_plan_examples
+
+    config = load_config(default_config_path("describe"))
+    config = dataclasses.replace(config, data={"examples": 40, "seed": 3})
+    pairs = training_pairs(config)
+    plans = {e.command: e.output for e in generate_plan_examples(40, 3, 0.0)}
+    assert len(pairs) == 40 and all(p.keep == 0 for p in pairs)
+    for pair in pairs:  # the user text is a plan document, the answer its command
+        assert pair.user == describe_messages(plans[pair.answer])[-1]["content"]
+        parse_bt_output(pair.user)
 
 
 @pytest.mark.slow

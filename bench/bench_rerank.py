@@ -1,0 +1,116 @@
+"""Which chooser keeps the better plan: today's mention count or the describe adapter's score.
+
+When the assistant has several candidate plans of a command (the greedy plan, the clause
+plans joined, sampled plans), one is kept (:data:`llm_mars.assistant.CHOOSERS`):
+
+* ``mentions``: the plan that leaves out fewest of the numbers, colours, robots, places and
+  actions the words mention (a rule list, :mod:`llm_mars.language.mentions`);
+* ``describe``: the likeliest under the noisy channel, log P(command | plan) under the
+  ``describe`` adapter (the bt data reversed) plus log P(plan | command) under ``bt``.
+
+Both run in one process over the same cases, on one engine, and see exactly the same
+candidates: every generation request is answered once and its result reused for the other
+chooser (the scores are the only requests one chooser makes and the other does not), so a
+difference in accuracy is the choice alone. Latency is each chooser's own (its scores
+included). Cases: the held-out phrasing families (``llm-mars eval plans-held-out``) and the
+hand-made commands (``test/eval/handmade/commands.jsonl``).
+
+    .venv/bin/python bench/bench_rerank.py [--adapters DIR] [--count 300] [--limit N]
+                                           [--json OUT]
+
+``--adapters`` must hold bt/, qa/ and describe/ (``llm-mars train describe --out DIR``).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+from concurrent.futures import Future
+from dataclasses import replace
+from pathlib import Path
+
+from llm_mars.assistant import CHOOSERS, Assistant
+from llm_mars.evaluation.evaluate import PlanReport, evaluate_plans
+from llm_mars.evaluation.expectations import load_command_cases
+from llm_mars.llm.backends import make_backend
+from llm_mars.llm.machine import this_machine
+from llm_mars.llm.requests import GenerationRequest
+from llm_mars.training.plan_held_out import held_out_plan_cases
+
+ROOT = Path(__file__).resolve().parents[1]
+HANDMADE = ROOT / "test" / "eval" / "handmade" / "commands.jsonl"
+
+
+class SharedGenerations:
+    """An engine front that answers a generation request it has seen before with the first
+    answer (requests differ only in their deadline), so that both choosers choose among the
+    same candidates. Scoring requests always go to the engine."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.adapters = engine.adapters
+        self._seen: dict[GenerationRequest, Future] = {}
+        self._lock = threading.Lock()
+
+    def submit(self, request: GenerationRequest) -> Future:
+        if request.score_target is not None:
+            return self.engine.submit(request)
+        key = replace(request, deadline=None)
+        with self._lock:
+            if key not in self._seen:
+                self._seen[key] = self.engine.submit(request)
+            return self._seen[key]
+
+
+def _row(name: str, chooser: str, report: PlanReport) -> str:
+    s = report.summary()
+    pct = lambda rate: "-" if rate is None else f"{100 * rate:.1f} %"  # noqa: E731
+    return (f"| {name} | {chooser} | {pct(s['execution_accuracy_1_2_tasks'])} | "
+            f"{pct(s['execution_accuracy'])} | {s['impossible_passed']}/{s['impossible_cases']} | "
+            f"{s['possible_refused']} | {s['latency_p50_s']} s | {s['latency_p95_s']} s |")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--adapters", type=Path, default=None,
+                        help="folder with bt/, qa/ and describe/ (default: the shipped ones)")
+    parser.add_argument("--count", type=int, default=300, help="held-out cases (default 300)")
+    parser.add_argument("--seed", type=int, default=11, help="held-out seed (default 11)")
+    parser.add_argument("--limit", type=int, default=None, help="only the first N of each set")
+    parser.add_argument("--json", type=Path, default=None, help="write per-case results here")
+    args = parser.parse_args()
+
+    config = Assistant.backend_config(adapters_dir=args.adapters)
+    engine = SharedGenerations(make_backend(config))
+    sets = {"held-out families": held_out_plan_cases(args.count, args.seed)[:args.limit],
+            "hand-made": load_command_cases(HANDMADE)[:args.limit]}
+    rows, out = [], {"measured_on": this_machine().describe(), "sets": {}}
+    try:
+        for name, cases in sets.items():
+            reports = {}
+            for chooser in CHOOSERS:
+                assistant = Assistant(engine, dict(config.adapter_dirs), chooser=chooser)
+                reports[chooser] = evaluate_plans(assistant, cases)
+                rows.append(_row(name, chooser, reports[chooser]))
+                print(rows[-1], flush=True)
+            passed = {c: {r.id: r.passed for r in reports[c].results} for c in CHOOSERS}
+            only = {c: sorted(i for i in passed[c] if passed[c][i] and not all(
+                passed[o][i] for o in CHOOSERS)) for c in CHOOSERS}
+            print(f"{name}: passed by one chooser only: "
+                  + ", ".join(f"{c} {len(only[c])}" for c in CHOOSERS), flush=True)
+            out["sets"][name] = {c: {"summary": reports[c].summary(), "only_this_passed": only[c]}
+                                 for c in CHOOSERS}
+    finally:
+        engine.engine.close()
+    print("\n| cases | chooser | 1-2 tasks | all plan cases | impossible replied | "
+          "possible refused | p50 | p95 |\n|---|---|---|---|---|---|---|---|")
+    print("\n".join(rows))
+    print(f"measured on: {out['measured_on']}")
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
