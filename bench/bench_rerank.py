@@ -12,11 +12,17 @@ Both run in one process over the same cases, on one engine, and see exactly the 
 candidates: every generation request is answered once and its result reused for the other
 chooser (the scores are the only requests one chooser makes and the other does not), so a
 difference in accuracy is the choice alone. Latency is each chooser's own (its scores
-included). Cases: the held-out phrasing families (``llm-mars eval plans-held-out``) and the
-hand-made commands (``test/eval/handmade/commands.jsonl``).
+included). Case sets (``--sets``, default all): ``held-out``, the held-out phrasing families
+(``llm-mars eval plans-held-out``); ``hand-made``, ``test/eval/handmade/commands.jsonl``;
+``dev``, the development set ``test/eval/commands.jsonl``.
 
-    .venv/bin/python bench/bench_rerank.py [--adapters DIR] [--count 300] [--limit N]
-                                           [--json OUT]
+    .venv/bin/python bench/bench_rerank.py [--adapters DIR] [--sets held-out,hand-made,dev]
+                                           [--count 300] [--limit N] [--json OUT]
+                                           [--reports DIR]
+
+``--reports DIR`` also writes each set's report per chooser as ``llm-mars eval ... --json``
+does (``DIR/SET-CHOOSER.json``): the mentions reports are exactly those of ``llm-mars eval``
+with the default chooser (it runs first, before any generation is reused).
 
 ``--adapters`` must hold bt/, qa/ and describe/ (``llm-mars train describe --out DIR``).
 """
@@ -31,15 +37,15 @@ from dataclasses import replace
 from pathlib import Path
 
 from llm_mars.assistant import CHOOSERS, Assistant
-from llm_mars.evaluation.evaluate import PlanReport, evaluate_plans
+from llm_mars.cli.evaluation import describe_measurement
+from llm_mars.evaluation.evaluate import PlanReport, evaluate_plans, report_json
 from llm_mars.evaluation.expectations import load_command_cases
 from llm_mars.llm.backends import make_backend
-from llm_mars.llm.machine import this_machine
 from llm_mars.llm.requests import GenerationRequest
 from llm_mars.training.plan_held_out import held_out_plan_cases
 
 ROOT = Path(__file__).resolve().parents[1]
-HANDMADE = ROOT / "test" / "eval" / "handmade" / "commands.jsonl"
+SETS = ("held-out", "hand-made", "dev")
 
 
 class SharedGenerations:
@@ -63,6 +69,14 @@ class SharedGenerations:
             return self._seen[key]
 
 
+def _cases(name: str, count: int, seed: int) -> list:
+    if name == "held-out":
+        return held_out_plan_cases(count, seed)
+    folder = ROOT / "test" / "eval"
+    return load_command_cases(folder / "handmade" / "commands.jsonl" if name == "hand-made"
+                              else folder / "commands.jsonl")
+
+
 def _row(name: str, chooser: str, report: PlanReport) -> str:
     s = report.summary()
     pct = lambda rate: "-" if rate is None else f"{100 * rate:.1f} %"  # noqa: E731
@@ -78,22 +92,33 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=300, help="held-out cases (default 300)")
     parser.add_argument("--seed", type=int, default=11, help="held-out seed (default 11)")
     parser.add_argument("--limit", type=int, default=None, help="only the first N of each set")
-    parser.add_argument("--json", type=Path, default=None, help="write per-case results here")
+    parser.add_argument("--sets", default=",".join(SETS[:2]),
+                        help=f"comma-separated, of {', '.join(SETS)} (default held-out,hand-made)")
+    parser.add_argument("--json", type=Path, default=None, help="write the comparison here")
+    parser.add_argument("--reports", type=Path, default=None,
+                        help="write each set's eval report per chooser into this folder")
     args = parser.parse_args()
+    names = args.sets.split(",")
+    if set(names) - set(SETS):
+        parser.error(f"unknown sets {sorted(set(names) - set(SETS))}; choose from {SETS}")
 
     config = Assistant.backend_config(adapters_dir=args.adapters)
     engine = SharedGenerations(make_backend(config))
-    sets = {"held-out families": held_out_plan_cases(args.count, args.seed)[:args.limit],
-            "hand-made": load_command_cases(HANDMADE)[:args.limit]}
-    rows, out = [], {"measured_on": this_machine().describe(), "sets": {}}
+    rows, out = [], {"sets": {}}
     try:
-        for name, cases in sets.items():
+        for name in names:
+            cases = _cases(name, args.count, args.seed)[:args.limit]
             reports = {}
             for chooser in CHOOSERS:
                 assistant = Assistant(engine, dict(config.adapter_dirs), chooser=chooser)
                 reports[chooser] = evaluate_plans(assistant, cases)
                 rows.append(_row(name, chooser, reports[chooser]))
                 print(rows[-1], flush=True)
+                if args.reports:
+                    args.reports.mkdir(parents=True, exist_ok=True)
+                    (args.reports / f"{name}-{chooser}.json").write_text(json.dumps(
+                        {**report_json(reports[chooser]), "measured_on": describe_measurement()},
+                        indent=1) + "\n")
             passed = {c: {r.id: r.passed for r in reports[c].results} for c in CHOOSERS}
             only = {c: sorted(i for i in passed[c] if passed[c][i] and not all(
                 passed[o][i] for o in CHOOSERS)) for c in CHOOSERS}
@@ -106,6 +131,7 @@ def main() -> int:
     print("\n| cases | chooser | 1-2 tasks | all plan cases | impossible replied | "
           "possible refused | p50 | p95 |\n|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
+    out["measured_on"] = describe_measurement()
     print(f"measured on: {out['measured_on']}")
     if args.json:
         args.json.write_text(json.dumps(out, indent=1) + "\n")

@@ -110,7 +110,7 @@ def _eval(args: argparse.Namespace) -> int:
             print(E.format_qa_report(report, show_failures=not args.quiet))
     finally:
         assistant.close()
-    measured_on = _measured_on()
+    measured_on = describe_measurement()
     print(f"measured on: {measured_on}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
@@ -119,7 +119,7 @@ def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def _measured_on() -> str:
+def describe_measurement() -> str:
     """The CPU and the engine's numeric path, which the figures depend on (a remote backend's
     figures depend on its server, which this does not see)."""
     from llm_mars.llm.backends import BackendConfig
