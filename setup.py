@@ -21,7 +21,7 @@ setup(
         (f"share/{PACKAGE}/launch/config", glob("launch/config/*.yaml")),
         (f"share/{PACKAGE}/trees/subtrees", glob("trees/subtrees/*.xml")),
         (f"share/{PACKAGE}/trees/missions", glob("trees/missions/*.xml")),
-        # the bt and qa adapters: the installed llm_server finds them here (ament index)
+        # the bt, qa and describe adapters: the installed llm_server finds them here (ament index)
         *((f"share/{PACKAGE}/{folder}", sorted(glob(f"{folder}/*")))
           for folder in sorted(glob("models/adapters/*"))),
     ],

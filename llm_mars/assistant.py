@@ -89,11 +89,13 @@ class Assistant:
 
     ``alternatives``: when the greedy plan leaves out something the command mentions (a
     number, colour, robot, place or action; :mod:`llm_mars.language.mentions`) or does not
-    finish, this many plans are sampled (seeded, in one batch) and the first plan that leaves
-    out least is kept. 0: the greedy plan always.
+    finish, this many plans are sampled (seeded, in one batch) and the chooser keeps one of
+    them or the plan so far. 0: the greedy plan always.
 
     ``chooser`` (:data:`CHOOSERS`): what decides among the candidates; ``describe`` needs the
-    describe adapter. Which candidates there are does not change with it.
+    describe adapter; ``None`` (default): ``describe`` when the engine serves that adapter
+    (the shipped one is installed with bt and qa), else ``mentions``. Which candidates there
+    are does not change with it.
 
     ``decompose`` (default on, with grounding): a command that is a plain list of steps is
     also planned clause by clause (:mod:`llm_mars.language.decomposition`, in the same batch
@@ -111,7 +113,9 @@ class Assistant:
     def __init__(self, engine: Submitter, adapter_dirs: dict[str, Path] | None = None,
                  timeout_s: float = 60.0, grounding: bool = True,
                  alternatives: int = ALTERNATIVES, decompose: bool = True,
-                 verdict_samples: int = VERDICT_SAMPLES, chooser: str = "mentions"):
+                 verdict_samples: int = VERDICT_SAMPLES, chooser: str | None = None):
+        if chooser is None:
+            chooser = DESCRIBE if DESCRIBE in engine.adapters else "mentions"
         if alternatives < 0 or verdict_samples < 0 or chooser not in CHOOSERS:
             raise ValueError(f"alternatives and verdict_samples must be >= 0 and chooser one "
                              f"of {CHOOSERS}, not {alternatives}, {verdict_samples}, {chooser!r}")
@@ -148,7 +152,7 @@ class Assistant:
     @classmethod
     def from_backend(cls, config: BackendConfig, grounding: bool = True,
                      alternatives: int = ALTERNATIVES, decompose: bool = True,
-                     verdict_samples: int = VERDICT_SAMPLES, chooser: str = "mentions",
+                     verdict_samples: int = VERDICT_SAMPLES, chooser: str | None = None,
                      **engine_kwargs: Any) -> Assistant:
         """The assistant over the backend ``config`` describes (the model loads here)."""
         if config.kind == "hf" and engine_kwargs:

@@ -321,7 +321,7 @@ def test_the_describe_chooser_keeps_the_likeliest_plan_under_the_noisy_channel()
               HOME_PLAN.strip(): (-3.0, -4.0)}
     outputs = (PLAN, HOME_PLAN_FIRST, HOME_PLAN)
     mentions = Assistant(ScoringEngine(*outputs, scores=scores), alternatives=2,
-                         decompose=False).plan(COMMAND_WITH_HOME)
+                         decompose=False, chooser="mentions").plan(COMMAND_WITH_HOME)
     assert mentions.text == HOME_PLAN_FIRST
     engine = ScoringEngine(*outputs, scores=scores)
     outcome = Assistant(engine, alternatives=2, decompose=False,
@@ -349,6 +349,11 @@ def test_the_describe_chooser_weighs_the_joined_plan_against_the_whole_command_p
     engine = ScoringEngine(HOME_PLAN_FIRST, CLAUSE_PICK, CLAUSE_HOME, scores=scores)
     outcome = Assistant(engine, chooser="describe").plan(COMMAND_WITH_HOME)
     assert (outcome.text, outcome.source, outcome.candidates) == (HOME_PLAN_FIRST, "greedy", 2)
+
+
+def test_the_default_chooser_is_describe_when_the_engine_serves_it():
+    assert Assistant(ScoringEngine(scores={})).chooser == "describe"
+    assert Assistant(ScriptedEngine()).chooser == "mentions"
 
 
 def test_the_describe_chooser_needs_the_describe_adapter():

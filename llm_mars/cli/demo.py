@@ -31,7 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--time-scale", type=float, default=4.0,
                         help="simulated seconds per wall second (default 4)")
     parser.add_argument("--model", help="Hugging Face model folder (default: the bundled model)")
-    parser.add_argument("--adapters", type=Path, help="folder with bt/ and qa/ adapters")
+    parser.add_argument("--adapters", type=Path,
+                        help="folder with bt/, qa/ (and describe/) adapters")
     parser.add_argument("--speech", action="store_true",
                         help="speak the session with espeak-ng and recognise it offline, then "
                              "speak the answers (WAV files in OUT/speech)")

@@ -30,8 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         else:
             sub.add_argument("file", type=Path, metavar="FILE.jsonl")
         sub.add_argument("--model", help="base model folder (default: the bundled model)")
-        sub.add_argument("--adapters", type=Path, help="folder with bt/ and qa/ adapters "
-                                                       "(default: the shipped ones)")
+        sub.add_argument("--adapters", type=Path, help="folder with bt/, qa/ (and describe/) "
+                                                       "adapters (default: the shipped ones)")
         sub.add_argument("--limit", type=int, default=None, help="only the first N cases")
         sub.add_argument("--json", type=Path, metavar="OUT", help="also write the full report")
         sub.add_argument("--quiet", action="store_true", help="do not list failed cases")
@@ -52,9 +52,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             sub.add_argument("--no-decompose", dest="decompose", action="store_false",
                              help="do not also plan a plain list of steps clause by clause "
                                   "(llm_mars.language.decomposition)")
-            sub.add_argument("--chooser", choices=CHOOSERS, default="mentions",
-                             help="what keeps one of several candidate plans (default "
-                                  "mentions; describe needs the describe adapter)")
+            sub.add_argument("--chooser", choices=CHOOSERS, default=None,
+                             help="what keeps one of several candidate plans (default: "
+                                  "describe when the describe adapter is there, else mentions)")
         sub.set_defaults(handler=_eval)
 
 
@@ -88,7 +88,7 @@ def _eval(args: argparse.Namespace) -> int:
                                grounding=getattr(args, "grounding", True),
                                alternatives=getattr(args, "alternatives", ALTERNATIVES),
                                decompose=getattr(args, "decompose", True),
-                               chooser=getattr(args, "chooser", "mentions"),
+                               chooser=getattr(args, "chooser", None),
                                verdict_samples=getattr(args, "verdict_samples",
                                                        VERDICT_SAMPLES))
     try:

@@ -11,7 +11,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("bag", type=Path)
     parser.add_argument("--time-scale", type=float, default=4.0)
     parser.add_argument("--model", help="Hugging Face model folder (default: the bundled model)")
-    parser.add_argument("--adapters", type=Path, help="folder with bt/ and qa/ adapters")
+    parser.add_argument("--adapters", type=Path,
+                        help="folder with bt/, qa/ (and describe/) adapters")
     parser.set_defaults(handler=_replay)
 
 

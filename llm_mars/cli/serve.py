@@ -37,8 +37,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="a Hugging Face model folder (default: $LLM_MARS_MODEL or the "
                             "bundled SmolLM2-135M-Instruct)")
     serve.add_argument("--adapters", metavar="DIR", default=None,
-                       help="folder with the bt/ and qa/ PEFT adapters (default: the shipped "
-                            "ones); an adapter that is absent is not served")
+                       help="folder with the bt/, qa/ and describe/ PEFT adapters (default: the "
+                            "shipped ones); an adapter that is absent is not served")
     serve.add_argument("--dtype", choices=PRECISIONS, default=None,
                        help="precision (default: $LLM_MARS_DTYPE, else int4 on the CPU and "
                             "bfloat16 on a GPU)")

@@ -34,7 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="Hugging Face model folder (default: the bundled model)")
-    parser.add_argument("--adapters", type=Path, help="folder with bt/ and qa/ adapters")
+    parser.add_argument("--adapters", type=Path,
+                        help="folder with bt/, qa/ (and describe/) adapters")
 
 
 def _assistant(args: argparse.Namespace):

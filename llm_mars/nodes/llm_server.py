@@ -1,4 +1,5 @@
-"""``llm_server``: hosts the LLM (base model + bt and qa adapters) for any number of callers.
+"""``llm_server``: hosts the LLM (base model + bt, qa and describe adapters) for any number of
+callers.
 
 Requests from every caller are batched together by the engine (both adapters, both robots, one
 forward pass per step). The model loads in the background after start-up; requests that arrive
@@ -9,10 +10,13 @@ Parameters (launch/config/llm_server.yaml):
   openai_url (str, "")     the remote server for the openai backend; "" = $LLM_MARS_OPENAI_URL
                            (the API key is read from $LLM_MARS_API_KEY only)
   model (str, "")          Hugging Face model folder; "" = the bundled SmolLM2-135M-Instruct
-  adapters_dir (str, "")   folder with bt/ and qa/ PEFT adapters; "" = the shipped ones
+  adapters_dir (str, "")   folder with bt/, qa/ (and describe/) PEFT adapters; "" = the shipped ones
   dtype (str, "")          int4 | bfloat16 | float32 | float16; "" = int4 on the CPU, bfloat16 on a GPU
   max_batch (int, 16)      most requests decoded together (hf backend)
   request_timeout_s (float, 60.0)  a request unfinished this long fails (code llm_timeout)
+  grounding (bool, true)   world check and grammar narrowed to what each command mentions
+  plan_alternatives (int, 3)  plans sampled when the plan so far leaves out a mention
+  plan_chooser (str, "")   mentions | describe; "" = describe when its adapter is there
 
 Subscribes: llm/request (String, LlmRequest JSON)
 Publishes:  llm/result (String, LlmResult JSON): exactly one per well-formed request; a
@@ -25,11 +29,11 @@ from concurrent.futures import Future
 
 from rclpy.node import Node
 
-from llm_mars.assistant import Assistant
+from llm_mars.assistant import CHOOSERS, Assistant
 from llm_mars.bt.model import Reply
 from llm_mars.bt.serializer import serialize_plan
-from llm_mars.errors import (ConstraintError, GenerationTimeout, LlmMarsError, PayloadError,
-                             UnknownAdapterError)
+from llm_mars.errors import (ConstraintError, GenerationTimeout, LlmMarsError, ParameterError,
+                             PayloadError, UnknownAdapterError)
 from llm_mars.llm.backends import BackendConfig
 from llm_mars.nodes.common import (ParamSpec, declare_all, payload_subscription, run_node,
                                    string_publisher)
@@ -41,7 +45,8 @@ PARAMETERS = (
     ParamSpec("openai_url", "", "OpenAI-compatible server URL for the openai backend; "
                                 "empty: $LLM_MARS_OPENAI_URL (API key: $LLM_MARS_API_KEY)"),
     ParamSpec("model", "", "Hugging Face model folder; empty: the bundled model"),
-    ParamSpec("adapters_dir", "", "folder with bt/ and qa/ adapters; empty: the shipped ones"),
+    ParamSpec("adapters_dir", "", "folder with bt/, qa/ (and describe/) adapters; empty: the "
+                              "shipped ones"),
     ParamSpec("dtype", "", "int4 | bfloat16 | float32 | float16; empty: int4 on the CPU, "
                            "bfloat16 on a GPU"),
     ParamSpec("max_batch", 16, "most requests decoded together", (1, 256)),
@@ -53,6 +58,9 @@ PARAMETERS = (
     ParamSpec("plan_alternatives", 3, "plans sampled when the greedy plan leaves out something "
               "the command mentions (llm_mars.language.mentions); 0: always the greedy plan",
               (0, 16)),
+    ParamSpec("plan_chooser", "", "what keeps one of several candidate plans: mentions | "
+              "describe (the describe adapter's noisy-channel score); empty: describe when "
+              "that adapter is there, else mentions"),
 )
 
 _ERROR_CODES = ((GenerationTimeout, "llm_timeout"), (ConstraintError, "constraint_failed"),
@@ -83,6 +91,9 @@ class LlmServerNode(Node):
             self._ready.set()
             return
         p = self.params  # adapter folders are checked now: a missing one ends the start-up
+        if p.plan_chooser not in ("", *CHOOSERS):
+            raise ParameterError("plan_chooser", f"must be empty or one of {CHOOSERS}, not "
+                                                 f"{p.plan_chooser!r}")
         config = Assistant.backend_config(p.model or None, p.adapters_dir or None,
                                           p.dtype or None, p.backend or None,
                                           p.openai_url or None)
@@ -99,13 +110,15 @@ class LlmServerNode(Node):
         try:
             assistant = Assistant.from_backend(config, grounding=p.grounding,
                                                alternatives=p.plan_alternatives,
+                                               chooser=p.plan_chooser or None,
                                                max_batch=p.max_batch)
             assistant.timeout_s = p.request_timeout_s
         except LlmMarsError as exc:
             self.get_logger().error(f"cannot load the model: {exc}")
             self.load_error = exc
         else:
-            self.get_logger().info(f"model ready; adapters: {', '.join(assistant.engine.adapters)}")
+            self.get_logger().info(f"model ready; adapters: {', '.join(assistant.engine.adapters)}"
+                                   f"; plans chosen by {assistant.chooser}")
             self.assistant = assistant
         with self._lock:
             self._ready.set()

@@ -49,7 +49,22 @@ def _met(value: Any, ok: Callable[[Any], bool]) -> str:
     return "met" if ok(value) else "**not met**"
 
 
+def _comparison_lines(report: dict[str, Any]) -> list[str]:
+    """The chooser comparison of ``bench/bench_rerank.py --json``: per case set and chooser."""
+    lines = ["| cases | chooser | 1-2 tasks | all plan cases | passed by this chooser only | "
+             "p50 | p95 |", "|---|---|---|---|---|---|---|"]
+    for name, choosers in report["sets"].items():
+        for chooser, result in choosers.items():
+            s = result["summary"]
+            lines.append(f"| {name} | {chooser} | {_pct(s['execution_accuracy_1_2_tasks'])} | "
+                         f"{_pct(s['execution_accuracy'])} | {len(result['only_this_passed'])} "
+                         f"| {s['latency_p50_s']} s | {s['latency_p95_s']} s |")
+    return lines
+
+
 def _score_lines(report: dict[str, Any]) -> list[str]:
+    if "sets" in report:
+        return _comparison_lines(report)
     s = report["summary"]
     if "factual_accuracy" in s:
         wrong = s.get("yes_no_contradictions")
@@ -124,8 +139,10 @@ def render_card(adapter_dir: Path, reports: list[tuple[str, dict[str, Any]]] = (
         lines.append("Not evaluated yet: run `llm-mars eval plans|qa|qa-held-out`.")
     for source, report in reports:
         lines += [f"From `{source}`:", "", *_score_lines(report)]
-        if "measured_on" in report:
-            lines.append(f"- measured on: {report['measured_on']}")
+        measured = report.get("measured_on")
+        for where, machine in (measured.items() if isinstance(measured, dict)
+                               else [("", measured)] if measured else []):
+            lines.append(f"- measured on{f' ({where})' if where else ''}: {machine}")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 

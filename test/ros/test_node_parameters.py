@@ -48,6 +48,14 @@ def test_a_bad_value_at_start_up_is_an_error_naming_the_parameter(graph, name, v
     assert caught.value.name == name
 
 
+def test_an_unknown_plan_chooser_is_an_error_before_the_model_loads(graph):
+    from llm_mars.nodes.llm_server import LlmServerNode
+
+    with pytest.raises(ParameterError) as caught:
+        graph.make(LlmServerNode, parameter_overrides=params(plan_chooser="longest"))
+    assert caught.value.name == "plan_chooser"
+
+
 def test_an_executor_given_tick_rate_zero_on_the_command_line_does_not_start(tmp_path):
     proc = start_node("bt_executor", "tick_rate_hz:=0", log_dir=tmp_path)
     try:

@@ -7,13 +7,14 @@ import yaml
 
 from llm_mars.llm.adapter_meta import default_adapters_dir, read_adapter_meta
 from llm_mars.llm.adapters import CONFIG_FILE, WEIGHTS_FILE, load_lora_adapter
-from llm_mars.llm.requests import ADAPTERS
+from llm_mars.llm.requests import ADAPTER_NAMES
 from llm_mars.training.train import MAX_ADAPTER_BYTES, STATS_FILE, TRAIN_CONFIG_FILE, load_config
 
-REPORTS = {"bt": ("eval_plans.json", "eval_plans_no_grounding.json"), "qa": ("eval_qa.json",)}
+REPORTS = {"bt": ("eval_plans.json", "eval_plans_no_grounding.json"), "qa": ("eval_qa.json",),
+           "describe": ("eval_rerank.json",)}
 
 
-@pytest.mark.parametrize("name", ADAPTERS)
+@pytest.mark.parametrize("name", ADAPTER_NAMES)
 def test_adapter_folder_is_complete_and_small(name):
     folder = default_adapters_dir() / name
     for needed in (CONFIG_FILE, WEIGHTS_FILE, "llm_mars_adapter.json", TRAIN_CONFIG_FILE,
@@ -31,7 +32,7 @@ def test_adapter_folder_is_complete_and_small(name):
     assert trained == committed
 
 
-@pytest.mark.parametrize("name", ADAPTERS)
+@pytest.mark.parametrize("name", ADAPTER_NAMES)
 def test_the_card_is_the_one_its_files_write(name):
     """The card's figures come from the reports beside it (python -m llm_mars.training.card)."""
     from llm_mars.training.card import render_card
@@ -44,7 +45,7 @@ def test_the_card_is_the_one_its_files_write(name):
         assert render_card(folder, [("x", report)]).split("From `x`:")[1].strip() in card
 
 
-@pytest.mark.parametrize("name", ADAPTERS)
+@pytest.mark.parametrize("name", ADAPTER_NAMES)
 def test_engine_reader_loads_every_projection(name):
     adapter = load_lora_adapter(default_adapters_dir() / name)
     assert adapter.rank == json.loads((default_adapters_dir() / name / CONFIG_FILE).read_text())["r"]
@@ -63,11 +64,11 @@ def test_peft_loads_the_shipped_adapters_on_the_bundled_model():
     ids = loaded.tokenizer("robot 1 go home", return_tensors="pt")["input_ids"]
     with torch.no_grad():
         base = loaded.model(ids).logits
-    model = PeftModel.from_pretrained(loaded.model, str(default_adapters_dir() / ADAPTERS[0]),
-                                      adapter_name=ADAPTERS[0])
-    for name in ADAPTERS[1:]:
+    model = PeftModel.from_pretrained(loaded.model, str(default_adapters_dir() / ADAPTER_NAMES[0]),
+                                      adapter_name=ADAPTER_NAMES[0])
+    for name in ADAPTER_NAMES[1:]:
         model.load_adapter(str(default_adapters_dir() / name), adapter_name=name)
     with torch.no_grad():
-        for name in ADAPTERS:
+        for name in ADAPTER_NAMES:
             model.set_adapter(name)
             assert not torch.allclose(model(ids).logits, base, atol=1e-3), name
