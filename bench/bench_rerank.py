@@ -12,7 +12,7 @@ Both run in one process over the same cases, on one engine, and see exactly the 
 candidates: every generation request is answered once and its result reused for the other
 chooser (the scores are the only requests one chooser makes and the other does not), so a
 difference in accuracy is the choice alone. Latency is each chooser's own (its scores
-included). Case sets (``--sets``, default all): ``held-out``, the held-out phrasing families
+included). Case sets (``--sets``, default held-out,hand-made): ``held-out``, the held-out phrasing families
 (``llm-mars eval plans-held-out``); ``hand-made``, ``test/eval/handmade/commands.jsonl``;
 ``dev``, the development set ``test/eval/commands.jsonl``.
 
@@ -21,8 +21,9 @@ included). Case sets (``--sets``, default all): ``held-out``, the held-out phras
                                            [--reports DIR]
 
 ``--reports DIR`` also writes each set's report per chooser as ``llm-mars eval ... --json``
-does (``DIR/SET-CHOOSER.json``): the mentions reports are exactly those of ``llm-mars eval``
-with the default chooser (it runs first, before any generation is reused).
+does (``DIR/SET-CHOOSER.json``): the mentions reports are those of ``llm-mars eval ...
+--chooser mentions`` (it runs first, before any generation is reused), the describe ones those
+of the default chooser.
 
 ``--adapters`` must hold bt/, qa/ and describe/ (``llm-mars train describe --out DIR``).
 """

@@ -12,7 +12,7 @@ ADAPTERS = ("bt", "qa")
 """The adapters the system needs (a request may also name None: the base model)."""
 DESCRIBE = "describe"
 """The optional third adapter: plan -> the command it carries out, which scores candidate
-plans by log P(command | plan) (:mod:`llm_mars.language.rerank`)."""
+plans by log P(command | plan) (:data:`llm_mars.assistant.CHOOSERS`)."""
 ADAPTER_NAMES = ADAPTERS + (DESCRIBE,)
 """Every adapter the project trains and serves when its folder is there."""
 

@@ -25,8 +25,8 @@ PURPOSE = {
           "worked out from the state and worded by `llm_mars.qa.answers`, never by the model",
     "describe": "BehaviorTree plan -> the command it carries out; never generated from: the "
                 "assistant's `describe` chooser scores each candidate plan by log P(command | "
-                "plan) (plus log P(plan | command) under bt), so its scores are plan "
-                "evaluations run with `--chooser describe`",
+                "plan) (plus log P(plan | command) under bt); its scores are the chooser "
+                "comparison of `bench/bench_rerank.py`",
 }
 DATA = {
     "bt": "`llm_mars.training.plan_data.generate_plan_examples` (seeded generator; not tuned on "

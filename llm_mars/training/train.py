@@ -1,4 +1,5 @@
-"""LoRA training of the ``bt``, ``qa`` and ``describe`` adapters on the bundled base model, on a small CPU.
+"""LoRA training of the ``bt``, ``qa`` and ``describe`` adapters on the bundled base model, on a
+small CPU.
 
 Reproducible: every random choice (data, LoRA initialisation, dropout, batch order) follows
 the config's seeds, and the config is a YAML file committed beside the code
