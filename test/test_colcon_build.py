@@ -91,13 +91,13 @@ def test_the_built_llm_server_runs_with_the_installed_adapters(tmp_path, options
     assert interpreter.parent == Path(sys.executable).parent  # the environment colcon ran in
 
     node = Ros2Run(tmp_path, "llm_server")
-    found = node.wait_for(r"adapters: bt from (\S+), qa from (\S+)\n", 60)
+    found = node.wait_for(r"adapters: bt from (\S+), qa from (\S+), describe from (\S+)\n", 60)
     for folder in map(Path, found.groups()):
         assert tmp_path in folder.parents, folder  # the workspace's own, never this checkout's
         assert (folder / "adapter_model.safetensors").is_file()
     if not options:
         assert tmp_path / "install" in Path(found[1]).parents
-    node.wait_for(r"model ready; adapters: bt, qa", 180)
+    node.wait_for(r"model ready; adapters: bt, describe, qa; plans chosen by describe", 180)
     assert stop(node.proc) == 0
 
 
