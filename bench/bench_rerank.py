@@ -12,8 +12,8 @@ Both run in one process over the same cases, on one engine, and see exactly the 
 candidates: every generation request is answered once and its result reused for the other
 chooser (the scores are the only requests one chooser makes and the other does not), so a
 difference in accuracy is the choice alone. Latency is each chooser's own (its scores
-included). Case sets (``--sets``, default held-out,hand-made): ``held-out``, the held-out phrasing families
-(``llm-mars eval plans-held-out``); ``hand-made``, ``test/eval/handmade/commands.jsonl``;
+included). Case sets (``--sets``, default held-out,hand-made): ``held-out``, the held-out
+phrasing families (``llm-mars eval plans-held-out``); ``hand-made``, ``test/eval/handmade/commands.jsonl``;
 ``dev``, the development set ``test/eval/commands.jsonl``.
 
     .venv/bin/python bench/bench_rerank.py [--adapters DIR] [--sets held-out,hand-made,dev]

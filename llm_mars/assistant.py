@@ -265,8 +265,7 @@ class Assistant:
         the one the chooser keeps among it and its sampled plans."""
         out = list(results)
         for i, futures in samples.items():
-            candidates = [out[i]] + [r for r in map(_result, futures)
-                                     if _missing(clauses[i], r) >= 0]
+            candidates = [out[i]] + [r for r in map(_result, futures) if _holds_plan(r)]
             out[i] = self._choose(clauses[i].said, candidates)[0]
         return out
 
@@ -292,8 +291,9 @@ class Assistant:
             return self.engine.submit(GenerationRequest.score(
                 messages, target, self._adapter(adapter), timeout_s=self.timeout_s))
 
+        asked_bt = self.bt_messages(command)
         asked = [(score(self.describe_messages(text), command, DESCRIBE),
-                  score(self.bt_messages(command), text, "bt")) for text in plan_texts]
+                  score(asked_bt, text, "bt")) for text in plan_texts]
         scores = []
         for channel, direct in asked:
             results = [_result(channel), _result(direct)]
@@ -304,7 +304,8 @@ class Assistant:
     def _covering(self, said: Said, constraint: str, first: PlanOutcome | BaseException,
                   start: float) -> PlanOutcome:
         """``first``; or, when it leaves out something the command mentions, the plan the
-        chooser keeps among it and ``alternatives`` sampled plans. A greedy output that did not finish (it looped to the token limit) is replaced by
+        chooser keeps among it and ``alternatives`` sampled plans. A greedy output that did not
+        finish (it looped to the token limit) is replaced by
         the best finished sample; when none finishes, its error stands, as do other errors."""
         if isinstance(first, BaseException):
             if not isinstance(first, ConstraintError) or not self.alternatives:
@@ -316,7 +317,7 @@ class Assistant:
         candidates = [] if isinstance(first, BaseException) else [first]
         slowest = 0.0
         for result in map(_result, samples):
-            if isinstance(result, BaseException) or not isinstance(result.parsed, Plan):
+            if not _holds_plan(result):
                 continue  # a failed sample costs nothing: the greedy outcome stands
             slowest = max(slowest, result.total_s)
             candidates.append(PlanOutcome(result.parsed, result.text, 0.0, source="sample"))
@@ -435,12 +436,16 @@ def _outcome(future: Future, before_s: float = 0.0) -> PlanOutcome | BaseExcepti
     return PlanOutcome(result.parsed, result.text, before_s + result.total_s)
 
 
+def _holds_plan(result: GenerationResult | BaseException) -> bool:
+    """Whether a request came to a validated plan (not a reply, an error or an unfinished
+    output)."""
+    return isinstance(result, GenerationResult) and isinstance(result.parsed, Plan)
+
+
 def _missing(clause: Clause, result: GenerationResult | BaseException) -> int:
     """How many mentions of its clause a clause plan leaves out; -1 when there is no plan to
     better (a reply or an error stands)."""
-    if isinstance(result, GenerationResult) and isinstance(result.parsed, Plan):
-        return len(missing_mentions(clause.said, result.parsed))
-    return -1
+    return len(missing_mentions(clause.said, result.parsed)) if _holds_plan(result) else -1
 
 
 def _on_worker(work: Callable[..., Any], *args: Any) -> Future:

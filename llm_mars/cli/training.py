@@ -8,7 +8,8 @@ from llm_mars.llm.requests import ADAPTER_NAMES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    train = subparsers.add_parser("train", help="train the bt, qa or describe LoRA adapter on this CPU")
+    train = subparsers.add_parser("train",
+                                  help="train the bt, qa or describe LoRA adapter on this CPU")
     train.add_argument("adapter", choices=ADAPTER_NAMES)
     train.add_argument("--config", metavar="FILE", default=None,
                        help="training YAML (default: llm_mars/training/configs/ADAPTER.yaml)")

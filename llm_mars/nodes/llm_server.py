@@ -10,7 +10,8 @@ Parameters (launch/config/llm_server.yaml):
   openai_url (str, "")     the remote server for the openai backend; "" = $LLM_MARS_OPENAI_URL
                            (the API key is read from $LLM_MARS_API_KEY only)
   model (str, "")          Hugging Face model folder; "" = the bundled SmolLM2-135M-Instruct
-  adapters_dir (str, "")   folder with bt/, qa/ (and describe/) PEFT adapters; "" = the shipped ones
+  adapters_dir (str, "")   folder with bt/, qa/ (and describe/) PEFT adapters; "" = the
+                           shipped ones
   dtype (str, "")          int4 | bfloat16 | float32 | float16; "" = int4 on the CPU, bfloat16 on a GPU
   max_batch (int, 16)      most requests decoded together (hf backend)
   request_timeout_s (float, 60.0)  a request unfinished this long fails (code llm_timeout)

@@ -34,7 +34,8 @@ DATA = {
     "qa": "`llm_mars.training.query_data.generate_query_examples` (seeded phrasing families; "
           "the held-out families never reach training)",
     "describe": "the bt data reversed: each plan of "
-                "`llm_mars.training.plan_data.generate_plan_examples` (no replies) with its command",
+                "`llm_mars.training.plan_data.generate_plan_examples` (no replies) with its "
+                "command",
 }
 
 
