@@ -50,6 +50,26 @@ class RegistryError(LlmMarsError):
     """The skill registry itself is inconsistent (a programming error, caught at import)."""
 
 
+class ScriptError(LlmMarsError):
+    """A BehaviorTree.CPP script (Script, ScriptCondition, Precondition) that cannot run."""
+
+
+class ScriptSyntaxError(ScriptError, ValueError):
+    """A script BT.CPP would refuse to load; ``position`` is the 0-based character where
+    reading stopped. A ``ValueError`` too, so a script port's parse reports it like any bad
+    port value."""
+
+    def __init__(self, position: int, problem: str):
+        self.position = position
+        self.problem = problem
+        super().__init__(f"script error at character {position + 1}: {problem}")
+
+
+class ScriptRuntimeError(ScriptError):
+    """A script failed while it ran (an unknown variable, a value of the wrong type); BT.CPP
+    throws out of the tick, and the executor fails the plan."""
+
+
 # --- world / robots -------------------------------------------------------------------------
 
 
