@@ -21,8 +21,11 @@ ForceFailure           ``py_trees.decorators.SuccessIsFailure``
 KeepRunningUntilFailure  :class:`llm_mars.bt.decorators.KeepRunningUntilFailure`
 RunOnce                :class:`llm_mars.bt.decorators.RunOnce` (``then_skip="false"`` only)
 Delay                  :class:`llm_mars.bt.decorators.Delay` (injectable clock)
+Precondition           :class:`llm_mars.bt.decorators.Precondition`
 AlwaysSuccess/Failure  :class:`llm_mars.bt.leaves.Constant`
 Sleep                  :class:`llm_mars.bt.leaves.Sleep` (injectable clock)
+Script                 :class:`llm_mars.bt.leaves.Script`
+ScriptCondition        :class:`llm_mars.bt.leaves.ScriptCondition`
 SubTree                :class:`llm_mars.bt.decorators.SubTree` around the expanded body
 skills, conditions     ``llm_mars.bt.behaviours.BEHAVIOUR_CLASSES[tag]``
 =====================  ==================================================================
@@ -30,6 +33,10 @@ skills, conditions     ``llm_mars.bt.behaviours.BEHAVIOUR_CLASSES[tag]``
 Subtree bodies are expanded with ``{port}`` references replaced by the values given at the
 ``<SubTree>`` use (or the declared defaults). Registry defaults of omitted optional ports
 are filled in by the skill behaviours.
+
+Each built tree has its own :class:`~llm_mars.bt.script.Blackboard`, which its scripts share;
+as in BT.CPP, each subtree use gets one of its own holding its ports' text (a ``{port}``
+passed on shares the outer entry), and ``@name`` reaches the tree's.
 """
 from __future__ import annotations
 
@@ -47,6 +54,7 @@ from llm_mars.bt.library import SubtreeLibrary, load_library
 from llm_mars.bt.model import Node, Plan, PortRef, format_value
 from llm_mars.bt.registry import REGISTRY, Port
 from llm_mars.bt.robot import RobotInterface
+from llm_mars.bt.script import Blackboard, Entry
 from llm_mars.errors import PlanValidationError, Problem, UnknownRobotError
 
 Clock = Callable[[], float]
@@ -64,13 +72,13 @@ class _Builder:
         return PlanValidationError([Problem(message, node.tag, node.line, node.column,
                                             None, code)])
 
-    def build(self, node: Node, env: Mapping[str, Any]) -> Behaviour:
+    def build(self, node: Node, env: Mapping[str, Any], board: Blackboard) -> Behaviour:
         values = {name: self.resolve(node, name, value, env) for name, value in node.ports}
         if node.tag == "SubTree":
-            return self.subtree(node, values)
+            return self.subtree(node, values, board)
         if node.tag not in REGISTRY:
             raise self.fail(node, f"unknown node kind <{node.tag}>", "unknown_tag")
-        children = [self.build(child, env) for child in node.children]
+        children = [self.build(child, env, board) for child in node.children]
         name = Node(node.tag, tuple(values.items()), name=node.name).label
         tag = node.tag
         if tag in BEHAVIOUR_CLASSES:
@@ -80,6 +88,10 @@ class _Builder:
                                    else Status.FAILURE)
         if tag == "Sleep":
             return leaves.Sleep(name, values["msec"], self.clock)
+        if tag == "Script":
+            return leaves.Script(name, values["code"], board)
+        if tag == "ScriptCondition":
+            return leaves.ScriptCondition(name, values["code"], board)
         if tag in _CONTROLS:
             return _CONTROLS[tag](name, children)
         if tag in ("Sequence", "ReactiveSequence"):
@@ -116,6 +128,9 @@ class _Builder:
             return decorators.RunOnce(name, child)
         if tag == "Delay":
             return decorators.Delay(name, child, values["delay_msec"], self.clock)
+        if tag == "Precondition":
+            otherwise = values.get("else", REGISTRY[tag].port("else").default)
+            return decorators.Precondition(name, child, values["if"], Status[otherwise], board)
         raise self.fail(node, f"no behaviour for <{tag}>", "unknown_tag")
 
     def resolve(self, node: Node, name: str, value: Any, env: Mapping[str, Any]) -> Any:
@@ -136,18 +151,26 @@ class _Builder:
         kind = REGISTRY.get(node.tag)
         return kind.port(name) if kind is not None else None
 
-    def subtree(self, node: Node, values: dict[str, Any]) -> Behaviour:
+    def subtree(self, node: Node, values: dict[str, Any], outer: Blackboard) -> Behaviour:
         subtree_id = values.pop("ID", None)
         definition = self.library.get(subtree_id) if subtree_id is not None else None
         if definition is None:
             raise self.fail(node, f"unknown subtree {subtree_id!r}", "unknown_subtree")
         env = {}
+        board = Blackboard(outer)
         for port in definition.ports:
+            written = node.port(port.name)
+            if isinstance(written, PortRef):  # BT.CPP remaps the port to the outer entry
+                board.entries[port.name] = outer.create(written.name)
+            elif written is not None:
+                board.entries[port.name] = Entry(node.text(port.name, written))
+            elif port.default is not None:
+                board.entries[port.name] = Entry(format_value(port.default))
             if port.name in values:
                 env[port.name] = values[port.name]
             elif port.default is not None:
                 env[port.name] = port.default
-        body = self.build(definition.root, env)
+        body = self.build(definition.root, env, board)
         label = Node("SubTree", (("ID", subtree_id), *values.items()), name=node.name).label
         return decorators.SubTree(label, body, subtree_id)
 
@@ -160,7 +183,7 @@ def build_tree(root: Node, robot: RobotInterface, library: SubtreeLibrary | None
     runs faster than real time. ``name``, if given, names the root behaviour.
     """
     library = load_library() if library is None else library
-    behaviour = _Builder(robot, library, clock).build(root, {})
+    behaviour = _Builder(robot, library, clock).build(root, {}, Blackboard())
     if name is not None:
         behaviour.name = name
     return behaviour

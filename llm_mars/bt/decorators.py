@@ -22,6 +22,8 @@ from py_trees.behaviour import Behaviour
 from py_trees.common import Status
 from py_trees.decorators import Decorator
 
+from llm_mars.bt.script import Blackboard, parse_script, truth
+
 
 class _CountingDecorator(Decorator):
     """Runs the child up to ``limit`` times (-1: forever), one run per tick at most."""
@@ -182,3 +184,39 @@ class Delay(Decorator):
     def update(self) -> Status:
         self.feedback_message = self.decorated.feedback_message
         return self.decorated.status
+
+
+class Precondition(Decorator):
+    """BT.CPP's Precondition: while the child is not running, the script ``if`` decides each
+    tick whether it is ticked; if not, the node reports ``otherwise`` (its ``else``) without
+    ticking it. Once the child runs, it runs to its end without the script being asked.
+
+    As in BT.CPP 4.8, a halt does not clear "the child runs": the next tick after a halt
+    ticks the child without asking the script (the oracle test holds it to that)."""
+
+    def __init__(self, name: str, child: Behaviour, condition: str, otherwise: Status,
+                 blackboard: Blackboard):
+        super().__init__(name=name, child=child)
+        self.condition = parse_script(condition)
+        self.otherwise = otherwise
+        self.blackboard = blackboard
+        self.child_runs = False
+
+    def tick(self) -> Iterator[Behaviour]:
+        if not self.child_runs:
+            self.child_runs = truth(self.condition.run(self.blackboard))
+        if self.child_runs:
+            yield from super().tick()
+            return
+        if self.otherwise is Status.RUNNING:
+            self.status = Status.RUNNING
+        else:
+            self.stop(self.otherwise)
+        yield self
+
+    def update(self) -> Status:
+        status = self.decorated.status
+        if status in (Status.SUCCESS, Status.FAILURE):
+            self.child_runs = False
+        self.feedback_message = self.decorated.feedback_message
+        return status

@@ -1,11 +1,13 @@
-"""BehaviorTree.CPP's built-in leaves that involve no robot: AlwaysSuccess, AlwaysFailure and
-Sleep (the registry's ``Category.LEAF``)."""
+"""BehaviorTree.CPP's built-in leaves that involve no robot: AlwaysSuccess, AlwaysFailure,
+Sleep, Script and ScriptCondition (the registry's ``Category.LEAF``)."""
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from py_trees.behaviour import Behaviour
 from py_trees.common import Status
+
+from llm_mars.bt.script import Blackboard, parse_script, truth
 
 
 class Constant(Behaviour):
@@ -40,3 +42,25 @@ class Sleep(Behaviour):
             return Status.RUNNING
         waited = (self.clock() - self.started_at) * 1000.0
         return Status.SUCCESS if waited >= self.msec else Status.RUNNING
+
+
+class Script(Behaviour):
+    """BT.CPP's Script: run ``code`` on the blackboard, SUCCESS. A script that fails while
+    it runs raises ScriptRuntimeError out of the tick, as BT.CPP throws (the executor then
+    fails the plan)."""
+
+    def __init__(self, name: str, code: str, blackboard: Blackboard):
+        super().__init__(name)
+        self.script = parse_script(code)
+        self.blackboard = blackboard
+
+    def update(self) -> Status:
+        self.script.run(self.blackboard)
+        return Status.SUCCESS
+
+
+class ScriptCondition(Script):
+    """BT.CPP's ScriptCondition: SUCCESS if the script's value is true, else FAILURE."""
+
+    def update(self) -> Status:
+        return Status.SUCCESS if truth(self.script.run(self.blackboard)) else Status.FAILURE

@@ -17,7 +17,8 @@ from llm_mars.bt.model import format_value
 from llm_mars.bt.registry import REGISTRY, Category, Port, PortType
 
 CPP_TYPES = {PortType.INT: "int", PortType.FLOAT: "double", PortType.BOOL: "bool",
-             PortType.STRING: "std::string", PortType.ENUM: "std::string"}
+             PortType.STRING: "std::string", PortType.ENUM: "std::string",
+             PortType.SCRIPT: "std::string"}
 """The C++ type BT.CPP would declare for each port type (``getInput<T>``)."""
 _ENTRIES = {Category.ACTION: "Action", Category.CONDITION: "Condition"}
 _INDENT = "  "

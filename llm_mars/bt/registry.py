@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from llm_mars import vocabulary as V
+from llm_mars.bt.script import parse_script
 from llm_mars.errors import RegistryError, UnknownSkillError
 
 
@@ -53,6 +54,7 @@ class PortType(str, enum.Enum):
     BOOL = "bool"
     STRING = "string"
     ENUM = "enum"
+    SCRIPT = "script"  # BT.CPP script code (llm_mars/bt/script.py), read with the plan
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,9 @@ class Port:
         if self.type is PortType.ENUM:
             if text not in self.choices:
                 raise ValueError(f"{text!r} is not one of {', '.join(self.choices)}")
+            return text
+        if self.type is PortType.SCRIPT:
+            parse_script(text)  # ScriptSyntaxError, a ValueError, says where it stopped
             return text
         if self.max_length is not None and len(text) > self.max_length:
             raise ValueError(f"text longer than {self.max_length} characters")
@@ -380,6 +385,17 @@ _NODE_KINDS: tuple[NodeKind, ...] = (
              "(false)", required=False, default=True), planned=False),
     _decorator("Delay", "wait delay_msec milliseconds, then run the child",
                _int("delay_msec", "delay in milliseconds", 0, 100_000), planned=False),
+    _decorator(
+        "Precondition", "tick the child only while the script if is true (once the child "
+        "runs, until it finishes); else report else without ticking it",
+        Port("if", PortType.SCRIPT, "the condition"),
+        Port("else", PortType.ENUM, "the status when the condition is false", required=False,
+             default="FAILURE", choices=("SUCCESS", "FAILURE", "RUNNING", "SKIPPED")),
+        planned=False),
+    _leaf("Script", "run the script on the tree's blackboard; SUCCESS",
+          Port("code", PortType.SCRIPT, "statements")),
+    _leaf("ScriptCondition", "SUCCESS if the script's value is true, else FAILURE",
+          Port("code", PortType.SCRIPT, "statements; the last one's value is the answer")),
     _leaf("AlwaysSuccess", "SUCCESS"),
     _leaf("AlwaysFailure", "FAILURE"),
     _leaf("Sleep", "RUNNING for msec milliseconds, then SUCCESS",
@@ -550,17 +566,22 @@ class Registry:
 REGISTRY = Registry({k.tag: k for k in _NODE_KINDS})
 
 UNSUPPORTED_BTCPP_NODES = (
-    "Script", "ScriptCondition", "Precondition", "SetBlackboard", "UnsetBlackboard",
+    "SetBlackboard", "UnsetBlackboard",
     "Switch2", "Switch3", "Switch4", "Switch5", "Switch6", "AsyncSequence", "AsyncFallback",
     "ParallelAll", "TryCatch", "ManualSelector", "LoopInt", "LoopBool", "LoopDouble",
     "LoopString", "WasEntryUpdated", "SkipUnlessUpdated", "WaitValueUpdate",
     "RetryUntilSuccesful", "SequenceStar", "SubTreePlus")
-"""BT.CPP v4 built-ins this project does not run: they need BT.CPP's scripting language and
-blackboard, SKIPPED, or are deprecated aliases. The validator names them as such."""
+"""BT.CPP v4 built-ins this project does not run: they need blackboard ports (output ports,
+``{entry}`` values), are not built (the async ones, ParallelAll, TryCatch, ManualSelector), or
+are deprecated aliases. The validator names them as such (docs/btcpp.md)."""
 UNSUPPORTED_BTCPP_ATTRIBUTES = (
     "_skipIf", "_while", "_successIf", "_failureIf", "_onSuccess", "_onFailure", "_onHalted",
     "_post", "_autoremap", "_uid", "_fullpath")
-"""BT.CPP v4's pre/post-condition scripts and subtree attributes, likewise."""
+"""BT.CPP v4's pre/post-condition scripts and subtree attributes, likewise (docs/btcpp.md
+says why)."""
+UNSUPPORTED_BTCPP_VALUES = (("RunOnce", "then_skip", True), ("Precondition", "else", "SKIPPED"))
+"""Port values (a default included) whose meaning is BT.CPP's SKIPPED status, which py_trees
+and the controls here do not have."""
 
 
 def condition_holds(condition: str, state: Mapping[str, Any], robot: str,

@@ -23,9 +23,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from llm_mars import vocabulary as V
-from llm_mars.bt.model import Node, Plan, PortRef
+from llm_mars.bt.model import Node, Plan, PortRef, format_value
 from llm_mars.bt.registry import (REGISTRY, UNSUPPORTED_BTCPP_ATTRIBUTES, UNSUPPORTED_BTCPP_NODES,
-                                  Category, Port, PortType)
+                                  UNSUPPORTED_BTCPP_VALUES, Category, Port, PortType)
 from llm_mars.bt.safe_xml import Element
 from llm_mars.errors import PlanValidationError, Problem
 
@@ -143,10 +143,13 @@ class NodeChecker:
             ports = self._ports(element, path, kind.tag, kind.ports)
         if kind.tag == "Parallel":
             self._check_thresholds(element, path, dict(ports), n, kind.ports)
-        if kind.tag == "RunOnce" and dict(ports).get("then_skip", True) is not False:
-            self.report(element, path, f"RunOnce with then_skip=\"true\" (the default: "
-                        f"BT.CPP's SKIPPED status) is {UNSUPPORTED}; write "
-                        "then_skip=\"false\"", "unsupported_feature")
+        for tag, name, value in UNSUPPORTED_BTCPP_VALUES:
+            written = dict(ports).get(name, kind.port(name).default) if tag == kind.tag else None
+            if written == value and type(written) is type(value):
+                default = "" if name in element.attributes else " (the default)"
+                self.report(element, path, f"{tag} {name}=\"{format_value(value)}\"{default} "
+                            f"reports BT.CPP's SKIPPED status, which is {UNSUPPORTED}",
+                            "unsupported_feature")
         if any(child is None for child in children):
             return None
         written = tuple((name, value, element.attributes[name]) for name, value in ports
@@ -238,7 +241,8 @@ class NodeChecker:
 
 MAIN_TREE = "main_tree_to_execute"
 """The ``<root>`` attribute naming the tree BT.CPP runs when a file holds several."""
-MODEL_ENTRIES = {"Action": (Category.ACTION, Category.LEAF), "Condition": (Category.CONDITION,),
+MODEL_ENTRIES = {"Action": (Category.ACTION, Category.LEAF),
+                 "Condition": (Category.CONDITION, Category.LEAF),  # BT.CPP's ScriptCondition
                  "Control": (Category.CONTROL,), "Decorator": (Category.DECORATOR,),
                  "SubTree": (Category.SUBTREE,)}
 """The entries of a Groot2 ``<TreeNodesModel>``, by the registry category they describe."""

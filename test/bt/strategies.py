@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from llm_mars import vocabulary as V
 from llm_mars.bt.library import SubtreeLibrary
 from llm_mars.bt.model import Node, Plan
-from llm_mars.bt.registry import REGISTRY, Category, Port, PortType
+from llm_mars.bt.registry import REGISTRY, UNSUPPORTED_BTCPP_VALUES, Category, Port, PortType
 from llm_mars.bt.validator import PORT_REFERENCE
 
 # characters XML 1.0 can carry (no surrogates, controls other than tab/newline/return,
@@ -17,7 +17,70 @@ XML_CHARACTERS = st.one_of(
 )
 
 
+SCRIPT_VARIABLES = ("a", "b", "@a")
+_LITERALS = ("0", "1", "2", "3", "+3", "2.5", "0.5", "1e1", "0x1F", "true", "false", "'a'",
+             "'b'", "''", "'5'", "'true'", '"a"')
+_GROUPS = ({"prefix": ("-",), "infix": ("+", "-", "*", "/")},
+           {"prefix": ("~", "!"), "infix": ("&", "|", "^")},
+           {"prefix": (), "infix": ("..",)})
+"""BT.CPP's three operator groups: one expression uses one (llm_mars/bt/script.py)."""
+NUMBERS = ("0", "1", "2", "2.5", "true", "false")
+"""Literals of scripts that mostly run without error: numbers, and only the arithmetic group."""
+
+
+@st.composite
+def script_expressions(draw, depth: int = 2, condition: bool = False,
+                       numbers: bool = False) -> str:
+    """The text of one valid BT.CPP script expression over :data:`SCRIPT_VARIABLES`;
+    ``condition``: mostly comparisons and logic, whose values are booleans; ``numbers``:
+    only :data:`NUMBERS` and arithmetic."""
+    group = _GROUPS[0] if numbers else draw(st.sampled_from(_GROUPS))
+
+    def operand(level: int) -> str:
+        choice = draw(st.integers(0, 5 if level else 1))
+        if choice == 0:
+            return draw(st.sampled_from(NUMBERS if numbers else _LITERALS))
+        if choice == 1:
+            return draw(st.sampled_from(SCRIPT_VARIABLES))
+        if choice == 2 and group["prefix"]:
+            return draw(st.sampled_from(group["prefix"])) + operand(level - 1)
+        if choice == 3:
+            return f"({draw(script_expressions(level - 1, numbers=numbers))})"
+        op = draw(st.sampled_from(group["infix"]))
+        return f"{operand(level - 1)} {op} {operand(level - 1)}"
+
+    def comparison() -> str:
+        ops = draw(st.lists(st.sampled_from(("==", "!=", "<", ">", "<=", ">=")), min_size=int(
+            condition), max_size=2))
+        return " ".join([operand(depth), *(f"{op} {operand(depth)}" for op in ops)])
+
+    def logical() -> str:
+        parts = [comparison()]
+        for op in draw(st.lists(st.sampled_from(("&&", "||")), max_size=2 if depth else 0)):
+            parts.append(f"{op} {comparison()}")
+        return " ".join(parts)
+
+    shape = draw(st.integers(0, 3 if depth else 0))
+    if shape == 1:
+        then = draw(script_expressions(depth - 1, condition, numbers))
+        return f"{logical()} ? {then} : {logical()}"
+    if shape == 2 and not condition:
+        op = draw(st.sampled_from((":=", ":=", "=", "+=", "-=", "*=", "/=")))
+        return f"{draw(st.sampled_from(SCRIPT_VARIABLES))} {op} {logical()}"
+    return logical()
+
+
+def scripts(condition: bool = False, numbers: bool = False) -> st.SearchStrategy[str]:
+    """Valid BT.CPP scripts: one to three statements; ``condition``: the last one is a
+    condition; ``numbers``: see :func:`script_expressions`."""
+    return st.tuples(st.lists(script_expressions(numbers=numbers), max_size=2),
+                     script_expressions(condition=condition, numbers=numbers)).map(
+        lambda parts: "; ".join([*parts[0], parts[1]]))
+
+
 def port_values(port: Port) -> st.SearchStrategy:
+    if port.type is PortType.SCRIPT:
+        return scripts()
     if port.type is PortType.ENUM:
         return st.sampled_from(port.choices)
     if port.type is PortType.BOOL:
@@ -65,9 +128,11 @@ def _control(draw, children: st.SearchStrategy[Node]) -> Node:
 @st.composite
 def _decorator(draw, children: st.SearchStrategy[Node]) -> Node:
     kind = draw(st.sampled_from(REGISTRY.of(Category.DECORATOR)))
-    ports = draw(_ports(kind.ports))
-    if kind.tag == "RunOnce":  # then_skip="true" (SKIPPED) is not supported
-        ports = (("then_skip", False),)
+    chosen = dict(draw(_ports(kind.ports)))
+    for tag, name, value in UNSUPPORTED_BTCPP_VALUES:
+        if tag == kind.tag:  # SKIPPED is not supported
+            chosen[name] = draw(port_values(kind.port(name)).filter(lambda v: v != value))
+    ports = tuple((p.name, chosen[p.name]) for p in kind.ports if p.name in chosen)
     return Node(kind.tag, ports, (draw(children),))
 
 

@@ -9,22 +9,27 @@ from collections.abc import Mapping, Sequence
 from itertools import count
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import quoteattr
 
 import behaviortreepy as bt
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from llm_mars.bt import decorators, leaves
 from llm_mars.bt.builder import build_tree
 from llm_mars.bt.export import export_robot
 from llm_mars.bt.library import load_library
 from llm_mars.bt.model import Node, Plan
 from llm_mars.bt.parser import parse_plan
 from llm_mars.bt.robot import RobotInterface, SkillOutcome, SkillState
+from llm_mars.bt.script import EMPTY, Blackboard, parse_script, truth
+from llm_mars.errors import ScriptError
 
 from .btcpp import PortNotInModel, load
-from .strategies import plans
+from .strategies import plans, script_expressions, scripts
 from .tables import plan_xml
+from .test_library import subtree
 
 MISSIONS = sorted((Path(__file__).resolve().parents[2] / "trees" / "missions").glob("*.xml"))
 TICKS = 12
@@ -112,14 +117,22 @@ class ScriptedLeaves(RobotInterface):
         return self.scripts.next(f"C{args['seconds']:g}") == "S"
 
 
+SCRIPTING = ("Script", "ScriptCondition", "Precondition")
+"""Compared tick by tick too, with the blackboard after each tick."""
+
+
 @st.composite
-def built_in_trees(draw, depth: int = 3) -> Node:
+def built_in_trees(draw, depth: int = 3, scripting: bool = False) -> Node:
     numbers = count()
+    tame = draw(st.integers(0, 3)) > 0  # most trees' scripts are numbers, which seldom fail
 
     def leaf() -> Node:
-        kind = draw(st.sampled_from(["L", "L", "L", "C", "AlwaysSuccess", "AlwaysFailure"]))
+        kind = draw(st.sampled_from(["L", "L", "L", "C", "AlwaysSuccess", "AlwaysFailure",
+                                     *(["Script", "ScriptCondition"] * 2 * scripting)]))
         if kind == "C":
             return condition()
+        if kind in ("Script", "ScriptCondition"):
+            return Node(kind, (("code", draw(scripts(kind == "ScriptCondition", tame))),))
         if kind != "L":
             return Node(kind)
         name = f"L{next(numbers)}"
@@ -132,7 +145,11 @@ def built_in_trees(draw, depth: int = 3) -> Node:
     def tree(level: int) -> Node:
         if level == 0 or draw(st.integers(0, 3)) == 0:
             return leaf()
-        tag = draw(st.sampled_from(sorted(SAME_EVERY_TICK)))
+        tag = draw(st.sampled_from(sorted(SAME_EVERY_TICK) + ["Precondition"] * 3 * scripting))
+        if tag == "Precondition":
+            ports = (("if", draw(scripts(True, tame))),
+                     ("else", draw(st.sampled_from(["SUCCESS", "FAILURE", "RUNNING"]))))
+            return Node(tag, ports, (tree(level - 1),))
         if tag in ("Inverter", "ForceSuccess", "ForceFailure", "KeepRunningUntilFailure",
                    "RunOnce"):
             ports = (("then_skip", False),) if tag == "RunOnce" else ()
@@ -160,27 +177,68 @@ def leaf_scripts(root: Node) -> st.SearchStrategy[dict[str, str]]:
         for node in root.walk() if node.tag in ("Say", "TimeLeft")})
 
 
-def run_py_trees(root: Node, scripts: Mapping[str, str]) -> list[tuple[str, list]]:
+def board_of(board: Blackboard | None) -> dict[str, tuple[str, str] | None]:
+    """Each variable as (kind, BT.CPP's text of it); None: created without a value."""
+    if board is None:
+        return {}
+    kinds = {int: "int", float: "real", str: "string"}
+    return {name: None if value is EMPTY else (kinds[type(value)], value if type(value) is str
+                                               else str(value) if type(value) is int
+                                               else "%f" % value)
+            for name, value in board.values().items()}
+
+
+def btcpp_board_of(board: bt.Blackboard) -> dict[str, tuple[str, str] | None]:
+    values = {}
+    for name in board.get_keys():
+        try:
+            text = board.get_string(name)
+        except RuntimeError:  # created without a value
+            values[name] = None
+            continue
+        try:
+            board.get_bool(name)
+            string = False
+        except RuntimeError as error:  # only a string has no conversion at all to bool
+            string = "no known safe conversion" in str(error)
+        kind = "string" if string else "real" if "." in text or "n" in text else "int"
+        values[name] = (kind, text.replace("-nan", "nan"))
+    return values
+
+
+def run_py_trees(root: Node, scripts: Mapping[str, str]) -> list[tuple]:
     played = Scripts(scripts)
     tree = build_tree(root, ScriptedLeaves(played))
     tree.setup_with_descendants()
+    board = next((b.blackboard.root for b in tree.iterate()
+                  if isinstance(b, (leaves.Script, decorators.Precondition))), None)
     rows = []
     for _ in range(TICKS):
         played.ticked = []
-        tree.tick_once()
-        rows.append((tree.status.name, played.ticked))
+        try:
+            tree.tick_once()
+        except ScriptError:  # BT.CPP throws out of the tick
+            rows.append(("ERROR", played.ticked, board_of(board)))
+            break
+        rows.append((tree.status.name, played.ticked, board_of(board)))
     return rows
 
 
-def run_btcpp(root: Node, scripts: Mapping[str, str]) -> list[tuple[str, list]]:
+def run_btcpp(root: Node, scripts: Mapping[str, str]) -> list[tuple]:
     played = Scripts(scripts)
     tree = load(export_robot(Plan((("robot1", root),)), "robot1"),
                 lambda tag, name: STATUS[played.next(name)][1])
+    scripted = any(node.tag in SCRIPTING for node in root.walk())
     rows = []
     for _ in range(TICKS):
         played.ticked = []
-        status = tree.tick_exactly_once()
-        rows.append((status.name, played.ticked))
+        board = tree.root_blackboard()
+        try:
+            status = tree.tick_exactly_once().name
+        except RuntimeError:
+            rows.append(("ERROR", played.ticked, btcpp_board_of(board) if scripted else {}))
+            break
+        rows.append((status, played.ticked, btcpp_board_of(board) if scripted else {}))
     return rows
 
 
@@ -194,6 +252,81 @@ def _compare(root: Node, scripts: Mapping[str, str]) -> None:
 def test_built_ins_tick_as_in_bt_cpp(data):
     root = data.draw(built_in_trees())
     _compare(root, data.draw(leaf_scripts(root), label="scripts"))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_scripted_trees_tick_as_in_bt_cpp(data):
+    """Script, ScriptCondition and Precondition among the built-ins, after a Script that
+    sets the variables up (or not: a quarter of the trees start with an empty blackboard)."""
+    root = data.draw(built_in_trees(scripting=True))
+    if data.draw(st.integers(0, 3), label="set up") > 0:
+        root = Node("Sequence", (), (Node("Script", (("code", "a := 0; b := 1"),)), root))
+    _compare(root, data.draw(leaf_scripts(root), label="scripts"))
+
+
+def btcpp_runs(statements: Sequence[str]) -> tuple:
+    """BT.CPP's reading of Scripts then a ScriptCondition: refused, or the condition's
+    status (or an error) and the blackboard."""
+    nodes = [f"<Script code={quoteattr(s)}/>" for s in statements[:-1]]
+    nodes.append(f"<ScriptCondition code={quoteattr(statements[-1])}/>")
+    factory = bt.BehaviorTreeFactory()
+    try:
+        tree = factory.create_tree_from_text(
+            f'<root BTCPP_format="4"><BehaviorTree ID="T"><Sequence>{"".join(nodes)}'
+            "</Sequence></BehaviorTree></root>")
+    except RuntimeError:
+        return ("REFUSED",)
+    try:
+        status = tree.tick_exactly_once().name
+    except RuntimeError:
+        status = "ERROR"
+    return status, btcpp_board_of(tree.root_blackboard())
+
+
+def our_runs(statements: Sequence[str]) -> tuple:
+    try:
+        parsed = [parse_script(s) for s in statements]
+    except ScriptError:
+        return ("REFUSED",)
+    board = Blackboard()
+    try:
+        for script in parsed[:-1]:
+            script.run(board)
+        status = "SUCCESS" if truth(parsed[-1].run(board)) else "FAILURE"
+    except ScriptError:
+        status = "ERROR"
+    return status, board_of(board)
+
+
+def _script_runs(numbers: bool) -> st.SearchStrategy[list[str]]:
+    """Mostly a Script that sets the variables up; up to two Scripts, then a
+    ScriptCondition."""
+    setup = st.sampled_from([[], ["a := 1; b := 2"], ["a := 1; b := 2"], ["a := 2.5; b := 0"]])
+    return st.tuples(setup, st.lists(scripts(numbers=numbers), max_size=2),
+                     st.one_of(scripts(numbers=numbers), scripts(True, numbers))).map(
+        lambda parts: [*parts[0], *parts[1], parts[2]])
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.booleans().flatmap(_script_runs))
+def test_scripts_run_as_in_bt_cpp(statements):
+    assert our_runs(statements) == btcpp_runs(statements)
+
+
+_PIECES = ("(", ")", ";", "?", ":", ":=", "=", "+=", "/=", "+", "-", "*", "/", "!", "~", "&",
+           "|", "^", "..", "&&", "||", "==", "!=", "<", ">=", "1", "+2", "2.5", "1e2", "0x1F",
+           "'a'", '"b"', "a", "@a", "true", "false", "1.", "0x", "3foo", ".5", "1e", "truex",
+           "and", " ", " ", " ", "\n", "\t", "\r", "\\\n", "é", "'é'", "#")
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.one_of(st.lists(st.sampled_from(_PIECES), min_size=1, max_size=12).map("".join),
+                 script_expressions().map(lambda s: s.replace(" ", ""))))
+def test_bt_cpp_refuses_exactly_the_scripts_refused_here(text):
+    """Except ``code=""``, which BT.CPP loads by accident (its cache of the last script read
+    starts empty) and the validator refuses (docs/btcpp.md)."""
+    assert (our_runs([text]) == ("REFUSED",)) == (btcpp_runs([text]) == ("REFUSED",))
 
 
 @pytest.mark.parametrize("xml, scripts", [
@@ -211,6 +344,39 @@ def test_built_ins_tick_as_in_bt_cpp(data):
      '</Parallel>', {"L0": "F"}),  # BT.CPP compares failures with ==
     ('<Sequence><RunOnce then_skip="false"><Say name="L0" text="L0"/></RunOnce>'
      '<Say name="L1" text="L1"/></Sequence>', {"L0": "RF", "L1": "S"}),
+    # a halt leaves BT.CPP's Precondition believing its child runs: the third tick runs L1
+    # though n == 1 is false by then
+    ('<Sequence><Script code="n := 0"/><KeepRunningUntilFailure><ReactiveFallback>'
+     '<ScriptCondition code="n += 1; n == 2"/><Precondition if="n == 1"><Say name="L1" '
+     'text="L1"/></Precondition></ReactiveFallback></KeepRunningUntilFailure></Sequence>',
+     {"L1": "R"}),
+    ('<Sequence><Script code="n := 0"/><Precondition if="n += 1; n &gt; 2" else="RUNNING">'
+     '<Say name="L1" text="L1"/></Precondition></Sequence>', {"L1": "RS"}),
+    ('<Sequence><Script code="n := 0"/><Precondition if="n = n + 1; n &lt; 3" else="SUCCESS">'
+     '<Say name="L1" text="L1"/></Precondition></Sequence>', {"L1": "S"}),
+    ('<Sequence><Say name="L0" text="L0"/><Script code="n := 1; n /= 2"/></Sequence>',
+     {"L0": "RS"}),  # n holds an integer: BT.CPP throws at the second tick
 ])
 def test_each_new_built_in_ticks_as_in_bt_cpp(xml: str, scripts: Sequence[str]):
     _compare(parse_plan(plan_xml(xml)).tree("robot1"), scripts)
+
+
+def test_subtree_blackboards_are_bt_cpps():
+    """A subtree's ports are text in a blackboard of its own, a {port} passed on shares the
+    outer entry, ``@`` reaches the tree's: the tree's blackboard ends as BT.CPP's."""
+    library = load_library().with_document("Echo.xml", subtree(
+        "Echo", '<Script code="v = v .. \'!\'; @echoes := v"/>',
+        '<input_port name="v" type="int" min="0" max="9"/>')).with_document("Tally.xml", subtree(
+            "Tally", '<Sequence><SubTree ID="Echo" v="{h}"/><Script code="@seen := @seen .. '
+            'h .. n; n = \'z\'"/><ScriptCondition code="h == 3 || h == \'3!\'"/></Sequence>',
+            '<input_port name="h" type="int" min="0" max="9"/><input_port name="n" '
+            'type="string" default="x"/>'))
+    plan = parse_plan(plan_xml('<Sequence><Script code="seen := \'\'"/><SubTree ID="Tally" '
+                               'h="03"/><SubTree ID="Tally" h="3" n="y"/></Sequence>'), library)
+    tree = build_tree(plan.tree("robot1"), ScriptedLeaves(Scripts({})), library)
+    tree.tick_once()
+    board = next(b.blackboard.root for b in tree.iterate() if isinstance(b, leaves.Script))
+    btcpp = load(export_robot(plan, "robot1", library))
+    assert btcpp.tick_exactly_once().name == tree.status.name == "SUCCESS"
+    assert board_of(board) == btcpp_board_of(btcpp.root_blackboard()) == {
+        "seen": ("string", "03!x3!y"), "echoes": ("string", "3!")}

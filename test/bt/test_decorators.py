@@ -141,3 +141,25 @@ def test_force_failure_turns_success_into_failure():
     root = build("<ForceFailure><Say text=\"a\"/></ForceFailure>",
                  ScriptedRobot({"Say": [Run(1)]}))
     run_table(root, [("R", {"a": "R"}), ("F", {"a": "S"})])
+
+
+def test_precondition_asks_its_script_until_the_child_runs_then_lets_it_finish():
+    robot = ScriptedRobot({"Say": [Run(2), Run(0)]})
+    root = build('<Sequence><Script code="n := 0"/><KeepRunningUntilFailure><ReactiveSequence>'
+                 '<Script code="n += 1"/><Precondition if="n == 1 || n == 4"><Say text="a"/>'
+                 '</Precondition></ReactiveSequence></KeepRunningUntilFailure></Sequence>',
+                 robot)
+    # n is 1: the child starts; n is 2 and 3: it runs on unasked; then n is 4: it starts again
+    run_table(root, [("R", {"a": "R"}), ("R", {"a": "R"}), ("R", {"a": "S"}),
+                     ("R", {"a": "S"}), ("F", {})])
+    assert starts(robot, "a") == 2
+
+
+@pytest.mark.parametrize("otherwise, status", [("SUCCESS", "S"), ("RUNNING", "R"),
+                                                (None, "F")])
+def test_precondition_reports_else_without_ticking_the_child(otherwise, status):
+    robot = ScriptedRobot()
+    written = "" if otherwise is None else f' else="{otherwise}"'
+    root = build(f'<Precondition if="1 &gt; 2"{written}><Say text="a"/></Precondition>', robot)
+    run_table(root, [(status, {})] * 2)
+    assert starts(robot, "a") == 0

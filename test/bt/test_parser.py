@@ -107,10 +107,14 @@ def test_every_node_may_carry_bt_cpp_instance_name_and_keeps_it():
     ('<SubTree ID="CherriesToBasket" holdr="1" holder="1"/>', "unknown_port", "holder"),
     ('<SubTree holder="1"/>', "missing_port", None),
     ('<Sequence>go<DropCherries/></Sequence>', "unexpected_text", None),
-    ('<Script code="x:=1"/>', "unsupported_feature", None),
-    ('<Switch2 variable="{v}" case_1="1"><FunnyAction/><FunnyAction/><FunnyAction/></Switch2>',
+    ('<Script code="x := 1;"/>', "bad_value", None),
+    ('<ScriptCondition code="!x == -1"/>', "bad_value", None),
+    ('<Precondition if="x == 1" else="SKIPPED"><FunnyAction/></Precondition>',
      "unsupported_feature", None),
-    ('<Precondition if="x==1" else="FAILURE"><FunnyAction/></Precondition>',
+    ('<Precondition if="x == 1" else="failure"><FunnyAction/></Precondition>', "bad_value",
+     "FAILURE"),
+    ('<SetBlackboard value="1" output_key="x"/>', "unsupported_feature", None),
+    ('<Switch2 variable="{v}" case_1="1"><FunnyAction/><FunnyAction/><FunnyAction/></Switch2>',
      "unsupported_feature", None),
     ('<FunnyAction _skipIf="done"/>', "unsupported_feature", None),
     ('<RunOnce><FunnyAction/></RunOnce>', "unsupported_feature", None),
@@ -189,9 +193,13 @@ def test_bt_cpp_built_ins_a_person_writes_are_read():
 
 
 def test_what_bt_cpp_does_that_this_project_does_not_is_named_as_such():
-    [problem] = problems_of(plan_xml('<Script code="x:=1"/>'))
-    assert problem.message == ("<Script> is a BehaviorTree.CPP feature this project does not "
-                               "support")
+    [problem] = problems_of(plan_xml('<SetBlackboard value="1" output_key="x"/>'))
+    assert problem.message == ("<SetBlackboard> is a BehaviorTree.CPP feature this project "
+                               "does not support")
+    [problem] = problems_of(plan_xml('<RunOnce><FunnyAction/></RunOnce>'))
+    assert problem.message == ('RunOnce then_skip="true" (the default) reports BT.CPP\'s '
+                               "SKIPPED status, which is a BehaviorTree.CPP feature this "
+                               "project does not support")
     [problem] = problems_of(plan_xml('<MoveTo target="{goal}"/>'))
     assert "{goal} is a BehaviorTree.CPP feature this project does not support" in \
         problem.message
