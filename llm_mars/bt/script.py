@@ -502,6 +502,10 @@ _PREFIX_POWER = 4
 _RIGHT_TO_LEFT = ("+", "-", "*", "/")  # BT.CPP 4.8: 5 - 2 - 1 is 5 - (2 - 1)
 _COMPARISONS = ("==", "!=", "<", ">", "<=", ">=")
 _LOGICAL = ("||", "&&")
+MAX_NESTING = 64
+"""Operands nested deeper (parentheses, prefixes, a chain of right-grouping operators) are a
+syntax error here, where BT.CPP reads on: a hostile or broken script must fail with a located
+error, not exhaust Python's stack."""
 _ASSIGNMENTS = (":=", "=", "+=", "-=", "*=", "/=")
 
 
@@ -512,6 +516,7 @@ class _Parser:
         self.tokens: Sequence[_Token] = list(_tokens(text))
         self.index = 0
         self.group: str | None = None  # the operator group this expression has chosen
+        self.depth = 0  # operands being read, one inside another
 
     @property
     def peek(self) -> _Token:
@@ -592,6 +597,15 @@ class _Parser:
                             "before them (use parentheses)")
 
     def grouped(self, power: int) -> Expr:
+        if self.depth == MAX_NESTING:
+            raise self.fail(f"operands nested deeper than {MAX_NESTING}")
+        self.depth += 1
+        try:
+            return self._grouped(power)
+        finally:
+            self.depth -= 1
+
+    def _grouped(self, power: int) -> Expr:
         if self.at(*_PREFIX):
             self.join(_PREFIX[self.peek.text])
             op = self.advance().text

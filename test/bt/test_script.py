@@ -132,6 +132,15 @@ def test_syntax_errors_say_where(text, position, problem):
     assert info.value.position == position and problem in info.value.problem
 
 
+@pytest.mark.parametrize("text", ["(" * 5000 + "1" + ")" * 5000, "-" * 5000 + "1",
+                                  " + ".join(["1"] * 5000)])
+def test_deep_nesting_is_a_located_syntax_error_not_a_crash(text):
+    with pytest.raises(ScriptSyntaxError) as info:
+        parse_script(text)
+    assert "nested deeper" in info.value.problem and info.value.position > 0
+    parse_script("(" * 20 + "1" + ")" * 20)  # what people write is read
+
+
 @pytest.mark.parametrize("text", ["x:=1;\tx==1", "x := 1\n; x", "(1\r\n)", "1 +\\\n 1",
                                   "@a := 1", "(!0) == -1", "x := !0",
                                   "1 == (2 > 1)", "1 ? x := 1 : 0"])
