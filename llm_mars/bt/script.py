@@ -419,10 +419,6 @@ _INTEGER = re.compile(r"[0-9]+")
 _SUFFIX = re.compile(r"[.A-Za-z_]")
 
 
-def _syntax(position: int, problem: str) -> ScriptSyntaxError:
-    return ScriptSyntaxError(position, problem)
-
-
 def _is_name_start(char: str) -> bool:
     return char == "@" or char == "_" or char.isidentifier()
 
@@ -440,10 +436,10 @@ def _tokens(text: str) -> Iterator[_Token]:
         if char in "'\"":
             end = text.find(char, position + 1)
             if end < 0:
-                raise _syntax(position, "a string without its closing quote")
+                raise ScriptSyntaxError(position, "a string without its closing quote")
             body = text[position + 1:end]
             if not body.isascii():
-                raise _syntax(position + 1, "a string may hold ASCII characters only")
+                raise ScriptSyntaxError(position + 1, "a string may hold ASCII characters only")
             yield _Token("string", text[position:end + 1], position, body)
             position = end + 1
         elif char.isdigit() and char.isascii():
@@ -466,7 +462,7 @@ def _tokens(text: str) -> Iterator[_Token]:
         else:
             op = next((o for o in _OPERATORS if text.startswith(o, position)), None)
             if op is None:
-                raise _syntax(position, f"unexpected character {char!r}")
+                raise ScriptSyntaxError(position, f"unexpected character {char!r}")
             if op == "(" or (op == ")" and depth):
                 depth += 1 if op == "(" else -1
             yield _Token("op", op, position)
@@ -481,16 +477,16 @@ def _number(text: str, position: int) -> _Token:
         end, kind = real.end(), "double"
         value: Value = float(real.group())
         if _beyond_double(real.group(), value):
-            raise _syntax(position, f"{real.group()} is out of the range of a double")
+            raise ScriptSyntaxError(position, f"{real.group()} is out of the range of a double")
     else:
         hexadecimal = _HEX.match(text, position)
         match = hexadecimal or _INTEGER.match(text, position)
         end, kind = match.end(), "integer"
         value = int(match.group(), 16 if hexadecimal else 10)
         if value > _INT64[1]:
-            raise _syntax(position, f"{match.group()} overflows a 64-bit integer")
+            raise ScriptSyntaxError(position, f"{match.group()} overflows a 64-bit integer")
     if _SUFFIX.match(text, end):
-        raise _syntax(end, f"invalid suffix on {kind} literal")
+        raise ScriptSyntaxError(end, f"invalid suffix on {kind} literal")
     return _Token("number", text[position:end], position, value)
 
 
@@ -533,17 +529,17 @@ class _Parser:
     def fail(self, problem: str) -> ScriptSyntaxError:
         token = self.peek
         got = "the end" if token.kind == "end" else repr(token.text)
-        return _syntax(token.position, f"{problem}, got {got}")
+        return ScriptSyntaxError(token.position, f"{problem}, got {got}")
 
     def statements(self) -> tuple[Expr, ...]:
         if self.peek.kind == "end":
-            raise _syntax(0, "an empty script")
+            raise ScriptSyntaxError(0, "an empty script")
         statements = [self.expression()]
         while self.at(";"):
             self.advance()
             if self.peek.kind == "end":
-                raise _syntax(self.tokens[self.index - 1].position, "a ';' with no statement "
-                              "after it")
+                raise ScriptSyntaxError(self.tokens[self.index - 1].position,
+                                        "a ';' with no statement after it")
             statements.append(self.expression())
         if self.peek.kind != "end":
             raise self.fail("expected ';' or the end of the script")
@@ -632,7 +628,8 @@ class _Parser:
             number = self.tokens[self.index + 1]
             if number.kind == "number" and number.position == token.position + 1:
                 if number.text[1:2] in ("x", "X"):
-                    raise _syntax(number.position + 1, "invalid suffix on integer literal")
+                    raise ScriptSyntaxError(number.position + 1,
+                                            "invalid suffix on integer literal")
                 self.index += 2
                 return Literal(number.value)
         if token.kind in ("number", "string", "bool"):
