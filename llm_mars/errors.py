@@ -70,6 +70,11 @@ class ScriptRuntimeError(ScriptError):
     throws out of the tick, and the executor fails the plan."""
 
 
+class TreeLogicError(LlmMarsError):
+    """A tick BT.CPP 4.8 ends by throwing (a child returned IDLE, an IfThenElse condition
+    was skipped); the executor fails the plan, as with a script error."""
+
+
 # --- world / robots -------------------------------------------------------------------------
 
 

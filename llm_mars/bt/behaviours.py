@@ -23,12 +23,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-import py_trees
 from py_trees.common import Status
 
 from llm_mars.bt.model import Node
 from llm_mars.bt.registry import REGISTRY, Category, NodeKind
 from llm_mars.bt.robot import RobotInterface, SkillState
+from llm_mars.bt.tick import BtBehaviour
 from llm_mars.errors import BehaviourSetupError, LlmMarsError
 
 
@@ -47,7 +47,7 @@ def with_defaults(kind: NodeKind, values: Mapping[str, Any]) -> dict[str, Any]:
     return args
 
 
-class RobotBehaviour(py_trees.behaviour.Behaviour):
+class RobotBehaviour(BtBehaviour):
     """Common part of skills and conditions: the registry kind, typed args and the robot."""
 
     tag: ClassVar[str]

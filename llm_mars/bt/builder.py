@@ -4,22 +4,21 @@ Node kinds map to behaviours like this (see ``controls`` and ``decorators`` for 
 ours and not py_trees' stock ones):
 
 =====================  ==================================================================
-Sequence               ``py_trees.composites.Sequence(memory=True)``
-ReactiveSequence       ``py_trees.composites.Sequence(memory=False)``
-Fallback               ``py_trees.composites.Selector(memory=True)``
-ReactiveFallback       ``py_trees.composites.Selector(memory=False)``
+Sequence, Fallback     :class:`llm_mars.bt.controls.Sequence`, ``Fallback``
+ReactiveSequence       :class:`llm_mars.bt.controls.ReactiveSequence`
+ReactiveFallback       :class:`llm_mars.bt.controls.ReactiveFallback`
 Parallel               :class:`llm_mars.bt.controls.Parallel` (BT.CPP thresholds)
-Inverter               ``py_trees.decorators.Inverter``
-ForceSuccess           ``py_trees.decorators.FailureIsSuccess``
-RetryUntilSuccessful   :class:`llm_mars.bt.decorators.RetryUntilSuccessful`
-Repeat                 :class:`llm_mars.bt.decorators.Repeat`
-Timeout                :class:`llm_mars.bt.decorators.Timeout` (injectable clock)
 SequenceWithMemory     :class:`llm_mars.bt.controls.SequenceWithMemory`
 IfThenElse             :class:`llm_mars.bt.controls.IfThenElse`
 WhileDoElse            :class:`llm_mars.bt.controls.WhileDoElse`
-ForceFailure           ``py_trees.decorators.SuccessIsFailure``
+Inverter               :class:`llm_mars.bt.decorators.Inverter`
+ForceSuccess           :class:`llm_mars.bt.decorators.ForceSuccess`
+ForceFailure           :class:`llm_mars.bt.decorators.ForceFailure`
+RetryUntilSuccessful   :class:`llm_mars.bt.decorators.RetryUntilSuccessful`
+Repeat                 :class:`llm_mars.bt.decorators.Repeat`
+Timeout                :class:`llm_mars.bt.decorators.Timeout` (injectable clock)
 KeepRunningUntilFailure  :class:`llm_mars.bt.decorators.KeepRunningUntilFailure`
-RunOnce                :class:`llm_mars.bt.decorators.RunOnce` (``then_skip="false"`` only)
+RunOnce                :class:`llm_mars.bt.decorators.RunOnce`
 Delay                  :class:`llm_mars.bt.decorators.Delay` (injectable clock)
 Precondition           :class:`llm_mars.bt.decorators.Precondition`
 AlwaysSuccess/Failure  :class:`llm_mars.bt.leaves.Constant`
@@ -29,6 +28,10 @@ ScriptCondition        :class:`llm_mars.bt.leaves.ScriptCondition`
 SubTree                :class:`llm_mars.bt.decorators.SubTree` around the expanded body
 skills, conditions     ``llm_mars.bt.behaviours.BEHAVIOUR_CLASSES[tag]``
 =====================  ==================================================================
+
+All of them tick as BT.CPP 4.8 does (llm_mars/bt/tick.py), SKIPPED included; a node's
+condition scripts (``_skipIf``, ``_while``, ...) are attached to its behaviour and run on
+the blackboard of the tree (or subtree use) the node is written in.
 
 Subtree bodies are expanded with ``{port}`` references replaced by the values given at the
 ``<SubTree>`` use (or the declared defaults). Registry defaults of omitted optional ports
@@ -44,7 +47,6 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import py_trees
 from py_trees.behaviour import Behaviour
 from py_trees.common import Status
 
@@ -55,11 +57,18 @@ from llm_mars.bt.model import Node, Plan, PortRef, format_value
 from llm_mars.bt.registry import REGISTRY, Port
 from llm_mars.bt.robot import RobotInterface
 from llm_mars.bt.script import Blackboard, Entry
+from llm_mars.bt.tick import SKIPPED, Conditions
 from llm_mars.errors import PlanValidationError, Problem, UnknownRobotError
 
 Clock = Callable[[], float]
-_CONTROLS = {"SequenceWithMemory": controls.SequenceWithMemory,
+_CONTROLS = {"Sequence": controls.Sequence, "Fallback": controls.Fallback,
+             "ReactiveSequence": controls.ReactiveSequence,
+             "ReactiveFallback": controls.ReactiveFallback,
+             "SequenceWithMemory": controls.SequenceWithMemory,
              "IfThenElse": controls.IfThenElse, "WhileDoElse": controls.WhileDoElse}
+_DECORATORS = {"Inverter": decorators.Inverter, "ForceSuccess": decorators.ForceSuccess,
+               "ForceFailure": decorators.ForceFailure,
+               "KeepRunningUntilFailure": decorators.KeepRunningUntilFailure}
 
 
 class _Builder:
@@ -73,6 +82,11 @@ class _Builder:
                                             None, code)])
 
     def build(self, node: Node, env: Mapping[str, Any], board: Blackboard) -> Behaviour:
+        behaviour = self.behaviour(node, env, board)
+        behaviour.conditions = Conditions.of(node.conditions, board)
+        return behaviour
+
+    def behaviour(self, node: Node, env: Mapping[str, Any], board: Blackboard) -> Behaviour:
         values = {name: self.resolve(node, name, value, env) for name, value in node.ports}
         if node.tag == "SubTree":
             return self.subtree(node, values, board)
@@ -94,12 +108,6 @@ class _Builder:
             return leaves.ScriptCondition(name, values["code"], board)
         if tag in _CONTROLS:
             return _CONTROLS[tag](name, children)
-        if tag in ("Sequence", "ReactiveSequence"):
-            return py_trees.composites.Sequence(name, memory=tag == "Sequence",
-                                                children=children)
-        if tag in ("Fallback", "ReactiveFallback"):
-            return py_trees.composites.Selector(name, memory=tag == "Fallback",
-                                                children=children)
         if tag == "Parallel":
             kind = REGISTRY[tag]
             return controls.Parallel(
@@ -110,27 +118,23 @@ class _Builder:
             raise self.fail(node, f"{tag} needs exactly 1 child, has {len(children)}",
                             "child_count")
         child = children[0]
-        if tag == "Inverter":
-            return py_trees.decorators.Inverter(name, child)
-        if tag == "ForceSuccess":
-            return py_trees.decorators.FailureIsSuccess(name, child)
+        if tag in _DECORATORS:
+            return _DECORATORS[tag](name, child)
         if tag == "RetryUntilSuccessful":
             return decorators.RetryUntilSuccessful(name, child, values["num_attempts"])
         if tag == "Repeat":
             return decorators.Repeat(name, child, values["num_cycles"])
         if tag == "Timeout":
             return decorators.Timeout(name, child, values["msec"], self.clock)
-        if tag == "ForceFailure":
-            return py_trees.decorators.SuccessIsFailure(name, child)
-        if tag == "KeepRunningUntilFailure":
-            return decorators.KeepRunningUntilFailure(name, child)
         if tag == "RunOnce":
-            return decorators.RunOnce(name, child)
+            then_skip = values.get("then_skip", REGISTRY[tag].port("then_skip").default)
+            return decorators.RunOnce(name, child, then_skip)
         if tag == "Delay":
             return decorators.Delay(name, child, values["delay_msec"], self.clock)
         if tag == "Precondition":
             otherwise = values.get("else", REGISTRY[tag].port("else").default)
-            return decorators.Precondition(name, child, values["if"], Status[otherwise], board)
+            status = SKIPPED if otherwise == SKIPPED.name else Status[otherwise]
+            return decorators.Precondition(name, child, values["if"], status, board)
         raise self.fail(node, f"no behaviour for <{tag}>", "unknown_tag")
 
     def resolve(self, node: Node, name: str, value: Any, env: Mapping[str, Any]) -> Any:

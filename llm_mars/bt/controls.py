@@ -1,24 +1,33 @@
-"""Control nodes with BehaviorTree.CPP v4 semantics where py_trees' stock ones differ.
+"""BehaviorTree.CPP 4.8's control nodes, each written after its source tick by tick.
 
-The builder maps ``Sequence`` to py_trees ``Sequence(memory=True)``, ``ReactiveSequence`` to
-``Sequence(memory=False)``, ``Fallback`` to ``Selector(memory=True)`` and ``ReactiveFallback``
-to ``Selector(memory=False)``: their status tables match BT.CPP's (a running child resumes
-or, for the reactive ones, earlier children are re-ticked and a later running child is
-halted when an earlier one stops returning SUCCESS / FAILURE).
+py_trees' Sequence and Selector cannot return SKIPPED nor pass over a skipped child, and
+reset their children at other moments than BT.CPP does (which decides when a child's
+``_skipIf``/``_while`` are asked), so every control here is ours (see :mod:`.tick`):
 
-``Parallel`` is ours: py_trees' ``Parallel`` has all/one/selected success policies and fails
-on the first failure, while BT.CPP counts successes and failures against thresholds
-(``-1`` meaning all children) and does not tick children that already finished. So are
-``SequenceWithMemory``, ``IfThenElse`` and ``WhileDoElse``, which py_trees lacks; each follows
-BT.CPP's source tick by tick (checked against BT.CPP itself in test/bt/test_btcpp_oracle.py).
+* Sequence / Fallback: a SKIPPED child is passed over like a SUCCESS (a FAILURE); the node
+  is SKIPPED when every child was skipped since it started;
+* ReactiveSequence / ReactiveFallback: likewise, and a skipped child is halted (reset) so
+  that it is asked again next tick;
+* SequenceWithMemory: a failure or a halt does not send it back to the first child; it
+  hands the tick back after a child that succeeded at its first tick;
+* Parallel: counts successes and failures against thresholds (``-1``: all); a skipped
+  child counts towards success only for a negative ``success_count``, and the node is
+  SKIPPED when every child it ticked was;
+* IfThenElse / WhileDoElse: a skipped branch makes the node SKIPPED; a skipped condition
+  is an error in BT.CPP 4.8 (it throws), here a :class:`TreeLogicError`.
+
+Checked against BT.CPP itself in test/bt/test_btcpp_oracle.py.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections import abc
 
 from py_trees.behaviour import Behaviour
 from py_trees.common import Status
-from py_trees.composites import Composite
+
+from llm_mars.bt.tick import (SKIPPED, Control, Skipped, Ticking, execute, halt_child,
+                              idle_child)
+from llm_mars.errors import TreeLogicError
 
 
 def threshold(count: int, n_children: int) -> int:
@@ -26,15 +35,156 @@ def threshold(count: int, n_children: int) -> int:
     return max(n_children + count + 1, 0) if count < 0 else count
 
 
-class Parallel(Composite):
-    """Tick every unfinished child each tick; SUCCESS after ``success_count`` successes,
-    FAILURE after ``failure_count`` failures or once success became impossible.
+class _InOrder(Control):
+    """A control that ticks its children in order from ``index``, counting the skipped."""
 
-    The thresholds are checked after each child, as in BT.CPP, and finishing halts the
-    children still running.
+    def __init__(self, name: str, children: abc.Sequence[Behaviour] | None = None):
+        super().__init__(name, children)
+        self.index = 0
+        self.skipped = 0
+
+    def begin(self) -> None:
+        """BT.CPP: a node not active forgets the skipped count, then it runs."""
+        if self.bt_status is not Status.RUNNING:
+            self.skipped = 0
+        self.set_running()
+
+    def finish(self, done: Status) -> Status | Skipped:
+        """After the last child: start over, ``done`` or SKIPPED if every child was."""
+        all_skipped = self.skipped == len(self.children)
+        if self.index == len(self.children):
+            self.reset_children()
+            self.index = self.skipped = 0
+        return SKIPPED if all_skipped else done
+
+
+class _Ordered(_InOrder):
+    """BT.CPP's SequenceNode and FallbackNode: children in order, resuming a running one;
+    ``stop_on`` ends the node at once, the other finished status goes on to the next."""
+
+    stop_on: Status
+
+    def clear(self) -> None:
+        self.index = 0
+        self.skipped = 0
+
+    def tick_control(self) -> Ticking:
+        n = len(self.children)
+        self.begin()
+        while self.index < n:
+            child = self.current_child = self.children[self.index]
+            result = yield from execute(child)
+            if result is Status.RUNNING:
+                return result
+            if result is self.stop_on:
+                self.reset_children()
+                self.index = 0
+                return result
+            if result is Status.INVALID:
+                raise idle_child(self)
+            self.index += 1
+            self.skipped += result is SKIPPED
+        return self.finish(_other(self.stop_on))
+
+
+def _other(status: Status) -> Status:
+    return Status.SUCCESS if status is Status.FAILURE else Status.FAILURE
+
+
+class Sequence(_Ordered):
+    """BT.CPP's Sequence: a failure ends it and starts it over; a running child resumes."""
+
+    stop_on = Status.FAILURE
+
+
+class Fallback(_Ordered):
+    """BT.CPP's Fallback: a success ends it; a running child resumes."""
+
+    stop_on = Status.SUCCESS
+
+
+class _Reactive(Control):
+    """BT.CPP's ReactiveSequence and ReactiveFallback: every child from the first each tick;
+    a running child halts the others."""
+
+    stop_on: Status
+
+    def tick_control(self) -> Ticking:
+        all_skipped = True
+        self.set_running()
+        for index, child in enumerate(self.children):
+            self.current_child = child
+            result = yield from execute(child)
+            all_skipped &= result is SKIPPED
+            if result is Status.RUNNING:
+                for other in self.children:
+                    if other is not child:
+                        halt_child(other)
+                return result
+            if result is self.stop_on:
+                self.reset_children()
+                return result
+            if result is SKIPPED:  # reset, so that it is asked again
+                halt_child(child)
+            elif result is Status.INVALID:
+                raise idle_child(self)
+        self.reset_children()
+        return SKIPPED if all_skipped else _other(self.stop_on)
+
+
+class ReactiveSequence(_Reactive):
+    """BT.CPP's ReactiveSequence: earlier children are asked again every tick."""
+
+    stop_on = Status.FAILURE
+
+
+class ReactiveFallback(_Reactive):
+    """BT.CPP's ReactiveFallback: earlier children are asked again every tick."""
+
+    stop_on = Status.SUCCESS
+
+
+class SequenceWithMemory(_InOrder):
+    """BT.CPP's SequenceWithMemory: a failure does not send it back to the first child, nor
+    does a halt; the next tick resumes at the child that failed or was running. Only
+    finishing starts it over. Like BT.CPP it hands the tick back (RUNNING) after a child that
+    succeeded at its first tick, so a long sequence of instant steps cannot hog one tick."""
+
+    def start(self) -> None:
+        for child in self.children[self.index:]:
+            child.status = Status.INVALID
+
+    def tick_control(self) -> Ticking:
+        n = len(self.children)
+        self.begin()
+        while self.index < n:
+            child = self.current_child = self.children[self.index]
+            before = child.bt_status
+            result = yield from execute(child)
+            if result is Status.RUNNING:
+                return result
+            if result is Status.FAILURE:
+                self.reset_children(self.index)
+                return result
+            if result is Status.INVALID:
+                raise idle_child(self)
+            self.index += 1
+            if result is SKIPPED:
+                self.skipped += 1
+            elif before is Status.INVALID and self.index < n:
+                return Status.RUNNING  # BT.CPP's wake-up: the tick is handed back
+        return self.finish(Status.SUCCESS)
+
+
+class Parallel(Control):
+    """BT.CPP's Parallel: every unfinished child each tick; SUCCESS after ``success_count``
+    successes, FAILURE after ``failure_count`` failures or once success became impossible.
+
+    The thresholds are checked after each child, and finishing halts the children still
+    running.
     """
 
-    def __init__(self, name: str, children: Sequence[Behaviour] | None = None,
+    def __init__(self, name: str, children: abc.Sequence[Behaviour] | None = None,
                  success_count: int = -1, failure_count: int = 1):
         super().__init__(name, children)
         self.success_count = success_count
@@ -43,172 +193,107 @@ class Parallel(Composite):
         self.successes = 0
         self.failures = 0
 
-    def initialise(self) -> None:
+    def clear(self) -> None:
         self.finished = set()
         self.successes = self.failures = 0
 
-    def tick(self) -> Iterator[Behaviour]:
-        if self.status is not Status.RUNNING:
-            for child in self.children:
-                if child.status is not Status.INVALID:
-                    child.stop(Status.INVALID)
-            self.initialise()
+    def tick_control(self) -> Ticking:
         n = len(self.children)
         need_success = threshold(self.success_count, n)
         need_failure = threshold(self.failure_count, n)
+        if n < need_success or n < need_failure:  # the validator refuses these
+            raise TreeLogicError(f"{self.name}: a threshold exceeds the number of children")
+        self.set_running()
+        skipped = 0
         for index, child in enumerate(self.children):
             if index not in self.finished:
                 self.current_child = child
-                yield from child.tick()
-                if child.status is Status.SUCCESS:
+                result = yield from execute(child)
+                if result is SKIPPED:
+                    skipped += 1
+                elif result is Status.SUCCESS:
                     self.finished.add(index)
                     self.successes += 1
-                elif child.status is Status.FAILURE:
+                elif result is Status.FAILURE:
                     self.finished.add(index)
                     self.failures += 1
-            if self.successes >= need_success:
-                yield from self._finish(Status.SUCCESS)
-                return
+                elif result is Status.INVALID:
+                    raise idle_child(self)
+            self.feedback_message = f"{self.successes} succeeded, {self.failures} failed"
+            if self.successes >= need_success or (
+                    self.success_count < 0 and self.successes + skipped >= need_success):
+                self.clear()
+                self.reset_children()
+                return Status.SUCCESS
             # BT.CPP compares failures with ==: failure_count="0" fails as soon as a child
             # has run without failing
             if n - self.failures < need_success or self.failures == need_failure:
-                yield from self._finish(Status.FAILURE)
-                return
-        self.status = Status.RUNNING
-        self.feedback_message = f"{self.successes} succeeded, {self.failures} failed"
-        yield self
-
-    def _finish(self, status: Status) -> Iterator[Behaviour]:
-        for child in self.children:
-            if child.status is Status.RUNNING:
-                child.stop(Status.INVALID)
-        self.feedback_message = f"{self.successes} succeeded, {self.failures} failed"
-        self.stop(status)
-        yield self
+                self.clear()
+                self.reset_children()
+                return Status.FAILURE
+        return SKIPPED if skipped == n else Status.RUNNING
 
 
-def _reset(children: Sequence[Behaviour]) -> None:
-    """BT.CPP's resetChildren: halt the running ones, forget every finished status."""
-    for child in children:
-        if child.status is not Status.INVALID:
-            child.stop(Status.INVALID)
-
-
-class SequenceWithMemory(Composite):
-    """BT.CPP's SequenceWithMemory: a failure does not send it back to the first child, nor
-    does a halt; the next tick resumes at the child that failed or was running. Only
-    finishing starts it over. Like BT.CPP it hands the tick back (RUNNING) after a child that
-    succeeded at its first tick, so a long sequence of instant steps cannot hog one tick."""
-
-    def __init__(self, name: str, children: Sequence[Behaviour] | None = None):
-        super().__init__(name, children)
-        self.index = 0
-
-    def tick(self) -> Iterator[Behaviour]:
-        if self.status is not Status.RUNNING:
-            _reset(self.children[self.index:])
-        while self.index < len(self.children):
-            child = self.current_child = self.children[self.index]
-            was_running = child.status is Status.RUNNING
-            yield from child.tick()
-            if child.status is not Status.SUCCESS:
-                if child.status is Status.RUNNING:
-                    self.status = Status.RUNNING
-                else:
-                    self.stop(child.status)
-                yield self
-                return
-            self.index += 1
-            if not was_running and self.index < len(self.children):
-                self.status = Status.RUNNING
-                yield self
-                return
-        self.index = 0
-        self.stop(Status.SUCCESS)
-        yield self
-
-
-class _Conditional(Composite):
-    """A control whose first child is the condition that picks the branch to run."""
-
-    def _ask_condition(self) -> Iterator[Behaviour]:
-        """Tick the first child; its status, or ``None`` once a RUNNING one ended the tick."""
-        condition = self.current_child = self.children[0]
-        yield from condition.tick()
-        if condition.status is Status.RUNNING:
-            self.status = Status.RUNNING
-            yield self
-            return None
-        return condition.status
-
-
-class IfThenElse(_Conditional):
+class IfThenElse(Control):
     """BT.CPP's IfThenElse: the first child decides once (re-ticked while RUNNING), then the
     chosen branch runs to its end without the condition being asked again."""
 
-    def __init__(self, name: str, children: Sequence[Behaviour] | None = None):
+    def __init__(self, name: str, children: abc.Sequence[Behaviour] | None = None):
         super().__init__(name, children)
         self.branch = 0
 
-    def tick(self) -> Iterator[Behaviour]:
-        if self.status is not Status.RUNNING:
-            _reset(self.children)
-            self.branch = 0
+    def clear(self) -> None:
+        self.branch = 0
+
+    def tick_control(self) -> Ticking:
+        self.set_running()
         if self.branch == 0:
-            decided = yield from self._ask_condition()
-            if decided is None:
-                return
+            self.current_child = self.children[0]
+            decided = yield from execute(self.children[0])
+            if decided is Status.RUNNING:
+                return decided
             if decided is Status.SUCCESS:
                 self.branch = 1
-            elif len(self.children) == 3:
+            elif decided is Status.FAILURE:
+                if len(self.children) != 3:
+                    return decided
                 self.branch = 2
-            else:
-                self.stop(Status.FAILURE)
-                yield self
-                return
+            else:  # BT.CPP 4.8 throws "Something unexpected happened in IfThenElseNode"
+                raise TreeLogicError(f"{self.name}: its condition returned {decided.name}")
         child = self.current_child = self.children[self.branch]
-        yield from child.tick()
-        if child.status is Status.RUNNING:
-            self.status = Status.RUNNING
-        else:
+        result = yield from execute(child)
+        if result is not Status.RUNNING:
+            self.reset_children()
             self.branch = 0
-            self.stop(child.status)
-        yield self
-
-    def stop(self, new_status: Status = Status.INVALID) -> None:
-        if new_status is Status.INVALID:
-            self.branch = 0
-        super().stop(new_status)
+        return result
 
 
-class WhileDoElse(_Conditional):
+class WhileDoElse(Control):
     """BT.CPP's WhileDoElse: the first child is ticked every tick; while it succeeds the
     second runs (the third is halted), while it fails the third runs (the second is halted)
-    or, with two children, the node fails."""
+    or, with two children, the node fails. A skipped condition leaves the node IDLE, which
+    BT.CPP 4.8 refuses by throwing."""
 
-    def tick(self) -> Iterator[Behaviour]:
-        if self.status is not Status.RUNNING:
-            _reset(self.children)
-        decided = yield from self._ask_condition()
-        if decided is None:
-            return
+    def tick_control(self) -> Ticking:
+        self.set_running()
+        self.current_child = self.children[0]
+        decided = yield from execute(self.children[0])
+        if decided is Status.RUNNING:
+            return decided
+        result: Status | object = Status.INVALID
+        three = len(self.children) == 3
         if decided is Status.SUCCESS:
-            _reset(self.children[2:])
-            branch = self.children[1]
-        elif len(self.children) == 3:
-            _reset(self.children[1:2])
-            branch = self.children[2]
-        else:
-            _reset(self.children)
-            self.stop(Status.FAILURE)
-            yield self
-            return
-        self.current_child = branch
-        yield from branch.tick()
-        status = branch.status
-        if status is Status.RUNNING:
-            self.status = Status.RUNNING
-        else:
-            _reset(self.children)
-            self.stop(status)
-        yield self
+            if three:
+                halt_child(self.children[2])
+            self.current_child = self.children[1]
+            result = yield from execute(self.children[1])
+        elif decided is Status.FAILURE:
+            if three:
+                halt_child(self.children[1])
+                self.current_child = self.children[2]
+                result = yield from execute(self.children[2])
+            else:
+                result = Status.FAILURE
+        if result is not Status.RUNNING:
+            self.reset_children()
+        return result

@@ -1,222 +1,253 @@
-"""Decorators with BehaviorTree.CPP v4 semantics where py_trees' stock ones differ.
+"""BehaviorTree.CPP 4.8's decorators, each written after its source (see :mod:`.tick`).
 
-* :class:`RetryUntilSuccessful`: py_trees ``Retry`` has no ``-1`` (forever) and ticks the
-  child even for zero attempts; BT.CPP fails at once for ``num_attempts=0``.
-* :class:`Repeat`: py_trees ``Repeat`` cannot do ``num_cycles=0`` (BT.CPP: SUCCESS without
-  ticking the child) and counts ``-1`` wrongly.
-* :class:`Timeout`: py_trees ``Timeout`` reads ``time.monotonic``; ours takes the clock as an
-  argument so the simulator's faster-than-real-time match clock drives it.
-* :class:`SubTree`: a transparent wrapper that shows where a library subtree was expanded.
+Every one passes a SKIPPED child on (KeepRunningUntilFailure reports RUNNING, as BT.CPP's
+does); ``RunOnce then_skip="true"`` and ``Precondition else="SKIPPED"`` report SKIPPED
+themselves. Where they are not BT.CPP's to the letter:
 
-One deliberate difference from BT.CPP: after a failed attempt (Retry) or a finished cycle
-(Repeat) the child restarts on the *next* tick, never in a loop inside one tick. BT.CPP does
-this for asynchronous children; doing it always means ``num_attempts=-1`` around a condition
-that keeps failing cannot hang the tick. ``Inverter`` and ``ForceSuccess`` use py_trees'
-``Inverter`` and ``FailureIsSuccess``, which match BT.CPP exactly.
+* :class:`RetryUntilSuccessful` / :class:`Repeat`: after a failed attempt or a finished
+  cycle the child restarts on the *next* tick, never in a loop inside one tick, so
+  ``num_attempts=-1`` around a condition that keeps failing cannot hang the tick;
+* :class:`Timeout` / :class:`Delay`: they read an injected clock (the simulator's match
+  clock) instead of BT.CPP's wall-clock timer thread;
+* :class:`SubTree`: the expanded library subtree, reporting exactly its body's status.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from py_trees.behaviour import Behaviour
 from py_trees.common import Status
-from py_trees.decorators import Decorator
 
 from llm_mars.bt.script import Blackboard, parse_script, truth
+from llm_mars.bt.tick import SKIPPED, BtDecorator, Result, Ticking, halt_child, idle_child
+
+FINISHED = (Status.SUCCESS, Status.FAILURE)
 
 
-class _CountingDecorator(Decorator):
-    """Runs the child up to ``limit`` times (-1: forever), one run per tick at most."""
+class _Mapping(BtDecorator):
+    """Inverter, ForceSuccess, ForceFailure: a finished child's status mapped; RUNNING and
+    SKIPPED passed on."""
 
-    done_status: Status  # what the decorator returns once the limit is reached
+    mapped: dict[Status, Status]
+
+    def tick_node(self) -> Ticking:
+        self.set_running()
+        result = yield from self.tick_child()
+        if result in FINISHED:
+            self.reset_child()
+            return self.mapped[result]
+        return result
+
+
+class Inverter(_Mapping):
+    """BT.CPP's Inverter: SUCCESS and FAILURE swapped."""
+
+    mapped = {Status.SUCCESS: Status.FAILURE, Status.FAILURE: Status.SUCCESS}
+
+
+class ForceSuccess(_Mapping):
+    """BT.CPP's ForceSuccess: a finished child is a SUCCESS."""
+
+    mapped = {Status.SUCCESS: Status.SUCCESS, Status.FAILURE: Status.SUCCESS}
+
+
+class ForceFailure(_Mapping):
+    """BT.CPP's ForceFailure: a finished child is a FAILURE."""
+
+    mapped = {Status.SUCCESS: Status.FAILURE, Status.FAILURE: Status.FAILURE}
+
+
+class _CountingDecorator(BtDecorator):
+    """Runs the child up to ``limit`` times (-1: forever), one run per tick at most;
+    ``again`` is the status that runs it again, the other one ends the node at once."""
+
+    again: Status
 
     def __init__(self, name: str, child: Behaviour, limit: int):
-        super().__init__(name=name, child=child)
+        super().__init__(name, child)
         self.limit = limit
         self.count = 0
 
-    def initialise(self) -> None:
+    def clear(self) -> None:
         self.count = 0
 
-    def tick(self) -> Iterator[Behaviour]:
-        if self.limit == 0:  # BT.CPP: nothing to do, the child is not ticked
-            self.stop(self.done_status)
-            yield self
-            return
-        yield from super().tick()
+    def tick_node(self) -> Ticking:
+        self.set_running()
+        if self.count < self.limit or self.limit == -1:
+            result = yield from self.tick_child()
+            if result is Status.RUNNING:
+                return result
+            if result is Status.INVALID:
+                raise idle_child(self)
+            self.reset_child()
+            if result is SKIPPED:
+                return result
+            if result is not self.again:  # the other finished status ends it
+                self.count = 0
+                return result
+            self.count += 1
+            self.feedback_message = self.progress()
+            if self.count < self.limit or self.limit == -1:
+                return Status.RUNNING
+        self.count = 0
+        return self.again
 
-    def _counted(self) -> Status:
-        self.count += 1
-        if self.limit != -1 and self.count >= self.limit:
-            return self.done_status
-        return Status.RUNNING
+    def progress(self) -> str:
+        raise NotImplementedError
 
 
 class RetryUntilSuccessful(_CountingDecorator):
-    """Re-run the child after each failure; fail after ``num_attempts`` failed attempts."""
+    """Re-run the child after each failure; fail after ``num_attempts`` failed attempts
+    (none for 0)."""
 
-    done_status = Status.FAILURE
+    again = Status.FAILURE
 
-    def update(self) -> Status:
-        status = self.decorated.status
-        if status is Status.FAILURE:
-            result = self._counted()
-            self.feedback_message = f"attempt {self.count} failed"
-            return result
-        self.feedback_message = self.decorated.feedback_message
-        return status
+    def progress(self) -> str:
+        return f"attempt {self.count} failed"
 
 
 class Repeat(_CountingDecorator):
-    """Re-run the child after each success; succeed after ``num_cycles`` successes."""
+    """Re-run the child after each success; succeed after ``num_cycles`` successes (at once
+    for 0)."""
 
-    done_status = Status.SUCCESS
+    again = Status.SUCCESS
 
-    def update(self) -> Status:
-        status = self.decorated.status
-        if status is Status.SUCCESS:
-            result = self._counted()
-            self.feedback_message = f"cycle {self.count} done"
-            return result
-        self.feedback_message = self.decorated.feedback_message
-        return status
+    def progress(self) -> str:
+        return f"cycle {self.count} done"
 
 
-class Timeout(Decorator):
-    """Fail and halt the child once it has run ``msec`` milliseconds of ``clock`` time.
+class _Timed(BtDecorator):
+    """A decorator timed on ``clock`` (seconds) from its first tick; finishing or a halt
+    starts it over."""
 
-    The time is checked each tick before the child is ticked; once ``msec`` have passed the
-    child is halted (its goal cancelled) and the decorator fails, as BT.CPP's timer does.
-    """
-
-    def __init__(self, name: str, child: Behaviour, msec: int,
-                 clock: Callable[[], float]):
-        super().__init__(name=name, child=child)
+    def __init__(self, name: str, child: Behaviour, msec: int, clock: Callable[[], float]):
+        super().__init__(name, child)
         self.msec = msec
         self.clock = clock
-        self.started_at = 0.0
+        self.started_at: float | None = None
 
-    def initialise(self) -> None:
-        self.started_at = self.clock()
+    def clear(self) -> None:
+        self.started_at = None
 
-    def tick(self) -> Iterator[Behaviour]:
-        if self.status is Status.RUNNING and self.expired():
+    def elapsed_ms(self) -> float:
+        return (self.clock() - self.started_at) * 1000.0
+
+    def tick_timed_child(self) -> Ticking:
+        result = yield from self.tick_child()
+        if result in FINISHED:
+            self.started_at = None
+            self.reset_child()
+        return result
+
+
+class Timeout(_Timed):
+    """Fail and halt the child once it has run ``msec`` milliseconds of ``clock`` time.
+
+    The time is checked each tick before the child is ticked; once ``msec`` have passed
+    while the child runs, it is halted (its goal cancelled) and the decorator fails, as
+    BT.CPP's timer does.
+    """
+
+    def tick_node(self) -> Ticking:
+        if self.started_at is None:
+            self.started_at = self.clock()
+            self.set_running()
+        elif self.elapsed_ms() >= self.msec and self.decorated.bt_status is Status.RUNNING:
+            halt_child(self.decorated)
+            self.started_at = None
             self.feedback_message = f"timed out after {self.msec} ms"
-            self.stop(Status.FAILURE)  # Decorator.stop halts the running child
-            yield self
-            return
-        yield from super().tick()
-
-    def expired(self) -> bool:
-        return (self.clock() - self.started_at) * 1000.0 >= self.msec
-
-    def update(self) -> Status:
-        self.feedback_message = self.decorated.feedback_message
-        return self.decorated.status
+            return Status.FAILURE
+        return (yield from self.tick_timed_child())
 
 
-class SubTree(Decorator):
-    """An expanded library subtree: reports exactly its body's status."""
-
-    def __init__(self, name: str, child: Behaviour, subtree_id: str):
-        super().__init__(name=name, child=child)
-        self.subtree_id = subtree_id
-
-    def update(self) -> Status:
-        self.feedback_message = self.decorated.feedback_message
-        return self.decorated.status
-
-
-class KeepRunningUntilFailure(Decorator):
-    """BT.CPP's KeepRunningUntilFailure: a success restarts the child on the next tick and
-    reports RUNNING; only a failure ends it."""
-
-    def update(self) -> Status:
-        self.feedback_message = self.decorated.feedback_message
-        status = self.decorated.status
-        return Status.RUNNING if status is Status.SUCCESS else status
-
-
-class RunOnce(Decorator):
-    """BT.CPP's RunOnce with ``then_skip="false"``: the child runs until it finishes once;
-    from then on the node reports that status without ticking it, for the tree's lifetime
-    (``then_skip="true"`` would report SKIPPED, a status py_trees does not have)."""
-
-    def __init__(self, name: str, child: Behaviour):
-        super().__init__(name=name, child=child)
-        self.returned: Status | None = None
-
-    def tick(self) -> Iterator[Behaviour]:
-        if self.returned is not None:
-            self.stop(self.returned)
-            yield self
-            return
-        yield from super().tick()
-
-    def update(self) -> Status:
-        status = self.decorated.status
-        if status in (Status.SUCCESS, Status.FAILURE):
-            self.returned = status
-        return status
-
-
-class Delay(Decorator):
+class Delay(_Timed):
     """BT.CPP's Delay: RUNNING from the first tick until ``msec`` milliseconds of ``clock``
     time have passed, then the child runs; finishing or a halt starts the wait over."""
 
-    def __init__(self, name: str, child: Behaviour, msec: int, clock: Callable[[], float]):
-        super().__init__(name=name, child=child)
-        self.msec = msec
-        self.clock = clock
-        self.started_at = 0.0
-
-    def tick(self) -> Iterator[Behaviour]:
-        if self.status is not Status.RUNNING:
+    def tick_node(self) -> Ticking:
+        if self.started_at is None:
             self.started_at = self.clock()
-            self.status = Status.RUNNING  # BT.CPP's timer fires after the first tick at best
-            yield self
-            return
-        if (self.clock() - self.started_at) * 1000.0 < self.msec:
-            yield self
-            return
-        yield from super().tick()
-
-    def update(self) -> Status:
-        self.feedback_message = self.decorated.feedback_message
-        return self.decorated.status
+            self.set_running()
+            return Status.RUNNING  # BT.CPP's timer fires after the first tick at best
+        if self.elapsed_ms() < self.msec:
+            return Status.RUNNING
+        return (yield from self.tick_timed_child())
 
 
-class Precondition(Decorator):
+class SubTree(BtDecorator):
+    """An expanded library subtree: reports exactly its body's status."""
+
+    def __init__(self, name: str, child: Behaviour, subtree_id: str):
+        super().__init__(name, child)
+        self.subtree_id = subtree_id
+
+    def tick_node(self) -> Ticking:
+        if self.bt_status is Status.INVALID:
+            self.set_running()
+        result = yield from self.tick_child()
+        if result in FINISHED:
+            self.reset_child()
+        return result
+
+
+class KeepRunningUntilFailure(BtDecorator):
+    """BT.CPP's KeepRunningUntilFailure: a success restarts the child on the next tick and
+    reports RUNNING; only a failure ends it (a skipped child: RUNNING too)."""
+
+    def tick_node(self) -> Ticking:
+        self.set_running()
+        result = yield from self.tick_child()
+        if result in FINISHED:
+            self.reset_child()
+            return result if result is Status.FAILURE else Status.RUNNING
+        return self.bt_status if result is SKIPPED else result
+
+
+class RunOnce(BtDecorator):
+    """BT.CPP's RunOnce: the child runs until it finishes once; from then on, for the
+    tree's lifetime, the node is SKIPPED (``then_skip``, the default) or reports that
+    status, without ticking the child."""
+
+    def __init__(self, name: str, child: Behaviour, then_skip: bool = True):
+        super().__init__(name, child)
+        self.then_skip = then_skip
+        self.returned: Status | None = None
+
+    def tick_node(self) -> Ticking:
+        if self.returned is not None:
+            return SKIPPED if self.then_skip else self.returned
+        self.set_running()
+        result = yield from self.tick_child()
+        if result in FINISHED:
+            self.returned = result
+            self.reset_child()
+        return result
+
+
+class Precondition(BtDecorator):
     """BT.CPP's Precondition: while the child is not running, the script ``if`` decides each
-    tick whether it is ticked; if not, the node reports ``otherwise`` (its ``else``) without
-    ticking it. Once the child runs, it runs to its end without the script being asked.
+    tick whether it is ticked; if not, the node reports ``otherwise`` (its ``else``, SKIPPED
+    included) without ticking it. Once the child runs, it runs to its end without the script
+    being asked.
 
-    As in BT.CPP 4.8, a halt does not clear "the child runs": the next tick after a halt
-    ticks the child without asking the script (the oracle test holds it to that)."""
+    As in BT.CPP 4.8, a halt or a skipped child does not clear "the child runs": the next
+    tick ticks the child without asking the script (the oracle test holds it to that)."""
 
-    def __init__(self, name: str, child: Behaviour, condition: str, otherwise: Status,
+    def __init__(self, name: str, child: Behaviour, condition: str, otherwise: Result,
                  blackboard: Blackboard):
-        super().__init__(name=name, child=child)
+        super().__init__(name, child)
         self.condition = parse_script(condition)
         self.otherwise = otherwise
         self.blackboard = blackboard
         self.child_runs = False
 
-    def tick(self) -> Iterator[Behaviour]:
+    def tick_node(self) -> Ticking:
         if not self.child_runs:
             self.child_runs = truth(self.condition.run(self.blackboard))
-        if self.child_runs:
-            yield from super().tick()
-            return
-        if self.otherwise is Status.RUNNING:
-            self.status = Status.RUNNING
-        else:
-            self.stop(self.otherwise)
-        yield self
-
-    def update(self) -> Status:
-        status = self.decorated.status
-        if status in (Status.SUCCESS, Status.FAILURE):
+        if not self.child_runs:
+            return self.otherwise
+        result = yield from self.tick_child()
+        if result in FINISHED:
+            self.reset_child()
             self.child_runs = False
-        self.feedback_message = self.decorated.feedback_message
-        return status
+        return result

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from py_trees.behaviour import Behaviour
 from py_trees.common import Status
 
 from llm_mars.bt.script import Blackboard, parse_script, truth
+from llm_mars.bt.tick import BtBehaviour
 
 
-class Constant(Behaviour):
+class Constant(BtBehaviour):
     """AlwaysSuccess / AlwaysFailure: the same status at every tick."""
 
     def __init__(self, name: str, status: Status):
@@ -21,7 +21,7 @@ class Constant(Behaviour):
         return self.result
 
 
-class Sleep(Behaviour):
+class Sleep(BtBehaviour):
     """BT.CPP's Sleep: RUNNING at the first tick (SUCCESS at once for ``msec <= 0``), then
     SUCCESS once ``msec`` milliseconds of ``clock`` time have passed."""
 
@@ -44,7 +44,7 @@ class Sleep(Behaviour):
         return Status.SUCCESS if waited >= self.msec else Status.RUNNING
 
 
-class Script(Behaviour):
+class Script(BtBehaviour):
     """BT.CPP's Script: run ``code`` on the blackboard, SUCCESS. A script that fails while
     it runs raises ScriptRuntimeError out of the tick, as BT.CPP throws (the executor then
     fails the plan)."""

@@ -40,7 +40,9 @@ class Node:
     ``line``/``column`` (1-based) say where the node was written, ``comments`` are those
     just before it and ``end_comments`` those after its last child, and ``written`` holds
     each port's text as written with the value it was read as (``25`` for 25.0, ``1`` for
-    true), which the serializer writes again while the value is unchanged.
+    true), which the serializer writes again while the value is unchanged. ``conditions``
+    are BT.CPP's condition scripts every node may carry (``_skipIf``, ``_while``, ...:
+    attribute, script text), which are not ports either.
     """
 
     tag: str
@@ -52,6 +54,7 @@ class Node:
     comments: tuple[str, ...] = field(default=(), compare=False)
     end_comments: tuple[str, ...] = field(default=(), compare=False)
     written: tuple[tuple[str, Any, str], ...] = field(default=(), compare=False)
+    conditions: tuple[tuple[str, str], ...] = ()
 
     def text(self, name: str, value: Any) -> str:
         """The XML text of port ``name`` holding ``value``: as written while it still says

@@ -574,14 +574,14 @@ UNSUPPORTED_BTCPP_NODES = (
 """BT.CPP v4 built-ins this project does not run: they need blackboard ports (output ports,
 ``{entry}`` values), are not built (the async ones, ParallelAll, TryCatch, ManualSelector), or
 are deprecated aliases. The validator names them as such (docs/btcpp.md)."""
-UNSUPPORTED_BTCPP_ATTRIBUTES = (
-    "_skipIf", "_while", "_successIf", "_failureIf", "_onSuccess", "_onFailure", "_onHalted",
-    "_post", "_autoremap", "_uid", "_fullpath")
-"""BT.CPP v4's pre/post-condition scripts and subtree attributes, likewise (docs/btcpp.md
-says why)."""
-UNSUPPORTED_BTCPP_VALUES = (("RunOnce", "then_skip", True), ("Precondition", "else", "SKIPPED"))
-"""Port values (a default included) whose meaning is BT.CPP's SKIPPED status, which py_trees
-and the controls here do not have."""
+UNSUPPORTED_BTCPP_ATTRIBUTES = ("_autoremap", "_uid", "_fullpath")
+"""BT.CPP v4's subtree attributes, likewise (docs/btcpp.md says why)."""
+PRE_CONDITIONS = ("_failureIf", "_successIf", "_skipIf", "_while")
+"""BT.CPP's pre-condition scripts, in the order BT.CPP asks them (``PreCond``): every node
+may carry them, and they run as in BT.CPP (llm_mars/bt/tick.py)."""
+POST_CONDITIONS = ("_onHalted", "_onFailure", "_onSuccess", "_post")
+"""BT.CPP's post-condition scripts (``PostCond``), likewise."""
+CONDITION_SCRIPTS = PRE_CONDITIONS + POST_CONDITIONS
 
 
 def condition_holds(condition: str, state: Mapping[str, Any], robot: str,

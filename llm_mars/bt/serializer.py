@@ -24,9 +24,11 @@ def _attribute(value: object) -> str:
 
 def _attributes(node: Node, canonical: bool) -> str:
     """ID (a SubTree's), then the instance name, then the ports, as BT.CPP files write them;
-    each value as it was written while it still says the same (unless ``canonical``)."""
+    each value as it was written while it still says the same (unless ``canonical``); then
+    the condition scripts (``_skipIf`` ...)."""
     pairs = [(name, format_value(value) if canonical else node.text(name, value))
              for name, value in node.ports]
+    pairs.extend(node.conditions)
     if node.name is not None:
         ids = 1 if pairs[:1] and pairs[0][0] == "ID" else 0
         pairs.insert(ids, ("name", node.name))

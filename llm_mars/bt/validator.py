@@ -23,11 +23,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from llm_mars import vocabulary as V
-from llm_mars.bt.model import Node, Plan, PortRef, format_value
-from llm_mars.bt.registry import (REGISTRY, UNSUPPORTED_BTCPP_ATTRIBUTES, UNSUPPORTED_BTCPP_NODES,
-                                  UNSUPPORTED_BTCPP_VALUES, Category, Port, PortType)
+from llm_mars.bt.model import Node, Plan, PortRef
+from llm_mars.bt.registry import (CONDITION_SCRIPTS, REGISTRY, UNSUPPORTED_BTCPP_ATTRIBUTES,
+                                  UNSUPPORTED_BTCPP_NODES, Category, Port, PortType)
 from llm_mars.bt.safe_xml import Element
-from llm_mars.errors import PlanValidationError, Problem
+from llm_mars.bt.script import parse_script
+from llm_mars.errors import PlanValidationError, Problem, ScriptSyntaxError
 
 PORT_REFERENCE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 BTCPP_FORMAT = "4"
@@ -143,27 +144,35 @@ class NodeChecker:
             ports = self._ports(element, path, kind.tag, kind.ports)
         if kind.tag == "Parallel":
             self._check_thresholds(element, path, dict(ports), n, kind.ports)
-        for tag, name, value in UNSUPPORTED_BTCPP_VALUES:
-            written = dict(ports).get(name, kind.port(name).default) if tag == kind.tag else None
-            if written == value and type(written) is type(value):
-                default = "" if name in element.attributes else " (the default)"
-                self.report(element, path, f"{tag} {name}=\"{format_value(value)}\"{default} "
-                            f"reports BT.CPP's SKIPPED status, which is {UNSUPPORTED}",
-                            "unsupported_feature")
         if any(child is None for child in children):
             return None
         written = tuple((name, value, element.attributes[name]) for name, value in ports
                         if not isinstance(value, PortRef) and name in element.attributes)
         return Node(kind.tag, ports, tuple(children), element.attributes.get(INSTANCE_NAME),
                     element.line, element.column, tuple(element.comments),
-                    tuple(element.end_comments), written)
+                    tuple(element.end_comments), written, self._conditions(element, path))
+
+    def _conditions(self, element: Element, path: str) -> tuple[tuple[str, str], ...]:
+        """The node's condition scripts (``_skipIf`` ...), each read as BT.CPP reads it."""
+        conditions = []
+        for name in CONDITION_SCRIPTS:
+            text = element.attributes.get(name)
+            if text is None:
+                continue
+            try:
+                parse_script(text)
+            except ScriptSyntaxError as exc:
+                self.report(element, path, f"{element.tag}.{name}: {exc}", "bad_value")
+                continue
+            conditions.append((name, text))
+        return tuple(conditions)
 
     def _ports(self, element: Element, path: str, owner: str,
                declared: tuple[Port, ...]) -> tuple[tuple[str, Any], ...]:
         values: dict[str, Any] = {}
         by_name = {p.name: p for p in declared}
         for name, text in element.attributes.items():
-            if name == INSTANCE_NAME:
+            if name == INSTANCE_NAME or name in CONDITION_SCRIPTS:
                 continue
             if name in UNSUPPORTED_BTCPP_ATTRIBUTES:
                 self.report(element, path, f"attribute {name} is {UNSUPPORTED}",

@@ -17,6 +17,8 @@ from collections.abc import Callable
 
 import behaviortreepy as bt
 
+from llm_mars.bt.registry import CONDITION_SCRIPTS
+
 Tick = Callable[[str, str], bt.NodeStatus]
 """A leaf's tick: (its tag, its instance name) -> status."""
 
@@ -39,7 +41,7 @@ def without_skill_ports(text: str) -> tuple[str, dict[str, str]]:
         if element.tag in entries and element is not model and element.get("ID") is None:
             ports = entries[element.tag][1]
             for name in list(element.attrib):
-                if name == "name":
+                if name == "name" or name in CONDITION_SCRIPTS:  # any node's, not ports
                     continue
                 if name not in ports:
                     raise PortNotInModel(f"<{element.tag}> has {name}=, the model declares "

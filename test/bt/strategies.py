@@ -1,12 +1,14 @@
 """Hypothesis strategies for valid plans, derived from the registry and the subtree library."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from hypothesis import strategies as st
 
 from llm_mars import vocabulary as V
 from llm_mars.bt.library import SubtreeLibrary
 from llm_mars.bt.model import Node, Plan
-from llm_mars.bt.registry import REGISTRY, UNSUPPORTED_BTCPP_VALUES, Category, Port, PortType
+from llm_mars.bt.registry import CONDITION_SCRIPTS, PRE_CONDITIONS, REGISTRY, Category, Port, PortType
 from llm_mars.bt.validator import PORT_REFERENCE
 
 # characters XML 1.0 can carry (no surrogates, controls other than tab/newline/return,
@@ -128,19 +130,41 @@ def _control(draw, children: st.SearchStrategy[Node]) -> Node:
 @st.composite
 def _decorator(draw, children: st.SearchStrategy[Node]) -> Node:
     kind = draw(st.sampled_from(REGISTRY.of(Category.DECORATOR)))
-    chosen = dict(draw(_ports(kind.ports)))
-    for tag, name, value in UNSUPPORTED_BTCPP_VALUES:
-        if tag == kind.tag:  # SKIPPED is not supported
-            chosen[name] = draw(port_values(kind.port(name)).filter(lambda v: v != value))
-    ports = tuple((p.name, chosen[p.name]) for p in kind.ports if p.name in chosen)
-    return Node(kind.tag, ports, (draw(children),))
+    return Node(kind.tag, draw(_ports(kind.ports)), (draw(children),))
+
+
+ON_HALTED = ("h := 1", "g := 'h'", "@k := 2.5; h := 3")
+"""``_onHalted`` scripts that cannot throw: BT.CPP also runs them when a tree is destroyed
+(``haltTree``), where a throwing script ends the process."""
+
+
+def condition_script(name: str, numbers: bool = False) -> st.SearchStrategy[str]:
+    """A script for the condition attribute ``name`` (a condition for a pre-condition)."""
+    if name == "_onHalted":
+        return st.sampled_from(ON_HALTED)
+    return scripts(condition=name in PRE_CONDITIONS, numbers=numbers)
+
+
+def condition_scripts() -> st.SearchStrategy[tuple[tuple[str, str], ...]]:
+    """BT.CPP's condition scripts a node may carry (``_skipIf`` ...), mostly none."""
+    chosen = st.lists(st.sampled_from(CONDITION_SCRIPTS), max_size=2, unique=True)
+    return st.one_of(st.just(()), chosen.flatmap(lambda names: st.tuples(
+        *[condition_script(name).map(lambda text, name=name: (name, text))
+          for name in names])))
+
+
+def _conditioned(nodes: st.SearchStrategy[Node]) -> st.SearchStrategy[Node]:
+    return st.tuples(nodes, condition_scripts()).map(
+        lambda pair: replace(pair[0], conditions=tuple(
+            c for name in CONDITION_SCRIPTS for c in pair[1] if c[0] == name)))
 
 
 def trees(library: SubtreeLibrary, depth: int = 3) -> st.SearchStrategy[Node]:
     """Valid trees up to ``depth`` levels of controls/decorators above the leaves."""
-    strategy = leaves(library)
+    strategy = _conditioned(leaves(library))
     for _ in range(depth):
-        strategy = st.one_of(leaves(library), _control(strategy), _decorator(strategy))
+        strategy = st.one_of(_conditioned(leaves(library)), _conditioned(_control(strategy)),
+                             _conditioned(_decorator(strategy)))
     return strategy
 
 

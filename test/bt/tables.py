@@ -13,10 +13,12 @@ from py_trees.common import Status
 from llm_mars.bt.builder import build_tree
 from llm_mars.bt.library import SubtreeLibrary, load_library
 from llm_mars.bt.parser import parse_plan
+from llm_mars.bt.tick import SKIPPED
 
-STATUS = {"R": Status.RUNNING, "S": Status.SUCCESS, "F": Status.FAILURE, "-": Status.INVALID}
+STATUS = {"R": Status.RUNNING, "S": Status.SUCCESS, "F": Status.FAILURE, "-": Status.INVALID,
+          "K": SKIPPED}
 
-Row = tuple[str, Mapping[str, str]]  # (root status, {leaf: status}) after one tick
+Row = tuple[str, Mapping[str, str]]  # (root result, {leaf: status}) after one tick
 
 
 def plan_xml(node_xml: str, robot: str = "robot1") -> str:
@@ -41,14 +43,15 @@ def _find(names: Mapping[str, Behaviour], key: str) -> Behaviour:
 
 def run_table(root: Behaviour, rows: Sequence[Row],
               before_tick: Callable[[int], None] | None = None) -> None:
-    """Tick ``root`` once per row and compare the root's and the named leaves' statuses."""
+    """Tick ``root`` once per row and compare what the root returned (``K``: SKIPPED) and
+    the named leaves' statuses (``-`` for a skipped one)."""
     names = {b.name: b for b in root.iterate()}
     for tick, (expected_root, leaves) in enumerate(rows, 1):
         if before_tick is not None:
             before_tick(tick)
         root.tick_once()
         expected = (STATUS[expected_root], {k: STATUS[v] for k, v in leaves.items()})
-        actual = (root.status, {k: _find(names, k).status for k in leaves})
+        actual = (root.tick_result, {k: _find(names, k).status for k in leaves})
         assert actual == expected, f"tick {tick}: expected {expected}, got {actual}"
 
 

@@ -6,6 +6,7 @@ What BT.CPP does not check here is said in test/bt/btcpp.py and docs/btcpp.md.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from itertools import count
 from pathlib import Path
 from typing import Any
@@ -22,12 +23,13 @@ from llm_mars.bt.export import export_robot
 from llm_mars.bt.library import load_library
 from llm_mars.bt.model import Node, Plan
 from llm_mars.bt.parser import parse_plan
+from llm_mars.bt.registry import CONDITION_SCRIPTS, PRE_CONDITIONS
 from llm_mars.bt.robot import RobotInterface, SkillOutcome, SkillState
 from llm_mars.bt.script import EMPTY, Blackboard, parse_script, truth
-from llm_mars.errors import ScriptError
+from llm_mars.errors import ScriptError, TreeLogicError
 
 from .btcpp import PortNotInModel, load
-from .strategies import plans, script_expressions, scripts
+from .strategies import condition_script, plans, script_expressions, scripts
 from .tables import plan_xml
 from .test_library import subtree
 
@@ -119,12 +121,32 @@ class ScriptedLeaves(RobotInterface):
 
 SCRIPTING = ("Script", "ScriptCondition", "Precondition")
 """Compared tick by tick too, with the blackboard after each tick."""
+COUNTING = st.builds("n += 1; n {} {}".format, st.sampled_from(["<", ">", "==", "!="]),
+                     st.integers(1, 8))
+"""Pre-conditions whose answer changes as the ticks go (``n`` counts the times asked)."""
+SKIPPING = ("_skipIf", "_while")
+"""The pre-conditions that skip a node (with ``RunOnce`` and ``Precondition
+else="SKIPPED"``, what reports SKIPPED); the others are drawn too, less often."""
 
 
 @st.composite
-def built_in_trees(draw, depth: int = 3, scripting: bool = False) -> Node:
+def built_in_trees(draw, depth: int = 3, scripting: bool = False,
+                   skipping: bool = False) -> Node:
+    """Trees of the built-ins over scripted leaves; ``scripting``: with Script,
+    ScriptCondition and Precondition; ``skipping``: also with what reports SKIPPED and the
+    condition scripts (``_skipIf`` ...) on any node."""
     numbers = count()
     tame = draw(st.integers(0, 3)) > 0  # most trees' scripts are numbers, which seldom fail
+
+    def conditioned(node: Node) -> Node:
+        if not skipping or draw(st.integers(0, 2)) > 0:
+            return node
+        names = draw(st.lists(st.sampled_from([*SKIPPING * 3, *CONDITION_SCRIPTS]),
+                              min_size=1, max_size=2, unique=True))
+        return replace(node, conditions=tuple(
+            (name, draw(st.one_of(COUNTING, COUNTING, condition_script(name, tame))
+                        if name in PRE_CONDITIONS else condition_script(name, tame)))
+            for name in CONDITION_SCRIPTS if name in names))
 
     def leaf() -> Node:
         kind = draw(st.sampled_from(["L", "L", "L", "C", "AlwaysSuccess", "AlwaysFailure",
@@ -143,16 +165,23 @@ def built_in_trees(draw, depth: int = 3, scripting: bool = False) -> Node:
         return Node("TimeLeft", (("seconds", float(number)),), name=f"C{number}")
 
     def tree(level: int) -> Node:
+        return conditioned(node(level))
+
+    def node(level: int) -> Node:
         if level == 0 or draw(st.integers(0, 3)) == 0:
             return leaf()
         tag = draw(st.sampled_from(sorted(SAME_EVERY_TICK) + ["Precondition"] * 3 * scripting))
         if tag == "Precondition":
+            otherwise = ["SUCCESS", "FAILURE", "RUNNING", *["SKIPPED"] * 2 * skipping]
             ports = (("if", draw(scripts(True, tame))),
-                     ("else", draw(st.sampled_from(["SUCCESS", "FAILURE", "RUNNING"]))))
+                     ("else", draw(st.sampled_from(otherwise))))
             return Node(tag, ports, (tree(level - 1),))
         if tag in ("Inverter", "ForceSuccess", "ForceFailure", "KeepRunningUntilFailure",
                    "RunOnce"):
-            ports = (("then_skip", False),) if tag == "RunOnce" else ()
+            ports = ()
+            if tag == "RunOnce":
+                ports = (("then_skip", False),) if not skipping else draw(st.sampled_from(
+                    [(), (("then_skip", False),), (("then_skip", True),)]))
             return Node(tag, ports, (tree(level - 1),))
         low = 2 if tag in ("IfThenElse", "WhileDoElse") else 1
         n = draw(st.integers(low, 3))
@@ -212,15 +241,17 @@ def run_py_trees(root: Node, scripts: Mapping[str, str]) -> list[tuple]:
     tree.setup_with_descendants()
     board = next((b.blackboard.root for b in tree.iterate()
                   if isinstance(b, (leaves.Script, decorators.Precondition))), None)
+    board = next((b.conditions.blackboard.root for b in tree.iterate()
+                  if b.conditions is not None), board)
     rows = []
     for _ in range(TICKS):
         played.ticked = []
         try:
             tree.tick_once()
-        except ScriptError:  # BT.CPP throws out of the tick
+        except (ScriptError, TreeLogicError):  # BT.CPP throws out of the tick
             rows.append(("ERROR", played.ticked, board_of(board)))
             break
-        rows.append((tree.status.name, played.ticked, board_of(board)))
+        rows.append((tree.tick_result.name, played.ticked, board_of(board)))
     return rows
 
 
@@ -228,7 +259,7 @@ def run_btcpp(root: Node, scripts: Mapping[str, str]) -> list[tuple]:
     played = Scripts(scripts)
     tree = load(export_robot(Plan((("robot1", root),)), "robot1"),
                 lambda tag, name: STATUS[played.next(name)][1])
-    scripted = any(node.tag in SCRIPTING for node in root.walk())
+    scripted = any(node.tag in SCRIPTING or node.conditions for node in root.walk())
     rows = []
     for _ in range(TICKS):
         played.ticked = []
@@ -262,6 +293,21 @@ def test_scripted_trees_tick_as_in_bt_cpp(data):
     root = data.draw(built_in_trees(scripting=True))
     if data.draw(st.integers(0, 3), label="set up") > 0:
         root = Node("Sequence", (), (Node("Script", (("code", "a := 0; b := 1"),)), root))
+    _compare(root, data.draw(leaf_scripts(root), label="scripts"))
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_skipping_trees_tick_as_in_bt_cpp(data):
+    """SKIPPED (RunOnce, Precondition else="SKIPPED", ``_skipIf``, ``_while``) and the other
+    condition scripts inside every control and decorator: the same result each tick
+    (SKIPPED included, or the same tick throwing), leaves ticked and blackboard."""
+    root = data.draw(built_in_trees(scripting=True, skipping=True))
+    setup = "n := 0; a := 0; b := 1" if data.draw(st.integers(0, 3), label="set up") else \
+        "n := 0"
+    # after the first tick the set-up is skipped: the Sequence reports what ``root`` does
+    root = Node("Sequence", (), (Node("RunOnce", (), (Node("Script", (("code", setup),)),)),
+                                 root))
     _compare(root, data.draw(leaf_scripts(root), label="scripts"))
 
 
@@ -356,6 +402,26 @@ def test_bt_cpp_refuses_exactly_the_scripts_refused_here(text):
      '<Say name="L1" text="L1"/></Precondition></Sequence>', {"L1": "S"}),
     ('<Sequence><Say name="L0" text="L0"/><Script code="n := 1; n /= 2"/></Sequence>',
      {"L0": "RS"}),  # n holds an integer: BT.CPP throws at the second tick
+    # SKIPPED: a control that returned SKIPPED stays RUNNING in BT.CPP; a reactive parent
+    # halts it (its _onHalted runs) so that its _skipIf is asked again
+    ('<Sequence><Script code="n := 0; h := 0"/><ReactiveSequence><Sequence _skipIf="n += 1; '
+     'n == 3" _onHalted="h += 1"><AlwaysSuccess _skipIf="true"/></Sequence><ScriptCondition '
+     'code="g := h; true"/><Say name="L1" text="L1"/></ReactiveSequence></Sequence>',
+     {"L1": "R"}),
+    # _while turning false halts the running node, which is then skipped
+    ('<Sequence><Script code="n := 0"/><Say name="L0" text="L0" _while="n += 1; n &lt; 3" '
+     '_onHalted="h := n"/><Say name="L1" text="L1"/></Sequence>', {"L0": "R", "L1": "S"}),
+    ('<Sequence><Script code="n := 0"/><Fallback><Say name="L0" text="L0" _failureIf="n &gt; '
+     '1" _onFailure="f := n"/><Say name="L1" text="L1" _successIf="n += 1; n == 2" '
+     '_onSuccess="s := n" _post="p := n"/></Fallback></Sequence>', {"L0": "F", "L1": "F"}),
+    ('<KeepRunningUntilFailure><Sequence><RunOnce><Say name="L0" text="L0"/></RunOnce>'
+     '<Say name="L1" text="L1"/></Sequence></KeepRunningUntilFailure>', {"L0": "RS", "L1": "S"}),
+    ('<Sequence><Script code="n := 0"/><Precondition if="n += 1; n == 2" else="SKIPPED">'
+     '<Say name="L0" text="L0"/></Precondition></Sequence>', {"L0": "S"}),
+    ('<WhileDoElse><AlwaysSuccess _skipIf="true"/><Say name="L0" text="L0"/></WhileDoElse>',
+     {"L0": "S"}),  # BT.CPP 4.8 throws: the node would end its tick IDLE
+    ('<IfThenElse><AlwaysSuccess _skipIf="true"/><Say name="L0" text="L0"/></IfThenElse>',
+     {"L0": "S"}),
 ])
 def test_each_new_built_in_ticks_as_in_bt_cpp(xml: str, scripts: Sequence[str]):
     _compare(parse_plan(plan_xml(xml)).tree("robot1"), scripts)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import py_trees
 import pytest
 from py_trees.common import Status
 
@@ -32,11 +31,11 @@ def test_node_kinds_map_to_the_documented_behaviours():
         '<Repeat num_cycles="2"><FunnyAction/></Repeat><Timeout msec="5"><FunnyAction/></Timeout>'
         '</Sequence>'))
     root = build_tree(plan.tree("robot1"), ScriptedRobot())
-    kinds = [(type(child).__name__, getattr(child, "memory", None)) for child in root.children]
-    assert (type(root), root.memory) == (py_trees.composites.Sequence, True)
-    assert kinds == [("Sequence", False), ("Selector", True), ("Selector", False),
-                     ("Parallel", None), ("Inverter", None), ("FailureIsSuccess", None),
-                     ("RetryUntilSuccessful", None), ("Repeat", None), ("Timeout", None)]
+    kinds = [type(child) for child in root.children]
+    assert type(root) is controls.Sequence
+    assert kinds == [controls.ReactiveSequence, controls.Fallback, controls.ReactiveFallback,
+                     controls.Parallel, decorators.Inverter, decorators.ForceSuccess,
+                     decorators.RetryUntilSuccessful, decorators.Repeat, decorators.Timeout]
     assert isinstance(root.children[3], controls.Parallel)
     assert (root.children[3].success_count, root.children[3].failure_count) == (-1, 2)
 

@@ -5,6 +5,7 @@ import pytest
 
 from llm_mars.bt.controls import threshold
 from llm_mars.bt.robot import SkillState
+from llm_mars.errors import TreeLogicError
 
 from .scripted_robot import FAIL, Run, ScriptedRobot
 from .tables import build, run_table, starts
@@ -112,3 +113,53 @@ def test_parallel_fails_as_soon_as_success_is_impossible():
                                                 (-5, 3, 0)])
 def test_threshold_follows_btcpp(count, n, expected):
     assert threshold(count, n) == expected
+
+
+# --- SKIPPED (BT.CPP 4.8's rows; the oracle test checks them against BT.CPP itself) -------
+
+SKIP = '<AlwaysSuccess _skipIf="true"/>'
+
+
+@pytest.mark.parametrize("control, done", [("Sequence", "S"), ("Fallback", "F"),
+                                           ("ReactiveSequence", "S"),
+                                           ("ReactiveFallback", "F"),
+                                           ("SequenceWithMemory", "S")])
+def test_a_skipped_child_is_passed_over_and_all_skipped_is_skipped(control, done):
+    result = "S" if done == "S" else "F"
+    robot = ScriptedRobot({"Say": [Run(0, SkillState.SUCCESS if done == "S" else
+                                       SkillState.FAILURE)]})
+    root = build(f'<{control}>{SKIP}<Say text="a"/>{SKIP}</{control}>', robot)
+    # SequenceWithMemory hands the tick back after a child that succeeded at once
+    handed_back = [("R", {"a": done})] if control == "SequenceWithMemory" else []
+    run_table(root, [*handed_back, (result, {"a": done})])
+    root = build(f'<{control}>{SKIP}{SKIP}</{control}>', robot)
+    run_table(root, [("K", {}), ("K", {})])
+
+
+def test_a_sequence_skips_a_child_whose_while_turns_false_and_halts_it():
+    robot = ScriptedRobot({"Say text=a": [Run(5)]})
+    root = build('<Sequence><Script code="n := 0"/><Say text="a" _while="n += 1; n &lt; 3"/>'
+                 '<Say text="b"/></Sequence>', robot)
+    run_table(root, [("R", {"a": "R", "b": "-"}), ("R", {"a": "R", "b": "-"}),
+                     ("S", {"a": "-", "b": "S"})])
+    assert robot.cancelled == ["Say"]
+
+
+def test_parallel_counts_skipped_children_towards_success_only_for_all():
+    robot = ScriptedRobot(default_ticks=1)
+    run_table(build(f'<Parallel>{SKIP}<Say text="a"/></Parallel>', robot),
+              [("R", {"a": "R"}), ("S", {"a": "S"})])
+    run_table(build(f'<Parallel success_count="2">{SKIP}<Say text="a"/></Parallel>', robot),
+              [("R", {"a": "R"}), ("R", {"a": "S"}), ("R", {"a": "S"})])  # asked again
+    run_table(build(f'<Parallel success_count="1">{SKIP}{SKIP}</Parallel>', robot),
+              [("K", {})])
+
+
+@pytest.mark.parametrize("control", ["IfThenElse", "WhileDoElse"])
+def test_a_skipped_branch_is_skipped_and_a_skipped_condition_throws(control):
+    root = build(f'<{control}><AlwaysSuccess/>{SKIP}<Say text="a"/></{control}>',
+                 ScriptedRobot())
+    run_table(root, [("K", {"a": "-"})])
+    root = build(f'<{control}>{SKIP}<Say text="a"/></{control}>', ScriptedRobot())
+    with pytest.raises(TreeLogicError):  # as BT.CPP 4.8 throws
+        root.tick_once()

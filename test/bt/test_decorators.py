@@ -163,3 +163,42 @@ def test_precondition_reports_else_without_ticking_the_child(otherwise, status):
     root = build(f'<Precondition if="1 &gt; 2"{written}><Say text="a"/></Precondition>', robot)
     run_table(root, [(status, {})] * 2)
     assert starts(robot, "a") == 0
+
+
+# --- SKIPPED (BT.CPP 4.8's rows; the oracle test checks them against BT.CPP itself) -------
+
+SKIP = '<AlwaysSuccess _skipIf="true"/>'
+
+
+@pytest.mark.parametrize("decorator, result", [
+    ("Inverter", "K"), ("ForceSuccess", "K"), ("ForceFailure", "K"),
+    ('RetryUntilSuccessful num_attempts="3"', "K"), ('Repeat num_cycles="3"', "K"),
+    ('Timeout msec="100"', "K"), ('RunOnce', "K"), ('Precondition if="true"', "K"),
+    ("KeepRunningUntilFailure", "R")])
+def test_decorators_pass_a_skipped_child_on(decorator, result):
+    tag = decorator.split()[0]
+    root = build(f"<{decorator}>{SKIP}</{tag}>", ScriptedRobot(), clock=lambda: 0.0)
+    run_table(root, [(result, {})] * 2)
+
+
+def test_run_once_is_skipped_after_its_run_by_default():
+    robot = ScriptedRobot({"Say": [Run(1)]})
+    root = build('<RunOnce><Say text="a"/></RunOnce>', robot)
+    run_table(root, [("R", {"a": "R"}), ("S", {"a": "S"}), ("K", {"a": "S"}), ("K", {})])
+    assert starts(robot, "a") == 1
+
+
+def test_precondition_else_skipped_skips_without_ticking_the_child():
+    robot = ScriptedRobot()
+    root = build('<Sequence><Precondition if="false" else="SKIPPED"><Say text="a"/>'
+                 '</Precondition><Say text="b"/></Sequence>', robot)
+    run_table(root, [("S", {"a": "-", "b": "S"})])
+    assert starts(robot, "a") == 0
+
+
+def test_skip_if_is_asked_only_while_the_node_is_idle():
+    """BT.CPP asks _skipIf before a node starts, not while it runs."""
+    robot = ScriptedRobot({"Say": [Run(2)]})
+    root = build('<Sequence><Script code="n := 0"/><Say text="a" _skipIf="n += 1; n &gt; 1"/>'
+                 '</Sequence>', robot)
+    run_table(root, [("R", {"a": "R"}), ("R", {"a": "R"}), ("S", {"a": "S"})])

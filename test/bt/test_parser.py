@@ -8,6 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from llm_mars.bt.export import export_robot
 from llm_mars.bt.library import load_library
 from llm_mars.bt.model import Node, Plan, Reply
 from llm_mars.bt.parser import parse_bt_output, parse_plan
@@ -109,16 +110,15 @@ def test_every_node_may_carry_bt_cpp_instance_name_and_keeps_it():
     ('<Sequence>go<DropCherries/></Sequence>', "unexpected_text", None),
     ('<Script code="x := 1;"/>', "bad_value", None),
     ('<ScriptCondition code="!x == -1"/>', "bad_value", None),
-    ('<Precondition if="x == 1" else="SKIPPED"><FunnyAction/></Precondition>',
-     "unsupported_feature", None),
+    ('<FunnyAction _skipIf="done =="/>', "bad_value", None),
+    ('<Sequence _while="1;"><FunnyAction/></Sequence>', "bad_value", None),
     ('<Precondition if="x == 1" else="failure"><FunnyAction/></Precondition>', "bad_value",
      "FAILURE"),
     ('<SetBlackboard value="1" output_key="x"/>', "unsupported_feature", None),
     ('<Switch2 variable="{v}" case_1="1"><FunnyAction/><FunnyAction/><FunnyAction/></Switch2>',
      "unsupported_feature", None),
-    ('<FunnyAction _skipIf="done"/>', "unsupported_feature", None),
-    ('<RunOnce><FunnyAction/></RunOnce>', "unsupported_feature", None),
-    ('<RunOnce then_skip="true"><FunnyAction/></RunOnce>', "unsupported_feature", None),
+    ('<FunnyAction _autoremap="true"/>', "unsupported_feature", None),
+    ('<Sequence _uid="3"><FunnyAction/></Sequence>', "unsupported_feature", None),
     ('<IfThenElse><FunnyAction/></IfThenElse>', "child_count", None),
     ('<Delay delay_msc="5" delay_msec="5"><FunnyAction/></Delay>', "unknown_port",
      "delay_msec"),
@@ -196,9 +196,8 @@ def test_what_bt_cpp_does_that_this_project_does_not_is_named_as_such():
     [problem] = problems_of(plan_xml('<SetBlackboard value="1" output_key="x"/>'))
     assert problem.message == ("<SetBlackboard> is a BehaviorTree.CPP feature this project "
                                "does not support")
-    [problem] = problems_of(plan_xml('<RunOnce><FunnyAction/></RunOnce>'))
-    assert problem.message == ('RunOnce then_skip="true" (the default) reports BT.CPP\'s '
-                               "SKIPPED status, which is a BehaviorTree.CPP feature this "
+    [problem] = problems_of(plan_xml('<FunnyAction _fullpath="a/b"/>'))
+    assert problem.message == ("attribute _fullpath is a BehaviorTree.CPP feature this "
                                "project does not support")
     [problem] = problems_of(plan_xml('<MoveTo target="{goal}"/>'))
     assert "{goal} is a BehaviorTree.CPP feature this project does not support" in \
@@ -380,3 +379,17 @@ def test_deep_nesting_and_huge_attributes(text, depth, size):
     assert {p.code for p in assert_rejected_with_location(deep, must_fail=True)} == {"too_deep"}
     huge = text.replace("<root ", f'<root pad="{"A" * size}" ', 1)
     assert {p.code for p in assert_rejected_with_location(huge, must_fail=True)} == {"too_large"}
+
+
+def test_skipped_and_condition_scripts_are_read_written_back_and_exported():
+    xml = ('<Sequence _skipIf="a == 1" _while="1"><RunOnce><FunnyAction _onSuccess="x := 1"/>'
+           '</RunOnce><Precondition if="1" else="SKIPPED"><DropCherries _failureIf="0" '
+           '_post="y := 2"/></Precondition><SubTree ID="FinishMatch" _skipIf="false"/>'
+           '</Sequence>')
+    plan = parse_plan(plan_xml(xml))
+    root = plan.tree("robot1")
+    assert root.conditions == (("_skipIf", "a == 1"), ("_while", "1"))
+    assert root.children[2].conditions == (("_skipIf", "false"),)
+    assert parse_plan(serialize_plan(plan)) == plan
+    assert parse_plan(export_robot(plan, "robot1")).tree("robot1") == root
+    assert 'else="SKIPPED"' in serialize_plan(plan, canonical=True)
