@@ -9,7 +9,10 @@ the same way with and without ROS; tests drive it directly. Rules:
   ``queue`` appends it, to start when the current tree finishes (whatever its outcome);
 * ``cancel`` halts the running tree and drops the queue: status ``CANCELLED``;
 * ``tick`` ticks the tree once and never blocks (skills only poll the robot); a tick that
-  raises fails the plan, and once the match is over nothing is ticked.
+  raises fails the plan, and once the match is over nothing is ticked;
+* a tree whose root reports BT.CPP's SKIPPED (``_skipIf``, a RunOnce already run...) ends
+  as BT.CPP's ``tickWhileRunning`` does: the plan is over, ``SUCCESS`` with the reason
+  :data:`SKIPPED_REASON`.
 """
 from __future__ import annotations
 
@@ -27,11 +30,13 @@ from llm_mars.bt.model import Plan
 from llm_mars.bt.parser import parse_plan
 from llm_mars.bt.render import render_unicode
 from llm_mars.bt.robot import RobotInterface
+from llm_mars.bt.tick import SKIPPED
 from llm_mars.errors import PlanValidationError, Problem
 from llm_mars.payloads import ExecutorStatus, PlanDispatch
 from llm_mars.world.skills import MATCH_OVER
 
 MAX_QUEUED_PLANS = 8
+SKIPPED_REASON = "skipped: the whole tree was skipped (BT.CPP's SKIPPED)"
 
 
 @dataclass
@@ -118,10 +123,14 @@ class PlanExecutor:
             self._halt("FAILURE", f"tick failed: {exc!r}")
             error = exc
         else:
-            if root.status not in (Status.SUCCESS, Status.FAILURE):
+            skipped = root.tick_result is SKIPPED
+            if root.status not in (Status.SUCCESS, Status.FAILURE) and not skipped:
                 return None
-            self.status = root.status.value
-            self.reason = self._failure_reason(root) if root.status is Status.FAILURE else None
+            # BT.CPP's tickWhileRunning ends on a SKIPPED root and reports SKIPPED: the
+            # plan ends, with nothing failed, as SUCCESS (tree_status has no SKIPPED)
+            self.status = Status.SUCCESS.value if skipped else root.status.value
+            self.reason = SKIPPED_REASON if skipped else \
+                self._failure_reason(root) if root.status is Status.FAILURE else None
             self.current = None
             error = None
         if self.queue:

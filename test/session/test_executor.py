@@ -6,7 +6,7 @@ import pytest
 from llm_mars.errors import PlanValidationError
 from llm_mars.payloads import PlanDispatch
 from llm_mars.robots.sim_robot import SimRobot
-from llm_mars.session.executor import MAX_QUEUED_PLANS, PlanExecutor
+from llm_mars.session.executor import MAX_QUEUED_PLANS, SKIPPED_REASON, PlanExecutor
 from llm_mars.world.simulator import Simulator
 
 DT = 0.1
@@ -138,3 +138,26 @@ def test_a_tick_that_raises_fails_the_plan_with_its_reason_and_starts_the_next(w
     executor.tick()
     snap = executor.snapshot()
     assert (snap.status, snap.plan_id) == ("FAILURE", "p2") and "carrying" in snap.reason
+
+
+def test_a_skipped_tree_ends_the_plan_as_bt_cpp_ends_its_tick(executor, world):
+    """BT.CPP's tickWhileRunning returns SKIPPED: the plan is over, nothing failed."""
+    executor.submit(PlanDispatch("p1", plan(
+        '<Sequence _skipIf="1 &lt; 2"><MoveTo target="plate_3"/></Sequence>')))
+    executor.tick()
+    snap = executor.snapshot()
+    assert (snap.status, snap.reason) == ("SUCCESS", SKIPPED_REASON)
+    assert world.state_dict()["robots"]["robot1"]["location"] == "home"  # nothing moved
+
+
+def test_a_while_condition_turning_false_halts_the_running_skill(executor, world):
+    executor.submit(PlanDispatch("p1", plan(
+        '<Sequence><Script code="n := 0"/><MoveTo target="plate_3" _while="n += 1; n &lt; 3"/>'
+        '<MoveTo target="plate_1"/></Sequence>')))
+    executor.tick()
+    executor.tick()
+    assert executor.snapshot().active == "MoveTo target=plate_3"
+    executor.tick()  # the _while is false: plate_3 is halted and skipped, plate_1 starts
+    assert executor.snapshot().active == "MoveTo target=plate_1"
+    run(executor, world)
+    assert world.state_dict()["robots"]["robot1"]["location"] == "plate_1"
