@@ -25,8 +25,7 @@ from collections import abc
 from py_trees.behaviour import Behaviour
 from py_trees.common import Status
 
-from llm_mars.bt.tick import (SKIPPED, Control, Skipped, Ticking, execute, halt_child,
-                              idle_child)
+from llm_mars.bt.tick import SKIPPED, Control, Skipped, Ticking, execute, halt_child
 from llm_mars.errors import TreeLogicError
 
 
@@ -80,8 +79,6 @@ class _Ordered(_InOrder):
                 self.reset_children()
                 self.index = 0
                 return result
-            if result is Status.INVALID:
-                raise idle_child(self)
             self.index += 1
             self.skipped += result is SKIPPED
         return self.finish(_other(self.stop_on))
@@ -126,8 +123,6 @@ class _Reactive(Control):
                 return result
             if result is SKIPPED:  # reset, so that it is asked again
                 halt_child(child)
-            elif result is Status.INVALID:
-                raise idle_child(self)
         self.reset_children()
         return SKIPPED if all_skipped else _other(self.stop_on)
 
@@ -166,8 +161,6 @@ class SequenceWithMemory(_InOrder):
             if result is Status.FAILURE:
                 self.reset_children(self.index)
                 return result
-            if result is Status.INVALID:
-                raise idle_child(self)
             self.index += 1
             if result is SKIPPED:
                 self.skipped += 1
@@ -217,8 +210,6 @@ class Parallel(Control):
                 elif result is Status.FAILURE:
                     self.finished.add(index)
                     self.failures += 1
-                elif result is Status.INVALID:
-                    raise idle_child(self)
             self.feedback_message = f"{self.successes} succeeded, {self.failures} failed"
             if self.successes >= need_success or (
                     self.success_count < 0 and self.successes + skipped >= need_success):

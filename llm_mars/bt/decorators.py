@@ -19,7 +19,7 @@ from py_trees.behaviour import Behaviour
 from py_trees.common import Status
 
 from llm_mars.bt.script import Blackboard, parse_script, truth
-from llm_mars.bt.tick import SKIPPED, BtDecorator, Result, Ticking, halt_child, idle_child
+from llm_mars.bt.tick import SKIPPED, BtDecorator, Result, Ticking, halt_child
 
 FINISHED = (Status.SUCCESS, Status.FAILURE)
 
@@ -77,8 +77,6 @@ class _CountingDecorator(BtDecorator):
             result = yield from self.tick_child()
             if result is Status.RUNNING:
                 return result
-            if result is Status.INVALID:
-                raise idle_child(self)
             self.reset_child()
             if result is SKIPPED:
                 return result

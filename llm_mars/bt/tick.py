@@ -148,20 +148,29 @@ class BtBehaviour(Behaviour):
         self.bt_status = Status.INVALID
 
     def halt_node(self) -> None:
-        """BT.CPP's ``haltNode``: halt, then the ``_onHalted`` script."""
-        self.halt()
-        self.status = Status.INVALID
-        if self.conditions is not None:
-            self.conditions.run("_onHalted")
+        """BT.CPP's ``haltNode``: halt, then the ``_onHalted`` script. The script runs even
+        when halting the children raised (see :func:`halt_all`)."""
+        try:
+            self.halt()
+        finally:
+            self.status = Status.INVALID
+            if self.conditions is not None:
+                self.conditions.run("_onHalted")
 
     def stop(self, new_status: Status = Status.INVALID) -> None:
-        """py_trees' stop: a finished leaf's lifecycle, or (INVALID) the halt of the
-        whole subtree, as BT.CPP's ``haltTree`` ends a tree."""
+        """py_trees' stop: a finished leaf's lifecycle, or (INVALID) the halt of the whole
+        subtree as BT.CPP's ``haltTree`` ends a tree: the root, then every node still
+        running (a node whose parent never said RUNNING, e.g. under a Precondition whose
+        tick raised, is reached too). The whole subtree is halted before an ``_onHalted``
+        script's error is raised."""
         if new_status is not Status.INVALID:
             Behaviour.stop(self, new_status)
             return
-        halt_child(self)
-        forget(self)
+        try:
+            halt_all([self, *(node for node in self.iterate() if node is not self)],
+                     running_only=True)
+        finally:
+            forget(self)
 
 
 def execute(child: Behaviour) -> Ticking:
@@ -177,9 +186,28 @@ def reset_status(node: Behaviour) -> None:
 
 def halt_child(node: Behaviour) -> None:
     """BT.CPP's ``haltChild``: halt it if it runs, then IDLE."""
-    if node.bt_status is Status.RUNNING:
-        node.halt_node()
-    reset_status(node)
+    try:
+        if node.bt_status is Status.RUNNING:
+            node.halt_node()
+    finally:
+        reset_status(node)
+
+
+def halt_all(nodes: Sequence[Behaviour], running_only: bool = False) -> None:
+    """:func:`halt_child` on every node, even after one raised (an ``_onHalted`` script
+    that fails must not leave a sibling's goal running); then the first error is raised.
+    ``running_only`` also reaches nodes shown RUNNING whose BT.CPP status is not."""
+    error: Exception | None = None
+    for node in nodes:
+        try:
+            if running_only and node.status is Status.RUNNING \
+                    and node.bt_status is not Status.RUNNING:
+                node.halt_node()
+            halt_child(node)
+        except Exception as exc:  # a script's or a robot's error, raised once all are halted
+            error = error or exc
+    if error is not None:
+        raise error
 
 
 def forget(node: Behaviour) -> None:
@@ -188,10 +216,6 @@ def forget(node: Behaviour) -> None:
     for behaviour in node.iterate():
         behaviour.status = Status.INVALID
 
-
-def idle_child(node: Behaviour) -> TreeLogicError:
-    """BT.CPP's LogicError for a child that returned IDLE."""
-    return TreeLogicError(f"{node.name}: a child returned IDLE")
 
 
 class Control(BtBehaviour, Composite):
@@ -203,16 +227,17 @@ class Control(BtBehaviour, Composite):
 
     def reset_children(self, first: int = 0) -> None:
         """BT.CPP's ``resetChildren`` (``haltChildren(first)``)."""
-        for child in self.children[first:]:
-            halt_child(child)
+        halt_all(self.children[first:])
 
     def clear(self) -> None:
         """The node's own state, reset by a halt."""
 
     def halt(self) -> None:
         self.clear()
-        self.reset_children()
-        self.bt_status = Status.INVALID
+        try:
+            self.reset_children()
+        finally:
+            self.bt_status = Status.INVALID
 
     def start(self) -> None:
         """Called when a tick finds the node not RUNNING: py_trees shows the children
@@ -228,9 +253,6 @@ class Control(BtBehaviour, Composite):
     def tick_control(self) -> Ticking:
         raise NotImplementedError
 
-    def tip(self) -> Behaviour | None:
-        running = [c for c in self.children if c.status is Status.RUNNING]
-        return running[0].tip() if running else Behaviour.tip(self)
 
 
 class BtDecorator(BtBehaviour, Decorator):
@@ -251,8 +273,10 @@ class BtDecorator(BtBehaviour, Decorator):
 
     def halt(self) -> None:
         self.clear()
-        halt_child(self.decorated)
-        self.bt_status = Status.INVALID
+        try:
+            halt_child(self.decorated)
+        finally:
+            self.bt_status = Status.INVALID
 
     def reset_child(self) -> None:
         halt_child(self.decorated)
@@ -265,6 +289,3 @@ class BtDecorator(BtBehaviour, Decorator):
     def update(self) -> Status:  # py_trees' abstract hook; ticks go through tick_node
         return self.status
 
-    def tip(self) -> Behaviour | None:
-        return self.decorated.tip() if self.decorated.status is Status.RUNNING \
-            else Behaviour.tip(self)

@@ -153,8 +153,9 @@ class Commander:
             if status.status == "FAILURE":
                 self._progress(status.robot, f"{status.robot} failed: {status.reason or '?'}")
             elif status.status in ("SUCCESS", "CANCELLED") and previous is not None:
+                said = f" ({status.reason})" if status.reason else ""
                 self._progress(status.robot, f"{status.robot}: plan {status.plan_id} "
-                                             f"{status.status.lower()}")
+                                             f"{status.status.lower()}{said}")
 
     def poll(self) -> None:
         """Expire LLM requests past their deadline; notice executors that went silent."""

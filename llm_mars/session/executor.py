@@ -10,9 +10,11 @@ the same way with and without ROS; tests drive it directly. Rules:
 * ``cancel`` halts the running tree and drops the queue: status ``CANCELLED``;
 * ``tick`` ticks the tree once and never blocks (skills only poll the robot); a tick that
   raises fails the plan, and once the match is over nothing is ticked;
-* a tree whose root reports BT.CPP's SKIPPED (``_skipIf``, a RunOnce already run...) ends
-  as BT.CPP's ``tickWhileRunning`` does: the plan is over, ``SUCCESS`` with the reason
-  :data:`SKIPPED_REASON`.
+* a tree whose root reports BT.CPP's SKIPPED (a ``_skipIf`` or ``_while`` on the root, every
+  child of a control skipped...) ends as BT.CPP's ``tickWhileRunning`` does: the plan is
+  over, ``SUCCESS`` with the reason :data:`SKIPPED_REASON`;
+* a halt always completes (every running skill is cancelled) before an ``_onHalted``
+  script's error is known; the error is added to the plan's reason, never raised.
 """
 from __future__ import annotations
 
@@ -36,7 +38,8 @@ from llm_mars.payloads import ExecutorStatus, PlanDispatch
 from llm_mars.world.skills import MATCH_OVER
 
 MAX_QUEUED_PLANS = 8
-SKIPPED_REASON = "skipped: the whole tree was skipped (BT.CPP's SKIPPED)"
+SKIPPED_REASON = ("skipped: the tree ended SKIPPED (BT.CPP), a _skipIf, _while, Precondition "
+                  "or RunOnce stopped it before it finished")
 
 
 @dataclass
@@ -162,17 +165,22 @@ class PlanExecutor:
     def _halt(self, status: str, reason: str) -> None:
         if self.current is None:
             return
-        self.current.root.stop(Status.INVALID)
+        root = self.current.root
         self.current = None
         self.status = status
         self.reason = reason
+        try:
+            root.stop(Status.INVALID)
+        except Exception as exc:  # an _onHalted script failed; every skill was still halted
+            self.reason = f"{reason}; while halting: {exc!r}"
 
     @staticmethod
     def _failure_reason(root: Behaviour) -> str | None:
-        """The feedback of the failed leaf that made the tree fail (last one ticked)."""
-        reason = None
+        """The feedback of the failed leaf that made the tree fail (last one ticked), else of
+        the failed decorator that did (a Timeout halts its leaf, which then shows nothing)."""
+        reasons: dict[bool, str] = {}
         for behaviour in root.iterate():
-            if behaviour.status is Status.FAILURE and not behaviour.children \
-                    and behaviour.feedback_message:
-                reason = f"{behaviour.name}: {behaviour.feedback_message}"
-        return reason
+            if behaviour.status is Status.FAILURE and behaviour.feedback_message \
+                    and len(behaviour.children) <= 1:
+                reasons[not behaviour.children] = f"{behaviour.name}: {behaviour.feedback_message}"
+        return reasons.get(True, reasons.get(False))

@@ -181,3 +181,14 @@ def test_robot_views_are_merged_each_robot_from_its_own_driver(h):
     assert h.commander.world_state == {
         "time_s": 4.0, "robots": {"robot1": {"location": "plate_3"},
                                   "robot2": {"location": "basket"}}}
+
+
+def test_progress_says_why_a_plan_ended_without_failing(h):
+    c = h.commander
+    c.on_executor_status(ExecutorStatus("robot1", "RUNNING", "p1", "MoveTo"))
+    c.on_executor_status(ExecutorStatus("robot1", "SUCCESS", "p1", reason="skipped: the tree ended SKIPPED"))
+    c.on_executor_status(ExecutorStatus("robot1", "RUNNING", "p2", "MoveTo"))
+    c.on_executor_status(ExecutorStatus("robot1", "SUCCESS", "p2"))
+    texts = [r.text for r in h.responses if not r.final]
+    assert texts == ["robot1: plan p1 success (skipped: the tree ended SKIPPED)",
+                     "robot1: plan p2 success"]

@@ -161,3 +161,74 @@ def test_a_while_condition_turning_false_halts_the_running_skill(executor, world
     assert executor.snapshot().active == "MoveTo target=plate_1"
     run(executor, world)
     assert world.state_dict()["robots"]["robot1"]["location"] == "plate_1"
+
+
+class _CountingRobot(SimRobot):
+    """Records every goal started and cancelled."""
+
+    def __init__(self, world, name):
+        super().__init__(world, name)
+        self.started, self.cancelled = [], []
+
+    def start_skill(self, skill, args):
+        goal = super().start_skill(skill, args)
+        self.started.append(goal)
+        return goal
+
+    def cancel_skill(self, goal):
+        self.cancelled.append(goal)
+        super().cancel_skill(goal)
+
+
+@pytest.fixture
+def counted(world):
+    robot = _CountingRobot(world, "robot1")
+    return robot, PlanExecutor("robot1", robot, clock=world.clock)
+
+
+@pytest.mark.parametrize("end", ["cancel", "replace"])
+def test_a_failing_on_halted_script_still_halts_every_skill_and_ends_the_plan(counted, world, end):
+    """An _onHalted that raises must neither stop the halt part-way (a sibling's goal left
+    running) nor leave the plan RUNNING to restart its skill next tick."""
+    robot, executor = counted
+    executor.submit(PlanDispatch("p1", plan(
+        '<Parallel><Sleep msec="100000" _onHalted="nope = 1"/>'
+        '<MoveTo target="plate_3" _onHalted="nope = 1"/></Parallel>')))
+    executor.tick()
+    world.step(DT)
+    assert len(robot.started) == 1
+    if end == "cancel":
+        assert executor.cancel("operator said stop")
+        snap = executor.snapshot()
+        assert snap.status == "CANCELLED" and "nope" in snap.reason and not executor.running
+    else:
+        executor.submit(PlanDispatch("p2", plan('<Wait seconds="1"/>')))
+        assert executor.snapshot().plan_id == "p2"
+    assert robot.cancelled == robot.started[:1]
+    where = world.state_dict()["robots"]["robot1"]
+    executor.tick()
+    world.step(5.0)
+    after = world.state_dict()["robots"]["robot1"]
+    assert (after["x_mm"], after["y_mm"]) == (where["x_mm"], where["y_mm"])
+    assert [g for g in robot.started if g not in robot.cancelled] == robot.started[1:]
+
+
+def test_a_goal_started_in_a_tick_that_raises_is_cancelled(counted, world):
+    """The Precondition never says RUNNING before its child's tick raises; the halt must
+    still reach the goal the Parallel started in that tick."""
+    robot, executor = counted
+    executor.submit(PlanDispatch("p1", plan(
+        '<Precondition if="true"><Parallel><MoveTo target="plate_3"/><Script code="nope = 1"/>'
+        '</Parallel></Precondition>')))
+    error = executor.tick()
+    assert error is not None and executor.snapshot().status == "FAILURE"
+    assert robot.started and robot.cancelled == robot.started
+    world.step(20.0)
+    assert world.state_dict()["robots"]["robot1"]["location"] == "home"  # it never left
+
+
+def test_a_timeout_names_itself_as_the_failure_reason(executor, world):
+    executor.submit(PlanDispatch("p1", plan('<Timeout msec="300"><MoveTo target="plate_5"/></Timeout>')))
+    run(executor, world)
+    snap = executor.snapshot()
+    assert snap.status == "FAILURE" and "timed out after 300 ms" in snap.reason
