@@ -70,6 +70,11 @@ class ScriptRuntimeError(ScriptError):
     throws out of the tick, and the executor fails the plan."""
 
 
+class UnsupportedValueError(ValueError):
+    """A port value BT.CPP reads in a way this project does not reproduce (a blackboard
+    entry named otherwise than ``{name}``); the validator names it unsupported."""
+
+
 class TreeLogicError(LlmMarsError):
     """A tick BT.CPP 4.8 ends by throwing (a child returned IDLE, an IfThenElse condition
     was skipped); the executor fails the plan, as with a script error."""

@@ -25,6 +25,8 @@ AlwaysSuccess/Failure  :class:`llm_mars.bt.leaves.Constant`
 Sleep                  :class:`llm_mars.bt.leaves.Sleep` (injectable clock)
 Script                 :class:`llm_mars.bt.leaves.Script`
 ScriptCondition        :class:`llm_mars.bt.leaves.ScriptCondition`
+SetBlackboard          :class:`llm_mars.bt.leaves.SetBlackboard`
+Switch2 .. Switch6     :class:`llm_mars.bt.controls.Switch`
 SubTree                :class:`llm_mars.bt.decorators.SubTree` around the expanded body
 skills, conditions     ``llm_mars.bt.behaviours.BEHAVIOUR_CLASSES[tag]``
 =====================  ==================================================================
@@ -54,9 +56,9 @@ from llm_mars.bt import controls, decorators, leaves
 from llm_mars.bt.behaviours import BEHAVIOUR_CLASSES
 from llm_mars.bt.library import SubtreeLibrary, load_library
 from llm_mars.bt.model import Node, Plan, PortRef, format_value
-from llm_mars.bt.registry import REGISTRY, Port
+from llm_mars.bt.registry import ENTRY_TYPES, REGISTRY, SWITCHES, Port
 from llm_mars.bt.robot import RobotInterface
-from llm_mars.bt.script import Blackboard, Entry
+from llm_mars.bt.script import Blackboard, Entry, entry_key
 from llm_mars.bt.tick import SKIPPED, Conditions
 from llm_mars.errors import PlanValidationError, Problem, UnknownRobotError
 
@@ -92,6 +94,7 @@ class _Builder:
             return self.subtree(node, values, board)
         if node.tag not in REGISTRY:
             raise self.fail(node, f"unknown node kind <{node.tag}>", "unknown_tag")
+        self.create_entries(node, board)
         children = [self.build(child, env, board) for child in node.children]
         name = Node(node.tag, tuple(values.items()), name=node.name).label
         tag = node.tag
@@ -106,8 +109,13 @@ class _Builder:
             return leaves.Script(name, values["code"], board)
         if tag == "ScriptCondition":
             return leaves.ScriptCondition(name, values["code"], board)
+        if tag == "SetBlackboard":
+            return leaves.SetBlackboard(name, values["value"], values["output_key"], board)
         if tag in _CONTROLS:
             return _CONTROLS[tag](name, children)
+        if tag in SWITCHES:
+            cases = tuple(values.get(f"case_{i}") for i in range(1, SWITCHES[tag] + 1))
+            return controls.Switch(name, children, values.get("variable"), cases, board)
         if tag == "Parallel":
             kind = REGISTRY[tag]
             return controls.Parallel(
@@ -136,6 +144,16 @@ class _Builder:
             status = SKIPPED if otherwise == SKIPPED.name else Status[otherwise]
             return decorators.Precondition(name, child, values["if"], status, board)
         raise self.fail(node, f"no behaviour for <{tag}>", "unknown_tag")
+
+    def create_entries(self, node: Node, board: Blackboard) -> None:
+        """The entries the node's ``{key}`` ports name, created (without a value) as BT.CPP
+        creates them while loading the tree, parents before children, typed by the port."""
+        kind = REGISTRY[node.tag]
+        for name, value in node.ports:
+            entry_type = ENTRY_TYPES.get(kind.port(name).type)
+            key = entry_key(value) if entry_type is not None else None
+            if key is not None:
+                board.create(key, entry_type)
 
     def resolve(self, node: Node, name: str, value: Any, env: Mapping[str, Any]) -> Any:
         if not isinstance(value, PortRef):

@@ -14,19 +14,23 @@ reset their children at other moments than BT.CPP does (which decides when a chi
   child counts towards success only for a negative ``success_count``, and the node is
   SKIPPED when every child it ticked was;
 * IfThenElse / WhileDoElse: a skipped branch makes the node SKIPPED; a skipped condition
-  is an error in BT.CPP 4.8 (it throws), here a :class:`TreeLogicError`.
+  is an error in BT.CPP 4.8 (it throws), here a :class:`TreeLogicError`;
+* SwitchN: the child of the first case equal to the variable (:func:`same_text`), else the
+  last; a change of match halts the child that ran; a skipped child makes it SKIPPED.
 
 Checked against BT.CPP itself in test/bt/test_btcpp_oracle.py.
 """
 from __future__ import annotations
 
+import re
 from collections import abc
 
 from py_trees.behaviour import Behaviour
 from py_trees.common import Status
 
+from llm_mars.bt.script import EMPTY, Blackboard, entry_key, stod, to_text
 from llm_mars.bt.tick import SKIPPED, Control, Skipped, Ticking, execute, halt_child
-from llm_mars.errors import TreeLogicError
+from llm_mars.errors import ScriptRuntimeError, TreeLogicError
 
 
 def threshold(count: int, n_children: int) -> int:
@@ -287,4 +291,96 @@ class WhileDoElse(Control):
                 result = Status.FAILURE
         if result is not Status.RUNNING:
             self.reset_children()
+        return result
+
+
+_INT32 = (-2**31, 2**31 - 1)
+_FLOAT_EPSILON = 1.1920928955078125e-07  # std::numeric_limits<float>::epsilon()
+_STOI = re.compile(r"[ \t\n\v\f\r]*[+-]?[0-9]+")
+
+
+def _stoi(text: str) -> int | None:
+    """``std::stoi``: leading space, a sign, then the longest run of digits (``'5x'`` is
+    5); None where it throws (no digits, beyond an ``int``)."""
+    match = _STOI.match(text)
+    if match is None:
+        return None
+    value = int(match.group().strip(" \t\n\v\f\r"))
+    return value if _INT32[0] <= value <= _INT32[1] else None
+
+
+def _stod(text: str) -> float | None:
+    """``std::stod`` (hexadecimal, ``inf`` and ``nan`` too); None where it throws."""
+    try:
+        return stod(text)
+    except ScriptRuntimeError:
+        return None
+
+
+def same_text(variable: str, case: str) -> bool:
+    """BT.CPP's ``CheckStringEquality`` as the oracle's build compiles it (``std::stoi`` and
+    ``std::stod``, not ``from_chars``): the same text, else both read as the same ``int``,
+    else as ``double``s a float epsilon apart. Each is read as the longest number it starts
+    with, so ``'2.5'`` matches ``'2'`` and ``' +5'`` matches ``'5'``."""
+    if variable == case:
+        return True
+    a, b = _stoi(variable), _stoi(case)
+    if a is not None and b is not None and a == b:
+        return True
+    x, y = _stod(variable), _stod(case)
+    return x is not None and y is not None and abs(x - y) <= _FLOAT_EPSILON
+
+
+def read_input(text: str | None, board: Blackboard) -> str | None:
+    """BT.CPP's ``getInput<std::string>``: the text, or the value of the entry ``{key}`` as
+    text; None where BT.CPP's fails (no port, no entry, an entry without a value)."""
+    key = None if text is None else entry_key(text)
+    if key is None:
+        return text
+    entry = board.entry(key)
+    if entry is None or entry.value is EMPTY:
+        return None
+    return to_text(entry.value)
+
+
+class Switch(Control):
+    """BT.CPP's SwitchN: each tick the variable picks a child (the first equal case, else the
+    last); the child that ran before is halted when the pick changes; after a finished child
+    every child is reset. A skipped child makes the node SKIPPED (not the default child)."""
+
+    def __init__(self, name: str, children: abc.Sequence[Behaviour], variable: str | None,
+                 cases: abc.Sequence[str | None], board: Blackboard):
+        super().__init__(name, children)
+        self.variable = variable
+        self.cases = tuple(cases)
+        self.blackboard = board
+        self.running = -1
+
+    def clear(self) -> None:
+        self.running = -1
+
+    def match(self) -> int:
+        variable = read_input(self.variable, self.blackboard)
+        if variable is not None:
+            for index, case in enumerate(self.cases):
+                value = read_input(case, self.blackboard)
+                if value is not None and same_text(variable, value):
+                    return index
+        return len(self.cases)
+
+    def tick_control(self) -> Ticking:
+        if len(self.children) != len(self.cases) + 1:  # the validator refuses these
+            raise TreeLogicError(f"{self.name}: needs one child per case and a default")
+        index = self.match()
+        if self.running not in (-1, index):
+            halt_child(self.children[self.running])
+        child = self.current_child = self.children[index]
+        result = yield from execute(child)
+        if result is SKIPPED:
+            self.running = -1
+        elif result is Status.RUNNING:
+            self.running = index
+        else:
+            self.reset_children()
+            self.running = -1
         return result

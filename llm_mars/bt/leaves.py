@@ -1,13 +1,14 @@
 """BehaviorTree.CPP's built-in leaves that involve no robot: AlwaysSuccess, AlwaysFailure,
-Sleep, Script and ScriptCondition (the registry's ``Category.LEAF``)."""
+Sleep, Script, ScriptCondition and SetBlackboard (the registry's ``Category.LEAF``)."""
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from py_trees.common import Status
 
-from llm_mars.bt.script import Blackboard, parse_script, truth
+from llm_mars.bt.script import EMPTY, Blackboard, EntryType, entry_key, parse_script, truth
 from llm_mars.bt.tick import BtBehaviour
+from llm_mars.errors import ScriptRuntimeError, TreeLogicError
 
 
 class Constant(BtBehaviour):
@@ -64,3 +65,48 @@ class ScriptCondition(Script):
 
     def update(self) -> Status:
         return Status.SUCCESS if truth(self.script.run(self.blackboard)) else Status.FAILURE
+
+
+class SetBlackboard(BtBehaviour):
+    """BT.CPP's SetBlackboard: writes the text ``value``, or a copy of the entry ``{key}``,
+    into the entry ``output_key``, with BT.CPP's types (a plan written for BT.CPP must leave
+    the same blackboard): a new entry holds a string; an AnyTypeAllowed one (a script's)
+    takes no string (it is left without a value) and becomes ``BT::Any``; a string entry
+    takes strings only. FAILURE when ``{key}`` has no value; a missing ``{key}`` or a
+    type it cannot take raises TreeLogicError, as BT.CPP throws."""
+
+    def __init__(self, name: str, value: str, output_key: str, blackboard: Blackboard):
+        super().__init__(name)
+        self.value = value
+        self.output_key = output_key
+        self.blackboard = blackboard
+
+    def update(self) -> Status:
+        board, key = self.blackboard, self.output_key
+        target = board.entry(key)
+        source_key = entry_key(self.value)
+        value: object = self.value
+        if source_key is not None:
+            source = board.entry(source_key)
+            if source is None:
+                raise TreeLogicError(f"{self.name}: no entry {source_key} to copy")
+            if target is None:
+                target = board.create(key, source.type)
+            value = source.value
+        if value is EMPTY:
+            return Status.FAILURE
+        if target is None:
+            board.create(key, EntryType.STRING_SET).value = value
+            return Status.SUCCESS
+        if not target.type.strongly_typed:
+            if type(value) is str:
+                try:
+                    value = target.type.convert(value)
+                except ScriptRuntimeError as exc:
+                    raise TreeLogicError(f"{self.name}: {exc}") from exc
+            target.type, target.value = EntryType.ANY, value
+        elif type(value) is not str:  # BT.CPP: the type of an entry shall not change
+            raise TreeLogicError(f"{self.name}: {key} holds strings only")
+        else:
+            target.value = value
+        return Status.SUCCESS

@@ -18,7 +18,9 @@ from llm_mars.bt.registry import REGISTRY, Category, Port, PortType
 
 CPP_TYPES = {PortType.INT: "int", PortType.FLOAT: "double", PortType.BOOL: "bool",
              PortType.STRING: "std::string", PortType.ENUM: "std::string",
-             PortType.SCRIPT: "std::string"}
+             PortType.SCRIPT: "std::string", PortType.ENTRY: "std::string",
+             PortType.COPY: "BT::AnyTypeAllowed",
+             PortType.KEY: "std::string"}
 """The C++ type BT.CPP would declare for each port type (``getInput<T>``)."""
 _ENTRIES = {Category.ACTION: "Action", Category.CONDITION: "Condition"}
 _INDENT = "  "

@@ -30,8 +30,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from llm_mars import vocabulary as V
-from llm_mars.bt.script import parse_script
-from llm_mars.errors import RegistryError, UnknownSkillError
+from llm_mars.bt.script import (BLACKBOARD_KEY, EntryType, blackboard_pointer, entry_key,
+                                parse_script)
+from llm_mars.errors import RegistryError, UnknownSkillError, UnsupportedValueError
 
 
 RESERVED_PORT_NAMES = ("name", "ID")
@@ -55,6 +56,9 @@ class PortType(str, enum.Enum):
     STRING = "string"
     ENUM = "enum"
     SCRIPT = "script"  # BT.CPP script code (llm_mars/bt/script.py), read with the plan
+    ENTRY = "entry"  # text, or {key}: the blackboard entry's value (std::string) at a tick
+    COPY = "copy"  # text, or {key}: the blackboard entry's value as it is (AnyTypeAllowed)
+    KEY = "key"  # the name of the blackboard entry a node writes
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,11 @@ class Port:
         if self.type is PortType.SCRIPT:
             parse_script(text)  # ScriptSyntaxError, a ValueError, says where it stopped
             return text
+        if self.type in ENTRY_TYPES and blackboard_pointer(text) and entry_key(text) is None:
+            raise UnsupportedValueError("a blackboard entry written otherwise than {name}")
+        if self.type is PortType.KEY and not BLACKBOARD_KEY.fullmatch(text):
+            raise UnsupportedValueError("a blackboard entry whose name is not a script "
+                                        "variable's (letters, digits, _)")
         if self.max_length is not None and len(text) > self.max_length:
             raise ValueError(f"text longer than {self.max_length} characters")
         return text
@@ -172,6 +181,10 @@ class Port:
             data["max_length"] = self.max_length
         return data
 
+
+ENTRY_TYPES = {PortType.ENTRY: EntryType.STRING, PortType.COPY: EntryType.ANY_ALLOWED}
+"""Ports that read a ``{key}`` entry, and the type BT.CPP gives that entry when loading the
+tree creates it (the port's C++ type)."""
 
 _SLOT = re.compile(r"\{(\w+)\}")
 _OPTIONAL = re.compile(r"\[([^\]]*)\]")
@@ -315,6 +328,22 @@ def _condition(tag: str, description: str, *ports: Port, holds: Holds) -> NodeKi
     return NodeKind(tag, Category.CONDITION, description, ports, holds=holds)
 
 
+SWITCHES = {f"Switch{cases}": cases for cases in range(2, 7)}
+"""BT.CPP's Switch2 .. Switch6, by their number of cases."""
+
+
+def _switch(cases: int) -> NodeKind:
+    """BT.CPP's SwitchN: its ports are read like any input port (text, or ``{key}``)."""
+    return _control(
+        f"Switch{cases}", f"tick the child of the first of case_1..case_{cases} equal to "
+        "variable (as text, else as integers, else as reals), else the last child",
+        Port("variable", PortType.ENTRY, "the value compared: text, or {key}: that entry's "
+             "value (none: the last child)", required=False),
+        *(Port(f"case_{i}", PortType.ENTRY, f"the value of case {i}: text, or {{key}}",
+               required=False) for i in range(1, cases + 1)),
+        children=(cases + 1, cases + 1), planned=False)
+
+
 def time_left_s(state: Mapping[str, Any]) -> float:
     """Match seconds left in a state JSON: its ``time_left_s`` (the simulator's own match
     length), else the standard match length minus ``time_s``."""
@@ -369,6 +398,7 @@ _NODE_KINDS: tuple[NodeKind, ...] = (
         _int("msec", "time limit in milliseconds", 1, 100_000),
     ),
     # BT.CPP built-ins people write by hand (not in the bt adapter's grammar)
+    *(_switch(n) for n in SWITCHES.values()),
     _control("SequenceWithMemory", "like Sequence, but after a failure the next tick resumes "
              "at the failed child, not the first", planned=False),
     _control("IfThenElse", "tick the first child once; on SUCCESS run the second, on FAILURE "
@@ -396,6 +426,10 @@ _NODE_KINDS: tuple[NodeKind, ...] = (
           Port("code", PortType.SCRIPT, "statements")),
     _leaf("ScriptCondition", "SUCCESS if the script's value is true, else FAILURE",
           Port("code", PortType.SCRIPT, "statements; the last one's value is the answer")),
+    _leaf("SetBlackboard", "write value (text, or a copy of the entry {key}) into the "
+          "blackboard entry output_key; SUCCESS (FAILURE if {key} has no value)",
+          Port("value", PortType.COPY, "the text written, or {key}: that entry's value"),
+          Port("output_key", PortType.KEY, "the name of the entry written")),
     _leaf("AlwaysSuccess", "SUCCESS"),
     _leaf("AlwaysFailure", "FAILURE"),
     _leaf("Sleep", "RUNNING for msec milliseconds, then SUCCESS",
@@ -566,14 +600,13 @@ class Registry:
 REGISTRY = Registry({k.tag: k for k in _NODE_KINDS})
 
 UNSUPPORTED_BTCPP_NODES = (
-    "SetBlackboard", "UnsetBlackboard",
-    "Switch2", "Switch3", "Switch4", "Switch5", "Switch6", "AsyncSequence", "AsyncFallback",
+    "UnsetBlackboard", "AsyncSequence", "AsyncFallback",
     "ParallelAll", "TryCatch", "ManualSelector", "LoopInt", "LoopBool", "LoopDouble",
     "LoopString", "WasEntryUpdated", "SkipUnlessUpdated", "WaitValueUpdate",
     "RetryUntilSuccesful", "SequenceStar", "SubTreePlus")
-"""BT.CPP v4 built-ins this project does not run: they need blackboard ports (output ports,
-``{entry}`` values), are not built (the async ones, ParallelAll, TryCatch, ManualSelector), or
-are deprecated aliases. The validator names them as such (docs/btcpp.md)."""
+"""BT.CPP v4 built-ins this project does not run: they need blackboard ports (an entry's
+update stamps, typed outputs), are not built (the async ones, ParallelAll, TryCatch,
+ManualSelector), or are deprecated aliases. The validator names them as such (docs/btcpp.md)."""
 UNSUPPORTED_BTCPP_ATTRIBUTES = ("_autoremap", "_uid", "_fullpath")
 """BT.CPP v4's subtree attributes, likewise (docs/btcpp.md says why)."""
 PRE_CONDITIONS = ("_failureIf", "_successIf", "_skipIf", "_while")

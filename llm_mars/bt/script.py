@@ -28,6 +28,7 @@ of the tick.
 """
 from __future__ import annotations
 
+import enum
 import math
 import re
 from collections.abc import Iterator, Sequence
@@ -69,7 +70,7 @@ def _beyond_double(text: str, value: float) -> bool:
             or (value == 0.0 and re.search("[1-9a-fA-F]", digits) is not None))
 
 
-def _stod(text: str) -> float:
+def stod(text: str) -> float:
     """``std::stod``: leading space, a sign, then the longest number it can read (``'5x'`` is
     5); nothing read, an overflow or an underflow is an error."""
     match = _STOD.match(text)
@@ -107,7 +108,7 @@ def to_double(value: object) -> float:
     if type(value) is float:
         return value
     if type(value) is str:
-        return _stod(value)
+        return stod(value)
     raise ScriptRuntimeError("a variable with no value used as a number")
 
 
@@ -134,7 +135,7 @@ def truth(value: object) -> bool:
     raise ScriptRuntimeError(f"{_kind(value)} value is not a boolean")
 
 
-def _to_text(value: Value) -> str:
+def to_text(value: Value) -> str:
     """``Any::cast<std::string>``: a real as ``std::to_string`` writes it (``2.500000``)."""
     if type(value) is float:
         return "%f" % value
@@ -145,10 +146,60 @@ def _string_to_double(value: str) -> float:
     """BT.CPP's StringToDouble: ``'true'``/``'false'`` are 1/0, else the string's number."""
     if value in ("true", "false"):
         return float(value == "true")
-    return _stod(value)
+    return stod(value)
 
 
 # --- the blackboard -------------------------------------------------------------------------
+
+BLACKBOARD_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+"""An entry's name as supported in ports: a script variable's (``@`` and other texts BT.CPP
+takes are not)."""
+
+
+def blackboard_pointer(text: str) -> bool:
+    """Whether BT.CPP reads an input port's text as an entry's name (``isBlackboardPointer``
+    after stripping spaces, or ``getRemappedKey``'s ``=`` and ``{=}``)."""
+    stripped = text.strip(" ")
+    return text in ("=", "{=}") or (
+        len(stripped) >= 3 and stripped[0] == "{" and stripped[-1] == "}")
+
+
+def entry_key(text: str) -> str | None:
+    """The entry ``{key}`` names (the supported form of a pointer); None for plain text."""
+    if text[:1] == "{" and text[-1:] == "}" and BLACKBOARD_KEY.fullmatch(text[1:-1]):
+        return text[1:-1]
+    return None
+
+
+class EntryType(enum.Enum):
+    """BT.CPP's type of an entry (its ``TypeInfo``), fixed by what created it: it decides
+    what a string assigned to a non-string entry becomes."""
+
+    ANY_ALLOWED = "AnyTypeAllowed"
+    """Created by a script's ``:=``, a subtree port or SetBlackboard's ``value`` port: the
+    first value sets the kind, a string into a number entry is read as a number."""
+    STRING = "std::string"
+    """Created for a ``{key}`` of a ``std::string`` input port (Switch): a string assigned
+    stays a string."""
+    STRING_SET = "std::string (SetBlackboard)"
+    """Created by SetBlackboard's write of a text: its converter (``convertFromString<Any>``)
+    throws."""
+    ANY = "BT::Any"
+    """What SetBlackboard leaves in an AnyTypeAllowed entry: not strongly typed, its
+    converter throws."""
+
+    @property
+    def strongly_typed(self) -> bool:
+        return self in (EntryType.STRING, EntryType.STRING_SET)
+
+    def convert(self, text: str) -> object:
+        """The entry's converter (``TypeInfo::parseString``) applied to ``text``: the text
+        for a string entry, :data:`EMPTY` where there is no converter."""
+        if self is EntryType.STRING:
+            return text
+        if self is EntryType.ANY_ALLOWED:
+            return EMPTY
+        raise ScriptRuntimeError(f"an entry of type {self.value} cannot be set from a string")
 
 
 @dataclass
@@ -157,6 +208,7 @@ class Entry:
     remapped to, as in BT.CPP."""
 
     value: object = EMPTY
+    type: EntryType = EntryType.ANY_ALLOWED
 
 
 class Blackboard:
@@ -174,9 +226,11 @@ class Blackboard:
         board, key = self._home(name)
         return board.entries.get(key)
 
-    def create(self, name: str) -> Entry:
+    def create(self, name: str, type: EntryType = EntryType.ANY_ALLOWED) -> Entry:
+        """The entry ``name``, created with ``type`` if there is none (an existing one keeps
+        its own, as BT.CPP's ``createEntry``)."""
         board, key = self._home(name)
-        return board.entries.setdefault(key, Entry())
+        return board.entries.setdefault(key, Entry(type=type))
 
     def get(self, name: str) -> object:
         """The value of ``name`` (:data:`EMPTY` if created but never set); ScriptRuntimeError
@@ -270,7 +324,7 @@ class Binary(Expr):
         if self.op == "+" and type(left) is str and type(right) is str:
             return left + right
         if self.op == "..":
-            return _to_text(left) + _to_text(right)
+            return to_text(left) + to_text(right)
         raise ScriptRuntimeError(f"{_kind(left)} {self.op} {_kind(right)} is not permitted")
 
 
@@ -345,7 +399,7 @@ class Assignment(Expr):
             entry = board.create(name)
         value = _not_empty(self.value.evaluate(board), "right", self.op)
         if self.op in (":=", "="):
-            entry.value = _assigned(name, entry.value, value)
+            entry.value = _assigned(name, entry, value)
             return entry.value
         if entry.value is EMPTY:
             raise ScriptRuntimeError(f"the left operand of {self.op} has no value")
@@ -353,7 +407,7 @@ class Assignment(Expr):
         if type(value) is str:
             if self.op != "+=":
                 raise ScriptRuntimeError(f"{self.op} cannot take strings")
-            result: Value = _to_text(current) + value
+            result: Value = to_text(current) + value
         else:
             if type(current) is str:
                 raise ScriptRuntimeError(f"{self.op} needs a number in {name}")
@@ -362,13 +416,22 @@ class Assignment(Expr):
         return entry.value
 
 
-def _assigned(name: str, current: object, value: Value) -> Value:
-    """What ``:=``/``=`` store: anything into an empty entry; a string into a number entry
-    as its number (the entry becomes a real); else a value of the entry's kind."""
-    if current is EMPTY:
+def _assigned(name: str, entry: Entry, value: Value) -> object:
+    """What ``:=``/``=`` store: anything into an empty AnyTypeAllowed entry; a string into a
+    non-string entry through the entry type's converter, else (none) as its number (the
+    entry becomes a real); else a value of the entry's kind (anything into an empty one)."""
+    current = entry.value
+    if current is EMPTY and entry.type is EntryType.ANY_ALLOWED:
         return value
     if type(value) is str and type(current) is not str:
+        converted = entry.type.convert(value)
+        if converted is not EMPTY:
+            return converted
+        if current is EMPTY:  # no converter, no number to become: BT.CPP throws
+            raise ScriptRuntimeError(f"{name}: a string cannot be converted to its type")
         return _string_to_double(value)
+    if current is EMPTY:
+        return value
     return _copied(name, value, current)
 
 

@@ -24,11 +24,12 @@ from typing import Any
 
 from llm_mars import vocabulary as V
 from llm_mars.bt.model import Node, Plan, PortRef
-from llm_mars.bt.registry import (CONDITION_SCRIPTS, REGISTRY, UNSUPPORTED_BTCPP_ATTRIBUTES,
-                                  UNSUPPORTED_BTCPP_NODES, Category, Port, PortType)
+from llm_mars.bt.registry import (CONDITION_SCRIPTS, ENTRY_TYPES, REGISTRY,
+                                  UNSUPPORTED_BTCPP_ATTRIBUTES, UNSUPPORTED_BTCPP_NODES,
+                                  Category, Port, PortType)
 from llm_mars.bt.safe_xml import Element
-from llm_mars.bt.script import parse_script
-from llm_mars.errors import PlanValidationError, Problem, ScriptSyntaxError
+from llm_mars.bt.script import blackboard_pointer, parse_script
+from llm_mars.errors import PlanValidationError, Problem, ScriptSyntaxError, UnsupportedValueError
 
 PORT_REFERENCE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 BTCPP_FORMAT = "4"
@@ -194,7 +195,14 @@ class NodeChecker:
         return tuple((p.name, values[p.name]) for p in declared if p.name in values)
 
     def _value(self, element: Element, path: str, owner: str, port: Port, text: str) -> Any:
-        reference = PORT_REFERENCE.fullmatch(text.strip())
+        blackboard = port.type in ENTRY_TYPES or port.type is PortType.KEY
+        if blackboard and self.scope is not None and (
+                port.type is PortType.KEY or blackboard_pointer(text)):
+            # a subtree's own blackboard (remapped ports, shadowed entries) is not modelled
+            self.report(element, path, f"{owner}.{port.name}: a blackboard entry inside a "
+                        f"subtree definition is {UNSUPPORTED}", "unsupported_feature")
+            return None
+        reference = None if blackboard else PORT_REFERENCE.fullmatch(text.strip())
         if reference:
             name = reference.group(1)
             if self.scope is None:
@@ -217,6 +225,10 @@ class NodeChecker:
             return PortRef(name)
         try:
             return port.parse(text)
+        except UnsupportedValueError as exc:
+            self.report(element, path, f"{owner}.{port.name}={text!r}: {exc} is {UNSUPPORTED}",
+                        "unsupported_feature")
+            return None
         except ValueError as exc:
             suggestion = closest(text, port.choices) if port.type is PortType.ENUM else None
             self.report(element, path, f"{owner}.{port.name}: {exc}", "bad_value", suggestion)

@@ -50,10 +50,17 @@ def without_skill_ports(text: str) -> tuple[str, dict[str, str]]:
     return ET.tostring(root, encoding="unicode"), {i: kind for i, (kind, _) in entries.items()}
 
 
+_FACTORIES: list[bt.BehaviorTreeFactory] = []
+"""Every factory a tree was made with, kept: a node reads its port model (``manifest``, a
+pointer into the factory) when a port is left out, e.g. a Switch's case, and a freed one
+crashed the process."""
+
+
 def load(text: str, tick: Tick | None = None) -> bt.Tree:
     """BT.CPP's tree of a document that carries its TreeNodesModel (``createTreeFromText``)."""
     loadable, leaves = without_skill_ports(text)
     factory = bt.BehaviorTreeFactory()
+    _FACTORIES.append(factory)
     for leaf_id, kind in leaves.items():
         def run(node, leaf_id=leaf_id):
             return bt.NodeStatus.SUCCESS if tick is None else tick(leaf_id, node.name())

@@ -8,7 +8,9 @@ from hypothesis import strategies as st
 from llm_mars import vocabulary as V
 from llm_mars.bt.library import SubtreeLibrary
 from llm_mars.bt.model import Node, Plan
-from llm_mars.bt.registry import CONDITION_SCRIPTS, PRE_CONDITIONS, REGISTRY, Category, Port, PortType
+from llm_mars.bt.registry import (CONDITION_SCRIPTS, ENTRY_TYPES, PRE_CONDITIONS, REGISTRY,
+                                  Category, Port, PortType)
+from llm_mars.bt.script import blackboard_pointer
 from llm_mars.bt.validator import PORT_REFERENCE
 
 # characters XML 1.0 can carry (no surrogates, controls other than tab/newline/return,
@@ -20,6 +22,8 @@ XML_CHARACTERS = st.one_of(
 
 
 SCRIPT_VARIABLES = ("a", "b", "@a")
+ENTRY_KEYS = ("a", "b", "c")
+"""The entries SetBlackboard and SwitchN name in generated trees."""
 _LITERALS = ("0", "1", "2", "3", "+3", "2.5", "0.5", "1e1", "0x1F", "true", "false", "'a'",
              "'b'", "''", "'5'", "'true'", '"a"')
 _GROUPS = ({"prefix": ("-",), "infix": ("+", "-", "*", "/")},
@@ -92,6 +96,12 @@ def port_values(port: Port) -> st.SearchStrategy:
                            int(port.maximum) if port.maximum is not None else 10)
     if port.type is PortType.FLOAT:
         return st.floats(port.minimum, port.maximum, allow_nan=False, allow_infinity=False)
+    if port.type is PortType.KEY:
+        return st.sampled_from(ENTRY_KEYS)
+    if port.type in ENTRY_TYPES:
+        return st.one_of(st.sampled_from([f"{{{key}}}" for key in ENTRY_KEYS]),
+                         st.text(XML_CHARACTERS, max_size=20).filter(
+                             lambda text: not blackboard_pointer(text)))
     return st.text(XML_CHARACTERS, max_size=min(port.max_length or 80, 80)).filter(
         lambda text: not PORT_REFERENCE.fullmatch(text.strip()))
 
@@ -120,7 +130,8 @@ def leaves(library: SubtreeLibrary) -> st.SearchStrategy[Node]:
 @st.composite
 def _control(draw, children: st.SearchStrategy[Node]) -> Node:
     kind = draw(st.sampled_from(REGISTRY.of(Category.CONTROL)))
-    kids = tuple(draw(st.lists(children, min_size=kind.min_children, max_size=3)))
+    kids = tuple(draw(st.lists(children, min_size=kind.min_children,
+                               max_size=kind.max_children or max(3, kind.min_children))))
     ports = draw(_ports(kind.ports))
     if kind.tag == "Parallel":  # thresholds may not exceed the number of children
         ports = tuple((name, min(value, len(kids))) for name, value in ports)

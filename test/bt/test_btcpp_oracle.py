@@ -17,19 +17,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from llm_mars.bt import decorators, leaves
+from llm_mars.bt import controls, decorators, leaves
 from llm_mars.bt.builder import build_tree
 from llm_mars.bt.export import export_robot
 from llm_mars.bt.library import load_library
 from llm_mars.bt.model import Node, Plan
 from llm_mars.bt.parser import parse_plan
-from llm_mars.bt.registry import CONDITION_SCRIPTS, PRE_CONDITIONS
+from llm_mars.bt.registry import CONDITION_SCRIPTS, PRE_CONDITIONS, SWITCHES
 from llm_mars.bt.robot import RobotInterface, SkillOutcome, SkillState
 from llm_mars.bt.script import EMPTY, Blackboard, parse_script, truth
 from llm_mars.errors import ScriptError, TreeLogicError
 
 from .btcpp import PortNotInModel, load
-from .strategies import condition_script, plans, script_expressions, scripts
+from .strategies import ENTRY_KEYS, condition_script, plans, script_expressions, scripts
 from .tables import plan_xml
 from .test_library import subtree
 
@@ -119,7 +119,8 @@ class ScriptedLeaves(RobotInterface):
         return self.scripts.next(f"C{args['seconds']:g}") == "S"
 
 
-SCRIPTING = ("Script", "ScriptCondition", "Precondition")
+SCRIPTING = ("Script", "ScriptCondition", "Precondition", "SetBlackboard",
+             *SWITCHES)
 """Compared tick by tick too, with the blackboard after each tick."""
 COUNTING = st.builds("n += 1; n {} {}".format, st.sampled_from(["<", ">", "==", "!="]),
                      st.integers(1, 8))
@@ -129,12 +130,24 @@ SKIPPING = ("_skipIf", "_while")
 else="SKIPPED"``, what reports SKIPPED); the others are drawn too, less often."""
 
 
+SWITCH_VARIABLES = ("{n}", "{n}", "{n}", "{a}", "{b}", "{c}", "2", None)
+"""What a SwitchN compares: mostly ``n``, which counts the ticks, so the match changes while
+a child runs."""
+SWITCH_CASES = ("1", "2", "3", "4", "1", "2", "3", "4", "0", "1.0", "2.5", " 2", "+3", "0x4",
+                "3x", "a", "", "{a}", "{b}", None)
+"""Cases, as text (BT.CPP reads them with ``stoi``/``stod`` too) or entries; None: left out."""
+COUNTER = "n = n >= 4 ? 1 : n + 1"
+"""Run before the tree at every tick: 1, 2, 3, 4, 1, ... the values the cases hold most."""
+SET_VALUES = ("1", "2", "2.5", "a", "", "{a}", "{b}", "{c}", "{n}")
+
+
 @st.composite
 def built_in_trees(draw, depth: int = 3, scripting: bool = False,
-                   skipping: bool = False) -> Node:
+                   skipping: bool = False, switching: bool = False) -> Node:
     """Trees of the built-ins over scripted leaves; ``scripting``: with Script,
     ScriptCondition and Precondition; ``skipping``: also with what reports SKIPPED and the
-    condition scripts (``_skipIf`` ...) on any node."""
+    condition scripts (``_skipIf`` ...) on any node; ``switching``: with SwitchN and
+    SetBlackboard (into ``a``, ``b`` or ``c``)."""
     numbers = count()
     tame = draw(st.integers(0, 3)) > 0  # most trees' scripts are numbers, which seldom fail
 
@@ -150,15 +163,23 @@ def built_in_trees(draw, depth: int = 3, scripting: bool = False,
 
     def leaf() -> Node:
         kind = draw(st.sampled_from(["L", "L", "L", "C", "AlwaysSuccess", "AlwaysFailure",
-                                     *(["Script", "ScriptCondition"] * 2 * scripting)]))
+                                     *(["Script", "ScriptCondition"] * 2 * scripting),
+                                     *(["SetBlackboard"] * 2 * switching)]))
         if kind == "C":
             return condition()
+        if kind == "SetBlackboard":
+            return Node(kind, (("value", draw(st.sampled_from(SET_VALUES))),
+                               ("output_key", draw(st.sampled_from(ENTRY_KEYS)))))
         if kind in ("Script", "ScriptCondition"):
             return Node(kind, (("code", draw(scripts(kind == "ScriptCondition", tame))),))
         if kind != "L":
             return Node(kind)
         name = f"L{next(numbers)}"
-        return Node("Say", (("text", name),), name=name)
+        # in switching trees a halted skill shows on the blackboard (a literal: BT.CPP also
+        # runs _onHalted while destroying a tree, where a throwing script ends the process)
+        halted = (("_onHalted", f"halted := '{name}'"),) if switching and draw(
+            st.booleans()) else ()
+        return Node("Say", (("text", name),), name=name, conditions=halted)
 
     def condition() -> Node:
         number = next(numbers)
@@ -170,7 +191,17 @@ def built_in_trees(draw, depth: int = 3, scripting: bool = False,
     def node(level: int) -> Node:
         if level == 0 or draw(st.integers(0, 3)) == 0:
             return leaf()
-        tag = draw(st.sampled_from(sorted(SAME_EVERY_TICK) + ["Precondition"] * 3 * scripting))
+        tag = draw(st.sampled_from(sorted(SAME_EVERY_TICK) + ["Precondition"] * 3 * scripting
+                                   + [*SWITCHES, "Switch2", "Switch3"] * 2 * switching))
+        if switching and level == depth:  # the top switches on n: its match changes
+            tag = draw(st.sampled_from(sorted(SWITCHES)))
+        if tag in SWITCHES:
+            cases = [draw(st.sampled_from(SWITCH_CASES)) for _ in range(SWITCHES[tag])]
+            variable = "{n}" if level == depth else draw(st.sampled_from(SWITCH_VARIABLES))
+            ports = (("variable", variable),
+                     *((f"case_{i}", case) for i, case in enumerate(cases, 1)))
+            children = tuple(tree(level - 1) for _ in range(SWITCHES[tag] + 1))
+            return Node(tag, tuple(port for port in ports if port[1] is not None), children)
         if tag == "Precondition":
             otherwise = ["SUCCESS", "FAILURE", "RUNNING", *["SKIPPED"] * 2 * skipping]
             ports = (("if", draw(scripts(True, tame))),
@@ -240,7 +271,8 @@ def run_py_trees(root: Node, scripts: Mapping[str, str]) -> list[tuple]:
     tree = build_tree(root, ScriptedLeaves(played))
     tree.setup_with_descendants()
     board = next((b.blackboard.root for b in tree.iterate()
-                  if isinstance(b, (leaves.Script, decorators.Precondition))), None)
+                  if isinstance(b, (leaves.Script, decorators.Precondition,
+                                    leaves.SetBlackboard, controls.Switch))), None)
     board = next((b.conditions.blackboard.root for b in tree.iterate()
                   if b.conditions is not None), board)
     rows = []
@@ -311,6 +343,25 @@ def test_skipping_trees_tick_as_in_bt_cpp(data):
     _compare(root, data.draw(leaf_scripts(root), label="scripts"))
 
 
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_switching_trees_tick_as_in_bt_cpp(data):
+    """SwitchN and SetBlackboard among the built-ins: a ReactiveSequence counts the ticks
+    in ``n`` (:data:`COUNTER`) before the tree, so a Switch on ``{n}`` changes its match
+    while a child runs (a halted skill writes ``halted``);
+    ``a`` and ``b`` are set up by a script (or not) and rewritten by scripts and
+    SetBlackboard, whose entries' types (BT.CPP's, fixed when the tree is loaded) decide
+    what later writes do. Same result each tick, leaves ticked and blackboard."""
+    root = data.draw(built_in_trees(scripting=data.draw(st.integers(0, 2)) == 0,
+                                    skipping=data.draw(st.booleans()), switching=True))
+    setup = "n := 0; a := 0; b := 1" if data.draw(st.integers(0, 2), label="set up") else \
+        "n := 0"
+    root = Node("Sequence", (), (
+        Node("RunOnce", (), (Node("Script", (("code", setup),)),)),
+        Node("ReactiveSequence", (), (Node("Script", (("code", COUNTER),)), root))))
+    _compare(root, data.draw(leaf_scripts(root), label="scripts"))
+
+
 def btcpp_runs(statements: Sequence[str]) -> tuple:
     """BT.CPP's reading of Scripts then a ScriptCondition: refused, or the condition's
     status (or an error) and the blackboard."""
@@ -375,6 +426,9 @@ def test_bt_cpp_refuses_exactly_the_scripts_refused_here(text):
     assert (our_runs([text]) == ("REFUSED",)) == (btcpp_runs([text]) == ("REFUSED",))
 
 
+SAYS = '<Say name="L0" text="L0"/><Say name="L1" text="L1"/><Say name="L2" text="L2"/>'
+
+
 @pytest.mark.parametrize("xml, scripts", [
     ('<SequenceWithMemory><Say name="L0" text="L0"/><Say name="L1" text="L1"/>'
      '</SequenceWithMemory>', {"L0": "S", "L1": "FS"}),
@@ -422,6 +476,31 @@ def test_bt_cpp_refuses_exactly_the_scripts_refused_here(text):
      {"L0": "S"}),  # BT.CPP 4.8 throws: the node would end its tick IDLE
     ('<IfThenElse><AlwaysSuccess _skipIf="true"/><Say name="L0" text="L0"/></IfThenElse>',
      {"L0": "S"}),
+    # SwitchN: BT.CPP's stoi/stod reading (the longest number a text starts with), entries
+    # typed when the tree is loaded, SetBlackboard's writes into each type
+    ('<Switch2 variable="5" case_1="+5" case_2=" 5">' + SAYS + '</Switch2>', {"L0": "S"}),
+    ('<Switch2 variable="0x10" case_1="16" case_2="2.5">' + SAYS + '</Switch2>', {"L0": "S"}),
+    ('<Switch2 variable="2.9" case_1="2" case_2="3">' + SAYS + '</Switch2>', {"L0": "S"}),
+    ('<Sequence><Script code="a := 2.5"/><Switch2 variable="{a}" case_1="2.500000" '
+     'case_2="{b}">' + SAYS + '</Switch2></Sequence>', {"L0": "S"}),
+    ('<Sequence><Script code="a := 1; a := \'x\'"/><Switch2 variable="{a}" case_1="x">'
+     + SAYS + '</Switch2></Sequence>', {"L0": "S"}),  # std::string: 'x' stays text
+    ('<Sequence><Script code="n := 0"/><ReactiveSequence><Script code="n += 1"/><Switch2 '
+     'variable="{n}" case_1="1" case_2="2"><Say name="L0" text="L0" _onHalted="h := 1"/>'
+     '<Say name="L1" text="L1" _onHalted="g := 1"/><Say name="L2" text="L2"/></Switch2>'
+     '</ReactiveSequence></Sequence>', {"L0": "R", "L1": "R", "L2": "RS"}),
+    ('<ReactiveSequence><Script code="n := 0"/><Switch2 variable="{n}" case_1="1" case_2="0">'
+     '<Say name="L0" text="L0"/><AlwaysSuccess _skipIf="true"/><Say name="L2" text="L2"/>'
+     '</Switch2></ReactiveSequence>', {"L0": "S", "L2": "S"}),
+    ('<Sequence><Script code="a := 1"/><SetBlackboard value="5" output_key="a"/>'
+     '<Script code="a := 3; a := \'y\'"/></Sequence>', {}),  # BT::Any: no text into it
+    ('<Sequence><SetBlackboard value="5" output_key="a"/><ScriptCondition code="a == 5"/>'
+     '<Script code="a := 7"/></Sequence>', {}),
+    ('<Sequence><Script code="c := 1; b := 5"/><SetBlackboard value="{b}" output_key="c"/>'
+     '<SetBlackboard value="{q}" output_key="d"/></Sequence>', {}),
+    ('<Sequence><Switch2 variable="{c}"><AlwaysSuccess/><AlwaysSuccess/><AlwaysSuccess/>'
+     '</Switch2><Script code="b := 5"/><SetBlackboard value="{b}" output_key="c"/></Sequence>',
+     {}),  # a number into a std::string entry: BT.CPP throws
 ])
 def test_each_new_built_in_ticks_as_in_bt_cpp(xml: str, scripts: Sequence[str]):
     _compare(parse_plan(plan_xml(xml)).tree("robot1"), scripts)

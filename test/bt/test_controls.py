@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from llm_mars.bt.controls import threshold
+from llm_mars.bt.controls import same_text, threshold
 from llm_mars.bt.robot import SkillState
+from llm_mars.bt.tick import SKIPPED
 from llm_mars.errors import TreeLogicError
 
 from .scripted_robot import FAIL, Run, ScriptedRobot
@@ -163,3 +164,45 @@ def test_a_skipped_branch_is_skipped_and_a_skipped_condition_throws(control):
     root = build(f'<{control}>{SKIP}<Say text="a"/></{control}>', ScriptedRobot())
     with pytest.raises(TreeLogicError):  # as BT.CPP 4.8 throws
         root.tick_once()
+
+
+SWITCH = ('<Sequence><Script code="v := 1"/><Switch2 variable="{v}" case_1="1" case_2="2">'
+          '<Say text="a"/><Say text="b"/><Say text="c"/></Switch2></Sequence>')
+
+
+def test_switch_ticks_the_child_of_the_matching_case_else_the_last():
+    robot = ScriptedRobot(default_ticks=1)
+    run_table(build(SWITCH, robot), [("R", {"a": "R"}), ("S", {"a": "S"})])
+    for value, leaf in (("2", "b"), ("'x'", "c"), ("1.0", "a")):
+        robot = ScriptedRobot(default_ticks=0)
+        run_table(build(SWITCH.replace("v := 1", f"v := {value}"), robot), [("S", {leaf: "S"})])
+
+
+def test_switch_halts_the_running_child_when_the_variable_changes():
+    robot = ScriptedRobot(default_ticks=5)
+    xml = SWITCH.replace('<Sequence><Script code="v := 1"/>', '<Sequence><Script code="v := 0"/>'
+                         '<ReactiveSequence><Script code="v += 1"/>').replace(
+        "</Switch2></Sequence>", "</Switch2></ReactiveSequence></Sequence>")
+    run_table(build(xml, robot), [("R", {"a": "R"}), ("R", {"a": "-", "b": "R"}),
+                                  ("R", {"b": "-", "c": "R"})])
+    assert robot.cancelled == ["Say", "Say"]
+
+
+def test_switch_is_skipped_with_a_skipped_child_and_reads_no_variable_as_the_default():
+    robot = ScriptedRobot(default_ticks=0)
+    root = build(SWITCH.replace('<Say text="a"/>', '<Say text="a" _skipIf="true"/>'), robot)
+    run_table(root, [("S", {"a": "-"})])  # the Sequence passes over its skipped Switch
+    assert root.children[1].tick_result is SKIPPED and not robot.started
+    run_table(build('<Switch2 case_1="" case_2=""><Say text="a"/><Say text="b"/><Say text="c"/>'
+                    '</Switch2>', robot), [("S", {"c": "S"})])
+
+
+@pytest.mark.parametrize("variable, case, equal", [
+    ("5", "5", True), ("5", " +5", True), ("5x", "5", True), ("2.5", "2", True),
+    ("2.5", "2.50000001", True), ("0x10", "16", True), ("a", "A", False), ("", "0", False),
+    ("4294967297", "1", False), ("1e400", "1e401", True), ("1e400", "2e400", False),
+    ("nan", "nan", True), ("nan", "NAN", False), ("1.5", "1.6", True), ("1.5", "2.5", False), ("0.5", ".5", True)])
+def test_switch_compares_as_bt_cpps_check_string_equality(variable, case, equal):
+    """BT.CPP's stoi then stod, each reading the longest number a text starts with (checked
+    against BT.CPP in test_btcpp_oracle.py)."""
+    assert same_text(variable, case) is equal

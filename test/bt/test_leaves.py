@@ -1,9 +1,12 @@
-"""BT.CPP's robot-free leaves: AlwaysSuccess, AlwaysFailure, Sleep, Script, ScriptCondition."""
+"""BT.CPP's robot-free leaves: AlwaysSuccess, AlwaysFailure, Sleep, Script, ScriptCondition,
+SetBlackboard."""
 from __future__ import annotations
 
 import pytest
+from py_trees.common import Status
 
-from llm_mars.errors import ScriptRuntimeError
+from llm_mars.bt.script import EMPTY, EntryType
+from llm_mars.errors import ScriptRuntimeError, TreeLogicError
 
 from .scripted_robot import ScriptedRobot
 from .tables import build, run_table
@@ -46,3 +49,39 @@ def test_script_condition_answers_by_the_scripts_last_value():
 def test_a_script_that_fails_as_it_runs_raises_out_of_the_tick_as_in_bt_cpp(xml):
     with pytest.raises(ScriptRuntimeError):
         build(xml, ScriptedRobot()).tick_once()
+
+
+def _board_after(xml: str):
+    root = build(xml, ScriptedRobot())
+    root.tick_once()
+    return root, next(b.blackboard for b in root.iterate() if hasattr(b, "blackboard"))
+
+
+def test_set_blackboard_writes_text_that_scripts_read_as_bt_cpp_does():
+    root, board = _board_after('<Sequence><SetBlackboard value="5" output_key="x"/>'
+                               '<ScriptCondition code="x == 5"/></Sequence>')
+    assert root.tick_result is Status.SUCCESS and board.values() == {"x": "5"}
+    assert board.entry("x").type is EntryType.STRING_SET
+
+
+def test_set_blackboard_copies_an_entry_and_fails_on_one_without_a_value():
+    root, board = _board_after('<Sequence><Script code="a := 2.5"/><SetBlackboard value="{a}" '
+                               'output_key="b"/></Sequence>')
+    assert root.tick_result is Status.SUCCESS and board.values() == {"a": 2.5, "b": 2.5}
+    root, board = _board_after('<SetBlackboard value="{a}" output_key="b"/>')
+    assert root.tick_result is Status.FAILURE and board.values() == {"a": EMPTY, "b": EMPTY}
+
+
+def test_set_blackboard_follows_bt_cpps_entry_types():
+    """A script's entry takes no text (it is left empty, as BT.CPP's converter-less type
+    leaves it); a text entry takes no number; a missing {key} throws."""
+    root, board = _board_after('<Sequence><Script code="a := 1"/><SetBlackboard value="5" '
+                               'output_key="a"/></Sequence>')
+    assert board.values() == {"a": EMPTY} and board.entry("a").type is EntryType.ANY
+    with pytest.raises(ScriptRuntimeError):
+        build('<Sequence><SetBlackboard value="5" output_key="a"/><Script code="a := 7"/>'
+              '</Sequence>', ScriptedRobot()).tick_once()
+    with pytest.raises(TreeLogicError):
+        build('<Sequence><Script code="a := 1"/><Switch2 variable="{b}"><AlwaysSuccess/>'
+              '<AlwaysSuccess/><AlwaysSuccess/></Switch2><SetBlackboard value="{a}" '
+              'output_key="b"/></Sequence>', ScriptedRobot()).tick_once()

@@ -9,14 +9,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from llm_mars.bt.export import export_robot
-from llm_mars.bt.library import load_library
+from llm_mars.bt.library import SubtreeLibrary, load_library
 from llm_mars.bt.model import Node, Plan, Reply
 from llm_mars.bt.parser import parse_bt_output, parse_plan
 from llm_mars.bt.serializer import serialize_plan
-from llm_mars.errors import PlanValidationError
+from llm_mars.errors import PlanValidationError, SubtreeLibraryError
 
 from .strategies import plans
 from .tables import plan_xml
+from .test_library import subtree
 
 DATA = Path(__file__).parent / "data"
 
@@ -114,9 +115,19 @@ def test_every_node_may_carry_bt_cpp_instance_name_and_keeps_it():
     ('<Sequence _while="1;"><FunnyAction/></Sequence>', "bad_value", None),
     ('<Precondition if="x == 1" else="failure"><FunnyAction/></Precondition>', "bad_value",
      "FAILURE"),
-    ('<SetBlackboard value="1" output_key="x"/>', "unsupported_feature", None),
-    ('<Switch2 variable="{v}" case_1="1"><FunnyAction/><FunnyAction/><FunnyAction/></Switch2>',
+    ('<UnsetBlackboard key="x"/>', "unsupported_feature", None),
+    ('<SetBlackboard value="1" output_key="{x}"/>', "unsupported_feature", None),
+    ('<SetBlackboard value="1" output_key="@x"/>', "unsupported_feature", None),
+    ('<SetBlackboard value="{ x}" output_key="y"/>', "unsupported_feature", None),
+    ('<SetBlackboard value="1"/>', "missing_port", None),
+    ('<Switch2 variable="=" case_1="1"><FunnyAction/><FunnyAction/><FunnyAction/></Switch2>',
      "unsupported_feature", None),
+    ('<Switch2 variable="{v}" case_1=" {@w} "><FunnyAction/><FunnyAction/><FunnyAction/>'
+     '</Switch2>', "unsupported_feature", None),
+    ('<Switch2 variable="{v}" case_1="1"><FunnyAction/><FunnyAction/></Switch2>',
+     "child_count", None),
+    ('<Switch3 variable="{v}" case_4="1"><FunnyAction/><FunnyAction/><FunnyAction/>'
+     '<FunnyAction/></Switch3>', "unknown_port", "case_3"),
     ('<FunnyAction _autoremap="true"/>', "unsupported_feature", None),
     ('<Sequence _uid="3"><FunnyAction/></Sequence>', "unsupported_feature", None),
     ('<IfThenElse><FunnyAction/></IfThenElse>', "child_count", None),
@@ -192,10 +203,38 @@ def test_bt_cpp_built_ins_a_person_writes_are_read():
                     "Sleep", "ForceFailure", "RunOnce", "DropCherries"]
 
 
+def test_switch_and_set_blackboard_are_read_with_their_entries_as_written():
+    text = plan_xml('<Sequence><SetBlackboard value="{b}" output_key="a"/><Switch3 '
+                    'variable="{a}" case_1="1" case_3=" {x"><AlwaysSuccess/><AlwaysSuccess/>'
+                    '<AlwaysSuccess/><AlwaysFailure/></Switch3><Switch2><AlwaysSuccess/>'
+                    '<AlwaysSuccess/><AlwaysSuccess/></Switch2></Sequence>')
+    root = parse_plan(text).tree("robot1")
+    assert root.children[0].ports == (("value", "{b}"), ("output_key", "a"))
+    assert root.children[1].ports == (("variable", "{a}"), ("case_1", "1"), ("case_3", " {x"))
+    assert parse_plan(serialize_plan(parse_plan(text))) == parse_plan(text)
+
+
+@pytest.mark.parametrize("body", ['<SetBlackboard value="1" output_key="x"/>',
+                                  '<Switch2 variable="{v}"><AlwaysSuccess/><AlwaysSuccess/>'
+                                  '<AlwaysSuccess/></Switch2>'])
+def test_blackboard_entries_inside_a_subtree_definition_are_named_unsupported(body):
+    """A subtree's own blackboard (remapped ports, entries it shadows) is not modelled."""
+    with pytest.raises(SubtreeLibraryError) as info:
+        SubtreeLibrary.from_documents({"S.xml": subtree("S", body, '<input_port name="v" '
+                                                        'type="string"/>')})
+    [problem] = info.value.problems
+    assert problem.code == "unsupported_feature" and problem.line == 1
+    assert "inside a subtree definition is a BehaviorTree.CPP feature" in problem.message
+
+
 def test_what_bt_cpp_does_that_this_project_does_not_is_named_as_such():
-    [problem] = problems_of(plan_xml('<SetBlackboard value="1" output_key="x"/>'))
-    assert problem.message == ("<SetBlackboard> is a BehaviorTree.CPP feature this project "
+    [problem] = problems_of(plan_xml('<UnsetBlackboard key="x"/>'))
+    assert problem.message == ("<UnsetBlackboard> is a BehaviorTree.CPP feature this project "
                                "does not support")
+    [problem] = problems_of(plan_xml('<SetBlackboard value="{=}" output_key="x"/>'))
+    assert problem.message == ("SetBlackboard.value='{=}': a blackboard entry written "
+                               "otherwise than {name} is a BehaviorTree.CPP feature this "
+                               "project does not support")
     [problem] = problems_of(plan_xml('<FunnyAction _fullpath="a/b"/>'))
     assert problem.message == ("attribute _fullpath is a BehaviorTree.CPP feature this "
                                "project does not support")
