@@ -21,10 +21,11 @@ model to reply to.
 
 Only plain lists are split: a command with a condition ("if", "otherwise", "unless"), a
 hand-over by words ("when", "once", "until", "after robot 1 has ..."), "each" or "the same", a
-load shared ("together", "split ... between"), or a clause that points back past another
-robot's clause, is left whole (:func:`split_command`
-returns ``None``). The assistant treats the joined plan as one more candidate plan
-(:mod:`llm_mars.assistant`).
+load shared ("together", "split ... between"), a correction ("plate 3, no wait, plate 4":
+cut apart, the taking back would be a clause of its own, replied to or planned as words to
+say), or a clause that points back past another robot's clause, is left whole
+(:func:`split_command` returns ``None``). The assistant treats the joined plan as one more
+candidate plan (:mod:`llm_mars.assistant`).
 """
 from __future__ import annotations
 
@@ -35,7 +36,8 @@ from dataclasses import dataclass, replace
 from llm_mars import vocabulary as V
 from llm_mars.bt.model import Node, Plan
 from llm_mars.language.grounding import LOOSE_ROBOT_NUMBER, robots_named
-from llm_mars.language.lexicon import NUMBER_WORDS, ORDINALS, PLACE_WORDS, words_of_kind
+from llm_mars.language.lexicon import (CORRECTION, NUMBER_WORDS, ORDINALS, PLACE_WORDS,
+                                       words_of_kind)
 from llm_mars.language.normaliser import Said, as_said
 
 SIGNAL_SUFFIX = "_done"
@@ -209,7 +211,8 @@ def split_command(command: str | Said) -> list[Clause] | None:
     """The clauses of a command that is a plain list of steps, in the order they are to be
     done; ``None`` when it is one step, or not a plain list (see the module docstring)."""
     chunks = list(as_said(command).phrases)
-    if _NOT_A_LIST.search(" ".join(chunks)) or _AFTER_SOMEONE.search(" ".join(chunks)):
+    text = " ".join(chunks)
+    if _NOT_A_LIST.search(text) or _AFTER_SOMEONE.search(text) or CORRECTION.search(text):
         return None
     clauses: list[_Piece] = []
     address: _Piece | None = None

@@ -34,8 +34,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from llm_mars import vocabulary as V
-from llm_mars.language.lexicon import (COUNTED_THINGS, NUMBER_WORDS, ORDINAL_WORDS, PLACE_COUNT,
-                                       PLACE_NOUNS, ROBOT_WORDS, UNKNOWN_COLOURS)
+from llm_mars.language.lexicon import (CORRECTION, COUNTED_THINGS, NUMBER_WORDS, ORDINAL_WORDS,
+                                       PLACE_COUNT, PLACE_NOUNS, ROBOT_WORDS, UNKNOWN_COLOURS)
 from llm_mars.language.normaliser import Said, as_said
 
 IMPLICIT_VALUES: dict[str, tuple[int, ...]] = {"holder": (V.DEFAULT_HOLDER,), "count": (1,)}
@@ -146,35 +146,43 @@ def _robot_numbers(text: str) -> Iterator[tuple[int, bool, tuple[int, int]]]:
 def out_of_world(command: str | Said) -> str | None:
     """The reply for a command that certainly names something the world does not have, else
     ``None``: where a word may also be read as something the world has (a count after a
-    robot's name, a load two robots share), the model decides."""
+    robot's name, a load two robots share) or may have been taken back by a correction, the
+    model decides."""
     text = as_said(command).canonical
-    for n, certain, _ in _robot_numbers(text):
-        if certain and n not in range(1, len(V.ROBOTS) + 1):
+    taken_back = max((m.start() for m in CORRECTION.finditer(text)), default=0)
+
+    def said(pattern: re.Pattern) -> Iterator[re.Match]:
+        """The matches the operator has not taken back: a correction ("plate 7, no wait,
+        plate 4") may take back anything said before it."""
+        return (m for m in pattern.finditer(text) if m.start() >= taken_back)
+
+    for n, certain, span in _robot_numbers(text):
+        if certain and n not in range(1, len(V.ROBOTS) + 1) and span[0] >= taken_back:
             return robot_reply(f"robot {n}")
-    for m in _ORDINAL_ROBOT.finditer(text):
+    for m in said(_ORDINAL_ROBOT):
         if _value(m.group(1)) > len(V.ROBOTS):
             return robot_reply(f"{m.group(1)} robot")
-    for m in _ROBOT_COUNT.finditer(text):
+    for m in said(_ROBOT_COUNT):
         if _value(m.group(1)) > len(V.ROBOTS):
             return robot_count_reply()
-    places = [(m.group(1), _value(m.group(2))) for m in _NUMBERED_PLACE.finditer(text)]
-    places += [(m.group(2), _value(m.group(1))) for m in _ORDINAL_PLACE.finditer(text)]
+    places = [(m.group(1), _value(m.group(2))) for m in said(_NUMBERED_PLACE)]
+    places += [(m.group(2), _value(m.group(1))) for m in said(_ORDINAL_PLACE)]
     for noun, n in places:
         kind = PLACE_NOUNS[noun]
         if not 1 <= n <= PLACE_COUNT[kind]:
             return place_reply(kind, n)
-    for m in _UNKNOWN_COLOUR.finditer(text):
+    for m in said(_UNKNOWN_COLOUR):
         return colour_reply(m.group(1))
     if _SHARED.search(text):
         return None
-    for m in _CHERRY_COUNT.finditer(text):
+    for m in said(_CHERRY_COUNT):
         n = _value(m.group(1))
         if isinstance(n, int) and n > V.MAX_CHERRIES_CARRIED:
             return cherries_reply(n)
         if not isinstance(n, int) or n < 1:
             return cherry_count_reply(n)
     if _AT_ONCE.search(text):
-        for m in _STACK_COUNT.finditer(text):
+        for m in said(_STACK_COUNT):
             if _value(m.group(1)) > V.MAX_STACKS_CARRIED:
                 return stacks_reply()
     return None

@@ -7,6 +7,8 @@ fixes a word (robot count, place kinds, cake colours) it comes from :mod:`llm_ma
 """
 from __future__ import annotations
 
+import re
+
 from llm_mars import vocabulary as V
 
 NUMBER_WORDS: dict[str, int] = {
@@ -32,6 +34,16 @@ ORDINALS: tuple[str, ...] = ("zeroth", "first", "second", "third", "fourth", "fi
                              "seventh", "eighth", "ninth", "tenth")
 """Ordinal words, indexed by their value."""
 ORDINAL_WORDS: dict[str, int] = {word: n for n, word in enumerate(ORDINALS)}
+
+CORRECTIONS: tuple[str, ...] = (
+    "sorry", "no wait", "wait no", "no no", "actually", "i mean", "i meant",
+    "scratch that", "strike that", "correction", "my bad", "oops")
+"""What an operator says to take back part of a command and say it again ("five cherries,
+sorry, six"; "plate 3, no wait, plate 4")."""
+SPEAKING_VERBS: tuple[str, ...] = ("say", "says", "announce", "announces", "shout", "shouts")
+CORRECTION = re.compile("".join(rf"(?<!\b{verb} )" for verb in SPEAKING_VERBS)
+                        + rf"\b(?:{'|'.join(CORRECTIONS)})\b")
+"""A correction in canonical text; not the words a robot is told to say ("say sorry")."""
 
 ROBOT_WORDS: tuple[str, ...] = ("robot", "bot")
 """Nouns that name a robot ("robot 2", "the second bot"); "r" ("R2") is a designator only."""

@@ -5,6 +5,7 @@ import pytest
 from llm_mars.bt.parser import parse_bt_output
 from llm_mars.bt.serializer import serialize_plan
 from llm_mars.language.decomposition import Clause, join_plans, split_command
+from llm_mars.language.lexicon import CORRECTIONS
 
 
 def plan(*trees: str):
@@ -88,6 +89,23 @@ def test_plain_lists_of_steps_are_split(command, clauses):
 ])
 def test_other_commands_are_left_whole(command):
     assert split_command(command) is None
+
+
+@pytest.mark.parametrize("correction", CORRECTIONS)
+def test_a_command_with_a_correction_is_left_whole(correction):
+    """Cut apart, the taking back is a clause of its own: planned as words to say, or replied
+    to as something no skill does, which refuses the whole command."""
+    listed = "robot 1 go to holder 1, take 5 cherries, and then drive to plate 3"
+    assert split_command(listed) is not None
+    assert split_command(f"robot 1 go to holder 1, take 5, {correction}, 6 cherries, and then "
+                         "drive to plate 3") is None
+    assert split_command(f"Robot 1, go to holder 1 and then plate 3. {correction.capitalize()}"
+                         ", plate 4.") is None
+
+
+def test_words_to_say_are_no_correction():
+    assert [c.text for c in split_command("robot 1 say sorry and then go home")] == [
+        "robot 1 say sorry", "robot 1 go home"]
 
 
 def test_a_verb_that_no_skill_has_is_a_clause_of_its_own():

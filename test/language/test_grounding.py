@@ -42,6 +42,11 @@ from llm_mars.language.grounding import (Grounding, ground, is_world_reply, out_
     ("robot 1.5 go home", "There is no robot 1.5: I can only command robot 1 and robot 2."),
     ("robot 2 take twenty one cherries",
      "A robot can carry at most 10 cherries, so it cannot take 21."),
+    # said after a correction, it is what the operator wants
+    ("robot 1 go to plate 2, sorry, plate 7",
+     "There is no plate 7: plates are numbered 1 to 5."),
+    ("robot 2 no wait robot 3 go home",
+     "There is no robot 3: I can only command robot 1 and robot 2."),
 ])
 def test_references_the_world_lacks_get_a_reply(command, reply):
     assert out_of_world(command) == reply
@@ -61,6 +66,10 @@ def test_references_the_world_lacks_get_a_reply(command, reply):
     "robot 2 go to quadrant \u0662",  # an Arabic-Indic two
     "robot one, two cherries to the basket",  # "one two" is not one number
     "robot 1 wait 2.5 seconds then go to plate 3 - quickly",
+    # taken back by a correction: what the operator wants is the model's to read
+    "robot 1 go to plate 7, no wait, plate 4",
+    "robot 3, sorry, robot 2, go home",
+    "Robot 1, take 15 cherries, I mean 5, from holder 2",
 ])
 def test_commands_within_the_world_pass(command):
     assert out_of_world(command) is None

@@ -1,7 +1,8 @@
 """The world check never refuses a possible command, and grounding keeps what it asks for.
 
 Commands are generated from the vocabulary (every way of naming a robot, counts said as digits
-or words, a number right after a robot's name, counts across holders, both robots at once)
+or words, a number right after a robot's name, counts across holders, both robots at once,
+something the world lacks taken back by a correction)
 and the property is the one the operator sees: no reply in place of a plan (nor a clause asked alone whose verb no skill
 has, whose reply would be the command's), no robot the
 command addresses left out of the robots a plan may command, no count it says left out of
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 from llm_mars import vocabulary as V
 from llm_mars.language.decomposition import split_command
 from llm_mars.language.grounding import ground, out_of_world
-from llm_mars.language.lexicon import ORDINALS, ROBOT_WORDS, number_word
+from llm_mars.language.lexicon import CORRECTIONS, ORDINALS, ROBOT_WORDS, number_word
 
 ROBOT_NUMBERS = st.integers(1, len(V.ROBOTS))
 SEPARATORS = st.sampled_from([": ", ", ", " ", " - ", "; ", ". "])
@@ -119,6 +120,30 @@ def two_robot_command(draw) -> tuple[str, set[str], set[int]]:
             f"{other} from holder {h2} at the same time", {a, b}, {n, m, h1, h2})
 
 
+@st.composite
+def corrected_command(draw) -> tuple[str, set[str], set[int]]:
+    """A possible command whose first try named what the world lacks and was taken back:
+    "robot 1 go to plate 7, no wait, plate 4", "robot 3, sorry, robot 2, take 15 cherries, I
+    mean 5"."""
+    said, robots, counts = draw(one_robot_command())
+    correction = draw(st.sampled_from(CORRECTIONS))
+    kind = draw(st.sampled_from(["place", "robot", "count"]))
+    if kind == "place":
+        noun = draw(st.sampled_from(["plate", "quadrant", "holder"]))
+        wrong = draw(st.integers(6, 12))
+        right = draw(st.integers(1, 4))
+        return (f"{said}, then go to {noun} {wrong}, {correction}, {noun} {right}", robots,
+                counts | {right})
+    if kind == "robot":
+        r = draw(ROBOT_NUMBERS)
+        wrong = draw(designator(draw(st.integers(len(V.ROBOTS) + 1, 9))))
+        right = draw(designator(r))
+        return f"{wrong}, {correction}, {right}{draw(SEPARATORS)}go home", {r}, set()
+    wrong, right = draw(cherries(V.MAX_CHERRIES_CARRIED + 1, 30)), draw(cherries())
+    return (f"{said}, then take {wrong[1]}, {correction}, {right[1]} from holder 2", robots,
+            counts | {right[0], 2})
+
+
 def _check(command: str, robots: set[int], counts: set[int]) -> None:
     assert out_of_world(command) is None, command
     # a clause with a verb no skill has may be replied to, and its reply refuses the command
@@ -138,6 +163,12 @@ def test_possible_one_robot_commands_are_never_refused(case):
 @settings(max_examples=300, deadline=None)
 @given(two_robot_command())
 def test_possible_two_robot_commands_are_never_refused(case):
+    _check(*case)
+
+
+@settings(max_examples=300, deadline=None)
+@given(corrected_command())
+def test_possible_commands_with_a_correction_are_never_refused(case):
     _check(*case)
 
 
