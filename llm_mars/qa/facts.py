@@ -154,8 +154,14 @@ def _stacks_text(stacks: Sequence[str]) -> str:
 
 
 def _doing(state, name, ref) -> Fact:
+    """What the robot does now; on its way to place cakes, the stacks it brings (as ``next``
+    says)."""
     robot = _robot(state, name)
-    return Fact(S.activity(robot, name), f"{S.robot_name(name)} is {S.activity(robot, name)}")
+    active = robot.get("active")
+    placing = active is not None and S.Step.parse(active).tag == "PlaceCakes"
+    carried = _cargo_to_place(robot) if placing else ""
+    return Fact(S.activity(robot, name),
+                f"{S.robot_name(name)} is {S.activity(robot, name)}{carried}")
 
 
 def _next(state, name, ref) -> Fact:

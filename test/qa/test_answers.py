@@ -115,6 +115,16 @@ def test_a_robot_making_way_is_between_places_and_moving(start):
     assert ask("check robot1.moving", state).startswith("Yes, ")
 
 
+def test_a_robot_on_its_way_to_place_cakes_says_what_it_brings(start):
+    state = played(start, robot2={"location": None, "active": "PlaceCakes 2",
+                                  "carrying": {"cherries": 0, "stacks": ["yellow"]}})
+    assert ask("robot2.doing", state) == \
+        "Robot 2 is driving to plate 2 to place cakes (it carries the yellow stack)."
+    assert ask("robot2.doing", played(start, robot2={"location": None,
+                                                      "active": "PickCake brown 3"})) == \
+        "Robot 2 is driving to quadrant 3 to pick the brown stack."
+
+
 def test_time_left_reads_the_states_own_match_length(start):
     state = dict(start, time_s=20.0, time_left_s=40.0)
     assert ask("time.left", state) == "40 seconds are left in the match."
