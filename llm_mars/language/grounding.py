@@ -34,8 +34,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from llm_mars import vocabulary as V
-from llm_mars.language.lexicon import (CORRECTION, COUNTED_THINGS, NUMBER_WORDS, ORDINAL_WORDS,
-                                       PLACE_COUNT, PLACE_NOUNS, ROBOT_WORDS, UNKNOWN_COLOURS)
+from llm_mars.language.lexicon import (COLOUR_TERMS, CORRECTION, COUNTED_THINGS, NUMBER_WORDS,
+                                       ORDINAL_WORDS, PLACE_COUNT, PLACE_NOUNS, ROBOT_WORDS,
+                                       UNKNOWN_COLOURS)
 from llm_mars.language.normaliser import Said, as_said
 
 IMPLICIT_VALUES: dict[str, tuple[int, ...]] = {"holder": (V.DEFAULT_HOLDER,), "count": (1,)}
@@ -75,6 +76,8 @@ _UNKNOWN_COLOUR = re.compile(  # "the green stack", "the purple and brown cake s
     rf"\b({'|'.join(UNKNOWN_COLOURS)})(?:\s+\w+){{0,3}}?\s+"
     r"(?:one|ones|cake|cakes|stack|stacks|layer|layers)\b")
 _ANY_NUMBER = re.compile(rf"\b({_NUMBER}|{'|'.join(ORDINAL_WORDS)})\b")
+_GLUED_NUMBER = re.compile(r"\br\d+\b")  # "r2"
+_ANY_COLOUR = re.compile(rf"\b(?:{'|'.join(COLOUR_TERMS)})\b")
 _ALL_COLOURS = re.compile(r"\b(?:legendary|all|every|each|everything)\b")
 _COLOUR = re.compile(rf"\b({'|'.join(V.COLORS)})\b")
 _OTHER_ROBOTS = re.compile(  # words by which a command may give work to a robot it does not name
@@ -146,18 +149,26 @@ def _robot_numbers(text: str) -> Iterator[tuple[int, bool, tuple[int, int]]]:
 def out_of_world(command: str | Said) -> str | None:
     """The reply for a command that certainly names something the world does not have, else
     ``None``: where a word may also be read as something the world has (a count after a
-    robot's name, a load two robots share) or may have been taken back by a correction, the
-    model decides."""
+    robot's name, a load two robots share) or may have been taken back by a correction (one
+    followed by another thing of the kind), the model decides."""
     text = as_said(command).canonical
-    taken_back = max((m.start() for m in CORRECTION.finditer(text)), default=0)
+    last = None
+    for last in CORRECTION.finditer(text):
+        pass
+    after = text[last.end():] if last is not None else ""
+    number_again = bool(_ANY_NUMBER.search(after) or _GLUED_NUMBER.search(after))
+    colour_again = bool(_ANY_COLOUR.search(after))
 
-    def said(pattern: re.Pattern) -> Iterator[re.Match]:
-        """The matches the operator has not taken back: a correction ("plate 7, no wait,
-        plate 4") may take back anything said before it."""
-        return (m for m in pattern.finditer(text) if m.start() >= taken_back)
+    def said(pattern: re.Pattern, again: bool = number_again) -> Iterator[re.Match]:
+        """The matches the operator has not taken back: a correction followed by another
+        thing of the kind ("plate 7, no wait, plate 4"; "the green, I mean the pink") may take
+        back what was said before it; "robot 3, actually, go home" takes nothing back."""
+        return (m for m in pattern.finditer(text)
+                if not (again and last is not None and m.start() < last.start()))
 
     for n, certain, span in _robot_numbers(text):
-        if certain and n not in range(1, len(V.ROBOTS) + 1) and span[0] >= taken_back:
+        if certain and n not in range(1, len(V.ROBOTS) + 1) \
+                and not (number_again and last is not None and span[0] < last.start()):
             return robot_reply(f"robot {n}")
     for m in said(_ORDINAL_ROBOT):
         if _value(m.group(1)) > len(V.ROBOTS):
@@ -171,7 +182,7 @@ def out_of_world(command: str | Said) -> str | None:
         kind = PLACE_NOUNS[noun]
         if not 1 <= n <= PLACE_COUNT[kind]:
             return place_reply(kind, n)
-    for m in said(_UNKNOWN_COLOUR):
+    for m in said(_UNKNOWN_COLOUR, colour_again):
         return colour_reply(m.group(1))
     if _SHARED.search(text):
         return None

@@ -47,6 +47,11 @@ from llm_mars.language.grounding import (Grounding, ground, is_world_reply, out_
      "There is no plate 7: plates are numbered 1 to 5."),
     ("robot 2 no wait robot 3 go home",
      "There is no robot 3: I can only command robot 1 and robot 2."),
+    # a correction that says nothing of the kind again takes nothing back
+    ("robot 3, actually, go home",
+     "There is no robot 3: I can only command robot 1 and robot 2."),
+    ("robot 1 bring the green cake, sorry, to plate 2",
+     "There is no green cake: stacks are brown, yellow or pink."),
 ])
 def test_references_the_world_lacks_get_a_reply(command, reply):
     assert out_of_world(command) == reply
@@ -70,6 +75,8 @@ def test_references_the_world_lacks_get_a_reply(command, reply):
     "robot 1 go to plate 7, no wait, plate 4",
     "robot 3, sorry, robot 2, go home",
     "Robot 1, take 15 cherries, I mean 5, from holder 2",
+    "robot 1 bring the green cake, I mean the pink one, to plate 2",
+    "robot 3 sorry R2 go home",
 ])
 def test_commands_within_the_world_pass(command):
     assert out_of_world(command) is None
