@@ -152,23 +152,22 @@ def out_of_world(command: str | Said) -> str | None:
     robot's name, a load two robots share) or may have been taken back by a correction (one
     followed by another thing of the kind), the model decides."""
     text = as_said(command).canonical
-    last = None
-    for last in CORRECTION.finditer(text):
-        pass
-    after = text[last.end():] if last is not None else ""
+    corrections = list(CORRECTION.finditer(text))
+    cut = corrections[-1].start() if corrections else len(text)
+    after = text[corrections[-1].end():] if corrections else ""
     number_again = bool(_ANY_NUMBER.search(after) or _GLUED_NUMBER.search(after))
-    colour_again = bool(_ANY_COLOUR.search(after))
+
+    def kept(start: int, again: bool = number_again) -> bool:
+        """Whether what is said at ``start`` still stands: a correction followed by another
+        thing of the kind ("plate 7, no wait, plate 4"; "the green, I mean the pink") may take
+        back what came before it; "robot 3, actually, go home" takes nothing back."""
+        return start >= cut or not again
 
     def said(pattern: re.Pattern, again: bool = number_again) -> Iterator[re.Match]:
-        """The matches the operator has not taken back: a correction followed by another
-        thing of the kind ("plate 7, no wait, plate 4"; "the green, I mean the pink") may take
-        back what was said before it; "robot 3, actually, go home" takes nothing back."""
-        return (m for m in pattern.finditer(text)
-                if not (again and last is not None and m.start() < last.start()))
+        return (m for m in pattern.finditer(text) if kept(m.start(), again))
 
     for n, certain, span in _robot_numbers(text):
-        if certain and n not in range(1, len(V.ROBOTS) + 1) \
-                and not (number_again and last is not None and span[0] < last.start()):
+        if certain and n not in range(1, len(V.ROBOTS) + 1) and kept(span[0]):
             return robot_reply(f"robot {n}")
     for m in said(_ORDINAL_ROBOT):
         if _value(m.group(1)) > len(V.ROBOTS):
@@ -182,7 +181,7 @@ def out_of_world(command: str | Said) -> str | None:
         kind = PLACE_NOUNS[noun]
         if not 1 <= n <= PLACE_COUNT[kind]:
             return place_reply(kind, n)
-    for m in said(_UNKNOWN_COLOUR, colour_again):
+    for m in said(_UNKNOWN_COLOUR, bool(_ANY_COLOUR.search(after))):
         return colour_reply(m.group(1))
     if _SHARED.search(text):
         return None
