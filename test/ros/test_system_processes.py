@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from llm_mars.payloads import OperatorResponse, PlanDispatch
+from llm_mars.payloads import ExecutorStatus, OperatorResponse, PlanDispatch
 
 from processes import kill, start_node, stop
 from ros_harness import Graph
@@ -65,14 +65,27 @@ def test_command_moves_robot_and_question_is_answered_from_state(system):
     assert "5" in answer.text or "five" in answer.text.lower(), answer.text
 
 
+def dispatch_until_taken(graph, publish, statuses, dispatch: PlanDispatch) -> None:
+    """Publish a plan until the executor reports it. A publisher that has matched the
+    executor's subscription is not yet known to that subscription: until it is, the executor
+    drops what it sends (volatile), so one publish right after creating it can be lost."""
+    for _ in range(10):
+        publish(dispatch.to_json())
+        if graph.wait_for(lambda: any(ExecutorStatus.from_json(s).plan_id == dispatch.id
+                                      for s in statuses), 3):
+            return
+
+
 def test_killed_executor_is_reported_offline_and_recovers(system):
     system.publisher("/world/reset", subscribers=1)("fresh field for this test")
     assert system.wait_for(lambda: system.latest_state() is not None
                            and system.latest_state()["robots"]["robot1"]["history"] == [], 30)
+    statuses = system.listen("/robot1/bt_status")
     plan = system.publisher("/robot1/plan", subscribers=1)
-    plan(PlanDispatch("long", '<root BTCPP_format="4"><BehaviorTree ID="robot1">'
-                              '<Sequence><MoveTo target="holder_3"/><MoveTo target="home"/>'
-                              '</Sequence></BehaviorTree></root>').to_json())
+    dispatch_until_taken(system, plan, statuses, PlanDispatch(
+        "long", '<root BTCPP_format="4"><BehaviorTree ID="robot1"><Sequence>'
+                '<MoveTo target="holder_3"/><MoveTo target="home"/></Sequence>'
+                '</BehaviorTree></root>'))
     assert system.wait_for(lambda: robot(system, "robot1")["active"] is not None, 30)
     kill(system.procs["robot1"])
 
@@ -81,14 +94,15 @@ def test_killed_executor_is_reported_offline_and_recovers(system):
                    OperatorResponse.from_json(d).text for d in system.received["/operator/response"])
 
     assert system.wait_for(lambda: progress("robot1 executor is offline"), 20)
+    heard_before = len(statuses)
     system.procs["robot1"] = start_node("bt_executor", "robot:=robot1", namespace="robot1",
                                         log_dir=system.logs)
-    assert system.wait_for(lambda: progress("robot1 executor is back online"), 60)
-    statuses = system.listen("/robot1/bt_status")
-    after = PlanDispatch("after", '<root BTCPP_format="4"><BehaviorTree ID="robot1">'
-                                  '<MoveTo target="plate_1"/></BehaviorTree></root>').to_json()
-    for _ in range(10):  # until discovery has matched our publisher with the new executor
-        plan(after)
-        if system.wait_for(lambda: any('"plan_id": "after"' in s for s in statuses), 3):
-            break
+    # the probe's own hearing tells a restart that never reached the graph from a commander
+    # that missed it
+    assert system.wait_for(lambda: progress("robot1 executor is back online"), 60), (
+        f"heartbeats of the restarted executor heard by the test: "
+        f"{len(statuses) - heard_before}")
+    dispatch_until_taken(system, plan, statuses, PlanDispatch(
+        "after", '<root BTCPP_format="4"><BehaviorTree ID="robot1">'
+                 '<MoveTo target="plate_1"/></BehaviorTree></root>'))
     assert system.wait_for(lambda: robot(system, "robot1")["location"] == "plate_1", 60)
