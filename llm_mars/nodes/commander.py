@@ -3,6 +3,8 @@
 Parameters (launch/config/commander.yaml; all but robots change at run time):
   robots (string[], ["robot1", "robot2"])  robot namespaces it commands
   llm_timeout_s (float, 30.0)              an LLM request unanswered this long is an error
+  llm_resend_s (float, 5.0)                an unanswered LLM request is sent again this often
+                                           (0: never)
   min_confidence (float, 0.5)              recognised speech below this is not executed
   executor_silence_s (float, 3.0)          an executor silent this long is reported offline
 
@@ -33,6 +35,8 @@ PARAMETERS = (
     ParamSpec("robots", list(V.ROBOTS), "robot namespaces to command"),
     ParamSpec("llm_timeout_s", 30.0, "an LLM request unanswered this long is an error",
               (0.1, 3600.0), runtime=True),
+    ParamSpec("llm_resend_s", 5.0, "an LLM request unanswered this long is sent again (the "
+              "server answers it once); 0: never", (0.0, 3600.0), runtime=True),
     ParamSpec("min_confidence", 0.5, "recognised speech below this confidence is not executed",
               (0.0, 1.0), runtime=True),
     ParamSpec("executor_silence_s", 3.0, "an executor silent this long is reported offline",
@@ -59,7 +63,7 @@ class CommanderNode(Node):
                 respond=lambda response: respond(response.to_json()),
             ),
             llm_timeout_s=p.llm_timeout_s, min_confidence=p.min_confidence,
-            executor_silence_s=p.executor_silence_s)
+            executor_silence_s=p.executor_silence_s, llm_resend_s=p.llm_resend_s)
         string_subscription(self, "operator/command", self._locked(self.core.on_utterance))
         string_subscription(self, "llm/result", self._locked(self.core.on_llm_result))
         payload_subscription(self, "world/state", WorldStateMessage, self._on_state, LATEST,

@@ -21,11 +21,17 @@ Parameters (launch/config/llm_server.yaml):
 
 Subscribes: llm/request (String, LlmRequest JSON)
 Publishes:  llm/result (String, LlmResult JSON): exactly one per well-formed request; a
-  malformed request with a readable id gets an error result, others are logged.
+  malformed request with a readable id gets an error result, others are logged. A caller that
+  heard nothing sends the same request again (the commander does, as topics keep nothing for
+  a server that has not matched it yet): while it runs, the copy is dropped; once answered, the
+  copy gets the same result again (the last 256 results are kept), never a second run.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
+from collections import OrderedDict
 from concurrent.futures import Future
 
 from rclpy.node import Node
@@ -68,6 +74,17 @@ _ERROR_CODES = ((GenerationTimeout, "llm_timeout"), (ConstraintError, "constrain
                 (UnknownAdapterError, "unknown_adapter"), (LlmMarsError, "llm_error"))
 
 
+ANSWERS_KEPT = 256
+"""Results kept for requests sent again after they were answered."""
+
+
+def request_key(request: LlmRequest) -> str:
+    """What makes two requests the same request: every field, not the id alone (callers may
+    reuse ids)."""
+    return hashlib.sha256(json.dumps(json.loads(request.to_json()), sort_keys=True)
+                          .encode()).hexdigest()
+
+
 def error_code(exc: BaseException) -> str:
     for kind, code in _ERROR_CODES:
         if isinstance(exc, kind):
@@ -84,6 +101,8 @@ class LlmServerNode(Node):
         self._ready = threading.Event()
         self._waiting: list[LlmRequest] = []
         self._lock = threading.Lock()
+        self._running: set[str] = set()  # request_key of each request being served
+        self._answered: OrderedDict[str, LlmResult] = OrderedDict()
         self.assistant = assistant
         self.load_error: BaseException | None = None
         payload_subscription(self, "llm/request", LlmRequest, self._on_request,
@@ -131,19 +150,28 @@ class LlmServerNode(Node):
         """A request that does not decode gets an error result, if its id can be read."""
         request_id = peek_field(data, "id", str)
         if request_id is not None:
-            self._reply(LlmResult(request_id, "error", str(exc), code="bad_request"))
+            self._reply(None, LlmResult(request_id, "error", str(exc), code="bad_request"))
 
     def _on_request(self, request: LlmRequest) -> None:
+        key = request_key(request)
         with self._lock:
-            if not self._ready.is_set():
-                self._waiting.append(request)
-                return
+            if key in self._running:
+                return  # sent again while it runs: its one result is coming
+            answered = self._answered.get(key)
+            if answered is None:
+                self._running.add(key)
+                if not self._ready.is_set():
+                    self._waiting.append(request)
+                    return
+        if answered is not None:
+            self._publish(answered.to_json())  # the first one did not reach the caller
+            return
         self._serve(request)
 
     def _serve(self, request: LlmRequest) -> None:
         if self.assistant is None:
-            self._reply(LlmResult(request.id, "error", f"the model is not loaded: "
-                                  f"{self.load_error}", code="model_unavailable"))
+            self._reply(request, LlmResult(request.id, "error", f"the model is not loaded: "
+                                           f"{self.load_error}", code="model_unavailable"))
             return
         try:
             if request.task == "plan":
@@ -154,27 +182,37 @@ class LlmServerNode(Node):
         except Exception as exc:  # noqa: BLE001 - every request gets its one answer
             if not isinstance(exc, LlmMarsError):
                 self.get_logger().error(f"request {request.id} failed: {exc!r}")
-            self._reply(LlmResult(request.id, "error", str(exc), code=error_code(exc)))
+            self._reply(request, LlmResult(request.id, "error", str(exc), code=error_code(exc)))
             return
         future.add_done_callback(lambda f: self._finish(request, f))
 
     def _finish(self, request: LlmRequest, future: Future) -> None:
         error = future.exception()
         if error is not None:
-            self._reply(LlmResult(request.id, "error", str(error), code=error_code(error)))
+            self._reply(request, LlmResult(request.id, "error", str(error),
+                                           code=error_code(error)))
             return
         outcome = future.result()
         if request.task == "answer":
-            self._reply(LlmResult(request.id, "answer", outcome.text,
-                                  latency_s=outcome.latency_s, query=outcome.query))
+            result = LlmResult(request.id, "answer", outcome.text, latency_s=outcome.latency_s,
+                               query=outcome.query)
         elif isinstance(outcome.result, Reply):
-            self._reply(LlmResult(request.id, "reply", outcome.result.text,
-                                  latency_s=outcome.latency_s))
+            result = LlmResult(request.id, "reply", outcome.result.text,
+                               latency_s=outcome.latency_s)
         else:
-            self._reply(LlmResult(request.id, "plan", xml=serialize_plan(outcome.result),
-                                  latency_s=outcome.latency_s))
+            result = LlmResult(request.id, "plan", xml=serialize_plan(outcome.result),
+                               latency_s=outcome.latency_s)
+        self._reply(request, result)
 
-    def _reply(self, result: LlmResult) -> None:
+    def _reply(self, request: LlmRequest | None, result: LlmResult) -> None:
+        """Publish ``result``; for a well-formed ``request``, keep it for a copy sent again."""
+        if request is not None:
+            key = request_key(request)
+            with self._lock:
+                self._running.discard(key)
+                self._answered[key] = result
+                while len(self._answered) > ANSWERS_KEPT:
+                    self._answered.popitem(last=False)
         self._publish(result.to_json())
 
     def close(self) -> None:

@@ -10,7 +10,10 @@ The ``commander`` node wraps this class; it is tested without ROS. Per utterance
   it (``replace``, or ``queue`` for "then"/"after that" commands): ``plan``; a reply (the
   command cannot be expressed) is passed on as ``reply`` and nothing moves;
 * an LLM that does not answer within ``llm_timeout_s`` gives an ``error`` (code
-  ``llm_timeout``); robots keep their plans; a late answer is dropped.
+  ``llm_timeout``); robots keep their plans; a late answer is dropped. Until then the request
+  is sent again every ``llm_resend_s`` without a result: topics keep nothing for a server that
+  has not yet matched the commander (start-up) or was restarted, and the server answers a
+  request it already has only once.
 
 Robot progress (status changes, failures with their reason, an executor that went silent or
 came back) is reported as ``progress`` responses, which are never ``final``.
@@ -47,14 +50,17 @@ class _Pending:
     intent: Intent
     queue: bool
     deadline: float
+    request: LlmRequest
+    resend_at: float
 
 
 class Commander:
     def __init__(self, ports: CommanderPorts, llm_timeout_s: float = 30.0,
                  min_confidence: float = 0.5, executor_silence_s: float = 3.0,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, llm_resend_s: float = 5.0):
         self.ports = ports
         self.llm_timeout_s = llm_timeout_s
+        self.llm_resend_s = llm_resend_s  # 0: never sent again
         self.min_confidence = min_confidence
         self.executor_silence_s = executor_silence_s
         self.clock = clock
@@ -98,8 +104,10 @@ class Commander:
                                  self.last_query)
         else:
             request = LlmRequest(utterance.id, "plan", utterance.text)
+        now = self.clock()
         self.pending[utterance.id] = _Pending(utterance, intent.intent, intent.queue,
-                                              self.clock() + self.llm_timeout_s)
+                                              now + self.llm_timeout_s, request,
+                                              now + self.llm_resend_s)
         self.ports.request_llm(request)
 
     def on_llm_result(self, data: str) -> None:
@@ -158,7 +166,8 @@ class Commander:
                                              f"{status.status.lower()}{said}")
 
     def poll(self) -> None:
-        """Expire LLM requests past their deadline; notice executors that went silent."""
+        """Expire LLM requests past their deadline, send again those still unanswered; notice
+        executors that went silent."""
         now = self.clock()
         for uid, pending in list(self.pending.items()):
             if now >= pending.deadline:
@@ -167,6 +176,9 @@ class Commander:
                               f"The language model did not answer within "
                               f"{self.llm_timeout_s:g} s; the robots keep their plans.",
                               code="llm_timeout")
+            elif self.llm_resend_s > 0 and now >= pending.resend_at:
+                pending.resend_at = now + self.llm_resend_s
+                self.ports.request_llm(pending.request)
         for robot, heard in self._last_heard.items():
             if robot not in self._offline and now - heard > self.executor_silence_s:
                 self._offline.add(robot)

@@ -120,6 +120,40 @@ def test_timeout_gives_one_error_and_late_answer_is_dropped(h):
     assert h.dispatched == []
 
 
+def test_an_unanswered_request_is_sent_again_until_answer_or_timeout(h):
+    """A server that had not matched the commander yet (start-up) or was restarted never got
+    the request: the operator waited for the timeout."""
+    h.commander.llm_resend_s = 3.0
+    h.say("robot 1 go home", id="r1")
+    h.now = 2.9
+    h.commander.poll()
+    assert len(h.requests) == 1
+    h.now = 3.0
+    h.commander.poll()
+    h.commander.poll()
+    assert h.requests == [h.requests[0]] * 2  # the same request, once per interval
+    h.now = 6.0
+    h.commander.poll()
+    assert len(h.requests) == 3
+    h.commander.on_llm_result(LlmResult("r1", "plan", xml=PLAN_BOTH).to_json())
+    h.now = 9.5
+    h.commander.poll()
+    assert len(h.requests) == 3 and [f.kind for f in h.finals()] == ["plan"]
+    h.say("robot 2 go home", id="r2")  # never answered: sent again, then the timeout
+    for h.now in (12.5, 15.5, 18.5, 19.5):
+        h.commander.poll()
+    assert len(h.requests) == 3 + 4  # at 9.5, 12.5, 15.5 and 18.5
+    assert [(f.kind, f.code) for f in h.finals()] == [("plan", None), ("error", "llm_timeout")]
+
+
+def test_no_request_is_sent_again_when_resending_is_off(h):
+    h.commander.llm_resend_s = 0.0
+    h.say("robot 1 go home", id="r1")
+    for h.now in (3.0, 6.0, 9.0):
+        h.commander.poll()
+    assert len(h.requests) == 1
+
+
 @pytest.mark.parametrize("data", ["", "\x00\x01", "x" * 5000, '{"text": 5}'])
 def test_bad_input_gets_an_error(h, data):
     h.commander.on_utterance(data)
