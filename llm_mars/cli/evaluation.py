@@ -27,6 +27,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         if kind.endswith("held-out"):
             sub.add_argument("--count", type=int, default=300, help="cases (default 300)")
             sub.add_argument("--seed", type=int, default=11, help="seed (default 11)")
+            if kind.startswith("plans"):
+                sub.add_argument("--corrections", action="store_true",
+                                 help="commands that take a word back in ways no training "
+                                      "command does ('plate 6, my bad, plate 2') instead")
         else:
             sub.add_argument("file", type=Path, metavar="FILE.jsonl")
         sub.add_argument("--model", help="base model folder (default: the bundled model)")
@@ -73,7 +77,7 @@ def _eval(args: argparse.Namespace) -> int:
     elif args.eval_kind == "plans-held-out":
         from llm_mars.training.plan_held_out import held_out_plan_cases
 
-        cases = held_out_plan_cases(args.count, args.seed)[:args.limit]
+        cases = held_out_plan_cases(args.count, args.seed, args.corrections)[:args.limit]
     else:
         from llm_mars.training.qa_held_out import held_out_cases
 

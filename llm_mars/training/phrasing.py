@@ -12,7 +12,9 @@ import random
 import re
 from dataclasses import dataclass
 
-from llm_mars.language.lexicon import HOMOPHONES, NUMBERED_THINGS, ORDINALS, number_word
+from llm_mars import vocabulary as V
+from llm_mars.language.lexicon import (HOMOPHONES, NUMBER_WORDS, NUMBERED_THINGS, ORDINALS,
+                                       PLACE_COUNT, PLACE_NOUNS, number_value, number_word)
 from llm_mars.language.normaliser import normalise
 
 
@@ -84,6 +86,46 @@ def recognition_noise(text: str, rng: random.Random) -> str:
         if rng.random() < 0.6 and normalise(heard) == normalise(text):
             text = heard
     return text
+
+
+_SMALL_NUMBER = "|".join([r"\d+", *(w for w, n in NUMBER_WORDS.items() if 1 <= n <= 20)])
+_CORRECTABLE = re.compile(
+    rf"\b(?P<noun>{'|'.join(PLACE_NOUNS)})(?P<by> number)? (?P<n>{_SMALL_NUMBER})\b"
+    rf"|\b(?P<count>{_SMALL_NUMBER}) (?P<things>cherries|cakes|stacks|seconds)\b"
+    rf"|\b(?P<colour>{'|'.join(V.COLORS)})\b")
+"""A place with its number, a count of things or a cake colour: what an operator may say
+wrong and take back."""
+
+
+def corrected(text: str, rng: random.Random, forms: tuple[str, ...]) -> str | None:
+    """``text`` with one of its numbered places, counts or cake colours first said wrong and
+    then taken back with one of ``forms`` ("plate 7, no wait, plate 4"; "five cherries, sorry,
+    six"; "the pink, I mean yellow cake"), so the plan is still what the last words say;
+    ``None`` when the text has nothing of the kind."""
+    found = list(_CORRECTABLE.finditer(text))
+    if not found:
+        return None
+    m = rng.choice(found)
+    form = rng.choice(forms)
+    if m.group("colour"):
+        right = m.group("colour")
+        wrong = rng.choice([c for c in V.COLORS if c != right])
+        said = f"{wrong}, {form}, {right}"
+    else:
+        right_text = m.group("n") or m.group("count")
+        right = number_value(right_text)
+        top = PLACE_COUNT[PLACE_NOUNS[m.group("noun")]] + 2 if m.group("noun") else 10
+        wrong = rng.choice([n for n in range(1, top + 1) if n != right])
+        wrong_text = str(wrong) if right_text.isdigit() else number_word(wrong)
+        if m.group("noun"):
+            thing = f"{m.group('noun')}{m.group('by') or ''}"
+            said = rng.choice((f"{thing} {wrong_text}, {form}, {thing} {right_text}",
+                               f"{thing} {wrong_text}... {form}, {right_text}"))
+        else:
+            things = m.group("things")
+            said = rng.choice((f"{wrong_text} {things}, {form}, {right_text}",
+                               f"{wrong_text} {things}, {form}, {right_text} {things}"))
+    return text[:m.start()] + said + text[m.end():]
 
 
 def speech_text(text: str) -> str:

@@ -49,9 +49,9 @@ from llm_mars.evaluation.expectations import MAX_TASKS
 from llm_mars.language.decomposition import SIGNAL_SUFFIX
 from llm_mars.language.grounding import (cherries_reply, colour_reply, place_reply,
                                          robot_count_reply, robot_reply, stacks_reply)
-from llm_mars.language.lexicon import ORDINALS, UNKNOWN_COLOURS
+from llm_mars.language.lexicon import CORRECTIONS, ORDINALS, UNKNOWN_COLOURS
 from llm_mars.language.normaliser import normalise
-from llm_mars.training.phrasing import Style, third_person
+from llm_mars.training.phrasing import Style, corrected, third_person
 
 UNKNOWN_PLACES = ("the kitchen", "the garage", "the parking lot", "the charging station",
                   "the opponent's basket", "the other team's plate", "the moon", "the bar",
@@ -123,6 +123,11 @@ HELD_OUT_FAMILIES: dict[str, tuple[str, str]] = {
 }
 
 _FAMILY_MARKERS = {name: re.compile(marker) for name, (_, marker) in HELD_OUT_FAMILIES.items()}
+HELD_OUT_CORRECTION = re.compile(r"\b(?:scratch that|strike that|correction|my bad)\b")
+"""The ways of taking a word back (of ``lexicon.CORRECTIONS``) that no training command uses;
+``llm-mars eval plans-held-out --corrections`` measures them."""
+TRAINED_CORRECTIONS = tuple(w for w in CORRECTIONS if not HELD_OUT_CORRECTION.search(w))
+HELD_OUT_CORRECTIONS = tuple(w for w in CORRECTIONS if HELD_OUT_CORRECTION.search(w))
 _HELD_OUT_ADDRESSES: dict[str, tuple[str, ...]] = {  # {r}: the robot, {tasks}: what it does
     "job-for": ("job for {r}: {tasks}", "{r}'s job: {tasks}", "a job for {r}, {tasks}"),
     "over-to-you": ("over to you {r}, {tasks}", "{r}, over to you: {tasks}"),
@@ -1610,16 +1615,25 @@ def _draft(rng: random.Random, reply_share: float,
 
 
 def make_example(rng: random.Random, reply_share: float = 0.12,
-                 family: str | None = None) -> PlanExample:
+                 family: str | None = None, correction_share: float = 0.0,
+                 corrections: tuple[str, ...] = TRAINED_CORRECTIONS) -> PlanExample:
     """One example (said in the held-out phrasing ``family`` where the draft has a place for
-    it); retries drafts that ran out of resources."""
+    it; a plan's command, with probability ``correction_share``, says a place, count or colour
+    wrong first and takes it back with one of ``corrections``); retries drafts that ran out of
+    resources."""
     for _ in range(100):
         try:
             c, draft = _draft(rng, reply_share, family)
         except _NoRoom:
             continue
-        command = c.style.finish(draft.text)
+        text = draft.text
         tags = set(draft.tags)
+        if correction_share and c.poison is None and rng.random() < correction_share:
+            said = corrected(text, rng, corrections)
+            if said is not None:
+                text = said
+                tags.add("correction")
+        command = c.style.finish(text)
         if c.style.speech:
             tags.add("speech")
         if c.style.words:
@@ -1642,10 +1656,13 @@ def make_example(rng: random.Random, reply_share: float = 0.12,
 
 
 def generate_plan_examples(count: int, seed: int, reply_share: float = 0.12,
-                           exclude: set[str] | None = None) -> list[PlanExample]:
+                           exclude: set[str] | None = None,
+                           correction_share: float = 0.0) -> list[PlanExample]:
     """``count`` distinct examples (by command text), the same for the same seed.
 
     ``exclude``: command texts that must not appear (e.g. a held-out set).
+    ``correction_share``: the share of plans whose command takes a word back (0 draws nothing
+    more from the seed, so a config without corrections makes the same examples as before).
     """
     rng = random.Random(seed)
     seen = set(exclude or ())
@@ -1655,7 +1672,7 @@ def generate_plan_examples(count: int, seed: int, reply_share: float = 0.12,
         attempts += 1
         if attempts > count * 20:
             raise RuntimeError(f"only {len(out)} distinct examples after {attempts} attempts")
-        example = make_example(rng, reply_share)
+        example = make_example(rng, reply_share, correction_share=correction_share)
         key = example.command.lower()
         if key in seen or held_out_family(example.command) is not None:
             continue  # a held-out family's wording, met by chance, is not trained on
@@ -1689,3 +1706,20 @@ def held_out_plan_examples(count: int, seed: int,
         seen.add(example.command.lower())
         out.append(replace(example, tags=tuple(sorted({*example.tags, f"family:{family}"}))))
     raise RuntimeError(f"only {len(out)} held-out examples in {count * 400} drafts")
+
+
+def held_out_correction_examples(count: int, seed: int) -> list[PlanExample]:
+    """``count`` distinct plan examples whose command takes a word back with a held-out form
+    (:data:`HELD_OUT_CORRECTIONS`), tagged ``family:correction``."""
+    rng = random.Random(seed)
+    seen: set[str] = set()
+    out: list[PlanExample] = []
+    for _ in range(count * 40):
+        if len(out) == count:
+            return out
+        example = make_example(rng, 0.0, correction_share=1.0, corrections=HELD_OUT_CORRECTIONS)
+        if "correction" not in example.tags or example.command.lower() in seen:
+            continue
+        seen.add(example.command.lower())
+        out.append(replace(example, tags=tuple(sorted({*example.tags, "family:correction"}))))
+    raise RuntimeError(f"only {len(out)} correction examples in {count * 40} drafts")

@@ -18,7 +18,8 @@ from llm_mars import vocabulary as V
 from llm_mars.evaluation.evaluate import PlanReport
 from llm_mars.evaluation.expectations import CommandCase
 from llm_mars.session.match import Match
-from llm_mars.training.plan_data import PlanExample, held_out_plan_examples
+from llm_mars.training.plan_data import (PlanExample, held_out_correction_examples,
+                                         held_out_plan_examples)
 
 _ROBOT_OUTCOME = ("location", "carrying", "funny_action", "said")
 """What a robot's final state must show; its history and timing are the plan's own way."""
@@ -42,11 +43,12 @@ def reference_state(example: PlanExample, seed: int = 0) -> dict[str, Any]:
     return match.state_dict()
 
 
-def held_out_plan_cases(count: int, seed: int) -> list[CommandCase]:
-    """``count`` command cases (seeded) in the held-out phrasing families; plans that only
-    make sense after an earlier command (``continuation``) are left out."""
-    examples = [e for e in held_out_plan_examples(count * 2, seed)
-                if e.kind == "reply" or e.executable][:count]
+def held_out_plan_cases(count: int, seed: int, corrections: bool = False) -> list[CommandCase]:
+    """``count`` command cases (seeded) in the held-out phrasing families, or with
+    ``corrections`` commands that take a word back in a held-out way ("plate 6, my bad, plate
+    2"); plans that only make sense after an earlier command (``continuation``) are left out."""
+    draw = held_out_correction_examples if corrections else held_out_plan_examples
+    examples = [e for e in draw(count * 2, seed) if e.kind == "reply" or e.executable][:count]
     return [CommandCase(f"p{i + 1:03d}", (e.command,), e.tasks, e.kind,
                         tuple(outcome_predicates(reference_state(e))), e.tags)
             for i, e in enumerate(examples)]

@@ -1,8 +1,9 @@
 import random
+import re
 
 import pytest
 
-from llm_mars.training.phrasing import Style, speech_text, third_person, typo
+from llm_mars.training.phrasing import Style, corrected, speech_text, third_person, typo
 
 
 @pytest.mark.parametrize("verb, third", [("bring", "brings"), ("fetch", "fetches"),
@@ -39,3 +40,31 @@ def test_style_numbers_and_finish():
     assert text == text.lower() and "," not in text and "." not in text
     typed = Style(random.Random(1)).finish("robot 1 go home")
     assert typed[0].isupper()
+
+
+
+@pytest.mark.parametrize("text, taken_back", [
+    ("robot 1 put the cake on plate 4 now",
+     r"plate (\w+)(?:,|\.\.\.) no wait, (?:plate )?(\w+) now$"),
+    ("robot 1 put the cake on plate number four", r"plate number (\w+)(?:,|\.\.\.) no wait, "
+                                                  r"(?:plate number )?(\w+)$"),
+    ("r2 go and get 6 cherries", r"get (\w+) cherries, no wait, (\w+)(?: cherries)?$"),
+    ("robot 2 take the yellow stack home", r"the (\w+), no wait, (\w+) stack home$"),
+])
+def test_a_correction_says_another_value_first_and_the_text_s_own_last(text, taken_back):
+    right = {"plate 4": "4", "four": "four", "6 cherries": "6", "yellow": "yellow"}
+    (value,) = [v for k, v in right.items() if k in text]
+    wrong = set()
+    for seed in range(40):
+        said = corrected(text, random.Random(seed), ("no wait",))
+        m = re.search(taken_back, said)
+        assert m is not None, said
+        assert m.group(2) == value and m.group(1) != value, said
+        assert said.startswith(text[:m.start()])  # only the corrected words change
+        wrong.add(m.group(1))
+    assert len(wrong) > 1  # the wrong value is drawn
+
+
+def test_nothing_to_correct():
+    assert corrected("robot 1 go home and do the funny action", random.Random(0),
+                     ("sorry",)) is None

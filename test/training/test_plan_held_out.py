@@ -7,7 +7,10 @@ import pytest
 
 from llm_mars.evaluation.expectations import CommandCase, evaluate_case
 from llm_mars.session.match import Match
-from llm_mars.training.plan_data import (HELD_OUT_FAMILIES, generate_plan_examples,
+from llm_mars.language.grounding import out_of_world
+from llm_mars.language.normaliser import normalise
+from llm_mars.training.plan_data import (HELD_OUT_CORRECTION, HELD_OUT_FAMILIES,
+                                         generate_plan_examples, held_out_correction_examples,
                                          held_out_family, held_out_plan_examples, make_example)
 from llm_mars.training.plan_held_out import held_out_plan_cases, reference_state
 
@@ -37,6 +40,36 @@ def test_every_held_out_family_is_generated_in_its_own_wording():
     assert by_family == {family: 3 for family in HELD_OUT_FAMILIES}
     assert len({e.command for e in examples}) == len(examples)
     assert held_out_plan_examples(11, seed=4) == examples[:11]  # seeded
+
+
+def test_training_corrections_never_take_a_word_back_in_a_held_out_way():
+    examples = generate_plan_examples(1500, seed=8, reply_share=0.2, correction_share=0.3)
+    corrected = [e for e in examples if "correction" in e.tags]
+    assert len(corrected) > 200
+    assert [e.command for e in examples if HELD_OUT_CORRECTION.search(normalise(e.command))] == []
+    assert not any("correction" in e.tags for e in generate_plan_examples(1500, seed=8))
+
+
+def test_held_out_corrections_are_plans_the_world_check_lets_through():
+    """Each takes a word back in a held-out way, and the world check refuses none of them
+    (what is taken back may be a place the field lacks: 'plate 7, my bad, plate 4')."""
+    examples = held_out_correction_examples(150, seed=6)
+    assert len({e.command for e in examples}) == 150
+    for e in examples:
+        assert e.kind == "plan" and "family:correction" in e.tags
+        assert HELD_OUT_CORRECTION.search(normalise(e.command)), e.command
+        assert out_of_world(e.command) is None, e.command
+    assert held_out_correction_examples(10, seed=6) == examples[:10]  # seeded
+
+
+def test_correction_cases_pass_their_reference():
+    examples = [e for e in held_out_correction_examples(16, seed=2) if e.executable][:8]
+    cases = held_out_plan_cases(8, seed=2, corrections=True)
+    for case, example in zip(cases, examples, strict=True):
+        assert case.commands == (example.command,)
+        state = reference_state(example)
+        state["replies"] = []
+        assert evaluate_case(case, state) == [], case.commands
 
 
 @pytest.fixture(scope="module")

@@ -99,6 +99,23 @@ def test_bt_pairs_add_decision_examples_for_other_commands():
     assert any(p.answer.startswith("<reply>") for p in cut)
 
 
+def test_bt_pairs_take_words_back_at_the_configured_share():
+    import dataclasses
+
+    from llm_mars.language.lexicon import CORRECTION
+    from llm_mars.language.normaliser import normalise
+
+    config = load_config(default_config_path("bt"))
+    data = {"examples": 200, "seed": 1, "reply_share": 0.2}
+
+    def corrected(share: float) -> int:
+        pairs = training_pairs(dataclasses.replace(
+            config, data={**data, "correction_share": share}))
+        return sum(bool(CORRECTION.search(normalise(p.user))) for p in pairs)
+
+    assert corrected(0.0) < 5 < 40 < corrected(0.5)
+
+
 def test_describe_pairs_are_the_bt_plans_reversed():
     import dataclasses
 
