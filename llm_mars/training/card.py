@@ -127,7 +127,8 @@ def render_card(adapter_dir: Path, reports: list[tuple[str, dict[str, Any]]] = (
         f"(warm-up {t['warmup_steps']} steps, cosine to 10 %), seed {config['seed']}, "
         f"{t['dtype']} compute, {t['threads']} CPU thread",
         f"- {stats['steps_done']}/{stats['steps_planned']} steps in "
-        f"{stats['seconds'] / 60:.1f} min on the 2-core development CPU "
+        f"{stats['seconds'] / 60:.1f} min on "
+        f"{stats.get('trained_on') or 'the 2-core development CPU'} "
         f"({stats['tokens_per_second']} tokens/s)"
         + (" - stopped at the time budget" if stats["stopped_early"] else ""),
         f"- loss: first step {stats['first_loss']:.3f}, last {t['log_every']} steps "

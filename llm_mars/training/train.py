@@ -302,6 +302,7 @@ class TrainStats:
     first_loss: float | None = None
     final_loss: float | None = None  # mean of the last log window
     mean_tokens_per_example: float = 0.0
+    trained_on: str = ""  # the CPU (its name, cores and the flags speed depends on)
 
     @property
     def tokens_per_second(self) -> float:
@@ -323,8 +324,9 @@ def train_adapter(config: TrainConfig, out_dir: str | Path, model: str | None = 
     import torch
     from peft import LoraConfig, get_peft_model
 
-    from llm_mars.llm.model_store import base_model_sha256, load_model
     from llm_mars.llm.adapter_meta import AdapterMeta
+    from llm_mars.llm.machine import this_machine
+    from llm_mars.llm.model_store import base_model_sha256, load_model
 
     t = config.train
     torch.set_num_threads(t.threads)
@@ -363,7 +365,8 @@ def train_adapter(config: TrainConfig, out_dir: str | Path, model: str | None = 
     total = max(1, round(len(plan) * t.epochs / epochs_full))
     plan = plan[:total]
     stats = TrainStats(len(kept), len(encoded) - len(kept), total,
-                       mean_tokens_per_example=round(mean_len, 1))
+                       mean_tokens_per_example=round(mean_len, 1),
+                       trained_on=this_machine().describe())
     meta = AdapterMeta(config.adapter, config.system_prompt, base_model_sha256(loaded.path))
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     causal_lm = net.get_base_model()

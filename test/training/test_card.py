@@ -12,7 +12,8 @@ def _folder(tmp_path):
     (tmp_path / "train.yaml").write_text(yaml.safe_dump(config.to_json()))
     stats = TrainStats(examples=10, dropped_too_long=0, steps_planned=4, steps_done=3,
                        seconds=120.0, tokens=2000, stopped_early=True, first_loss=2.5,
-                       final_loss=0.25, mean_tokens_per_example=200.0)
+                       final_loss=0.25, mean_tokens_per_example=200.0,
+                       trained_on="AMD EPYC, 2 cores (avx2)")
     data = {**stats.__dict__, "tokens_per_second": 16.7}
     (tmp_path / "train_stats.json").write_text(json.dumps(data))
     (tmp_path / "adapter_model.safetensors").write_bytes(b"x" * 1000)
@@ -25,7 +26,8 @@ def test_card_states_data_hyperparameters_time_and_scores(tmp_path):
                           "latency_p95_s": 0.9}, "results": []}
     card = render_card(tmp_path, [("llm-mars eval qa q.jsonl", report)])
     assert config.system_prompt in card
-    assert "3/4 steps in 2.0 min" in card and "stopped at the time budget" in card
+    assert "3/4 steps in 2.0 min on AMD EPYC, 2 cores (avx2)" in card
+    assert "stopped at the time budget" in card
     assert f"lr {config.train.learning_rate:g}" in card and f"r={config.lora.r}" in card
     assert "**90.0 %** of 111 questions" in card and "llm-mars eval qa q.jsonl" in card
     assert "factual accuracy >= 97 % **not met**" in card
