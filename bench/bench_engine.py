@@ -7,8 +7,9 @@
 
 All greedy, all on the same weights and adapters; the outputs are compared token by token.
 Also measured: the engine's single-request decode step against the memory-bandwidth bound
-(weight bytes read per step / measured copy bandwidth), and how many tokens jump-forward
-appends without sampling on a ~100-token constrained plan.
+(weight bytes read per step / measured copy bandwidth), the same step when a grammar allows a
+few tokens (the LM head narrowed to them), and how many tokens jump-forward appends without
+sampling on a ~100-token constrained plan.
 
     .venv/bin/python bench/bench_engine.py                 # default run (int4 engine, ~5 min)
     .venv/bin/python bench/bench_engine.py --dtype float32 --requests 8   # exact-equality run
@@ -65,6 +66,11 @@ QUESTIONS = [
      "robot1: between quadrant_2 and plate_3, carrying yellow and pink stacks, tree RUNNING.\n"
      "robot2: at home, tree IDLE.\nscore 3"),
 ]
+
+
+GRAMMAR_TOKENS = torch.tensor([13, 28, 198, 309, 1011, 2036, 4480, 30001])
+"""What a plan grammar typically allows at a sampled step (median 6 tokens, never more than
+100 on dev commands): the LM head multiplies by those rows only."""
 
 
 @dataclass(frozen=True)
@@ -250,10 +256,11 @@ def copy_bandwidth(trials: int = 15) -> float:
     return src.numel() * src.element_size() / best
 
 
-def decode_step_ms(model: CompactLlama, context: int, adapter: int, steps: int = 40
-                   ) -> tuple[float, float]:
+def decode_step_ms(model: CompactLlama, context: int, adapter: int, steps: int = 40,
+                   only_tokens: torch.Tensor | None = None) -> tuple[float, float]:
     """Median and fastest time of a single-request decode step at ``context`` tokens (the
-    fastest is what the step costs when no other process takes the CPU away)."""
+    fastest is what the step costs when no other process takes the CPU away); with
+    ``only_tokens``, as a grammar that allows only those tokens has the step run."""
     cache = model.new_cache(1, context + steps + 1)
     model.forward(StepInput.build([RowSpec(list(range(100, 100 + context)), 0, 0, adapter,
                                            logits=False)], 0), cache)
@@ -261,7 +268,7 @@ def decode_step_ms(model: CompactLlama, context: int, adapter: int, steps: int =
     for i in range(steps):
         step = StepInput.build([RowSpec([500 + i], context + i, 0, adapter)], 1)
         t = time.perf_counter()
-        model.forward(step, cache)
+        model.forward(step, cache, only_tokens)
         times.append(time.perf_counter() - t)
     return statistics.median(times[5:]) * 1e3, min(times) * 1e3
 
@@ -398,6 +405,13 @@ def main(argv: list[str] | None = None) -> int:
                   f"best {best_ms:6.2f} ms per step; {nbytes / 1e6:.1f} MB weights / "
                   f"{bandwidth / 1e9:.1f} GB/s copy bandwidth = {bound_ms:.2f} ms bound; "
                   f"ratio median {median_ms / bound_ms:.2f}, best {best_ms / bound_ms:.2f}")
+        narrowed = compact.narrow_head_steps
+        median_ms, best_ms = decode_step_ms(compact, context, 0, only_tokens=GRAMMAR_TOKENS)
+        how = "head narrowed" if compact.narrow_head_steps > narrowed else \
+            "no exact narrow head here: whole head"
+        print(f"  {threads} thread{'s' if threads > 1 else ' '} bt adapter, a grammar allowing "
+              f"{GRAMMAR_TOKENS.numel()} tokens ({how}): median {median_ms:6.2f} / best "
+              f"{best_ms:6.2f} ms per step")
     torch.set_num_threads(default_threads)
 
     print("\njump-forward on a constrained plan (bt adapter, greedy):")

@@ -305,6 +305,7 @@ class CompactLlama:
                 **linears))
         self._init_rope(config)
         self.adapter_names: tuple[str, ...] = ()
+        self.narrow_head_steps = 0  # steps whose LM head multiplied by some rows only
         self.quantized = any(not isinstance(lin.base, DenseWeight) for lin in self._linears())
 
     # --- construction ----------------------------------------------------------------------
@@ -519,8 +520,13 @@ class CompactLlama:
         return out.view(n, s.heads, s.head_dim)
 
     @torch.inference_mode()
-    def forward(self, step: StepInput, cache: KVCache) -> torch.Tensor:
-        """Run one ragged batch, writing its keys/values into ``cache``; fp32 logits of ``step.logit_rows``."""
+    def forward(self, step: StepInput, cache: KVCache,
+                only_tokens: torch.Tensor | None = None) -> torch.Tensor:
+        """Run one ragged batch, writing its keys/values into ``cache``; fp32 logits of
+        ``step.logit_rows``. ``only_tokens`` (sorted token ids): the caller reads no other
+        token's logit (a grammar allows only these), so the LM head may multiply by their rows
+        alone and leave the other logits at minus infinity; the ones it computes are the same,
+        bit for bit, as without it (``rows_product`` of llm_mars.llm.weights)."""
         s = self.shape
         n, nd = step.tokens.shape[0], step.n_decode
         x = F.embedding(step.tokens, self.embed)
@@ -562,6 +568,15 @@ class CompactLlama:
             act = F.silu(gate_up[:, : s.intermediate]).mul_(gate_up[:, s.intermediate:])
             x = x + layer.down(act, rows)
         h = F.rms_norm(x[step.logit_rows], (s.hidden,), self.norm, s.eps)
+        if only_tokens is not None:
+            narrow = self._lm_head.base.rows_product(h, only_tokens)
+            if narrow is not None:
+                self.narrow_head_steps += 1
+                if self._lm_head.bias is not None:
+                    narrow = narrow + self._lm_head.bias[only_tokens]
+                logits = torch.full((h.shape[0], self._lm_head.out_features[0]), float("-inf"))
+                logits[:, only_tokens] = narrow.float()
+                return logits
         decode_logits = int((step.logit_rows < step.n_decode).sum()) if step.n_decode else 0
         return self._lm_head(h, RowAdapters([], decode_rows=decode_logits)).float()
 

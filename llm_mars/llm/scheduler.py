@@ -191,26 +191,31 @@ class Scheduler:
         n_decode = sum(1 for r in rows if r.kind == "decode")
         tuned = self.thread_tuner is not None and n_decode == len(rows)
         threads = self.thread_tuner.threads_for_next_step() if tuned else 0
+        sampled, sample_rows, scored, offset = [], [], [], 0
+        for r in rows:
+            count = int(r.spec.logits)
+            seq = owners.get(id(r))
+            if count and seq is not None and seq.scoring:
+                scored.append((seq, r.spec, offset, count))
+            elif count:
+                sampled.append(r)
+                sample_rows.append(offset + count - 1)
+            offset += count
+        sampled_seqs = [owners[id(r)] for r in sampled]
+        masks = _TokenMasks.of(sampled_seqs)
+        only_tokens = None if scored or masks is None else masks.allowed_by_all(len(sampled_seqs))
         start = time.perf_counter()
         step = StepInput.build([r.spec for r in rows], n_decode, self.model.device,
                                self.share_prefixes)
-        logits = self.model.forward(step, self.cache)
+        logits = self.model.forward(step, self.cache, only_tokens)
         elapsed = time.perf_counter() - start
         self.forward_seconds += elapsed
         if tuned:
             self.thread_tuner.record(threads, elapsed)
         self.steps += 1
-        sampled, sample_rows, offset = [], [], 0
-        for r in rows:
-            count = int(r.spec.logits)
-            seq = owners.get(id(r))
-            if count and seq is not None and seq.scoring:
-                self._score(seq, r.spec, logits[offset: offset + count])
-            elif count:
-                sampled.append(r)
-                sample_rows.append(offset + count - 1)
-            offset += count
-        tokens = self._sample(logits[sample_rows], [owners[id(r)] for r in sampled])
+        for seq, spec, offset, count in scored:
+            self._score(seq, spec, logits[offset: offset + count])
+        tokens = self._sample(logits[sample_rows], sampled_seqs, masks)
         for r in rows:
             r.advance()
         for r in rows:
@@ -337,19 +342,16 @@ class Scheduler:
     # --- sampling --------------------------------------------------------------------------
 
     @torch.inference_mode()
-    def _sample(self, logits: torch.Tensor, seqs: list[Sequence]) -> list[int]:
-        constrained = [i for i, s in enumerate(seqs) if s.constraint is not None]
-        if constrained:
+    def _sample(self, logits: torch.Tensor, seqs: list[Sequence],
+                masks: "_TokenMasks | None") -> list[int]:
+        if masks is not None:
             import xgrammar as xgr
 
-            vocab = seqs[constrained[0]].constraint.vocab_size
-            bitmask = xgr.allocate_token_bitmask(len(constrained), vocab)
-            for j, i in enumerate(constrained):
-                seqs[i].constraint.fill_mask(bitmask, j)
+            constrained, vocab = masks.rows, masks.vocab_size
             rows = logits[constrained]
             if rows.shape[1] > vocab:
                 rows[:, vocab:] = float("-inf")
-            xgr.apply_token_bitmask_inplace(rows, bitmask.to(rows.device),
+            xgr.apply_token_bitmask_inplace(rows, masks.bitmask.to(rows.device),
                                             vocab_size=min(vocab, rows.shape[1]))
             logits[constrained] = rows
         tokens = logits.argmax(dim=-1).tolist()
@@ -463,6 +465,48 @@ class Scheduler:
             queued_s=(seq.admitted_at or now) - seq.submitted,
             first_token_s=(seq.first_token_at or now) - seq.submitted,
             total_s=now - seq.submitted, parsed=parsed)
+
+
+NARROW_HEAD_TOKENS = 4096
+"""A step whose every sampled row is constrained, and whose grammars allow at most this many
+tokens between them, multiplies by those rows of the LM head only (its whole product is the
+largest of a decode step; the narrow one costs about its share of the rows, see
+docs/benchmarks.md)."""
+
+
+@dataclass(frozen=True)
+class _TokenMasks:
+    """The grammar masks of a step's constrained rows, filled before the model step (a
+    constraint's state does not change during it) so the LM head can be narrowed to them."""
+
+    rows: list[int]  # indices, among the sampled rows, of the constrained ones
+    vocab_size: int
+    bitmask: torch.Tensor  # (len(rows), ceil(vocab_size / 32)) int32, xgrammar's layout
+
+    @classmethod
+    def of(cls, seqs: list[Sequence]) -> "_TokenMasks | None":
+        rows = [i for i, s in enumerate(seqs) if s.constraint is not None]
+        if not rows:
+            return None
+        import xgrammar as xgr
+
+        vocab = seqs[rows[0]].constraint.vocab_size
+        bitmask = xgr.allocate_token_bitmask(len(rows), vocab)
+        for j, i in enumerate(rows):
+            seqs[i].constraint.fill_mask(bitmask, j)
+        return cls(rows, vocab, bitmask)
+
+    def allowed_by_all(self, sampled: int) -> torch.Tensor | None:
+        """The sorted ids of every token some row's grammar allows, when all ``sampled`` rows
+        are constrained and those are at most NARROW_HEAD_TOKENS; else None."""
+        if len(self.rows) != sampled:
+            return None
+        shifts = torch.arange(32, dtype=torch.int32)
+        bits = (self.bitmask[:, :, None] >> shifts) & 1  # bit j of word w: token 32 * w + j
+        allowed = bits.any(0).flatten()[: self.vocab_size].nonzero().flatten()
+        if allowed.numel() == 0 or allowed.numel() > NARROW_HEAD_TOKENS:
+            return None
+        return allowed
 
 
 @dataclass(eq=False)

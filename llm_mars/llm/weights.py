@@ -45,9 +45,10 @@ from llm_mars.errors import ModelError
 log = logging.getLogger(__name__)
 
 ENV_DISABLE = "LLM_MARS_DISABLE_KERNELS"
-KERNELS = ("int4", "int8", "mkldnn_fp32", "mkldnn_bf16", "mkldnn_fp16")
-"""Kernels :func:`cpu_kernels` probes: torch's int4 and int8 weight-only products, and oneDNN's
-packed-weight linear per dtype."""
+KERNELS = ("int4", "int8", "int8_rows", "mkldnn_fp32", "mkldnn_bf16", "mkldnn_fp16")
+"""Kernels :func:`cpu_kernels` probes: torch's int4 and int8 weight-only products, the int8
+product over a subset of the weight's rows giving exactly those columns of the whole product
+(:meth:`Int8Weight.rows_product`), and oneDNN's packed-weight linear per dtype."""
 
 GROUP = 32
 """Input columns per int4 scale/zero group (Q4_1's block size)."""
@@ -86,6 +87,8 @@ def _probe(name: str) -> bool:
     weight = torch.randn(32, 64, generator=g) * 0.1
     x = torch.randn(3, 64, generator=g)
     try:
+        if name == "int8_rows":
+            return _probe_int8_rows(weight, x)
         if name in QUANTIZED:
             quantized = QUANTIZED[name].quantize(weight, use_kernel=True)
             got = quantized.kernel_product(x)
@@ -107,6 +110,17 @@ def _probe(name: str) -> bool:
         log.info("kernel %s unavailable: %s", name, exc)
         return False
     return bool(torch.allclose(got, want, rtol=2e-2, atol=2e-2))
+
+
+def _probe_int8_rows(weight: torch.Tensor, x: torch.Tensor) -> bool:
+    """The int8 kernel over some rows of a weight equals those columns of its whole product,
+    bit for bit (the narrowed LM head must not change a greedy token)."""
+    int8 = Int8Weight.quantize(weight, use_kernel=True)
+    whole = int8.kernel_product(x)
+    for rows in (torch.tensor([5]), torch.tensor([0, 3, 4, 17, 31]), torch.arange(1, 30, 2)):
+        if not torch.equal(int8.kernel_product(x, rows), whole[:, rows]):
+            return False
+    return True
 
 
 @functools.lru_cache(maxsize=None)
@@ -136,6 +150,12 @@ class _QuantizedWeight:
 
     def dense_product(self, x: torch.Tensor) -> torch.Tensor:
         return _round_bf16(F.linear(_round_bf16(x), self.dense))
+
+    def rows_product(self, x: torch.Tensor, rows: torch.Tensor) -> torch.Tensor | None:
+        """The columns ``rows`` of ``self(x)``, bit for bit, computed from those rows of the
+        weight only; None where this format cannot promise that (the caller multiplies by the
+        whole weight)."""
+        return None
 
     def __call__(self, x: torch.Tensor, bias: torch.Tensor | None = None,
                  decode_rows: int = 0) -> torch.Tensor:
@@ -176,6 +196,10 @@ class DenseWeight:
         self._packed = torch.ops.mkldnn._reorder_linear_weight(self.weight, 1)
         self.weight = None
         return True
+
+    def rows_product(self, x: torch.Tensor, rows: torch.Tensor) -> torch.Tensor | None:
+        """None: a BLAS product over fewer rows may sum in another order."""
+        return None
 
     def dequantized(self) -> torch.Tensor:
         if self.weight is not None:
@@ -316,9 +340,18 @@ class Int8Weight(_QuantizedWeight):
     def dequantized(self) -> torch.Tensor:
         return self.dense
 
-    def kernel_product(self, x: torch.Tensor) -> torch.Tensor:
+    def kernel_product(self, x: torch.Tensor, rows: torch.Tensor | None = None) -> torch.Tensor:
+        codes, scale = (self.codes, self.scale) if rows is None else (self.codes[rows], self.scale[rows])
         return torch.ops.aten._weight_int8pack_mm(
-            x.to(torch.bfloat16).contiguous(), self.codes, self.scale).float()
+            x.to(torch.bfloat16).contiguous(), codes, scale).float()
+
+    def rows_product(self, x: torch.Tensor, rows: torch.Tensor) -> torch.Tensor | None:
+        """Only where ``self(x)`` takes the kernel for all of ``x`` and the kernel gives the
+        same columns over fewer rows on this CPU (probed as ``int8_rows``)."""
+        if not (self._use_kernel and 0 < x.shape[0] <= KERNEL_ROWS and rows.numel() > 0
+                and "int8_rows" in cpu_kernels()):
+            return None
+        return self.kernel_product(x, rows)
 
     @property
     def uses_kernel(self) -> bool:

@@ -122,11 +122,11 @@ def test_a_failing_step_fails_the_requests_in_flight_not_the_engine(engine, monk
     real_forward = engine.model.forward
     calls = {"n": 0}
 
-    def flaky(step, cache):
+    def flaky(step, cache, only_tokens=None):
         calls["n"] += 1
         if calls["n"] == 1:
             raise RuntimeError("simulated kernel failure")
-        return real_forward(step, cache)
+        return real_forward(step, cache, only_tokens)
 
     monkeypatch.setattr(engine.model, "forward", flaky)
     with pytest.raises(BackendError) as err:

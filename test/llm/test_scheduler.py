@@ -221,3 +221,74 @@ def test_unfinished_constrained_output_is_an_error(scheduler, tiny_tokenizer):
     scheduler.add(seq)
     run_to_end(scheduler)
     assert isinstance(seq.error, ConstraintError) and seq.result is None
+
+
+class ChoiceConstraint:
+    """A toy grammar: ``length`` tokens, each one of ``allowed`` (the model picks which)."""
+
+    vocab_size = 0
+
+    def __init__(self, allowed, length, vocab_size):
+        self.allowed, self.left, self.vocab_size = list(allowed), length, vocab_size
+
+    def fill_mask(self, bitmask, row):
+        bitmask[row] = 0
+        for token in self.allowed:
+            word = bitmask[row, token // 32].to(torch.int64) | (1 << (token % 32))
+            bitmask[row, token // 32] = (word - (1 << 32) if word >= 1 << 31 else word).to(torch.int32)
+
+    def accept(self, token_id):
+        if token_id not in self.allowed:
+            raise ConstraintError(f"token {token_id} not allowed")
+        self.left -= 1
+
+    def jump_forward_tokens(self, tokenizer):
+        return []
+
+    def is_finished(self):
+        return self.left == 0
+
+
+def test_a_constrained_step_multiplies_by_the_allowed_rows_of_the_head_only(
+        tiny_llama, adapter_dirs, tiny_tokenizer, monkeypatch):
+    """With an int8 LM head, a step whose sampled rows are all constrained computes the logits
+    of their allowed tokens only; the tokens chosen, greedy and sampled, are those of the whole
+    head (turned off through its probe). A free row in the step keeps the whole head."""
+    from llm_mars.llm import weights
+
+    if "int8_rows" not in weights.cpu_kernels():
+        pytest.skip("the int8 product over some rows is not exact on this CPU: never used")
+    allowed = [7, 40, 41, 95, 160, 161, 250, 399]
+
+    def run(narrow):
+        monkeypatch.setenv(weights.ENV_DISABLE, "" if narrow else "int8_rows")
+        model = CompactLlama.from_hf(tiny_llama, torch.float32)
+        model.quantize()
+        model.set_adapters([(n, load_lora_adapter(d)) for n, d in adapter_dirs.items()])
+        sched = Scheduler(model, tiny_tokenizer, max_batch=4, max_seq_len=256, prefix_slots=2,
+                          chunk_tokens=64, eos_token_ids=(tiny_tokenizer.eos_token_id,))
+        greedy = sequence(tiny_tokenizer, "bt", "pick", max_new_tokens=12)
+        greedy.constraint = ChoiceConstraint(allowed, 10, len(tiny_tokenizer))
+        sampled = sequence(tiny_tokenizer, "qa", "pick", max_new_tokens=12)
+        sampled.request = GenerationRequest.chat(messages("qa", "pick"), "qa", SamplingParams(
+            temperature=1.0, seed=3, max_new_tokens=12))
+        sampled.generator = torch.Generator().manual_seed(3)
+        sampled.constraint = ChoiceConstraint(allowed[2:], 10, len(tiny_tokenizer))
+        for seq in (greedy, sampled):
+            sched.add(seq)
+        run_to_end(sched)
+        narrowed = model.narrow_head_steps
+        free = sequence(tiny_tokenizer, "qa", "answer", max_new_tokens=6)
+        mixed = sequence(tiny_tokenizer, "bt", "pick", max_new_tokens=12)
+        mixed.constraint = ChoiceConstraint(allowed, 6, len(tiny_tokenizer))
+        sched.add(free)
+        sched.add(mixed)
+        run_to_end(sched)
+        assert model.narrow_head_steps == narrowed  # a free row needs every logit
+        return [s.result.token_ids for s in (greedy, sampled, free, mixed)], narrowed
+
+    narrow, narrowed = run(True)
+    whole, none = run(False)
+    assert narrowed >= 10 and none == 0
+    assert narrow == whole
+    assert set(narrow[0]) <= set(allowed) and set(narrow[1]) <= set(allowed[2:])

@@ -83,6 +83,36 @@ def test_int8_kernel_equals_its_dense_path_and_keeps_rows_apart():
     assert int8(x[:0]).shape == (0, 40)
 
 
+@pytest.mark.parametrize("x_rows", [1, 3, KERNEL_ROWS])
+def test_int8_over_some_rows_is_bitwise_those_columns_of_the_whole_product(x_rows):
+    """The narrowed LM head: where the probe found it exact, the product by some rows of the
+    weight equals those columns of the whole product bit for bit, so no greedy token moves."""
+    if "int8_rows" not in cpu_kernels():
+        pytest.skip("the int8 product over some rows is not exact on this CPU: never used")
+    int8 = Int8Weight.quantize(torch.randn(512, 96) * 0.1)
+    x = torch.randn(x_rows, 96) * 3
+    whole = int8(x, decode_rows=x_rows)
+    g = torch.Generator().manual_seed(x_rows)
+    for count in (1, 2, 7, 33, 200, 512):
+        rows = torch.randperm(512, generator=g)[:count].sort().values
+        assert torch.equal(int8.rows_product(x, rows), whole[:, rows])
+
+
+def test_a_product_over_some_rows_is_refused_where_it_could_differ(monkeypatch):
+    """Where the whole product would not take the int8 kernel (too many rows, no kernel), for
+    the other formats, and with the probe turned off, there is no narrow product: the caller
+    multiplies by the whole weight."""
+    w, _ = q4_1_matrix(64, 128, seed=3)
+    rows = torch.tensor([1, 5, 9])
+    assert Int8Weight.quantize(w).rows_product(torch.randn(KERNEL_ROWS + 1, 128), rows) is None
+    assert Int8Weight.quantize(w, use_kernel=False).rows_product(torch.randn(1, 128), rows) is None
+    assert Int4Weight.quantize(w).rows_product(torch.randn(1, 128), rows) is None
+    assert DenseWeight(w).rows_product(torch.randn(1, 128), rows) is None
+    monkeypatch.setenv(weights.ENV_DISABLE, "int8_rows")
+    assert "int8_rows" not in cpu_kernels() and "int8" in cpu_kernels()
+    assert Int8Weight.quantize(w).rows_product(torch.randn(1, 128), rows) is None
+
+
 @pytest.mark.parametrize("fmt", ["int4", "int8"])
 def test_state_round_trips_through_the_cache_file(fmt, tmp_path):
     w, _ = q4_1_matrix(32, 64, seed=2)
