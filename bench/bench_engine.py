@@ -25,8 +25,10 @@ made reproducibly with PEFT.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import json
+import os
 import random
 import statistics
 import sys
@@ -46,6 +48,7 @@ from llm_mars.llm.model_store import load_model, quantized_cache_file  # noqa: E
 from llm_mars.llm.prompts import bt_messages, qa_messages  # noqa: E402
 from llm_mars.llm.requests import GenerationRequest, SamplingParams  # noqa: E402
 from llm_mars.llm.scheduler import tokenize_request  # noqa: E402
+from llm_mars.llm.weights import ENV_DISABLE  # noqa: E402
 
 COMMANDS = [
     "Robot 1, bring the brown cake from quadrant 2 to plate 3.",
@@ -289,8 +292,28 @@ def jump_forward_figures(engine, command: str, bt_folder: Path) -> list[str]:
         if jump:
             plan_text = result.text
     engine.jump_forward = True
+    for narrow in (True, False):  # the LM head narrowed to the grammar's tokens, or whole
+        with whole_lm_head(not narrow):
+            times = [engine.generate(request).total_s for _ in range(5)]
+        lines.append(f"  jump-forward on, LM head {'narrowed' if narrow else 'whole   '}: median "
+                     f"{statistics.median(times):.2f} s of 5 (best {min(times):.2f} s)")
     lines.append(f"  command: {command}\n  plan:\n" + "\n".join("    " + l for l in plan_text.splitlines()))
     return lines
+
+
+@contextlib.contextmanager
+def whole_lm_head(whole: bool = True):
+    """Turn the narrowed LM head off (through its kernel probe's switch) while inside."""
+    before = os.environ.get(ENV_DISABLE)
+    if whole:
+        os.environ[ENV_DISABLE] = ",".join(filter(None, [before, "int8_rows"]))
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(ENV_DISABLE, None)
+        else:
+            os.environ[ENV_DISABLE] = before
 
 
 # --- main -------------------------------------------------------------------------------------
