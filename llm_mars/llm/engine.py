@@ -301,7 +301,8 @@ class Engine:
     @property
     def stats(self) -> dict[str, float]:
         scheduler = self._scheduler
-        stats = {"steps": scheduler.steps, "forward_seconds": scheduler.forward_seconds}
+        stats = {"steps": scheduler.steps, "forward_seconds": scheduler.forward_seconds,
+                 "narrow_head_steps": scheduler.model.narrow_head_steps}
         if scheduler.thread_tuner is not None:
             stats["threads"] = scheduler.thread_tuner.current
         return stats

@@ -88,7 +88,7 @@ def _probe(name: str) -> bool:
     x = torch.randn(3, 64, generator=g)
     try:
         if name == "int8_rows":
-            return _probe_int8_rows(weight, x)
+            return _probe_int8_rows(g)
         if name in QUANTIZED:
             quantized = QUANTIZED[name].quantize(weight, use_kernel=True)
             got = quantized.kernel_product(x)
@@ -112,14 +112,18 @@ def _probe(name: str) -> bool:
     return bool(torch.allclose(got, want, rtol=2e-2, atol=2e-2))
 
 
-def _probe_int8_rows(weight: torch.Tensor, x: torch.Tensor) -> bool:
+def _probe_int8_rows(g: torch.Generator) -> bool:
     """The int8 kernel over some rows of a weight equals those columns of its whole product,
-    bit for bit (the narrowed LM head must not change a greedy token)."""
-    int8 = Int8Weight.quantize(weight, use_kernel=True)
-    whole = int8.kernel_product(x)
-    for rows in (torch.tensor([5]), torch.tensor([0, 3, 4, 17, 31]), torch.arange(1, 30, 2)):
-        if not torch.equal(int8.kernel_product(x, rows), whole[:, rows]):
-            return False
+    bit for bit (the narrowed LM head must not change a greedy token), for one to eight
+    activation rows and subsets that are and are not whole blocks of the kernel's tiles."""
+    int8 = Int8Weight.quantize(torch.randn(256, 64, generator=g) * 0.1, use_kernel=True)
+    for x_rows in (1, 3, KERNEL_ROWS):
+        x = torch.randn(x_rows, 64, generator=g)
+        whole = int8.kernel_product(x)
+        for count in (1, 5, 16, 37, 200):
+            rows = torch.randperm(256, generator=g)[:count].sort().values
+            if not torch.equal(int8.kernel_product(x, rows), whole[:, rows]):
+                return False
     return True
 
 

@@ -184,8 +184,10 @@ def test_close_fails_what_is_queued(tiny_llama, tiny_tokenizer):
 @pytest.mark.slow
 def test_bundled_model_plans_parse_and_validate():
     """Constrained bt rows and a free qa row in one batch on the real model (the default
-    precision: int4 on the CPU); every plan returned parses and validates, and jump-forward
-    supplies most of the markup."""
+    precision: int4 on the CPU); every plan returned parses and validates, jump-forward
+    supplies most of the markup; and a plan alone multiplies by the LM head rows its grammar
+    allows only (where that is exact on this CPU)."""
+    from llm_mars.llm.weights import cpu_kernels
     from llm_mars.bt.model import Plan, Reply
     from llm_mars.bt.parser import parse_bt_output
     from llm_mars.llm.prompts import bt_messages, qa_messages
@@ -206,6 +208,10 @@ def test_bundled_model_plans_parse_and_validate():
             assert parse_bt_output(result.text) == result.parsed
             assert result.jump_forward_tokens > result.output_tokens / 2
         assert answer.result(timeout=300).output_tokens > 0
+        narrowed = engine.stats["narrow_head_steps"]
+        engine.generate(GenerationRequest.chat(bt_messages(commands[2]), None, SamplingParams(
+            max_new_tokens=200), constraint="plan"), timeout=300)
+        assert (engine.stats["narrow_head_steps"] > narrowed) == ("int8_rows" in cpu_kernels())
 
 
 def test_unloading_fails_the_queued_requests_of_that_adapter(tiny_llama, tiny_tokenizer, adapter_dirs,
