@@ -114,13 +114,13 @@ def _probe(name: str) -> bool:
 
 def _probe_int8_rows(g: torch.Generator) -> bool:
     """The int8 kernel over some rows of a weight equals those columns of its whole product,
-    bit for bit (the narrowed LM head must not change a greedy token), for one to eight
-    activation rows and subsets that are and are not whole blocks of the kernel's tiles."""
+    bit for bit (the narrowed LM head must not change a greedy token), for one and eight
+    activation rows and subsets that are not whole blocks of the kernel's tiles."""
     int8 = Int8Weight.quantize(torch.randn(256, 64, generator=g) * 0.1, use_kernel=True)
-    for x_rows in (1, 3, KERNEL_ROWS):
+    for x_rows in (1, KERNEL_ROWS):  # few calls: each waits for the thread pool at start-up
         x = torch.randn(x_rows, 64, generator=g)
         whole = int8.kernel_product(x)
-        for count in (1, 5, 16, 37, 200):
+        for count in (5, 37):
             rows = torch.randperm(256, generator=g)[:count].sort().values
             if not torch.equal(int8.kernel_product(x, rows), whole[:, rows]):
                 return False
