@@ -568,7 +568,8 @@ class CompactLlama:
             act = F.silu(gate_up[:, : s.intermediate]).mul_(gate_up[:, s.intermediate:])
             x = x + layer.down(act, rows)
         h = F.rms_norm(x[step.logit_rows], (s.hidden,), self.norm, s.eps)
-        if only_tokens is not None:
+        if only_tokens is not None:  # a grammar's ids past the model's vocabulary: no logits
+            only_tokens = only_tokens[only_tokens < self._lm_head.out_features[0]]
             narrow = self._lm_head.base.rows_product(h, only_tokens)
             if narrow is not None:
                 self.narrow_head_steps += 1

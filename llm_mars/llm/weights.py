@@ -127,10 +127,21 @@ def _probe_int8_rows(g: torch.Generator) -> bool:
     return True
 
 
+_NEEDS = {"int8_rows": "int8"}
+"""A kernel probed only where the one it builds on is available (disabling ``int8`` must keep
+torch's int8 kernel from running at all)."""
+
+
 @functools.lru_cache(maxsize=None)
 def _cached_kernels(disabled: frozenset[str]) -> CpuKernels:
-    available = frozenset(k for k in KERNELS if k not in disabled and _probe(k))
-    return CpuKernels(torch.backends.cpu.get_cpu_capability(), available)
+    available: set[str] = set()
+    for name in KERNELS:
+        needs = _NEEDS.get(name)
+        if name in disabled or (needs is not None and needs not in available):
+            continue
+        if _probe(name):
+            available.add(name)
+    return CpuKernels(torch.backends.cpu.get_cpu_capability(), frozenset(available))
 
 
 def cpu_kernels() -> CpuKernels:

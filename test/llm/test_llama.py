@@ -174,6 +174,37 @@ def test_int4_model_stays_close_to_fp32_and_keeps_rows_to_their_adapters(tiny_ll
         torch.testing.assert_close(alone_dec[0], b_dec[i], atol=1e-3, rtol=1e-3)
 
 
+def test_a_narrowed_lm_head_gives_the_same_logits_for_the_tokens_asked(tiny_llama, adapter_dirs):
+    """``only_tokens``: those logits equal the whole head's bit for bit, every other one is
+    minus infinity, and ids a grammar knows past the model's vocabulary are left out (they had
+    no logit before either); without an exact narrow product the whole head runs."""
+    from llm_mars.llm.weights import cpu_kernels
+
+    model = CompactLlama.from_hf(tiny_llama, F32)
+    model.set_adapters([(n, load_lora_adapter(d)) for n, d in adapter_dirs.items()])
+    model.quantize()
+    vocab = model.shape.vocab
+    seq = sequences(9, (11,))[0]
+
+    def logits(only):
+        cache = model.new_cache(1, 32)
+        model.forward(StepInput.build([RowSpec(seq, 0, 0, 0, logits=False)], 0), cache)
+        return model.forward(StepInput.build([RowSpec([4], len(seq), 0, 0)], 1), cache, only)
+
+    whole = logits(None)
+    asked = torch.tensor([3, 17, 200, vocab - 1, vocab, vocab + 40])
+    narrow = logits(asked)
+    kept = asked[asked < vocab]
+    if "int8_rows" not in cpu_kernels():
+        assert torch.equal(narrow, whole) and model.narrow_head_steps == 0
+        return
+    assert model.narrow_head_steps == 1 and narrow.shape == whole.shape
+    assert torch.equal(narrow[:, kept], whole[:, kept])
+    others = torch.ones(vocab, dtype=torch.bool)
+    others[kept] = False
+    assert torch.isneginf(narrow[:, others]).all()
+
+
 def test_a_quantized_load_reads_back_its_cache_and_requantizes_a_foreign_one(tiny_llama, tmp_path,
                                                                            caplog):
     folder = tmp_path / "model"

@@ -170,6 +170,8 @@ def test_kernels_can_be_turned_off_and_unknown_names_are_refused(monkeypatch):
     kernels = cpu_kernels()
     assert "int4" not in kernels and "mkldnn_bf16" not in kernels
     assert kernels.available <= set(weights.KERNELS)
+    monkeypatch.setenv(weights.ENV_DISABLE, "int8")  # and what builds on it is not probed
+    assert not {"int8", "int8_rows"} & cpu_kernels().available
     monkeypatch.setenv(weights.ENV_DISABLE, "int3")
     with pytest.raises(ModelError, match="int3"):
         cpu_kernels()
