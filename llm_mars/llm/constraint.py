@@ -49,6 +49,14 @@ class _Vocab:
         return [self.texts[t] for t in ranked[first_of_each[:limit]].tolist()]
 
 
+def allowed_token_ids(bitmask: Any, vocab_size: int) -> np.ndarray:
+    """The sorted ids of the tokens that some row of an xgrammar bitmask allows (token ``i`` is
+    bit ``i % 32`` of int32 word ``i // 32``)."""
+    rows = bitmask.shape[0]
+    bits = np.unpackbits(bitmask.numpy().view(np.uint8), bitorder="little").reshape(rows, -1)
+    return np.flatnonzero(bits.any(0)[:vocab_size])
+
+
 _VOCABS: dict[int, _Vocab] = {}
 
 
@@ -156,8 +164,7 @@ class RowConstraint:
     def _allowed_after(self, matcher: xgr.GrammarMatcher) -> np.ndarray:
         bitmask = xgr.allocate_token_bitmask(1, self._info.vocab_size)
         matcher.fill_next_token_bitmask(bitmask, 0)
-        bits = np.unpackbits(bitmask.numpy().view(np.uint8), bitorder="little")
-        return np.flatnonzero(bits[: self._info.vocab_size])
+        return allowed_token_ids(bitmask, self._info.vocab_size)
 
     def _stable_prefix(self, tokenizer: Any, forced: str, ids: list[int]) -> int:
         """How many leading tokens of ``ids`` (the tokens of ``forced``) every continuation

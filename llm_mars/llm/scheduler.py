@@ -501,12 +501,12 @@ class _TokenMasks:
         are constrained and those are at most NARROW_HEAD_TOKENS; else None."""
         if len(self.rows) != sampled:
             return None
-        shifts = torch.arange(32, dtype=torch.int32)
-        bits = (self.bitmask[:, :, None] >> shifts) & 1  # bit j of word w: token 32 * w + j
-        allowed = bits.any(0).flatten()[: self.vocab_size].nonzero().flatten()
-        if allowed.numel() == 0 or allowed.numel() > NARROW_HEAD_TOKENS:
+        from llm_mars.llm.constraint import allowed_token_ids
+
+        allowed = allowed_token_ids(self.bitmask, self.vocab_size)
+        if allowed.size == 0 or allowed.size > NARROW_HEAD_TOKENS:
             return None
-        return allowed
+        return torch.from_numpy(allowed)
 
 
 @dataclass(eq=False)
