@@ -271,15 +271,20 @@ class Assistant:
 
     def _choose(self, said: Said, candidates: list) -> tuple[Any, float]:
         """The candidate (a PlanOutcome or GenerationResult holding a plan) the chooser keeps
-        for ``said``, the first among equals, and the seconds spent waiting for its scores."""
+        for ``said``, the first among equals, and the seconds spent waiting for its scores
+        (each distinct plan text is scored once; one text alone is not scored)."""
         plans = [(c.result if isinstance(c, PlanOutcome) else c.parsed, c.text)
                  for c in candidates]
+        texts = list(dict.fromkeys(text for _, text in plans))  # sampled plans often repeat
         waited = 0.0
+        if len(texts) == 1:
+            return candidates[0], waited
         if self.chooser == "mentions":
             scores = [-len(missing_mentions(said, plan)) for plan, _ in plans]
         else:
             start = time.perf_counter()
-            scores = self._channel_scores(said.text, [text for _, text in plans])
+            score_of = dict(zip(texts, self._channel_scores(said.text, texts)))
+            scores = [score_of[text] for _, text in plans]
             waited = time.perf_counter() - start
         best = max(range(len(candidates)), key=lambda i: (scores[i], -i))
         return candidates[best], waited

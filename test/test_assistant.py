@@ -341,6 +341,26 @@ def test_a_plan_whose_score_fails_is_not_kept_by_the_describe_chooser():
     assert outcome.text == PLAN
 
 
+def test_a_plan_sampled_twice_is_scored_once():
+    scores = {PLAN.strip(): (-9.0, -1.0), HOME_PLAN.strip(): (-3.0, -4.0)}
+    engine = ScoringEngine(PLAN, HOME_PLAN, HOME_PLAN, scores=scores)
+    outcome = Assistant(engine, alternatives=2, decompose=False,
+                        chooser="describe").plan(COMMAND_WITH_HOME)
+    assert (outcome.text, outcome.source, outcome.candidates) == (HOME_PLAN, "sample", 3)
+    scored = [r for r in engine.requests if r.score_target is not None]
+    assert sorted((r.adapter, _user_text(r)) for r in scored) == sorted(
+        [("describe", PLAN.strip()), ("describe", HOME_PLAN.strip()),
+         ("bt", COMMAND_WITH_HOME), ("bt", COMMAND_WITH_HOME)])
+
+
+def test_samples_that_repeat_the_plan_so_far_are_not_scored():
+    engine = ScoringEngine(PLAN, PLAN, PLAN, scores={})  # a score request would fail
+    outcome = Assistant(engine, alternatives=2, decompose=False,
+                        chooser="describe").plan(COMMAND_WITH_HOME)
+    assert (outcome.text, outcome.source, outcome.sampled) == (PLAN, "greedy", 2)
+    assert all(r.score_target is None for r in engine.requests)
+
+
 def test_the_describe_chooser_weighs_the_joined_plan_against_the_whole_command_plan():
     joined = serialize_plan(join_plans(split_command(Said(COMMAND_WITH_HOME)),
                                        [parse_bt_output(CLAUSE_PICK),
