@@ -12,13 +12,17 @@ Both run in one process over the same cases, on one engine, and see exactly the 
 candidates: every generation request is answered once and its result reused for the other
 chooser (the scores are the only requests one chooser makes and the other does not), so a
 difference in accuracy is the choice alone. Latency is each chooser's own (its scores
-included). Case sets (``--sets``, default held-out,hand-made): ``held-out``, the held-out
-phrasing families (``llm-mars eval plans-held-out``); ``hand-made``, ``test/eval/handmade/commands.jsonl``;
-``dev``, the development set ``test/eval/commands.jsonl``.
+included). ``--configs`` adds ``CHOOSER-every``: the same chooser with plans sampled for
+every command (``Assistant(sample_every=True)``), not only for those whose plan leaves out a
+mention, so that the chooser alone decides (its samples are the same seeded requests, so the
+commands the mention list already sampled cost nothing twice). Case sets (``--sets``, default
+held-out,hand-made): ``held-out``, the held-out phrasing families (``llm-mars eval
+plans-held-out``); ``hand-made``, ``test/eval/handmade/commands.jsonl``; ``dev``, the
+development set ``test/eval/commands.jsonl``.
 
     .venv/bin/python bench/bench_rerank.py [--adapters DIR] [--sets held-out,hand-made,dev]
                                            [--count 300] [--limit N] [--json OUT]
-                                           [--reports DIR]
+                                           [--reports DIR] [--configs mentions,describe]
 
 ``--reports DIR`` also writes each set's report per chooser as ``llm-mars eval ... --json``
 does (``DIR/SET-CHOOSER.json``): the mentions reports are those of ``llm-mars eval ...
@@ -47,6 +51,8 @@ from llm_mars.training.plan_held_out import held_out_plan_cases
 
 ROOT = Path(__file__).resolve().parents[1]
 SETS = ("held-out", "hand-made", "dev")
+EVERY = "-every"
+CONFIGS = (*CHOOSERS, *(c + EVERY for c in CHOOSERS))
 
 
 class SharedGenerations:
@@ -98,10 +104,16 @@ def main() -> int:
     parser.add_argument("--json", type=Path, default=None, help="write the comparison here")
     parser.add_argument("--reports", type=Path, default=None,
                         help="write each set's eval report per chooser into this folder")
+    parser.add_argument("--configs", default=",".join(CHOOSERS),
+                        help=f"comma-separated, in order, of {', '.join(CONFIGS)} "
+                             f"(default {','.join(CHOOSERS)})")
     args = parser.parse_args()
     names = args.sets.split(",")
     if set(names) - set(SETS):
         parser.error(f"unknown sets {sorted(set(names) - set(SETS))}; choose from {SETS}")
+    configs = args.configs.split(",")
+    if set(configs) - set(CONFIGS) or len(set(configs)) != len(configs):
+        parser.error(f"--configs: distinct names of {CONFIGS}, not {args.configs!r}")
 
     config = Assistant.backend_config(adapters_dir=args.adapters)
     engine = SharedGenerations(make_backend(config))
@@ -110,23 +122,25 @@ def main() -> int:
         for name in names:
             cases = _cases(name, args.count, args.seed)[:args.limit]
             reports = {}
-            for chooser in CHOOSERS:
-                assistant = Assistant(engine, dict(config.adapter_dirs), chooser=chooser)
-                reports[chooser] = evaluate_plans(assistant, cases)
-                rows.append(_row(name, chooser, reports[chooser]))
+            for label in configs:
+                assistant = Assistant(engine, dict(config.adapter_dirs),
+                                      chooser=label.removesuffix(EVERY),
+                                      sample_every=label.endswith(EVERY))
+                reports[label] = evaluate_plans(assistant, cases)
+                rows.append(_row(name, label, reports[label]))
                 print(rows[-1], flush=True)
                 if args.reports:
                     args.reports.mkdir(parents=True, exist_ok=True)
-                    (args.reports / f"{name}-{chooser}.json").write_text(json.dumps(
-                        {**report_json(reports[chooser]), "measured_on": describe_measurement()},
+                    (args.reports / f"{name}-{label}.json").write_text(json.dumps(
+                        {**report_json(reports[label]), "measured_on": describe_measurement()},
                         indent=1) + "\n")
-            passed = {c: {r.id: r.passed for r in reports[c].results} for c in CHOOSERS}
+            passed = {c: {r.id: r.passed for r in reports[c].results} for c in configs}
             only = {c: sorted(i for i in passed[c] if passed[c][i] and not all(
-                passed[o][i] for o in CHOOSERS)) for c in CHOOSERS}
-            print(f"{name}: passed by one chooser only: "
-                  + ", ".join(f"{c} {len(only[c])}" for c in CHOOSERS), flush=True)
+                passed[o][i] for o in configs)) for c in configs}
+            print(f"{name}: passed by some configurations only: "
+                  + ", ".join(f"{c} {len(only[c])}" for c in configs), flush=True)
             out["sets"][name] = {c: {"summary": reports[c].summary(), "only_this_passed": only[c]}
-                                 for c in CHOOSERS}
+                                 for c in configs}
     finally:
         engine.engine.close()
     print("\n| cases | chooser | 1-2 tasks | all plan cases | impossible replied | "

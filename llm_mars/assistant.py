@@ -69,7 +69,7 @@ class PlanOutcome:
     latency_s: float
     candidates: int = 1  # whole-command plans the choice was made from (llm_mars.language.mentions)
     source: str = "greedy"  # "greedy", "clauses" (llm_mars.language.decomposition) or "sample"
-    sampled: int = 0  # plans sampled because the others left something out
+    sampled: int = 0  # plans sampled because the others left something out (or sample_every)
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,9 @@ class Assistant:
     ``alternatives``: when the greedy plan leaves out something the command mentions (a
     number, colour, robot, place or action; :mod:`llm_mars.language.mentions`) or does not
     finish, this many plans are sampled (seeded, in one batch) and the chooser keeps one of
-    them or the plan so far. 0: the greedy plan always.
+    them or the plan so far. 0: the greedy plan always. ``sample_every``: the plans are
+    sampled for every command that has a plan, and the chooser alone decides whether one of
+    them is better (the mention list no longer decides when to look).
 
     ``chooser`` (:data:`CHOOSERS`): what decides among the candidates; ``describe`` needs the
     describe adapter; ``None`` (default): ``describe`` when the engine serves that adapter
@@ -113,7 +115,8 @@ class Assistant:
     def __init__(self, engine: Submitter, adapter_dirs: dict[str, Path] | None = None,
                  timeout_s: float = 60.0, grounding: bool = True,
                  alternatives: int = ALTERNATIVES, decompose: bool = True,
-                 verdict_samples: int = VERDICT_SAMPLES, chooser: str | None = None):
+                 verdict_samples: int = VERDICT_SAMPLES, chooser: str | None = None,
+                 sample_every: bool = False):
         if chooser is None:
             chooser = DESCRIBE if DESCRIBE in engine.adapters else "mentions"
         if alternatives < 0 or verdict_samples < 0 or chooser not in CHOOSERS:
@@ -129,6 +132,7 @@ class Assistant:
         self.timeout_s = timeout_s
         self.grounding = grounding
         self.alternatives = alternatives
+        self.sample_every = sample_every
         self.decompose = decompose
         dirs = adapter_dirs or {}
         self._system = {name: system_prompt(dirs.get(name)) for name in ADAPTER_NAMES}
@@ -308,15 +312,16 @@ class Assistant:
 
     def _covering(self, said: Said, constraint: str, first: PlanOutcome | BaseException,
                   start: float) -> PlanOutcome:
-        """``first``; or, when it leaves out something the command mentions, the plan the
-        chooser keeps among it and ``alternatives`` sampled plans. A greedy output that did not
+        """``first``; or, when it leaves out something the command mentions (or always, with
+        ``sample_every``), the plan the chooser keeps among it and ``alternatives`` sampled
+        plans. A greedy output that did not
         finish (it looped to the token limit) is replaced by
         the best finished sample; when none finishes, its error stands, as do other errors."""
         if isinstance(first, BaseException):
             if not isinstance(first, ConstraintError) or not self.alternatives:
                 raise first
         elif not self.alternatives or not isinstance(first.result, Plan) \
-                or not missing_mentions(said, first.result):
+                or not (self.sample_every or missing_mentions(said, first.result)):
             return first
         samples = self._samples(said.text, constraint)
         candidates = [] if isinstance(first, BaseException) else [first]

@@ -361,6 +361,20 @@ def test_samples_that_repeat_the_plan_so_far_are_not_scored():
     assert all(r.score_target is None for r in engine.requests)
 
 
+def test_sample_every_lets_the_chooser_better_a_plan_that_leaves_out_no_mention():
+    command = "Robot 2, take the brown cake from quadrant 4"
+    other = HOME_PLAN  # the scores, not the words, prefer it here
+    scores = {PLAN.strip(): (-9.0, -1.0), other.strip(): (-2.0, -2.0)}
+    alone = ScoringEngine(PLAN, scores=scores)
+    assert Assistant(alone, alternatives=2, decompose=False).plan(command).text == PLAN
+    assert len(alone.requests) == 1  # every mention covered: nothing sampled
+    engine = ScoringEngine(PLAN, other, PLAN, scores=scores)
+    outcome = Assistant(engine, alternatives=2, decompose=False,
+                        sample_every=True).plan(command)
+    assert (outcome.text, outcome.source, outcome.sampled) == (other, "sample", 2)
+    assert [r.sampling.seed for r in engine.requests[1:3]] == [1, 2]
+
+
 def test_the_describe_chooser_weighs_the_joined_plan_against_the_whole_command_plan():
     joined = serialize_plan(join_plans(split_command(Said(COMMAND_WITH_HOME)),
                                        [parse_bt_output(CLAUSE_PICK),
