@@ -12,10 +12,11 @@ Both run in one process over the same cases, on one engine, and see exactly the 
 candidates: every generation request is answered once and its result reused for the other
 chooser (the scores are the only requests one chooser makes and the other does not), so a
 difference in accuracy is the choice alone. Latency is each chooser's own (its scores
-included). ``--configs`` adds ``CHOOSER-every``: the same chooser with plans sampled for
-every command (``Assistant(sample_every=True)``), not only for those whose plan leaves out a
-mention, so that the chooser alone decides (its samples are the same seeded requests, so the
-commands the mention list already sampled cost nothing twice). Case sets (``--sets``, default
+included). ``--configs`` can add ``describe-every``: the describe chooser with plans sampled
+for every command (``Assistant(sample_every=True)``), not only for those whose plan leaves out
+a mention, so that the score alone decides; its samples are the same seeded requests, so the
+commands the mention list already sampled cost nothing twice, and the samples it adds are
+requests no other configuration makes. Case sets (``--sets``, default
 held-out,hand-made): ``held-out``, the held-out phrasing families (``llm-mars eval
 plans-held-out``); ``hand-made``, ``test/eval/handmade/commands.jsonl``; ``dev``, the
 development set ``test/eval/commands.jsonl``.
@@ -24,10 +25,10 @@ development set ``test/eval/commands.jsonl``.
                                            [--count 300] [--limit N] [--json OUT]
                                            [--reports DIR] [--configs mentions,describe]
 
-``--reports DIR`` also writes each set's report per chooser as ``llm-mars eval ... --json``
-does (``DIR/SET-CHOOSER.json``): the mentions reports are those of ``llm-mars eval ...
---chooser mentions`` (it runs first, before any generation is reused), the describe ones those
-of the default chooser.
+``--reports DIR`` also writes each set's report per configuration as ``llm-mars eval ...
+--json`` does (``DIR/SET-CONFIG.json``). The first configuration makes the generations and the
+later ones reuse them, so only the first one's latencies are those of a run alone; the
+reports of ``mentions`` and ``describe`` are those of ``llm-mars eval ... --chooser NAME``.
 
 ``--adapters`` must hold bt/, qa/ and describe/ (``llm-mars train describe --out DIR``).
 """
@@ -46,13 +47,15 @@ from llm_mars.cli.evaluation import describe_measurement
 from llm_mars.evaluation.evaluate import PlanReport, evaluate_plans, report_json
 from llm_mars.evaluation.expectations import load_command_cases
 from llm_mars.llm.backends import make_backend
-from llm_mars.llm.requests import GenerationRequest
+from llm_mars.llm.requests import DESCRIBE, GenerationRequest
 from llm_mars.training.plan_held_out import held_out_plan_cases
 
 ROOT = Path(__file__).resolve().parents[1]
 SETS = ("held-out", "hand-made", "dev")
 EVERY = "-every"
-CONFIGS = (*CHOOSERS, *(c + EVERY for c in CHOOSERS))
+CONFIGS = (*CHOOSERS, DESCRIBE + EVERY)
+"""With the mention count a sample never beats a plan that leaves out nothing, so only the
+describe chooser has an ``-every`` form."""
 
 
 class SharedGenerations:
@@ -135,9 +138,9 @@ def main() -> int:
                         {**report_json(reports[label]), "measured_on": describe_measurement()},
                         indent=1) + "\n")
             passed = {c: {r.id: r.passed for r in reports[c].results} for c in configs}
-            only = {c: sorted(i for i in passed[c] if passed[c][i] and not all(
-                passed[o][i] for o in configs)) for c in configs}
-            print(f"{name}: passed by some configurations only: "
+            only = {c: sorted(i for i in passed[c] if passed[c][i] and not any(
+                passed[o][i] for o in configs if o != c)) for c in configs}
+            print(f"{name}: passed by one configuration only: "
                   + ", ".join(f"{c} {len(only[c])}" for c in configs), flush=True)
             out["sets"][name] = {c: {"summary": reports[c].summary(), "only_this_passed": only[c]}
                                  for c in configs}

@@ -42,14 +42,16 @@ QUERY_MAX_TOKENS = 48
 VERDICT_SAMPLES = 4
 """Other readings of a yes/no question sampled to see that the yes or no is settled."""
 ALTERNATIVES = 5
-"""Plans sampled when the plans so far leave out something the command (or clause) mentions."""
+"""Plans sampled when the plans so far leave out something the command (or clause) mentions
+(or for every command, with ``Assistant(sample_every=True)``)."""
 ALTERNATIVE_TEMPERATURE = 0.7
 CHOOSERS = ("mentions", "describe")
 """How the assistant keeps one of several candidate plans of a command (or clause):
 ``mentions``: the one that leaves out fewest of the numbers, colours, robots, places and
 actions the words mention (:mod:`llm_mars.language.mentions`); ``describe``: the likeliest
 under the noisy channel, log P(command | plan) under the ``describe`` adapter plus
-log P(plan | command) under ``bt``, every candidate scored in one mixed-adapter batch."""
+log P(plan | command) under ``bt``, each distinct candidate text scored once, all in one
+mixed-adapter batch."""
 
 
 class Submitter(Protocol):
@@ -91,8 +93,10 @@ class Assistant:
     number, colour, robot, place or action; :mod:`llm_mars.language.mentions`) or does not
     finish, this many plans are sampled (seeded, in one batch) and the chooser keeps one of
     them or the plan so far. 0: the greedy plan always. ``sample_every``: the plans are
-    sampled for every command that has a plan, and the chooser alone decides whether one of
-    them is better (the mention list no longer decides when to look).
+    sampled for every command that has a plan, and the describe chooser alone decides whether
+    one of them is better (the mention list no longer decides when to look; with the mention
+    count as chooser a sample could never beat a plan that leaves out nothing, so it needs
+    ``describe``).
 
     ``chooser`` (:data:`CHOOSERS`): what decides among the candidates; ``describe`` needs the
     describe adapter; ``None`` (default): ``describe`` when the engine serves that adapter
@@ -122,6 +126,9 @@ class Assistant:
         if alternatives < 0 or verdict_samples < 0 or chooser not in CHOOSERS:
             raise ValueError(f"alternatives and verdict_samples must be >= 0 and chooser one "
                              f"of {CHOOSERS}, not {alternatives}, {verdict_samples}, {chooser!r}")
+        if sample_every and chooser != DESCRIBE:
+            raise ValueError("sample_every needs the describe chooser: with the mention count "
+                             "a sample never beats a plan that leaves out nothing")
         if chooser == DESCRIBE and DESCRIBE not in engine.adapters:
             raise AdapterMissingError(DESCRIBE, "the describe chooser needs the describe "
                                       "adapter: llm-mars train describe, into the adapters "
@@ -157,13 +164,13 @@ class Assistant:
     def from_backend(cls, config: BackendConfig, grounding: bool = True,
                      alternatives: int = ALTERNATIVES, decompose: bool = True,
                      verdict_samples: int = VERDICT_SAMPLES, chooser: str | None = None,
-                     **engine_kwargs: Any) -> Assistant:
+                     sample_every: bool = False, **engine_kwargs: Any) -> Assistant:
         """The assistant over the backend ``config`` describes (the model loads here)."""
         if config.kind == "hf" and engine_kwargs:
             config = replace(config, options={**config.options, **engine_kwargs})
         return cls(make_backend(config), dict(config.adapter_dirs), grounding=grounding,
                    alternatives=alternatives, decompose=decompose,
-                   verdict_samples=verdict_samples, chooser=chooser)
+                   verdict_samples=verdict_samples, chooser=chooser, sample_every=sample_every)
 
     @classmethod
     def load(cls, model: str | None = None, adapters_dir: str | Path | None = None,
@@ -217,8 +224,8 @@ class Assistant:
            stacks limit said of a command about no cake): the plan is asked again under a
            plan-only grammar;
         5. the joined clause plans replace the whole-command plan unless they leave out more;
-        6. a plan that still leaves out a mention, or an unfinished one, is bettered by
-           sampled plans (:meth:`_covering`)."""
+        6. a plan that still leaves out a mention, or an unfinished one (or any plan, with
+           ``sample_every``), is bettered by sampled plans (:meth:`_covering`)."""
         start = time.perf_counter()
         said = Said(command)
         if not self.grounding:
@@ -314,9 +321,9 @@ class Assistant:
                   start: float) -> PlanOutcome:
         """``first``; or, when it leaves out something the command mentions (or always, with
         ``sample_every``), the plan the chooser keeps among it and ``alternatives`` sampled
-        plans. A greedy output that did not
-        finish (it looped to the token limit) is replaced by
-        the best finished sample; when none finishes, its error stands, as do other errors."""
+        plans. A greedy output that did not finish (it looped to the token limit) is replaced
+        by the best finished sample; when none finishes, its error stands, as do other
+        errors."""
         if isinstance(first, BaseException):
             if not isinstance(first, ConstraintError) or not self.alternatives:
                 raise first

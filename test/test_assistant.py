@@ -375,6 +375,26 @@ def test_sample_every_lets_the_chooser_better_a_plan_that_leaves_out_no_mention(
     assert [r.sampling.seed for r in engine.requests[1:3]] == [1, 2]
 
 
+def test_sample_every_leaves_a_reply_alone_and_needs_the_describe_chooser():
+    fly = serialize_reply(Reply("The robots cannot fly: no skill does that."))
+    engine = ScoringEngine(fly, scores={})
+    outcome = Assistant(engine, decompose=False, sample_every=True).plan("Robot 2, fly away")
+    assert outcome.result == Reply("The robots cannot fly: no skill does that.")
+    assert len(engine.requests) == 1
+    with pytest.raises(ValueError):
+        Assistant(ScoringEngine(scores={}), chooser="mentions", sample_every=True)
+
+
+def test_a_joined_plan_with_the_whole_command_plans_text_is_kept_unscored():
+    joined = serialize_plan(join_plans(split_command(Said(COMMAND_WITH_HOME)),
+                                       [parse_bt_output(CLAUSE_PICK),
+                                        parse_bt_output(CLAUSE_HOME)]))
+    engine = ScoringEngine(joined, CLAUSE_PICK, CLAUSE_HOME, scores={})  # scoring would fail
+    outcome = Assistant(engine, chooser="describe").plan(COMMAND_WITH_HOME)
+    assert (outcome.text, outcome.source, outcome.candidates) == (joined, "clauses", 2)
+    assert all(r.score_target is None for r in engine.requests)
+
+
 def test_the_describe_chooser_weighs_the_joined_plan_against_the_whole_command_plan():
     joined = serialize_plan(join_plans(split_command(Said(COMMAND_WITH_HOME)),
                                        [parse_bt_output(CLAUSE_PICK),
