@@ -228,15 +228,18 @@ def run_peft_batches(peft, prompts, items, eos) -> Run:
     return run
 
 
-def run_engine(engine, items) -> Run:
+def run_engine(engine, items, constraints: list[str | None] | None = None) -> Run:
+    """``items`` submitted as they arrive; ``constraints``: each item's output constraint
+    (default: free text)."""
     run = Run("(c) llm_mars engine")
     futures, start = [], time.monotonic()
-    for item in items:
+    for item, constraint in zip(items, constraints or [None] * len(items)):
         wait = start + item.arrival_s - time.monotonic()
         if wait > 0:
             time.sleep(wait)
         futures.append(engine.submit(GenerationRequest.chat(
-            item.messages, item.adapter, SamplingParams(max_new_tokens=item.max_new_tokens))))
+            item.messages, item.adapter, SamplingParams(max_new_tokens=item.max_new_tokens),
+            constraint=constraint)))
     results = [f.result() for f in futures]
     run.makespan_s = max(item.arrival_s + r.total_s for item, r in zip(items, results))
     run.outputs = [list(r.token_ids) for r in results]

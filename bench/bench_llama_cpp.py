@@ -153,22 +153,29 @@ def plan_latency(lc: LlamaCpp, engine: Engine, tokenizer, eos: set[int]) -> None
         print(f"  {name:<10} p50 {statistics.median(values):5.2f} s, max {max(values):5.2f} s")
 
 
-def mixed_workload(lc: LlamaCpp, engine: Engine, tokenizer, eos: set[int], requests: int,
-                   gap: float) -> None:
-    items = [Item(it.arrival_s, it.adapter, with_adapter_system_prompt(it.messages, ADAPTERS[it.adapter]),
-                  it.max_new_tokens) for it in workload(requests, gap, 0, 64, 32)]
-    # llama.cpp: one request at a time, in arrival order
+def one_at_a_time(lc: LlamaCpp, tokenizer, items: list[Item], eos: set[int],
+                  grammars: list | None = None) -> tuple[int, list[float], float]:
+    """llama.cpp serving ``items`` one at a time in arrival order (``grammars``: each item's
+    GBNF grammar, default none): tokens made, latencies, seconds from start to the last."""
     start, latencies, tokens = time.monotonic(), [], 0
-    for item in items:
+    for item, grammar in zip(items, grammars or [None] * len(items)):
         wait = start + item.arrival_s - time.monotonic()
         if wait > 0:
             time.sleep(wait)
         lc.llm.reset()
         out, _, _ = lc.generate(item.adapter, chat_token_ids(tokenizer, item.messages, True),
-                                item.max_new_tokens, eos)
+                                item.max_new_tokens, eos, grammar)
         tokens += len(out)
         latencies.append(time.monotonic() - start - item.arrival_s)
-    lc_rate = tokens / (time.monotonic() - start)
+    return tokens, latencies, time.monotonic() - start
+
+
+def mixed_workload(lc: LlamaCpp, engine: Engine, tokenizer, eos: set[int], requests: int,
+                   gap: float) -> None:
+    items = [Item(it.arrival_s, it.adapter, with_adapter_system_prompt(it.messages, ADAPTERS[it.adapter]),
+                  it.max_new_tokens) for it in workload(requests, gap, 0, 64, 32)]
+    tokens, latencies, span = one_at_a_time(lc, tokenizer, items, eos)
+    lc_rate = tokens / span
     ours = run_engine(engine, items)
     print(f"mixed workload: {len(items)} requests (bt and qa) arriving over "
           f"{items[-1].arrival_s:.1f} s:")
@@ -199,37 +206,18 @@ def system_workload(requests: int, gap: float) -> list[tuple[Item, str]]:
 
 def constrained_workload(lc: LlamaCpp, engine: Engine, tokenizer, eos: set[int], requests: int,
                          gap: float) -> None:
-    items = system_workload(requests, gap)
-    grammars = {"plan": gbnf_grammar(), QUERY_CONSTRAINT: gbnf_grammar(query_grammar_ebnf())}
-    start, latencies, tokens = time.monotonic(), [], 0
-    for item, constraint in items:
-        wait = start + item.arrival_s - time.monotonic()
-        if wait > 0:
-            time.sleep(wait)
-        lc.llm.reset()
-        out, _, _ = lc.generate(item.adapter, chat_token_ids(tokenizer, item.messages, True),
-                                item.max_new_tokens, eos, grammars[constraint])
-        tokens += len(out)
-        latencies.append(time.monotonic() - start - item.arrival_s)
-    lc_span = time.monotonic() - start
-    futures, start = [], time.monotonic()
-    for item, constraint in items:
-        wait = start + item.arrival_s - time.monotonic()
-        if wait > 0:
-            time.sleep(wait)
-        futures.append(engine.submit(GenerationRequest.chat(
-            item.messages, item.adapter, SamplingParams(max_new_tokens=item.max_new_tokens),
-            constraint=constraint)))
-    results = [f.result() for f in futures]
-    span = max(item.arrival_s + r.total_s for (item, _), r in zip(items, results))
-    ours = sum(r.output_tokens for r in results)
+    items, constraints = zip(*system_workload(requests, gap))
+    grammar = {"plan": gbnf_grammar(), QUERY_CONSTRAINT: gbnf_grammar(query_grammar_ebnf())}
+    tokens, latencies, lc_span = one_at_a_time(lc, tokenizer, list(items), eos,
+                                               [grammar[c] for c in constraints])
+    ours = run_engine(engine, list(items), list(constraints))
     print(f"mixed workload as the system sends it: the same {len(items)} arrivals, plans under "
           f"the plan grammar, questions as state queries under the query grammar:")
     print(f"  llama.cpp  {tokens:5d} tokens, {len(items) / lc_span:5.2f} requests/s, latency p50 "
           f"{statistics.median(latencies):5.2f} s")
-    print(f"  engine     {ours:5d} tokens, {len(items) / span:5.2f} requests/s, latency p50 "
-          f"{statistics.median(r.total_s for r in results):5.2f} s")
-    print(f"  engine / llama.cpp requests served per second: {lc_span / span:.2f}x")
+    print(f"  engine     {ours.tokens:5d} tokens, {len(items) / ours.makespan_s:5.2f} requests/s, "
+          f"latency p50 {statistics.median(ours.latencies):5.2f} s")
+    print(f"  engine / llama.cpp requests served per second: {lc_span / ours.makespan_s:.2f}x")
 
 
 def main() -> int:
