@@ -108,9 +108,9 @@ class SimulatorNode(Node):
 
     def _on_goal(self, robot: str, goal: SkillGoal) -> None:
         with self._lock:
-            refused = self.server.start(robot, goal)
-            if refused is not None:
-                self._send(robot, refused)
+            reply = self.server.start(robot, goal)
+            if reply is not None:
+                self._send(robot, reply)
                 return
         self._report()
 

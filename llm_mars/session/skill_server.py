@@ -6,6 +6,9 @@ topics and timers to it, so these rules are tested without ROS:
 
 * an executor names goals by its own ids; each maps to the simulator goal it started, until
   that goal's outcome has been reported as done;
+* a goal id runs once: executors send a goal again until they hear of it (a new publisher's
+  first messages can be lost), so a repeat of a running goal is ignored and a repeat of a
+  finished one gets its final outcome again (the last :data:`FINISHED_KEPT` per robot);
 * an outcome is reported when it changes, and a running goal's RUNNING is repeated every
   ``heartbeat_s`` so that the executor knows the robot is alive (:mod:`llm_mars.robots.topic_robot`
   fails a goal that hears nothing);
@@ -17,6 +20,7 @@ topics and timers to it, so these rules are tested without ROS:
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +31,8 @@ from llm_mars.payloads import SkillFeedback, SkillGoal
 from llm_mars.world.simulator import Simulator
 
 HEARTBEAT_S = 1.0
+FINISHED_KEPT = 1000
+"""Finished goals remembered per robot, to answer a repeated goal with its final outcome."""
 MAX_STEP_S = 1.0
 """The longest simulated step taken at once (a stalled process must not teleport robots)."""
 
@@ -45,6 +51,8 @@ class SkillServer:
         self.world = world
         self._goals: dict[str, dict[int, int]] = {r: {} for r in V.ROBOTS}  # ext -> sim id
         self._reported: dict[tuple[str, int], tuple[str, float]] = {}
+        self._finished: dict[str, OrderedDict[int, SkillFeedback]] = {
+            r: OrderedDict() for r in V.ROBOTS}
 
     @property
     def busy(self) -> bool:
@@ -52,14 +60,28 @@ class SkillServer:
         return any(self._goals.values())
 
     def start(self, robot: str, goal: SkillGoal) -> SkillFeedback | None:
-        """Start ``goal`` on ``robot``; the FAILURE to report when the world refuses it."""
+        """Start ``goal`` on ``robot``; what to report at once: the FAILURE when the world
+        refuses it, or the final outcome again when this goal id has already finished."""
+        if goal.goal_id in self._goals[robot]:
+            return None  # a repeat of a running goal: its outcomes are on their way
+        finished = self._finished[robot].get(goal.goal_id)
+        if finished is not None:
+            return finished
         try:
             self._goals[robot][goal.goal_id] = self.world.start_skill(robot, goal.skill,
                                                                        goal.args)
         except Exception as exc:  # noqa: BLE001 - a goal that cannot start fails; the world goes on
-            return SkillFeedback(goal.goal_id, "FAILURE", str(exc) if isinstance(
+            refused = SkillFeedback(goal.goal_id, "FAILURE", str(exc) if isinstance(
                 exc, LlmMarsError) else f"the goal could not start: {exc!r}")
+            self._remember(robot, refused)
+            return refused
         return None
+
+    def _remember(self, robot: str, final: SkillFeedback) -> None:
+        finished = self._finished[robot]
+        finished[final.goal_id] = final
+        while len(finished) > FINISHED_KEPT:
+            finished.popitem(last=False)
 
     def cancel(self, robot: str, goal_id: int) -> None:
         """Cancel the goal an executor calls ``goal_id``; unknown or finished ones are ignored."""
@@ -104,11 +126,12 @@ class SkillServer:
                 last = self._reported.get(key)
                 due = last is None or last[0] != outcome.state.value or (
                     outcome.state is SkillState.RUNNING and now - last[1] >= self.heartbeat_s)
+                feedback = SkillFeedback(ext_id, outcome.state.value, outcome.reason)
                 if due:
                     self._reported[key] = (outcome.state.value, now)
-                    messages.append((robot, SkillFeedback(ext_id, outcome.state.value,
-                                                          outcome.reason)))
+                    messages.append((robot, feedback))
                 if outcome.done:
+                    self._remember(robot, feedback)
                     del goals[ext_id]
                     self._reported.pop(key, None)
         return messages

@@ -74,3 +74,32 @@ def test_conditions_from_state():
     assert not robot.check_condition("IsCarrying", {"item": "cake"})
     assert robot.check_condition("TimeLeft", {"seconds": 30.0})
     assert not robot.check_condition("TimeLeft", {"seconds": 31.0})
+
+
+def test_a_goal_is_sent_again_until_the_robot_first_answers():
+    robot, sent, clock = make()
+    goal = robot.start_skill("MoveTo", {"target": "plate_1"})
+    clock.now += 0.2
+    robot.skill_outcome(goal)
+    assert len(sent) == 1  # not yet due
+    for _ in range(3):
+        clock.now += 0.5
+        assert robot.skill_outcome(goal).state is SkillState.RUNNING
+    assert sent == [sent[0]] * 4  # the same goal, same id, three more times
+    robot.on_outcome(SkillFeedback(goal, "RUNNING"))
+    clock.now += 2.0
+    robot.skill_outcome(goal)
+    assert len(sent) == 4  # answered: never again
+
+
+def test_an_unanswered_goal_still_fails_as_offline():
+    robot, sent, clock = make()
+    goal = robot.start_skill("MoveTo", {"target": "plate_1"})
+    for _ in range(7):
+        clock.now += 0.5
+        robot.skill_outcome(goal)
+    outcome = robot.skill_outcome(goal)
+    assert outcome.state is SkillState.FAILURE and "offline" in outcome.reason
+    clock.now += 1.0
+    robot.skill_outcome(goal)
+    assert len(sent) == 7  # the goal went out 7 times in its 3.5 s, then stopped

@@ -74,6 +74,17 @@ def dispatch_until_taken(graph, publish, statuses, dispatch: PlanDispatch) -> No
         if graph.wait_for(lambda: any(ExecutorStatus.from_json(s).plan_id == dispatch.id
                                       for s in statuses), 3):
             return
+    raise AssertionError(f"the executor never reported plan {dispatch.id!r}")
+
+
+def reports_of(statuses, plan_id: str) -> list[tuple[str, str | None]]:
+    """The (status, reason) changes the executor reported for one plan."""
+    seen = []
+    for data in statuses:
+        status = ExecutorStatus.from_json(data)
+        if status.plan_id == plan_id and (not seen or seen[-1] != (status.status, status.reason)):
+            seen.append((status.status, status.reason))
+    return seen
 
 
 def test_killed_executor_is_reported_offline_and_recovers(system):
@@ -105,4 +116,5 @@ def test_killed_executor_is_reported_offline_and_recovers(system):
     dispatch_until_taken(system, plan, statuses, PlanDispatch(
         "after", '<root BTCPP_format="4"><BehaviorTree ID="robot1">'
                  '<MoveTo target="plate_1"/></BehaviorTree></root>'))
-    assert system.wait_for(lambda: robot(system, "robot1")["location"] == "plate_1", 60)
+    assert system.wait_for(lambda: robot(system, "robot1")["location"] == "plate_1", 60), (
+        f"the executor reported {reports_of(statuses, 'after')}; robot1: {robot(system, 'robot1')}")

@@ -80,3 +80,24 @@ def test_a_reset_forgets_the_goals_of_the_old_field(server):
     server.start("robot1", SkillGoal(3, "MoveTo", {"target": "plate_2"}))
     server.reset(Simulator(seed=1))
     assert not server.busy and server.outcomes() == []
+
+
+def test_a_repeated_goal_runs_once(server, clock):
+    goal = SkillGoal(5, "MoveTo", {"target": "plate_2"})
+    assert server.start("robot1", goal) is None
+    assert server.start("robot1", goal) is None  # a repeat of a running goal
+    assert states(server.outcomes()) == [("robot1", 5, "RUNNING")]
+    while server.busy:
+        server.step(0.5)
+        server.outcomes()
+    history = list(server.world.state.robots["robot1"].history)
+    assert len(history) == 1, history
+    again = server.start("robot1", goal)  # a repeat crossing the final outcome
+    assert (again.goal_id, again.state) == (5, "SUCCESS")
+    assert not server.busy and server.world.state.robots["robot1"].history == history
+
+
+def test_a_repeated_refused_goal_gets_the_same_refusal(server):
+    goal = SkillGoal(9, "PickCake", {"color": "green", "quadrant": 1})
+    first = server.start("robot1", goal)
+    assert server.start("robot1", goal) == first and first.state == "FAILURE"
