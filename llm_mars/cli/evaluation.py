@@ -40,6 +40,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         sub.add_argument("--json", type=Path, metavar="OUT", help="also write the full report")
         sub.add_argument("--quiet", action="store_true", help="do not list failed cases")
         sub.add_argument("--progress", action="store_true", help="print each case as it is done")
+        sub.add_argument("--concurrency", type=_positive, default=1, metavar="N",
+                         help="cases run at once, their requests batched by the engine (default "
+                              "1: the latencies of a lone operator; more: the same verdicts up "
+                              "to batch noise, sooner, with latencies under load)")
         if not kind.startswith("plans"):
             sub.add_argument("--verdict-samples", type=int, default=VERDICT_SAMPLES, metavar="N",
                              help="other readings sampled for a yes/no question; a yes or no "
@@ -60,6 +64,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              help="what keeps one of several candidate plans (default: "
                                   "describe when the describe adapter is there, else mentions)")
         sub.set_defaults(handler=_eval)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def _eval(args: argparse.Namespace) -> int:
@@ -97,7 +108,8 @@ def _eval(args: argparse.Namespace) -> int:
                                                        VERDICT_SAMPLES))
     try:
         if args.eval_kind.startswith("plans"):
-            report = E.evaluate_plans(assistant, cases, progress=progress)
+            report = E.evaluate_plans(assistant, cases, progress=progress,
+                                      concurrency=args.concurrency)
             print(E.format_plan_report(report, show_failures=not args.quiet))
             if args.eval_kind == "plans-held-out":
                 from llm_mars.training.plan_held_out import family_figures
@@ -105,12 +117,14 @@ def _eval(args: argparse.Namespace) -> int:
                 print("by family: " + ", ".join(f"{family} {passed}/{total}" for family,
                                                 (passed, total) in family_figures(report).items()))
         elif args.eval_kind == "qa":
-            report = E.evaluate_questions(assistant, cases, progress=progress)
+            report = E.evaluate_questions(assistant, cases, progress=progress,
+                                          concurrency=args.concurrency)
             print(E.format_qa_report(report, show_failures=not args.quiet))
         else:
             from llm_mars.training.qa_held_out import evaluate_held_out
 
-            report = evaluate_held_out(assistant, cases, progress=progress)
+            report = evaluate_held_out(assistant, cases, progress=progress,
+                                       concurrency=args.concurrency)
             print(E.format_qa_report(report, show_failures=not args.quiet))
     finally:
         assistant.close()

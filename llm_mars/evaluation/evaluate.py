@@ -12,6 +12,11 @@ asked before it in the session, for a follow-up) and checks the answer for the c
 it reports factual accuracy (by question tag), yes/no answers that contradict the state, and
 latency.
 
+Cases run one at a time by default, so that latencies are those of a lone operator; with
+``concurrency`` N, N cases run at once and the engine batches their requests (the same
+verdicts up to batch noise, in a fraction of the time; the latencies are then under load and
+the report says so).
+
 The assistant is anything with ``plan(command)`` and ``answer(question, state)`` returning
 outcomes with ``latency_s`` (:class:`llm_mars.assistant.Assistant`), so the bookkeeping is
 tested without a model.
@@ -22,7 +27,8 @@ import math
 import re
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -88,9 +94,30 @@ class _Recorder:
         return outcome
 
 
+def run_cases(cases: Iterable[Any], judge: Callable[[Any], Any], concurrency: int = 1,
+              progress: Callable[[Any], None] | None = None) -> list[Any]:
+    """``judge`` of every case, in the cases' order; ``concurrency`` cases at a time."""
+    if concurrency < 1:
+        raise ValueError(f"concurrency must be at least 1, not {concurrency}")
+
+    def judged(results: Iterator[Any]) -> list[Any]:
+        done = []
+        for result in results:
+            done.append(result)
+            if progress is not None:
+                progress(result)
+        return done
+
+    if concurrency == 1:
+        return judged(map(judge, cases))
+    with ThreadPoolExecutor(concurrency, thread_name_prefix="eval") as pool:
+        return judged(pool.map(judge, cases))
+
+
 @dataclass
 class PlanReport:
     results: list[CaseResult] = field(default_factory=list)
+    concurrency: int = 1  # cases run at once: latencies are a lone operator's only at 1
 
     @property
     def plan_cases(self) -> list[CaseResult]:
@@ -139,6 +166,7 @@ class PlanReport:
             "from_clauses": sum(c.source == "clauses" for c in calls),
             "latency_p50_s": _round(percentile(latencies, 50)),
             "latency_p95_s": _round(percentile(latencies, 95)),
+            "concurrency": self.concurrency,
         }
 
 
@@ -151,23 +179,21 @@ def _round(x: float | None) -> float | None:
 
 
 def evaluate_plans(assistant: Any, cases: Iterable[CommandCase], seed: int = 0,
-                   progress: Callable[[CaseResult], None] | None = None) -> PlanReport:
+                   progress: Callable[[CaseResult], None] | None = None,
+                   concurrency: int = 1) -> PlanReport:
     """Run every case's session through ``assistant`` and the simulator, and judge it."""
     from llm_mars.session.match import run_session
 
-    report = PlanReport()
-    for case in cases:
+    def judge(case: CommandCase) -> CaseResult:
         recorder = _Recorder(assistant)
         state = run_session(recorder, list(case.commands), seed)
         failures = evaluate_case(case, state)
         errors = [e["error"] for e in state.get("errors", [])]
-        result = CaseResult(case.id, case.tasks, case.kind, not failures and not errors,
-                            tuple([f"error: {e}" for e in errors] + [str(f) for f in failures]),
-                            tuple(recorder.calls), case.tags)
-        report.results.append(result)
-        if progress is not None:
-            progress(result)
-    return report
+        return CaseResult(case.id, case.tasks, case.kind, not failures and not errors,
+                          tuple([f"error: {e}" for e in errors] + [str(f) for f in failures]),
+                          tuple(recorder.calls), case.tags)
+
+    return PlanReport(run_cases(cases, judge, concurrency, progress), concurrency)
 
 
 @dataclass(frozen=True)
@@ -196,6 +222,7 @@ def contradicts(answer: str, failures: Sequence[Failure]) -> bool:
 @dataclass
 class QaReport:
     results: list[AnswerResult] = field(default_factory=list)
+    concurrency: int = 1  # cases run at once: latencies are a lone operator's only at 1
 
     def summary(self) -> dict[str, Any]:
         by_tag: dict[str, list[int]] = defaultdict(lambda: [0, 0])
@@ -212,14 +239,16 @@ class QaReport:
                                 for t, (p, n) in sorted(by_tag.items())},
             "latency_p50_s": _round(percentile(latencies, 50)),
             "latency_p95_s": _round(percentile(latencies, 95)),
+            "concurrency": self.concurrency,
         }
 
 
 def evaluate_questions(assistant: Any, cases: Iterable[QuestionCase],
-                       progress: Callable[[AnswerResult], None] | None = None) -> QaReport:
+                       progress: Callable[[AnswerResult], None] | None = None,
+                       concurrency: int = 1) -> QaReport:
     """Ask every question about its state and check the answer's facts."""
-    report = QaReport()
-    for case in cases:
+
+    def judge(case: QuestionCase) -> AnswerResult:
         start = time.perf_counter()
         query, contradiction = None, False
         try:
@@ -236,12 +265,10 @@ def evaluate_questions(assistant: Any, cases: Iterable[QuestionCase],
         except LlmMarsError as exc:
             text, latency = "", time.perf_counter() - start
             failures = (f"error: {exc}",)
-        result = AnswerResult(case.id, case.question, text, not failures, failures, latency,
-                              case.tags, query, contradiction)
-        report.results.append(result)
-        if progress is not None:
-            progress(result)
-    return report
+        return AnswerResult(case.id, case.question, text, not failures, failures, latency,
+                            case.tags, query, contradiction)
+
+    return QaReport(run_cases(cases, judge, concurrency, progress), concurrency)
 
 
 # --- text reports ---------------------------------------------------------------------------
@@ -249,6 +276,10 @@ def evaluate_questions(assistant: Any, cases: Iterable[QuestionCase],
 
 def _pct(rate: float | None) -> str:
     return "n/a" if rate is None else f"{100 * rate:.1f} %"
+
+
+def _under_load(concurrency: int) -> str:
+    return "" if concurrency == 1 else f" ({concurrency} cases at once: latencies under load)"
 
 
 def format_plan_report(report: PlanReport, show_failures: bool = True) -> str:
@@ -267,7 +298,8 @@ def format_plan_report(report: PlanReport, show_failures: bool = True) -> str:
         f"plans joined from clause plans (llm_mars.language.decomposition): "
         f"{s['from_clauses']}; commands whose plans left out a mention (alternatives sampled): "
         f"{s['resampled']}",
-        f"latency per command: p50 {s['latency_p50_s']} s, p95 {s['latency_p95_s']} s",
+        f"latency per command: p50 {s['latency_p50_s']} s, p95 {s['latency_p95_s']} s"
+        f"{_under_load(report.concurrency)}",
     ]
     failed_tags = tag_counts(report)
     if failed_tags:
@@ -290,7 +322,8 @@ def format_qa_report(report: QaReport, show_failures: bool = True) -> str:
              f"yes/no answers that contradict the state: {s['yes_no_contradictions']}",
              "by tag: " + ", ".join(f"{t} {row['passed']}/{row['total']}"
                                     for t, row in s["accuracy_by_tag"].items()),
-             f"latency per answer: p50 {s['latency_p50_s']} s, p95 {s['latency_p95_s']} s"]
+             f"latency per answer: p50 {s['latency_p50_s']} s, p95 {s['latency_p95_s']} s"
+             f"{_under_load(report.concurrency)}"]
     if show_failures:
         for r in report.results:
             if not r.passed:

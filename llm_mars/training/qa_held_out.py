@@ -21,7 +21,7 @@ from typing import Any
 from llm_mars.errors import LlmMarsError
 from llm_mars.qa.answers import answer
 from llm_mars.qa.query import parse_query
-from llm_mars.evaluation.evaluate import AnswerResult, QaReport
+from llm_mars.evaluation.evaluate import AnswerResult, QaReport, run_cases
 from llm_mars.training.query_data import held_out_examples
 from llm_mars.training.states import initial_state, plan_pool, simulated_states
 
@@ -56,10 +56,11 @@ def verdict_of(text: str) -> bool | None:
 
 
 def evaluate_held_out(assistant: Any, cases: Iterable[HeldOutCase],
-                      progress: Callable[[AnswerResult], None] | None = None) -> QaReport:
+                      progress: Callable[[AnswerResult], None] | None = None,
+                      concurrency: int = 1) -> QaReport:
     """Ask every case and compare its answer with the answer of the case's own query."""
-    report = QaReport()
-    for case in cases:
+
+    def judge(case: HeldOutCase) -> AnswerResult:
         expected = answer(parse_query(case.query), case.state)
         start = time.perf_counter()
         query, contradiction = None, False
@@ -74,9 +75,7 @@ def evaluate_held_out(assistant: Any, cases: Iterable[HeldOutCase],
             text, latency = "", time.perf_counter() - start
             failures = (f"error: {exc}",)
         tags = (case.family, "follow-up" if case.family.startswith("follow-") else "question")
-        result = AnswerResult(case.id, case.question, text, not failures, failures, latency,
-                              tags, query, contradiction)
-        report.results.append(result)
-        if progress is not None:
-            progress(result)
-    return report
+        return AnswerResult(case.id, case.question, text, not failures, failures, latency,
+                            tags, query, contradiction)
+
+    return QaReport(run_cases(cases, judge, concurrency, progress), concurrency)

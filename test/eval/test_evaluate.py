@@ -1,3 +1,5 @@
+import threading
+
 import pytest
 
 from llm_mars.assistant import AnswerOutcome, PlanOutcome
@@ -5,7 +7,7 @@ from llm_mars.bt.model import Reply
 from llm_mars.bt.parser import parse_plan
 from llm_mars.errors import ConstraintError
 from llm_mars.evaluation.evaluate import (evaluate_plans, evaluate_questions, format_plan_report,
-                                        format_qa_report, percentile, report_json)
+                                        format_qa_report, percentile, report_json, run_cases)
 from llm_mars.evaluation.expectations import CommandCase, QuestionCase
 from llm_mars.session.match import Match
 
@@ -142,3 +144,24 @@ def test_a_yes_or_no_that_the_case_rules_out_is_a_contradiction():
                                                  ([1, 2, 3, 4], 50, 2), ([1, 2, 3, 4], 95, 4)])
 def test_percentile(values, q, expected):
     assert percentile(values, q) == expected
+
+
+def test_cases_run_at_once_keep_their_order_and_verdicts():
+    plans = {f"c{i}": (DELIVER if i % 2 else HOME) for i in range(9)}
+    cases = [_case(f"c{i}", [f"c{i}"]) for i in range(9)]
+    one = evaluate_plans(FakeAssistant(plans), cases)
+    heard = []
+    three = evaluate_plans(FakeAssistant(plans), cases, progress=lambda r: heard.append(r.id),
+                           concurrency=3)
+    assert [r.id for r in three.results] == heard == [c.id for c in cases]
+    assert [r.passed for r in three.results] == [r.passed for r in one.results]
+    assert (one.summary()["concurrency"], three.summary()["concurrency"]) == (1, 3)
+    assert "3 cases at once" in format_plan_report(three)
+    assert "at once" not in format_plan_report(one)
+
+
+def test_concurrency_runs_that_many_cases_at_the_same_time():
+    together = threading.Barrier(3, timeout=10)  # broken (an error) unless 3 judges wait at once
+    assert run_cases(range(6), lambda i: (together.wait(), i)[1], concurrency=3) == list(range(6))
+    with pytest.raises(ValueError):
+        run_cases(range(3), lambda i: i, concurrency=0)

@@ -1,0 +1,18 @@
+"""``llm-mars eval``: bad arguments are refused before any model loads."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+COMMANDS = Path(__file__).parents[1] / "eval" / "commands.jsonl"
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "two"])
+def test_a_concurrency_below_one_is_refused(value):
+    done = subprocess.run([sys.executable, "-m", "llm_mars.cli", "eval", "plans", str(COMMANDS),
+                           "--concurrency", value], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert "--concurrency" in done.stderr
