@@ -24,11 +24,14 @@ development set ``test/eval/commands.jsonl``.
     .venv/bin/python bench/bench_rerank.py [--adapters DIR] [--sets held-out,hand-made,dev]
                                            [--count 300] [--limit N] [--json OUT]
                                            [--reports DIR] [--configs mentions,describe]
+                                           [--concurrency N]
 
 ``--reports DIR`` also writes each set's report per configuration as ``llm-mars eval ...
 --json`` does (``DIR/SET-CONFIG.json``). The first configuration makes the generations and the
 later ones reuse them, so only the first one's latencies are those of a run alone; the
 reports of ``mentions`` and ``describe`` are those of ``llm-mars eval ... --chooser NAME``.
+``--concurrency N`` runs N cases at once (``llm-mars eval --concurrency``): the same
+comparison sooner, with every latency under load.
 
 ``--adapters`` must hold bt/, qa/ and describe/ (``llm-mars train describe --out DIR``).
 """
@@ -110,7 +113,11 @@ def main() -> int:
     parser.add_argument("--configs", default=",".join(CHOOSERS),
                         help=f"comma-separated, in order, of {', '.join(CONFIGS)} "
                              f"(default {','.join(CHOOSERS)})")
+    parser.add_argument("--concurrency", type=int, default=1, metavar="N",
+                        help="cases at once (default 1; more: latencies under load)")
     args = parser.parse_args()
+    if args.concurrency < 1:
+        parser.error(f"--concurrency must be at least 1, not {args.concurrency}")
     names = args.sets.split(",")
     if set(names) - set(SETS):
         parser.error(f"unknown sets {sorted(set(names) - set(SETS))}; choose from {SETS}")
@@ -129,7 +136,8 @@ def main() -> int:
                 assistant = Assistant(engine, dict(config.adapter_dirs),
                                       chooser=label.removesuffix(EVERY),
                                       sample_every=label.endswith(EVERY))
-                reports[label] = evaluate_plans(assistant, cases)
+                reports[label] = evaluate_plans(assistant, cases,
+                                                concurrency=args.concurrency)
                 rows.append(_row(name, label, reports[label]))
                 print(rows[-1], flush=True)
                 if args.reports:

@@ -8,7 +8,8 @@ topics and timers to it, so these rules are tested without ROS:
   that goal's outcome has been reported as done;
 * a goal id runs once: executors send a goal again until they hear of it (a new publisher's
   first messages can be lost), so a repeat of a running goal is ignored and a repeat of a
-  finished one gets its final outcome again (the last :data:`FINISHED_KEPT` per robot);
+  finished one gets its final outcome again (the last :data:`FINISHED_KEPT` per robot), and a
+  goal whose cancel came first does not start;
 * an outcome is reported when it changes, and a running goal's RUNNING is repeated every
   ``heartbeat_s`` so that the executor knows the robot is alive (:mod:`llm_mars.robots.topic_robot`
   fails a goal that hears nothing);
@@ -84,10 +85,14 @@ class SkillServer:
             finished.popitem(last=False)
 
     def cancel(self, robot: str, goal_id: int) -> None:
-        """Cancel the goal an executor calls ``goal_id``; unknown or finished ones are ignored."""
+        """Cancel the goal an executor calls ``goal_id``; a finished one is left as it ended,
+        and one not yet heard of will not start (its goal may arrive after the cancel)."""
         sim_id = self._goals[robot].get(goal_id)
         if sim_id is not None:
             self.world.cancel_skill(robot, sim_id)
+        elif goal_id not in self._finished[robot]:
+            self._remember(robot, SkillFeedback(goal_id, "CANCELLED",
+                                                "cancelled before it started"))
 
     def executor_status(self, robot: str, tree_status: str) -> None:
         """The executor of ``robot`` spoke: it is alive, and its tree has this status."""

@@ -101,3 +101,10 @@ def test_a_repeated_refused_goal_gets_the_same_refusal(server):
     goal = SkillGoal(9, "PickCake", {"color": "green", "quadrant": 1})
     first = server.start("robot1", goal)
     assert server.start("robot1", goal) == first and first.state == "FAILURE"
+
+
+def test_a_goal_that_arrives_after_its_cancel_does_not_start(server):
+    server.cancel("robot1", 12)  # the cancel overtook its goal (two topics, no order between)
+    late = server.start("robot1", SkillGoal(12, "MoveTo", {"target": "plate_2"}))
+    assert (late.goal_id, late.state) == (12, "CANCELLED")
+    assert not server.busy and server.world.state.robots["robot1"].active is None
