@@ -45,8 +45,8 @@ from concurrent.futures import Future
 from dataclasses import replace
 from pathlib import Path
 
-from llm_mars.assistant import CHOOSERS, Assistant
-from llm_mars.cli.evaluation import describe_measurement
+from llm_mars.assistant import CHOOSERS, TIMEOUT_S, Assistant
+from llm_mars.cli.evaluation import at_least_one, describe_measurement
 from llm_mars.evaluation.evaluate import PlanReport, evaluate_plans, report_json
 from llm_mars.evaluation.expectations import load_command_cases
 from llm_mars.llm.backends import make_backend
@@ -93,9 +93,10 @@ def _cases(name: str, count: int, seed: int) -> list:
 def _row(name: str, chooser: str, report: PlanReport) -> str:
     s = report.summary()
     pct = lambda rate: "-" if rate is None else f"{100 * rate:.1f} %"  # noqa: E731
+    load = f" ({s['concurrency']} at once)" if s["concurrency"] > 1 else ""
     return (f"| {name} | {chooser} | {pct(s['execution_accuracy_1_2_tasks'])} | "
             f"{pct(s['execution_accuracy'])} | {s['impossible_passed']}/{s['impossible_cases']} | "
-            f"{s['possible_refused']} | {s['latency_p50_s']} s | {s['latency_p95_s']} s |")
+            f"{s['possible_refused']} | {s['latency_p50_s']} s | {s['latency_p95_s']} s{load} |")
 
 
 def main() -> int:
@@ -113,11 +114,9 @@ def main() -> int:
     parser.add_argument("--configs", default=",".join(CHOOSERS),
                         help=f"comma-separated, in order, of {', '.join(CONFIGS)} "
                              f"(default {','.join(CHOOSERS)})")
-    parser.add_argument("--concurrency", type=int, default=1, metavar="N",
+    parser.add_argument("--concurrency", type=at_least_one, default=1, metavar="N",
                         help="cases at once (default 1; more: latencies under load)")
     args = parser.parse_args()
-    if args.concurrency < 1:
-        parser.error(f"--concurrency must be at least 1, not {args.concurrency}")
     names = args.sets.split(",")
     if set(names) - set(SETS):
         parser.error(f"unknown sets {sorted(set(names) - set(SETS))}; choose from {SETS}")
@@ -135,7 +134,8 @@ def main() -> int:
             for label in configs:
                 assistant = Assistant(engine, dict(config.adapter_dirs),
                                       chooser=label.removesuffix(EVERY),
-                                      sample_every=label.endswith(EVERY))
+                                      sample_every=label.endswith(EVERY),
+                                      timeout_s=TIMEOUT_S * args.concurrency)
                 reports[label] = evaluate_plans(assistant, cases,
                                                 concurrency=args.concurrency)
                 rows.append(_row(name, label, reports[label]))

@@ -39,6 +39,8 @@ from llm_mars.llm.requests import (ADAPTER_NAMES, DESCRIBE, GenerationRequest, G
 PLAN_MAX_TOKENS = 384
 QUERY_MAX_TOKENS = 48
 """More than the longest query of the grammar needs (about 30 tokens)."""
+TIMEOUT_S = 60.0
+"""How long a request may take from its submission, queueing included, before it fails."""
 VERDICT_SAMPLES = 4
 """Other readings of a yes/no question sampled to see that the yes or no is settled."""
 ALTERNATIVES = 5
@@ -117,7 +119,7 @@ class Assistant:
     answer gives the facts without a yes or no. 0: the first reading always."""
 
     def __init__(self, engine: Submitter, adapter_dirs: dict[str, Path] | None = None,
-                 timeout_s: float = 60.0, grounding: bool = True,
+                 timeout_s: float = TIMEOUT_S, grounding: bool = True,
                  alternatives: int = ALTERNATIVES, decompose: bool = True,
                  verdict_samples: int = VERDICT_SAMPLES, chooser: str | None = None,
                  sample_every: bool = False):
@@ -164,13 +166,15 @@ class Assistant:
     def from_backend(cls, config: BackendConfig, grounding: bool = True,
                      alternatives: int = ALTERNATIVES, decompose: bool = True,
                      verdict_samples: int = VERDICT_SAMPLES, chooser: str | None = None,
-                     sample_every: bool = False, **engine_kwargs: Any) -> Assistant:
+                     sample_every: bool = False, timeout_s: float = TIMEOUT_S,
+                     **engine_kwargs: Any) -> Assistant:
         """The assistant over the backend ``config`` describes (the model loads here)."""
         if config.kind == "hf" and engine_kwargs:
             config = replace(config, options={**config.options, **engine_kwargs})
         return cls(make_backend(config), dict(config.adapter_dirs), grounding=grounding,
                    alternatives=alternatives, decompose=decompose,
-                   verdict_samples=verdict_samples, chooser=chooser, sample_every=sample_every)
+                   verdict_samples=verdict_samples, chooser=chooser, sample_every=sample_every,
+                   timeout_s=timeout_s)
 
     @classmethod
     def load(cls, model: str | None = None, adapters_dir: str | Path | None = None,

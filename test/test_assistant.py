@@ -460,3 +460,15 @@ def test_loading_without_the_adapters_fails_before_the_model_loads(tmp_path):
     with pytest.raises(AdapterMissingError) as caught:
         Assistant.load(adapters_dir=tmp_path, model=str(tmp_path / "no model"))
     assert caught.value.path == str(tmp_path / "bt")
+
+
+def test_from_backend_passes_its_options_to_the_assistant(monkeypatch):
+    import llm_mars.assistant as assistant_module
+    from llm_mars.llm.backends import BackendConfig
+
+    engine = ScriptedEngine()
+    engine.adapters = ADAPTER_NAMES  # bt, qa and describe
+    monkeypatch.setattr(assistant_module, "make_backend", lambda config: engine)
+    made = Assistant.from_backend(BackendConfig(), chooser="describe", sample_every=True,
+                                  timeout_s=360.0)
+    assert (made.engine, made.sample_every, made.timeout_s) == (engine, True, 360.0)

@@ -6,7 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
-from llm_mars.assistant import ALTERNATIVES, CHOOSERS, VERDICT_SAMPLES
+from llm_mars.assistant import ALTERNATIVES, CHOOSERS, TIMEOUT_S, VERDICT_SAMPLES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -40,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         sub.add_argument("--json", type=Path, metavar="OUT", help="also write the full report")
         sub.add_argument("--quiet", action="store_true", help="do not list failed cases")
         sub.add_argument("--progress", action="store_true", help="print each case as it is done")
-        sub.add_argument("--concurrency", type=_positive, default=1, metavar="N",
+        sub.add_argument("--concurrency", type=at_least_one, default=1, metavar="N",
                          help="cases run at once, their requests batched by the engine (default "
                               "1: the latencies of a lone operator; more: the same verdicts up "
                               "to batch noise, sooner, with latencies under load)")
@@ -66,10 +66,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         sub.set_defaults(handler=_eval)
 
 
-def _positive(text: str) -> int:
-    value = int(text)
+def at_least_one(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a whole number of at least 1, not {text!r}") from None
     if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+        raise argparse.ArgumentTypeError(f"a whole number of at least 1, not {value}")
     return value
 
 
@@ -105,7 +109,9 @@ def _eval(args: argparse.Namespace) -> int:
                                decompose=getattr(args, "decompose", True),
                                chooser=getattr(args, "chooser", None),
                                verdict_samples=getattr(args, "verdict_samples",
-                                                       VERDICT_SAMPLES))
+                                                       VERDICT_SAMPLES),
+                               # N cases share the engine: a request also waits for the others
+                               timeout_s=TIMEOUT_S * args.concurrency)
     try:
         if args.eval_kind.startswith("plans"):
             report = E.evaluate_plans(assistant, cases, progress=progress,

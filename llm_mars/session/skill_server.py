@@ -45,15 +45,24 @@ class SkillServer:
         self.heartbeat_s = heartbeat_s
         self.clock = clock
         self._heard: dict[str, float] = {}  # robot -> when its executor last sent a status
-        self.reset(world)
-
-    def reset(self, world: Simulator) -> None:
-        """Serve a fresh field: goals of the old one are forgotten."""
         self.world = world
         self._goals: dict[str, dict[int, int]] = {r: {} for r in V.ROBOTS}  # ext -> sim id
         self._reported: dict[tuple[str, int], tuple[str, float]] = {}
         self._finished: dict[str, OrderedDict[int, SkillFeedback]] = {
             r: OrderedDict() for r in V.ROBOTS}
+        self._unsent: list[tuple[str, SkillFeedback]] = []  # final outcomes for the next report
+
+    def reset(self, world: Simulator) -> None:
+        """Serve a fresh field: goals running on the old one fail at the next report, and a
+        repeat of any goal of the old one does not start on the new one."""
+        for robot, goals in self._goals.items():
+            for ext_id in goals:
+                stopped = SkillFeedback(ext_id, "FAILURE", "the field was reset")
+                self._remember(robot, stopped)
+                self._unsent.append((robot, stopped))
+        self.world = world
+        self._goals = {r: {} for r in V.ROBOTS}
+        self._reported = {}
 
     @property
     def busy(self) -> bool:
@@ -63,6 +72,7 @@ class SkillServer:
     def start(self, robot: str, goal: SkillGoal) -> SkillFeedback | None:
         """Start ``goal`` on ``robot``; what to report at once: the FAILURE when the world
         refuses it, or the final outcome again when this goal id has already finished."""
+        self._heard[robot] = self.clock()  # a goal is word from the executor too
         if goal.goal_id in self._goals[robot]:
             return None  # a repeat of a running goal: its outcomes are on their way
         finished = self._finished[robot].get(goal.goal_id)
@@ -87,6 +97,7 @@ class SkillServer:
     def cancel(self, robot: str, goal_id: int) -> None:
         """Cancel the goal an executor calls ``goal_id``; a finished one is left as it ended,
         and one not yet heard of will not start (its goal may arrive after the cancel)."""
+        self._heard[robot] = self.clock()
         sim_id = self._goals[robot].get(goal_id)
         if sim_id is not None:
             self.world.cancel_skill(robot, sim_id)
@@ -123,7 +134,7 @@ class SkillServer:
         """The outcomes to send now: those that changed, and a RUNNING heartbeat for goals
         still running; a goal reported done is forgotten."""
         now = self.clock()
-        messages = []
+        messages, self._unsent = self._unsent, []
         for robot, goals in self._goals.items():
             for ext_id, sim_id in list(goals.items()):
                 outcome = self.world.skill_outcome(robot, sim_id)

@@ -15,4 +15,4 @@ def test_a_concurrency_below_one_is_refused(value):
     done = subprocess.run([sys.executable, "-m", "llm_mars.cli", "eval", "plans", str(COMMANDS),
                            "--concurrency", value], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2, done.stderr
-    assert "--concurrency" in done.stderr
+    assert "--concurrency: a whole number of at least 1" in done.stderr, done.stderr

@@ -1,4 +1,5 @@
 import threading
+import time
 
 import pytest
 
@@ -165,3 +166,18 @@ def test_concurrency_runs_that_many_cases_at_the_same_time():
     assert run_cases(range(6), lambda i: (together.wait(), i)[1], concurrency=3) == list(range(6))
     with pytest.raises(ValueError):
         run_cases(range(3), lambda i: i, concurrency=0)
+
+
+def test_an_error_in_one_case_stops_the_cases_not_yet_started():
+    judged = []
+
+    def judge(i):
+        judged.append(i)
+        if i == 0:
+            raise RuntimeError("the engine died")
+        time.sleep(0.05)
+        return i
+
+    with pytest.raises(RuntimeError):
+        run_cases(range(100), judge, concurrency=2)
+    assert len(judged) < 10  # Executor.map drops the cases not yet started: none waits

@@ -37,8 +37,8 @@ def test_a_fresh_evaluation_reproduces_the_shipped_figures(kind, adapter, report
     out = tmp_path / "report.json"
     llm_mars = Path(sys.executable).with_name("llm-mars")
     subprocess.run([str(llm_mars), "eval", kind, str(EVAL_DIR / cases), "--json", str(out),
-                    "--quiet", "--concurrency", str(CONCURRENCY)], check=True, timeout=2100, env=os.environ.copy(),
-                   stdout=subprocess.DEVNULL)
+                    "--quiet", "--concurrency", str(CONCURRENCY)],
+                   check=True, timeout=2100, env=os.environ.copy(), stdout=subprocess.DEVNULL)
     fresh = json.loads(out.read_text())
     before = {r["id"]: r["passed"] for r in shipped["results"]}
     after = {r["id"]: r["passed"] for r in fresh["results"]}

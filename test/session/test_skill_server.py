@@ -76,10 +76,15 @@ def test_the_clock_stands_still_while_idle_when_asked(server):
     assert server.state()["time_left_s"] == 99.0
 
 
-def test_a_reset_forgets_the_goals_of_the_old_field(server):
-    server.start("robot1", SkillGoal(3, "MoveTo", {"target": "plate_2"}))
+def test_a_reset_fails_the_goals_of_the_old_field_and_does_not_restart_them(server):
+    goal = SkillGoal(3, "MoveTo", {"target": "plate_2"})
+    server.start("robot1", goal)
     server.reset(Simulator(seed=1))
-    assert not server.busy and server.outcomes() == []
+    assert not server.busy
+    assert server.outcomes() == [("robot1", SkillFeedback(3, "FAILURE", "the field was reset"))]
+    assert server.outcomes() == []
+    assert server.start("robot1", goal).state == "FAILURE"  # a repeat from before the reset
+    assert not server.busy
 
 
 def test_a_repeated_goal_runs_once(server, clock):
@@ -97,10 +102,28 @@ def test_a_repeated_goal_runs_once(server, clock):
     assert not server.busy and server.world.state.robots["robot1"].history == history
 
 
-def test_a_repeated_refused_goal_gets_the_same_refusal(server):
-    goal = SkillGoal(9, "PickCake", {"color": "green", "quadrant": 1})
-    first = server.start("robot1", goal)
-    assert server.start("robot1", goal) == first and first.state == "FAILURE"
+def test_a_repeated_failed_goal_fails_again_even_where_it_could_now_run(server):
+    server.start("robot1", SkillGoal(1, "MoveTo", {"target": "plate_2"}))
+    busy = SkillGoal(2, "MoveTo", {"target": "home"})  # a second body skill: fails
+    assert server.start("robot1", busy) is None
+    while server.busy:
+        server.step(0.5)
+        done = {f.goal_id: f for _, f in server.outcomes() if f.state != "RUNNING"}
+        if 2 in done:
+            failed = done[2]
+    again = server.start("robot1", busy)  # the robot is free now, but this goal already failed
+    assert again == failed and again.state == "FAILURE"
+    assert not server.busy and server.world.state.robots["robot1"].location == "plate_2"
+
+
+def test_a_goal_is_word_from_the_executor(server, clock):
+    """A restarted executor's first goal can come before its first status: the dead man's
+    switch must not stop it for the old executor's silence."""
+    server.executor_status("robot1", "RUNNING")
+    clock.now += 20.0  # the old executor died long ago
+    assert server.start("robot1", SkillGoal(4, "MoveTo", {"target": "plate_2"})) is None
+    assert server.step(0.1) == []
+    assert states(server.outcomes()) == [("robot1", 4, "RUNNING")]
 
 
 def test_a_goal_that_arrives_after_its_cancel_does_not_start(server):
