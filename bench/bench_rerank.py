@@ -47,7 +47,8 @@ from pathlib import Path
 
 from llm_mars.assistant import CHOOSERS, TIMEOUT_S, Assistant
 from llm_mars.cli.evaluation import at_least_one, describe_measurement
-from llm_mars.evaluation.evaluate import PlanReport, evaluate_plans, report_json
+from llm_mars.evaluation.evaluate import (PlanReport, evaluate_plans, report_json,
+                                         under_load)
 from llm_mars.evaluation.expectations import load_command_cases
 from llm_mars.llm.backends import make_backend
 from llm_mars.llm.requests import DESCRIBE, GenerationRequest
@@ -93,10 +94,10 @@ def _cases(name: str, count: int, seed: int) -> list:
 def _row(name: str, chooser: str, report: PlanReport) -> str:
     s = report.summary()
     pct = lambda rate: "-" if rate is None else f"{100 * rate:.1f} %"  # noqa: E731
-    load = f" ({s['concurrency']} at once)" if s["concurrency"] > 1 else ""
     return (f"| {name} | {chooser} | {pct(s['execution_accuracy_1_2_tasks'])} | "
             f"{pct(s['execution_accuracy'])} | {s['impossible_passed']}/{s['impossible_cases']} | "
-            f"{s['possible_refused']} | {s['latency_p50_s']} s | {s['latency_p95_s']} s{load} |")
+            f"{s['possible_refused']} | {s['latency_p50_s']} s | {s['latency_p95_s']} s"
+            f"{under_load(s['concurrency'])} |")
 
 
 def main() -> int:

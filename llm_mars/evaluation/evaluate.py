@@ -278,7 +278,8 @@ def _pct(rate: float | None) -> str:
     return "n/a" if rate is None else f"{100 * rate:.1f} %"
 
 
-def _under_load(concurrency: int) -> str:
+def under_load(concurrency: int) -> str:
+    """What a latency measured with ``concurrency`` cases at once is marked with."""
     return "" if concurrency == 1 else f" ({concurrency} cases at once: latencies under load)"
 
 
@@ -299,7 +300,7 @@ def format_plan_report(report: PlanReport, show_failures: bool = True) -> str:
         f"{s['from_clauses']}; commands whose plans left out a mention (alternatives sampled): "
         f"{s['resampled']}",
         f"latency per command: p50 {s['latency_p50_s']} s, p95 {s['latency_p95_s']} s"
-        f"{_under_load(report.concurrency)}",
+        f"{under_load(report.concurrency)}",
     ]
     failed_tags = tag_counts(report)
     if failed_tags:
@@ -323,7 +324,7 @@ def format_qa_report(report: QaReport, show_failures: bool = True) -> str:
              "by tag: " + ", ".join(f"{t} {row['passed']}/{row['total']}"
                                     for t, row in s["accuracy_by_tag"].items()),
              f"latency per answer: p50 {s['latency_p50_s']} s, p95 {s['latency_p95_s']} s"
-             f"{_under_load(report.concurrency)}"]
+             f"{under_load(report.concurrency)}"]
     if show_failures:
         for r in report.results:
             if not r.passed:

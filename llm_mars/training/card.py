@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from llm_mars.evaluation.evaluate import under_load
+
 PURPOSE = {
     "bt": "command -> BehaviorTree.CPP v4 plan (one tree per addressed robot) or "
           "`<reply>reason</reply>` when the skills cannot do the command",
@@ -58,9 +60,8 @@ def _latency_met(summary: dict[str, Any], ok: Callable[[Any], bool]) -> str:
 
 
 def _latencies(summary: dict[str, Any]) -> str:
-    at_once = summary.get("concurrency", 1)
-    load = f" ({at_once} cases at once: under load)" if at_once > 1 else ""
-    return f"p50 {summary['latency_p50_s']} s, p95 {summary['latency_p95_s']} s{load}"
+    return (f"p50 {summary['latency_p50_s']} s, p95 {summary['latency_p95_s']} s"
+            f"{under_load(summary.get('concurrency', 1))}")
 
 
 def _comparison_lines(report: dict[str, Any]) -> list[str]:

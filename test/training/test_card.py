@@ -49,7 +49,7 @@ def test_latencies_measured_under_load_are_marked_and_not_judged(tmp_path):
     report = {"summary": {"factual_accuracy": 0.98, "questions": 50, "latency_p50_s": 5.0,
                           "latency_p95_s": 9.0, "concurrency": 6}, "results": []}
     card = render_card(tmp_path, [("x", report)])
-    assert "p50 5.0 s, p95 9.0 s (6 cases at once: under load)" in card
+    assert "p50 5.0 s, p95 9.0 s (6 cases at once: latencies under load)" in card
     assert "answer p50 <= 0.8 s not judged (6 cases at once)" in card
     report["summary"]["concurrency"] = 1
     assert "answer p50 <= 0.8 s **not met**" in render_card(tmp_path, [("x", report)])
