@@ -479,12 +479,15 @@ class _Compiler:
         # xgrammar's own cache keeps every grammar ever compiled (it grows without bound:
         # docs/benchmarks.md); ours below keeps the recent ones only
         self.compiler = xgr.GrammarCompiler(info, max_threads=2, cache_enabled=False)
-        self.default = self.compiler.compile_grammar(_plan_grammar_cached(None))
+        self.default: Any = None  # the plan grammar, compiled when first asked for (a process
+        # that only answers questions, `llm-mars ask`, never needs it)
         self.grounded: OrderedDict[Grounding, Any] = OrderedDict()
         self.others: dict[str, Any] = {}  # other output grammars by text (a few, fixed)
 
     def get(self, grounding: Grounding | None) -> xgr.CompiledGrammar:
         if grounding is None:
+            if self.default is None:
+                self.default = self.compiler.compile_grammar(_plan_grammar_cached(None))
             return self.default
         if grounding in self.grounded:
             self.grounded.move_to_end(grounding)

@@ -65,6 +65,19 @@ def test_compiled_grammar_is_cached_per_tokenizer(tokenizer, compiled):
     assert compiled.tokenizer_info.vocab_size == len(tokenizer)
 
 
+def test_the_query_grammar_alone_does_not_compile_the_plan_grammar():
+    """A process that only answers questions (`llm-mars ask`) does not pay for the plan
+    grammar at start-up (a fresh tokenizer: the compilers are kept per tokenizer)."""
+    from llm_mars.qa.query import query_grammar_ebnf
+
+    fresh = model_store.load_tokenizer(model_store.resolve_model_dir(None))
+    grammar.compiled_grammar(fresh, query_grammar_ebnf())
+    compiler = grammar._COMPILERS[fresh][None]
+    assert compiler.default is None
+    plan = compiled_plan_grammar(fresh)
+    assert compiler.default is plan and compiled_plan_grammar(fresh) is plan
+
+
 def test_only_the_recent_grounded_grammars_are_kept(tokenizer, compiled, monkeypatch):
     monkeypatch.setattr(grammar, "GROUNDED_GRAMMARS_KEPT", 2)
     first = Grounding(frozenset({3}), frozenset({"pink"}))
