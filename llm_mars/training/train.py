@@ -14,7 +14,8 @@ separately and concatenated, which is how the model sees them when it generates.
 Cost: on two shared CPU cores a training step is the whole budget, so sequences are kept
 short (a one-line system prompt instead of the catalogue), batches hold examples of similar
 length (little padding), and ``max_minutes`` stops training at a deadline and saves what was
-learnt, recording that it stopped early. Throughput is logged as it goes.
+learnt, recording that it stopped early; the learning rate decays along the steps or the
+budget, whichever runs out first. Throughput is logged as it goes.
 """
 from __future__ import annotations
 
@@ -309,11 +310,13 @@ class TrainStats:
         return self.tokens / self.seconds if self.seconds else 0.0
 
 
-def _lr_at(step: int, total: int, warmup: int, peak: float) -> float:
-    """Linear warm-up, then cosine decay to 10 % of the peak."""
+def _lr_at(step: int, total: int, warmup: int, peak: float, time_spent: float = 0.0) -> float:
+    """Linear warm-up, then cosine decay to 10 % of the peak, along the steps or along the time
+    budget (``time_spent``: its share used), whichever is further on: a run that the budget
+    stops still ends with the rate decayed, not at a quarter of the peak."""
     if step < warmup:
         return peak * (step + 1) / warmup
-    progress = (step - warmup) / max(1, total - warmup)
+    progress = max((step - warmup) / max(1, total - warmup), time_spent)
     return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
 
 
@@ -376,8 +379,9 @@ def train_adapter(config: TrainConfig, out_dir: str | Path, model: str | None = 
     for step, indices in enumerate(plan):
         ids, mask, labels, weights = collate([kept[i] for i in indices], pad, decision,
                                              t.decision_weight)
+        spent = (time.perf_counter() - start) / (deadline - start)
         for group in optimizer.param_groups:
-            group["lr"] = _lr_at(step, total, t.warmup_steps, t.learning_rate)
+            group["lr"] = _lr_at(step, total, t.warmup_steps, t.learning_rate, spent)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=t.dtype == "bfloat16"):
             loss = answer_loss(causal_lm, ids, mask, labels, weights)
         loss.backward()

@@ -197,3 +197,12 @@ def test_learning_rate_warms_up_then_decays():
     rates = [_lr_at(s, 100, 10, 1.0) for s in range(100)]
     assert rates[0] == pytest.approx(0.1) and rates[9] == pytest.approx(1.0)
     assert rates[10] > rates[50] > rates[99] >= 0.1
+
+
+def test_a_run_the_time_budget_stops_ends_with_the_rate_decayed():
+    """A run that gets through a quarter of its steps in its whole budget ends at 10 % of the
+    peak, as the full run would; while the steps are further on than the time, they decide."""
+    assert _lr_at(30, 100, 10, 1.0, time_spent=1.0) == pytest.approx(0.1)
+    assert _lr_at(30, 100, 10, 1.0, time_spent=0.5) == pytest.approx(0.55)
+    assert _lr_at(90, 100, 10, 1.0, time_spent=0.1) == _lr_at(90, 100, 10, 1.0)
+    assert _lr_at(5, 100, 10, 1.0, time_spent=0.9) == pytest.approx(0.6)  # warm-up first
