@@ -28,9 +28,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             sub.add_argument("--count", type=int, default=300, help="cases (default 300)")
             sub.add_argument("--seed", type=int, default=11, help="seed (default 11)")
             if kind.startswith("plans"):
-                sub.add_argument("--corrections", action="store_true",
+                which = sub.add_mutually_exclusive_group()
+                which.add_argument("--corrections", action="store_true",
                                  help="commands that take a word back in ways no training "
                                       "command does ('plate 6, my bad, plate 2') instead")
+                which.add_argument("--trained-families", action="store_true",
+                                 help="the control: commands of the phrasing families the "
+                                      "adapter trained on, none of them a training command")
         else:
             sub.add_argument("file", type=Path, metavar="FILE.jsonl")
         sub.add_argument("--model", help="base model folder (default: the bundled model)")
@@ -92,7 +96,8 @@ def _eval(args: argparse.Namespace) -> int:
     elif args.eval_kind == "plans-held-out":
         from llm_mars.training.plan_held_out import held_out_plan_cases
 
-        cases = held_out_plan_cases(args.count, args.seed, args.corrections)[:args.limit]
+        cases = held_out_plan_cases(args.count, args.seed, args.corrections,
+                                    args.trained_families)[:args.limit]
     else:
         from llm_mars.training.qa_held_out import held_out_cases
 
@@ -120,8 +125,10 @@ def _eval(args: argparse.Namespace) -> int:
             if args.eval_kind == "plans-held-out":
                 from llm_mars.training.plan_held_out import family_figures
 
-                print("by family: " + ", ".join(f"{family} {passed}/{total}" for family,
-                                                (passed, total) in family_figures(report).items()))
+                figures = family_figures(report)  # none in the control
+                if figures:
+                    print("by family: " + ", ".join(f"{family} {passed}/{total}" for family,
+                                                    (passed, total) in figures.items()))
         elif args.eval_kind == "qa":
             report = E.evaluate_questions(assistant, cases, progress=progress,
                                           concurrency=args.concurrency)

@@ -9,6 +9,11 @@ it carries, did and said; quadrants, holders, plates, basket), or, for an imposs
 a reply and an untouched field. So any plan that does what the words say passes, not only the
 reference's shape. ``llm-mars eval plans-held-out`` runs them; the report breaks the figures
 down by family (tags ``family:NAME``).
+
+The control (``--trained-families``): commands of the same generator in the phrasing families
+the adapter did train on, none of them a command it trained on. What the held-out families lose
+against it is the cost of unseen wording; what the control loses against the development set
+is the cost of the generated commands themselves (their counts, hand-overs and conditions).
 """
 from __future__ import annotations
 
@@ -18,8 +23,8 @@ from llm_mars import vocabulary as V
 from llm_mars.evaluation.evaluate import PlanReport
 from llm_mars.evaluation.expectations import CommandCase
 from llm_mars.session.match import Match
-from llm_mars.training.plan_data import (PlanExample, held_out_correction_examples,
-                                         held_out_plan_examples)
+from llm_mars.training.plan_data import (PlanExample, generate_plan_examples,
+                                         held_out_correction_examples, held_out_plan_examples)
 
 _ROBOT_OUTCOME = ("location", "carrying", "funny_action", "said")
 """What a robot's final state must show; its history and timing are the plan's own way."""
@@ -43,15 +48,48 @@ def reference_state(example: PlanExample, seed: int = 0) -> dict[str, Any]:
     return match.state_dict()
 
 
-def held_out_plan_cases(count: int, seed: int, corrections: bool = False) -> list[CommandCase]:
+def held_out_plan_cases(count: int, seed: int, corrections: bool = False,
+                        trained_families: bool = False) -> list[CommandCase]:
     """``count`` command cases (seeded) in the held-out phrasing families, or with
     ``corrections`` commands that take a word back in a held-out way ("plate 6, my bad, plate
-    2"); plans that only make sense after an earlier command (``continuation``) are left out."""
+    2"), or with ``trained_families`` the control (:func:`trained_family_examples`) with the
+    same number of replies and of plans of each task count as the held-out families' cases;
+    plans that only make sense after an earlier command (``continuation``) are left out."""
+    if corrections and trained_families:
+        raise ValueError("corrections and trained_families are two different sets")
     draw = held_out_correction_examples if corrections else held_out_plan_examples
-    examples = [e for e in draw(count * 2, seed) if e.kind == "reply" or e.executable][:count]
+    examples = _runnable(draw(count * 2, seed))[:count]
+    if trained_families:
+        examples = _like(examples, _runnable(trained_family_examples(count * 6, seed)))
     return [CommandCase(f"p{i + 1:03d}", (e.command,), e.tasks, e.kind,
                         tuple(outcome_predicates(reference_state(e))), e.tags)
             for i, e in enumerate(examples)]
+
+
+def _runnable(examples: list[PlanExample]) -> list[PlanExample]:
+    return [e for e in examples if e.kind == "reply" or e.executable]
+
+
+def _like(model: list[PlanExample], pool: list[PlanExample]) -> list[PlanExample]:
+    """For each example of ``model`` in turn, the next one of ``pool`` of the same kind and
+    task count."""
+    left: dict[tuple[str, int], list[PlanExample]] = {}
+    for example in reversed(pool):
+        left.setdefault((example.kind, example.tasks), []).append(example)
+    try:
+        return [left[(e.kind, e.tasks)].pop() for e in model]
+    except (KeyError, IndexError):
+        raise RuntimeError("too few control examples of some kind and task count") from None
+
+
+def trained_family_examples(count: int, seed: int,
+                            reply_share: float = 0.12) -> list[PlanExample]:
+    """``count`` examples drawn as the held-out ones are (same reply share) but in the trained
+    phrasing families, leaving out every command the committed bt config trains on."""
+    from llm_mars.training.train import default_config_path, load_config, training_pairs
+
+    trained = {pair.user.lower() for pair in training_pairs(load_config(default_config_path("bt")))}
+    return generate_plan_examples(count, seed, reply_share, exclude=trained)
 
 
 def family_figures(report: PlanReport) -> dict[str, tuple[int, int]]:

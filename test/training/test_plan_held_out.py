@@ -140,3 +140,30 @@ def test_the_evaluation_passes_the_reference_and_fails_another_plan():
     report = evaluate_plans(TableAssistant(examples, {plans[0].command: plans[1].output}),
                             [c for c in cases if c.commands[0] == plans[0].command])
     assert not report.results[0].passed
+
+
+def test_the_trained_family_control_is_like_the_held_out_cases_in_trained_wording():
+    """Same kinds and task counts case by case as the held-out families, no held-out wording
+    and no command the committed bt config trains on; each passes its own reference."""
+    from llm_mars.training.plan_held_out import trained_family_examples
+    from llm_mars.training.train import default_config_path, load_config, training_pairs
+
+    held_out = held_out_plan_cases(40, seed=3)
+    control = held_out_plan_cases(40, seed=3, trained_families=True)
+    assert [(c.kind, c.tasks) for c in control] == [(c.kind, c.tasks) for c in held_out]
+    trained = {p.user.lower() for p in training_pairs(load_config(default_config_path("bt")))}
+    for case in control:
+        (command,) = case.commands
+        assert held_out_family(command) is None and command.lower() not in trained, command
+        assert not any(tag.startswith("family:") for tag in case.tags)
+    examples = {e.command: e for e in trained_family_examples(40 * 6, seed=3)}
+    for case in control[:10]:
+        example = examples[case.commands[0]]
+        state = reference_state(example)
+        state["replies"] = [example.output] if example.kind == "reply" else []
+        assert evaluate_case(case, state) == [], case.commands
+
+
+def test_the_control_and_corrections_are_two_sets():
+    with pytest.raises(ValueError):
+        held_out_plan_cases(5, seed=1, corrections=True, trained_families=True)
