@@ -15,7 +15,8 @@ Cost: on two shared CPU cores a training step is the whole budget, so sequences 
 short (a one-line system prompt instead of the catalogue), batches hold examples of similar
 length (little padding), and ``max_minutes`` stops training at a deadline and saves what was
 learnt, recording that it stopped early; the learning rate decays along the steps or the
-budget, whichever runs out first. Throughput is logged as it goes.
+budget, whichever runs out first (so a run that the budget stops depends on the CPU's speed,
+not only on the seeds). Throughput is logged as it goes.
 """
 from __future__ import annotations
 
