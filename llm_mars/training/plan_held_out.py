@@ -82,14 +82,13 @@ def _like(model: list[PlanExample], pool: list[PlanExample]) -> list[PlanExample
         raise RuntimeError("too few control examples of some kind and task count") from None
 
 
-def trained_family_examples(count: int, seed: int,
-                            reply_share: float = 0.12) -> list[PlanExample]:
-    """``count`` examples drawn as the held-out ones are (same reply share) but in the trained
-    phrasing families, leaving out every command the committed bt config trains on."""
+def trained_family_examples(count: int, seed: int) -> list[PlanExample]:
+    """``count`` examples drawn as the held-out ones are but in the trained phrasing families,
+    leaving out every command the committed bt config trains on."""
     from llm_mars.training.train import default_config_path, load_config, training_pairs
 
     trained = {pair.user.lower() for pair in training_pairs(load_config(default_config_path("bt")))}
-    return generate_plan_examples(count, seed, reply_share, exclude=trained)
+    return generate_plan_examples(count, seed, exclude=trained)
 
 
 def family_figures(report: PlanReport) -> dict[str, tuple[int, int]]:
