@@ -24,6 +24,7 @@ from typing import Any, Protocol
 from llm_mars.bt.model import Plan, Reply
 from llm_mars.bt.parser import parse_bt_output
 from llm_mars.bt.serializer import serialize_plan, serialize_reply
+from llm_mars.bt.signals import unanswered_waits
 from llm_mars.errors import AdapterMissingError, ConstraintError, PlanValidationError
 from llm_mars.language.decomposition import Clause, join_plans, split_command
 from llm_mars.language.grounding import Grounding, ground, is_false_reply, out_of_world
@@ -92,13 +93,14 @@ class Assistant:
     (:mod:`llm_mars.language.grounding`). Off, the bt adapter decides alone (to measure it).
 
     ``alternatives``: when the greedy plan leaves out something the command mentions (a
-    number, colour, robot, place or action; :mod:`llm_mars.language.mentions`) or does not
-    finish, this many plans are sampled (seeded, in one batch) and the chooser keeps one of
-    them or the plan so far. 0: the greedy plan always. ``sample_every``: the plans are
-    sampled for every command that has a plan, and the describe chooser alone decides whether
-    one of them is better (the mention list no longer decides when to look; with the mention
-    count as chooser a sample could never beat a plan that leaves out nothing, so it needs
-    ``describe``).
+    number, colour, robot, place or action; :mod:`llm_mars.language.mentions`), has a robot
+    wait for a signal no other robot raises (:mod:`llm_mars.bt.signals`) or does not finish,
+    this many plans are sampled (seeded, in one batch) and the chooser keeps one of them or the
+    plan so far; a plan whose waits are all answered is kept before one with such a wait. 0:
+    the greedy plan always. ``sample_every``: the plans are sampled for every command that has
+    a plan, and the describe chooser alone decides whether one of them is better (the mention
+    list no longer decides when to look; with the mention count as chooser a sample could
+    never beat a plan that leaves out nothing, so it needs ``describe``).
 
     ``chooser`` (:data:`CHOOSERS`): what decides among the candidates; ``describe`` needs the
     describe adapter; ``None`` (default): ``describe`` when the engine serves that adapter
@@ -228,8 +230,9 @@ class Assistant:
            stacks limit said of a command about no cake): the plan is asked again under a
            plan-only grammar;
         5. the joined clause plans replace the whole-command plan unless they leave out more;
-        6. a plan that still leaves out a mention, or an unfinished one (or any plan, with
-           ``sample_every``), is bettered by sampled plans (:meth:`_covering`)."""
+        6. a plan that still leaves out a mention or waits for a signal nobody raises, or an
+           unfinished one (or any plan, with ``sample_every``), is bettered by sampled plans
+           (:meth:`_covering`)."""
         start = time.perf_counter()
         said = Said(command)
         if not self.grounding:
@@ -287,7 +290,9 @@ class Assistant:
     def _choose(self, said: Said, candidates: list) -> tuple[Any, float]:
         """The candidate (a PlanOutcome or GenerationResult holding a plan) the chooser keeps
         for ``said``, the first among equals, and the seconds spent waiting for its scores
-        (each distinct plan text is scored once; one text alone is not scored)."""
+        (each distinct plan text is scored once; one text alone is not scored). A plan in which
+        a robot waits for a signal no other robot raises would hold that robot for the rest of
+        the match: one without such a wait comes first, whatever the scores."""
         plans = [(c.result if isinstance(c, PlanOutcome) else c.parsed, c.text)
                  for c in candidates]
         texts = list(dict.fromkeys(text for _, text in plans))  # sampled plans often repeat
@@ -301,7 +306,8 @@ class Assistant:
             score_of = dict(zip(texts, self._channel_scores(said.text, texts)))
             scores = [score_of[text] for _, text in plans]
             waited = time.perf_counter() - start
-        best = max(range(len(candidates)), key=lambda i: (scores[i], -i))
+        answered = [not unanswered_waits(plan) for plan, _ in plans]
+        best = max(range(len(candidates)), key=lambda i: (answered[i], scores[i], -i))
         return candidates[best], waited
 
     def _channel_scores(self, command: str, plan_texts: list[str]) -> list[float]:
@@ -323,16 +329,17 @@ class Assistant:
 
     def _covering(self, said: Said, constraint: str, first: PlanOutcome | BaseException,
                   start: float) -> PlanOutcome:
-        """``first``; or, when it leaves out something the command mentions (or always, with
-        ``sample_every``), the plan the chooser keeps among it and ``alternatives`` sampled
-        plans. A greedy output that did not finish (it looped to the token limit) is replaced
-        by the best finished sample; when none finishes, its error stands, as do other
-        errors."""
+        """``first``; or, when it leaves out something the command mentions or waits for a
+        signal nobody raises (or always, with ``sample_every``), the plan the chooser keeps
+        among it and ``alternatives`` sampled plans. A greedy output that did not finish (it
+        looped to the token limit) is replaced by the best finished sample; when none
+        finishes, its error stands, as do other errors."""
         if isinstance(first, BaseException):
             if not isinstance(first, ConstraintError) or not self.alternatives:
                 raise first
         elif not self.alternatives or not isinstance(first.result, Plan) \
-                or not (self.sample_every or missing_mentions(said, first.result)):
+                or not (self.sample_every or missing_mentions(said, first.result)
+                        or unanswered_waits(first.result)):
             return first
         samples = self._samples(said.text, constraint)
         candidates = [] if isinstance(first, BaseException) else [first]

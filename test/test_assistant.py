@@ -385,6 +385,53 @@ def test_sample_every_leaves_a_reply_alone_and_needs_the_describe_chooser():
         Assistant(ScoringEngine(scores={}), chooser="mentions", sample_every=True)
 
 
+HAND_OVER = """<root BTCPP_format="4">
+  <BehaviorTree ID="robot1">
+    <Sequence>
+      <PickCake color="brown" quadrant="4"/>
+      <PlaceCakes plate="1"/>
+      <Signal signal="robot1_done"/>
+    </Sequence>
+  </BehaviorTree>
+  <BehaviorTree ID="robot2">
+    <Sequence>
+      <WaitForSignal signal="SIGNAL"/>
+      <MoveTo target="home"/>
+    </Sequence>
+  </BehaviorTree>
+</root>
+"""
+ANSWERED = HAND_OVER.replace("SIGNAL", "robot1_done")
+UNANSWERED = HAND_OVER.replace("SIGNAL", "robot2_done")  # robot 2 would wait all match long
+COMMAND_WITH_HAND_OVER = ("Robot 1, take the brown cake from quadrant 4 to plate 1, and robot 2 "
+                          "go home once robot 1 is done")
+
+
+def test_a_plan_waiting_for_a_signal_nobody_raises_is_bettered_by_a_sample_whatever_the_scores():
+    scores = {UNANSWERED.strip(): (-1.0, -1.0), ANSWERED.strip(): (-9.0, -9.0)}
+    for chooser in ("describe", "mentions"):
+        engine = ScoringEngine(UNANSWERED, UNANSWERED, ANSWERED, scores=scores)
+        outcome = Assistant(engine, alternatives=2, decompose=False,
+                            chooser=chooser).plan(COMMAND_WITH_HAND_OVER)
+        assert (outcome.text, outcome.source, outcome.sampled) == (ANSWERED, "sample", 2)
+
+
+def test_a_plan_whose_waits_are_answered_is_asked_once():
+    engine = ScoringEngine(ANSWERED, scores={})
+    outcome = Assistant(engine, decompose=False).plan(COMMAND_WITH_HAND_OVER)
+    assert (outcome.text, outcome.sampled, len(engine.requests)) == (ANSWERED, 0, 1)
+
+
+def test_when_every_candidate_waits_in_vain_the_scores_decide():
+    other = UNANSWERED.replace('<MoveTo target="home"/>', '<Wait seconds="1.0"/>\n      '
+                                                          '<MoveTo target="home"/>')
+    scores = {UNANSWERED.strip(): (-5.0, -5.0), other.strip(): (-1.0, -1.0)}
+    engine = ScoringEngine(UNANSWERED, other, scores=scores)
+    outcome = Assistant(engine, alternatives=1, decompose=False,
+                        chooser="describe").plan(COMMAND_WITH_HAND_OVER)
+    assert outcome.text == other
+
+
 def test_a_joined_plan_with_the_whole_command_plans_text_is_kept_unscored():
     joined = serialize_plan(join_plans(split_command(Said(COMMAND_WITH_HOME)),
                                        [parse_bt_output(CLAUSE_PICK),

@@ -57,7 +57,7 @@ class PlanCall:
     text: str  # the generated document, the reply, or the error
     candidates: int = 1  # plans the choice was made from (llm_mars.assistant); 1: greedy only
     source: str = "greedy"  # where the plan came from: "greedy", "clauses" or "sample"
-    sampled: int = 0  # alternatives sampled because the others left out a mention
+    sampled: int = 0  # alternatives sampled: a mention left out or a wait nobody answers
 
 
 @dataclass(frozen=True)
@@ -297,7 +297,8 @@ def format_plan_report(report: PlanReport, show_failures: bool = True) -> str:
         f"{s['impossible_passed']}/{s['impossible_cases']} passed; possible commands refused: "
         f"{s['possible_refused']}",
         f"plans joined from clause plans (llm_mars.language.decomposition): "
-        f"{s['from_clauses']}; commands whose plans left out a mention (alternatives sampled): "
+        f"{s['from_clauses']}; commands whose plans left out a mention or waited for a signal "
+        f"nobody raises (alternatives sampled): "
         f"{s['resampled']}",
         f"latency per command: p50 {s['latency_p50_s']} s, p95 {s['latency_p95_s']} s"
         f"{under_load(report.concurrency)}",

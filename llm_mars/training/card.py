@@ -104,7 +104,8 @@ def _score_lines(report: dict[str, Any]) -> list[str]:
         f"{s['impossible_cases']}; possible commands refused: {s['possible_refused']}",
         f"- plans joined from clause plans (llm_mars.language.decomposition): "
         f"{s.get('from_clauses', 'not recorded')}",
-        f"- commands whose plans left out a mention, so alternatives were sampled: "
+        f"- commands whose plans left out a mention or waited for a signal nobody raises, so "
+        f"alternatives were sampled: "
         f"{s.get('resampled', 'not recorded')}",
         f"- latency per command (to a validated plan): {_latencies(s)}",
         f"- targets: 1-2 tasks >= 95 % "
