@@ -3,10 +3,13 @@
 A ``WaitForSignal`` blocks its robot until another tree raises the signal with ``Signal``.
 When a plan has a tree for every robot, no other tree is left running to raise it, so a wait
 for a signal that no *other* robot's tree in the plan raises holds that robot until the match
-ends (a wait for its own signal too: it cannot raise it while it waits). This is a property
+ends. A wait for the robot's own signal is counted too: as a hand-over it is one the other
+robot never gives (raised before the wait, it would wait for nothing). This is a property
 of the plan's structure, not of the command's words, so the assistant can prefer a candidate
-plan without such a wait whatever the operator said. A plan for one robot may wait for the
-other robot's running tree, so nothing in it is flagged.
+plan without such a wait whatever the operator said. It only ranks, never refuses: a signal
+an earlier plan already raised would let the wait pass, and the plan is made without the
+world's state. A plan for one robot may wait for the other robot's running tree, so nothing
+in it is flagged.
 """
 from __future__ import annotations
 
