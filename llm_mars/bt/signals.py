@@ -23,13 +23,12 @@ RAISE = "Signal"
 WAIT = "WaitForSignal"
 
 
-def _nodes(node: Node, library: SubtreeLibrary) -> Iterator[Node]:
-    """``node`` and every node under it, a subtree's body in place of its use."""
-    yield node
-    if node.tag == "SubTree" and node.port("ID") in library:
-        yield from _nodes(library[node.port("ID")].root, library)
-    for child in node.children:
-        yield from _nodes(child, library)
+def _nodes(root: Node, library: SubtreeLibrary) -> Iterator[Node]:
+    """Every node of ``root`` (:meth:`Node.walk`) and of the library subtrees it uses."""
+    for node in root.walk():
+        yield node
+        if node.tag == "SubTree" and node.port("ID") in library:
+            yield from _nodes(library[node.port("ID")].root, library)
 
 
 def _signals(root: Node, tag: str, library: SubtreeLibrary) -> set[str]:
