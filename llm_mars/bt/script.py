@@ -309,8 +309,11 @@ class Binary(Expr):
     right: Expr
 
     def evaluate(self, board: Blackboard) -> object:
-        left = _not_empty(self.left.evaluate(board), "left", self.op)
-        right = _not_empty(self.right.evaluate(board), "right", self.op)
+        # both sides run before either is checked, as in BT.CPP: ``0 .. 0 && (a := 0)``
+        # assigns a, then fails on the empty left side
+        left, right = self.left.evaluate(board), self.right.evaluate(board)
+        left = _not_empty(left, "left", self.op)
+        right = _not_empty(right, "right", self.op)
         numbers = type(left) is not str and type(right) is not str
         if numbers:
             if self.op in _ARITHMETIC:

@@ -73,6 +73,14 @@ def test_runtime_errors_are_bt_cpps(text):
         run(text)
 
 
+@pytest.mark.parametrize("text", ["0 .. 0 && (a := 0)", "(a := 0) && (0 .. 0)"])
+def test_both_operands_run_before_an_empty_one_fails_as_in_bt_cpp(text):
+    board = Blackboard()
+    with pytest.raises(ScriptRuntimeError):
+        run(text, board)
+    assert board.values() == {"a": 0}
+
+
 def test_a_failed_create_leaves_an_entry_without_value_as_in_bt_cpp():
     board = Blackboard()
     with pytest.raises(ScriptRuntimeError):
