@@ -226,9 +226,9 @@ class Assistant:
         2. the greedy plan of the whole command and, for a plain list of steps, a greedy plan
            per clause are asked in one batch;
         3. a clause plan that leaves out something of its clause is bettered by sampled plans;
-        4. a world reply to a command that passed the world check is false (and so is the
-           stacks limit said of a command about no cake): the plan is asked again under a
-           plan-only grammar;
+        4. a world reply to a command that passed the world check is false (and so are the
+           stacks limit said of a command about no cake and a place off the field the command
+           never names): the plan is asked again under a plan-only grammar;
         5. the joined clause plans replace the whole-command plan unless they leave out more;
         6. a plan that still leaves out a mention or waits for a signal nobody raises, or an
            unfinished one (or any plan, with ``sample_every``), is bettered by sampled plans

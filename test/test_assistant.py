@@ -9,6 +9,7 @@ from llm_mars.bt.model import Plan, Reply
 from llm_mars.bt.parser import parse_bt_output
 from llm_mars.bt.serializer import serialize_plan, serialize_reply
 from llm_mars.errors import AdapterMissingError, ConstraintError
+from llm_mars.language.grounding import unknown_place_reply
 from llm_mars.language.decomposition import join_plans, split_command
 from llm_mars.language.normaliser import Said
 from llm_mars.llm.requests import ADAPTER_NAMES, ADAPTERS, GenerationResult
@@ -66,6 +67,18 @@ def test_a_false_world_reply_is_replaced_by_a_plan():
     assert [r.constraint for r in engine.requests] == ["plan:n=4;c=brown;r=robot2",
                                                        "plan:n=4;c=brown;r=robot2;p=1"]
     assert outcome.latency_s == pytest.approx(1.0)  # both generations count
+
+
+def test_a_place_off_the_field_the_command_never_names_is_replaced_by_a_plan():
+    unsaid = serialize_reply(Reply(unknown_place_reply("yen")))
+    engine = ScriptedEngine(unsaid, PLAN)
+    outcome = Assistant(engine, decompose=False).plan(
+        "Robot 2, take the yelow cake from quadrant 4")
+    assert isinstance(outcome.result, Plan) and outcome.text == PLAN
+    assert engine.requests[-1].constraint.endswith(";p=1")
+    said = serialize_reply(Reply(unknown_place_reply("kitchen")))
+    outcome = Assistant(ScriptedEngine(said), decompose=False).plan("robot 2 go to the kitchen")
+    assert outcome.result == Reply(unknown_place_reply("kitchen"))
 
 
 def test_the_stacks_limit_said_of_a_command_about_no_cake_is_replaced_by_a_plan():

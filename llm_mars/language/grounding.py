@@ -32,6 +32,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 
 from llm_mars import vocabulary as V
 from llm_mars.language.lexicon import (COLOUR_TERMS, CORRECTION, COUNTED_THINGS, NUMBER_WORDS,
@@ -112,6 +113,12 @@ def robot_count_reply() -> str:
 def place_reply(kind: str, n: int) -> str:
     """``kind``: plate, quadrant or holder; ``n`` a number the field does not have."""
     return f"There is no {kind} {n}: {kind}s are numbered 1 to {PLACE_COUNT[kind]}."
+
+
+def unknown_place_reply(place: str) -> str:
+    """The reply to a command that sends a robot somewhere off the field ("the kitchen")."""
+    return (f"There is no {place} on the field: the robots can only go to home, the plates, "
+            "quadrants, holders and the basket.")
 
 
 def colour_reply(colour: str) -> str:
@@ -236,12 +243,35 @@ _CAKE_WORDS = re.compile(rf"\b(?:stacks?|cakes?|layers?|legendary|{'|'.join(V.CO
 
 def is_false_reply(command: str | Said, reply: str) -> bool:
     """Whether the model's ``reply`` to a command that passed :func:`out_of_world` is
-    certainly false: a reply of a kind the check owns (:func:`is_world_reply`), or the limit
+    certainly false: a reply of a kind the check owns (:func:`is_world_reply`), the limit
     on stacks carried said of a command that speaks of no cake ("take 4 cherries from holder 1
-    and 4 from holder 4 at once"). The command then gets a plan instead."""
-    if is_world_reply(reply):
+    and 4 from holder 4 at once"), or a place off the field that the command never names
+    (:func:`names_an_unsaid_place`). The command then gets a plan instead."""
+    if is_world_reply(reply) or names_an_unsaid_place(command, reply):
         return True
     return reply == stacks_reply() and not _CAKE_WORDS.search(as_said(command).canonical)
+
+
+_UNKNOWN_PLACE = re.compile("^" + re.escape(unknown_place_reply("PLACE")).replace("PLACE", "(.+?)")
+                            + "$")
+_WORD = re.compile(r"[a-z0-9']+")
+
+
+def names_an_unsaid_place(command: str | Said, reply: str) -> bool:
+    """Whether ``reply`` says the field lacks a place of which the command says no word, not
+    even misspelt ("There is no yen on the field" to "take the yelow stack ..."): the model
+    learnt to name the place the operator said, so such a reply answers nothing said."""
+    match = _UNKNOWN_PLACE.match(reply)
+    if match is None:
+        return False
+    said = _WORD.findall(as_said(command).folded)
+    return not any(_alike(word, other) for word in _WORD.findall(match.group(1).lower())
+                   for other in said)
+
+
+def _alike(word: str, other: str) -> bool:
+    """The same word, or one misspelling apart ("kitchn", "kitchen")."""
+    return SequenceMatcher(None, word, other).ratio() >= 0.8
 
 
 @dataclass(frozen=True)

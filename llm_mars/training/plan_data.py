@@ -48,7 +48,8 @@ from llm_mars.bt.serializer import serialize_plan, serialize_reply
 from llm_mars.evaluation.expectations import MAX_TASKS
 from llm_mars.language.decomposition import SIGNAL_SUFFIX
 from llm_mars.language.grounding import (cherries_reply, colour_reply, place_reply,
-                                         robot_count_reply, robot_reply, stacks_reply)
+                                         robot_count_reply, robot_reply, stacks_reply,
+                                         unknown_place_reply)
 from llm_mars.language.lexicon import CORRECTIONS, ORDINALS, UNKNOWN_COLOURS
 from llm_mars.language.normaliser import normalise
 from llm_mars.training.phrasing import Style, corrected, third_person
@@ -780,9 +781,7 @@ def _move(c: _Command, robot: str) -> Task:
     if c._poisoned("place"):
         name = c.rng.choice(UNKNOWN_PLACES)
         c.reply = (f"I can only use our own basket, not {name.removeprefix('the ')}."
-                   if "basket" in name else f"There is no {name.removeprefix('the ')} on the "
-                   "field: the robots can only go to home, the plates, quadrants, holders and "
-                   "the basket.")
+                   if "basket" in name else unknown_place_reply(name.removeprefix("the ")))
         place_text, place = name, V.HOME
     else:
         kind = c.rng.choice(("plate", "quadrant", "holder", "basket", "plate", "quadrant"))

@@ -2,8 +2,9 @@
 import pytest
 
 from llm_mars import vocabulary as V
-from llm_mars.language.grounding import (Grounding, ground, is_world_reply, out_of_world,
-                                         robots_named)
+from llm_mars.language.grounding import (Grounding, ground, is_false_reply, is_world_reply,
+                                         names_an_unsaid_place, out_of_world, robots_named,
+                                         unknown_place_reply)
 
 
 @pytest.mark.parametrize("command, reply", [
@@ -86,6 +87,35 @@ def test_the_model_replies_the_check_owns_are_recognised():
     assert not is_world_reply("The robots cannot fly: no skill does that.")
     assert not is_world_reply("A robot can carry at most 3 stacks at once.")
     assert is_world_reply("There is no quadrant 4: quadrants are numbered 1 to 4.")
+
+
+@pytest.mark.parametrize("command, place, unsaid", [
+    ("Robot 2, take the yelow stack from quadrant 2, then wait 4 seconds.", "yen", True),
+    ("robot 1 go to the kitchn", "kitchen", False),
+    ("over to you first robot, go and stand at the other team's plate", "other team's plate",
+     False),
+    ("robot 2 drive to the charging station", "parking lot", True),
+    ("robot 2 drive to the parking lot", "parking lot", False),
+])
+def test_a_place_off_the_field_is_false_when_the_command_never_names_it(command, place, unsaid):
+    reply = unknown_place_reply(place)
+    assert names_an_unsaid_place(command, reply) is unsaid
+    assert is_false_reply(command, reply) is unsaid
+    assert not names_an_unsaid_place(command, "The robots cannot fly: no skill does that.")
+
+
+def test_no_trained_place_reply_is_taken_for_a_false_one():
+    """Every command the bt data answers with a place off the field (typos, recognition noise
+    and numbers as words included) keeps its reply."""
+    from llm_mars.training.plan_data import generate_plan_examples
+
+    replies = [e for e in generate_plan_examples(3000, seed=41, reply_share=1.0)
+               if e.kind == "reply" and "on the field" in e.output]
+    assert len(replies) > 50
+    for e in replies:
+        reply = e.output.removeprefix("<reply>").split("</reply>")[0]
+        assert names_an_unsaid_place("", reply), reply  # it is a place reply
+        assert not is_false_reply(e.command, reply), (e.command, reply)
 
 
 def test_grounding_collects_numbers_but_not_robot_designators():
