@@ -61,7 +61,8 @@ _ANTECEDENT = re.compile(rf"\b(?:cakes?|stacks?|layers?|{'|'.join(V.COLORS)}|leg
                          r"cherries|everything)\b")
 _QUADRANT = re.compile(rf"\b(?:{'|'.join(words_of_kind('quadrant'))})\b")
 _NO_PLACE_NEEDED = frozenset({"wait", "stay", "remain", "do", "show", "say", "announce",
-                              "report", "finish", "end", "wrap"})
+                              "report", "finish", "end", "wrap", "hang", "sit", "idle", "keep",
+                              "pull", "run", "trigger", "close"})
 _SEQUENTIAL = frozenset({"then", "after that", "afterwards", "finally", "next", "after you",
                          "after having", "but first"})
 _BEFORE_PREVIOUS = frozenset({"after you", "after having", "but first"})
@@ -71,7 +72,8 @@ _LEAD_WORDS = frozenset(
     "robot robots bot bots r1 r2 r number 1 2 one two first second the other of you both "
     "hey ok okay so now please and then also next finally afterwards after that having "
     "meanwhile but i want tell have let use should needs need to will can could would just "
-    "you've youve go ahead listen alright right someone somebody everyone".split())
+    "you've youve go ahead listen alright right someone somebody everyone lastly subsequently "
+    "simultaneously concurrently last whichever is be a dear so kind as yo pls".split())
 # first words of a part that is no clause of its own ("the pink one", "thx"), though no verb
 _NOT_VERBS = frozenset((
     "the a an this that these those all every each some more other another any "
@@ -114,6 +116,16 @@ for _base, _forms in {
     "retry": "retries retried retrying", "sort": "sorts sorted sorting",
     "use": "uses used using", "stand": "stands stood standing", "add": "adds added adding",
     "hold": "holds held holding", "give": "gives gave given giving",
+    "nip": "nips nipped", "pop": "pops popped", "swing": "swings swung",
+    "snag": "snags snagged", "nab": "nabs nabbed", "scoop": "scoops scooped",
+    "relocate": "relocates relocated", "shift": "shifts shifted", "ferry": "ferries ferried",
+    "haul": "hauls hauled", "serve": "serves served", "leave": "leaves left",
+    "stick": "sticks stuck", "tip": "tips tipped", "top": "tops topped",
+    "stock": "stocks stocked", "keep": "keeps kept", "pull": "pulls pulled",
+    "run": "runs ran", "trigger": "triggers triggered", "close": "closes closed",
+    "hang": "hangs hung", "sit": "sits sat", "idle": "idles idled",
+    "scoot": "scoots scooted", "station": "stations stationed", "retreat": "retreats",
+    "max": "maxes maxed",
 }.items():
     _VERB_FORMS[_base] = _base
     _VERB_FORMS.update({form: _base for form in _forms.split()})
