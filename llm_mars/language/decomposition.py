@@ -73,7 +73,10 @@ _LEAD_WORDS = frozenset(
     "hey ok okay so now please and then also next finally afterwards after that having "
     "meanwhile but i want tell have let use should needs need to will can could would just "
     "you've youve go ahead listen alright right someone somebody everyone lastly subsequently "
-    "simultaneously concurrently last whichever is be a dear so kind as yo pls".split())
+    "simultaneously concurrently whichever yo pls is".split())
+# polite or ordering phrases a clause may have before its verb (their words are no lead words
+# alone: "a stack from quadrant 2" is a gapped clause, "be" no verb)
+_LEAD_PHRASES = tuple(p.split() for p in ("be a dear", "be so kind as to", "last of all"))
 # first words of a part that is no clause of its own ("the pink one", "thx"), though no verb
 _NOT_VERBS = frozenset((
     "the a an this that these those all every each some more other another any "
@@ -81,7 +84,7 @@ _NOT_VERBS = frozenset((
     "from to at in on into onto with of for by over up down back out off near next "
     "cake cakes stack stacks layer layers cherry cherries plate plates "
     "tray quadrant quad holder dispenser basket home base yourself "
-    "thanks thank thx cheers please kindly quickly right away ok okay uh um er "
+    "thanks thank thx cheers please kindly quickly right away asap ok okay uh um er "
     "operator serving top remaining me as").split()
     + [word for word, n in NUMBER_WORDS.items() if 1 <= n <= 10] + list(V.COLORS)
     + list(ORDINALS))
@@ -116,6 +119,14 @@ for _base, _forms in {
     "retry": "retries retried retrying", "sort": "sorts sorted sorting",
     "use": "uses used using", "stand": "stands stood standing", "add": "adds added adding",
     "hold": "holds held holding", "give": "gives gave given giving",
+}.items():
+    _VERB_FORMS[_base] = _base
+    _VERB_FORMS.update({form: _base for form in _forms.split()})
+_SKILL_VERB_FORMS = frozenset(_VERB_FORMS)  # what a typing slip is read as ("colect")
+# verbs that say a skill only beside a word of the field ("nip over to holder 2", "pop it on
+# plate 3", "run the funny action"; not "run away", "leave the field", "close the door"); never
+# read into a slip ("sing" is no "swing")
+_FIELD_BOUND: dict[str, str] = {
     "nip": "nips nipped", "pop": "pops popped", "swing": "swings swung",
     "snag": "snags snagged", "nab": "nabs nabbed", "scoop": "scoops scooped",
     "relocate": "relocates relocated", "shift": "shifts shifted", "ferry": "ferries ferried",
@@ -126,9 +137,13 @@ for _base, _forms in {
     "hang": "hangs hung", "sit": "sits sat", "idle": "idles idled",
     "scoot": "scoots scooted", "station": "stations stationed", "retreat": "retreats",
     "max": "maxes maxed",
-}.items():
+}
+for _base, _forms in _FIELD_BOUND.items():
     _VERB_FORMS[_base] = _base
     _VERB_FORMS.update({form: _base for form in _forms.split()})
+_FIELD_WORD = re.compile(
+    rf"\b(?:{'|'.join(PLACE_WORDS)}|cakes?|stacks?|layers?|{'|'.join(V.COLORS)}|legendary|"
+    r"cherry|cherries|them|it|funny|disguise|match|seconds?|secs?|minutes?|\d+\s*s)\b")
 
 
 def _mistyped_verb(word: str) -> str | None:
@@ -138,7 +153,7 @@ def _mistyped_verb(word: str) -> str | None:
     clause whose verb is unknown may be replied to, and a slip must not refuse a command."""
     if len(word) < 4:
         return None
-    for form in _VERB_FORMS:
+    for form in _SKILL_VERB_FORMS:
         if form[0] == word[0] and abs(len(form) - len(word)) <= 1 and _one_slip(word, form):
             return form
     return None
@@ -188,11 +203,19 @@ def _piece(text: str) -> _Piece:
         if " ".join(words[:len(candidate.split())]) == candidate:
             connective = "after you" if candidate == "after you've" else candidate
             break
-    verb_at, known = None, True
+    verb_at, known, phrase_end = None, True, 0
     for i, word in enumerate(words):
+        if i < phrase_end:
+            continue
+        phrase = next((p for p in _LEAD_PHRASES if words[i:i + len(p)] == p), None)
+        if phrase is not None:
+            phrase_end = i + len(phrase)
+            continue
         if word in _VERB_FORMS and not (word == "go" and words[i + 1:i + 2] in (["and"],
                                                                                 ["ahead"])) \
-                and not (word == "use" and robots_named(" ".join(words[i + 1:i + 4]))):
+                and not (word == "use" and robots_named(" ".join(words[i + 1:i + 4]))) \
+                and (_VERB_FORMS[word] not in _FIELD_BOUND
+                     or _FIELD_WORD.search(" ".join(words[i + 1:]))):
             verb_at = i  # "use quadrant 2 to ...", but "use robot 2 to ..." is an address
             break
         if word not in _LEAD_WORDS:

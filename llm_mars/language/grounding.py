@@ -82,9 +82,10 @@ _ANY_COLOUR = re.compile(rf"\b(?:{'|'.join(COLOUR_TERMS)})\b")
 _ALL_COLOURS = re.compile(r"\b(?:legendary|all|every|each|everything)\b")
 _COLOUR = re.compile(rf"\b({'|'.join(V.COLORS)})\b")
 _OTHER_ROBOTS = re.compile(  # words by which a command may give work to a robot it does not name
-    r"\b(?:both|each|either|other|others|another|remaining|partner|teammate|mate|colleague|"
-    r"buddy|everyone|everybody|all|robots|bots|you two|the two|team|someone|somebody|"
-    r"one of you|when|once|until|after|while|meanwhile|wait for|waits for)\b")
+    r"\b(?:both|each|either|other|others|(?:another|remaining) (?:robot|bot|one|unit)|partner|"
+    r"teammate|colleague|buddy|everyone|everybody|all|robots|bots|you two|the two|team|"
+    r"someone|somebody|one of you|when|once|until|after|while|meanwhile|wait for|"
+    r"waits for)\b")
 LOOSE_ROBOT_NUMBER = re.compile(  # "robot 1", but also "rboot one", "robit 2", "roobt 1"
     rf"\b(?:r[a-z]{{0,6}}|b[a-z]{{1,3}})\s*(?:number\s+)?({_NUMBER})\b")
 

@@ -137,6 +137,29 @@ def test_slips_and_synonyms_of_skill_verbs_are_known_verbs(command, clauses):
     assert all(c.known_verb for c in split)
 
 
+@pytest.mark.parametrize("command, clauses", [
+    # a loose verb says a skill beside a word of the field, and is no skill's verb without one
+    ("robot 1 nip over to holder 2 then run the funny action",
+     [("robot 1 nip over to holder 2", True), ("robot 1 run the funny action", True)]),
+    ("robot 1 go to plate 2 then run away",
+     [("robot 1 go to plate 2", True), ("robot 1 run away", False)]),
+    ("robot 1 go home then leave the field",
+     [("robot 1 go home", True), ("robot 1 leave the field", False)]),
+    # ... and no slip is read into one: "sing" is no "swing"
+    ("robot 1 sing a song then go to plate 2",
+     [("robot 1 sing a song", False), ("robot 1 go to plate 2", True)]),
+    # polite frames and ordering words before the verb
+    ("robot 1 is to collect cherries from holder 1 and then go home",
+     [("robot 1 collect cherries from holder 1", True), ("robot 1 go home", True)]),
+    # "a" is no lead word: a gapped clause takes the verb before it
+    ("robot 1 take the pink stack from quadrant 1 to plate 2 and a stack from quadrant 2 to "
+     "plate 3", [("robot 1 take the pink stack from quadrant 1 to plate 2", True),
+                 ("robot 1 take a stack from quadrant 2 to plate 3", True)]),
+])
+def test_loose_verbs_are_known_beside_the_field_only(command, clauses):
+    assert [(c.text, c.known_verb) for c in split_command(command)] == clauses
+
+
 def test_one_robots_clauses_join_into_one_flat_sequence():
     clauses = split_command("robot 2 go to quadrant 2 and wait 3 seconds there")
     joined = join_plans(clauses, [plan('robot2:<MoveTo target="quadrant_2"/>'),

@@ -118,6 +118,16 @@ def test_no_trained_place_reply_is_taken_for_a_false_one():
         assert not is_false_reply(e.command, reply), (e.command, reply)
 
 
+@pytest.mark.parametrize("command, robots", [
+    ("r1, empty holder 4 into the basket - remaining robot, go to plate 2", None),
+    ("robot 1 go home and its partner goes to plate 3", None),
+    ("robot 2 take another cherry from holder 1", frozenset({"robot2"})),
+    ("robot 1 take the remaining cherries from holder 4", frozenset({"robot1"})),
+])
+def test_a_robot_spoken_of_without_its_name_keeps_both_robots(command, robots):
+    assert ground(command).robots == robots
+
+
 def test_grounding_collects_numbers_but_not_robot_designators():
     g = ground("Robot 2, bring the brown stack from quadrant three to tray 1 then R1 goes home")
     assert g.numbers == {3, 1} and g.colors == {"brown"}
