@@ -36,8 +36,8 @@ from difflib import SequenceMatcher
 
 from llm_mars import vocabulary as V
 from llm_mars.language.lexicon import (COLOUR_TERMS, CORRECTION, COUNTED_THINGS, NUMBER_WORDS,
-                                       ORDINAL_WORDS, PLACE_COUNT, PLACE_NOUNS, ROBOT_WORDS,
-                                       UNKNOWN_COLOURS)
+                                       OFF_FIELD_PLACES, ORDINAL_WORDS, PLACE_COUNT, PLACE_NOUNS,
+                                       ROBOT_WORDS, UNKNOWN_COLOURS)
 from llm_mars.language.normaliser import Said, as_said
 
 IMPLICIT_VALUES: dict[str, tuple[int, ...]] = {"holder": (V.DEFAULT_HOLDER,), "count": (1,)}
@@ -260,19 +260,27 @@ _WORD = re.compile(r"[a-z0-9']+")
 
 def names_an_unsaid_place(command: str | Said, reply: str) -> bool:
     """Whether ``reply`` says the field lacks a place of which the command says no word, not
-    even misspelt ("There is no yen on the field" to "take the yelow stack ..."): the model
-    learnt to name the place the operator said, so such a reply answers nothing said."""
+    even misspelt or run together ("There is no yen on the field" to "take the yelow stack
+    ..."): the model learnt to name the place the operator said, so such a reply answers
+    nothing said. A place the bt data names (:data:`OFF_FIELD_PLACES`) is kept: the model may
+    have read a word for it ("the cafeteria" as the kitchen)."""
     match = _UNKNOWN_PLACE.match(reply)
-    if match is None:
+    if match is None or f"the {match.group(1)}" in OFF_FIELD_PLACES:
         return False
-    said = _WORD.findall(as_said(command).folded)
-    return not any(_alike(word, other) for word in _WORD.findall(match.group(1).lower())
-                   for other in said)
+    folded = as_said(command).folded
+    place = match.group(1).lower()
+    if place.replace(" ", "") in folded.replace(" ", ""):
+        return False  # "carpark" for "car park"
+    said = _WORD.findall(folded)
+    return not any(_alike(word, other) for word in _WORD.findall(place) for other in said)
 
 
 def _alike(word: str, other: str) -> bool:
-    """The same word, or one misspelling apart ("kitchn", "kitchen")."""
-    return SequenceMatcher(None, word, other).ratio() >= 0.8
+    """The same word, one misspelling apart ("kitchn", "kitchen"), or one the start of the
+    other ("swim", "swimming")."""
+    short, long = sorted((word, other), key=len)
+    return SequenceMatcher(None, word, other).ratio() >= 0.8 \
+        or (len(short) >= 4 and long.startswith(short))
 
 
 @dataclass(frozen=True)

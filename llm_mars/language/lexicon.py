@@ -71,6 +71,12 @@ PLACE_WORDS: dict[str, str] = {
     "start area": V.HOME, "starting area": V.HOME, "basket": V.BASKET}
 """Every word for a place, and the kind of place it names (numbered kinds, home, basket)."""
 
+OFF_FIELD_PLACES: tuple[str, ...] = (
+    "the kitchen", "the garage", "the parking lot", "the charging station",
+    "the opponent's basket", "the other team's plate", "the moon", "the bar", "the control room",
+    "the pit", "the workshop", "the exit door")
+"""Places the bt data sends robots to that the field lacks: the model learns to reply to them."""
+
 COLOUR_TERMS: tuple[str, ...] = (
     "white", "black", "red", "green", "yellow", "blue", "brown", "purple", "pink", "orange",
     "grey", "gray", "violet", "turquoise", "cyan", "magenta", "beige", "gold", "silver",

@@ -50,13 +50,10 @@ from llm_mars.language.decomposition import SIGNAL_SUFFIX
 from llm_mars.language.grounding import (cherries_reply, colour_reply, place_reply,
                                          robot_count_reply, robot_reply, stacks_reply,
                                          unknown_place_reply)
-from llm_mars.language.lexicon import CORRECTIONS, ORDINALS, UNKNOWN_COLOURS
+from llm_mars.language.lexicon import CORRECTIONS, OFF_FIELD_PLACES, ORDINALS, UNKNOWN_COLOURS
 from llm_mars.language.normaliser import normalise
 from llm_mars.training.phrasing import Style, corrected, third_person
 
-UNKNOWN_PLACES = ("the kitchen", "the garage", "the parking lot", "the charging station",
-                  "the opponent's basket", "the other team's plate", "the moon", "the bar",
-                  "the control room", "the pit", "the workshop", "the exit door")
 IMPOSSIBLE_ACTIONS = (  # (imperative, what the reply says the robots cannot do)
     ("fly to {plate}", "fly"),
     ("fly over the field", "fly"),
@@ -779,7 +776,7 @@ def _decorate(c: _Command, robot: str) -> Task:
 def _move(c: _Command, robot: str) -> Task:
     s = c.style
     if c._poisoned("place"):
-        name = c.rng.choice(UNKNOWN_PLACES)
+        name = c.rng.choice(OFF_FIELD_PLACES)
         c.reply = (f"I can only use our own basket, not {name.removeprefix('the ')}."
                    if "basket" in name else unknown_place_reply(name.removeprefix("the ")))
         place_text, place = name, V.HOME
