@@ -9,8 +9,8 @@ from llm_mars.bt.model import Plan, Reply
 from llm_mars.bt.parser import parse_bt_output
 from llm_mars.bt.serializer import serialize_plan, serialize_reply
 from llm_mars.errors import AdapterMissingError, ConstraintError
-from llm_mars.language.grounding import unknown_place_reply
 from llm_mars.language.decomposition import join_plans, split_command
+from llm_mars.language.grounding import unknown_place_reply
 from llm_mars.language.normaliser import Said
 from llm_mars.llm.requests import ADAPTER_NAMES, ADAPTERS, GenerationResult
 from llm_mars.qa.query import QUERY_CONSTRAINT, parse_query
