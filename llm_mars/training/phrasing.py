@@ -96,6 +96,11 @@ _CORRECTABLE = re.compile(
 """A place with its number, a count of things or a cake colour: what an operator may say
 wrong and take back."""
 
+_MOST_SAID = {"stacks": V.MAX_STACKS_CARRIED, "cakes": V.MAX_STACKS_CARRIED,
+              "cherries": V.MAX_CHERRIES_CARRIED}
+"""The largest wrong count a correction says of these things: a robot carries no more, and a
+command over the limit is answered with a reply, so a plan's command never says more."""
+
 
 def corrected(text: str, rng: random.Random, forms: tuple[str, ...]) -> str | None:
     """``text`` with one of its numbered places, counts or cake colours first said wrong and
@@ -114,7 +119,8 @@ def corrected(text: str, rng: random.Random, forms: tuple[str, ...]) -> str | No
     else:
         right_text = m.group("n") or m.group("count")
         right = number_value(right_text)
-        top = PLACE_COUNT[PLACE_NOUNS[m.group("noun")]] + 2 if m.group("noun") else 10
+        top = PLACE_COUNT[PLACE_NOUNS[m.group("noun")]] + 2 if m.group("noun") \
+            else _MOST_SAID.get(m.group("things"), 10)
         wrong = rng.choice([n for n in range(1, top + 1) if n != right])
         wrong_text = str(wrong) if right_text.isdigit() else number_word(wrong)
         if m.group("noun"):

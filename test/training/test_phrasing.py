@@ -3,6 +3,7 @@ import re
 
 import pytest
 
+from llm_mars import vocabulary as V
 from llm_mars.training.phrasing import Style, corrected, speech_text, third_person, typo
 
 
@@ -63,6 +64,15 @@ def test_a_correction_says_another_value_first_and_the_text_s_own_last(text, tak
         assert said.startswith(text[:m.start()])  # only the corrected words change
         wrong.add(m.group(1))
     assert len(wrong) > 1  # the wrong value is drawn
+
+
+def test_a_wrong_count_of_stacks_stays_within_what_a_robot_carries():
+    # "seven stacks, sorry, three" would put an over-the-limit count into a command whose
+    # answer is a plan, while the limit's reply teaches that such a count is impossible
+    said = [corrected("robot 1 take 2 stacks home", random.Random(seed), ("sorry",))
+            for seed in range(60)]
+    wrong = {int(re.match(r"robot 1 take (\d+) stacks, sorry, 2", s).group(1)) for s in said}
+    assert wrong == set(range(1, V.MAX_STACKS_CARRIED + 1)) - {2}
 
 
 def test_nothing_to_correct():
