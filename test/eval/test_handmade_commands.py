@@ -1,7 +1,8 @@
-"""The hand-made command set in ``test/eval/handmade/commands.jsonl`` is well-formed, spread
-as ``handmade/README.md`` says, and every case is achievable and judged by its outcome.
+"""The hand-made command sets (``test/eval/handmade/`` and ``test/eval/handmade2/``, each
+``commands.jsonl``) are well-formed, spread as their ``README.md`` says, and every case is
+achievable and judged by its outcome.
 
-For every ``plan`` case a hand-written reference plan (``handmade/reference/<id>.xml``, or
+For every ``plan`` case a hand-written reference plan (``<set>/reference/<id>.xml``, or
 ``<id>.1.xml``, ``<id>.2.xml``, ... for a session of several commands, one per command) is run
 through the match runner, one ``execute`` per command on one field, exactly as
 ``llm-mars eval plans`` runs a session. Every predicate must hold on the final state. The
@@ -15,6 +16,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import pytest
@@ -23,31 +26,71 @@ from llm_mars.evaluation.expectations import CommandCase, evaluate_case, load_co
 from llm_mars.session.match import Match
 
 EVAL_DIR = Path(__file__).parent
-SET_DIR = EVAL_DIR / "handmade"
-COMMANDS_FILE = SET_DIR / "commands.jsonl"
-REFERENCE_DIR = SET_DIR / "reference"
-
-CASES = load_command_cases(COMMANDS_FILE)
-BY_ID = {case.id: case for case in CASES}
-PLAN_CASES = [case for case in CASES if case.kind == "plan"]
-REPLY_CASES = [case for case in CASES if case.kind == "reply"]
-
-# The spread the set was written to (share of cases by number of tasks), and the tolerance.
-TASK_SHARES = {1: 0.35, 2: 0.30, 3: 0.20, 4: 0.15}
-SHARE_TOLERANCE = 0.03
-REPLY_SHARE = (0.12, 0.15)
-MIN_CASES = 180
 MATCH_S = 100.0
-
 SIGNAL_TAGS = ("Signal", "WaitForSignal")
+# The spread each set was written to (share of cases by number of tasks).
+TASK_SHARES = {1: 0.35, 2: 0.30, 3: 0.20, 4: 0.15}
+REPLY_SHARE = (0.12, 0.15)
+MIN_PER_TAG = 4
 
 
-def _references(case: CommandCase) -> list[Path]:
-    """The reference plans of a plan case, one per command, in session order."""
-    single = REFERENCE_DIR / f"{case.id}.xml"
-    if len(case.commands) == 1:
-        return [single]
-    return [REFERENCE_DIR / f"{case.id}.{i}.xml" for i in range(1, len(case.commands) + 1)]
+@dataclass(frozen=True)
+class CommandSet:
+    """One hand-made set: its folder, id prefix, size and the tags its README promises."""
+
+    name: str
+    prefix: str
+    min_cases: int
+    share_tolerance: float
+    required_tags: tuple[str, ...]
+
+    @property
+    def folder(self) -> Path:
+        return EVAL_DIR / self.name
+
+    @property
+    def reference_dir(self) -> Path:
+        return self.folder / "reference"
+
+    @cached_property
+    def cases(self) -> list[CommandCase]:
+        return load_command_cases(self.folder / "commands.jsonl")
+
+    @property
+    def plan_cases(self) -> list[CommandCase]:
+        return [case for case in self.cases if case.kind == "plan"]
+
+    @property
+    def reply_cases(self) -> list[CommandCase]:
+        return [case for case in self.cases if case.kind == "reply"]
+
+    def references(self, case: CommandCase) -> list[Path]:
+        """The reference plans of a plan case, one per command, in session order."""
+        if len(case.commands) == 1:
+            return [self.reference_dir / f"{case.id}.xml"]
+        return [self.reference_dir / f"{case.id}.{i}.xml"
+                for i in range(1, len(case.commands) + 1)]
+
+
+# Phrasings and situations each set promises (its README.md), each in at least MIN_PER_TAG cases.
+SETS = (
+    CommandSet("handmade", "h", 180, 0.03, (
+        "ellipsis", "pronoun", "correction", "handover", "count-across", "rest", "retry",
+        "timeout", "wait", "condition", "both-robots", "unaddressed", "ordinal", "short-name",
+        "designator-number", "number-words", "typo", "homophone", "filler", "polite", "speech",
+        "session", "partly-possible", "no-such-robot", "no-such-place", "no-such-colour",
+        "no-such-action", "over-limit")),
+    CommandSet("handmade2", "k", 110, 0.04, (
+        "ellipsis", "pronoun", "correction", "handover", "count-across", "rest", "retry",
+        "timeout", "wait", "condition", "both-robots", "unaddressed", "typo", "speech",
+        "session", "partly-possible", "word-order")),
+)
+BY_ID = {case.id: (s, case) for s in SETS for case in s.cases}
+
+
+def _each(cases_of) -> list:
+    """pytest params of (set, case) for every case ``cases_of(set)`` gives, over all sets."""
+    return [pytest.param(s, case, id=f"{s.name}-{case.id}") for s in SETS for case in cases_of(s)]
 
 
 def _run(plans: list[str]) -> dict:
@@ -67,76 +110,77 @@ def _initial_state(replies: list[str]) -> dict:
 
 # --- the file -----------------------------------------------------------------------------
 
-def test_the_set_is_large_enough_and_numbered():
-    assert len(CASES) >= MIN_CASES
-    assert [case.id for case in CASES] == [f"h{i:03d}" for i in range(1, len(CASES) + 1)]
+SET_PARAMS = [pytest.param(s, id=s.name) for s in SETS]
 
 
-def test_no_command_is_written_twice():
-    texts = Counter(c.lower() for case in CASES for c in case.commands)
+@pytest.mark.parametrize("s", SET_PARAMS)
+def test_the_set_is_large_enough_and_numbered(s):
+    assert len(s.cases) >= s.min_cases
+    assert [case.id for case in s.cases] == [f"{s.prefix}{i:03d}"
+                                             for i in range(1, len(s.cases) + 1)]
+
+
+def test_no_command_is_written_twice_in_any_set():
+    texts = Counter(c.lower() for s in SETS for case in s.cases for c in case.commands)
     assert [t for t, n in texts.items() if n > 1] == []
 
 
-def test_task_spread():
-    counts = Counter(case.tasks for case in CASES)
+@pytest.mark.parametrize("s", SET_PARAMS)
+def test_task_spread(s):
+    counts = Counter(case.tasks for case in s.cases)
     for tasks, share in TASK_SHARES.items():
-        got = counts[tasks] / len(CASES)
-        assert abs(got - share) <= SHARE_TOLERANCE, (tasks, counts[tasks], round(got, 3))
+        got = counts[tasks] / len(s.cases)
+        assert abs(got - share) <= s.share_tolerance, (tasks, counts[tasks], round(got, 3))
 
 
-def test_reply_share():
+@pytest.mark.parametrize("s", SET_PARAMS)
+def test_reply_share(s):
     low, high = REPLY_SHARE
-    assert low <= len(REPLY_CASES) / len(CASES) <= high, len(REPLY_CASES)
+    assert low <= len(s.reply_cases) / len(s.cases) <= high, len(s.reply_cases)
 
 
-def test_reply_cases_are_tagged_impossible_and_plans_are_not():
-    assert all("impossible" in case.tags for case in REPLY_CASES)
-    assert not any("impossible" in case.tags for case in PLAN_CASES)
-    assert any("partly-possible" in case.tags for case in REPLY_CASES)
+@pytest.mark.parametrize("s", SET_PARAMS)
+def test_reply_cases_are_tagged_impossible_and_plans_are_not(s):
+    assert all("impossible" in case.tags for case in s.reply_cases)
+    assert not any("impossible" in case.tags for case in s.plan_cases)
+    assert any("partly-possible" in case.tags for case in s.reply_cases)
 
 
-# Phrasings and situations the set promises (README.md), each in at least this many cases.
-REQUIRED_TAGS = (
-    "ellipsis", "pronoun", "correction", "handover", "count-across", "rest", "retry", "timeout",
-    "wait", "condition", "both-robots", "unaddressed", "ordinal", "short-name",
-    "designator-number", "number-words", "typo", "homophone", "filler", "polite", "speech",
-    "session", "partly-possible", "no-such-robot", "no-such-place", "no-such-colour",
-    "no-such-action", "over-limit",
-)
-MIN_PER_TAG = 4
+@pytest.mark.parametrize("s", SET_PARAMS)
+def test_every_promised_phrasing_is_covered(s):
+    counts = Counter(tag for case in s.cases for tag in case.tags)
+    assert {tag: counts[tag] for tag in s.required_tags if counts[tag] < MIN_PER_TAG} == {}
 
 
-def test_every_promised_phrasing_is_covered():
-    counts = Counter(tag for case in CASES for tag in case.tags)
-    assert {tag: counts[tag] for tag in REQUIRED_TAGS if counts[tag] < MIN_PER_TAG} == {}
-
-
-def test_speech_style_commands_are_lower_case_without_punctuation():
-    for case in CASES:
+@pytest.mark.parametrize("s", SET_PARAMS)
+def test_speech_style_commands_are_lower_case_without_punctuation(s):
+    for case in s.cases:
         if "speech" in case.tags:
             for text in case.commands:
                 assert text == text.lower() and not re.search(r"[^\w\s']", text), (case.id, text)
 
 
-def test_sessions_are_plans_of_two_to_four_commands():
-    sessions = [case for case in CASES if len(case.commands) > 1]
+@pytest.mark.parametrize("s", SET_PARAMS)
+def test_sessions_are_plans_of_two_to_four_commands(s):
+    sessions = [case for case in s.cases if len(case.commands) > 1]
     assert sessions
     assert all(case.kind == "plan" and 2 <= len(case.commands) <= 4 for case in sessions)
     assert all("session" in case.tags for case in sessions)
 
 
-def test_every_plan_case_has_its_references_and_nothing_else_is_there():
-    expected = {path.name for case in PLAN_CASES for path in _references(case)}
-    present = {path.name for path in REFERENCE_DIR.glob("*.xml")}
+@pytest.mark.parametrize("s", SET_PARAMS)
+def test_every_plan_case_has_its_references_and_nothing_else_is_there(s):
+    expected = {path.name for case in s.plan_cases for path in s.references(case)}
+    present = {path.name for path in s.reference_dir.glob("*.xml")}
     assert sorted(expected - present) == []
     assert sorted(present - expected) == []
 
 
 # --- the plan cases in the simulator ------------------------------------------------------
 
-@pytest.mark.parametrize("case", PLAN_CASES, ids=lambda case: case.id)
-def test_reference_plan_satisfies_every_predicate(case):
-    state = _run([path.read_text(encoding="utf-8") for path in _references(case)])
+@pytest.mark.parametrize("s, case", _each(lambda s: s.plan_cases))
+def test_reference_plan_satisfies_every_predicate(s, case):
+    state = _run([path.read_text(encoding="utf-8") for path in s.references(case)])
     failures = evaluate_case(case, state)
     assert failures == [], "\n".join(str(f) for f in failures)
     assert state["time_s"] < MATCH_S and not state["match_over"]
@@ -144,13 +188,13 @@ def test_reference_plan_satisfies_every_predicate(case):
         assert robot["tree_status"] in ("IDLE", "SUCCESS"), robot
 
 
-@pytest.mark.parametrize("case", PLAN_CASES, ids=lambda case: case.id)
-def test_doing_nothing_fails_a_plan_case(case):
+@pytest.mark.parametrize("s, case", _each(lambda s: s.plan_cases))
+def test_doing_nothing_fails_a_plan_case(s, case):
     assert evaluate_case(case, _initial_state([])) != []
 
 
-@pytest.mark.parametrize("case", REPLY_CASES, ids=lambda case: case.id)
-def test_reply_case_holds_on_the_untouched_field(case):
+@pytest.mark.parametrize("s, case", _each(lambda s: s.reply_cases))
+def test_reply_case_holds_on_the_untouched_field(s, case):
     assert evaluate_case(case, _initial_state(["I cannot do that."])) == []
     assert [f.where for f in evaluate_case(case, _initial_state([]))] == ["kind"]
 
@@ -186,19 +230,19 @@ WRONG_PLANS = {
 
 @pytest.mark.parametrize("case_id", sorted(WRONG_PLANS))
 def test_a_wrong_plan_fails(case_id):
-    case = BY_ID[case_id]
+    _, case = BY_ID[case_id]
     assert case.kind == "plan" and len(case.commands) == 1
     assert evaluate_case(case, _run([WRONG_PLANS[case_id]])) != []
 
 
-HANDOVER_CASES = [case for case in PLAN_CASES if "handover" in case.tags]
 _SYNC_NODE = re.compile(r"\s*<(?:%s)\b[^>]*/>" % "|".join(SIGNAL_TAGS))
 
 
-@pytest.mark.parametrize("case", HANDOVER_CASES, ids=lambda case: case.id)
-def test_a_handover_matters(case):
+@pytest.mark.parametrize("s, case", _each(
+    lambda s: [case for case in s.plan_cases if "handover" in case.tags]))
+def test_a_handover_matters(s, case):
     """The same reference plan without its Signal / WaitForSignal (each robot just starts)
     fails: the hand-over in words changes the outcome, so a plan that ignores it is caught."""
-    texts = [path.read_text(encoding="utf-8") for path in _references(case)]
+    texts = [path.read_text(encoding="utf-8") for path in s.references(case)]
     assert any("<WaitForSignal" in text for text in texts)
     assert evaluate_case(case, _run([_SYNC_NODE.sub("", text) for text in texts])) != []
