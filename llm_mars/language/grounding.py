@@ -229,7 +229,9 @@ def _robots_in(text: str) -> set[str]:
 _WORLD_REPLY = re.compile(
     r"^(?:There is no (?:robot|quadrant|plate|holder) -?\d|There is no \w+ robot|"
     r"There is no \w+ cake|There are only two robots|A robot can carry at most \d+ cherries|"
-    r"-?[0-9.]+ is not a number of cherries)")
+    r"-?[0-9.]+ is not a number of cherries|"
+    # the colour reply's explanation after any name, "cake" or not ("There is no pikcelerne:")
+    rf"There is no [^:]+:{re.escape(colour_reply('X').split(':', 1)[1])}$)")
 
 
 def is_world_reply(reply: str) -> bool:

@@ -87,6 +87,10 @@ def test_the_model_replies_the_check_owns_are_recognised():
     assert not is_world_reply("The robots cannot fly: no skill does that.")
     assert not is_world_reply("A robot can carry at most 3 stacks at once.")
     assert is_world_reply("There is no quadrant 4: quadrants are numbered 1 to 4.")
+    # a colour reply without its "cake", to a typo'd possible command (a retrained adapter)
+    assert is_false_reply("robot one, plese pick up the pnik cake from quadrnt 2",
+                          "There is no pikcelerne: stacks are brown, yellow or pink.")
+    assert not is_world_reply("There is no time: stacks are brown, yellow or pink, and more.")
 
 
 @pytest.mark.parametrize("command, place, unsaid", [
