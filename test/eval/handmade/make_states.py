@@ -499,28 +499,31 @@ def render(state: State) -> str:
     return json.dumps(state, indent=2) + "\n"
 
 
-def build_states() -> dict[str, str]:
+def build_states(states: dict[str, Callable[[], State]] = STATES) -> dict[str, str]:
     """Every state file's name and text."""
-    return {f"{name}.json": render(make()) for name, make in STATES.items()}
+    return {f"{name}.json": render(make()) for name, make in states.items()}
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def main(argv: list[str] | None = None, states: dict[str, Callable[[], State]] = STATES,
+         states_dir: Path = STATES_DIR, description: str = __doc__) -> int:
+    """Write (or with ``--check`` compare) the files of ``states`` in ``states_dir``; the
+    second set's script (``../handmade2/make_states.py``) runs this with its own states."""
+    parser = argparse.ArgumentParser(description=description.split("\n\n")[0])
     parser.add_argument("--check", action="store_true",
                         help="compare with the committed files instead of writing them")
     args = parser.parse_args(argv)
-    built = build_states()
+    built = build_states(states)
     if args.check:
         stale = [n for n, text in built.items()
-                 if not (STATES_DIR / n).exists()
-                 or (STATES_DIR / n).read_text(encoding="utf-8") != text]
+                 if not (states_dir / n).exists()
+                 or (states_dir / n).read_text(encoding="utf-8") != text]
         for name in stale:
             print(f"{name} differs from what make_states.py builds", file=sys.stderr)
         return 1 if stale else 0
-    STATES_DIR.mkdir(exist_ok=True)
+    states_dir.mkdir(exist_ok=True)
     for name, text in built.items():
-        (STATES_DIR / name).write_text(text, encoding="utf-8")
-    print(f"wrote {len(built)} states to {STATES_DIR}")
+        (states_dir / name).write_text(text, encoding="utf-8")
+    print(f"wrote {len(built)} states to {states_dir}")
     return 0
 
 

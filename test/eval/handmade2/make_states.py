@@ -15,75 +15,30 @@ or by what the robots are doing, never by wall time. The moments differ from the
 """
 from __future__ import annotations
 
-import argparse
-import json
+import importlib.util
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from llm_mars.session.match import Match
 
 HERE = Path(__file__).resolve().parent
 STATES_DIR = HERE / "states"
-SEED = 0
-DT_S = 0.1
-MAX_TICKS = 20_000  # far more than a 100 s match needs at 0.1 s a tick
-
-State = dict[str, Any]
 
 
-# --- plans ----------------------------------------------------------------------------------
+def _first_set_script():
+    """The first set's make_states.py: its plan, ticking and writing helpers serve both sets."""
+    spec = importlib.util.spec_from_file_location(
+        "_handmade_make_states", HERE.parent / "handmade" / "make_states.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def plan(robot1: str | None = None, robot2: str | None = None) -> str:
-    """A plan document with one ``Sequence`` per addressed robot (the steps as XML lines)."""
-    trees = []
-    for robot, steps in (("robot1", robot1), ("robot2", robot2)):
-        if steps is not None:
-            trees.append(f'  <BehaviorTree ID="{robot}">\n    <Sequence>\n'
-                         f'{_indent(steps, 6)}\n    </Sequence>\n  </BehaviorTree>')
-    return '<root BTCPP_format="4">\n' + "\n".join(trees) + "\n</root>\n"
-
-
-def _indent(steps: str, spaces: int) -> str:
-    lines = [line.strip() for line in steps.strip().splitlines() if line.strip()]
-    return "\n".join(" " * spaces + line for line in lines)
-
-
-# --- running to a moment ----------------------------------------------------------------------
-
-
-def finish(match: Match) -> None:
-    """Run the loaded trees to the end (or to the end of the match)."""
-    match_ticks(match, lambda m: not m.running)
-
-
-def match_ticks(match: Match, done: Callable[[Match], bool]) -> None:
-    """Tick the running trees until ``done(match)`` holds (checked before every tick)."""
-    for _ in range(MAX_TICKS):
-        if done(match):
-            return
-        if not match.running:
-            raise RuntimeError("the trees finished before the moment was reached")
-        match.tick()
-    raise RuntimeError("the moment was never reached")
-
-
-def until_time(match: Match, time_s: float) -> None:
-    """Tick the running trees until the match clock reaches ``time_s``."""
-    match_ticks(match, lambda m: m.world.time_s >= time_s - 1e-6)
-
-
-def idle_until(match: Match, time_s: float) -> None:
-    """Let the match clock run with no tree running (the operator is still talking)."""
-    assert not match.running
-    while match.world.time_s < time_s - 1e-6 and not match.world.match_over:
-        match.world.step(min(DT_S, time_s - match.world.time_s))
-
-
-def robot(match: Match, name: str) -> dict[str, Any]:
-    return match.state_dict()["robots"][name]
+_shared = _first_set_script()
+SEED, DT_S, State = _shared.SEED, _shared.DT_S, _shared.State
+plan, finish, match_ticks = _shared.plan, _shared.finish, _shared.match_ticks
+until_time, idle_until, robot = _shared.until_time, _shared.idle_until, _shared.robot
 
 
 # --- the states -------------------------------------------------------------------------------
@@ -350,35 +305,10 @@ STATES: dict[str, Callable[[], State]] = {
 }
 
 
-def render(state: State) -> str:
-    """A state file's text: the simulator's JSON (as ``run-tree --json`` prints it)."""
-    return json.dumps(state, indent=2) + "\n"
-
-
 def build_states() -> dict[str, str]:
     """Every state file's name and text."""
-    return {f"{name}.json": render(make()) for name, make in STATES.items()}
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--check", action="store_true",
-                        help="compare with the committed files instead of writing them")
-    args = parser.parse_args(argv)
-    built = build_states()
-    if args.check:
-        stale = [n for n, text in built.items()
-                 if not (STATES_DIR / n).exists()
-                 or (STATES_DIR / n).read_text(encoding="utf-8") != text]
-        for name in stale:
-            print(f"{name} differs from what make_states.py builds", file=sys.stderr)
-        return 1 if stale else 0
-    STATES_DIR.mkdir(exist_ok=True)
-    for name, text in built.items():
-        (STATES_DIR / name).write_text(text, encoding="utf-8")
-    print(f"wrote {len(built)} states to {STATES_DIR}")
-    return 0
+    return _shared.build_states(STATES)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(_shared.main(None, STATES, STATES_DIR, __doc__))
