@@ -10,7 +10,9 @@ from the state. What the forms mean:
 * ``check`` answers "Yes, ..." or "No, ..." followed by the fact it was decided on. A bare
   test holds when a flag is set or a list is not empty; a list of steps counts the steps that
   succeeded unless its filter names an outcome (``ok``/``failed``). A list compared with a
-  number compares its length. ``all``/``any`` decide over a set's members;
+  number compares its length. ``all``/``any`` decide over a set's members; a set compared
+  with a count of the same set compares each member with its own count, and "all of" an
+  empty list (every cake on an empty plate) is neither yes nor no;
 * ``which`` names the members for which the test holds, then the facts;
 * ``most``/``least`` name the member(s) with the largest (smallest) count, then the facts;
 * ``unknown``, and any decision that needs a fact the state does not hold (a robot's cherry
@@ -119,25 +121,52 @@ def _set_total(state: Mapping[str, Any], ref: Ref) -> str | None:
     return None
 
 
+def _on(test: Predicate, subject: str) -> Predicate:
+    """``test`` for one member of a set: a count of the same set is that member's count."""
+    value = test.value
+    if isinstance(value, Ref) and value.is_set:
+        return Predicate(test.op, value.on(subject))
+    return test
+
+
+def _of_none(state: Mapping[str, Any], ref: Ref, test: Predicate) -> bool:
+    """Whether ``test`` asks about all of an empty list: ``plate_1.cakes(cherry) =
+    plate_1.cakes`` ("does every cake on plate 1 have a cherry") with no cake on plate 1. Such
+    a member has no yes or no: "yes" would tell the operator of cakes that are not there."""
+    value = test.value
+    if not (test.op == "=" and isinstance(value, Ref) and value.subject == ref.subject
+            and value.attribute == ref.attribute and not value.filters and ref.filters):
+        return False
+    whole = F.read(state, value)
+    return whole.known and F.count_of(whole.value) == 0
+
+
 def _check(state: Mapping[str, Any], query: Check) -> Answer:
     ref, test = query.ref, query.test
     subjects = members_of(ref.subject)
+    tests = [_on(test, s) for s in subjects]
     found = [F.read(state, ref, s) for s in subjects]
-    results = [holds(f, test, state, ref.on(s)) for f, s in zip(found, subjects)]
+    others = [F.read(state, t.value) for t in dict.fromkeys(tests) if isinstance(t.value, Ref)]
+    unknown = [f for f in found + others if not f.known]
+    if unknown:
+        return _cant_tell(unknown[0])
     texts = [f.text for f in found]
-    if isinstance(test.value, Ref):
-        other = F.read(state, test.value)
-        texts.append(other.text)
-    if any(r is None for r in results):
-        others = [F.read(state, test.value)] if isinstance(test.value, Ref) else []
-        return _cant_tell(next(f for f in found + others if not f.known))
+    if ref.kind != "plate" or not all(isinstance(t.value, Ref) and t.value.subject == s
+                                      and t.value.attribute == ref.attribute
+                                      for t, s in zip(tests, subjects)):
+        texts += [f.text for f in others]  # a plate's filtered fact already lists its cakes
+    body = " and ".join(_lower_first(t) for t in texts)
+    decided = [(f, t, s) for f, t, s in zip(found, tests, subjects)
+               if not _of_none(state, ref.on(s), t)]
+    if not decided:
+        return Answer(sentence(body))
+    results = [holds(f, t, state, ref.on(s)) for f, t, s in decided]
     if query.quantifier == "all":
         verdict = all(results)
     elif query.quantifier == "any":
         verdict = any(results)
     else:
         verdict = results[0]
-    body = " and ".join(_lower_first(t) for t in texts)
     return Answer(sentence(f"{'Yes' if verdict else 'No'}, {body}"), verdict)
 
 
@@ -148,13 +177,16 @@ def _names(subjects: list[str]) -> str:
 def _which(state: Mapping[str, Any], query: Which) -> Answer:
     ref, test = query.ref, query.test
     subjects = members_of(ref.subject)
+    tests = {s: _on(test, s) for s in subjects}
     found = {s: F.read(state, ref, s) for s in subjects}
-    results = {s: holds(f, test, state, ref.on(s)) for s, f in found.items()}
-    if any(r is None for r in results.values()):
-        others = [F.read(state, test.value)] if isinstance(test.value, Ref) else []
-        return _cant_tell(next(f for f in [*found.values(), *others] if not f.known))
-    yes = [s for s in subjects if results[s]]
-    rest = [s for s in subjects if not results[s]]
+    others = [F.read(state, t.value) for t in dict.fromkeys(tests.values())
+              if isinstance(t.value, Ref)]
+    unknown = [f for f in [*found.values(), *others] if not f.known]
+    if unknown:
+        return _cant_tell(unknown[0])
+    yes = [s for s in subjects if not _of_none(state, ref.on(s), tests[s])
+           and holds(found[s], tests[s], state, ref.on(s))]
+    rest = [s for s in subjects if s not in yes]
     lead = "None of them" if not yes else _names(yes)
     shown = "; ".join(_lower_first(found[s].text) for s in yes + rest)
     return Answer(sentence(f"{lead}: {shown}"))

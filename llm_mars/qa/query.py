@@ -16,6 +16,7 @@ writes it and the grammar admits it)::
     check robot1.location = home             yes/no: a test of a value
     check robot1.cherries > robot2.cherries  yes/no: a comparison of two counts
     check all robots.busy                    yes/no over a set (all / any)
+    check all plates.cakes(cherry) = plates.cakes   member by member: each plate's own counts
     which holders.cherries = 0               the members of a set for which a test holds
     most robots.cherries                     the member with the largest count (least: smallest)
     unknown                                  the state does not hold the answer
@@ -39,7 +40,9 @@ text        none: described only                           doing, next, position
 ==========  =============================================  ====================================
 
 A list compared with a number compares its length (``which quadrants.stacks = 0``: the empty
-quadrants). A bare test of a list of steps counts the steps that succeeded unless the filter
+quadrants). A set compared with a count of the same set compares each member with itself:
+``check plate_2.cakes(cherry) = plate_2.cakes`` asks whether every cake on plate 2 has a
+cherry, and ``check all plates.cakes(cherry) = plates.cakes`` whether every cake has one. A bare test of a list of steps counts the steps that succeeded unless the filter
 names an outcome (:mod:`llm_mars.qa.answers` says what each test means exactly).
 """
 from __future__ import annotations
@@ -328,8 +331,9 @@ def check_test(ref: Ref, test: Predicate) -> None:
     elif t.countable:
         value = test.value
         if isinstance(value, Ref):
-            if value.is_set or not value.type.countable:
-                raise QueryError(f"{value.text()} is not one count to compare with")
+            if value.is_set and value.subject != ref.subject or not value.type.countable:
+                raise QueryError(f"{value.text()} is not one count to compare with (a set is "
+                                 "compared only with a count of the same set)")
         elif not (isinstance(value, int) and 0 <= value <= MAX_NUMBER):
             raise QueryError(f"{ref.text()} is compared with a number 0-{MAX_NUMBER} or a count")
     else:
@@ -447,11 +451,13 @@ def _filter_rule(kind: str) -> str:
     return _alt(from_slot(i) for i in range(len(slots)))
 
 
-def _refs_rule(sets: bool, accept) -> str | None:
-    """The references (of single or of set subjects) whose attribute ``accept`` takes."""
+def _refs_rule(sets: bool, accept, only: str | None = None) -> str | None:
+    """The references (of single or of set subjects, or of subject ``only``) whose attribute
+    ``accept`` takes."""
     parts = []
     for kind, attrs in ATTRIBUTES.items():
         subjects = [s for s, k in SETS.items() if k == kind] if sets else list(MEMBERS[kind])
+        subjects = [s for s in subjects if only in (None, s)]
         if not subjects:
             continue
         plain = [a for a in attrs if accept(a) and a.filters is None]
@@ -498,5 +504,11 @@ def query_grammar_ebnf() -> str:
             if body is not None:
                 rules[f"{prefix}_{name}"] = body
                 tests.append(f"{prefix}_{name} {tail}".strip())
+        if sets:  # a set compared member by member with a count of the same set
+            for subject in SETS:
+                counts = _refs_rule(True, lambda a: a.type.countable, subject)
+                if counts is not None:
+                    rules[f"{subject}_count"] = counts
+                    tests.append(f'{subject}_count " " compare " " {subject}_count')
         rules[f"{prefix}_test"] = " | ".join(tests)
     return "\n".join(f"{name} ::= {body}" for name, body in rules.items()) + "\n"

@@ -101,6 +101,32 @@ def test_which_and_most_name_the_members_then_the_facts(start):
         "Yes, Robot 2 carries 4 cherries and Robot 1 carries 0 cherries."
 
 
+def test_every_cake_of_a_plate_is_its_count_against_the_plates_own(start):
+    """"Does every cake on plate 1 have a cherry" compares plate 1's cakes with a cherry with
+    plate 1's cakes; over all plates, each plate with its own; on an empty plate no yes or no."""
+    state = copy.deepcopy(start)
+    brown = ["brown"] * 3
+    state["plates"]["plate_1"] = [{"layers": brown, "cherry": True},
+                                  {"layers": brown, "cherry": False}]
+    state["plates"]["plate_2"] = [{"layers": brown, "cherry": True}]
+    every = "check {p}.cakes(cherry) = {p}.cakes"
+    assert ask(every.format(p="plate_1"), state) == \
+        "No, Plate 1 has 1 cake with a cherry (2 cakes (1 brown with cherry, 1 brown))."
+    assert ask(every.format(p="plate_2"), state).startswith("Yes, Plate 2 has 1 cake with a "
+                                                           "cherry")
+    empty = answer(parse_query(every.format(p="plate_3")), state)
+    assert empty.verdict is None and empty.text == "Plate 3 is empty (0 cakes)."
+    assert ask(every.format(p="plates").replace("check", "check all"), state).startswith("No, ")
+    assert ask(every.format(p="plates").replace("check", "check any"), state).startswith("Yes, ")
+    assert ask(every.format(p="plates").replace("check", "which"), state).startswith(
+        "Plate 2: ")
+    state["plates"]["plate_1"][1]["cherry"] = True
+    assert ask("check all plates.cakes(cherry) = plates.cakes", state).startswith("Yes, ")
+    state["plates"]["plate_1"] = state["plates"]["plate_2"] = []
+    assert answer(parse_query("check all plates.cakes(cherry) = plates.cakes"),
+                  state).verdict is None
+
+
 def test_yes_and_no_over_both_robots(start):
     assert ask("check all robots.location = home", start) == \
         "Yes, Robot 1 is at home and Robot 2 is at home."

@@ -83,6 +83,16 @@ def random_predicate(rng: random.Random, ref: Ref) -> Predicate:
         options.append(Predicate(rng.choice(COMPARISONS), rng.choice((0, 1, 2, 3, 5, 10, 30))))
         options.append(Predicate(rng.choice(COMPARISONS),
                                  random_ref(rng, False, lambda a: a.type.countable)))
+        if ref.is_set or rng.random() < 0.3:  # member by member, or a list against its whole
+            # (the oracle reads one filter per member and attribute: a second filter of the
+            # same attribute only where the answer states one fact, a plate's)
+            same = [a for a in ATTRIBUTES[ref.kind] if a.type.countable
+                    and (a.name != ref.attribute or ref.kind == "plate")]
+            if same:
+                a = rng.choice(same)
+                filters = () if a.name == ref.attribute else _filters(rng, a.filters)
+                options.append(Predicate(rng.choice(("=", "=", *COMPARISONS)),
+                                         Ref(ref.subject, a.name, filters)))
     return rng.choice(options)
 
 
@@ -108,11 +118,22 @@ def random_query(rng: random.Random):
     return Extreme(random_ref(rng, True, lambda a: a.type.countable), rng.random() < 0.7)
 
 
-def _operand(state, record, predicate: Predicate):
+def _operand(state, record, predicate: Predicate, member: str):
+    """The value ``member`` is compared with: a count of the same set is its own."""
     value = predicate.value
     if isinstance(value, Ref):
-        return truth(state, record, value.subject, value.attribute, value.filters)
+        subject = member if value.subject in SETS else value.subject
+        return truth(state, record, subject, value.attribute, value.filters)
     return value
+
+
+def _of_none(state, record, query, member: str) -> bool:
+    """All of an empty list ("every cake on plate 1" with none there): no yes or no."""
+    value = query.test.value
+    return (query.test.op == "=" and isinstance(value, Ref) and bool(query.ref.filters)
+            and value.attribute == query.ref.attribute and not value.filters
+            and value.subject == query.ref.subject
+            and count(truth(state, record, member, value.attribute, ())) == 0)
 
 
 def _names(lead: str) -> set[str]:
@@ -145,8 +166,8 @@ def check_case(state, record, query) -> list[str]:
                                else [f"not level: {text!r}"])
         lead = text.split(": ", 1)[0]
         return problems + ([] if _names(lead) == top else [f"top {top}: {text!r}"])
-    operand = _operand(state, record, query.test)
-    result = {m: holds(v, query.test.op, operand) for m, v in values.items()}
+    result = {m: holds(v, query.test.op, _operand(state, record, query.test, m))
+              for m, v in values.items() if not _of_none(state, record, query, m)}
     if isinstance(query, Which):
         lead = text.split(": ", 1)[0]
         want = {m for m, ok in result.items() if ok}
@@ -159,6 +180,9 @@ def check_case(state, record, query) -> list[str]:
         return problems + ([] if unknowable & {"collected", "dropped"} else
                            [f"can't tell about {unknowable}: {text!r}"])
     said = text.startswith("Yes, ")
+    if not result:
+        return problems + ([f"yes or no about none: {text!r}"]
+                           if said or text.startswith("No, ") else [])
     if not said and not text.startswith("No, "):
         return problems + [f"no yes or no: {text!r}"]
     return problems + ([] if said == verdict else [f"CONTRADICTION: truth {verdict}: {text!r}"])

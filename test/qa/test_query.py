@@ -56,6 +56,13 @@ EXAMPLES = {
     "most robots.history(failed)": Extreme(Ref("robots", "history", ("failed",))),
     "least plates.cakes": Extreme(Ref("plates", "cakes"), most=False),
     "time.left": Describe((Ref("time", "left"),)),
+    "check plate_2.cakes(cherry) = plate_2.cakes":
+        Check(Ref("plate_2", "cakes", ("cherry",)), Predicate("=", Ref("plate_2", "cakes"))),
+    "check all plates.cakes(legendary) = plates.cakes":
+        Check(Ref("plates", "cakes", ("legendary",)), Predicate("=", Ref("plates", "cakes")),
+              "all"),
+    "which robots.dropped < robots.collected":
+        Which(Ref("robots", "dropped"), Predicate("<", Ref("robots", "collected"))),
     "unknown": Unknown(),
 }
 
@@ -78,6 +85,8 @@ BAD = [
     "check robot1.status = done",
     "check robot1.cherries > 101",
     "check robot1.cherries > robots.cherries",  # a set is no single count
+    "check all plates.cakes = holders.cherries",  # member by member: the same set only
+    "which robots.cherries > plates.cakes",
     "check robot1.cherries has pink",
     "check robots.busy",  # a set needs all/any
     "check all robot1.busy",  # a single subject takes none
