@@ -11,8 +11,9 @@ from the state. What the forms mean:
   test holds when a flag is set or a list is not empty; a list of steps counts the steps that
   succeeded unless its filter names an outcome (``ok``/``failed``). A list compared with a
   number compares its length. ``all``/``any`` decide over a set's members; a set compared
-  with a count of the same set compares each member with its own count, and "all of" an
-  empty list (every cake on an empty plate) is neither yes nor no;
+  with a count of the same set compares each member with its own count, and a plate's cakes
+  of a kind against those of a wider kind, when it has none of the wider kind ("every cake on
+  plate 1" with none there), are neither yes nor no;
 * ``which`` names the members for which the test holds, then the facts;
 * ``most``/``least`` name the member(s) with the largest (smallest) count, then the facts;
 * ``unknown``, and any decision that needs a fact the state does not hold (a robot's cherry
@@ -129,15 +130,21 @@ def _on(test: Predicate, subject: str) -> Predicate:
     return test
 
 
-def _of_none(state: Mapping[str, Any], ref: Ref, test: Predicate) -> bool:
-    """Whether ``test`` asks about all of an empty list: ``plate_1.cakes(cherry) =
-    plate_1.cakes`` ("does every cake on plate 1 have a cherry") with no cake on plate 1. Such
-    a member has no yes or no: "yes" would tell the operator of cakes that are not there."""
+def _of_none(state: Mapping[str, Any], ref: Ref, test: Predicate, member: str) -> bool:
+    """Whether ``test`` compares a plate's cakes of a kind with its cakes of a wider kind (all
+    of them, or fewer filters) and the plate has none of the wider kind: ``plate_1.cakes(cherry)
+    = plate_1.cakes`` ("does every cake on plate 1 have a cherry") with no cake on plate 1, in
+    either order and with any comparison (``member``: the plate, for a set). Such a plate has
+    no yes or no: "yes" would tell the operator of cakes that are not there. (A robot's
+    history counts its steps that succeeded, so a history has no such whole to be empty.)"""
     value = test.value
-    if not (test.op == "=" and isinstance(value, Ref) and value.subject == ref.subject
-            and value.attribute == ref.attribute and not value.filters and ref.filters):
+    if not (test.op in _COMPARE and isinstance(value, Ref) and ref.kind == "plate"
+            and value.subject == ref.subject and value.attribute == ref.attribute):
         return False
-    whole = F.read(state, value)
+    narrow, wide = (ref, value) if set(value.filters) <= set(ref.filters) else (value, ref)
+    if not set(wide.filters) < set(narrow.filters):
+        return False
+    whole = F.read(state, wide, member)
     return whole.known and F.count_of(whole.value) == 0
 
 
@@ -157,7 +164,7 @@ def _check(state: Mapping[str, Any], query: Check) -> Answer:
         texts += [f.text for f in others]  # a plate's filtered fact already lists its cakes
     body = " and ".join(_lower_first(t) for t in texts)
     decided = [(f, t, s) for f, t, s in zip(found, tests, subjects)
-               if not _of_none(state, ref.on(s), t)]
+               if not _of_none(state, ref, test, s)]
     if not decided:
         return Answer(sentence(body))
     results = [holds(f, t, state, ref.on(s)) for f, t, s in decided]
@@ -184,7 +191,7 @@ def _which(state: Mapping[str, Any], query: Which) -> Answer:
     unknown = [f for f in [*found.values(), *others] if not f.known]
     if unknown:
         return _cant_tell(unknown[0])
-    yes = [s for s in subjects if not _of_none(state, ref.on(s), tests[s])
+    yes = [s for s in subjects if not _of_none(state, ref, test, s)
            and holds(found[s], tests[s], state, ref.on(s))]
     rest = [s for s in subjects if s not in yes]
     lead = "None of them" if not yes else _names(yes)
@@ -231,7 +238,8 @@ def settled_answer(query: Query, readings: Sequence[Query], state: Mapping[str, 
         for ref in (q.ref, q.test.value):
             if isinstance(ref, Ref) and ref not in refs:
                 refs.append(ref)
-    return Answer(" ".join([UNSURE, *(_describe(state, ref) for ref in refs)]))
+    facts = dict.fromkeys(_describe(state, ref) for ref in refs)  # an empty plate once
+    return Answer(" ".join([UNSURE, *facts]))
 
 
 def answer(query: Query, state: Mapping[str, Any]) -> Answer:

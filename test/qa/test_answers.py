@@ -120,6 +120,11 @@ def test_every_cake_of_a_plate_is_its_count_against_the_plates_own(start):
     assert ask(every.format(p="plates").replace("check", "check any"), state).startswith("Yes, ")
     assert ask(every.format(p="plates").replace("check", "which"), state).startswith(
         "Plate 2: ")
+    for other in ("check plate_3.cakes(cherry) >= plate_3.cakes",  # any comparison
+                  "check plate_3.cakes = plate_3.cakes(cherry)",  # either order
+                  "check plate_1.cakes(pink cherry) = plate_1.cakes(pink)"):  # no pink cake
+        assert answer(parse_query(other), state).verdict is None, other
+    assert ask("which plates.cakes(cherry) >= plates.cakes", state).startswith("Plate 2: ")
     state["plates"]["plate_1"][1]["cherry"] = True
     assert ask("check all plates.cakes(cherry) = plates.cakes", state).startswith("Yes, ")
     state["plates"]["plate_1"] = state["plates"]["plate_2"] = []

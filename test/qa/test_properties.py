@@ -90,7 +90,8 @@ def random_predicate(rng: random.Random, ref: Ref) -> Predicate:
                     and (a.name != ref.attribute or ref.kind == "plate")]
             if same:
                 a = rng.choice(same)
-                filters = () if a.name == ref.attribute else _filters(rng, a.filters)
+                filters = _filters(rng, a.filters) if a.name != ref.attribute or \
+                    rng.random() < 0.4 else ()
                 options.append(Predicate(rng.choice(("=", "=", *COMPARISONS)),
                                          Ref(ref.subject, a.name, filters)))
     return rng.choice(options)
@@ -128,12 +129,16 @@ def _operand(state, record, predicate: Predicate, member: str):
 
 
 def _of_none(state, record, query, member: str) -> bool:
-    """All of an empty list ("every cake on plate 1" with none there): no yes or no."""
-    value = query.test.value
-    return (query.test.op == "=" and isinstance(value, Ref) and bool(query.ref.filters)
-            and value.attribute == query.ref.attribute and not value.filters
-            and value.subject == query.ref.subject
-            and count(truth(state, record, member, value.attribute, ())) == 0)
+    """A plate's cakes of a kind against its cakes of a wider kind with none of those there
+    ("does every cake on plate 1 have a cherry", plate 1 empty): no yes or no."""
+    ref, value = query.ref, query.test.value
+    if not (isinstance(value, Ref) and ref.attribute == value.attribute == "cakes"
+            and value.subject == ref.subject and query.test.op in COMPARISONS):
+        return False
+    filters = sorted((ref.filters, value.filters), key=len)
+    if not (set(filters[0]) < set(filters[1])):
+        return False
+    return not truth(state, record, member, "cakes", filters[0])
 
 
 def _names(lead: str) -> set[str]:
