@@ -27,7 +27,8 @@ from llm_mars.bt.serializer import serialize_plan, serialize_reply
 from llm_mars.bt.signals import unanswered_waits
 from llm_mars.errors import AdapterMissingError, ConstraintError, PlanValidationError
 from llm_mars.language.decomposition import Clause, join_plans, split_command
-from llm_mars.language.grounding import Grounding, ground, is_false_reply, out_of_world
+from llm_mars.language.grounding import (Grounding, absent_thing, ground, is_false_reply,
+                                        out_of_world)
 from llm_mars.language.mentions import missing_mentions
 from llm_mars.language.normaliser import Said
 from llm_mars.llm.adapter_meta import (default_adapters_dir, required_adapter_dirs,
@@ -385,9 +386,16 @@ class Assistant:
         of the question before it in the session (:attr:`AnswerOutcome.query`), which a
         follow-up ("and robot two?") changes. For a yes/no, ``verdict_samples`` other readings
         are sampled in one batch; a yes or no they contradict is withheld
-        (:func:`llm_mars.qa.answers.settled_answer`)."""
-        from llm_mars.qa.answers import settled_answer
-        from llm_mars.qa.query import QUERY_CONSTRAINT, Check, format_query
+        (:func:`llm_mars.qa.answers.settled_answer`). A question naming a robot, place or
+        colour the world does not have ("where is robot 3") is answered without the model
+        (:func:`~llm_mars.language.grounding.absent_thing`)."""
+        from llm_mars.qa.answers import absent_answer, settled_answer
+        from llm_mars.qa.query import QUERY_CONSTRAINT, UNKNOWN, Check, format_query
+
+        start = time.perf_counter()
+        absent = absent_thing(Said(question))
+        if absent is not None:
+            return AnswerOutcome(absent_answer(absent), time.perf_counter() - start, UNKNOWN)
 
         def ask(sampling: SamplingParams) -> Future:
             return self.engine.submit(GenerationRequest.chat(

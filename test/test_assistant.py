@@ -488,6 +488,28 @@ def test_a_question_is_asked_as_a_query_and_answered_from_the_state():
     assert request.message_dicts()[-1]["content"] == "is robot one home?"
 
 
+@pytest.mark.parametrize("question, reply", [
+    ("where is robot 3?", "There is no robot 3: I can only command robot 1 and robot 2."),
+    ("what is the third robot doing", "There is no third robot: I can only command robot 1 "
+                                      "and robot 2."),
+    ("what's on plate nine", "There is no plate 9: plates are numbered 1 to 5."),
+    ("how many cherries are in holder 7", "There is no holder 7: holders are numbered 1 to 4."),
+])
+def test_a_question_naming_what_the_world_lacks_is_answered_without_the_model(question, reply):
+    engine = ScriptedEngine()
+    outcome = Assistant(engine).answer(question, Match().state_dict())
+    assert outcome.text == f"I can't tell that from the robots' state. {reply}"
+    assert outcome.query == "unknown" and engine.requests == []
+
+
+@pytest.mark.parametrize("question", ["where is robot two", "how many cherries are in holder "
+                                      "three", "where's the first robot", "what is on plate 4"])
+def test_a_question_about_what_the_world_has_goes_to_the_model(question):
+    engine = ScriptedEngine("robot1.location", parse=parse_query)
+    Assistant(engine, verdict_samples=0).answer(question, Match().state_dict())
+    assert len(engine.requests) == 1
+
+
 def test_a_follow_up_is_asked_with_the_previous_query():
     state = Match().state_dict()
     engine = ScriptedEngine("robot1.location", "robot2.location", parse=parse_query)

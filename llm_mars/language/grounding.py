@@ -154,53 +154,77 @@ def _robot_numbers(text: str) -> Iterator[tuple[int, bool, tuple[int, int]]]:
         yield _value(m.group(2)), True, m.span()
 
 
-def out_of_world(command: str | Said) -> str | None:
-    """The reply for a command that certainly names something the world does not have, else
-    ``None``: where a word may also be read as something the world has (a count after a
-    robot's name, a load two robots share) or may have been taken back by a correction (one
-    followed by another thing of the kind), the model decides."""
-    text = as_said(command).canonical
-    corrections = list(CORRECTION.finditer(text))
-    cut = corrections[-1].start() if corrections else len(text)
-    after = text[corrections[-1].end():] if corrections else ""
-    number_again = bool(_ANY_NUMBER.search(after) or _GLUED_NUMBER.search(after))
+class _Standing:
+    """What a text still says after its corrections: "plate 7, no wait, plate 4" and "the
+    green, I mean the pink" may take back what came before the correction; "robot 3, actually,
+    go home" takes nothing back."""
 
-    def kept(start: int, again: bool = number_again) -> bool:
-        """Whether what is said at ``start`` still stands: a correction followed by another
-        thing of the kind ("plate 7, no wait, plate 4"; "the green, I mean the pink") may take
-        back what came before it; "robot 3, actually, go home" takes nothing back."""
-        return start >= cut or not again
+    def __init__(self, text: str):
+        self.text = text
+        corrections = list(CORRECTION.finditer(text))
+        self.cut = corrections[-1].start() if corrections else len(text)
+        self.after = text[corrections[-1].end():] if corrections else ""
+        self.number_again = bool(_ANY_NUMBER.search(self.after)
+                                 or _GLUED_NUMBER.search(self.after))
 
-    def said(pattern: re.Pattern, again: bool = number_again) -> Iterator[re.Match]:
-        return (m for m in pattern.finditer(text) if kept(m.start(), again))
+    def kept(self, start: int, again: bool | None = None) -> bool:
+        """Whether what is said at ``start`` still stands (``again``: the correction is
+        followed by another thing of the kind; default: by a number)."""
+        return start >= self.cut or not (self.number_again if again is None else again)
 
-    for n, certain, span in _robot_numbers(text):
-        if certain and n not in range(1, len(V.ROBOTS) + 1) and kept(span[0]):
+    def said(self, pattern: re.Pattern, again: bool | None = None) -> Iterator[re.Match]:
+        return (m for m in pattern.finditer(self.text) if self.kept(m.start(), again))
+
+
+def absent_thing(text: str | Said) -> str | None:
+    """The reply for a text (a command or a question) that certainly names a robot, place or
+    cake colour the world does not have, else ``None``."""
+    standing = _Standing(as_said(text).canonical)
+    return _absent(standing)
+
+
+def _absent(standing: _Standing) -> str | None:
+    for n, certain, span in _robot_numbers(standing.text):
+        if certain and n not in range(1, len(V.ROBOTS) + 1) and standing.kept(span[0]):
             return robot_reply(f"robot {n}")
-    for m in said(_ORDINAL_ROBOT):
+    for m in standing.said(_ORDINAL_ROBOT):
         if _value(m.group(1)) > len(V.ROBOTS):
             return robot_reply(f"{m.group(1)} robot")
-    for m in said(_ROBOT_COUNT):
+    for m in standing.said(_ROBOT_COUNT):
         if _value(m.group(1)) > len(V.ROBOTS):
             return robot_count_reply()
-    places = [(m.group(1), _value(m.group(2))) for m in said(_NUMBERED_PLACE)]
-    places += [(m.group(2), _value(m.group(1))) for m in said(_ORDINAL_PLACE)]
+    places = [(m.group(1), _value(m.group(2))) for m in standing.said(_NUMBERED_PLACE)]
+    places += [(m.group(2), _value(m.group(1))) for m in standing.said(_ORDINAL_PLACE)]
     for noun, n in places:
         kind = PLACE_NOUNS[noun]
         if not 1 <= n <= PLACE_COUNT[kind]:
             return place_reply(kind, n)
-    for m in said(_UNKNOWN_COLOUR, bool(_ANY_COLOUR.search(after))):
+    for m in standing.said(_UNKNOWN_COLOUR, bool(_ANY_COLOUR.search(standing.after))):
         return colour_reply(m.group(1))
+    return None
+
+
+def out_of_world(command: str | Said) -> str | None:
+    """The reply for a command that certainly names something the world does not have
+    (:func:`absent_thing`) or asks more than a robot can carry, else ``None``: where a word may
+    also be read as something the world has (a count after a robot's name, a load two robots
+    share) or may have been taken back by a correction (one followed by another thing of the
+    kind), the model decides."""
+    standing = _Standing(as_said(command).canonical)
+    absent = _absent(standing)
+    if absent is not None:
+        return absent
+    text = standing.text
     if _SHARED.search(text):
         return None
-    for m in said(_CHERRY_COUNT):
+    for m in standing.said(_CHERRY_COUNT):
         n = _value(m.group(1))
         if isinstance(n, int) and n > V.MAX_CHERRIES_CARRIED:
             return cherries_reply(n)
         if not isinstance(n, int) or n < 1:
             return cherry_count_reply(n)
     if _AT_ONCE.search(text):
-        for m in said(_STACK_COUNT):
+        for m in standing.said(_STACK_COUNT):
             if _value(m.group(1)) > V.MAX_STACKS_CARRIED:
                 return stacks_reply()
     return None

@@ -217,6 +217,13 @@ def _extreme(state: Mapping[str, Any], query: Extreme) -> Answer:
     return Answer(sentence(f"{lead}: {shown}"))
 
 
+def absent_answer(world_reply: str) -> str:
+    """The answer to a question about a robot, place or cake colour the world does not have
+    (``world_reply``: what the world check says of it, :func:`llm_mars.language.grounding.
+    absent_thing`): the state cannot tell, and why."""
+    return f"{CANT_TELL} {world_reply}"
+
+
 UNSURE = "I am not sure what you are asking; here is what the state says:"
 
 
