@@ -117,6 +117,7 @@ def _eval(args: argparse.Namespace) -> int:
                                                        VERDICT_SAMPLES),
                                # N cases share the engine: a request also waits for the others
                                timeout_s=TIMEOUT_S * args.concurrency)
+    extra: dict = {}
     try:
         if args.eval_kind.startswith("plans"):
             report = E.evaluate_plans(assistant, cases, progress=progress,
@@ -130,9 +131,14 @@ def _eval(args: argparse.Namespace) -> int:
                     print("by family: " + ", ".join(f"{family} {passed}/{total}" for family,
                                                     (passed, total) in figures.items()))
         elif args.eval_kind == "qa":
+            from llm_mars.training.query_data import trained_wording
+
             report = E.evaluate_questions(assistant, cases, progress=progress,
                                           concurrency=args.concurrency)
             print(E.format_qa_report(report, show_failures=not args.quiet))
+            fresh = [r.passed for r in report.results if not trained_wording(r.question)]
+            extra["untemplated"] = {"passed": sum(fresh), "total": len(fresh)}
+            print(f"questions no trained template words: {sum(fresh)}/{len(fresh)} right")
         else:
             from llm_mars.training.qa_held_out import evaluate_held_out
 
@@ -145,7 +151,7 @@ def _eval(args: argparse.Namespace) -> int:
     print(f"measured on: {measured_on}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        data = {**E.report_json(report), "measured_on": measured_on}
+        data = {**E.report_json(report), **extra, "measured_on": measured_on}
         args.json.write_text(json.dumps(data, indent=1) + "\n")
     return 0
 

@@ -29,10 +29,14 @@ slot       query                 said as (:class:`llm_mars.training.phrasing.Sty
 In a session the previous query is given with the question ("Previous: robot1.location"), so
 a follow-up ("and robot two?", "what about plate 3?", "and the yellow one?") is written as the
 previous query with one thing changed; a full question ignores it. Questions the state cannot
-answer (the future, the other team, a robot's battery) are written ``unknown``.
+answer (the future, the other team, a robot's battery) are written ``unknown``; one that names a
+robot, place or colour the world does not have ("where is robot 3") is answered before the
+model is asked (:func:`llm_mars.language.grounding.absent_thing`), so the data never teaches
+that "robot 2" and "robot 3" in the same words mean different kinds of query.
 """
 from __future__ import annotations
 
+import functools
 import random
 import re
 from collections.abc import Iterator
@@ -559,8 +563,31 @@ FAMILIES: tuple[Family, ...] = (
     F("plate-has-cherry-held", "check {plate}.cakes(cherry)", "has {p} got a cherry on top",
       "is any cake on {p} topped with a cherry", held_out=H),
     F("plate-has-legendary", "check {plate}.cakes(legendary)",
-      "is there a legendary cake on {p}", "are the cakes on {p} legendary",
+      "is there a legendary cake on {p}", "is one of the cakes on {p} legendary",
       "did we make a legendary cake on {p}"),
+    # "all" of a plate's cakes: its cakes of a kind against all its cakes
+    F("plate-all-cherry", "check {plate}.cakes(cherry) = {plate}.cakes",
+      "does every cake on {p} have a cherry", "are all cakes on {p} topped with a cherry",
+      "have all the cakes on {p} got cherries", "do the cakes on {p} all have cherries",
+      "is every single cake on {p} topped"),
+    F("plate-all-cherry-held", "check {plate}.cakes(cherry) = {plate}.cakes",
+      "is there a cherry on every cake on {p}", "has each cake on {p} got its cherry",
+      held_out=H),
+    F("plate-all-legendary", "check {plate}.cakes(legendary) = {plate}.cakes",
+      "are the cakes on {p} legendary", "are all the cakes on {p} legendary",
+      "is every cake on {p} legendary", "are all cakes on {p} legendary ones"),
+    F("all-cakes-cherry", "check all plates.cakes(cherry) = plates.cakes",
+      "does every cake have a cherry", "have all the cakes got a cherry",
+      "are all our cakes topped with a cherry", "is every cake crowned with a cherry"),
+    F("all-cakes-cherry-held", "check all plates.cakes(cherry) = plates.cakes",
+      "has every cake been given a cherry", "is there a cherry on each of our cakes",
+      held_out=H),
+    F("all-cakes-legendary", "check all plates.cakes(legendary) = plates.cakes",
+      "are all the cakes legendary", "is every cake we built legendary",
+      "are all our cakes legendary ones"),
+    F("which-plate-all-cherry", "which plates.cakes(cherry) = plates.cakes",
+      "which plates have a cherry on every cake", "on which plates are all cakes topped",
+      "which plates have all their cakes crowned"),
     F("plate-has-color", "check {plate}.cakes({color})", "is there a {c} cake on {p}",
       "does {p} have a {c} cake"),
     F("plate-more", "check {plate}.cakes > {n}", "does {p} have more than {n} cakes",
@@ -697,8 +724,6 @@ FAMILIES: tuple[Family, ...] = (
       "what day is it", "how many matches have we won", "who is the referee",
       "how much does a cake weigh", "what's the best strategy", "should {r} go home",
       "what should {r} do next", "who gave {r} its orders", "why did the operator cancel {r}"),
-    F("unknown-missing", "unknown", "where is robot 3", "what's on plate 9",
-      "how many cherries are in holder 7", "what is in quadrant 6", "where is the third robot"),
     F("unknown-guess", "unknown", "who will win", "predict the final score",
       "how many cakes will we have built at the end", "will {r} make it back home in time",
       "what's {r}'s top speed", "how old is {r}", "who is the best robot",
@@ -1047,6 +1072,24 @@ def held_out_examples(count: int, seed: int, previous_share: float = 0.25,
         if len(out) == count:
             return out
     raise AssertionError("unreachable")
+
+
+def _plain(text: str) -> str:
+    return " ".join(re.sub(r"[^a-z0-9'{} ]", " ", text.lower()).split())
+
+
+@functools.lru_cache(maxsize=1)
+def _trained_wordings() -> tuple[re.Pattern, ...]:
+    return tuple(re.compile(re.sub(r"\\\{\w+\\\}", r"[\\w' ]+?", re.escape(_plain(t))))
+                 for f in families(False) for t in f.templates)
+
+
+def trained_wording(question: str) -> bool:
+    """Whether a trained family's template words ``question`` (slot values, case and
+    punctuation aside): a hand-written question that one does measures the slots and the
+    template, not language the adapter never saw (the evaluation reports both parts)."""
+    plain = _plain(question)
+    return any(rx.fullmatch(plain) for rx in _trained_wordings())
 
 
 def query_user_text(question: str, previous: str | None) -> str:

@@ -9,7 +9,7 @@ from llm_mars import vocabulary as V
 from llm_mars.qa.query import format_query, parse_query
 from llm_mars.training.query_data import (FAMILIES, FOLLOW_UPS, both_robots, families,
                                           follow_up, generate_query_examples, held_out_examples,
-                                          query_user_text, substitute)
+                                          query_user_text, substitute, trained_wording)
 
 
 @pytest.fixture(scope="module")
@@ -104,3 +104,12 @@ def test_every_place_colour_and_robot_is_asked_about(examples):
     queries = " ".join(e.query for e in examples)
     for word in (*V.ROBOTS, *V.PLACES, *V.COLORS):
         assert word in queries
+
+
+def test_a_question_a_trained_template_words_is_told_from_fresh_language():
+    assert trained_wording("Where is robot two?")  # "where is {r}"
+    assert trained_wording("how many cherries are in holder 3")
+    assert not trained_wording("tell me which robot has the fewest cherries in its gripper")
+    held_out = [t for f in FAMILIES if f.held_out for t in f.templates]
+    # a slot takes any words, so a few held-out wordings fit a trained template
+    assert sum(map(trained_wording, held_out)) <= len(held_out) // 20
