@@ -13,7 +13,9 @@ the model:
   robot: three cherries", "robot 3 cherries"), a homophone (see the normaliser), a load that
   two robots may share ("robot 1 and robot 2 together collect 16 cherries"), a count that is
   not of stacks being carried ("... and put them on the 4 cakes at once").
-  ``test/language/test_possible_commands.py`` holds it to that on generated commands.
+  ``test/language/test_possible_commands.py`` holds it to that on generated commands. Its
+  part about things (robots, places, colours: :func:`absent_thing`) also answers questions
+  about what the world lacks ("where is robot 3") before the qa adapter is asked.
 * :func:`ground` collects the numbers and colours the command mentions. The plan grammar for
   this command (:func:`llm_mars.llm.grammar.plan_grammar_ebnf` with ``grounding``) admits in
   the small numbered ports (quadrant, plate, holder, count, numbered places) and the colour
@@ -179,8 +181,7 @@ class _Standing:
 def absent_thing(text: str | Said) -> str | None:
     """The reply for a text (a command or a question) that certainly names a robot, place or
     cake colour the world does not have, else ``None``."""
-    standing = _Standing(as_said(text).canonical)
-    return _absent(standing)
+    return _absent(_Standing(as_said(text).canonical))
 
 
 def _absent(standing: _Standing) -> str | None:
