@@ -40,10 +40,11 @@ text        none: described only                           doing, next, position
 ==========  =============================================  ====================================
 
 A list compared with a number compares its length (``which quadrants.stacks = 0``: the empty
-quadrants). A set compared with a count of the same set compares each member with itself:
-``check plate_2.cakes(cherry) = plate_2.cakes`` asks whether every cake on plate 2 has a
-cherry, and ``check all plates.cakes(cherry) = plates.cakes`` whether every cake has one. A bare test of a list of steps counts the steps that succeeded unless the filter
-names an outcome (:mod:`llm_mars.qa.answers` says what each test means exactly).
+quadrants). ``check plate_2.cakes(cherry) = plate_2.cakes`` asks whether every cake on plate 2
+has a cherry; a set compared with a count of the same set compares each member with its own
+count, so ``check all plates.cakes(cherry) = plates.cakes`` asks whether every cake has one. A
+bare test of a list of steps counts the steps that succeeded unless the filter names an outcome
+(:mod:`llm_mars.qa.answers` says what each test means exactly).
 """
 from __future__ import annotations
 
