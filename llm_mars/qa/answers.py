@@ -130,6 +130,14 @@ def _on(test: Predicate, subject: str) -> Predicate:
     return test
 
 
+def _against_itself(ref: Ref, test: Predicate) -> bool:
+    """Whether ``test`` compares ``ref`` with the same subject's same attribute (other filters):
+    ``plate_1.cakes(cherry) = plate_1.cakes``, ``plates.cakes(cherry) = plates.cakes``."""
+    value = test.value
+    return isinstance(value, Ref) and value.subject == ref.subject \
+        and value.attribute == ref.attribute
+
+
 def _of_none(state: Mapping[str, Any], ref: Ref, test: Predicate, member: str) -> bool:
     """Whether ``test`` compares a plate's cakes of a kind with its cakes of a wider kind (all
     of them, or fewer filters) and the plate has none of the wider kind: ``plate_1.cakes(cherry)
@@ -137,10 +145,9 @@ def _of_none(state: Mapping[str, Any], ref: Ref, test: Predicate, member: str) -
     either order and with any comparison (``member``: the plate, for a set). Such a plate has
     no yes or no: "yes" would tell the operator of cakes that are not there. (A robot's
     history counts its steps that succeeded, so a history has no such whole to be empty.)"""
-    value = test.value
-    if not (test.op in _COMPARE and isinstance(value, Ref) and ref.kind == "plate"
-            and value.subject == ref.subject and value.attribute == ref.attribute):
+    if not (test.op in _COMPARE and ref.kind == "plate" and _against_itself(ref, test)):
         return False
+    value = test.value
     narrow, wide = (ref, value) if set(value.filters) <= set(ref.filters) else (value, ref)
     if not set(wide.filters) < set(narrow.filters):
         return False
@@ -148,19 +155,25 @@ def _of_none(state: Mapping[str, Any], ref: Ref, test: Predicate, member: str) -
     return whole.known and F.count_of(whole.value) == 0
 
 
-def _check(state: Mapping[str, Any], query: Check) -> Answer:
-    ref, test = query.ref, query.test
+def _read_members(state: Mapping[str, Any], ref: Ref, test: Predicate
+                  ) -> tuple[tuple[str, ...], list[Predicate], list[F.Fact], list[F.Fact]]:
+    """Each member of ``ref``'s subject, its test (:func:`_on`) and fact, and the facts the
+    tests compare with."""
     subjects = members_of(ref.subject)
     tests = [_on(test, s) for s in subjects]
     found = [F.read(state, ref, s) for s in subjects]
     others = [F.read(state, t.value) for t in dict.fromkeys(tests) if isinstance(t.value, Ref)]
+    return subjects, tests, found, others
+
+
+def _check(state: Mapping[str, Any], query: Check) -> Answer:
+    ref, test = query.ref, query.test
+    subjects, tests, found, others = _read_members(state, ref, test)
     unknown = [f for f in found + others if not f.known]
     if unknown:
         return _cant_tell(unknown[0])
     texts = [f.text for f in found]
-    if ref.kind != "plate" or not all(isinstance(t.value, Ref) and t.value.subject == s
-                                      and t.value.attribute == ref.attribute
-                                      for t, s in zip(tests, subjects)):
+    if ref.kind != "plate" or not _against_itself(ref, test):
         texts += [f.text for f in others]  # a plate's filtered fact already lists its cakes
     body = " and ".join(_lower_first(t) for t in texts)
     decided = [(f, t, s) for f, t, s in zip(found, tests, subjects)
@@ -183,19 +196,15 @@ def _names(subjects: list[str]) -> str:
 
 def _which(state: Mapping[str, Any], query: Which) -> Answer:
     ref, test = query.ref, query.test
-    subjects = members_of(ref.subject)
-    tests = {s: _on(test, s) for s in subjects}
-    found = {s: F.read(state, ref, s) for s in subjects}
-    others = [F.read(state, t.value) for t in dict.fromkeys(tests.values())
-              if isinstance(t.value, Ref)]
-    unknown = [f for f in [*found.values(), *others] if not f.known]
+    subjects, tests, found, others = _read_members(state, ref, test)
+    unknown = [f for f in found + others if not f.known]
     if unknown:
         return _cant_tell(unknown[0])
-    yes = [s for s in subjects if not _of_none(state, ref, test, s)
-           and holds(found[s], tests[s], state, ref.on(s))]
-    rest = [s for s in subjects if s not in yes]
-    lead = "None of them" if not yes else _names(yes)
-    shown = "; ".join(_lower_first(found[s].text) for s in yes + rest)
+    holding = {s for f, t, s in zip(found, tests, subjects)
+               if not _of_none(state, ref, test, s) and holds(f, t, state, ref.on(s))}
+    order = sorted(range(len(subjects)), key=lambda i: subjects[i] not in holding)
+    lead = _names([s for s in subjects if s in holding]) if holding else "None of them"
+    shown = "; ".join(_lower_first(found[i].text) for i in order)
     return Answer(sentence(f"{lead}: {shown}"))
 
 
