@@ -117,6 +117,31 @@ def _score_lines(report: dict[str, Any]) -> list[str]:
     ]
 
 
+def _seeds(config: dict[str, Any]) -> str:
+    if "seeds" not in config:
+        return f"seed {config['seed']}"
+    seeds = config["seeds"]
+    return (f"seeds {', '.join(map(str, seeds))}: one training each, and the adapter is the "
+            f"average of their weight changes (`llm_mars.training.soup`: one LoRA of rank "
+            f"{len(seeds)} x {config['lora']['r']})")
+
+
+def _run_lines(stats: dict[str, Any], t: dict[str, Any]) -> list[str]:
+    """How the training went; for an average, how each of its seeds' went."""
+    def run(s: dict[str, Any]) -> str:
+        return (f"{s['steps_done']}/{s['steps_planned']} steps in {s['seconds'] / 60:.1f} min "
+                f"on {s.get('trained_on') or 'the 2-core development CPU'} "
+                f"({s['tokens_per_second']} tokens/s)"
+                + (" - stopped at the time budget" if s["stopped_early"] else ""))
+
+    def loss(s: dict[str, Any]) -> str:
+        return f"first step {s['first_loss']:.3f}, last {t['log_every']} steps {s['final_loss']}"
+
+    if "members" not in stats:
+        return [f"- {run(stats)}", f"- loss: {loss(stats)}"]
+    return [f"- seed {m['seed']}: {run(m)}; loss: {loss(m)}" for m in stats["members"]]
+
+
 def render_card(adapter_dir: Path, reports: list[tuple[str, dict[str, Any]]] = ()) -> str:
     adapter_dir = Path(adapter_dir)
     config = yaml.safe_load((adapter_dir / "train.yaml").read_text())
@@ -138,15 +163,9 @@ def render_card(adapter_dir: Path, reports: list[tuple[str, dict[str, Any]]] = (
         f"{', '.join(lora['target_modules'])}; weights stored in {t['save_dtype']} "
         f"({size / 1e6:.2f} MB)",
         f"- {t['epochs']:g} epoch, batch {t['batch_size']}, AdamW lr {t['learning_rate']:g} "
-        f"(warm-up {t['warmup_steps']} steps, cosine to 10 %), seed {config['seed']}, "
+        f"(warm-up {t['warmup_steps']} steps, cosine to 10 %), {_seeds(config)}, "
         f"{t['dtype']} compute, {t['threads']} CPU thread",
-        f"- {stats['steps_done']}/{stats['steps_planned']} steps in "
-        f"{stats['seconds'] / 60:.1f} min on "
-        f"{stats.get('trained_on') or 'the 2-core development CPU'} "
-        f"({stats['tokens_per_second']} tokens/s)"
-        + (" - stopped at the time budget" if stats["stopped_early"] else ""),
-        f"- loss: first step {stats['first_loss']:.3f}, last {t['log_every']} steps "
-        f"{stats['final_loss']}",
+        *_run_lines(stats, t),
         f"- reproduce: `llm-mars train {name}` (config `llm_mars/training/configs/{name}.yaml`, "
         "identical to `train.yaml` here)", "",
         "## Scores", "",

@@ -26,14 +26,14 @@ import random
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from llm_mars.errors import AdapterTooLargeError, TrainingConfigError
 from llm_mars.llm.requests import ADAPTER_NAMES, DESCRIBE
 
-MAX_ADAPTER_BYTES = 10_000_000
+MAX_ADAPTER_BYTES = 20_000_000  # two rank-16 seeds averaged, in bfloat16
 TRAIN_CONFIG_FILE = "train.yaml"
 STATS_FILE = "train_stats.json"
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
@@ -67,17 +67,31 @@ class TrainSettings:
 
 @dataclass(frozen=True)
 class TrainConfig:
+    """``seeds``: one training per seed (the YAML's ``seed``, or ``seeds`` for several); with
+    several, the adapter is the average of their weight changes (:mod:`.soup`), each trained
+    with the same data and settings, ``max_minutes`` each."""
+
     adapter: str  # one of ADAPTER_NAMES
-    seed: int
+    seeds: tuple[int, ...]
     system_prompt: str
     data: dict[str, Any]
     lora: LoraSettings = field(default_factory=LoraSettings)
     train: TrainSettings = field(default_factory=TrainSettings)
     source: str = ""
 
+    @property
+    def seed(self) -> int:
+        """The seed of a single training."""
+        if len(self.seeds) != 1:
+            raise ValueError(f"{self.source or 'this config'} trains {len(self.seeds)} seeds")
+        return self.seeds[0]
+
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("source")
+        seeds = data.pop("seeds")
+        data = {"adapter": data.pop("adapter"),
+                **({"seed": seeds[0]} if len(seeds) == 1 else {"seeds": list(seeds)}), **data}
         data["lora"]["target_modules"] = list(self.lora.target_modules)
         return data
 
@@ -119,18 +133,26 @@ def load_config(path: str | Path) -> TrainConfig:
         raise TrainingConfigError(str(path), f"is not YAML ({exc})") from None
     if not isinstance(raw, dict):
         raise TrainingConfigError(str(path), "must hold a mapping")
-    known = {"adapter", "seed", "system_prompt", "data", "lora", "train"}
+    known = {"adapter", "seed", "seeds", "system_prompt", "data", "lora", "train"}
     if set(raw) - known:
         raise TrainingConfigError(str(path), f"unknown keys {sorted(set(raw) - known)}")
     if raw.get("adapter") not in ADAPTER_NAMES:
         raise TrainingConfigError(f"{path}:adapter", f"must be one of {ADAPTER_NAMES}")
-    if not isinstance(raw.get("seed"), int):
+    if ("seed" in raw) == ("seeds" in raw):
+        raise TrainingConfigError(f"{path}:seed", "give either seed (one training) or seeds "
+                                                  "(several, averaged)")
+    if "seed" in raw and (not isinstance(raw["seed"], int) or isinstance(raw["seed"], bool)):
         raise TrainingConfigError(f"{path}:seed", "must be an integer")
+    seeds = (raw["seed"],) if "seed" in raw else raw["seeds"]
+    if "seeds" in raw and (not isinstance(seeds, list) or len(seeds) < 2 or len(set(seeds))
+                           != len(seeds) or not all(type(n) is int for n in seeds)):
+        raise TrainingConfigError(f"{path}:seeds", "must be a list of at least two different "
+                                                   "integers")
     if not isinstance(raw.get("system_prompt"), str) or not raw["system_prompt"].strip():
         raise TrainingConfigError(f"{path}:system_prompt", "must be a non-empty string")
     if not isinstance(raw.get("data"), dict):
         raise TrainingConfigError(f"{path}:data", "must be a mapping")
-    config = TrainConfig(raw["adapter"], raw["seed"], raw["system_prompt"].strip(), raw["data"],
+    config = TrainConfig(raw["adapter"], tuple(seeds), raw["system_prompt"].strip(), raw["data"],
                          _settings(LoraSettings, raw.get("lora"), f"{path}:lora"),
                          _settings(TrainSettings, raw.get("train"), f"{path}:train"), str(path))
     t = config.train
@@ -322,9 +344,47 @@ def _lr_at(step: int, total: int, warmup: int, peak: float, time_spent: float = 
 
 
 def train_adapter(config: TrainConfig, out_dir: str | Path, model: str | None = None,
-                  log: Callable[[str], None] = print) -> TrainStats:
+                  log: Callable[[str], None] = print) -> list[TrainStats]:
     """Train the adapter described by ``config`` and save it (PEFT folder + metadata) to
-    ``out_dir``; returns what happened. Saves a checkpoint every ``save_every`` steps."""
+    ``out_dir``; returns what happened, one entry per seed. With several seeds, each is
+    trained in turn (in a folder beside ``out_dir``, removed afterwards) and the adapter
+    saved is their average."""
+    if len(config.seeds) == 1:
+        return [train_one(config, out_dir, model, log)]
+    return train_averaged(config, Path(out_dir), lambda c, o: train_one(c, o, model, log), log)
+
+
+def train_averaged(config: TrainConfig, out: Path,
+                   train: Callable[[TrainConfig, Path], TrainStats],
+                   log: Callable[[str], None] = print) -> list[TrainStats]:
+    """``train`` (config, folder) once per seed of ``config``, then the members' average saved
+    to ``out`` with ``config`` as its ``train.yaml`` and every member's stats."""
+    from llm_mars.training.soup import average_adapters
+
+    members = out.parent / f".members-{out.name}"
+    shutil.rmtree(members, ignore_errors=True)
+    stats = []
+    for seed in config.seeds:
+        log(f"training seed {seed} ({len(stats) + 1} of {len(config.seeds)})")
+        stats.append(train(replace(config, seeds=(seed,)), members / str(seed)))
+    tmp = out.parent / f".tmp-{out.name}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    average_adapters([members / str(seed) for seed in config.seeds], tmp)
+    _check_size(tmp)
+    member_stats = [{"seed": seed, **_stats_json(s)} for seed, s in zip(config.seeds, stats)]
+    _finish_folder(tmp, out, config, {"examples": stats[0].examples,
+                                      "mean_tokens_per_example":
+                                          stats[0].mean_tokens_per_example,
+                                      "members": member_stats})
+    shutil.rmtree(members, ignore_errors=True)
+    log(f"saved {out}: the average of {len(stats)} seeds ({adapter_bytes(out) / 1e6:.2f} MB)")
+    return stats
+
+
+def train_one(config: TrainConfig, out_dir: str | Path, model: str | None = None,
+              log: Callable[[str], None] = print) -> TrainStats:
+    """One training (``config`` has one seed); saves a checkpoint every ``save_every``
+    steps."""
     import torch
     from peft import LoraConfig, get_peft_model
 
@@ -425,7 +485,6 @@ def save_adapter(net, out: Path, config: TrainConfig, meta, stats: TrainStats) -
     """Write the PEFT folder (weights cast to ``save_dtype``), metadata, config and stats,
     via a temporary folder renamed into place (a reader never sees half an adapter)."""
     import torch
-    import yaml
     from safetensors.torch import load_file, save_file
 
     from llm_mars.llm.adapters import WEIGHTS_FILE
@@ -439,19 +498,33 @@ def save_adapter(net, out: Path, config: TrainConfig, meta, stats: TrainStats) -
         weights = tmp / WEIGHTS_FILE
         tensors = {k: v.to(torch.bfloat16).contiguous() for k, v in load_file(weights).items()}
         save_file(tensors, weights, metadata={"format": "pt"})
-    size = adapter_bytes(tmp)
+    _check_size(tmp)
+    (tmp / "README.md").unlink(missing_ok=True)  # PEFT's template card; ours is written apart
+    write_adapter_meta(tmp, meta)
+    _finish_folder(tmp, out, config, _stats_json(stats))
+
+
+def _stats_json(stats: TrainStats) -> dict[str, Any]:
+    return {**asdict(stats), "tokens_per_second": round(stats.tokens_per_second, 1)}
+
+
+def _check_size(folder: Path) -> None:
+    size = adapter_bytes(folder)
     if size > MAX_ADAPTER_BYTES:
-        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)
         raise AdapterTooLargeError(f"adapter weights are {size / 1e6:.2f} MB, over "
                                    f"{MAX_ADAPTER_BYTES / 1e6:g} MB: lower lora.r or save in "
                                    "bfloat16")
-    (tmp / "README.md").unlink(missing_ok=True)  # PEFT's template card; ours is written apart
-    write_adapter_meta(tmp, meta)
+
+
+def _finish_folder(tmp: Path, out: Path, config: TrainConfig, stats: dict[str, Any]) -> None:
+    """Write ``config`` and ``stats`` into the adapter folder ``tmp``, keep ``out``'s card, and
+    rename ``tmp`` into place (a reader never sees half an adapter)."""
+    import yaml
+
     (tmp / TRAIN_CONFIG_FILE).write_text(yaml.safe_dump(config.to_json(), sort_keys=False),
                                          encoding="utf-8")
-    (tmp / STATS_FILE).write_text(json.dumps({**asdict(stats),
-                                              "tokens_per_second": round(stats.tokens_per_second,
-                                                                         1)}, indent=2) + "\n")
+    (tmp / STATS_FILE).write_text(json.dumps(stats, indent=2) + "\n")
     card = out / "README.md"
     if card.exists():
         shutil.copy2(card, tmp / "README.md")

@@ -53,3 +53,22 @@ def test_latencies_measured_under_load_are_marked_and_not_judged(tmp_path):
     assert "answer p50 <= 0.8 s not judged (6 cases at once)" in card
     report["summary"]["concurrency"] = 1
     assert "answer p50 <= 0.8 s **not met**" in render_card(tmp_path, [("x", report)])
+
+
+def test_an_averaged_adapters_card_names_its_seeds_and_each_run(tmp_path):
+    import dataclasses
+
+    config = dataclasses.replace(load_config(default_config_path("qa")), seeds=(7, 8))
+    (tmp_path / "train.yaml").write_text(yaml.safe_dump(config.to_json()))
+    members = [{**TrainStats(examples=10, dropped_too_long=0, steps_planned=4, steps_done=4,
+                             seconds=60.0 * minutes, tokens=2000, first_loss=2.5,
+                             final_loss=loss, mean_tokens_per_example=20.0).__dict__,
+                "tokens_per_second": 16.7, "seed": seed}
+               for seed, minutes, loss in ((7, 41, 0.03), (8, 43, 0.04))]
+    (tmp_path / "train_stats.json").write_text(json.dumps(
+        {"examples": 10, "mean_tokens_per_example": 20.0, "members": members}))
+    (tmp_path / "adapter_model.safetensors").write_bytes(b"x" * 1000)
+    card = render_card(tmp_path)
+    assert "seeds 7, 8: one training each" in card and "rank 2 x 16" in card
+    assert "- seed 7: 4/4 steps in 41.0 min" in card and "last 10 steps 0.03" in card
+    assert "- seed 8: 4/4 steps in 43.0 min" in card and "last 10 steps 0.04" in card

@@ -15,7 +15,8 @@ from llm_mars.training.train import (Encoded, _lr_at, answer_loss, collate,
 def test_committed_configs_load(adapter):
     config = load_config(default_config_path(adapter))
     assert config.adapter == adapter
-    assert config.system_prompt and config.train.max_minutes <= 180  # at most 3 h on the 2 cores
+    # at most 3 h on the 2 cores, every seed's training together
+    assert config.system_prompt and config.train.max_minutes * len(config.seeds) <= 180
     assert int(config.data["examples"]) > 0
 
 
@@ -40,6 +41,34 @@ def test_bad_configs_name_the_key(tmp_path, change, where):
     with pytest.raises(TrainingConfigError) as info:
         load_config(_write(tmp_path, data))
     assert where in info.value.where
+
+
+@pytest.mark.parametrize("seeds, problem", [
+    ({"seeds": [1]}, "at least two"),
+    ({"seeds": [1, 1]}, "at least two different"),
+    ({"seeds": [1, "2"]}, "integers"),
+    ({"seeds": 3}, "list"),
+    ({"seed": 1, "seeds": [1, 2]}, "either seed"),
+    ({}, "either seed"),
+])
+def test_seeds_are_one_seed_or_several_different_ones(tmp_path, seeds, problem):
+    data = {"adapter": "qa", "system_prompt": "p", "data": {"examples": 1, "seed": 1}, **seeds}
+    with pytest.raises(TrainingConfigError, match=problem):
+        load_config(_write(tmp_path, data))
+
+
+def test_a_config_of_several_seeds_writes_back_as_it_was_read(tmp_path):
+    data = {"adapter": "qa", "seeds": [5, 3], "system_prompt": "p",
+            "data": {"examples": 1, "seed": 1}}
+    config = load_config(_write(tmp_path, data))
+    assert config.seeds == (5, 3)
+    import dataclasses
+
+    reread = load_config(_write(tmp_path, config.to_json()))
+    assert dataclasses.replace(reread, source="") == dataclasses.replace(config, source="")
+    assert config.to_json()["seeds"] == [5, 3] and "seed" not in config.to_json()
+    with pytest.raises(ValueError):
+        config.seed  # noqa: B018 - a single seed is asked of a config of several
 
 
 def test_missing_config_file(tmp_path):
