@@ -477,8 +477,8 @@ class CompactLlama:
 
     def lora_bytes(self, adapter: int) -> int:
         """Bytes of one adapter's stacked LoRA weights (what a step using only it reads extra)."""
-        return sum(lin.block * (lin.in_features + sum(lin.out_features)) * lin.a.element_size()
-                   for lin in self._linears() if lin.a is not None and adapter < lin.n_adapters)
+        return sum(lin.block_rows(adapter) * (lin.in_features + sum(lin.out_features))
+                   * lin.a.element_size() for lin in self._linears() if lin.a is not None)
 
     def _attend_decode(self, q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor,
                        plan: _DecodePlan) -> torch.Tensor:

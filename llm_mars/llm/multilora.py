@@ -11,10 +11,12 @@ adapter that does not target the layer contributes nothing. This is PEFT's LoRA 
 per row, so one batch can mix rows of any adapters and of the base model.
 
 :func:`multi_lora_linear_reference` states it literally, one row at a time. :class:`MultiLoraLinear`
-is the fast path used by the engine: every adapter's ``A`` is stacked into one matrix (padded to a
-common rank, scaling folded into ``B``), so a batch costs two extra matrix products whatever its mix
-of adapters; a 0/1 mask per row keeps each row to its own adapter's block. Layers whose inputs are
-the same (q/k/v, gate/up) are fused into one weight with a block-diagonal ``B``.
+is the fast path used by the engine: every adapter's ``A`` is stacked into one matrix (each in a
+block of its own rank, scaling folded into ``B``), so a batch costs two extra matrix products
+whatever its mix of adapters; a 0/1 mask per row keeps each row to its own adapter's block. Blocks
+are not padded to a common rank: a step reads only the blocks of the adapters it uses, so serving
+a rank-32 adapter does not make a rank-16 one's rows read twice the weights. Layers whose inputs
+are the same (q/k/v, gate/up) are fused into one weight with a block-diagonal ``B``.
 """
 from __future__ import annotations
 
@@ -99,14 +101,17 @@ class RowAdapters:
             onehot[rows, ids[rows] - lo] = 1
             self._onehot = onehot.to(device)
 
-    def mask(self, block: int) -> torch.Tensor | None:
-        """(rows, span * block) 0/1 mask selecting each row's adapter block, or None if not needed."""
+    def mask(self, offsets: Sequence[int]) -> torch.Tensor | None:
+        """0/1 mask selecting each row's adapter block, or None if not needed: ``offsets`` are
+        where the blocks of the adapters of :attr:`span` start and the last one ends
+        (``span`` + 1 of them); the mask has a column per row of those blocks."""
         if self._onehot is None:
             return None
-        if block not in self._masks:
-            n, k = self._onehot.shape
-            self._masks[block] = self._onehot[:, :, None].expand(n, k, block).reshape(n, k * block)
-        return self._masks[block]
+        widths = tuple(b - a for a, b in zip(offsets, offsets[1:]))
+        if widths not in self._masks:
+            self._masks[widths] = self._onehot.repeat_interleave(
+                torch.tensor(widths, device=self._onehot.device), dim=1)
+        return self._masks[widths]
 
 
 class MultiLoraLinear:
@@ -129,9 +134,9 @@ class MultiLoraLinear:
             self.dtype, self.device = self.base.dtype, self.base.device
         else:  # quantized weights take and give fp32 activations
             self.dtype, self.device = torch.float32, torch.device("cpu")
-        self.block = 0  # rows of the stacked A per adapter: parts * padded rank
-        self.a: torch.Tensor | None = None  # (n_adapters * block, in)
-        self.bt: torch.Tensor | None = None  # (n_adapters * block, out), scaling folded in
+        self.offsets: tuple[int, ...] = (0,)  # adapter k's rows of the stacked A: [k] to [k + 1]
+        self.a: torch.Tensor | None = None  # (sum of the blocks, in)
+        self.bt: torch.Tensor | None = None  # (sum of the blocks, out), scaling folded in
         self.n_adapters = 0
 
     @property
@@ -171,25 +176,29 @@ class MultiLoraLinear:
         present = [lw for per in adapters for lw in per if lw is not None]
         if not present:
             self.a = self.bt = None
-            self.block = 0
+            self.offsets = (0,) * (len(adapters) + 1)
             return
         parts = len(self.out_features)
         if any(len(per) != parts for per in adapters):
             raise ValueError(f"expected {parts} parts per adapter")
-        rank = max(lw.rank for lw in present)
-        self.block = parts * rank
-        a = _zeros(len(adapters) * self.block, self.in_features)
-        bt = _zeros(len(adapters) * self.block, sum(self.out_features))
+        # adapter k's block: one slot per part, each as wide as its largest rank here
+        ranks = [max((lw.rank for lw in per if lw is not None), default=0) for per in adapters]
         offsets = [0]
+        for rank in ranks:
+            offsets.append(offsets[-1] + parts * rank)
+        self.offsets = tuple(offsets)
+        a = _zeros(offsets[-1], self.in_features)
+        bt = _zeros(offsets[-1], sum(self.out_features))
+        columns = [0]
         for size in self.out_features:
-            offsets.append(offsets[-1] + size)
+            columns.append(columns[-1] + size)
         for k, per in enumerate(adapters):
             for p, lw in enumerate(per):
                 if lw is None:
                     continue
-                row = k * self.block + p * rank
+                row = offsets[k] + p * ranks[k]
                 a[row: row + lw.rank] = lw.a.float()
-                bt[row: row + lw.rank, offsets[p]: offsets[p + 1]] = (lw.b.float() * lw.scaling).T
+                bt[row: row + lw.rank, columns[p]: columns[p + 1]] = (lw.b.float() * lw.scaling).T
         # LoRA runs in fp32 whatever the base dtype: the products are tiny, and on CPU bf16
         # matrix products this small cost ~6x more than fp32 ones (per-call overhead).
         self.a = a.to(self.device)
@@ -200,13 +209,20 @@ class MultiLoraLinear:
         if self.a is None or not rows.active:
             return y
         lo, hi = rows.span
-        xa = F.linear(x.float(), self.a[lo * self.block: hi * self.block])
-        mask = rows.mask(self.block)
+        start, end = self.offsets[lo], self.offsets[hi]
+        if start == end:  # none of these rows' adapters has a LoRA on this layer
+            return y
+        xa = F.linear(x.float(), self.a[start:end])
+        mask = rows.mask(self.offsets[lo: hi + 1])
         if mask is not None:
             xa.mul_(mask)
         if y.dtype == torch.float32:
-            return y.addmm_(xa, self.bt[lo * self.block: hi * self.block])
-        return y.add_(torch.mm(xa, self.bt[lo * self.block: hi * self.block]))
+            return y.addmm_(xa, self.bt[start:end])
+        return y.add_(torch.mm(xa, self.bt[start:end]))
+
+    def block_rows(self, adapter: int) -> int:
+        """Rows of adapter ``adapter``'s block of the stacked LoRA matrices (0: none here)."""
+        return self.offsets[adapter + 1] - self.offsets[adapter] if adapter < self.n_adapters else 0
 
 
 def _zeros(rows: int, cols: int) -> torch.Tensor:

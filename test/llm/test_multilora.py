@@ -53,13 +53,22 @@ def test_each_row_gets_only_its_own_adapter(layer_and_adapters):
 
 
 def test_row_adapters_mask_only_when_rows_differ():
-    assert RowAdapters([2, 2, 2]).mask(4) is None
+    assert RowAdapters([2, 2, 2]).mask((8, 12)) is None
     assert not RowAdapters([BASE, BASE]).active
     rows = RowAdapters([1, BASE, 3])
     assert rows.span == (1, 4)
-    mask = rows.mask(2)
+    mask = rows.mask((4, 6, 8, 10))
     assert mask.shape == (3, 6)
     assert mask.tolist() == [[1, 1, 0, 0, 0, 0], [0] * 6, [0, 0, 0, 0, 1, 1]]
+    # blocks of their own widths (adapter 2 has none on this layer)
+    assert rows.mask((0, 2, 2, 5)).tolist() == [[1, 1, 0, 0, 0], [0] * 5, [0, 0, 1, 1, 1]]
+
+
+def test_each_adapter_block_has_its_own_rank(layer_and_adapters):
+    """Ranks 4, none, 8 and 2: blocks of 4, 0, 8 and 2 rows, not four blocks of 8."""
+    layer = layer_and_adapters[0]
+    assert layer.offsets == (0, 4, 4, 12, 14) and layer.a.shape[0] == 14
+    assert [layer.block_rows(k) for k in range(4)] == [4, 0, 8, 2]
 
 
 def test_fused_parts_equal_separate_layers():
