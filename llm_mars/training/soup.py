@@ -5,7 +5,7 @@ differently; their average keeps what both learnt and lets the seeds' accidents 
 (measured in docs/evaluation.md). It is exact and stays a plain LoRA: the mean of the deltas
 ``s B_i A_i`` of ``k`` members is ``s [B_1/k ... B_k/k] [A_1; ...; A_k]``, one LoRA of rank
 ``sum(r_i)`` with the members' common scaling ``s``, which PEFT and the engine load like any
-other (the engine pads every adapter to the largest rank in use). A smaller rank can be kept
+other (the engine gives each adapter a block of its own rank). A smaller rank can be kept
 (truncated SVD of the average), at a cost the metadata records.
 """
 from __future__ import annotations
