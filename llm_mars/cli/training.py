@@ -46,6 +46,9 @@ def _train(args: argparse.Namespace) -> int:
         raise TrainingConfigError(config.source, f"trains the {config.adapter!r} adapter, "
                                                  f"not {args.adapter!r}")
     if args.seed is not None:
+        if len(config.seeds) > 1 and not args.out:
+            raise SystemExit("llm-mars train: --seed trains one seed of an averaged adapter; "
+                             "give it its own --out (then --average the seeds' folders)")
         config = replace(config, seeds=(args.seed,))
     out = Path(args.out) if args.out else _adapters_dir() / args.adapter
     for seed, stats in zip(config.seeds, train_adapter(config, out, model=args.model,
@@ -61,6 +64,7 @@ def _average(args: argparse.Namespace) -> int:
     from llm_mars.errors import AdapterMismatchError
     from llm_mars.llm.adapter_meta import read_adapter_meta
     from llm_mars.training.soup import average_adapters
+    from llm_mars.training.train import MAX_ADAPTER_BYTES
 
     if args.config or args.model or args.seed is not None:
         raise SystemExit("llm-mars train: --average trains nothing; it takes no --config, "
@@ -69,7 +73,7 @@ def _average(args: argparse.Namespace) -> int:
         if read_adapter_meta(folder).adapter != args.adapter:
             raise AdapterMismatchError(Path(folder), f"does not hold the {args.adapter!r} adapter")
     out = Path(args.out) if args.out else _adapters_dir() / args.adapter
-    average_adapters(args.average, out, rank=args.rank)
+    average_adapters(args.average, out, rank=args.rank, max_bytes=MAX_ADAPTER_BYTES)
     print(f"{args.adapter}: the average of {len(args.average)} adapters written to {out}")
     return 0
 

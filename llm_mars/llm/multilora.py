@@ -222,7 +222,8 @@ class MultiLoraLinear:
 
     def block_rows(self, adapter: int) -> int:
         """Rows of adapter ``adapter``'s block of the stacked LoRA matrices (0: none here)."""
-        return self.offsets[adapter + 1] - self.offsets[adapter] if adapter < self.n_adapters else 0
+        return self.offsets[adapter + 1] - self.offsets[adapter] \
+            if 0 <= adapter < self.n_adapters else 0
 
 
 def _zeros(rows: int, cols: int) -> torch.Tensor:

@@ -11,19 +11,25 @@ other (the engine gives each adapter a block of its own rank). A smaller rank ca
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
 
-from llm_mars.errors import AdapterLoadError
+from llm_mars.errors import AdapterLoadError, AdapterTooLargeError
 from llm_mars.llm.adapter_meta import AdapterMeta, read_adapter_meta, write_adapter_meta
 from llm_mars.llm.adapters import CONFIG_FILE, WEIGHTS_FILE
 
-_SAME = ("peft_type", "target_modules", "use_rslora", "use_dora", "bias", "task_type",
-         "modules_to_save")
+_SAME = ("target_modules", "bias", "task_type", "modules_to_save")
 """adapter_config.json fields every member must share for the average to be one LoRA."""
+_UNSUPPORTED = ("use_rslora", "use_dora", "rank_pattern", "alpha_pattern", "lora_bias",
+                "layer_replication")
+"""Settings under which the stacked average would not be the mean (a scaling that depends on
+the rank, per-module ranks or alphas, weights besides A and B): such members are refused."""
+_OURS = ("averaged_from", "average_truncated_to_rank", "largest_relative_error")
+"""Metadata this module writes, which a member that is itself an average must not pass on."""
 
 
 def _comparable(value):
@@ -53,22 +59,41 @@ def _truncated(a: torch.Tensor, b: torch.Tensor, rank: int
 
 
 def _read(member: Path) -> tuple[dict, dict[str, torch.Tensor], AdapterMeta]:
+    """A member's config, weights and metadata; :class:`AdapterLoadError` for a folder that is
+    not a plain LoRA this module can average (per-module ranks or alphas, a LoRA bias,
+    anything but A and B matrices)."""
+    from safetensors import SafetensorError
+
     try:
         config = json.loads((member / CONFIG_FILE).read_text(encoding="utf-8"))
         weights = load_file(str(member / WEIGHTS_FILE))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, SafetensorError) as exc:
         raise AdapterLoadError(f"{member}: not a readable LoRA adapter ({exc})") from None
+    if not isinstance(config, dict) or config.get("peft_type") != "LORA" or not all(
+            isinstance(config.get(k), (int, float)) and config[k] > 0 for k in ("r", "lora_alpha")):
+        raise AdapterLoadError(f"{member}: not a LoRA adapter (peft_type LORA, r, lora_alpha)")
+    unsupported = [k for k in _UNSUPPORTED if config.get(k)]
+    if unsupported:
+        raise AdapterLoadError(f"{member} cannot be averaged: it uses {', '.join(unsupported)}")
+    for name in weights:
+        if ".lora_A." not in name and ".lora_B." not in name or not name.endswith(".weight"):
+            raise AdapterLoadError(f"{member}: {name} is neither a LoRA A nor B matrix")
+        pair = name.replace(".lora_A.", ".lora_B.") if ".lora_A." in name else \
+            name.replace(".lora_B.", ".lora_A.")
+        if pair not in weights:
+            raise AdapterLoadError(f"{member}: {name} has no {pair}")
     return config, weights, read_adapter_meta(member)
 
 
 def average_adapters(members: Sequence[str | Path], out: str | Path,
-                     rank: int | None = None) -> Path:
-    """Write to ``out`` the adapter whose weight change is the mean of ``members``' (at
-    least two folders of the same adapter, target modules, scaling and base model);
-    :class:`AdapterLoadError` when they cannot be averaged into one LoRA. ``rank``: keep the
-    average's ``rank`` strongest directions per layer (truncated SVD) instead of all
-    ``sum(r_i)``, for an adapter the size of one member; the worst layer's relative error (in
-    the Frobenius norm) is recorded in its metadata."""
+                     rank: int | None = None, max_bytes: int | None = None) -> Path:
+    """Write to ``out`` (replacing the folder, renamed into place) the adapter whose weight
+    change is the mean of ``members``' (at least two folders of the same adapter, target
+    modules, scaling and base model); :class:`AdapterLoadError` when they cannot be averaged
+    into one LoRA, :class:`AdapterTooLargeError` (nothing written) when its weights would
+    exceed ``max_bytes``. ``rank``: keep the average's ``rank`` strongest directions per layer
+    (truncated SVD) instead of all ``sum(r_i)``, for an adapter the size of one member; the
+    worst layer's relative error (in the Frobenius norm) is recorded in its metadata."""
     folders = [Path(m) for m in members]
     if len(folders) < 2:
         raise AdapterLoadError("averaging needs at least two adapters")
@@ -76,8 +101,6 @@ def average_adapters(members: Sequence[str | Path], out: str | Path,
     config, _, meta = read[0]
     for folder, (other, weights, other_meta) in zip(folders[1:], read[1:]):
         differs = [k for k in _SAME if _comparable(other.get(k)) != _comparable(config.get(k))]
-        if other.get("use_rslora") or config.get("use_rslora"):
-            differs.append("use_rslora")
         if _scaling(other) != _scaling(config):
             differs.append("lora_alpha / r")
         if (other_meta.adapter, other_meta.system_prompt, other_meta.base_model_sha256) != \
@@ -87,7 +110,7 @@ def average_adapters(members: Sequence[str | Path], out: str | Path,
             differs.append("weight names")
         if differs:
             raise AdapterLoadError(f"{folder} cannot be averaged with {folders[0]}: "
-                                   f"{', '.join(dict.fromkeys(differs))} differ")
+                                   f"{', '.join(differs)} differ")
     k = len(read)
     stacked = sum(c["r"] for c, _, _ in read)
     rank = stacked if rank is None else rank
@@ -96,11 +119,7 @@ def average_adapters(members: Sequence[str | Path], out: str | Path,
                                f"{rank} was asked")
     merged: dict[str, torch.Tensor] = {}
     worst = 0.0
-    for name in read[0][1]:
-        if ".lora_B." in name:
-            continue
-        if ".lora_A." not in name:
-            raise AdapterLoadError(f"{folders[0]}: {name} is neither a LoRA A nor B matrix")
+    for name in (n for n in read[0][1] if ".lora_A." in n):
         b_name = name.replace(".lora_A.", ".lora_B.")
         a = torch.cat([w[name] for _, w, _ in read], dim=0)
         b = torch.cat([w[b_name] / k for _, w, _ in read], dim=1)
@@ -108,17 +127,26 @@ def average_adapters(members: Sequence[str | Path], out: str | Path,
             a, b, lost = _truncated(a, b, rank)
             worst = max(worst, lost)
         merged[name], merged[b_name] = a.contiguous(), b.contiguous()
+    size = sum(t.numel() * t.element_size() for t in merged.values())
+    if max_bytes is not None and size > max_bytes:
+        raise AdapterTooLargeError(f"the average's weights would be {size / 1e6:.2f} MB, over "
+                                   f"{max_bytes / 1e6:g} MB: keep a smaller rank (--rank)")
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    save_file(merged, str(out / WEIGHTS_FILE))
-    averaged = dict(config, r=rank, lora_alpha=_number(_scaling(config) * rank), rank_pattern={},
-                    alpha_pattern={})
-    (out / CONFIG_FILE).write_text(json.dumps(averaged, indent=2) + "\n", encoding="utf-8")
-    extra = dict(meta.extra or {}, averaged_from=[f.name for f in folders])
+    if out.exists() and not (out / CONFIG_FILE).is_file():
+        raise AdapterLoadError(f"{out} exists and is not an adapter folder: not replaced")
+    tmp = out.parent / f".tmp-{out.name}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    save_file(merged, str(tmp / WEIGHTS_FILE), metadata={"format": "pt"})
+    averaged = dict(config, r=rank, lora_alpha=_number(_scaling(config) * rank))
+    (tmp / CONFIG_FILE).write_text(json.dumps(averaged, indent=2) + "\n", encoding="utf-8")
+    extra = {key: value for key, value in (meta.extra or {}).items() if key not in _OURS}
+    extra["averaged_from"] = [f.name for f in folders]
     if rank < stacked:  # how much of the exact average the kept rank leaves out, at worst
         extra["average_truncated_to_rank"] = rank
         extra["largest_relative_error"] = round(worst, 4)
-    write_adapter_meta(out, AdapterMeta(meta.adapter, meta.system_prompt,
+    write_adapter_meta(tmp, AdapterMeta(meta.adapter, meta.system_prompt,
                                         meta.base_model_sha256, extra))
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.rename(out)
     return out
-

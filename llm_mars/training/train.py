@@ -144,8 +144,8 @@ def load_config(path: str | Path) -> TrainConfig:
     if "seed" in raw and (not isinstance(raw["seed"], int) or isinstance(raw["seed"], bool)):
         raise TrainingConfigError(f"{path}:seed", "must be an integer")
     seeds = (raw["seed"],) if "seed" in raw else raw["seeds"]
-    if "seeds" in raw and (not isinstance(seeds, list) or len(seeds) < 2 or len(set(seeds))
-                           != len(seeds) or not all(type(n) is int for n in seeds)):
+    if "seeds" in raw and (not isinstance(seeds, list) or not all(type(n) is int for n in seeds)
+                           or len(seeds) < 2 or len(set(seeds)) != len(seeds)):
         raise TrainingConfigError(f"{path}:seeds", "must be a list of at least two different "
                                                    "integers")
     if not isinstance(raw.get("system_prompt"), str) or not raw["system_prompt"].strip():
@@ -369,8 +369,8 @@ def train_averaged(config: TrainConfig, out: Path,
         stats.append(train(replace(config, seeds=(seed,)), members / str(seed)))
     tmp = out.parent / f".tmp-{out.name}"
     shutil.rmtree(tmp, ignore_errors=True)
-    average_adapters([members / str(seed) for seed in config.seeds], tmp)
-    _check_size(tmp)
+    average_adapters([members / str(seed) for seed in config.seeds], tmp,
+                     max_bytes=MAX_ADAPTER_BYTES)
     member_stats = [{"seed": seed, **_stats_json(s)} for seed, s in zip(config.seeds, stats)]
     _finish_folder(tmp, out, config, {"examples": stats[0].examples,
                                       "mean_tokens_per_example":
@@ -498,7 +498,12 @@ def save_adapter(net, out: Path, config: TrainConfig, meta, stats: TrainStats) -
         weights = tmp / WEIGHTS_FILE
         tensors = {k: v.to(torch.bfloat16).contiguous() for k, v in load_file(weights).items()}
         save_file(tensors, weights, metadata={"format": "pt"})
-    _check_size(tmp)
+    size = adapter_bytes(tmp)
+    if size > MAX_ADAPTER_BYTES:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise AdapterTooLargeError(f"adapter weights are {size / 1e6:.2f} MB, over "
+                                   f"{MAX_ADAPTER_BYTES / 1e6:g} MB: lower lora.r or save in "
+                                   "bfloat16")
     (tmp / "README.md").unlink(missing_ok=True)  # PEFT's template card; ours is written apart
     write_adapter_meta(tmp, meta)
     _finish_folder(tmp, out, config, _stats_json(stats))
@@ -506,15 +511,6 @@ def save_adapter(net, out: Path, config: TrainConfig, meta, stats: TrainStats) -
 
 def _stats_json(stats: TrainStats) -> dict[str, Any]:
     return {**asdict(stats), "tokens_per_second": round(stats.tokens_per_second, 1)}
-
-
-def _check_size(folder: Path) -> None:
-    size = adapter_bytes(folder)
-    if size > MAX_ADAPTER_BYTES:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise AdapterTooLargeError(f"adapter weights are {size / 1e6:.2f} MB, over "
-                                   f"{MAX_ADAPTER_BYTES / 1e6:g} MB: lower lora.r or save in "
-                                   "bfloat16")
 
 
 def _finish_folder(tmp: Path, out: Path, config: TrainConfig, stats: dict[str, Any]) -> None:

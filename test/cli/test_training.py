@@ -49,3 +49,8 @@ def test_a_kept_rank_makes_an_adapter_of_that_rank(tmp_path):
     done = _train("bt", "--average", str(ADAPTERS / "bt"), str(ADAPTERS / "bt"), "--rank", "33",
                   "--out", str(tmp_path / "too"))
     assert done.returncode == 1 and "rank at most 32" in done.stderr
+
+
+def test_one_seed_of_an_averaged_adapter_needs_its_own_folder():
+    done = _train("qa", "--seed", "5")  # the committed qa config averages two seeds
+    assert done.returncode != 0 and "give it its own --out" in done.stderr

@@ -70,6 +70,10 @@ def test_the_average_is_the_mean_of_the_members_weight_changes(base, tmp_path):
     meta = read_adapter_meta(out)
     assert (meta.adapter, meta.system_prompt) == ("bt", PROMPT)
     assert meta.extra["averaged_from"] == ["m0", "m1", "m2"]
+    # an average of averages names its own members and no truncation of theirs
+    small = average_adapters(members[:2], tmp_path / "small", rank=4)
+    again = read_adapter_meta(average_adapters([small, members[2]], tmp_path / "again")).extra
+    assert again["averaged_from"] == ["small", "m2"] and "largest_relative_error" not in again
 
 
 def test_module_order_in_the_config_does_not_matter(base, tmp_path):
@@ -83,12 +87,17 @@ def test_module_order_in_the_config_does_not_matter(base, tmp_path):
     dict(target_modules=["q_proj", "k_proj"]),     # other layers
     dict(adapter="qa"),                            # another adapter's metadata
     dict(use_rslora=True),                         # a scaling rule the stacking does not keep
+    dict(alpha_pattern={"q_proj": 32}),            # a module's own scaling
+    dict(rank_pattern={"q_proj": 2}),              # a module's own rank
+    dict(lora_bias=True),                          # a bias besides A and B
 ])
 def test_adapters_that_are_not_one_lora_together_are_refused(base, tmp_path, other):
     a = _member(base, tmp_path / "a", 1)
     b = _member(base, tmp_path / "b", 2, **other)
     with pytest.raises(AdapterLoadError, match="cannot be averaged"):
         average_adapters([a, b], tmp_path / "soup")
+    with pytest.raises(AdapterLoadError, match="cannot be averaged"):
+        average_adapters([b, a], tmp_path / "soup")
     assert not (tmp_path / "soup").exists()
 
 
@@ -99,6 +108,38 @@ def test_one_member_or_a_folder_without_an_adapter_is_refused(base, tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(AdapterLoadError, match="not a readable LoRA adapter"):
         average_adapters([a, tmp_path / "empty"], tmp_path / "soup")
+    corrupt = _member(base, tmp_path / "corrupt", 2)
+    (corrupt / "adapter_model.safetensors").write_bytes(b"\x00" * 64)
+    with pytest.raises(AdapterLoadError, match="not a readable LoRA adapter"):
+        average_adapters([a, corrupt], tmp_path / "soup")
+    other_kind = _member(base, tmp_path / "ia3", 3)
+    config = json.loads((other_kind / "adapter_config.json").read_text())
+    (other_kind / "adapter_config.json").write_text(json.dumps({**config, "peft_type": "IA3"}))
+    with pytest.raises(AdapterLoadError, match="not a LoRA adapter"):
+        average_adapters([a, other_kind], tmp_path / "soup")
+    assert not (tmp_path / "soup").exists()
+
+
+def test_the_output_replaces_an_adapter_folder_but_no_other_folder(base, tmp_path):
+    from llm_mars.errors import AdapterTooLargeError
+
+    a, b = _member(base, tmp_path / "a", 1), _member(base, tmp_path / "b", 2)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep")
+    with pytest.raises(AdapterLoadError, match="not an adapter folder"):
+        average_adapters([a, b], out)
+    assert (out / "notes.txt").read_text() == "keep"
+    with pytest.raises(AdapterTooLargeError, match="--rank"):
+        average_adapters([a, b], tmp_path / "big", max_bytes=1000)
+    assert not (tmp_path / "big").exists()
+    # an earlier adapter folder is replaced whole: nothing stale of it is left
+    (tmp_path / "old" / "train.yaml").parent.mkdir()
+    (tmp_path / "old" / "adapter_config.json").write_text("{}")
+    (tmp_path / "old" / "train.yaml").write_text("seed: 1")
+    average_adapters([a, b], tmp_path / "old")
+    assert not (tmp_path / "old" / "train.yaml").exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
 
 
 def _delta(folder, module="base_model.model.model.layers.1.self_attn.q_proj"):

@@ -47,6 +47,8 @@ def test_bad_configs_name_the_key(tmp_path, change, where):
     ({"seeds": [1]}, "at least two"),
     ({"seeds": [1, 1]}, "at least two different"),
     ({"seeds": [1, "2"]}, "integers"),
+    ({"seeds": [[1], [2]]}, "integers"),
+    ({"seeds": [True, 2]}, "integers"),
     ({"seeds": 3}, "list"),
     ({"seed": 1, "seeds": [1, 2]}, "either seed"),
     ({}, "either seed"),
