@@ -10,6 +10,7 @@ is stored beside the weights and read back here. The user message is the same te
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,17 @@ def write_adapter_meta(adapter_dir: str | Path, meta: AdapterMeta) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(meta.to_json(), indent=2) + "\n", encoding="utf-8")
     return path
+
+
+def replace_folder(new: Path, folder: Path) -> None:
+    """Put the finished folder ``new`` in the place of ``folder`` (which may not exist): the
+    old one is renamed aside first, so a reader never sees half an adapter."""
+    old = folder.parent / f".old-{folder.name}"
+    shutil.rmtree(old, ignore_errors=True)
+    if folder.exists():
+        folder.rename(old)
+    new.rename(folder)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def read_adapter_meta(adapter_dir: str | Path) -> AdapterMeta:

@@ -16,11 +16,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 from llm_mars.errors import AdapterLoadError, AdapterTooLargeError
-from llm_mars.llm.adapter_meta import AdapterMeta, read_adapter_meta, write_adapter_meta
-from llm_mars.llm.adapters import CONFIG_FILE, WEIGHTS_FILE
+from llm_mars.llm.adapter_meta import (AdapterMeta, read_adapter_meta, replace_folder,
+                                        write_adapter_meta)
+from llm_mars.llm.adapters import CONFIG_FILE, WEIGHTS_FILE, LoraAdapter, load_lora_adapter
 
 _SAME = ("target_modules", "bias", "task_type", "modules_to_save")
 """adapter_config.json fields every member must share for the average to be one LoRA."""
@@ -58,16 +59,13 @@ def _truncated(a: torch.Tensor, b: torch.Tensor, rank: int
     return new_a.to(a.dtype), new_b.to(b.dtype), lost
 
 
-def _read(member: Path) -> tuple[dict, dict[str, torch.Tensor], AdapterMeta]:
-    """A member's config, weights and metadata; :class:`AdapterLoadError` for a folder that is
-    not a plain LoRA this module can average (per-module ranks or alphas, a LoRA bias,
-    anything but A and B matrices)."""
-    from safetensors import SafetensorError
-
+def _read(member: Path) -> tuple[dict, LoraAdapter, AdapterMeta]:
+    """A member's config, weights (read and checked by the engine's own reader) and metadata;
+    :class:`AdapterLoadError` for a folder that is not a plain LoRA this module can average
+    (per-module ranks or alphas, a LoRA bias, anything but A and B matrices)."""
     try:
         config = json.loads((member / CONFIG_FILE).read_text(encoding="utf-8"))
-        weights = load_file(str(member / WEIGHTS_FILE))
-    except (OSError, ValueError, SafetensorError) as exc:
+    except (OSError, ValueError) as exc:
         raise AdapterLoadError(f"{member}: not a readable LoRA adapter ({exc})") from None
     if not isinstance(config, dict) or config.get("peft_type") != "LORA" or not all(
             isinstance(config.get(k), (int, float)) and config[k] > 0 for k in ("r", "lora_alpha")):
@@ -75,14 +73,11 @@ def _read(member: Path) -> tuple[dict, dict[str, torch.Tensor], AdapterMeta]:
     unsupported = [k for k in _UNSUPPORTED if config.get(k)]
     if unsupported:
         raise AdapterLoadError(f"{member} cannot be averaged: it uses {', '.join(unsupported)}")
-    for name in weights:
-        if ".lora_A." not in name and ".lora_B." not in name or not name.endswith(".weight"):
-            raise AdapterLoadError(f"{member}: {name} is neither a LoRA A nor B matrix")
-        pair = name.replace(".lora_A.", ".lora_B.") if ".lora_A." in name else \
-            name.replace(".lora_B.", ".lora_A.")
-        if pair not in weights:
-            raise AdapterLoadError(f"{member}: {name} has no {pair}")
-    return config, weights, read_adapter_meta(member)
+    try:
+        adapter = load_lora_adapter(member)
+    except AdapterLoadError as exc:
+        raise AdapterLoadError(f"{member}: not a readable LoRA adapter ({exc})") from None
+    return config, adapter, read_adapter_meta(member)
 
 
 def average_adapters(members: Sequence[str | Path], out: str | Path,
@@ -106,8 +101,8 @@ def average_adapters(members: Sequence[str | Path], out: str | Path,
         if (other_meta.adapter, other_meta.system_prompt, other_meta.base_model_sha256) != \
                 (meta.adapter, meta.system_prompt, meta.base_model_sha256):
             differs.append("adapter name, system prompt or base model")
-        if set(weights) != set(read[0][1]):
-            differs.append("weight names")
+        if set(weights.modules) != set(read[0][1].modules):
+            differs.append("adapted modules")
         if differs:
             raise AdapterLoadError(f"{folder} cannot be averaged with {folders[0]}: "
                                    f"{', '.join(differs)} differ")
@@ -119,14 +114,14 @@ def average_adapters(members: Sequence[str | Path], out: str | Path,
                                f"{rank} was asked")
     merged: dict[str, torch.Tensor] = {}
     worst = 0.0
-    for name in (n for n in read[0][1] if ".lora_A." in n):
-        b_name = name.replace(".lora_A.", ".lora_B.")
-        a = torch.cat([w[name] for _, w, _ in read], dim=0)
-        b = torch.cat([w[b_name] / k for _, w, _ in read], dim=1)
+    for module in read[0][1].modules:
+        a = torch.cat([w.modules[module].a for _, w, _ in read], dim=0)
+        b = torch.cat([w.modules[module].b / k for _, w, _ in read], dim=1)
         if rank < stacked:
             a, b, lost = _truncated(a, b, rank)
             worst = max(worst, lost)
-        merged[name], merged[b_name] = a.contiguous(), b.contiguous()
+        for part, weight in (("A", a), ("B", b)):  # the names PEFT saves
+            merged[f"base_model.model.{module}.lora_{part}.weight"] = weight.contiguous()
     size = sum(t.numel() * t.element_size() for t in merged.values())
     if max_bytes is not None and size > max_bytes:
         raise AdapterTooLargeError(f"the average's weights would be {size / 1e6:.2f} MB, over "
@@ -147,6 +142,5 @@ def average_adapters(members: Sequence[str | Path], out: str | Path,
         extra["largest_relative_error"] = round(worst, 4)
     write_adapter_meta(tmp, AdapterMeta(meta.adapter, meta.system_prompt,
                                         meta.base_model_sha256, extra))
-    shutil.rmtree(out, ignore_errors=True)
-    tmp.rename(out)
+    replace_folder(tmp, out)
     return out

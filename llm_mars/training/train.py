@@ -518,15 +518,12 @@ def _finish_folder(tmp: Path, out: Path, config: TrainConfig, stats: dict[str, A
     rename ``tmp`` into place (a reader never sees half an adapter)."""
     import yaml
 
+    from llm_mars.llm.adapter_meta import replace_folder
+
     (tmp / TRAIN_CONFIG_FILE).write_text(yaml.safe_dump(config.to_json(), sort_keys=False),
                                          encoding="utf-8")
     (tmp / STATS_FILE).write_text(json.dumps(stats, indent=2) + "\n")
     card = out / "README.md"
     if card.exists():
         shutil.copy2(card, tmp / "README.md")
-    old = out.parent / f".old-{out.name}"
-    shutil.rmtree(old, ignore_errors=True)
-    if out.exists():
-        out.rename(old)
-    tmp.rename(out)
-    shutil.rmtree(old, ignore_errors=True)
+    replace_folder(tmp, out)
