@@ -252,14 +252,20 @@ class _Command:
     """Builds one command: draws values (through the ledger), tasks and their wording."""
 
     def __init__(self, rng: random.Random, poison: str | None = None,
-                 family: str | None = None):
+                 family: str | None = None, step_forms: float = 0.0):
         self.rng = rng
         self.family = family  # a held-out phrasing family this command is said in, if any
+        self.step_forms = step_forms  # see generate_plan_examples
         self.style = Style.draw(rng)
         self.ledger = Ledger()
         self.poison = poison  # the slot that gets an impossible value, if any
         self.reply: str | None = None
         self.continuation = False
+
+    def said_in_step_form(self) -> bool:
+        """Whether this step is said in one of the step forms (draws nothing when they are
+        off, so a config without them makes the same examples as before)."""
+        return bool(self.step_forms) and self.rng.random() < self.step_forms
 
     # values ---------------------------------------------------------------------------------
 
@@ -442,7 +448,14 @@ def _deliver_several(c: _Command, robot: str) -> Task:
         f"move {words} {noun} from {qt} to {pt}",
         f"get {words} {noun} from {qt} onto {pt}",
     ])
-    if sort:
+    if sort and c.said_in_step_form():  # the order said before the plate
+        text = c.rng.choice([
+            f"take {words} {noun} from {qt} and put them sorted on {pt}",
+            f"bring {words} {noun} from {qt} to {pt} and stack them in order",
+            f"move {words} {noun} from {qt} in legendary order onto {pt}",
+            f"pick up {words} {noun} at {qt} and sort them onto {pt}",
+        ])
+    elif sort:
         text += c.rng.choice((" in legendary order", " and sort them", ", sorted",
                               " sorted into legendary cakes", " in order"))
     for col in colors:
@@ -563,7 +576,12 @@ def _place(c: _Command, robot: str) -> Task:
     text = c.rng.choice([f"put {what} on {pt}", f"place {what} on {pt}",
                          f"drop {what} on {pt}", f"deliver {what} to {pt}",
                          f"unload on {pt}", f"bring {what} to {pt}"])
-    if sort:
+    if sort and c.said_in_step_form():  # the order said before the plate
+        text = c.rng.choice([f"put {what} sorted on {pt}", f"place {what} in order on {pt}",
+                             f"stack {what} in legendary order on {pt}",
+                             f"put {what} on {pt} sorted by colour",
+                             f"sort {what} onto {pt}"])
+    elif sort:
         text += c.rng.choice((" in legendary order", " sorted", " and sort them"))
     carried = len(c.ledger.carrying[robot])
     c.ledger.carrying[robot].clear()
@@ -630,6 +648,12 @@ def _fill_basket(c: _Command, robot: str) -> Task:
                              f"collect {what} from {ht} and drop them in {basket}",
                              f"grab {what} at {ht} then put them in {basket}",
                              f"get {what} from {ht} and dump them into {basket}"])
+    elif c.said_in_step_form():  # collect then drop, no count: all that fit
+        source = "" if implicit else f" from {ht}"
+        text = c.rng.choice([f"collect cherries{source} and drop them in {basket}",
+                             f"get cherries{source} and put them in {basket}",
+                             f"take the cherries{source} to {basket}",
+                             f"grab cherries{source}, then empty them into {basket}"])
     elif implicit:
         text = c.rng.choice([f"fill {basket} with cherries", f"fill {basket}",
                              f"put some cherries in {basket}", f"bring cherries to {basket}"])
@@ -1587,13 +1611,14 @@ def _impossible(c: _Command) -> _Draft:
 _TASK_COUNTS = ((1, 0.36), (2, 0.30), (3, 0.21), (4, 0.13))
 
 
-def _draft(rng: random.Random, reply_share: float,
-           family: str | None = None) -> tuple[_Command, _Draft]:
+def _draft(rng: random.Random, reply_share: float, family: str | None = None,
+           step_forms: float = 0.0) -> tuple[_Command, _Draft]:
     if rng.random() < reply_share:
         kinds, weights = zip(*POISONS)
-        c = _Command(rng, poison=rng.choices(kinds, weights)[0], family=family)
+        c = _Command(rng, poison=rng.choices(kinds, weights)[0], family=family,
+                     step_forms=step_forms)
         return c, _impossible(c)
-    c = _Command(rng, family=family)
+    c = _Command(rng, family=family, step_forms=step_forms)
     counts, weights = zip(*_TASK_COUNTS)
     n = rng.choices(counts, weights)[0]
     if family is not None and HELD_OUT_FAMILIES[family][0] == "coordination":
@@ -1612,14 +1637,15 @@ def _draft(rng: random.Random, reply_share: float,
 
 def make_example(rng: random.Random, reply_share: float = 0.12,
                  family: str | None = None, correction_share: float = 0.0,
-                 corrections: tuple[str, ...] = TRAINED_CORRECTIONS) -> PlanExample:
+                 corrections: tuple[str, ...] = TRAINED_CORRECTIONS,
+                 step_forms: float = 0.0) -> PlanExample:
     """One example (said in the held-out phrasing ``family`` where the draft has a place for
     it; a plan's command, with probability ``correction_share``, says a place, count or colour
     wrong first and takes it back with one of ``corrections``); retries drafts that ran out of
-    resources."""
+    resources; ``step_forms``: see :func:`generate_plan_examples`."""
     for _ in range(100):
         try:
-            c, draft = _draft(rng, reply_share, family)
+            c, draft = _draft(rng, reply_share, family, step_forms)
         except _NoRoom:
             continue
         text = draft.text
@@ -1653,12 +1679,17 @@ def make_example(rng: random.Random, reply_share: float = 0.12,
 
 def generate_plan_examples(count: int, seed: int, reply_share: float = 0.12,
                            exclude: set[str] | None = None,
-                           correction_share: float = 0.0) -> list[PlanExample]:
+                           correction_share: float = 0.0,
+                           step_forms: float = 0.0) -> list[PlanExample]:
     """``count`` distinct examples (by command text), the same for the same seed.
 
     ``exclude``: command texts that must not appear (e.g. a held-out set).
     ``correction_share``: the share of plans whose command takes a word back (0 draws nothing
     more from the seed, so a config without corrections makes the same examples as before).
+    ``step_forms``: the share of the steps that have them said in the later step forms (the
+    order of a placement said before its plate, "put them sorted on plate 1"; cherries
+    collected and dropped in the basket with no count, which means all that fit); 0 draws
+    nothing more from the seed, as for corrections.
     """
     rng = random.Random(seed)
     seen = set(exclude or ())
@@ -1668,7 +1699,8 @@ def generate_plan_examples(count: int, seed: int, reply_share: float = 0.12,
         attempts += 1
         if attempts > count * 20:
             raise RuntimeError(f"only {len(out)} distinct examples after {attempts} attempts")
-        example = make_example(rng, reply_share, correction_share=correction_share)
+        example = make_example(rng, reply_share, correction_share=correction_share,
+                               step_forms=step_forms)
         key = example.command.lower()
         if key in seen or held_out_family(example.command) is not None:
             continue  # a held-out family's wording, met by chance, is not trained on

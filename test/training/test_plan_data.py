@@ -136,3 +136,31 @@ def test_skill_puts_ports_in_registry_order():
     assert node.ports == (("plate", 3), ("sort", True))
     with pytest.raises(ValueError):
         skill("PlaceCakes", colour="brown")
+
+
+def _leaves(node):
+    return [node] if not node.children else [leaf for c in node.children for leaf in _leaves(c)]
+
+
+def test_step_forms_say_the_order_before_the_plate_and_collect_all_that_fit():
+    # with step forms on, a sorted placement can say its order before the plate, and cherries
+    # collected and dropped in the basket with no count mean all that fit; off, nothing changes
+    assert generate_plan_examples(60, seed=5, step_forms=0.0) == generate_plan_examples(60, seed=5)
+    examples = [e for e in generate_plan_examples(1500, seed=5, step_forms=1.0)
+                if e.kind == "plan" and e.tasks == 1 and e.executable]
+    before = [e for e in examples if any(
+        form in e.command.lower() for form in ("sorted on", "in order on", "sort them onto",
+                                               "legendary order onto", "sort it onto"))]
+    dropped = [e for e in examples if any(
+        form in e.command.lower() for form in ("drop them in", "put them in", "empty them into"))
+        and not any(ch.isdigit() for ch in e.command)]
+    assert len(before) >= 4 and len(dropped) >= 4, (len(before), len(dropped))
+    for e in before:
+        leaves = _leaves(parse_bt_output(e.output).trees[0][1])
+        assert any(n.tag == "PlaceCakes" and n.port("sort") is True
+                   or n.tag == "SubTree" and n.port("ID") == "BuildLegendaryCakes"
+                   for n in leaves), (e.command, e.output)
+    for e in dropped:
+        match = Match(seed=1)
+        match.execute(e.output)
+        assert match.state_dict()["basket"] == V.MAX_CHERRIES_CARRIED, (e.command, e.output)

@@ -147,6 +147,19 @@ def test_bt_pairs_take_words_back_at_the_configured_share():
     assert corrected(0.0) < 5 < 40 < corrected(0.5)
 
 
+def test_bt_pairs_say_steps_in_the_later_forms_at_the_configured_share():
+    import dataclasses
+
+    config = load_config(default_config_path("bt"))
+    data = {"examples": 400, "seed": 1, "reply_share": 0.2}
+
+    def said(share: float) -> int:
+        pairs = training_pairs(dataclasses.replace(config, data={**data, "step_forms": share}))
+        return sum(" sorted on " in p.user or " them in the basket" in p.user for p in pairs)
+
+    assert said(0.0) < said(1.0)
+
+
 def test_describe_pairs_are_the_bt_plans_reversed():
     import dataclasses
 
