@@ -32,6 +32,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                 which.add_argument("--corrections", action="store_true",
                                  help="commands that take a word back in ways no training "
                                       "command does ('plate 6, my bad, plate 2') instead")
+                which.add_argument("--step-wordings", action="store_true",
+                                 help="commands with a sorted placement or a basket fill said "
+                                      "in words no training command uses ('line them up in "
+                                      "legendary order on plate 2') instead")
                 which.add_argument("--trained-families", action="store_true",
                                  help="the control: commands of the phrasing families the "
                                       "adapter trained on, none of them a training command")
@@ -97,7 +101,7 @@ def _eval(args: argparse.Namespace) -> int:
         from llm_mars.training.plan_held_out import held_out_plan_cases
 
         cases = held_out_plan_cases(args.count, args.seed, args.corrections,
-                                    args.trained_families)[:args.limit]
+                                    args.trained_families, args.step_wordings)[:args.limit]
     else:
         from llm_mars.training.qa_held_out import held_out_cases
 

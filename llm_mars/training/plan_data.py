@@ -120,7 +120,19 @@ HELD_OUT_FAMILIES: dict[str, tuple[str, str]] = {
     "as-for": ("order", r"\bas for\b"),
 }
 
+HELD_OUT_STEP_WORDINGS: dict[str, tuple[str, ...]] = {
+    # wordings of one step that no training command uses (step forms included): ``llm-mars eval
+    # plans-held-out --step-wordings`` measures them. {what}: the stacks; {pt}, {basket}: places;
+    # {source}: " from holder N" or nothing
+    "order": ("line {what} up in legendary order on {pt}",
+              "put {what} on {pt} with brown at the bottom and pink on top"),
+    "basket": ("load up on cherries{source} and tip them into {basket}",
+               "fill up with cherries{source} and unload them into {basket}"),
+}
+HELD_OUT_STEP_MARKER = r"\bline (?:\w+ ){1,3}up in legendary order\b|\bbrown at the bottom\b" \
+                       r"|\bload up on cherries\b|\bfill up with cherries\b"
 _FAMILY_MARKERS = {name: re.compile(marker) for name, (_, marker) in HELD_OUT_FAMILIES.items()}
+_FAMILY_MARKERS["step-wording"] = re.compile(HELD_OUT_STEP_MARKER)
 HELD_OUT_CORRECTION = re.compile(r"\b(?:scratch that|strike that|correction|my bad)\b")
 """The ways of taking a word back (of ``lexicon.CORRECTIONS``) that no training command uses;
 ``llm-mars eval plans-held-out --corrections`` measures them."""
@@ -256,6 +268,7 @@ class _Command:
         self.rng = rng
         self.family = family  # a held-out phrasing family this command is said in, if any
         self.step_forms = step_forms  # see generate_plan_examples
+        self.held_out_steps = family == "step-wording"  # HELD_OUT_STEP_WORDINGS where they fit
         self.style = Style.draw(rng)
         self.ledger = Ledger()
         self.poison = poison  # the slot that gets an impossible value, if any
@@ -448,7 +461,10 @@ def _deliver_several(c: _Command, robot: str) -> Task:
         f"move {words} {noun} from {qt} to {pt}",
         f"get {words} {noun} from {qt} onto {pt}",
     ])
-    if sort and c.said_in_step_form():  # the order said before the plate
+    if sort and c.held_out_steps:
+        text = f"take {words} {noun} from {qt} and " + c.rng.choice(
+            HELD_OUT_STEP_WORDINGS["order"]).format(what="them", pt=pt)
+    elif sort and c.said_in_step_form():  # the order said before the plate
         text = c.rng.choice([
             f"take {words} {noun} from {qt} and put them sorted on {pt}",
             f"bring {words} {noun} from {qt} to {pt} and stack them in order",
@@ -576,7 +592,9 @@ def _place(c: _Command, robot: str) -> Task:
     text = c.rng.choice([f"put {what} on {pt}", f"place {what} on {pt}",
                          f"drop {what} on {pt}", f"deliver {what} to {pt}",
                          f"unload on {pt}", f"bring {what} to {pt}"])
-    if sort and c.said_in_step_form():  # the order said before the plate
+    if sort and c.held_out_steps:
+        text = c.rng.choice(HELD_OUT_STEP_WORDINGS["order"]).format(what=what, pt=pt)
+    elif sort and c.said_in_step_form():  # the order said before the plate
         text = c.rng.choice([f"put {what} sorted on {pt}", f"place {what} in order on {pt}",
                              f"stack {what} in legendary order on {pt}",
                              f"put {what} on {pt} sorted by colour",
@@ -648,6 +666,10 @@ def _fill_basket(c: _Command, robot: str) -> Task:
                              f"collect {what} from {ht} and drop them in {basket}",
                              f"grab {what} at {ht} then put them in {basket}",
                              f"get {what} from {ht} and dump them into {basket}"])
+    elif c.held_out_steps:
+        source = "" if implicit else f" from {ht}"
+        text = c.rng.choice(HELD_OUT_STEP_WORDINGS["basket"]).format(source=source,
+                                                                     basket=basket)
     elif c.said_in_step_form():  # collect then drop, no count: all that fit
         source = "" if implicit else f" from {ht}"
         text = c.rng.choice([f"collect cherries{source} and drop them in {basket}",
@@ -1621,7 +1643,7 @@ def _draft(rng: random.Random, reply_share: float, family: str | None = None,
     c = _Command(rng, family=family, step_forms=step_forms)
     counts, weights = zip(*_TASK_COUNTS)
     n = rng.choices(counts, weights)[0]
-    if family is not None and HELD_OUT_FAMILIES[family][0] == "coordination":
+    if family in HELD_OUT_FAMILIES and HELD_OUT_FAMILIES[family][0] == "coordination":
         return c, _handover(c, max(2, n))
     mode = rng.random()
     if mode < 0.05:
@@ -1740,14 +1762,34 @@ def held_out_correction_examples(count: int, seed: int) -> list[PlanExample]:
     """``count`` distinct plan examples whose command takes a word back with a held-out form
     (:data:`HELD_OUT_CORRECTIONS`), tagged ``family:correction``."""
     rng = random.Random(seed)
+    return _distinct_draws(
+        count, count * 40, "correction",
+        lambda: make_example(rng, 0.0, correction_share=1.0, corrections=HELD_OUT_CORRECTIONS),
+        lambda e: "correction" in e.tags)
+
+
+def held_out_step_examples(count: int, seed: int) -> list[PlanExample]:
+    """``count`` distinct plan examples with a step said in a held-out wording
+    (:data:`HELD_OUT_STEP_WORDINGS`: a sorted placement or a basket fill), tagged
+    ``family:step-wording``."""
+    rng = random.Random(seed)
+    return _distinct_draws(  # most drafts have no sorted placement or basket fill
+        count, count * 100, "step-wording", lambda: make_example(rng, 0.0, family="step-wording"),
+        lambda e: held_out_family(e.command) == "step-wording")
+
+
+def _distinct_draws(count: int, tries: int, family: str, draw: Callable[[], PlanExample],
+                    wanted: Callable[[PlanExample], bool]) -> list[PlanExample]:
+    """The first ``count`` distinct ``wanted`` examples of at most ``tries`` draws, tagged
+    ``family:FAMILY``."""
     seen: set[str] = set()
     out: list[PlanExample] = []
-    for _ in range(count * 40):
+    for _ in range(tries):
         if len(out) == count:
             return out
-        example = make_example(rng, 0.0, correction_share=1.0, corrections=HELD_OUT_CORRECTIONS)
-        if "correction" not in example.tags or example.command.lower() in seen:
+        example = draw()
+        if not wanted(example) or example.command.lower() in seen:
             continue
         seen.add(example.command.lower())
-        out.append(replace(example, tags=tuple(sorted({*example.tags, "family:correction"}))))
-    raise RuntimeError(f"only {len(out)} correction examples in {count * 40} drafts")
+        out.append(replace(example, tags=tuple(sorted({*example.tags, f"family:{family}"}))))
+    raise RuntimeError(f"only {len(out)} {family} examples in {tries} drafts")

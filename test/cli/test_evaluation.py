@@ -18,9 +18,10 @@ def test_a_concurrency_below_one_is_refused(value):
     assert "--concurrency: a whole number of at least 1" in done.stderr, done.stderr
 
 
-def test_corrections_and_the_trained_family_control_are_not_asked_together():
+@pytest.mark.parametrize("flags", [("--corrections", "--trained-families"),
+                                   ("--step-wordings", "--corrections")])
+def test_two_held_out_sets_are_not_asked_together(flags):
     done = subprocess.run([sys.executable, "-m", "llm_mars.cli", "eval", "plans-held-out",
-                           "--corrections", "--trained-families"],
-                          capture_output=True, text=True, timeout=120)
+                           *flags], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2, done.stderr
     assert "not allowed with argument" in done.stderr, done.stderr

@@ -11,7 +11,8 @@ from llm_mars.language.grounding import out_of_world
 from llm_mars.language.normaliser import normalise
 from llm_mars.training.plan_data import (HELD_OUT_CORRECTION, HELD_OUT_FAMILIES,
                                          generate_plan_examples, held_out_correction_examples,
-                                         held_out_family, held_out_plan_examples, make_example)
+                                         held_out_family, held_out_plan_examples,
+                                         held_out_step_examples, make_example)
 from llm_mars.training.plan_held_out import held_out_plan_cases, reference_state
 
 
@@ -167,3 +168,29 @@ def test_the_trained_family_control_is_like_the_held_out_cases_in_trained_wordin
 def test_the_control_and_corrections_are_two_sets():
     with pytest.raises(ValueError):
         held_out_plan_cases(5, seed=1, corrections=True, trained_families=True)
+    with pytest.raises(ValueError):
+        held_out_plan_cases(5, seed=1, corrections=True, step_wordings=True)
+
+
+def test_training_never_says_a_step_in_a_held_out_wording_even_with_every_step_form():
+    examples = generate_plan_examples(1500, seed=19, reply_share=0.2, step_forms=1.0)
+    assert [e.command for e in examples if held_out_family(e.command)] == []
+
+
+def test_held_out_step_wordings_run_their_reference_in_the_simulator():
+    cases = held_out_plan_cases(12, seed=3, step_wordings=True)
+    examples = {e.command: e for e in held_out_step_examples(24, seed=3)}
+    assert len(cases) == 12 and len({c.commands[0] for c in cases}) == 12
+    for case in cases:
+        example = examples[case.commands[0]]
+        assert held_out_family(example.command) == "step-wording", example.command
+        assert "family:step-wording" in case.tags and case.kind == "plan"
+        state = reference_state(example)
+        state["replies"] = []
+        assert evaluate_case(case, state) == [], case.commands
+        # the step the held-out words say is in the reference: a sort or all that fit
+        said = example.command.lower()
+        if "legendary order" in said or "brown at the bottom" in said:
+            assert 'sort="true"' in example.output or "BuildLegendaryCakes" in example.output
+        else:
+            assert "CherriesToBasket" in example.output
