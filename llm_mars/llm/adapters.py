@@ -22,6 +22,12 @@ WEIGHTS_FILE = "adapter_model.safetensors"
 _KEY = re.compile(r"^(?:base_model\.model\.)?(?P<module>.+)\.lora_(?P<part>[AB])(?:\.[^.]+)?\.weight$")
 
 
+def lora_weight_name(module: str, part: str) -> str:
+    """The name PEFT saves ``module``'s LoRA matrix ``part`` ("A" or "B") under (what
+    :func:`load_lora_adapter` reads back)."""
+    return f"base_model.model.{module}.lora_{part}.weight"
+
+
 @dataclass(frozen=True)
 class LoraAdapter:
     """A loaded adapter: LoRA weights by module name (e.g. ``model.layers.0.self_attn.q_proj``)."""

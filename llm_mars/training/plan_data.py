@@ -651,6 +651,7 @@ def _fill_basket(c: _Command, robot: str) -> Task:
     h, implicit = c.holder_or_unstated(robot, 1 if count is None else min(count, 10), 0.4)
     s = c.style
     basket, ht = s.basket(), s.holder(h)
+    source = "" if implicit else f" from {ht}"  # where the step forms name the holder
     if count is not None and implicit:  # "put 4 cherries in the basket": from holder 2
         what = s.cherries(count)
         text = c.rng.choice([f"put {what} in {basket}", f"bring {what} to {basket}",
@@ -667,11 +668,9 @@ def _fill_basket(c: _Command, robot: str) -> Task:
                              f"grab {what} at {ht} then put them in {basket}",
                              f"get {what} from {ht} and dump them into {basket}"])
     elif c.held_out_steps:
-        source = "" if implicit else f" from {ht}"
         text = c.rng.choice(HELD_OUT_STEP_WORDINGS["basket"]).format(source=source,
                                                                      basket=basket)
     elif c.said_in_step_form():  # collect then drop, no count: all that fit
-        source = "" if implicit else f" from {ht}"
         text = c.rng.choice([f"collect cherries{source} and drop them in {basket}",
                              f"get cherries{source} and put them in {basket}",
                              f"take the cherries{source} to {basket}",

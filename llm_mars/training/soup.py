@@ -21,7 +21,8 @@ from safetensors.torch import save_file
 from llm_mars.errors import AdapterLoadError, AdapterTooLargeError
 from llm_mars.llm.adapter_meta import (AdapterMeta, read_adapter_meta, replace_folder,
                                         write_adapter_meta)
-from llm_mars.llm.adapters import CONFIG_FILE, WEIGHTS_FILE, LoraAdapter, load_lora_adapter
+from llm_mars.llm.adapters import (CONFIG_FILE, WEIGHTS_FILE, LoraAdapter, load_lora_adapter,
+                                   lora_weight_name)
 
 _SAME = ("target_modules", "bias", "task_type", "modules_to_save")
 """adapter_config.json fields every member must share for the average to be one LoRA."""
@@ -120,8 +121,8 @@ def average_adapters(members: Sequence[str | Path], out: str | Path,
         if rank < stacked:
             a, b, lost = _truncated(a, b, rank)
             worst = max(worst, lost)
-        for part, weight in (("A", a), ("B", b)):  # the names PEFT saves
-            merged[f"base_model.model.{module}.lora_{part}.weight"] = weight.contiguous()
+        for part, weight in (("A", a), ("B", b)):
+            merged[lora_weight_name(module, part)] = weight.contiguous()
     size = sum(t.numel() * t.element_size() for t in merged.values())
     if max_bytes is not None and size > max_bytes:
         raise AdapterTooLargeError(f"the average's weights would be {size / 1e6:.2f} MB, over "
