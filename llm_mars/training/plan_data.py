@@ -224,6 +224,15 @@ class Task:
     inflect: bool = True  # the text starts with its verb, so "robot 2 brings ..." can be made
     tags: tuple[str, ...] = ()
     count: int = 1  # tasks as the operator states them
+    # said with its verb left out (ellipsis forms, only where they are on): ``elided`` right
+    # after the robot's name ("robot 2, the yellow from quadrant 1"), ``gapped`` after the
+    # other robot's task of the same kind ("robot 1 take 5 cherries from holder 1 and robot 2
+    # 5 from holder 2"; the same as ``elided`` unless the task says it otherwise)
+    elided: str | None = None
+    gapped: str | None = None
+
+    def said_after_its_kind(self) -> str | None:
+        return self.gapped or self.elided
 
     def third_person(self) -> str:
         verb, _, rest = self.text.partition(" ")
@@ -264,10 +273,11 @@ class _Command:
     """Builds one command: draws values (through the ledger), tasks and their wording."""
 
     def __init__(self, rng: random.Random, poison: str | None = None,
-                 family: str | None = None, step_forms: float = 0.0):
+                 family: str | None = None, step_forms: float = 0.0, ellipsis: float = 0.0):
         self.rng = rng
         self.family = family  # a held-out phrasing family this command is said in, if any
         self.step_forms = step_forms  # see generate_plan_examples
+        self.ellipsis = ellipsis  # see generate_plan_examples
         self.held_out_steps = family == "step-wording"  # HELD_OUT_STEP_WORDINGS where they fit
         self.style = Style.draw(rng)
         self.ledger = Ledger()
@@ -279,6 +289,11 @@ class _Command:
         """Whether this step is said in one of the step forms (draws nothing when they are
         off, so a config without them makes the same examples as before)."""
         return bool(self.step_forms) and self.rng.random() < self.step_forms
+
+    def said_elliptically(self) -> bool:
+        """Whether this step is said with its verb left out, where it can be (draws nothing
+        when the ellipsis forms are off)."""
+        return bool(self.ellipsis) and self.rng.random() < self.ellipsis
 
     # values ---------------------------------------------------------------------------------
 
@@ -404,11 +419,13 @@ def _deliver(c: _Command, robot: str) -> Task:
     if c.family == "as-for":
         text = f"as for {cake} in {qt}, {c.rng.choice(('bring', 'take', 'move'))} {it} to {pt}"
         inflect = False
+    elided = c.rng.choice((f"{cake} from {qt} to {pt}", f"{cake} from {qt} onto {pt}",
+                           f"{cake} in {qt} to {pt}")) if c.ellipsis else None
     c.take_stack(robot, color, q)
     c.ledger.carrying[robot].clear()
     _placed(c, robot, p, 1)
     return Task([skill("PickCake", color=color, quadrant=q), skill("PlaceCakes", plate=p)],
-                text, inflect, ("deliver",))
+                text, inflect, ("deliver",), elided=elided)
 
 
 def _placed(c: _Command, robot: str, plate: int, cakes: int) -> None:
@@ -545,11 +562,15 @@ def _legendary(c: _Command, robot: str) -> Task:
         f"use {qt} to build legendary cakes on {pt}",
         f"make legendary cakes from {qt} and put them on {pt}",
     ])
+    gapped = c.rng.choice((f"the same on {pt} from {qt}", f"the same with {qt} on {pt}",
+                           f"likewise from {qt} onto {pt}", f"the same from {qt} to {pt}")) \
+        if c.ellipsis else None
     for col in V.COLORS:
         c.take_stack(robot, col, q)
     c.ledger.carrying[robot].clear()
     _placed(c, robot, p, 3)
-    return Task([subtree("BuildLegendaryCakes", quadrant=q, plate=p)], text, True, ("legendary",))
+    return Task([subtree("BuildLegendaryCakes", quadrant=q, plate=p)], text, True, ("legendary",),
+                gapped=gapped)
 
 
 def _pick(c: _Command, robot: str) -> Task:
@@ -574,10 +595,12 @@ def _pick(c: _Command, robot: str) -> Task:
                          f"get {cake} in {qt}", f"load {cake} from {qt}",
                          f"go to {qt} and pick up {cake}", f"go get {cake} from {qt}",
                          f"fetch {cake} from {qt}"])
+    elided = c.rng.choice((f"{cake} from {qt}", f"{cake} in {qt}", f"{cake} at {qt}")) \
+        if c.ellipsis else None
     for col in colors:
         c.take_stack(robot, col, q)
     return Task([skill("PickCake", color=col, quadrant=q) for col in colors], text, True,
-                ("pick",))
+                ("pick",), elided=elided)
 
 
 def _place(c: _Command, robot: str) -> Task:
@@ -639,9 +662,15 @@ def _collect(c: _Command, robot: str) -> Task:
         c.ledger.holders[h] -= taken
         c.ledger.cherries[robot] += taken
         c.ledger.use(robot, f"holder_{h}")
+    elided = gapped = None
+    if c.ellipsis and not implicit:
+        elided = c.rng.choice((f"{what} from {ht}", f"{what} at {ht}"))
+        if count is not None and count > 1:  # "... and robot 2 5 from holder 2"
+            gapped = c.rng.choice((elided, f"{s.number(count)} from {ht}",
+                                   f"{s.number(count)} at {ht}"))
     node = skill("CollectCherries", holder=h) if count is None else \
         skill("CollectCherries", holder=h, count=count)
-    return Task([node], text, True, ("cherries",))
+    return Task([node], text, True, ("cherries",), elided=elided, gapped=gapped)
 
 
 def _fill_basket(c: _Command, robot: str) -> Task:
@@ -1282,15 +1311,25 @@ _THEN = (", then ", " then ", " and then ", ", and then ", ", after that ", ". A
 _LAST = (", and finally ", " and finally ", ", then finally ", ". Finally, ")
 
 
-def _join(c: _Command, tasks: list[Task], third: bool = False) -> str:
+def _join(c: _Command, tasks: list[Task], third: bool = False,
+          elide_first: bool = False) -> str:
+    """The tasks said one after the other; with the ellipsis forms on, the first said with its
+    verb left out where ``elide_first`` (it comes right after the robot's name), and a task
+    after one of its kind ("deliver the brown ... to plate 1 and the pink ... to plate 3")."""
     texts = [t.third_person() if third and t.inflect else t.text for t in tasks]
     rng = c.rng
-    if len(texts) == 1:
-        return texts[0]
     if len(texts) == 2 and not third and rng.random() < 0.15:
         a, b = texts
         return rng.choice((f"{b}, but first {a}", f"{b} after you {a}", f"first {a}, then {b}",
                            f"before you {b}, {a}"))
+    if elide_first and tasks[0].elided and c.said_elliptically():
+        texts[0] = tasks[0].elided
+    for i in range(1, len(tasks)) if c.ellipsis else ():
+        after = tasks[i].said_after_its_kind()
+        if after and tasks[i].tags[:1] == tasks[i - 1].tags[:1] and c.said_elliptically():
+            texts[i] = after
+    if len(texts) == 1:
+        return texts[0]
     out = ("first " if rng.random() < 0.1 and not third else "") + texts[0]
     for i, text in enumerate(texts[1:], 1):
         sep = rng.choice(_LAST) if i == len(texts) - 1 and i >= 2 and rng.random() < 0.4 \
@@ -1308,12 +1347,13 @@ def _address(c: _Command, robot: str, tasks: list[Task]) -> str:
     if c.family in _HELD_OUT_ADDRESSES:
         return rng.choice(_HELD_OUT_ADDRESSES[c.family]).format(r=name, tasks=_join(c, tasks))
     style = rng.random()
+    elide = bool(c.ellipsis)  # only right after the name: "robot 2, the yellow from quadrant 1"
     if style < 0.4:
-        return f"{name}, {_join(c, tasks)}"
+        return f"{name}, {_join(c, tasks, elide_first=elide)}"
     if style < 0.55:
-        return f"{name} {_join(c, tasks)}"
+        return f"{name} {_join(c, tasks, elide_first=elide)}"
     if style < 0.62:
-        return f"{name}: {_join(c, tasks)}"
+        return f"{name}: {_join(c, tasks, elide_first=elide)}"
     if style < 0.85:
         lead = rng.choice(("{r} should ", "I want {r} to ", "tell {r} to ", "have {r} ",
                            "let {r} ", "{r} needs to ", "{r} will ", "use {r} to ", "{r} please ",
@@ -1396,6 +1436,40 @@ def _two(c: _Command, n: int) -> _Draft:
     if "meanwhile" in sep.lower() or "same time" in sep or "while" in sep:
         tags.add("meanwhile")
     return _Draft(trees, text, n, tags)
+
+
+GAPPED_SHARE = 0.15
+"""Of the commands of two or more tasks, the share (times the config's ``ellipsis``) drafted by
+:func:`_gapped`."""
+
+
+def _gapped(c: _Command, n: int) -> _Draft:
+    """Both robots given a task of one kind, the second's said with its verb left out: "robot 1
+    take 5 cherries from holder 1 and robot 2 5 from holder 2", "robot 1, build legendary cakes
+    on plate 2 from quadrant 2; robot 2, the same on plate 3 from quadrant 3"."""
+    rng = c.rng
+    maker = rng.choice((_deliver, _deliver, _pick, _collect, _collect, _legendary))
+    first, second = ("robot1", "robot2") if rng.random() < 0.7 else ("robot2", "robot1")
+    ta = maker(c, first)
+    tb = maker(c, second)
+    gapped = tb.said_after_its_kind()
+    if gapped is None:  # a task that cannot be said so (cherries from an unstated holder)
+        raise _NoRoom
+    sep = rng.choice((" and ", ", and ", ", ", "; ", ". "))
+    name_a = c.say_robot(first, start=True)
+    name_b = c.say_robot(second, start=sep == ". ")
+    text = rng.choice((f"{name_a}, {ta.text}", f"{name_a} {ta.text}", f"{name_a}: {ta.text}")) \
+        + sep + rng.choice((f"{name_b} {gapped}", f"{name_b}, {gapped}", f"{name_b}: {gapped}"))
+    trees = {first: list(ta.nodes), second: list(tb.nodes)}
+    tasks = 2
+    if n >= 3 and rng.random() < 0.5:
+        end = rng.choice((_home, _home, _funny, _finish))(c, first)
+        text += rng.choice((", then both of you ", " then you both ", ", and then both robots ",
+                            ". Then both ")) + end.text
+        for robot in V.ROBOTS:
+            trees[robot] = trees[robot] + end.nodes
+        tasks = 3
+    return _Draft(trees, text, tasks, {"both-robots", "ellipsis"} | _task_tags([ta, tb]))
 
 
 def _shared_count(c: _Command) -> _Draft:
@@ -1633,15 +1707,17 @@ _TASK_COUNTS = ((1, 0.36), (2, 0.30), (3, 0.21), (4, 0.13))
 
 
 def _draft(rng: random.Random, reply_share: float, family: str | None = None,
-           step_forms: float = 0.0) -> tuple[_Command, _Draft]:
+           step_forms: float = 0.0, ellipsis: float = 0.0) -> tuple[_Command, _Draft]:
     if rng.random() < reply_share:
         kinds, weights = zip(*POISONS)
         c = _Command(rng, poison=rng.choices(kinds, weights)[0], family=family,
-                     step_forms=step_forms)
+                     step_forms=step_forms, ellipsis=ellipsis)
         return c, _impossible(c)
-    c = _Command(rng, family=family, step_forms=step_forms)
+    c = _Command(rng, family=family, step_forms=step_forms, ellipsis=ellipsis)
     counts, weights = zip(*_TASK_COUNTS)
     n = rng.choices(counts, weights)[0]
+    if n >= 2 and ellipsis and rng.random() < ellipsis * GAPPED_SHARE:
+        return c, _gapped(c, n)
     if family in HELD_OUT_FAMILIES and HELD_OUT_FAMILIES[family][0] == "coordination":
         return c, _handover(c, max(2, n))
     mode = rng.random()
@@ -1659,14 +1735,14 @@ def _draft(rng: random.Random, reply_share: float, family: str | None = None,
 def make_example(rng: random.Random, reply_share: float = 0.12,
                  family: str | None = None, correction_share: float = 0.0,
                  corrections: tuple[str, ...] = TRAINED_CORRECTIONS,
-                 step_forms: float = 0.0) -> PlanExample:
+                 step_forms: float = 0.0, ellipsis: float = 0.0) -> PlanExample:
     """One example (said in the held-out phrasing ``family`` where the draft has a place for
     it; a plan's command, with probability ``correction_share``, says a place, count or colour
     wrong first and takes it back with one of ``corrections``); retries drafts that ran out of
-    resources; ``step_forms``: see :func:`generate_plan_examples`."""
+    resources; ``step_forms``, ``ellipsis``: see :func:`generate_plan_examples`."""
     for _ in range(100):
         try:
-            c, draft = _draft(rng, reply_share, family, step_forms)
+            c, draft = _draft(rng, reply_share, family, step_forms, ellipsis)
         except _NoRoom:
             continue
         text = draft.text
@@ -1701,7 +1777,8 @@ def make_example(rng: random.Random, reply_share: float = 0.12,
 def generate_plan_examples(count: int, seed: int, reply_share: float = 0.12,
                            exclude: set[str] | None = None,
                            correction_share: float = 0.0,
-                           step_forms: float = 0.0) -> list[PlanExample]:
+                           step_forms: float = 0.0,
+                           ellipsis: float = 0.0) -> list[PlanExample]:
     """``count`` distinct examples (by command text), the same for the same seed.
 
     ``exclude``: command texts that must not appear (e.g. a held-out set).
@@ -1711,6 +1788,12 @@ def generate_plan_examples(count: int, seed: int, reply_share: float = 0.12,
     order of a placement said before its plate, "put them sorted on plate 1"; cherries
     collected and dropped in the basket with no count, which means all that fit); 0 draws
     nothing more from the seed, as for corrections.
+    ``ellipsis``: the share of the steps that can be said with their verb left out that are
+    (right after the robot's name, "robot 2, the yellow from quadrant 1", or after a step of
+    their kind, "... and the pink from quadrant 2 to plate 3"); with it, a share
+    ``ellipsis * GAPPED_SHARE`` of the commands of two or more tasks give both robots a task of
+    one kind, the second said so ("robot 1 take 5 cherries from holder 1 and robot 2 5 from
+    holder 2"). 0 draws nothing more, as above.
     """
     rng = random.Random(seed)
     seen = set(exclude or ())
@@ -1721,7 +1804,7 @@ def generate_plan_examples(count: int, seed: int, reply_share: float = 0.12,
         if attempts > count * 20:
             raise RuntimeError(f"only {len(out)} distinct examples after {attempts} attempts")
         example = make_example(rng, reply_share, correction_share=correction_share,
-                               step_forms=step_forms)
+                               step_forms=step_forms, ellipsis=ellipsis)
         key = example.command.lower()
         if key in seen or held_out_family(example.command) is not None:
             continue  # a held-out family's wording, met by chance, is not trained on

@@ -1,4 +1,5 @@
 import random
+import re
 from collections import Counter
 
 import pytest
@@ -166,3 +167,29 @@ def test_step_forms_say_the_order_before_the_plate_and_collect_all_that_fit():
         match = Match(seed=1)
         match.execute(e.output)
         assert match.state_dict()["basket"] == V.MAX_CHERRIES_CARRIED, (e.command, e.output)
+
+
+def test_ellipsis_forms_leave_the_verb_out_and_plan_what_the_words_say():
+    # with the ellipsis forms on, a step right after a robot's name or after a step of its kind
+    # can be said without its verb, and some two-robot commands give the second robot the
+    # first one's kind of task in words with no verb; off, nothing changes
+    assert generate_plan_examples(60, seed=6, ellipsis=0.0) == generate_plan_examples(60, seed=6)
+    examples = generate_plan_examples(1500, seed=6, ellipsis=1.0)
+    gapped = [e for e in examples if "ellipsis" in e.tags]
+    assert len(gapped) >= 30, len(gapped)
+    for e in gapped:
+        assert e.kind == "plan" and {r for r, _ in parse_bt_output(e.output).trees} == set(V.ROBOTS)
+        trees = dict(parse_bt_output(e.output).trees)
+        kinds = [{(n.port("ID") if n.tag == "SubTree" else n.tag) for n in _leaves(trees[r])}
+                 for r in V.ROBOTS]
+        assert kinds[0] & kinds[1] - {"MoveTo", "FunnyAction", "FinishMatch"}, e.command
+        match = Match(seed=1)
+        match.execute(e.output)
+        for robot in match.state_dict()["robots"].values():
+            assert robot["tree_status"] == "SUCCESS", (e.command, robot)
+    elided = [e for e in examples if e.kind == "plan" and "ellipsis" not in e.tags and re.search(
+        r"^(robot|r) ?\w+[,:]? (the )?(brown|yellow|pink) ", normalize_text(e.command))]
+    assert len(elided) >= 10, len(elided)
+    for e in elided:  # a robot named first picks a cake first (alone or in a delivery)
+        firsts = [_leaves(tree)[0].tag for _, tree in parse_bt_output(e.output).trees]
+        assert "PickCake" in firsts, (e.command, e.output)

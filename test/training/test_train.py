@@ -250,3 +250,19 @@ def test_a_run_the_time_budget_stops_ends_with_the_rate_decayed():
     assert _lr_at(30, 100, 10, 1.0, time_spent=0.5) == pytest.approx(0.55)
     assert _lr_at(90, 100, 10, 1.0, time_spent=0.1) == _lr_at(90, 100, 10, 1.0)
     assert _lr_at(5, 100, 10, 1.0, time_spent=0.9) == pytest.approx(0.6)  # warm-up first
+
+
+def test_bt_pairs_leave_verbs_out_at_the_configured_share():
+    import dataclasses
+
+    config = load_config(default_config_path("bt"))
+    data = {"examples": 400, "seed": 1, "reply_share": 0.2}
+
+    def plans(share: float) -> list[str]:
+        return [p.user for p in training_pairs(
+            dataclasses.replace(config, data={**data, "ellipsis": share}))]
+
+    # "the same on plate 3 from quadrant 2" is said only by the gapped two-robot commands
+    assert not any("the same on " in u for u in plans(0.0))
+    assert plans(0.0) != plans(1.0)
+    assert sum(" the same on " in u or " likewise from " in u for u in plans(1.0)) >= 1
