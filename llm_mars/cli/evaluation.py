@@ -36,6 +36,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                  help="commands with a sorted placement or a basket fill said "
                                       "in words no training command uses ('line them up in "
                                       "legendary order on plate 2') instead")
+                which.add_argument("--gap-wordings", action="store_true",
+                                 help="two-robot commands whose second robot's task is said "
+                                      "without its verb in words no training command uses "
+                                      "('robot 2 ditto, the pink from quadrant 1 to plate 3') "
+                                      "instead")
                 which.add_argument("--trained-families", action="store_true",
                                  help="the control: commands of the phrasing families the "
                                       "adapter trained on, none of them a training command")
@@ -101,7 +106,8 @@ def _eval(args: argparse.Namespace) -> int:
         from llm_mars.training.plan_held_out import held_out_plan_cases
 
         cases = held_out_plan_cases(args.count, args.seed, args.corrections,
-                                    args.trained_families, args.step_wordings)[:args.limit]
+                                    args.trained_families, args.step_wordings,
+                                    args.gap_wordings)[:args.limit]
     else:
         from llm_mars.training.qa_held_out import held_out_cases
 

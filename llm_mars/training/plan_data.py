@@ -131,8 +131,16 @@ HELD_OUT_STEP_WORDINGS: dict[str, tuple[str, ...]] = {
 }
 HELD_OUT_STEP_MARKER = r"\bline (?:\w+ ){1,3}up in legendary order\b|\bbrown at the bottom\b" \
                        r"|\bload up on cherries\b|\bfill up with cherries\b"
+HELD_OUT_GAP_WORDINGS: tuple[str, ...] = (
+    # ways of giving the second robot the first one's kind of task without its verb that no
+    # training command uses (ellipsis forms included): ``llm-mars eval plans-held-out
+    # --gap-wordings`` measures them. {b}: the second robot; {step}: its step, verb left out
+    "{b} ditto, {step}", "same goes for {b}: {step}", "{b} does the same with {step}",
+)
+HELD_OUT_GAP_MARKER = r"\bditto\b|\bsame goes for\b|\bdoes the same with\b"
 _FAMILY_MARKERS = {name: re.compile(marker) for name, (_, marker) in HELD_OUT_FAMILIES.items()}
 _FAMILY_MARKERS["step-wording"] = re.compile(HELD_OUT_STEP_MARKER)
+_FAMILY_MARKERS["gap-wording"] = re.compile(HELD_OUT_GAP_MARKER)
 HELD_OUT_CORRECTION = re.compile(r"\b(?:scratch that|strike that|correction|my bad)\b")
 """The ways of taking a word back (of ``lexicon.CORRECTIONS``) that no training command uses;
 ``llm-mars eval plans-held-out --corrections`` measures them."""
@@ -1448,18 +1456,22 @@ def _gapped(c: _Command, n: int) -> _Draft:
     take 5 cherries from holder 1 and robot 2 5 from holder 2", "robot 1, build legendary cakes
     on plate 2 from quadrant 2; robot 2, the same on plate 3 from quadrant 3"."""
     rng = c.rng
-    maker = rng.choice((_deliver, _deliver, _pick, _collect, _collect, _legendary))
+    held_out = c.family == "gap-wording"  # HELD_OUT_GAP_WORDINGS, around a verbless step
+    maker = rng.choice((_deliver, _deliver, _pick, _collect, _collect) +
+                       (() if held_out else (_legendary,)))
     first, second = ("robot1", "robot2") if rng.random() < 0.7 else ("robot2", "robot1")
     ta = maker(c, first)
     tb = maker(c, second)
-    gapped = tb.said_after_its_kind()
+    gapped = tb.elided if held_out else tb.said_after_its_kind()
     if gapped is None:  # a task that cannot be said so (cherries from an unstated holder)
         raise _NoRoom
     sep = rng.choice((" and ", ", and ", ", ", "; ", ". "))
     name_a = c.say_robot(first, start=True)
     name_b = c.say_robot(second, start=sep == ". ")
+    said_b = rng.choice(HELD_OUT_GAP_WORDINGS).format(b=name_b, step=gapped) if held_out else \
+        rng.choice((f"{name_b} {gapped}", f"{name_b}, {gapped}", f"{name_b}: {gapped}"))
     text = rng.choice((f"{name_a}, {ta.text}", f"{name_a} {ta.text}", f"{name_a}: {ta.text}")) \
-        + sep + rng.choice((f"{name_b} {gapped}", f"{name_b}, {gapped}", f"{name_b}: {gapped}"))
+        + sep + said_b
     trees = {first: list(ta.nodes), second: list(tb.nodes)}
     tasks = 2
     if n >= 3 and rng.random() < 0.5:
@@ -1716,6 +1728,8 @@ def _draft(rng: random.Random, reply_share: float, family: str | None = None,
     c = _Command(rng, family=family, step_forms=step_forms, ellipsis=ellipsis)
     counts, weights = zip(*_TASK_COUNTS)
     n = rng.choices(counts, weights)[0]
+    if family == "gap-wording":
+        return c, _gapped(c, max(2, n))
     if n >= 2 and ellipsis and rng.random() < ellipsis * GAPPED_SHARE:
         return c, _gapped(c, n)
     if family in HELD_OUT_FAMILIES and HELD_OUT_FAMILIES[family][0] == "coordination":
@@ -1858,6 +1872,17 @@ def held_out_step_examples(count: int, seed: int) -> list[PlanExample]:
     return _distinct_draws(  # most drafts have no sorted placement or basket fill
         count, count * 100, "step-wording", lambda: make_example(rng, 0.0, family="step-wording"),
         lambda e: held_out_family(e.command) == "step-wording")
+
+
+def held_out_gap_examples(count: int, seed: int) -> list[PlanExample]:
+    """``count`` distinct two-robot plan examples whose second robot's task is said in a
+    held-out way of leaving its verb out (:data:`HELD_OUT_GAP_WORDINGS`), tagged
+    ``family:gap-wording``."""
+    rng = random.Random(seed)
+    return _distinct_draws(
+        count, count * 20, "gap-wording",
+        lambda: make_example(rng, 0.0, family="gap-wording", ellipsis=1.0),
+        lambda e: held_out_family(e.command) == "gap-wording")
 
 
 def _distinct_draws(count: int, tries: int, family: str, draw: Callable[[], PlanExample],

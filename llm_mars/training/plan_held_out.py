@@ -25,7 +25,7 @@ from llm_mars.evaluation.expectations import CommandCase
 from llm_mars.session.match import Match
 from llm_mars.training.plan_data import (PlanExample, generate_plan_examples,
                                          held_out_correction_examples, held_out_plan_examples,
-                                         held_out_step_examples)
+                                         held_out_gap_examples, held_out_step_examples)
 
 _ROBOT_OUTCOME = ("location", "carrying", "funny_action", "said")
 """What a robot's final state must show; its history and timing are the plan's own way."""
@@ -51,18 +51,23 @@ def reference_state(example: PlanExample, seed: int = 0) -> dict[str, Any]:
 
 def held_out_plan_cases(count: int, seed: int, corrections: bool = False,
                         trained_families: bool = False,
-                        step_wordings: bool = False) -> list[CommandCase]:
+                        step_wordings: bool = False,
+                        gap_wordings: bool = False) -> list[CommandCase]:
     """``count`` command cases (seeded) in the held-out phrasing families, or with
     ``corrections`` commands that take a word back in a held-out way ("plate 6, my bad, plate
     2"), or with ``step_wordings`` commands with a sorted placement or basket fill said in a
-    held-out wording ("line them up in legendary order on plate 2"), or with
+    held-out wording ("line them up in legendary order on plate 2"), or with ``gap_wordings``
+    two-robot commands whose second robot's task is said without its verb in a held-out way
+    ("robot 1 take 5 cherries from holder 1 and robot 2 ditto, 5 cherries from holder 2"), or with
     ``trained_families`` the control (:func:`trained_family_examples`) with the same number of
     replies and of plans of each task count as the held-out families' cases; plans that only
     make sense after an earlier command (``continuation``) are left out."""
-    if corrections + trained_families + step_wordings > 1:
-        raise ValueError("corrections, step_wordings and trained_families are different sets")
+    if corrections + trained_families + step_wordings + gap_wordings > 1:
+        raise ValueError("corrections, step_wordings, gap_wordings and trained_families are "
+                         "different sets")
     draw = held_out_correction_examples if corrections else \
-        held_out_step_examples if step_wordings else held_out_plan_examples
+        held_out_step_examples if step_wordings else \
+        held_out_gap_examples if gap_wordings else held_out_plan_examples
     examples = _runnable(draw(count * 2, seed))[:count]
     if trained_families:
         examples = _like(examples, _runnable(trained_family_examples(count * 6, seed)))

@@ -19,7 +19,8 @@ def test_a_concurrency_below_one_is_refused(value):
 
 
 @pytest.mark.parametrize("flags", [("--corrections", "--trained-families"),
-                                   ("--step-wordings", "--corrections")])
+                                   ("--step-wordings", "--corrections"),
+                                   ("--gap-wordings", "--step-wordings")])
 def test_two_held_out_sets_are_not_asked_together(flags):
     done = subprocess.run([sys.executable, "-m", "llm_mars.cli", "eval", "plans-held-out",
                            *flags], capture_output=True, text=True, timeout=120)

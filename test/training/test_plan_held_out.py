@@ -11,8 +11,9 @@ from llm_mars.language.grounding import out_of_world
 from llm_mars.language.normaliser import normalise
 from llm_mars.training.plan_data import (HELD_OUT_CORRECTION, HELD_OUT_FAMILIES,
                                          generate_plan_examples, held_out_correction_examples,
-                                         held_out_family, held_out_plan_examples,
-                                         held_out_step_examples, make_example)
+                                         held_out_family, held_out_gap_examples,
+                                         held_out_plan_examples, held_out_step_examples,
+                                         make_example)
 from llm_mars.training.plan_held_out import held_out_plan_cases, reference_state
 
 
@@ -170,10 +171,13 @@ def test_the_control_and_corrections_are_two_sets():
         held_out_plan_cases(5, seed=1, corrections=True, trained_families=True)
     with pytest.raises(ValueError):
         held_out_plan_cases(5, seed=1, corrections=True, step_wordings=True)
+    with pytest.raises(ValueError):
+        held_out_plan_cases(5, seed=1, step_wordings=True, gap_wordings=True)
 
 
 def test_training_never_says_a_step_in_a_held_out_wording_even_with_every_step_form():
-    examples = generate_plan_examples(1500, seed=19, reply_share=0.2, step_forms=1.0)
+    examples = generate_plan_examples(1500, seed=19, reply_share=0.2, step_forms=1.0,
+                                      ellipsis=1.0)
     assert [e.command for e in examples if held_out_family(e.command)] == []
 
 
@@ -194,3 +198,17 @@ def test_held_out_step_wordings_run_their_reference_in_the_simulator():
             assert 'sort="true"' in example.output or "BuildLegendaryCakes" in example.output
         else:
             assert "CherriesToBasket" in example.output
+
+
+def test_held_out_gap_wordings_give_both_robots_a_task_of_one_kind_that_runs():
+    cases = held_out_plan_cases(12, seed=4, gap_wordings=True)
+    examples = {e.command: e for e in held_out_gap_examples(24, seed=4)}
+    assert len(cases) == 12 and len({c.commands[0] for c in cases}) == 12
+    for case in cases:
+        example = examples[case.commands[0]]
+        assert held_out_family(example.command) == "gap-wording", example.command
+        assert "family:gap-wording" in case.tags and case.kind == "plan"
+        assert 'ID="robot1"' in example.output and 'ID="robot2"' in example.output
+        state = reference_state(example)
+        state["replies"] = []
+        assert evaluate_case(case, state) == [], case.commands
