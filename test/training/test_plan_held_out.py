@@ -181,34 +181,31 @@ def test_training_never_says_a_step_in_a_held_out_wording_even_with_every_step_f
     assert [e.command for e in examples if held_out_family(e.command)] == []
 
 
-def test_held_out_step_wordings_run_their_reference_in_the_simulator():
-    cases = held_out_plan_cases(12, seed=3, step_wordings=True)
-    examples = {e.command: e for e in held_out_step_examples(24, seed=3)}
+def _step_holds_its_words(example) -> None:
+    """The step the held-out words say is in the reference: a sort or all that fit."""
+    said = example.command.lower()
+    if "legendary order" in said or "brown at the bottom" in said:
+        assert 'sort="true"' in example.output or "BuildLegendaryCakes" in example.output
+    else:
+        assert "CherriesToBasket" in example.output
+
+
+def _both_robots_have_a_tree(example) -> None:
+    assert 'ID="robot1"' in example.output and 'ID="robot2"' in example.output
+
+
+@pytest.mark.parametrize("flag, family, draw, holds", [
+    ("step_wordings", "step-wording", held_out_step_examples, _step_holds_its_words),
+    ("gap_wordings", "gap-wording", held_out_gap_examples, _both_robots_have_a_tree)])
+def test_held_out_wordings_run_their_reference_in_the_simulator(flag, family, draw, holds):
+    cases = held_out_plan_cases(12, seed=3, **{flag: True})
+    examples = {e.command: e for e in draw(24, seed=3)}
     assert len(cases) == 12 and len({c.commands[0] for c in cases}) == 12
     for case in cases:
         example = examples[case.commands[0]]
-        assert held_out_family(example.command) == "step-wording", example.command
-        assert "family:step-wording" in case.tags and case.kind == "plan"
+        assert held_out_family(example.command) == family, example.command
+        assert f"family:{family}" in case.tags and case.kind == "plan"
         state = reference_state(example)
         state["replies"] = []
         assert evaluate_case(case, state) == [], case.commands
-        # the step the held-out words say is in the reference: a sort or all that fit
-        said = example.command.lower()
-        if "legendary order" in said or "brown at the bottom" in said:
-            assert 'sort="true"' in example.output or "BuildLegendaryCakes" in example.output
-        else:
-            assert "CherriesToBasket" in example.output
-
-
-def test_held_out_gap_wordings_give_both_robots_a_task_of_one_kind_that_runs():
-    cases = held_out_plan_cases(12, seed=4, gap_wordings=True)
-    examples = {e.command: e for e in held_out_gap_examples(24, seed=4)}
-    assert len(cases) == 12 and len({c.commands[0] for c in cases}) == 12
-    for case in cases:
-        example = examples[case.commands[0]]
-        assert held_out_family(example.command) == "gap-wording", example.command
-        assert "family:gap-wording" in case.tags and case.kind == "plan"
-        assert 'ID="robot1"' in example.output and 'ID="robot2"' in example.output
-        state = reference_state(example)
-        state["replies"] = []
-        assert evaluate_case(case, state) == [], case.commands
+        holds(example)
