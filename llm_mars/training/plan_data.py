@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -135,9 +135,9 @@ HELD_OUT_GAP_WORDINGS: tuple[str, ...] = (
     # ways of giving the second robot the first one's kind of task without its verb that no
     # training command uses (ellipsis forms included): ``llm-mars eval plans-held-out
     # --gap-wordings`` measures them. {b}: the second robot; {step}: its step, verb left out
-    "{b} ditto, {step}", "same goes for {b}: {step}", "{b} does the same with {step}",
+    "{b} ditto, {step}", "same goes for {b}: {step}", "{b} repeats that with {step}",
 )
-HELD_OUT_GAP_MARKER = r"\bditto\b|\bsame goes for\b|\bdoes the same with\b"
+HELD_OUT_GAP_MARKER = r"\bditto\b|\bsame goes for\b|\brepeats that with\b"
 _FAMILY_MARKERS = {name: re.compile(marker) for name, (_, marker) in HELD_OUT_FAMILIES.items()}
 _FAMILY_MARKERS["step-wording"] = re.compile(HELD_OUT_STEP_MARKER)
 _FAMILY_MARKERS["gap-wording"] = re.compile(HELD_OUT_GAP_MARKER)
@@ -1348,14 +1348,18 @@ def _join(c: _Command, tasks: list[Task], third: bool = False,
     return out
 
 
-def _address(c: _Command, robot: str, tasks: list[Task]) -> str:
-    """"Robot 1, bring ...", "have R1 bring ...", "robot one should bring ...", "R1 brings ..."."""
+def _address(c: _Command, robot: str, tasks: list[Task], follows: Sequence[Task] = ()) -> str:
+    """"Robot 1, bring ...", "have R1 bring ...", "robot one should bring ...", "R1 brings ...".
+    ``follows``: the other robot's tasks said right before (or that may be): a first step said
+    without its verb after one of another kind would borrow that verb ("robot 2 put cherries in
+    the basket, robot 1 the brown one in quadrant 3"), so it keeps its verb then."""
     name = c.say_robot(robot, start=True)
     rng = c.rng
     if c.family in _HELD_OUT_ADDRESSES:
         return rng.choice(_HELD_OUT_ADDRESSES[c.family]).format(r=name, tasks=_join(c, tasks))
     style = rng.random()
-    elide = bool(c.ellipsis)  # only right after the name: "robot 2, the yellow from quadrant 1"
+    # only right after the name: "robot 2, the yellow from quadrant 1"
+    elide = bool(c.ellipsis) and all(t.tags[:1] == tasks[0].tags[:1] for t in follows)
     if style < 0.4:
         return f"{name}, {_join(c, tasks, elide_first=elide)}"
     if style < 0.55:
@@ -1424,14 +1428,15 @@ def _two(c: _Command, n: int) -> _Draft:
         text_b = f"{other} {_join(c, tb, third=all(t.inflect for t in tb))}" \
             if rng.random() < 0.5 else f"{other} should {_join(c, tb)}"
     else:
-        text_b = _address(c, second, tb)
+        # said after the first robot's tasks, or after its first alone (below)
+        text_b = _address(c, second, tb, follows=(ta[0], ta[-1]))
     sep = rng.choice(("; ", ". ", ", and ", " and ", ", meanwhile ", ". Meanwhile, ",
                       " while ", ", at the same time ", "; at the same time ", " - "))
     text = text_a + sep + text_b
     if len(ta) >= 2 and rng.random() < 0.25:  # "R1 ..., R2 ..., and R1 then ...": one tree each
         text = (_address(c, first, ta[:1]) + sep + text_b
                 + rng.choice((", then ", ", and ", ". Then ", "; after that ", " and then "))
-                + _address(c, first, ta[1:]))
+                + _address(c, first, ta[1:], follows=tb[-1:]))
     trees = {first: _nodes(ta), second: _nodes(tb)}
     if shared_end:
         end = rng.choice((_home, _home, _funny, _finish))(c, first)
@@ -1465,6 +1470,8 @@ def _gapped(c: _Command, n: int) -> _Draft:
     gapped = tb.elided if held_out else tb.said_after_its_kind()
     if gapped is None:  # a task that cannot be said so (cherries from an unstated holder)
         raise _NoRoom
+    if held_out and ta.nodes[0].port("count") != tb.nodes[0].port("count"):
+        raise _NoRoom  # "ditto, the cherries from holder 4" after 5 cherries: 5, or all?
     sep = rng.choice((" and ", ", and ", ", ", "; ", ". "))
     name_a = c.say_robot(first, start=True)
     name_b = c.say_robot(second, start=sep == ". ")
@@ -1711,7 +1718,8 @@ def _impossible(c: _Command) -> _Draft:
         text = _join(c, tasks)
     if rng.random() < 0.2:
         other = c.ledger.other(robot)
-        text += rng.choice(("; ", ". ", " and ")) + _address(c, other, _tasks_for(c, other, 1))
+        text += rng.choice(("; ", ". ", " and ")) + _address(c, other, _tasks_for(c, other, 1),
+                                                             follows=tasks[-1:])
     return _Draft({}, text, len(tasks), {"impossible"})
 
 
