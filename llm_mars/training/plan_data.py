@@ -1876,21 +1876,26 @@ def held_out_step_examples(count: int, seed: int) -> list[PlanExample]:
     """``count`` distinct plan examples with a step said in a held-out wording
     (:data:`HELD_OUT_STEP_WORDINGS`: a sorted placement or a basket fill), tagged
     ``family:step-wording``."""
-    rng = random.Random(seed)
-    return _distinct_draws(  # most drafts have no sorted placement or basket fill
-        count, count * 100, "step-wording", lambda: make_example(rng, 0.0, family="step-wording"),
-        lambda e: held_out_family(e.command) == "step-wording")
+    # most drafts have no sorted placement or basket fill
+    return _held_out_wording_examples(count, seed, "step-wording", tries_each=100)
 
 
 def held_out_gap_examples(count: int, seed: int) -> list[PlanExample]:
     """``count`` distinct two-robot plan examples whose second robot's task is said in a
     held-out way of leaving its verb out (:data:`HELD_OUT_GAP_WORDINGS`), tagged
     ``family:gap-wording``."""
+    return _held_out_wording_examples(count, seed, "gap-wording", tries_each=20, ellipsis=1.0)
+
+
+def _held_out_wording_examples(count: int, seed: int, family: str, tries_each: int,
+                               ellipsis: float = 0.0) -> list[PlanExample]:
+    """Plan examples drawn in the held-out wording ``family`` and said in it (a draft with no
+    place for it is drawn again), ``count * tries_each`` draws at most."""
     rng = random.Random(seed)
     return _distinct_draws(
-        count, count * 20, "gap-wording",
-        lambda: make_example(rng, 0.0, family="gap-wording", ellipsis=1.0),
-        lambda e: held_out_family(e.command) == "gap-wording")
+        count, count * tries_each, family,
+        lambda: make_example(rng, 0.0, family=family, ellipsis=ellipsis),
+        lambda e: held_out_family(e.command) == family)
 
 
 def _distinct_draws(count: int, tries: int, family: str, draw: Callable[[], PlanExample],
