@@ -67,6 +67,48 @@ def F(name: str, query: str, *templates: str, held_out: bool = False,
 
 H = True  # held out
 
+# Unanswerable questions in the shapes of answerable ones, so that what is asked about (a fact
+# the state of DESIGN.md section 3 does not hold, a time other than now, the other team), not
+# the shape of the sentence, makes a question ``unknown``. Written from the state schema; the
+# held-out unknown family's shapes ("how much ... is left in", "what will ... do after",
+# "going to be", "ahead of") are kept out.
+_CONSUMABLES = ("battery", "power", "fuel", "energy")
+_PROPERTIES = ("temperature", "speed", "weight", "wifi signal", "firmware version",
+               "serial number", "tyre pressure", "motor temperature", "odometer reading",
+               "camera resolution")
+_LATER = ("at the end of the match", "in ten seconds", "in a minute", "tomorrow",
+          "in the next match", "when time runs out", "once the match is over",
+          "by the final whistle", "in thirty seconds", "later on")
+_LATER_QUESTIONS = ("where will {r} be", "what will {r} be carrying", "how many cherries will {h} "
+                    "hold", "how many cakes will {p} have", "what will be in the basket",
+                    "which robot will be at {place}", "will {r} still be busy",
+                    "what will {r} be doing", "how many points will we have",
+                    "will the cake on {p} have a cherry")
+_OPPONENTS = ("the other team", "the opponents", "our opponents", "the rival team",
+              "the other side", "the opposing team")
+_OPPONENT_QUESTIONS = ("what's the score of {t}", "how many points do {t} have",
+                       "where are the robots of {t}", "what are {t} doing",
+                       "how many cakes have {t} built", "are {t} winning",
+                       "are we beating {t}", "did {t} put cherries in their basket",
+                       "have {t} parked at home")
+
+
+def _not_held_questions() -> tuple[str, ...]:
+    return tuple(t.format(a=a, r="{r}") for a in _CONSUMABLES for t in (
+        "is {r} low on {a}", "does {r} have enough {a}", "how much {a} has {r} got")) + \
+        tuple(t.format(a=a, r="{r}") for a in _PROPERTIES for t in (
+            "what's {r}'s {a}", "what is the {a} of {r}", "tell me {r}'s {a}",
+            "check {r}'s {a}", "is {r}'s {a} ok", "{r} {a}"))
+
+
+def _future_questions() -> tuple[str, ...]:
+    return tuple(f"{q} {when}" for q in _LATER_QUESTIONS for when in _LATER)
+
+
+def _opponent_questions() -> tuple[str, ...]:
+    return tuple(q.replace("{t}", t) for q in _OPPONENT_QUESTIONS for t in _OPPONENTS)
+
+
 FAMILIES: tuple[Family, ...] = (
     # --- where a robot is -----------------------------------------------------------------
     F("where", "{robot}.location", "where is {r}", "where's {r}", "where is {r} now",
@@ -729,6 +771,9 @@ FAMILIES: tuple[Family, ...] = (
       "what's {r}'s top speed", "how old is {r}", "who is the best robot",
       "what did the other team score", "is {r} going to fail", "how many cherries will {r} "
       "collect later"),
+    F("unknown-not-held", "unknown", *_not_held_questions()),
+    F("unknown-when", "unknown", *_future_questions()),
+    F("unknown-opponents", "unknown", *_opponent_questions()),
     F("unknown-held", "unknown", "how much charge is left in {r}",
       "what will {r} do after the match", "is the other team ahead of us",
       "what's the score going to be", held_out=H),
@@ -1005,18 +1050,24 @@ def _intents(chosen: tuple[Family, ...]) -> dict[str, list[Family]]:
 UNKNOWN_WEIGHT = 4.0
 """How much more often than another query kind the unknown kind is asked (it has many
 families of its own, and it is the one answer that must never be guessed)."""
+SHAPED_UNKNOWNS = ("unknown-not-held", "unknown-when", "unknown-opponents")
+"""The unknown families in the shapes of answerable questions: trained only with
+``unknown_shapes`` (the data without them is the data the adapters before them had)."""
+SHAPED_UNKNOWN_WEIGHT = 2.7
+"""The unknown kind's weight with those families (their many templates would otherwise make
+it a sixth of the data; with this, about a tenth)."""
 FOLLOW_TRIES = 12
 
 
 def _examples(rng: random.Random, chosen: tuple[Family, ...],
               follows: tuple[FollowUp, ...], previous_share: float,
-              follow_share: float) -> Iterator[QueryExample]:
+              follow_share: float, unknown_weight: float) -> Iterator[QueryExample]:
     """Endless examples: a query kind (weighted by the square root of its templates, so a
     kind with more wordings is asked a little more), then one of its families and templates;
     in a share of them a previous query (a full question ignores it; a follow-up changes
     it)."""
     intents = list(_intents(chosen).items())
-    weights = [(UNKNOWN_WEIGHT if query == "unknown" else 1.0)
+    weights = [(unknown_weight if query == "unknown" else 1.0)
                * sum(len(f.templates) for f in fams) ** 0.5 for query, fams in intents]
     pool = [f for f in FAMILIES if not f.held_out and f.query != "unknown"]
     while True:
@@ -1038,14 +1089,17 @@ def _examples(rng: random.Random, chosen: tuple[Family, ...],
 
 
 def generate_query_examples(count: int, seed: int, previous_share: float = 0.3,
-                            follow_share: float = 0.12) -> list[QueryExample]:
-    """``count`` distinct training examples from the trained families only, the same for the
-    same seed."""
+                            follow_share: float = 0.12, unknown_shapes: bool = False
+                            ) -> list[QueryExample]:
+    """``count`` distinct training examples from the trained families only (with
+    ``unknown_shapes``, :data:`SHAPED_UNKNOWNS` too), the same for the same seed."""
     rng = random.Random(seed)
     seen: set[tuple[str | None, str]] = set()
     out: list[QueryExample] = []
-    for example in _examples(rng, families(False), follow_ups(False), previous_share,
-                             follow_share):
+    chosen = tuple(f for f in families(False) if unknown_shapes or f.name not in SHAPED_UNKNOWNS)
+    weight = SHAPED_UNKNOWN_WEIGHT if unknown_shapes else UNKNOWN_WEIGHT
+    for example in _examples(rng, chosen, follow_ups(False), previous_share, follow_share,
+                             weight):
         key = (example.previous, example.question.lower())
         if key in seen:
             continue
@@ -1064,7 +1118,7 @@ def held_out_examples(count: int, seed: int, previous_share: float = 0.25,
     out: list[QueryExample] = []
     seen: set[tuple[str | None, str]] = set()
     for example in _examples(rng, families(True), follow_ups(True), previous_share,
-                             follow_share):
+                             follow_share, UNKNOWN_WEIGHT):
         key = (example.previous, example.question.lower())
         if key not in seen:
             seen.add(key)

@@ -226,7 +226,8 @@ def training_pairs(config: TrainConfig, decision_tokens: int = 2) -> list[Pair]:
         return pairs
     from llm_mars.training.query_data import generate_query_examples, query_user_text
 
-    examples = generate_query_examples(int(data["examples"]), int(data["seed"]))
+    examples = generate_query_examples(int(data["examples"]), int(data["seed"]),
+                                       unknown_shapes=bool(data.get("unknown_shapes", False)))
     return [Pair(query_user_text(e.question, e.previous), e.query) for e in examples]
 
 

@@ -8,8 +8,9 @@ import pytest
 from llm_mars import vocabulary as V
 from llm_mars.qa.query import format_query, parse_query
 from llm_mars.training.query_data import (FAMILIES, FOLLOW_UPS, both_robots, families,
-                                          follow_up, generate_query_examples, held_out_examples,
-                                          query_user_text, substitute, trained_wording)
+                                          SHAPED_UNKNOWNS, follow_up, generate_query_examples,
+                                          held_out_examples, query_user_text, substitute,
+                                          trained_wording)
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +60,18 @@ def test_the_data_holds_sessions_follow_ups_and_unanswerable_questions(examples)
     assert 0.03 < shares["unknown"] / len(examples) < 0.08
     assert shares["after a question"] > shares["follow-up"]
     assert any(e.question == e.question.lower() and "?" not in e.question for e in examples)
+
+
+def test_unanswerable_questions_in_answerable_shapes_only_with_their_option(examples):
+    assert not {e.family for e in examples} & set(SHAPED_UNKNOWNS)
+    shaped = generate_query_examples(3000, seed=5, unknown_shapes=True)
+    unknown = [e for e in shaped if e.query == "unknown"]
+    assert 0.07 < len(unknown) / len(shaped) < 0.12  # more of them, not a flood
+    assert set(SHAPED_UNKNOWNS) <= {e.family for e in unknown}
+    # a shaped unknown keeps the held-out unknown family's wordings out of training
+    held = [t for f in families(True) if f.query == "unknown" for t in f.templates]
+    for e in unknown:
+        assert not any(t.replace("{r}", "").strip() in e.question.lower() for t in held)
 
 
 def test_a_follow_up_changes_one_thing_of_the_previous_query():

@@ -266,3 +266,22 @@ def test_bt_pairs_leave_verbs_out_at_the_configured_share():
     assert not any("the same on " in u for u in plans(0.0))
     assert plans(0.0) != plans(1.0)
     assert sum(" the same on " in u or " likewise from " in u for u in plans(1.0)) >= 1
+
+
+def test_qa_pairs_ask_unanswerable_questions_in_answerable_shapes_when_configured():
+    import dataclasses
+
+    config = load_config(default_config_path("qa"))
+    data = {"examples": 600, "seed": 1}
+
+    def unknown_questions(shapes: bool) -> set[str]:
+        pairs = training_pairs(dataclasses.replace(config, data={**data, "unknown_shapes": shapes}))
+        return {p.user for p in pairs if p.answer == "unknown"}
+
+    plain, shaped = unknown_questions(False), unknown_questions(True)
+    assert len(shaped) > len(plain)
+    new_words = ("tyre", "odometer", "firmware", "wifi", "serial number", "rival", "opposing",
+                 "other side", "in thirty seconds", "in ten seconds", "tomorrow",
+                 "final whistle", "when time runs out")
+    assert not any(w in q.lower() for q in plain for w in new_words)
+    assert sum(any(w in q.lower() for w in new_words) for q in shaped) >= 5
