@@ -146,7 +146,9 @@ def _eval(args: argparse.Namespace) -> int:
             report = E.evaluate_questions(assistant, cases, progress=progress,
                                           concurrency=args.concurrency)
             print(E.format_qa_report(report, show_failures=not args.quiet))
-            fresh = [r.passed for r in report.results if not trained_wording(r.question)]
+            shapes = _trained_unknown_shapes(args.adapters)
+            fresh = [r.passed for r in report.results
+                     if not trained_wording(r.question, unknown_shapes=shapes)]
             extra["untemplated"] = {"passed": sum(fresh), "total": len(fresh)}
             print(f"questions no trained template words: {sum(fresh)}/{len(fresh)} right")
         else:
@@ -181,3 +183,13 @@ def describe_measurement() -> str:
         return f"{this_machine().describe()}; model served by the {config.kind} backend{load}"
     return (f"{this_machine().describe()}; engine precision {config.dtype or default_precision()}"
             f", kernels {cpu_kernels().describe()}{load}")
+
+
+def _trained_unknown_shapes(adapters: Path | None) -> bool:
+    """Whether the qa adapter evaluated was trained with the unanswerable questions in
+    answerable shapes (``data.unknown_shapes`` in its ``train.yaml``; none there: no)."""
+    from llm_mars.llm.adapter_meta import default_adapters_dir
+    from llm_mars.training.train import load_config
+
+    config = (adapters or default_adapters_dir()) / "qa" / "train.yaml"
+    return config.is_file() and bool(load_config(config).data.get("unknown_shapes", False))

@@ -1132,18 +1132,20 @@ def _plain(text: str) -> str:
     return " ".join(re.sub(r"[^a-z0-9'{} ]", " ", text.lower()).split())
 
 
-@functools.lru_cache(maxsize=1)
-def _trained_wordings() -> tuple[re.Pattern, ...]:
+@functools.lru_cache(maxsize=2)
+def _trained_wordings(unknown_shapes: bool) -> tuple[re.Pattern, ...]:
     return tuple(re.compile(re.sub(r"\\\{\w+\\\}", r"[\\w' ]+?", re.escape(_plain(t))))
-                 for f in families(False) for t in f.templates)
+                 for f in families(False) if unknown_shapes or f.name not in SHAPED_UNKNOWNS
+                 for t in f.templates)
 
 
-def trained_wording(question: str) -> bool:
+def trained_wording(question: str, unknown_shapes: bool = False) -> bool:
     """Whether a trained family's template words ``question`` (slot values, case and
-    punctuation aside): a hand-written question that one does measures the slots and the
-    template, not language the adapter never saw (the evaluation reports both parts)."""
+    punctuation aside; ``unknown_shapes`` as the adapter's data had it): a hand-written
+    question that one does measures the slots and the template, not language the adapter
+    never saw (the evaluation reports both parts)."""
     plain = _plain(question)
-    return any(rx.fullmatch(plain) for rx in _trained_wordings())
+    return any(rx.fullmatch(plain) for rx in _trained_wordings(unknown_shapes))
 
 
 def query_user_text(question: str, previous: str | None) -> str:
