@@ -1035,6 +1035,12 @@ def families(held_out: bool) -> tuple[Family, ...]:
     return tuple(f for f in FAMILIES if f.held_out == held_out)
 
 
+def trained_families(unknown_shapes: bool) -> tuple[Family, ...]:
+    """The families a training draws from (:data:`SHAPED_UNKNOWNS` only with
+    ``unknown_shapes``)."""
+    return tuple(f for f in families(False) if unknown_shapes or f.name not in SHAPED_UNKNOWNS)
+
+
 def follow_ups(held_out: bool) -> tuple[FollowUp, ...]:
     return tuple(f for f in FOLLOW_UPS if f.held_out == held_out)
 
@@ -1096,10 +1102,9 @@ def generate_query_examples(count: int, seed: int, previous_share: float = 0.3,
     rng = random.Random(seed)
     seen: set[tuple[str | None, str]] = set()
     out: list[QueryExample] = []
-    chosen = tuple(f for f in families(False) if unknown_shapes or f.name not in SHAPED_UNKNOWNS)
     weight = SHAPED_UNKNOWN_WEIGHT if unknown_shapes else UNKNOWN_WEIGHT
-    for example in _examples(rng, chosen, follow_ups(False), previous_share, follow_share,
-                             weight):
+    for example in _examples(rng, trained_families(unknown_shapes), follow_ups(False),
+                             previous_share, follow_share, weight):
         key = (example.previous, example.question.lower())
         if key in seen:
             continue
@@ -1135,8 +1140,7 @@ def _plain(text: str) -> str:
 @functools.lru_cache(maxsize=2)
 def _trained_wordings(unknown_shapes: bool) -> tuple[re.Pattern, ...]:
     return tuple(re.compile(re.sub(r"\\\{\w+\\\}", r"[\\w' ]+?", re.escape(_plain(t))))
-                 for f in families(False) if unknown_shapes or f.name not in SHAPED_UNKNOWNS
-                 for t in f.templates)
+                 for f in trained_families(unknown_shapes) for t in f.templates)
 
 
 def trained_wording(question: str, unknown_shapes: bool = False) -> bool:
