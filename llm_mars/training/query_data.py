@@ -1133,14 +1133,20 @@ def held_out_examples(count: int, seed: int, previous_share: float = 0.25,
     raise AssertionError("unreachable")
 
 
-def _plain(text: str) -> str:
+def plain_text(text: str) -> str:
+    """``text`` lower-cased, punctuation as spaces (slot braces kept), spaces collapsed."""
     return " ".join(re.sub(r"[^a-z0-9'{} ]", " ", text.lower()).split())
+
+
+def template_pattern(template: str) -> re.Pattern:
+    """A template as a pattern over plain text (:func:`plain_text`), each slot any words."""
+    return re.compile(re.sub(r"\\\{\w+\\\}", r"[\\w' ]+?", re.escape(plain_text(template))))
 
 
 @functools.lru_cache(maxsize=2)
 def _trained_wordings(unknown_shapes: bool) -> tuple[re.Pattern, ...]:
-    return tuple(re.compile(re.sub(r"\\\{\w+\\\}", r"[\\w' ]+?", re.escape(_plain(t))))
-                 for f in trained_families(unknown_shapes) for t in f.templates)
+    return tuple(template_pattern(t) for f in trained_families(unknown_shapes)
+                 for t in f.templates)
 
 
 def trained_wording(question: str, unknown_shapes: bool = False) -> bool:
@@ -1148,7 +1154,7 @@ def trained_wording(question: str, unknown_shapes: bool = False) -> bool:
     punctuation aside; ``unknown_shapes`` as the adapter's data had it): a hand-written
     question that one does measures the slots and the template, not language the adapter
     never saw (the evaluation reports both parts)."""
-    plain = _plain(question)
+    plain = plain_text(question)
     return any(rx.fullmatch(plain) for rx in _trained_wordings(unknown_shapes))
 
 
