@@ -6,10 +6,16 @@ Plans each command once with the bundled model and the shipped adapters, as the 
 many generation requests it made and when the last one finished, and each call of the chooser
 (:meth:`Assistant._choose`) with its number of candidates and its duration. The chooser scores
 every distinct candidate text twice (log P(command | plan) under ``describe``, log P(plan |
-command) under ``bt``), prompt and target in full: time spent there is prefill.
+command) under ``bt``): time spent there is prefill. The scoring requests' tokens are counted:
+in all, and those whose keys and values were computed rather than reused (the system prompt's
+prefix cache; a prompt opening shared with another request, ``scheduler.MIN_SHARED_TOKENS``).
 
     .venv/bin/python bench/bench_plan_stages.py [--cases test/eval/commands.jsonl]
                                                 [--ids c001,c134] [--slowest N] [--report R]
+                                                [--baseline]
+
+``--baseline`` plans every command a second time right after, with no prompt shared between
+requests beyond the system prompts (the engine before that sharing), and prints both.
 
 ``--slowest N`` with ``--report R`` (an ``llm-mars eval plans --json`` report of the same
 cases) plans the N commands that took longest there; ``--ids`` names cases. The first command
@@ -24,6 +30,7 @@ import time
 from pathlib import Path
 
 from llm_mars.assistant import Assistant
+from llm_mars.llm import scheduler
 from llm_mars.evaluation.expectations import load_command_cases
 
 WARM_UP = "robot 1 go home"
@@ -41,13 +48,16 @@ def main() -> None:
     parser.add_argument("--ids", help="comma-separated case ids")
     parser.add_argument("--slowest", type=int, default=0)
     parser.add_argument("--report", type=Path, help="an eval report of the same cases")
+    parser.add_argument("--baseline", action="store_true",
+                        help="also plan each command with no prompt shared between requests")
     args = parser.parse_args()
     cases = {c.id: c for c in load_command_cases(args.cases)}
     ids = args.ids.split(",") if args.ids else _slowest(args.report, args.slowest) \
         if args.report and args.slowest else list(cases)
     assistant = Assistant.load()
     submit, choose = assistant._submit_plan, assistant._choose
-    log: dict[str, list] = {"requests": [], "done": [], "choices": []}
+    engine_submit = assistant.engine.submit
+    log: dict[str, list] = {"requests": [], "done": [], "choices": [], "scores": []}
 
     def timed_submit(*a, **k):
         future = submit(*a, **k)
@@ -61,21 +71,41 @@ def main() -> None:
         log["choices"].append((len(candidates), time.perf_counter() - start))
         return kept
 
+    def counted_submit(request):
+        future = engine_submit(request)
+        if request.score_target is not None:
+            log["scores"].append(future)
+        return future
+
+    def run(case_id: str, label: str) -> None:
+        log.update(requests=[], done=[], choices=[], scores=[])
+        start = time.perf_counter()
+        assistant.plan(cases[case_id].commands[0])
+        total = time.perf_counter() - start
+        generated = max(log["done"], default=start) - start
+        choosing = sum(s for _, s in log["choices"])
+        choices = ", ".join(f"{n}: {s:.2f}" for n, s in log["choices"]) or "-"
+        scored = [f.result() for f in log["scores"] if f.exception() is None]
+        tokens = sum(r.prompt_tokens + r.scored_tokens for r in scored)
+        computed = tokens - sum(r.cached_prompt_tokens for r in scored)
+        print(f"{case_id}  {label:8s}  {total:7.2f}  {len(log['requests']):8d}  {generated:17.2f}  "
+              f"{choices:23s}  {choosing / total:6.0%}  {computed:5d} / {tokens:5d}")
+
     assistant._submit_plan, assistant._choose = timed_submit, timed_choose
+    assistant.engine.submit = counted_submit
+    sharing = scheduler.MIN_SHARED_TOKENS
     try:
         assistant.plan(WARM_UP)
-        print("case  total s  requests  generation done s  choices (candidates: s)  chooser share")
+        print("case  sharing   total s  requests  generation done s  choices (candidates: s)  "
+              "chooser share  scoring tokens computed / in all")
         for case_id in ids:
-            log.update(requests=[], done=[], choices=[])
-            start = time.perf_counter()
-            assistant.plan(cases[case_id].commands[0])
-            total = time.perf_counter() - start
-            generated = max(log["done"], default=start) - start
-            choosing = sum(s for _, s in log["choices"])
-            choices = ", ".join(f"{n}: {s:.2f}" for n, s in log["choices"]) or "-"
-            print(f"{case_id}  {total:7.2f}  {len(log['requests']):8d}  {generated:17.2f}  "
-                  f"{choices:23s}  {choosing / total:6.0%}")
+            scheduler.MIN_SHARED_TOKENS = sharing
+            run(case_id, "prompts")
+            if args.baseline:
+                scheduler.MIN_SHARED_TOKENS = 1 << 30  # no prompt long enough to share
+                run(case_id, "system")
     finally:
+        scheduler.MIN_SHARED_TOKENS = sharing
         assistant.close()
 
 

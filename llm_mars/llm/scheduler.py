@@ -129,6 +129,7 @@ class Scheduler:
         self.thread_tuner = thread_tuner  # picks CPU threads from decode-step times
         self.cache = model.new_cache(max_batch + prefix_slots, max_seq_len)
         self._free_slots = list(range(max_batch))
+        self._left: dict[int, _SlotContent] = {}  # free slots still holding a finished sequence's keys
         self._free_prefix_slots = list(range(max_batch, max_batch + prefix_slots))
         self.waiting: list[Sequence] = []
         self.running: list[Sequence] = []
@@ -141,6 +142,7 @@ class Scheduler:
         """Forget every sequence and cached prefix (after a failed step)."""
         self.waiting, self.running = [], []
         self._free_slots = list(range(self.max_batch))
+        self._left.clear()
         for key in list(self.prefixes):
             self._evict(key)
 
@@ -169,6 +171,7 @@ class Scheduler:
         for key, entry in list(self.prefixes.items()):
             if entry.adapter == adapter:
                 self._evict(key)
+        self._left = {slot: c for slot, c in self._left.items() if c.adapter != adapter}
 
     # --- one step --------------------------------------------------------------------------
 
@@ -263,21 +266,63 @@ class Scheduler:
                     still_waiting.append(seq)
                     continue
                 seq.prefix = entry
+            donor, shared = self._donor_for(seq) if self.share_prefixes else (None, 0)
+            if isinstance(donor, Sequence) and donor.cached < shared:
+                still_waiting.append(seq)  # the donor computes those positions first
+                continue
             if not self._free_slots:
                 still_waiting.append(seq)
                 continue
-            seq.slot = self._free_slots.pop(0)
+            seq.slot = self._take_slot(donor.slot if isinstance(donor, _SlotContent) else None)
             seq.admitted_at = time.monotonic()
             entry = seq.prefix
             if entry is not None and entry.valid and entry.ready:
-                self.cache.move(entry.slot, seq.slot, len(entry.tokens))
                 self.prefixes.move_to_end(entry.key)
-                seq.cached = seq.cached_prompt = len(entry.tokens)
             else:
-                seq.prefix = None
+                seq.prefix = entry = None
+            if donor is not None:
+                if isinstance(donor, Sequence):
+                    self.cache.move(donor.slot, seq.slot, shared)
+                seq.cached = seq.cached_prompt = shared
+            elif entry is not None:
+                self.cache.move(entry.slot, seq.slot, len(entry.tokens))
+                seq.cached = seq.cached_prompt = len(entry.tokens)
             seq.pending = seq.prompt[seq.cached:]
             self.running.append(seq)
         self.waiting = still_waiting
+
+    def _donor_for(self, seq: Sequence) -> tuple["Sequence | _SlotContent | None", int]:
+        """The running sequence, or the free slot left by a finished one, of the same adapter
+        whose tokens share the longest prefix with ``seq``'s prompt, beyond its cached prefix
+        by at least MIN_SHARED_TOKENS, and how many positions ``seq`` reuses from it (never the
+        positions whose logits ``seq`` needs: its last prompt token, or a scoring target).
+        Candidate plans scored for one command share the command or a plan's opening; sampled
+        plans share their whole prompt."""
+        entry = seq.prefix
+        start = len(entry.tokens) if entry is not None and entry.valid and entry.ready else 0
+        limit = len(seq.prompt) - 1
+        if seq.scoring:
+            limit = min(limit, seq.score_from - 1)
+        best, best_len = None, start + MIN_SHARED_TOKENS - 1
+        donors = [(s, s.request.adapter, s.prompt) for s in self.running]
+        donors += [(c, c.adapter, c.tokens) for c in self._left.values()]
+        for donor, adapter, tokens in donors:
+            if adapter != seq.request.adapter:
+                continue  # another adapter's LoRA gives other keys and values
+            n = _common_prefix_len(seq.prompt, tokens, limit)
+            if n > best_len:
+                best, best_len = donor, n
+        return (best, best_len) if best is not None else (None, 0)
+
+    def _take_slot(self, slot: int | None) -> int:
+        """``slot`` (a free one whose keys the new sequence reuses), else a free slot, those
+        holding nothing to reuse first."""
+        if slot is None:
+            empty = [s for s in self._free_slots if s not in self._left]
+            slot = empty[0] if empty else self._free_slots[0]
+        self._free_slots.remove(slot)
+        self._left.pop(slot, None)
+        return slot
 
     def _prefix_for(self, seq: Sequence) -> PrefixEntry | None:
         """The cache entry of ``seq``'s prefix, started if new; None if no prefix slot is free."""
@@ -430,6 +475,9 @@ class Scheduler:
             self.running.remove(seq)
             self._free_slots.append(seq.slot)
             self._free_slots.sort()
+            if self.share_prefixes and seq.cached:
+                computed = [*seq.prompt, *seq.output][: seq.cached]
+                self._left[seq.slot] = _SlotContent(seq.slot, seq.request.adapter, computed)
             seq.slot = -1
         elif seq in self.waiting:
             self.waiting.remove(seq)
@@ -466,6 +514,19 @@ class Scheduler:
             first_token_s=(seq.first_token_at or now) - seq.submitted,
             total_s=now - seq.submitted, parsed=parsed)
 
+
+def _common_prefix_len(a: list[int], b: list[int], limit: int) -> int:
+    """How many leading tokens ``a`` and ``b`` share, at most ``limit``."""
+    n = min(limit, len(a), len(b))
+    for i in range(n):
+        if a[i] != b[i]:
+            return i
+    return n
+
+
+MIN_SHARED_TOKENS = 16
+"""A waiting sequence copies the keys and values of the prompt it shares with a running one
+when that saves at least this many positions (it may wait a step for the donor to compute them)."""
 
 NARROW_HEAD_TOKENS = 4096
 """A step whose every sampled row is constrained, and whose grammars allow at most this many
@@ -507,6 +568,15 @@ class _TokenMasks:
         if allowed.size == 0 or allowed.size > NARROW_HEAD_TOKENS:
             return None
         return torch.from_numpy(allowed)
+
+
+@dataclass(frozen=True)
+class _SlotContent:
+    """The tokens whose keys and values a free slot still holds, under ``adapter``."""
+
+    slot: int
+    adapter: str | None
+    tokens: list[int]
 
 
 @dataclass(eq=False)

@@ -292,3 +292,87 @@ def test_a_constrained_step_multiplies_by_the_allowed_rows_of_the_head_only(
     assert narrowed >= 10 and none == 0
     assert narrow == whole
     assert set(narrow[0]) <= set(allowed) and set(narrow[1]) <= set(allowed[2:])
+
+
+def scoring_sequence(tokenizer, adapter, text, target):
+    req = GenerationRequest.score(messages(adapter, text), target, adapter)
+    prompt, prefix_len = tokenize_request(tokenizer, req)
+    seq = Sequence(req, prompt, prefix_len, time.monotonic())
+    seq.score_from = len(prompt)
+    seq.prompt = [*prompt, *tokenizer.encode(target, add_special_tokens=False),
+                  tokenizer.eos_token_id]
+    return seq
+
+
+def peft_score(peft_model, seq):
+    from tiny_models import peft_logits
+
+    logprobs = torch.log_softmax(peft_logits(peft_model, seq.request.adapter, seq.prompt)[:-1]
+                                 .double(), -1)
+    return sum(float(logprobs[p - 1, seq.prompt[p]]) for p in range(seq.score_from, len(seq.prompt)))
+
+
+def test_a_request_copies_the_prompt_it_shares_with_a_running_one(scheduler, tiny_tokenizer,
+                                                                   peft_model):
+    """Candidate plans scored for one command share its opening (a plan before the command)
+    or the command (before each plan): the later requests copy those positions' keys and
+    values from the first, never the positions whose logits they need, and score what PEFT
+    scores; identical prompts (sampled plans) share all but their last token."""
+    opening = "robot 1 collects cherries at holder 2, then puts them in the basket and "
+    plans = [scoring_sequence(tiny_tokenizer, "bt", opening + tail, "go home")
+             for tail in ("goes home", "waits", "builds a cake")]
+    targets = [scoring_sequence(tiny_tokenizer, "qa", opening, target)
+               for target in ("robot one goes home", "robot two waits")]
+    twins = [sequence(tiny_tokenizer, "bt", opening, max_new_tokens=6) for _ in range(2)]
+    other = scoring_sequence(tiny_tokenizer, None, opening + "goes home", "go home")
+    for seq in (*plans, *targets, *twins, other):
+        scheduler.add(seq)
+    run_to_end(scheduler)
+    assert plans[0].result.cached_prompt_tokens == plans[0].prefix_len
+    for i, seq in enumerate(plans[1:], 1):
+        shared = max(_shared(seq.prompt, earlier.prompt) for earlier in plans[:i])
+        assert seq.result.cached_prompt_tokens == shared >= seq.prefix_len + 16
+    assert targets[1].result.cached_prompt_tokens == targets[1].score_from - 1
+    assert twins[1].result.cached_prompt_tokens == len(twins[1].prompt) - 1
+    assert other.result.cached_prompt_tokens == other.prefix_len  # another adapter's keys
+    for seq in (*plans, *targets, other):
+        assert seq.result.score == pytest.approx(peft_score(peft_model, seq), abs=1e-3)
+    for seq in twins:
+        assert list(seq.result.token_ids) == peft_greedy(peft_model, "bt", seq.prompt, 6)
+
+
+def test_no_prompt_is_shared_when_prefix_sharing_is_off(tiny_llama, adapter_dirs, tiny_tokenizer):
+    model = CompactLlama.from_hf(tiny_llama, torch.float32)
+    model.set_adapters([(n, load_lora_adapter(d)) for n, d in adapter_dirs.items()])
+    scheduler = Scheduler(model, tiny_tokenizer, max_batch=4, max_seq_len=256, prefix_slots=2,
+                          chunk_tokens=64, share_prefixes=False,
+                          eos_token_ids=(tiny_tokenizer.eos_token_id,))
+    twins = [sequence(tiny_tokenizer, "bt", "robot 1 collects cherries at holder 2, then "
+                      "puts them in the basket", max_new_tokens=4) for _ in range(2)]
+    for seq in twins:
+        scheduler.add(seq)
+    run_to_end(scheduler)
+    assert [s.result.cached_prompt_tokens for s in twins] == [0, 0]
+
+
+def _shared(a, b):
+    return next(i for i, (x, y) in enumerate(zip(a, b)) if x != y)
+
+
+def test_a_finished_sequence_s_keys_serve_a_later_twin_until_its_adapter_changes(
+        scheduler, tiny_tokenizer, peft_model):
+    text = "robot 1 collects cherries at holder 2, then puts them in the basket"
+    first = sequence(tiny_tokenizer, "bt", text, max_new_tokens=4)
+    scheduler.add(first)
+    run_to_end(scheduler)
+    twin = sequence(tiny_tokenizer, "bt", text, max_new_tokens=4)
+    scheduler.add(twin)
+    run_to_end(scheduler)
+    assert twin.result.cached_prompt_tokens == len(twin.prompt) - 1
+    assert list(twin.result.token_ids) == list(first.result.token_ids)
+    scheduler.forget_prefixes("bt")  # what the engine does when the adapter's weights change
+    late = sequence(tiny_tokenizer, "bt", text, max_new_tokens=4)
+    scheduler.add(late)
+    run_to_end(scheduler)
+    assert late.result.cached_prompt_tokens == late.prefix_len
+    assert list(late.result.token_ids) == peft_greedy(peft_model, "bt", late.prompt, 4)
