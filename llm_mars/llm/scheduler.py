@@ -102,6 +102,7 @@ class Sequence:
     score_from: int = -1
     score: float = 0.0
     scored: int = 0
+    target_logprobs: list[float] = field(default_factory=list)  # of prompt[score_from:], in order
 
     @property
     def running(self) -> bool:
@@ -242,9 +243,14 @@ class Scheduler:
             return
         rows = torch.tensor([i for i, _ in targets])
         ids = torch.tensor([seq.prompt[t] for _, t in targets])
-        logprobs = torch.log_softmax(logits[rows].float(), dim=-1)
-        seq.score += float(logprobs.gather(1, ids[:, None]).sum())
-        seq.scored += len(targets)
+        logprobs = torch.log_softmax(logits[rows].float(), dim=-1).gather(1, ids[:, None])
+        self._add_scores(seq, logprobs[:, 0].tolist())
+
+    @staticmethod
+    def _add_scores(seq: Sequence, logprobs: list[float]) -> None:
+        seq.target_logprobs.extend(logprobs)
+        seq.score += sum(logprobs)
+        seq.scored += len(logprobs)
 
     # --- admission -------------------------------------------------------------------------
 
@@ -284,6 +290,8 @@ class Scheduler:
                 if isinstance(donor, Sequence):
                     self.cache.move(donor.slot, seq.slot, shared)
                 seq.cached = seq.cached_prompt = shared
+                if seq.scoring and shared >= seq.score_from:  # the targets both hold
+                    self._add_scores(seq, donor.target_logprobs[: shared - seq.score_from + 1])
             elif entry is not None:
                 self.cache.move(entry.slot, seq.slot, len(entry.tokens))
                 seq.cached = seq.cached_prompt = len(entry.tokens)
@@ -294,22 +302,26 @@ class Scheduler:
     def _donor_for(self, seq: Sequence) -> tuple["Sequence | _SlotContent | None", int]:
         """The running sequence, or the free slot left by a finished one, of the same adapter
         whose tokens share the longest prefix with ``seq``'s prompt, beyond its cached prefix
-        by at least MIN_SHARED_TOKENS, and how many positions ``seq`` reuses from it (never the
-        positions whose logits ``seq`` needs: its last prompt token, or a scoring target).
-        Candidate plans scored for one command share the command or a plan's opening; sampled
+        by at least MIN_SHARED_TOKENS, and how many positions ``seq`` reuses from it: never
+        its last prompt position (its logits are needed), and a scoring target's position
+        only where the donor scored the same target tokens after the same prompt (their
+        log-probabilities are reused). Candidate plans scored for one command share the
+        command, the plans' common openings, or a plan's opening before the command; sampled
         plans share their whole prompt."""
         entry = seq.prefix
         start = len(entry.tokens) if entry is not None and entry.valid and entry.ready else 0
-        limit = len(seq.prompt) - 1
-        if seq.scoring:
-            limit = min(limit, seq.score_from - 1)
         best, best_len = None, start + MIN_SHARED_TOKENS - 1
-        donors = [(s, s.request.adapter, s.prompt) for s in self.running]
-        donors += [(c, c.adapter, c.tokens) for c in self._left.values()]
-        for donor, adapter, tokens in donors:
+        donors = [(s, s.request.adapter, s.prompt, s.score_from) for s in self.running]
+        donors += [(c, c.adapter, c.tokens, c.score_from) for c in self._left.values()]
+        for donor, adapter, tokens, score_from in donors:
             if adapter != seq.request.adapter:
                 continue  # another adapter's LoRA gives other keys and values
-            n = _common_prefix_len(seq.prompt, tokens, limit)
+            limit = len(seq.prompt) - 1
+            if seq.scoring:
+                same_targets = score_from == seq.score_from
+                limit = min(limit, len(tokens) - 1 if same_targets else seq.score_from - 1)
+            n = _common_prefix_len(seq.prompt, tokens, limit + 1)
+            n = min(n, limit) if not seq.scoring or n <= seq.score_from - 1 else min(n - 1, limit)
             if n > best_len:
                 best, best_len = donor, n
         return (best, best_len) if best is not None else (None, 0)
@@ -477,7 +489,8 @@ class Scheduler:
             self._free_slots.sort()
             if self.share_prefixes and seq.cached:
                 computed = [*seq.prompt, *seq.output][: seq.cached]
-                self._left[seq.slot] = _SlotContent(seq.slot, seq.request.adapter, computed)
+                self._left[seq.slot] = _SlotContent(seq.slot, seq.request.adapter, computed,
+                                                    seq.score_from, seq.target_logprobs)
             seq.slot = -1
         elif seq in self.waiting:
             self.waiting.remove(seq)
@@ -577,6 +590,8 @@ class _SlotContent:
     slot: int
     adapter: str | None
     tokens: list[int]
+    score_from: int = -1  # a scoring sequence's: target_logprobs are of tokens[score_from:]
+    target_logprobs: list[float] = field(default_factory=list)
 
 
 @dataclass(eq=False)

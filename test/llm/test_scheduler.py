@@ -315,27 +315,33 @@ def peft_score(peft_model, seq):
 def test_a_request_copies_the_prompt_it_shares_with_a_running_one(scheduler, tiny_tokenizer,
                                                                    peft_model):
     """Candidate plans scored for one command share its opening (a plan before the command)
-    or the command (before each plan): the later requests copy those positions' keys and
-    values from the first, never the positions whose logits they need, and score what PEFT
-    scores; identical prompts (sampled plans) share all but their last token."""
+    or the command and the plans' common opening (before each plan): the later requests copy
+    those positions' keys and values from the first, and the log-probabilities of the target
+    tokens both score, never the positions whose logits they need; every score is what PEFT
+    scores. Identical prompts (sampled plans) share all but their last token."""
     opening = "robot 1 collects cherries at holder 2, then puts them in the basket and "
     plans = [scoring_sequence(tiny_tokenizer, "bt", opening + tail, "go home")
              for tail in ("goes home", "waits", "builds a cake")]
-    targets = [scoring_sequence(tiny_tokenizer, "qa", opening, target)
-               for target in ("robot one goes home", "robot two waits")]
+    targets = [scoring_sequence(tiny_tokenizer, "qa", "go home", opening + tail)
+               for tail in ("goes home", "waits", "builds a cake")]
     twins = [sequence(tiny_tokenizer, "bt", opening, max_new_tokens=6) for _ in range(2)]
     other = scoring_sequence(tiny_tokenizer, None, opening + "goes home", "go home")
     for seq in (*plans, *targets, *twins, other):
         scheduler.add(seq)
     run_to_end(scheduler)
     assert plans[0].result.cached_prompt_tokens == plans[0].prefix_len
-    for i, seq in enumerate(plans[1:], 1):
-        shared = max(_shared(seq.prompt, earlier.prompt) for earlier in plans[:i])
-        assert seq.result.cached_prompt_tokens == shared >= seq.prefix_len + 16
-    assert targets[1].result.cached_prompt_tokens == targets[1].score_from - 1
+    assert targets[0].result.cached_prompt_tokens == targets[0].prefix_len
+    for group in (plans, targets):
+        for i, seq in enumerate(group[1:], 1):
+            shared = max(_shared(seq.prompt, earlier.prompt) for earlier in group[:i])
+            if group is targets:  # the position before the first target token that differs
+                shared -= 1
+                assert shared > seq.score_from
+            assert seq.result.cached_prompt_tokens == shared >= seq.prefix_len + 16
     assert twins[1].result.cached_prompt_tokens == len(twins[1].prompt) - 1
     assert other.result.cached_prompt_tokens == other.prefix_len  # another adapter's keys
     for seq in (*plans, *targets, other):
+        assert seq.result.scored_tokens == len(seq.prompt) - seq.score_from
         assert seq.result.score == pytest.approx(peft_score(peft_model, seq), abs=1e-3)
     for seq in twins:
         assert list(seq.result.token_ids) == peft_greedy(peft_model, "bt", seq.prompt, 6)
