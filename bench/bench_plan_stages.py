@@ -20,7 +20,7 @@ requests beyond the system prompts (the engine before that sharing), and prints 
 ``--slowest N`` with ``--report R`` (an ``llm-mars eval plans --json`` report of the same
 cases) plans the N commands that took longest there; ``--ids`` names cases. The first command
 planned also pays the process's first grammar compile, so a warm-up command is planned first
-and not counted.
+and not counted (with sampled alternatives, so that the chooser's first scores are paid there too).
 """
 from __future__ import annotations
 
@@ -95,7 +95,9 @@ def main() -> None:
     assistant.engine.submit = counted_submit
     sharing = scheduler.MIN_SHARED_TOKENS
     try:
+        assistant.sample_every = True  # the warm-up goes through the chooser's first scoring too
         assistant.plan(WARM_UP)
+        assistant.sample_every = False
         print("case  sharing   total s  requests  generation done s  choices (candidates: s)  "
               "chooser share  scoring tokens computed / in all")
         for case_id in ids:
