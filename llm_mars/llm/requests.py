@@ -101,7 +101,8 @@ class GenerationResult:
     token_ids: tuple[int, ...]
     finish_reason: FinishReason
     prompt_tokens: int
-    cached_prompt_tokens: int  # prompt tokens whose keys/values came from the prefix cache
+    cached_prompt_tokens: int  # positions whose keys/values were reused, not computed (a
+    # scoring request's may include target positions whose log-probabilities were reused too)
     jump_forward_tokens: int  # output tokens appended by jump-forward without sampling
     queued_s: float  # submit -> admitted to the running batch
     first_token_s: float  # submit -> first output token

@@ -135,6 +135,7 @@ class Scheduler:
         self.waiting: list[Sequence] = []
         self.running: list[Sequence] = []
         self.prefixes: OrderedDict[tuple, PrefixEntry] = OrderedDict()  # LRU order
+        self.finished: list[Sequence] = []  # of the last step, kept should that step raise
         self.steps = 0
         self.forward_seconds = 0.0
         self.last_step_ran = False  # whether the last step() ran the model
@@ -178,8 +179,10 @@ class Scheduler:
 
     def step(self) -> list[Sequence]:
         """Admit, run one forward pass, sample; return the sequences that finished (with
-        ``result`` or ``error`` set). Does nothing when idle."""
+        ``result`` or ``error`` set). Does nothing when idle. Should the step raise, the
+        sequences it had finished are in :attr:`finished` (they are in no queue any more)."""
         finished: list[Sequence] = []
+        self.finished = finished
         now = time.monotonic()
         for seq in [*self.waiting, *self.running]:
             if seq.cancelled():
@@ -272,12 +275,12 @@ class Scheduler:
                     still_waiting.append(seq)
                     continue
                 seq.prefix = entry
+            if not self._free_slots:
+                still_waiting.append(seq)
+                continue
             donor, shared = self._donor_for(seq) if self.share_prefixes else (None, 0)
             if isinstance(donor, Sequence) and donor.cached < shared:
                 still_waiting.append(seq)  # the donor computes those positions first
-                continue
-            if not self._free_slots:
-                still_waiting.append(seq)
                 continue
             seq.slot = self._take_slot(donor.slot if isinstance(donor, _SlotContent) else None)
             seq.admitted_at = time.monotonic()
@@ -316,12 +319,13 @@ class Scheduler:
         for donor, adapter, tokens, score_from in donors:
             if adapter != seq.request.adapter:
                 continue  # another adapter's LoRA gives other keys and values
-            limit = len(seq.prompt) - 1
-            if seq.scoring:
-                same_targets = score_from == seq.score_from
-                limit = min(limit, len(tokens) - 1 if same_targets else seq.score_from - 1)
-            n = _common_prefix_len(seq.prompt, tokens, limit + 1)
-            n = min(n, limit) if not seq.scoring or n <= seq.score_from - 1 else min(n - 1, limit)
+            n = _common_prefix_len(seq.prompt, tokens, len(seq.prompt))
+            if not seq.scoring:
+                n = min(n, len(seq.prompt) - 1)
+            elif score_from == seq.score_from and n >= seq.score_from:
+                n -= 1  # the same prompt: the targets' log-probabilities up to there are reused
+            else:
+                n = min(n, seq.score_from - 1)
             if n > best_len:
                 best, best_len = donor, n
         return (best, best_len) if best is not None else (None, 0)

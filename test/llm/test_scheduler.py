@@ -382,3 +382,68 @@ def test_a_finished_sequence_s_keys_serve_a_later_twin_until_its_adapter_changes
     run_to_end(scheduler)
     assert late.result.cached_prompt_tokens == late.prefix_len
     assert list(late.result.token_ids) == peft_greedy(peft_model, "bt", late.prompt, 4)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_mixes_of_requests_sharing_prompts_score_and_decode_as_peft(
+        seed, tiny_llama, adapter_dirs, tiny_tokenizer, peft_model):
+    """Scoring requests, greedy and forced (jump-forward) generations and follow-ups that
+    repeat an earlier prompt and output, of three adapters, some cancelled midway, arriving
+    at random steps into few slots and small chunks: every score and greedy output is PEFT's,
+    and the scheduler ends idle (nobody waits forever on a donor)."""
+    import random
+
+    rng = random.Random(seed)
+    model = CompactLlama.from_hf(tiny_llama, torch.float32)
+    model.set_adapters([(n, load_lora_adapter(d)) for n, d in adapter_dirs.items()])
+    scheduler = Scheduler(model, tiny_tokenizer, max_batch=rng.randint(1, 4), max_seq_len=256,
+                          prefix_slots=3, chunk_tokens=rng.choice([4, 16, 33, 64]),
+                          eos_token_ids=(tiny_tokenizer.eos_token_id,))
+    opening = "robot 1 collects cherries at holder 2, then puts them in the basket and "
+    tails = ["goes home", "waits", "builds a cake", "goes home now", ""]
+    added, finished, cancelled = [], [], set()
+
+    def new_request():
+        adapter, kind = rng.choice(["bt", "bt", "qa", None]), rng.random()
+        if kind < 0.45:
+            text = rng.choice([opening + rng.choice(tails), "go home"])
+            return scoring_sequence(tiny_tokenizer, adapter, text,
+                                    rng.choice(["go home", opening + rng.choice(tails)]))
+        seq = sequence(tiny_tokenizer, adapter, opening + rng.choice(tails),
+                       max_new_tokens=rng.randint(1, 8))
+        if kind < 0.55:
+            forced = tiny_tokenizer.encode("<root>" + rng.choice(tails) + "</root>")
+            seq.request = GenerationRequest.chat(messages(adapter, "x"), adapter,
+                                                 SamplingParams(max_new_tokens=30))
+            seq.constraint = ForcedTextConstraint(forced, len(tiny_tokenizer))
+        elif kind > 0.8 and finished:
+            earlier = rng.choice([s for s in finished if not s.scoring and s.result] or [seq])
+            seq.prompt = [*earlier.prompt, *earlier.output,
+                          *tiny_tokenizer.encode(" and " + rng.choice(tails))]
+            seq.request, seq.prefix_len = earlier.request, earlier.prefix_len
+        return seq
+
+    for _ in range(3000):
+        if len(added) < 30 and rng.random() < 0.5:
+            for _ in range(rng.randint(1, 3)):
+                seq = new_request()
+                if rng.random() < 0.1:
+                    seq.cancelled = lambda seq=seq: id(seq) in cancelled
+                scheduler.add(seq)
+                added.append(seq)
+        for seq in [*scheduler.waiting, *scheduler.running]:
+            if rng.random() < 0.02:
+                cancelled.add(id(seq))
+        finished += scheduler.step()
+        if len(added) >= 30 and scheduler.idle:
+            break
+    assert scheduler.idle
+    done = [s for s in finished if s.result is not None]
+    assert len(done) >= 15 and any(s.result.cached_prompt_tokens > s.prefix_len for s in done)
+    for seq in done:
+        if seq.scoring:
+            assert seq.result.scored_tokens == len(seq.prompt) - seq.score_from
+            assert seq.result.score == pytest.approx(peft_score(peft_model, seq), abs=1e-3)
+        elif seq.constraint is None:
+            assert list(seq.result.token_ids) == peft_greedy(
+                peft_model, seq.request.adapter, seq.prompt, seq.request.sampling.max_new_tokens)
