@@ -351,6 +351,8 @@ class Engine:
             except Exception as exc:  # a bug or an out-of-memory: fail what is in flight, go on
                 error = BackendError(f"engine step failed: {exc!r}")
                 error.__cause__ = exc
+                for seq in scheduler.finished:  # finished before the failure: answered as such
+                    seq.on_done(seq)
                 self._fail_all([], error)
                 continue
             for seq in finished:

@@ -137,6 +137,31 @@ def test_a_failing_step_fails_the_requests_in_flight_not_the_engine(engine, monk
     assert engine.generate(chat("bt", "go", 3), timeout=60).output_tokens == 3
 
 
+def test_a_failing_step_still_answers_the_requests_it_had_finished(engine, monkeypatch):
+    """A request the step finished before it failed (here: past its deadline) gets its own
+    answer, not silence: its future would otherwise never resolve."""
+    real_forward = engine.model.forward
+    calls = {"n": 0}
+
+    def flaky(step, cache, only_tokens=None):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("simulated kernel failure")
+        return real_forward(step, cache, only_tokens)
+
+    monkeypatch.setattr(engine.model, "forward", flaky)
+    with engine._cond:  # both arrive before the engine thread's next step
+        late = engine.submit(GenerationRequest.chat(
+            [{"role": "user", "content": "go"}], "bt", SamplingParams(max_new_tokens=3),
+            timeout_s=0.0))
+        running = engine.submit(chat("bt", "go"))
+    with pytest.raises(GenerationTimeout):
+        late.result(timeout=60)
+    with pytest.raises(BackendError):
+        running.result(timeout=60)
+    assert calls["n"] >= 1
+
+
 def test_a_failing_token_callback_fails_only_its_request(engine):
     def explode(event):
         raise ValueError("consumer bug")
