@@ -30,8 +30,8 @@ import time
 from pathlib import Path
 
 from llm_mars.assistant import Assistant
-from llm_mars.llm import scheduler
 from llm_mars.evaluation.expectations import load_command_cases
+from llm_mars.llm import scheduler
 
 WARM_UP = "robot 1 go home"
 

@@ -5,7 +5,9 @@ leaves it the step it finishes; between those it contributes one decode row per 
 and values live in its own slot of the KV cache. The chat prefix (every message but the last,
 e.g. the system prompt with the skill catalogue) is computed once per adapter (LoRA on k/v
 changes the keys and values) into a prefix slot, copied into each new sequence's slot, and read
-once per step for all decode rows that share it.
+once per step for all decode rows that share it. Beyond that prefix, a new sequence reuses the
+keys and values of the longest prompt opening it shares with a running sequence of the same
+adapter, or with what a finished one left in its free slot (:meth:`Scheduler._donor_for`).
 
 The scheduler is single-threaded and knows nothing of futures or threads: the engine drives
 :meth:`Scheduler.step` from its own thread and receives finished sequences back.
@@ -319,7 +321,7 @@ class Scheduler:
         for donor, adapter, tokens, score_from in donors:
             if adapter != seq.request.adapter:
                 continue  # another adapter's LoRA gives other keys and values
-            n = _common_prefix_len(seq.prompt, tokens, len(seq.prompt))
+            n = _common_prefix_len(seq.prompt, tokens)
             if not seq.scoring:
                 n = min(n, len(seq.prompt) - 1)
             elif score_from == seq.score_from and n >= seq.score_from:
@@ -532,9 +534,9 @@ class Scheduler:
             total_s=now - seq.submitted, parsed=parsed)
 
 
-def _common_prefix_len(a: list[int], b: list[int], limit: int) -> int:
-    """How many leading tokens ``a`` and ``b`` share, at most ``limit``."""
-    n = min(limit, len(a), len(b))
+def _common_prefix_len(a: list[int], b: list[int]) -> int:
+    """How many leading tokens ``a`` and ``b`` share."""
+    n = min(len(a), len(b))
     for i in range(n):
         if a[i] != b[i]:
             return i
@@ -542,8 +544,9 @@ def _common_prefix_len(a: list[int], b: list[int], limit: int) -> int:
 
 
 MIN_SHARED_TOKENS = 16
-"""A waiting sequence copies the keys and values of the prompt it shares with a running one
-when that saves at least this many positions (it may wait a step for the donor to compute them)."""
+"""A waiting sequence reuses the keys and values of the prompt it shares with a running one (it
+may wait a step for the donor to compute them) or with a finished one's free slot when that
+saves at least this many positions beyond its cached system prompt."""
 
 NARROW_HEAD_TOKENS = 4096
 """A step whose every sampled row is constrained, and whose grammars allow at most this many
