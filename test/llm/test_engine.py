@@ -120,7 +120,9 @@ def test_replacing_an_adapter_waits_for_its_running_requests(engine, tiny_llama,
     assert list(future.result().token_ids) == expected(peft_model, tiny_tokenizer, running)
 
 
-def test_a_failing_step_fails_the_requests_in_flight_not_the_engine(engine, monkeypatch):
+def fail_first_forward(engine, monkeypatch) -> dict[str, int]:
+    """The engine's next model step raises (a simulated kernel failure); later ones run. The
+    count of model steps tried is in the returned ``["n"]``."""
     real_forward = engine.model.forward
     calls = {"n": 0}
 
@@ -131,6 +133,11 @@ def test_a_failing_step_fails_the_requests_in_flight_not_the_engine(engine, monk
         return real_forward(step, cache, only_tokens)
 
     monkeypatch.setattr(engine.model, "forward", flaky)
+    return calls
+
+
+def test_a_failing_step_fails_the_requests_in_flight_not_the_engine(engine, monkeypatch):
+    fail_first_forward(engine, monkeypatch)
     with pytest.raises(BackendError) as err:
         engine.generate(chat("bt", "go"), timeout=60)
     assert isinstance(err.value.__cause__, RuntimeError)
@@ -140,16 +147,7 @@ def test_a_failing_step_fails_the_requests_in_flight_not_the_engine(engine, monk
 def test_a_failing_step_still_answers_the_requests_it_had_finished(engine, monkeypatch):
     """A request the step finished before it failed (here: past its deadline) gets its own
     answer, not silence: its future would otherwise never resolve."""
-    real_forward = engine.model.forward
-    calls = {"n": 0}
-
-    def flaky(step, cache, only_tokens=None):
-        calls["n"] += 1
-        if calls["n"] == 1:
-            raise RuntimeError("simulated kernel failure")
-        return real_forward(step, cache, only_tokens)
-
-    monkeypatch.setattr(engine.model, "forward", flaky)
+    calls = fail_first_forward(engine, monkeypatch)
     with engine._cond:  # both arrive before the engine thread's next step
         late = engine.submit(GenerationRequest.chat(
             [{"role": "user", "content": "go"}], "bt", SamplingParams(max_new_tokens=3),

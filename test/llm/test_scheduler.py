@@ -22,12 +22,20 @@ def messages(adapter, text):
     return [{"role": "system", "content": SYSTEM[adapter]}, {"role": "user", "content": text}]
 
 
+def new_scheduler(tiny_llama, adapter_dirs, tokenizer, quantize=False, **settings):
+    """A scheduler over the tiny Llama with both adapters (``settings`` override the defaults)."""
+    model = CompactLlama.from_hf(tiny_llama, torch.float32)
+    if quantize:
+        model.quantize()
+    model.set_adapters([(n, load_lora_adapter(d)) for n, d in adapter_dirs.items()])
+    settings = {"max_batch": 4, "max_seq_len": 256, "prefix_slots": 2, "chunk_tokens": 64,
+                "eos_token_ids": (tokenizer.eos_token_id,), **settings}
+    return Scheduler(model, tokenizer, **settings)
+
+
 @pytest.fixture
 def scheduler(tiny_llama, adapter_dirs, tiny_tokenizer):
-    model = CompactLlama.from_hf(tiny_llama, torch.float32)
-    model.set_adapters([(n, load_lora_adapter(d)) for n, d in adapter_dirs.items()])
-    return Scheduler(model, tiny_tokenizer, max_batch=4, max_seq_len=256, prefix_slots=2,
-                     chunk_tokens=64, eos_token_ids=(tiny_tokenizer.eos_token_id,))
+    return new_scheduler(tiny_llama, adapter_dirs, tiny_tokenizer)
 
 
 def sequence(tokenizer, adapter, text, max_new_tokens=12, **request):
@@ -262,11 +270,7 @@ def test_a_constrained_step_multiplies_by_the_allowed_rows_of_the_head_only(
 
     def run(narrow):
         monkeypatch.setenv(weights.ENV_DISABLE, "" if narrow else "int8_rows")
-        model = CompactLlama.from_hf(tiny_llama, torch.float32)
-        model.quantize()
-        model.set_adapters([(n, load_lora_adapter(d)) for n, d in adapter_dirs.items()])
-        sched = Scheduler(model, tiny_tokenizer, max_batch=4, max_seq_len=256, prefix_slots=2,
-                          chunk_tokens=64, eos_token_ids=(tiny_tokenizer.eos_token_id,))
+        sched = new_scheduler(tiny_llama, adapter_dirs, tiny_tokenizer, quantize=True)
         greedy = sequence(tiny_tokenizer, "bt", "pick", max_new_tokens=12)
         greedy.constraint = ChoiceConstraint(allowed, 10, len(tiny_tokenizer))
         sampled = sequence(tiny_tokenizer, "qa", "pick", max_new_tokens=12)
@@ -277,14 +281,14 @@ def test_a_constrained_step_multiplies_by_the_allowed_rows_of_the_head_only(
         for seq in (greedy, sampled):
             sched.add(seq)
         run_to_end(sched)
-        narrowed = model.narrow_head_steps
+        narrowed = sched.model.narrow_head_steps
         free = sequence(tiny_tokenizer, "qa", "answer", max_new_tokens=6)
         mixed = sequence(tiny_tokenizer, "bt", "pick", max_new_tokens=12)
         mixed.constraint = ChoiceConstraint(allowed, 6, len(tiny_tokenizer))
         sched.add(free)
         sched.add(mixed)
         run_to_end(sched)
-        assert model.narrow_head_steps == narrowed  # a free row needs every logit
+        assert sched.model.narrow_head_steps == narrowed  # a free row needs every logit
         return [s.result.token_ids for s in (greedy, sampled, free, mixed)], narrowed
 
     narrow, narrowed = run(True)
@@ -348,11 +352,7 @@ def test_a_request_copies_the_prompt_it_shares_with_a_running_one(scheduler, tin
 
 
 def test_no_prompt_is_shared_when_prefix_sharing_is_off(tiny_llama, adapter_dirs, tiny_tokenizer):
-    model = CompactLlama.from_hf(tiny_llama, torch.float32)
-    model.set_adapters([(n, load_lora_adapter(d)) for n, d in adapter_dirs.items()])
-    scheduler = Scheduler(model, tiny_tokenizer, max_batch=4, max_seq_len=256, prefix_slots=2,
-                          chunk_tokens=64, share_prefixes=False,
-                          eos_token_ids=(tiny_tokenizer.eos_token_id,))
+    scheduler = new_scheduler(tiny_llama, adapter_dirs, tiny_tokenizer, share_prefixes=False)
     twins = [sequence(tiny_tokenizer, "bt", "robot 1 collects cherries at holder 2, then "
                       "puts them in the basket", max_new_tokens=4) for _ in range(2)]
     for seq in twins:
@@ -394,11 +394,9 @@ def test_random_mixes_of_requests_sharing_prompts_score_and_decode_as_peft(
     import random
 
     rng = random.Random(seed)
-    model = CompactLlama.from_hf(tiny_llama, torch.float32)
-    model.set_adapters([(n, load_lora_adapter(d)) for n, d in adapter_dirs.items()])
-    scheduler = Scheduler(model, tiny_tokenizer, max_batch=rng.randint(1, 4), max_seq_len=256,
-                          prefix_slots=3, chunk_tokens=rng.choice([4, 16, 33, 64]),
-                          eos_token_ids=(tiny_tokenizer.eos_token_id,))
+    scheduler = new_scheduler(tiny_llama, adapter_dirs, tiny_tokenizer,
+                              max_batch=rng.randint(1, 4), prefix_slots=3,
+                              chunk_tokens=rng.choice([4, 16, 33, 64]))
     opening = "robot 1 collects cherries at holder 2, then puts them in the basket and "
     tails = ["goes home", "waits", "builds a cake", "goes home now", ""]
     added, finished, cancelled = [], [], set()
