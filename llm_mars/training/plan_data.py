@@ -18,7 +18,11 @@ through a :class:`~llm_mars.training.phrasing.Style`. The target is the canonica
 * a retry or time limit said of one step ("..., retrying the pick-up up to 3 times, then put
   it on plate 2") wraps that step alone; a wait at a place is ``MoveTo`` then ``Wait``;
 * counted cherries stay counted: "the rest" of a holder is a second collection of what it
-  still has, "one on each cake" as many ``PutCherry`` as the plate has cakes;
+  still has, "one on each cake" as many ``PutCherry`` as the plate has cakes; with the rest
+  forms on (``rest_forms``), "the rest" is said after any counted load ("take 3 from holder 2,
+  then the rest of it", "... and whatever is left in holder 1, as many as fit") and planned as a
+  collection with no count (all that fit, which is all the holder has left when it fits), so the
+  adapter never works out ``10 - k``;
 * an unstated holder is holder 2 (next to the basket).
 
 Speech-style commands carry recognition noise some of the time (number homophones after a
@@ -238,6 +242,7 @@ class Task:
     # 5 from holder 2"; the same as ``elided`` unless the task says it otherwise)
     elided: str | None = None
     gapped: str | None = None
+    bare: str | None = None  # said as a bare follow-up with the rest forms: "then the rest of it"
 
     def said_after_its_kind(self) -> str | None:
         return self.gapped or self.elided
@@ -261,6 +266,8 @@ class Ledger:
     cherries: dict[str, int] = field(default_factory=lambda: {r: 0 for r in V.ROBOTS})
     places: dict[str, set[str]] = field(default_factory=lambda: {r: set() for r in V.ROBOTS})
     last_plate: dict[str, int] = field(default_factory=dict)  # robot -> plate it placed on last
+    counted: dict[str, list[int]] = field(  # robot -> holders it took a counted load from
+        default_factory=lambda: {r: [] for r in V.ROBOTS})
 
     def other(self, robot: str) -> str:
         return next(r for r in V.ROBOTS if r != robot)
@@ -281,11 +288,13 @@ class _Command:
     """Builds one command: draws values (through the ledger), tasks and their wording."""
 
     def __init__(self, rng: random.Random, poison: str | None = None,
-                 family: str | None = None, step_forms: float = 0.0, ellipsis: float = 0.0):
+                 family: str | None = None, step_forms: float = 0.0, ellipsis: float = 0.0,
+                 rest_forms: float = 0.0):
         self.rng = rng
         self.family = family  # a held-out phrasing family this command is said in, if any
         self.step_forms = step_forms  # see generate_plan_examples
         self.ellipsis = ellipsis  # see generate_plan_examples
+        self.rest_forms = rest_forms  # see generate_plan_examples
         self.held_out_steps = family == "step-wording"  # HELD_OUT_STEP_WORDINGS where they fit
         self.style = Style.draw(rng)
         self.ledger = Ledger()
@@ -670,6 +679,8 @@ def _collect(c: _Command, robot: str) -> Task:
         c.ledger.holders[h] -= taken
         c.ledger.cherries[robot] += taken
         c.ledger.use(robot, f"holder_{h}")
+        if count is not None:
+            c.ledger.counted[robot].append(h)
     elided = gapped = None
     if c.ellipsis and not implicit:
         elided = c.rng.choice((f"{what} from {ht}", f"{what} at {ht}"))
@@ -1199,9 +1210,47 @@ def _rest_of_holder(c: _Command, robot: str) -> Task:
     c.ledger.holders[h] = 0
     c.ledger.use(robot, f"holder_{h}")
     c.ledger.use(robot, V.BASKET)
-    return Task([skill("CollectCherries", holder=h, count=k), skill("DropCherries"),
-                 skill("CollectCherries", holder=h, count=rest), skill("DropCherries")],
-                text, True, ("rest", "basket"), count=2)
+    # with the rest forms, the empty robot takes all that fit: the holder's rest, no count
+    again = skill("CollectCherries", holder=h) if c.rest_forms else \
+        skill("CollectCherries", holder=h, count=rest)
+    return Task([skill("CollectCherries", holder=h, count=k), skill("DropCherries"), again,
+                 skill("DropCherries")], text, True, ("rest", "basket"), count=2)
+
+
+def _rest_left(c: _Command, robot: str) -> int | None:
+    """The holder this robot last took a counted load from, if it still has cherries and the
+    robot has room (the rest forms' follow-up)."""
+    for h in reversed(c.ledger.counted[robot]):
+        if c.ledger.holders[h] > 0:
+            return h if c.ledger.cherries[robot] < V.MAX_CHERRIES_CARRIED else None
+    return None
+
+
+def _rest_of_collected(c: _Command, robot: str) -> Task:
+    """The rest forms' "then the rest of it" after a counted load: what the holder still has,
+    collected with no count (all that fit); where not all of it fits, the words say so."""
+    h = _rest_left(c, robot)
+    if h is None:
+        raise _NoRoom
+    last = c.ledger.counted[robot][-1] == h  # "it" can only be the holder said last
+    room = V.MAX_CHERRIES_CARRIED - c.ledger.cherries[robot]
+    left = c.ledger.holders[h]
+    ht = c.style.holder(h)
+    where = c.rng.choice((ht, "it")) if last else ht
+    rest = c.rng.choice((f"the rest of {where}", f"whatever is left in {where}",
+                         f"what's left in {where}", f"the remaining cherries of {where}",
+                         f"the rest from {where}"))
+    if left > room:  # "the rest" would not fit: say that as many as fit are wanted
+        rest += c.rng.choice((", as many as fit", " - as many as fit", ", as many as you can carry",
+                              " until you are full"))
+    text = c.rng.choice((f"take {rest}", f"grab {rest}", f"collect {rest}", f"get {rest}",
+                         f"pick up {rest}", f"load {rest}"))
+    bare = c.rng.choice((rest, f"{rest} too", f"{rest} as well"))
+    taken = min(room, left)
+    c.ledger.holders[h] -= taken
+    c.ledger.cherries[robot] += taken
+    return Task([skill("CollectCherries", holder=h)], text, True, ("rest", "cherries"),
+                bare=bare)
 
 
 def _rest_of_load(c: _Command, robot: str) -> Task:
@@ -1278,6 +1327,9 @@ def _next_task(c: _Command, robot: str, previous: Task | None, budget: int = 4) 
                     if n >= 3 and ledger.plate_owner.get(p) == robot]
             maker = _decorate if bare and c.rng.random() < 0.3 else \
                 _weighted(c.rng, _CHERRY_FOLLOW_UPS)
+            if c.rest_forms and _rest_left(c, robot) is not None \
+                    and c.rng.random() < c.rest_forms:
+                maker = _rest_of_collected
         elif own_cakes and previous is not None and c.rng.random() < 0.3:
             maker = _rest_of_load if c.rng.random() < 0.25 else _cherry_on_cake
         elif previous is not None and "move" in previous.tags and c.rng.random() < 0.25:
@@ -1302,14 +1354,14 @@ def _snapshot(c: _Command) -> tuple:
     led = c.ledger
     return (set(led.stacks), dict(led.holders), dict(led.bare_cakes), dict(led.plate_owner),
             {r: list(v) for r, v in led.carrying.items()}, dict(led.cherries),
-            {r: set(v) for r, v in led.places.items()}, dict(led.last_plate), c.reply,
-            c.continuation)
+            {r: set(v) for r, v in led.places.items()}, dict(led.last_plate),
+            {r: list(v) for r, v in led.counted.items()}, c.reply, c.continuation)
 
 
 def _restore(c: _Command, snap: tuple) -> None:
     led = c.ledger
     (led.stacks, led.holders, led.bare_cakes, led.plate_owner, led.carrying, led.cherries,
-     led.places, led.last_plate, c.reply, c.continuation) = snap
+     led.places, led.last_plate, led.counted, c.reply, c.continuation) = snap
 
 
 # --- joining tasks into a command -----------------------------------------------------------
@@ -1326,7 +1378,7 @@ def _join(c: _Command, tasks: list[Task], third: bool = False,
     after one of its kind ("deliver the brown ... to plate 1 and the pink ... to plate 3")."""
     texts = [t.third_person() if third and t.inflect else t.text for t in tasks]
     rng = c.rng
-    if len(texts) == 2 and not third and rng.random() < 0.15:
+    if len(texts) == 2 and not third and rng.random() < 0.15 and not tasks[1].bare:
         a, b = texts
         return rng.choice((f"{b}, but first {a}", f"{b} after you {a}", f"first {a}, then {b}",
                            f"before you {b}, {a}"))
@@ -1336,6 +1388,9 @@ def _join(c: _Command, tasks: list[Task], third: bool = False,
         after = tasks[i].said_after_its_kind()
         if after and tasks[i].tags[:1] == tasks[i - 1].tags[:1] and c.said_elliptically():
             texts[i] = after
+    for i in range(1, len(tasks)) if c.rest_forms else ():
+        if tasks[i].bare and rng.random() < 0.5:  # "take 3 from holder 2 then the rest of it"
+            texts[i] = tasks[i].bare
     if len(texts) == 1:
         return texts[0]
     out = ("first " if rng.random() < 0.1 and not third else "") + texts[0]
@@ -1635,6 +1690,7 @@ def _shared_holder(c: _Command) -> _Draft:
     trees = {first: [skill("CollectCherries", holder=h, count=k), skill("DropCherries"),
                      skill("Signal", signal=signal)],
              second: [skill("WaitForSignal", signal=signal),
+                      skill("CollectCherries", holder=h) if c.rest_forms else  # all that fit
                       skill("CollectCherries", holder=h, count=V.CHERRIES_PER_HOLDER - k),
                       skill("DropCherries")]}
     text = text_a + rng.choice(("; ", ". ", ", and ")) + text_b
@@ -1727,13 +1783,15 @@ _TASK_COUNTS = ((1, 0.36), (2, 0.30), (3, 0.21), (4, 0.13))
 
 
 def _draft(rng: random.Random, reply_share: float, family: str | None = None,
-           step_forms: float = 0.0, ellipsis: float = 0.0) -> tuple[_Command, _Draft]:
+           step_forms: float = 0.0, ellipsis: float = 0.0,
+           rest_forms: float = 0.0) -> tuple[_Command, _Draft]:
     if rng.random() < reply_share:
         kinds, weights = zip(*POISONS)
         c = _Command(rng, poison=rng.choices(kinds, weights)[0], family=family,
-                     step_forms=step_forms, ellipsis=ellipsis)
+                     step_forms=step_forms, ellipsis=ellipsis, rest_forms=rest_forms)
         return c, _impossible(c)
-    c = _Command(rng, family=family, step_forms=step_forms, ellipsis=ellipsis)
+    c = _Command(rng, family=family, step_forms=step_forms, ellipsis=ellipsis,
+                 rest_forms=rest_forms)
     counts, weights = zip(*_TASK_COUNTS)
     n = rng.choices(counts, weights)[0]
     if family == "gap-wording":
@@ -1757,14 +1815,16 @@ def _draft(rng: random.Random, reply_share: float, family: str | None = None,
 def make_example(rng: random.Random, reply_share: float = 0.12,
                  family: str | None = None, correction_share: float = 0.0,
                  corrections: tuple[str, ...] = TRAINED_CORRECTIONS,
-                 step_forms: float = 0.0, ellipsis: float = 0.0) -> PlanExample:
+                 step_forms: float = 0.0, ellipsis: float = 0.0,
+                 rest_forms: float = 0.0) -> PlanExample:
     """One example (said in the held-out phrasing ``family`` where the draft has a place for
     it; a plan's command, with probability ``correction_share``, says a place, count or colour
     wrong first and takes it back with one of ``corrections``); retries drafts that ran out of
-    resources; ``step_forms``, ``ellipsis``: see :func:`generate_plan_examples`."""
+    resources; ``step_forms``, ``ellipsis``, ``rest_forms``: see
+    :func:`generate_plan_examples`."""
     for _ in range(100):
         try:
-            c, draft = _draft(rng, reply_share, family, step_forms, ellipsis)
+            c, draft = _draft(rng, reply_share, family, step_forms, ellipsis, rest_forms)
         except _NoRoom:
             continue
         text = draft.text
@@ -1800,7 +1860,8 @@ def generate_plan_examples(count: int, seed: int, reply_share: float = 0.12,
                            exclude: set[str] | None = None,
                            correction_share: float = 0.0,
                            step_forms: float = 0.0,
-                           ellipsis: float = 0.0) -> list[PlanExample]:
+                           ellipsis: float = 0.0,
+                           rest_forms: float = 0.0) -> list[PlanExample]:
     """``count`` distinct examples (by command text), the same for the same seed.
 
     ``exclude``: command texts that must not appear (e.g. a held-out set).
@@ -1816,6 +1877,11 @@ def generate_plan_examples(count: int, seed: int, reply_share: float = 0.12,
     ``ellipsis * GAPPED_SHARE`` of the commands of two or more tasks give both robots a task of
     one kind, the second said so ("robot 1 take 5 cherries from holder 1 and robot 2 5 from
     holder 2"). 0 draws nothing more, as above.
+    ``rest_forms``: the share of the robots carrying a counted load from a holder that still
+    has cherries whose next step is "the rest" of it ("take 3 from holder 2, then the rest of
+    it"; half of them said without a verb), and with it on, every "rest" is planned with no
+    count (all that fit), also in the older "put 4 in the basket, then the rest too" form. 0
+    draws nothing more, as above.
     """
     rng = random.Random(seed)
     seen = set(exclude or ())
@@ -1826,7 +1892,7 @@ def generate_plan_examples(count: int, seed: int, reply_share: float = 0.12,
         if attempts > count * 20:
             raise RuntimeError(f"only {len(out)} distinct examples after {attempts} attempts")
         example = make_example(rng, reply_share, correction_share=correction_share,
-                               step_forms=step_forms, ellipsis=ellipsis)
+                               step_forms=step_forms, ellipsis=ellipsis, rest_forms=rest_forms)
         key = example.command.lower()
         if key in seen or held_out_family(example.command) is not None:
             continue  # a held-out family's wording, met by chance, is not trained on

@@ -211,16 +211,17 @@ def training_pairs(config: TrainConfig, decision_tokens: int = 2) -> list[Pair]:
         corrections = float(data.get("correction_share", 0.0))
         forms = float(data.get("step_forms", 0.0))
         ellipsis = float(data.get("ellipsis", 0.0))
+        rest = float(data.get("rest_forms", 0.0))
         examples = generate_plan_examples(int(data["examples"]), int(data["seed"]), share,
                                           correction_share=corrections, step_forms=forms,
-                                          ellipsis=ellipsis)
+                                          ellipsis=ellipsis, rest_forms=rest)
         pairs = [Pair(bt_messages(e.command)[-1]["content"], e.output) for e in examples]
         extra = int(data.get("decision_examples", 0))
         if extra:
             seen = {e.command.lower() for e in examples}
             more = generate_plan_examples(extra, int(data["decision_seed"]), share, exclude=seen,
                                           correction_share=corrections, step_forms=forms,
-                                          ellipsis=ellipsis)
+                                          ellipsis=ellipsis, rest_forms=rest)
             pairs += [Pair(bt_messages(e.command)[-1]["content"], e.output, decision_tokens)
                       for e in more]
         return pairs

@@ -193,3 +193,38 @@ def test_ellipsis_forms_leave_the_verb_out_and_plan_what_the_words_say():
     for e in elided:  # a robot named first picks a cake first (alone or in a delivery)
         firsts = [_leaves(tree)[0].tag for _, tree in parse_bt_output(e.output).trees]
         assert "PickCake" in firsts, (e.command, e.output)
+
+
+def test_rest_forms_collect_what_a_counted_load_left_with_no_count():
+    # with the rest forms on, "the rest" follows counted loads ("take 3 from holder 2, then the
+    # rest of it") and every rest is collected with no count: all that fit, which is what the
+    # holder has left unless the words say "as many as fit"; off, nothing changes
+    assert generate_plan_examples(60, seed=8, rest_forms=0.0) == generate_plan_examples(60, seed=8)
+    examples = [e for e in generate_plan_examples(3000, seed=8, rest_forms=1.0)
+                if "rest" in e.tags and e.executable]
+    after_load = [e for e in examples if re.search(
+        r'count="\d+"/>\s*<CollectCherries holder="\d"/>', e.output)]
+    assert len(after_load) >= 20, len(after_load)
+    bare = [e for e in after_load if re.search(  # said with no verb of its own
+        r"(then|and|,) (the rest|whatever is left|what's left|the remaining)", e.command.lower())]
+    assert bare, [e.command for e in after_load]
+    for e in examples:
+        leaves = [n for _, tree in parse_bt_output(e.output).trees for n in _leaves(tree)]
+        collects = [n for n in leaves if n.tag == "CollectCherries"]
+        again = {n.port("holder") for n in collects
+                 if [m.port("holder") for m in collects].count(n.port("holder")) > 1}
+        assert again, (e.command, e.output)  # the rest is a second load of a holder ...
+        for holder in again:  # ... taken with no count
+            assert any(n.port("count") is None for n in collects if n.port("holder") == holder), \
+                (e.command, e.output)
+        match = Match(seed=1)
+        match.execute(e.output)
+        state = match.state_dict()
+        for robot in state["robots"].values():
+            assert robot["tree_status"] in ("SUCCESS", "IDLE"), (e.command, robot)
+        full = any(r["carrying"]["cherries"] == V.MAX_CHERRIES_CARRIED
+                   for r in state["robots"].values())
+        as_many = bool(re.search(r"as many as|until you are full", e.command.lower()))
+        for holder in again:  # emptied, unless the words asked for as many as fit
+            assert state["holders"][f"holder_{holder}"] == 0 or (full and as_many), \
+                (e.command, e.output, state["holders"])
