@@ -19,10 +19,10 @@ through a :class:`~llm_mars.training.phrasing.Style`. The target is the canonica
   it on plate 2") wraps that step alone; a wait at a place is ``MoveTo`` then ``Wait``;
 * counted cherries stay counted: "the rest" of a holder is a second collection of what it
   still has, "one on each cake" as many ``PutCherry`` as the plate has cakes; with the rest
-  forms on (``rest_forms``), "the rest" is said after any counted load ("take 3 from holder 2,
-  then the rest of it", "... and whatever is left in holder 1, as many as fit") and planned as a
-  collection with no count (all that fit, which is all the holder has left when it fits), so the
-  adapter never works out ``10 - k``;
+  forms on (``rest_forms``), "the rest" is said after any counted load that leaves room for it
+  ("take 3 from holder 2, then the rest of it") and every rest is planned as a collection with
+  no count (all that fit, which is all the holder has left), so the adapter never works out
+  ``10 - k``;
 * an unstated holder is holder 2 (next to the basket).
 
 Speech-style commands carry recognition noise some of the time (number homophones after a
@@ -266,7 +266,8 @@ class Ledger:
     cherries: dict[str, int] = field(default_factory=lambda: {r: 0 for r in V.ROBOTS})
     places: dict[str, set[str]] = field(default_factory=lambda: {r: set() for r in V.ROBOTS})
     last_plate: dict[str, int] = field(default_factory=dict)  # robot -> plate it placed on last
-    counted: dict[str, list[int]] = field(  # robot -> holders it took a counted load from
+    # robot -> the holders it took a counted load from, each with whether the words left it unsaid
+    counted: dict[str, list[tuple[int, bool]]] = field(
         default_factory=lambda: {r: [] for r in V.ROBOTS})
 
     def other(self, robot: str) -> str:
@@ -680,7 +681,7 @@ def _collect(c: _Command, robot: str) -> Task:
         c.ledger.cherries[robot] += taken
         c.ledger.use(robot, f"holder_{h}")
         if count is not None:
-            c.ledger.counted[robot].append(h)
+            c.ledger.counted[robot].append((h, implicit))
     elided = gapped = None
     if c.ellipsis and not implicit:
         elided = c.rng.choice((f"{what} from {ht}", f"{what} at {ht}"))
@@ -1217,40 +1218,55 @@ def _rest_of_holder(c: _Command, robot: str) -> Task:
                  skill("DropCherries")], text, True, ("rest", "basket"), count=2)
 
 
-def _rest_left(c: _Command, robot: str) -> int | None:
-    """The holder this robot last took a counted load from, if it still has cherries and the
-    robot has room (the rest forms' follow-up)."""
-    for h in reversed(c.ledger.counted[robot]):
+def _rest_left(c: _Command, robot: str) -> tuple[int, bool] | None:
+    """The holder this robot last took a counted load from (and whether the words left it
+    unsaid), if it still has cherries and the robot has room for all of them (the rest forms'
+    follow-up)."""
+    for h, implicit in reversed(c.ledger.counted[robot]):
         if c.ledger.holders[h] > 0:
-            return h if c.ledger.cherries[robot] < V.MAX_CHERRIES_CARRIED else None
+            room = V.MAX_CHERRIES_CARRIED - c.ledger.cherries[robot]
+            return (h, implicit) if c.ledger.holders[h] <= room else None
     return None
 
 
 def _rest_of_collected(c: _Command, robot: str) -> Task:
     """The rest forms' "then the rest of it" after a counted load: what the holder still has,
-    collected with no count (all that fit); where not all of it fits, the words say so."""
-    h = _rest_left(c, robot)
-    if h is None:
+    collected with no count (all that fit, which is all of it: :func:`_rest_left`). The holder
+    is named (or, if the load left it unsaid, not said at all); only ``bare``, which
+    :func:`_join` uses right after that load, may call it "it"."""
+    found = _rest_left(c, robot)
+    if found is None:
         raise _NoRoom
-    last = c.ledger.counted[robot][-1] == h  # "it" can only be the holder said last
-    room = V.MAX_CHERRIES_CARRIED - c.ledger.cherries[robot]
-    left = c.ledger.holders[h]
-    ht = c.style.holder(h)
-    where = c.rng.choice((ht, "it")) if last else ht
-    rest = c.rng.choice((f"the rest of {where}", f"whatever is left in {where}",
-                         f"what's left in {where}", f"the remaining cherries of {where}",
-                         f"the rest from {where}"))
-    if left > room:  # "the rest" would not fit: say that as many as fit are wanted
-        rest += c.rng.choice((", as many as fit", " - as many as fit", ", as many as you can carry",
-                              " until you are full"))
-    text = c.rng.choice((f"take {rest}", f"grab {rest}", f"collect {rest}", f"get {rest}",
-                         f"pick up {rest}", f"load {rest}"))
-    bare = c.rng.choice((rest, f"{rest} too", f"{rest} as well"))
-    taken = min(room, left)
-    c.ledger.holders[h] -= taken
-    c.ledger.cherries[robot] += taken
+    h, implicit = found
+    rng = c.rng
+    where = "" if implicit else c.style.holder(h)
+
+    def rest(place: str) -> str:
+        if not place:
+            return rng.choice(("the rest", "whatever is left", "what's left",
+                               "the remaining cherries", "the rest of them"))
+        return rng.choice((f"the rest of {place}", f"whatever is left in {place}",
+                           f"what's left in {place}", f"the rest from {place}",
+                           *((f"the remaining cherries of {place}",) if place != "it" else ())))
+
+    text = rng.choice(("take", "grab", "collect", "get", "pick up", "load")) + " " + rest(where)
+    bare = rest(rng.choice((where, "it")) if where else "")
+    bare = rng.choice((bare, f"{bare} too", f"{bare} as well"))
+    c.ledger.cherries[robot] += c.ledger.holders[h]
+    c.ledger.holders[h] = 0
     return Task([skill("CollectCherries", holder=h)], text, True, ("rest", "cherries"),
                 bare=bare)
+
+
+def _last_collect_holder(task: Task) -> int | None:
+    """The holder of the last CollectCherries among a task's steps (inside wrappers too)."""
+    holders = [n.port("holder") for node in task.nodes for n in _walk(node)
+               if n.tag == "CollectCherries"]
+    return holders[-1] if holders else None
+
+
+def _walk(node: Node) -> list[Node]:
+    return [node, *(n for child in node.children for n in _walk(child))]
 
 
 def _rest_of_load(c: _Command, robot: str) -> Task:
@@ -1389,7 +1405,9 @@ def _join(c: _Command, tasks: list[Task], third: bool = False,
         if after and tasks[i].tags[:1] == tasks[i - 1].tags[:1] and c.said_elliptically():
             texts[i] = after
     for i in range(1, len(tasks)) if c.rest_forms else ():
-        if tasks[i].bare and rng.random() < 0.5:  # "take 3 from holder 2 then the rest of it"
+        # "take 3 from holder 2 then the rest of it": only right after the load it is the rest of
+        if tasks[i].bare and _last_collect_holder(tasks[i - 1]) == \
+                tasks[i].nodes[0].port("holder") and rng.random() < 0.5:
             texts[i] = tasks[i].bare
     if len(texts) == 1:
         return texts[0]
