@@ -1260,13 +1260,9 @@ def _rest_of_collected(c: _Command, robot: str) -> Task:
 
 def _last_collect_holder(task: Task) -> int | None:
     """The holder of the last CollectCherries among a task's steps (inside wrappers too)."""
-    holders = [n.port("holder") for node in task.nodes for n in _walk(node)
+    holders = [n.port("holder") for node in task.nodes for n in node.walk()
                if n.tag == "CollectCherries"]
     return holders[-1] if holders else None
-
-
-def _walk(node: Node) -> list[Node]:
-    return [node, *(n for child in node.children for n in _walk(child))]
 
 
 def _rest_of_load(c: _Command, robot: str) -> Task:
