@@ -266,8 +266,8 @@ class Ledger:
     cherries: dict[str, int] = field(default_factory=lambda: {r: 0 for r in V.ROBOTS})
     places: dict[str, set[str]] = field(default_factory=lambda: {r: set() for r in V.ROBOTS})
     last_plate: dict[str, int] = field(default_factory=dict)  # robot -> plate it placed on last
-    # robot -> the holders it took a counted load from, each with whether the words left it unsaid
-    counted: dict[str, list[tuple[int, bool]]] = field(
+    # robot -> the holders it took a counted load from, each as the words said it ("" unsaid)
+    counted: dict[str, list[tuple[int, str]]] = field(
         default_factory=lambda: {r: [] for r in V.ROBOTS})
 
     def other(self, robot: str) -> str:
@@ -681,7 +681,7 @@ def _collect(c: _Command, robot: str) -> Task:
         c.ledger.cherries[robot] += taken
         c.ledger.use(robot, f"holder_{h}")
         if count is not None:
-            c.ledger.counted[robot].append((h, implicit))
+            c.ledger.counted[robot].append((h, "" if implicit else ht))
     elided = gapped = None
     if c.ellipsis and not implicit:
         elided = c.rng.choice((f"{what} from {ht}", f"{what} at {ht}"))
@@ -1218,39 +1218,40 @@ def _rest_of_holder(c: _Command, robot: str) -> Task:
                  skill("DropCherries")], text, True, ("rest", "basket"), count=2)
 
 
-def _rest_left(c: _Command, robot: str) -> tuple[int, bool] | None:
-    """The holder this robot last took a counted load from (and whether the words left it
-    unsaid), if it still has cherries and the robot has room for all of them (the rest forms'
-    follow-up)."""
-    for h, implicit in reversed(c.ledger.counted[robot]):
+def _rest_left(c: _Command, robot: str) -> tuple[int, str] | None:
+    """The holder this robot last took a counted load from (and how the words said it, "" if
+    they did not), if it still has cherries and the robot has room for all of them (the rest
+    forms' follow-up)."""
+    for h, said in reversed(c.ledger.counted[robot]):
         if c.ledger.holders[h] > 0:
             room = V.MAX_CHERRIES_CARRIED - c.ledger.cherries[robot]
-            return (h, implicit) if c.ledger.holders[h] <= room else None
+            return (h, said) if c.ledger.holders[h] <= room else None
     return None
 
 
 def _rest_of_collected(c: _Command, robot: str) -> Task:
     """The rest forms' "then the rest of it" after a counted load: what the holder still has,
-    collected with no count (all that fit, which is all of it: :func:`_rest_left`). The holder
-    is named (or, if the load left it unsaid, not said at all); only ``bare``, which
-    :func:`_join` uses right after that load, may call it "it"."""
+    collected with no count (all that fit, which is all of it: :func:`_rest_left`). ``text``
+    names the holder, as the load did or, where the load left it unsaid, as the default holder;
+    only ``bare``, which :func:`_join` uses right after the load, calls it "it" or leaves it
+    unsaid."""
     found = _rest_left(c, robot)
     if found is None:
         raise _NoRoom
-    h, implicit = found
+    h, said = found
     rng = c.rng
-    where = "" if implicit else c.style.holder(h)
 
     def rest(place: str) -> str:
         if not place:
             return rng.choice(("the rest", "whatever is left", "what's left",
-                               "the remaining cherries", "the rest of them"))
+                               "the remaining cherries"))
         return rng.choice((f"the rest of {place}", f"whatever is left in {place}",
                            f"what's left in {place}", f"the rest from {place}",
                            *((f"the remaining cherries of {place}",) if place != "it" else ())))
 
-    text = rng.choice(("take", "grab", "collect", "get", "pick up", "load")) + " " + rest(where)
-    bare = rest(rng.choice((where, "it")) if where else "")
+    verb = rng.choice(("take", "grab", "collect", "get", "pick up", "load"))
+    text = f"{verb} {rest(said or c.style.holder(h))}"
+    bare = rest(rng.choice((said, "it")) if said else "")
     bare = rng.choice((bare, f"{bare} too", f"{bare} as well"))
     c.ledger.cherries[robot] += c.ledger.holders[h]
     c.ledger.holders[h] = 0
@@ -1258,11 +1259,11 @@ def _rest_of_collected(c: _Command, robot: str) -> Task:
                 bare=bare)
 
 
-def _last_collect_holder(task: Task) -> int | None:
-    """The holder of the last CollectCherries among a task's steps (inside wrappers too)."""
-    holders = [n.port("holder") for node in task.nodes for n in node.walk()
-               if n.tag == "CollectCherries"]
-    return holders[-1] if holders else None
+def _is_load_of(task: Task, holder: int) -> bool:
+    """Whether a task is a counted load of ``holder`` and nothing else, so that what follows it
+    can call the holder "it" ("take 3 from holder 2, then the rest of it")."""
+    return len(task.nodes) == 1 and task.nodes[0].tag == "CollectCherries" \
+        and task.nodes[0].port("holder") == holder and task.nodes[0].port("count") is not None
 
 
 def _rest_of_load(c: _Command, robot: str) -> Task:
@@ -1402,8 +1403,8 @@ def _join(c: _Command, tasks: list[Task], third: bool = False,
             texts[i] = after
     for i in range(1, len(tasks)) if c.rest_forms else ():
         # "take 3 from holder 2 then the rest of it": only right after the load it is the rest of
-        if tasks[i].bare and _last_collect_holder(tasks[i - 1]) == \
-                tasks[i].nodes[0].port("holder") and rng.random() < 0.5:
+        if tasks[i].bare and _is_load_of(tasks[i - 1], tasks[i].nodes[0].port("holder")) \
+                and rng.random() < 0.5:
             texts[i] = tasks[i].bare
     if len(texts) == 1:
         return texts[0]
@@ -1891,11 +1892,12 @@ def generate_plan_examples(count: int, seed: int, reply_share: float = 0.12,
     ``ellipsis * GAPPED_SHARE`` of the commands of two or more tasks give both robots a task of
     one kind, the second said so ("robot 1 take 5 cherries from holder 1 and robot 2 5 from
     holder 2"). 0 draws nothing more, as above.
-    ``rest_forms``: the share of the robots carrying a counted load from a holder that still
-    has cherries whose next step is "the rest" of it ("take 3 from holder 2, then the rest of
-    it"; half of them said without a verb), and with it on, every "rest" is planned with no
-    count (all that fit), also in the older "put 4 in the basket, then the rest too" form. 0
-    draws nothing more, as above.
+    ``rest_forms``: when a robot carrying a counted load from a holder that has room for the
+    rest is given a step that follows from its cherries (seven times in ten), the share of
+    those steps that are "the rest" of that holder ("take 3 from holder 2, then the rest of
+    it"; right after the load, half of them said without a verb); with it on, every "rest" is
+    planned with no count (all that fit), also in the older "put 4 in the basket, then the rest
+    too" form. 0 draws nothing more, as above.
     """
     rng = random.Random(seed)
     seen = set(exclude or ())
