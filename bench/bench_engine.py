@@ -417,8 +417,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  engine throughput: {c / (runs[0].tokens / runs[0].makespan_s):.2f}x (a), "
               f"{c / (runs[1].tokens / runs[1].makespan_s):.2f}x (b)")
 
-    print(f"  engine threads: {engine.stats.get('threads', torch.get_num_threads())} at the end "
-          f"({'fixed' if args.threads else 'auto: chosen from measured step times'})")
+    stats = engine.stats
+    print(f"  engine threads at the end: {stats.get('threads', torch.get_num_threads())} for decode "
+          f"steps, {stats.get('prefill_threads', stats.get('threads', torch.get_num_threads()))} "
+          f"for big prefill steps ({'fixed' if args.threads else 'auto: chosen from measured step times'})")
 
     print("\nsingle-request decode step (engine model, context = bt prompt), per thread count:")
     context = len(prompts[0])

@@ -106,6 +106,10 @@ def main() -> None:
             if args.baseline:
                 scheduler.MIN_SHARED_TOKENS = 1 << 30  # no prompt long enough to share
                 run(case_id, "system")
+        stats = getattr(assistant.engine, "stats", {})
+        if "threads" in stats:
+            print(f"engine threads at the end: decode steps {stats['threads']}, big prefill steps "
+                  f"{stats['prefill_threads']} (llm_mars.llm.threads)")
     finally:
         scheduler.MIN_SHARED_TOKENS = sharing
         assistant.close()

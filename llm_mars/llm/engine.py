@@ -30,7 +30,7 @@ from llm_mars.llm.llama import CompactLlama
 from llm_mars.llm.requests import (PLAN_CONSTRAINT, GenerationRequest, GenerationResult,
                                    TokenEvent, split_constraint)
 from llm_mars.llm.scheduler import RowConstraintLike, Scheduler, Sequence, tokenize_request
-from llm_mars.llm.threads import ThreadTuner
+from llm_mars.llm.threads import StepThreads
 from llm_mars.qa.query import QUERY_CONSTRAINT
 
 
@@ -128,11 +128,11 @@ class Engine:
         tuner = None
         if threads == "auto":
             most = torch.get_num_threads()
-            tuner = ThreadTuner({1, max(1, most // 2), most}, set_threads=torch.set_num_threads)
+            tuner = StepThreads({1, max(1, most // 2), most}, set_threads=torch.set_num_threads)
         self._scheduler = Scheduler(model, tokenizer, max_batch=max_batch, max_seq_len=max_seq_len,
                                     prefix_slots=prefix_slots, chunk_tokens=chunk_tokens,
                                     eos_token_ids=eos_token_ids, share_prefixes=share_prefixes,
-                                    thread_tuner=tuner)
+                                    step_threads=tuner)
         self._constraint_factories = dict(DEFAULT_CONSTRAINTS if constraints is None else constraints)
         self._constraints: dict[str, OutputConstraint] = {}
         self._adapters: dict[str, LoraAdapter] = {}
@@ -303,8 +303,9 @@ class Engine:
         scheduler = self._scheduler
         stats = {"steps": scheduler.steps, "forward_seconds": scheduler.forward_seconds,
                  "narrow_head_steps": scheduler.model.narrow_head_steps}
-        if scheduler.thread_tuner is not None:
-            stats["threads"] = scheduler.thread_tuner.current
+        if scheduler.step_threads is not None:
+            stats["threads"] = scheduler.step_threads.decode.current
+            stats["prefill_threads"] = scheduler.step_threads.prefill.current
         return stats
 
     @property

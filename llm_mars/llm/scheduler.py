@@ -25,7 +25,7 @@ import torch
 from llm_mars.errors import ConstraintError, GenerationTimeout, LlmMarsError, RequestError
 from llm_mars.llm.llama import CompactLlama, RowSpec, StepInput
 from llm_mars.llm.requests import FinishReason, GenerationRequest, GenerationResult, TokenEvent
-from llm_mars.llm.threads import ThreadTuner
+from llm_mars.llm.threads import StepThreads
 
 
 class RowConstraintLike(Protocol):
@@ -121,7 +121,7 @@ class Scheduler:
     def __init__(self, model: CompactLlama, tokenizer: Any, *, max_batch: int = 16,
                  max_seq_len: int = 2048, prefix_slots: int = 4, chunk_tokens: int = 256,
                  eos_token_ids: tuple[int, ...] = (), share_prefixes: bool = True,
-                 jump_forward: bool = True, thread_tuner: ThreadTuner | None = None):
+                 jump_forward: bool = True, step_threads: StepThreads | None = None):
         self.model, self.tokenizer = model, tokenizer
         self.max_batch, self.max_seq_len = max_batch, max_seq_len
         self.chunk_tokens = chunk_tokens
@@ -129,7 +129,7 @@ class Scheduler:
         self.share_prefixes = share_prefixes and prefix_slots > 0
         self.held_adapters: set[str | None] = set()  # not admitted until an adapter swap is done
         self.jump_forward = jump_forward  # append grammar-forced tokens without sampling
-        self.thread_tuner = thread_tuner  # picks CPU threads from decode-step times
+        self.step_threads = step_threads  # picks CPU threads from measured step times
         self.cache = model.new_cache(max_batch + prefix_slots, max_seq_len)
         self._free_slots = list(range(max_batch))
         self._left: dict[int, _SlotContent] = {}  # free slots still holding a finished sequence's keys
@@ -198,8 +198,10 @@ class Scheduler:
         if not rows:
             return finished
         n_decode = sum(1 for r in rows if r.kind == "decode")
-        tuned = self.thread_tuner is not None and n_decode == len(rows)
-        threads = self.thread_tuner.threads_for_next_step() if tuned else 0
+        token_rows = sum(len(r.spec.tokens) for r in rows)
+        tuner, threads = None, 0
+        if self.step_threads is not None:
+            tuner, threads = self.step_threads.begin(token_rows, n_decode)
         sampled, sample_rows, scored, offset = [], [], [], 0
         for r in rows:
             count = int(r.spec.logits)
@@ -219,8 +221,8 @@ class Scheduler:
         logits = self.model.forward(step, self.cache, only_tokens)
         elapsed = time.perf_counter() - start
         self.forward_seconds += elapsed
-        if tuned:
-            self.thread_tuner.record(threads, elapsed)
+        if self.step_threads is not None:
+            self.step_threads.end(tuner, threads, elapsed, token_rows)
         self.steps += 1
         for seq, spec, offset, count in scored:
             self._score(seq, spec, logits[offset: offset + count])
