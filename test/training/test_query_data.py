@@ -126,8 +126,8 @@ def test_a_question_a_trained_template_words_is_told_from_fresh_language():
     assert trained_wording("how many cherries are in holder 3")
     assert not trained_wording("tell me which robot has the fewest cherries in its gripper")
     # a shaped unanswerable question is trained wording only for an adapter trained on them
-    assert not trained_wording("check robot 1's tyre pressure")
-    assert trained_wording("check robot 1's tyre pressure", unknown_shapes=True)
+    assert not trained_wording("is robot 1 running out of fuel")
+    assert trained_wording("is robot 1 running out of fuel", unknown_shapes=True)
     held_out = [t for f in FAMILIES if f.held_out for t in f.templates]
     # a slot takes any words, so a few held-out wordings fit a trained template
     assert sum(map(trained_wording, held_out)) <= len(held_out) // 20
