@@ -20,8 +20,7 @@ class ThreadTuner:
     """Chooses among thread counts from the measured cost of one kind of step (a decode step's
     duration, or a prefill step's time per row: :class:`StepThreads`)."""
 
-    def __init__(self, choices: Sequence[int], explore_every: int = 128, trial_steps: int = 6,
-                 set_threads: Callable[[int], None] | None = None):
+    def __init__(self, choices: Sequence[int], explore_every: int = 128, trial_steps: int = 6):
         if not choices:
             raise ValueError("no thread counts to choose from")
         if explore_every < 1 or trial_steps < 1:
@@ -29,22 +28,16 @@ class ThreadTuner:
         self.choices = tuple(sorted(set(choices)))
         self.explore_every, self.trial_steps = explore_every, trial_steps
         self.current = self.choices[-1]
-        self._set = set_threads
-        self._applied: int | None = None
         self._times = {c: deque(maxlen=2 * trial_steps) for c in self.choices}
         self._trials: list[int] = []
         self._steps = 0
 
     def threads_for_next_step(self) -> int:
-        """The thread count for the next step (applied through ``set_threads``, if given)."""
+        """The thread count for the next step (:class:`StepThreads` applies it)."""
         due = self._steps == self.trial_steps or self._steps % self.explore_every == 0
         if not self._trials and self._steps and due:
             self._trials = [c for c in self.choices if c != self.current for _ in range(self.trial_steps)]
-        threads = self._trials[0] if self._trials else self.current
-        if self._set is not None and threads != self._applied:
-            self._set(threads)
-            self._applied = threads
-        return threads
+        return self._trials[0] if self._trials else self.current
 
     def record(self, threads: int, seconds: float) -> None:
         """Report what a step cost with ``threads``."""

@@ -17,13 +17,11 @@ def drive(tuner, cost, steps):
 
 
 def test_starts_with_the_most_threads_and_keeps_them_when_faster():
-    applied = []
-    tuner = ThreadTuner((1, 2), explore_every=20, trial_steps=3, set_threads=applied.append)
+    tuner = ThreadTuner((1, 2), explore_every=20, trial_steps=3)
     used = drive(tuner, lambda t, i: 0.02 if t == 2 else 0.035, 60)
     assert used[0] == 2
     assert used.count(1) == 3 * 3  # tried 1 thread at step 3, 20 and 40, 3 steps each
     assert tuner.current == 2 and used[-1] == 2
-    assert applied[0] == 2 and set(applied) == {1, 2}
 
 
 def test_switches_to_fewer_threads_when_the_cpu_becomes_contended():
@@ -38,8 +36,10 @@ def test_switches_to_fewer_threads_when_the_cpu_becomes_contended():
 
 def test_set_threads_is_called_only_on_changes():
     applied = []
-    tuner = ThreadTuner((1, 2), explore_every=1000, trial_steps=2, set_threads=applied.append)
-    drive(tuner, lambda t, i: 0.01 * t, 10)
+    threads = StepThreads((1, 2), set_threads=applied.append, decode_tuning=(1000, 2))
+    for _ in range(10):
+        tuner, n = threads.begin(1, 1)
+        threads.end(tuner, n, 0.01 * n, 1)
     assert applied == [2, 1]  # tried 1 at step 2, kept it
 
 
