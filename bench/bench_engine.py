@@ -417,10 +417,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  engine throughput: {c / (runs[0].tokens / runs[0].makespan_s):.2f}x (a), "
               f"{c / (runs[1].tokens / runs[1].makespan_s):.2f}x (b)")
 
-    stats = engine.stats
-    print(f"  engine threads at the end: {stats.get('threads', torch.get_num_threads())} for decode "
-          f"steps, {stats.get('prefill_threads', stats.get('threads', torch.get_num_threads()))} "
-          f"for big prefill steps ({'fixed' if args.threads else 'auto: chosen from measured step times'})")
+    stats, fixed = engine.stats, torch.get_num_threads()  # the keys are there when auto
+    print(f"  engine threads at the end: {stats.get('threads', fixed)} for decode steps, "
+          f"{stats.get('prefill_threads', fixed)} for big prefill steps "
+          f"({'fixed' if args.threads else 'auto: chosen from measured step times'})")
 
     print("\nsingle-request decode step (engine model, context = bt prompt), per thread count:")
     context = len(prompts[0])

@@ -125,14 +125,15 @@ class Engine:
         self.eos_token_ids = tuple(eos_token_ids)  # a sampled one of these ends a free output
         threads = _thread_setting(threads, model)
         self._threads = threads
-        tuner = None
+        step_threads = None
         if threads == "auto":
             most = torch.get_num_threads()
-            tuner = StepThreads({1, max(1, most // 2), most}, set_threads=torch.set_num_threads)
+            step_threads = StepThreads({1, max(1, most // 2), most},
+                                       set_threads=torch.set_num_threads)
         self._scheduler = Scheduler(model, tokenizer, max_batch=max_batch, max_seq_len=max_seq_len,
                                     prefix_slots=prefix_slots, chunk_tokens=chunk_tokens,
                                     eos_token_ids=eos_token_ids, share_prefixes=share_prefixes,
-                                    step_threads=tuner)
+                                    step_threads=step_threads)
         self._constraint_factories = dict(DEFAULT_CONSTRAINTS if constraints is None else constraints)
         self._constraints: dict[str, OutputConstraint] = {}
         self._adapters: dict[str, LoraAdapter] = {}

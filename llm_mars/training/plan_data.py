@@ -1211,11 +1211,16 @@ def _rest_of_holder(c: _Command, robot: str) -> Task:
     c.ledger.holders[h] = 0
     c.ledger.use(robot, f"holder_{h}")
     c.ledger.use(robot, V.BASKET)
-    # with the rest forms, the empty robot takes all that fit: the holder's rest, no count
-    again = skill("CollectCherries", holder=h) if c.rest_forms else \
-        skill("CollectCherries", holder=h, count=rest)
-    return Task([skill("CollectCherries", holder=h, count=k), skill("DropCherries"), again,
-                 skill("DropCherries")], text, True, ("rest", "basket"), count=2)
+    return Task([skill("CollectCherries", holder=h, count=k), skill("DropCherries"),
+                 _collect_rest(c, h, rest), skill("DropCherries")], text, True,
+                ("rest", "basket"), count=2)
+
+
+def _collect_rest(c: _Command, holder: int, rest: int) -> Node:
+    """An empty robot's collection of the ``rest`` cherries a holder still has: with the rest
+    forms, all that fit (no count to work out), before them the count."""
+    return skill("CollectCherries", holder=holder) if c.rest_forms else \
+        skill("CollectCherries", holder=holder, count=rest)
 
 
 def _rest_left(c: _Command, robot: str) -> tuple[int, str] | None:
@@ -1705,9 +1710,7 @@ def _shared_holder(c: _Command) -> _Draft:
     trees = {first: [skill("CollectCherries", holder=h, count=k), skill("DropCherries"),
                      skill("Signal", signal=signal)],
              second: [skill("WaitForSignal", signal=signal),
-                      skill("CollectCherries", holder=h) if c.rest_forms else  # all that fit
-                      skill("CollectCherries", holder=h, count=V.CHERRIES_PER_HOLDER - k),
-                      skill("DropCherries")]}
+                      _collect_rest(c, h, V.CHERRIES_PER_HOLDER - k), skill("DropCherries")]}
     text = text_a + rng.choice(("; ", ". ", ", and ")) + text_b
     return _Draft(trees, text, 4, {"both-robots", "coordination", "rest", "basket"})
 
