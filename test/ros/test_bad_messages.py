@@ -31,7 +31,9 @@ def graph():
 def test_a_goal_number_in_another_spelling_fails_the_goal_and_the_clock_runs_on(graph, quadrant):
     """Python's int() reads all four as 2; the simulator then registered the goal, failed to
     start it, and every later step raised: the match clock stopped for both robots."""
-    graph.make(SimulatorNode, parameter_overrides=params(time_scale=5.0))
+    # the test stands in for the executor but sends no status: the dead man's switch (3 s of
+    # silence) once cancelled the drive below on a slow step, which is not what is tested here
+    graph.make(SimulatorNode, parameter_overrides=params(time_scale=5.0, executor_silence_s=60.0))
     outcomes = graph.listen("/robot1/skill/outcome")
     graph.listen("/world/state")
     goal = graph.publisher("/robot1/skill/goal", subscribers=1)
